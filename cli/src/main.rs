@@ -1,1 +1,107 @@
-fn main(){}
+//! `khil`: drivers, simulators and conformance tests for border-control devices.
+
+mod bench;
+mod sim;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code of commands that exist in the CLI contract but are not built yet (sysexits EX_UNAVAILABLE).
+const NOT_BUILT: u8 = 69;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "khil",
+    version,
+    about = "Drivers, simulators and conformance tests for border-control devices",
+    after_help = "Example:\n  khil sim echo --pty          # a loopback device on a new virtual serial port\n\nLogs go to stderr: -v, -vv, -vvv or RUST_LOG=khil=debug."
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Sim(sim::SimArgs),
+    Bench(bench::BenchArgs),
+    /// Run a conformance suite against a device (not built yet).
+    #[command(
+        after_help = "Example:\n  khil conformance run --class zfm --device sim:fingerprint?profile=r307 --out report/"
+    )]
+    Conformance {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
+    /// Run a scenario file (not built yet).
+    #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
+    Scenario {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
+    /// Run the end-to-end clearance demo (not built yet).
+    #[command(after_help = "Example:\n  khil demo")]
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let not_built = |what: &str, issue: &str| {
+        eprintln!("khil {what}: not built yet; it arrives with {issue}. See README.md, \"What works today\".");
+        ExitCode::from(NOT_BUILT)
+    };
+    match cli.command {
+        Command::Sim(args) => run(sim::run(args), Runtime::MultiThread),
+        // One thread: ping-pong timings then do not depend on which worker each task landed on.
+        Command::Bench(args) => run(bench::run(args), Runtime::CurrentThread),
+        Command::Conformance { .. } => not_built("conformance", "the conformance suite (issue #5)"),
+        Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
+        Command::Demo => not_built("demo", "the clearance flow"),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Runtime {
+    MultiThread,
+    CurrentThread,
+}
+
+/// Runs a command on a tokio runtime; errors are printed once, to stderr, without a backtrace.
+fn run(fut: impl Future<Output = Result<(), String>>, runtime: Runtime) -> ExitCode {
+    let mut builder = match runtime {
+        Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+        Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+    };
+    let rt = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("khil: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("khil: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

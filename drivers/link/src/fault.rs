@@ -42,10 +42,16 @@ pub enum FaultKind {
     Drop,
     Flip,
     Duplicate,
-    Garbage { len: usize },
-    Delay { ms: u64 },
+    Garbage {
+        len: usize,
+    },
+    Delay {
+        ms: u64,
+    },
     /// `None`: for good.
-    Stall { ms: Option<u64> },
+    Stall {
+        ms: Option<u64>,
+    },
     Close,
 }
 
@@ -159,7 +165,8 @@ impl FromStr for Fault {
         if ms.is_some() && !matches!(kind, FaultKind::Delay { .. } | FaultKind::Stall { .. }) {
             return Err(err("ms", "only delay and stall take ms".into()));
         }
-        let trigger = trigger.ok_or_else(|| err("trigger", "expected one of p=<probability>, at=<offset>, every=<n>".into()))?;
+        let trigger =
+            trigger.ok_or_else(|| err("trigger", "expected one of p=<probability>, at=<offset>, every=<n>".into()))?;
         Ok(Fault { kind, trigger, dir })
     }
 }
@@ -294,7 +301,7 @@ impl Lane {
                     // One draw per byte per probabilistic fault, hit or not: keeps the stream aligned.
                     Trigger::Probability(p) => self.rng.random::<f64>() < p,
                     Trigger::At(n) => n == offset,
-                    Trigger::Every(n) => (offset + 1) % n == 0,
+                    Trigger::Every(n) => (offset + 1).is_multiple_of(n),
                 };
                 if !hit || byte.is_none() {
                     continue;

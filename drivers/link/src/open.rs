@@ -31,7 +31,11 @@ impl SimConnector for NoSimulators {
 
 /// Opens the client side of the link a URL names. `default_baud` is the device protocol's default rate,
 /// used when a serial URL gives none.
-pub async fn connect(url: &DeviceUrl, default_baud: Option<u32>, sims: &dyn SimConnector) -> Result<BoxLink, LinkError> {
+pub async fn connect(
+    url: &DeviceUrl,
+    default_baud: Option<u32>,
+    sims: &dyn SimConnector,
+) -> Result<BoxLink, LinkError> {
     let text = url.to_string();
     match url {
         DeviceUrl::Serial(s) => Ok(boxed(crate::serial::open_serial(s, default_baud)?)),
@@ -45,7 +49,8 @@ pub async fn connect(url: &DeviceUrl, default_baud: Option<u32>, sims: &dyn SimC
         }
         DeviceUrl::Pty => Err(LinkError::Unsupported {
             url: text,
-            why: "`pty` makes a new pair for a device; a client opens the serial:///dev/pts/N the device announces".into(),
+            why: "`pty` makes a new pair for a device; a client opens the serial:///dev/pts/N the device announces"
+                .into(),
         }),
         DeviceUrl::Sim(s) => sims.connect_sim(s),
     }

@@ -34,19 +34,19 @@ impl LineRate {
     }
 
     /// Time the line needs for `chars` characters, rounded up to the nanosecond.
-    pub fn time_for(&self, chars: u64) -> Duration {
+    pub fn time_for(self, chars: u64) -> Duration {
         let bits = u128::from(chars) * u128::from(self.framing.bits_per_char());
         let ns = (bits * 1_000_000_000).div_ceil(u128::from(self.baud));
         Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
     }
 
     /// Characters per second the line carries at most.
-    pub fn chars_per_second(&self) -> f64 {
+    pub fn chars_per_second(self) -> f64 {
         f64::from(self.baud) / f64::from(self.framing.bits_per_char())
     }
 
     /// Largest chunk handed on at once: about one millisecond of line time, at least one character.
-    fn chunk(&self) -> usize {
+    fn chunk(self) -> usize {
         ((self.chars_per_second() / 1000.0) as usize).clamp(1, 64)
     }
 }

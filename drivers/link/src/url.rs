@@ -101,7 +101,8 @@ impl FromStr for Framing {
     type Err = String;
     /// `8N1`, `7E2`, `8o1` ...: data bits 5-8, parity N/O/E, stop bits 1-2.
     fn from_str(s: &str) -> Result<Self, String> {
-        let expected = || format!("expected framing like 8N1 or 7E2 (data bits 5-8, parity N/O/E, stop bits 1-2), got {s:?}");
+        let expected =
+            || format!("expected framing like 8N1 or 7E2 (data bits 5-8, parity N/O/E, stop bits 1-2), got {s:?}");
         let b = s.as_bytes();
         if b.len() != 3 {
             return Err(expected());
@@ -143,12 +144,7 @@ impl FromStr for DeviceUrl {
     type Err = UrlError;
 
     fn from_str(url: &str) -> Result<Self, UrlError> {
-        let err = |part: &str, expected: String, example: &'static str| UrlError {
-            url: url.to_owned(),
-            part: part.to_owned(),
-            expected,
-            example,
-        };
+        let err = |part: &str, expected: String, example: &'static str| error(url, part, expected, example);
         let Some((scheme, rest)) = url.split_once(':') else {
             return if url.eq_ignore_ascii_case("pty") {
                 Ok(DeviceUrl::Pty)
@@ -164,92 +160,8 @@ impl FromStr for DeviceUrl {
             None => (rest, None),
         };
         match scheme.to_ascii_lowercase().as_str() {
-            "serial" => {
-                let Some(path) = body.strip_prefix("//") else {
-                    return Err(err("serial path", "expected serial:// followed by an absolute path".into(), EX_SERIAL));
-                };
-                if !path.starts_with('/') {
-                    let host = path.split('/').next().unwrap_or_default();
-                    return Err(err(
-                        "serial path",
-                        format!("expected an empty host and an absolute path (three slashes), found host {host:?}"),
-                        EX_SERIAL,
-                    ));
-                }
-                let path = decode(path).map_err(|e| err("serial path", e, EX_SERIAL))?;
-                let mut serial = SerialUrl { path, baud: None, framing: Framing::default(), flow: FlowControl::None };
-                for (key, value) in params(query).map_err(|e| err("query", e, EX_SERIAL))? {
-                    let bad = |what: &str| err(&format!("parameter {key:?}"), format!("expected {what}, got {value:?}"), EX_SERIAL);
-                    match key.as_str() {
-                        "baud" => {
-                            serial.baud = Some(value.parse().ok().filter(|b| *b > 0).ok_or_else(|| bad("a baud rate such as 9600 or 57600"))?);
-                        }
-                        "data_bits" => {
-                            serial.framing.data_bits =
-                                value.parse().ok().filter(|b| (5..=8).contains(b)).ok_or_else(|| bad("5, 6, 7 or 8"))?;
-                        }
-                        "parity" => {
-                            serial.framing.parity = match value.as_str() {
-                                "none" => Parity::None,
-                                "odd" => Parity::Odd,
-                                "even" => Parity::Even,
-                                _ => return Err(bad("none, odd or even")),
-                            };
-                        }
-                        "stop_bits" => {
-                            serial.framing.stop_bits = value.parse().ok().filter(|b| (1..=2).contains(b)).ok_or_else(|| bad("1 or 2"))?;
-                        }
-                        "flow" => {
-                            serial.flow = match value.as_str() {
-                                "none" => FlowControl::None,
-                                "software" => FlowControl::Software,
-                                "hardware" => FlowControl::Hardware,
-                                _ => return Err(bad("none, software or hardware")),
-                            };
-                        }
-                        _ => {
-                            return Err(err(
-                                &format!("parameter {key:?}"),
-                                "expected one of baud, data_bits, parity, stop_bits, flow".into(),
-                                EX_SERIAL,
-                            ));
-                        }
-                    }
-                }
-                Ok(DeviceUrl::Serial(serial))
-            }
-            "tcp" => {
-                let Some(authority) = body.strip_prefix("//") else {
-                    return Err(err("tcp address", "expected tcp:// followed by host:port".into(), EX_TCP));
-                };
-                let authority = authority.strip_suffix('/').unwrap_or(authority);
-                if query.is_some() {
-                    return Err(err("query", "tcp URLs take no parameters".into(), EX_TCP));
-                }
-                let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-                    let Some((host, port)) = v6.split_once("]:") else {
-                        return Err(err("tcp address", "expected [ipv6-address]:port".into(), "tcp://[::1]:4001"));
-                    };
-                    if host.parse::<std::net::Ipv6Addr>().is_err() {
-                        return Err(err("tcp host", format!("expected an IPv6 address in brackets, got {host:?}"), "tcp://[::1]:4001"));
-                    }
-                    (host, port)
-                } else {
-                    let Some((host, port)) = authority.rsplit_once(':') else {
-                        return Err(err("tcp address", format!("expected host:port, got {authority:?}"), EX_TCP));
-                    };
-                    if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_') {
-                        return Err(err("tcp host", format!("expected a host name or IPv4 address, got {host:?}"), EX_TCP));
-                    }
-                    (host, port)
-                };
-                let port = port
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| err("tcp port", format!("expected a port 1-65535, got {port:?}"), EX_TCP))?;
-                Ok(DeviceUrl::Tcp(TcpUrl { host: host.to_ascii_lowercase(), port }))
-            }
+            "serial" => parse_serial(url, body, query),
+            "tcp" => parse_tcp(url, body, query),
             "pty" => {
                 if body.is_empty() && query.is_none() {
                     Ok(DeviceUrl::Pty)
@@ -257,24 +169,128 @@ impl FromStr for DeviceUrl {
                     Err(err("pty", "expected just `pty` (the device side makes a new pair)".into(), "pty"))
                 }
             }
-            "sim" => {
-                let device = body;
-                if device.starts_with("//") {
-                    return Err(err("sim device", "expected sim:<device> without //".into(), EX_SIM));
-                }
-                if !is_name(device) {
-                    return Err(err(
-                        "sim device",
-                        format!("expected a device name of lower-case letters, digits and '-', got {device:?}"),
-                        EX_SIM,
-                    ));
-                }
-                let params = params(query).map_err(|e| err("query", e, EX_SIM))?.into_iter().collect();
-                Ok(DeviceUrl::Sim(SimUrl { device: device.to_owned(), params }))
-            }
+            "sim" => parse_sim(url, body, query),
             other => Err(err("scheme", format!("expected serial, tcp, pty or sim, got {other:?}"), EX_ANY)),
         }
     }
+}
+
+fn error(url: &str, part: &str, expected: String, example: &'static str) -> UrlError {
+    UrlError { url: url.to_owned(), part: part.to_owned(), expected, example }
+}
+
+fn parse_serial(url: &str, body: &str, query: Option<&str>) -> Result<DeviceUrl, UrlError> {
+    let err = |part: &str, expected: String, example: &'static str| error(url, part, expected, example);
+    let Some(path) = body.strip_prefix("//") else {
+        return Err(err("serial path", "expected serial:// followed by an absolute path".into(), EX_SERIAL));
+    };
+    if !path.starts_with('/') {
+        let host = path.split('/').next().unwrap_or_default();
+        return Err(err(
+            "serial path",
+            format!("expected an empty host and an absolute path (three slashes), found host {host:?}"),
+            EX_SERIAL,
+        ));
+    }
+    let path = decode(path).map_err(|e| err("serial path", e, EX_SERIAL))?;
+    let mut serial = SerialUrl { path, baud: None, framing: Framing::default(), flow: FlowControl::None };
+    for (key, value) in params(query).map_err(|e| err("query", e, EX_SERIAL))? {
+        let bad = |what: &str| err(&format!("parameter {key:?}"), format!("expected {what}, got {value:?}"), EX_SERIAL);
+        match key.as_str() {
+            "baud" => {
+                serial.baud = Some(
+                    value.parse().ok().filter(|b| *b > 0).ok_or_else(|| bad("a baud rate such as 9600 or 57600"))?,
+                );
+            }
+            "data_bits" => {
+                serial.framing.data_bits =
+                    value.parse().ok().filter(|b| (5..=8).contains(b)).ok_or_else(|| bad("5, 6, 7 or 8"))?;
+            }
+            "parity" => {
+                serial.framing.parity = match value.as_str() {
+                    "none" => Parity::None,
+                    "odd" => Parity::Odd,
+                    "even" => Parity::Even,
+                    _ => return Err(bad("none, odd or even")),
+                };
+            }
+            "stop_bits" => {
+                serial.framing.stop_bits =
+                    value.parse().ok().filter(|b| (1..=2).contains(b)).ok_or_else(|| bad("1 or 2"))?;
+            }
+            "flow" => {
+                serial.flow = match value.as_str() {
+                    "none" => FlowControl::None,
+                    "software" => FlowControl::Software,
+                    "hardware" => FlowControl::Hardware,
+                    _ => return Err(bad("none, software or hardware")),
+                };
+            }
+            _ => {
+                return Err(err(
+                    &format!("parameter {key:?}"),
+                    "expected one of baud, data_bits, parity, stop_bits, flow".into(),
+                    EX_SERIAL,
+                ));
+            }
+        }
+    }
+    Ok(DeviceUrl::Serial(serial))
+}
+
+fn parse_tcp(url: &str, body: &str, query: Option<&str>) -> Result<DeviceUrl, UrlError> {
+    let err = |part: &str, expected: String, example: &'static str| error(url, part, expected, example);
+    let Some(authority) = body.strip_prefix("//") else {
+        return Err(err("tcp address", "expected tcp:// followed by host:port".into(), EX_TCP));
+    };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    if query.is_some() {
+        return Err(err("query", "tcp URLs take no parameters".into(), EX_TCP));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((host, port)) = v6.split_once("]:") else {
+            return Err(err("tcp address", "expected [ipv6-address]:port".into(), "tcp://[::1]:4001"));
+        };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(err(
+                "tcp host",
+                format!("expected an IPv6 address in brackets, got {host:?}"),
+                "tcp://[::1]:4001",
+            ));
+        }
+        (host, port)
+    } else {
+        let Some((host, port)) = authority.rsplit_once(':') else {
+            return Err(err("tcp address", format!("expected host:port, got {authority:?}"), EX_TCP));
+        };
+        if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_') {
+            return Err(err("tcp host", format!("expected a host name or IPv4 address, got {host:?}"), EX_TCP));
+        }
+        (host, port)
+    };
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| err("tcp port", format!("expected a port 1-65535, got {port:?}"), EX_TCP))?;
+    Ok(DeviceUrl::Tcp(TcpUrl { host: host.to_ascii_lowercase(), port }))
+}
+
+fn parse_sim(url: &str, body: &str, query: Option<&str>) -> Result<DeviceUrl, UrlError> {
+    let err = |part: &str, expected: String, example: &'static str| error(url, part, expected, example);
+    let device = body;
+    if device.starts_with("//") {
+        return Err(err("sim device", "expected sim:<device> without //".into(), EX_SIM));
+    }
+    if !is_name(device) {
+        return Err(err(
+            "sim device",
+            format!("expected a device name of lower-case letters, digits and '-', got {device:?}"),
+            EX_SIM,
+        ));
+    }
+    let params = params(query).map_err(|e| err("query", e, EX_SIM))?.into_iter().collect();
+    Ok(DeviceUrl::Sim(SimUrl { device: device.to_owned(), params }))
 }
 
 /// `[a-z0-9][a-z0-9_-]*`: device names and parameter keys.
@@ -314,7 +330,10 @@ fn decode(s: &str) -> Result<String, String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             let Some(byte) = hex else {
                 return Err(format!("expected two hex digits after '%' at byte {i} of {s:?}"));
             };
@@ -395,7 +414,12 @@ impl fmt::Display for DeviceUrl {
 impl DeviceUrl {
     /// Serial URL for a path with default settings, as a simulator announces its pty.
     pub fn serial(path: impl Into<String>) -> Self {
-        DeviceUrl::Serial(SerialUrl { path: path.into(), baud: None, framing: Framing::default(), flow: FlowControl::None })
+        DeviceUrl::Serial(SerialUrl {
+            path: path.into(),
+            baud: None,
+            framing: Framing::default(),
+            flow: FlowControl::None,
+        })
     }
 }
 
@@ -426,7 +450,8 @@ mod tests {
         assert_eq!(sim.device, "fingerprint");
         assert_eq!(sim.params["profile"], "r307");
         assert_eq!(sim.params["finger"], "auto:7");
-        let DeviceUrl::Serial(s) = parse("serial:///dev/ttyS0?data_bits=7&parity=even&stop_bits=2&flow=hardware") else {
+        let DeviceUrl::Serial(s) = parse("serial:///dev/ttyS0?data_bits=7&parity=even&stop_bits=2&flow=hardware")
+        else {
             panic!()
         };
         assert_eq!(s.framing.to_string(), "7E2");
@@ -511,12 +536,20 @@ mod tests {
                     framing(),
                     prop_oneof![Just(FlowControl::None), Just(FlowControl::Software), Just(FlowControl::Hardware)]
                 )
-                    .prop_map(|(path, baud, framing, flow)| DeviceUrl::Serial(SerialUrl { path, baud, framing, flow })),
+                    .prop_map(|(path, baud, framing, flow)| DeviceUrl::Serial(SerialUrl {
+                        path,
+                        baud,
+                        framing,
+                        flow
+                    })),
                 ("[a-z0-9][a-z0-9.-]{0,20}", 1u16..).prop_map(|(host, port)| DeviceUrl::Tcp(TcpUrl { host, port })),
                 (any::<std::net::Ipv6Addr>(), 1u16..)
                     .prop_map(|(ip, port)| DeviceUrl::Tcp(TcpUrl { host: ip.to_string(), port })),
                 Just(DeviceUrl::Pty),
-                ("[a-z0-9][a-z0-9_-]{0,12}", proptest::collection::btree_map("[a-z0-9][a-z0-9_-]{0,8}", ".{0,20}", 0..4))
+                (
+                    "[a-z0-9][a-z0-9_-]{0,12}",
+                    proptest::collection::btree_map("[a-z0-9][a-z0-9_-]{0,8}", ".{0,20}", 0..4)
+                )
                     .prop_map(|(device, params)| DeviceUrl::Sim(SimUrl { device, params })),
             ]
         }

@@ -14,7 +14,12 @@ fn faults(specs: &[&str]) -> Vec<Fault> {
 
 /// Sends `data` through a link whose receiving side has the faults; returns what the receiver read until
 /// EOF or a 1 s (paused-clock) silence, and the fault log.
-async fn through_rx(specs: &[&str], seed: u64, data: &[u8], chunk: usize) -> (Vec<u8>, Vec<khil_link::fault::FaultEvent>) {
+async fn through_rx(
+    specs: &[&str],
+    seed: u64,
+    data: &[u8],
+    chunk: usize,
+) -> (Vec<u8>, Vec<khil_link::fault::FaultEvent>) {
     let (mut a, b) = memory_pair();
     let mut rx = FaultLink::new(b, &faults(specs), seed);
     let log = rx.log();
@@ -46,7 +51,7 @@ async fn through_tx(specs: &[&str], seed: u64, data: &[u8]) -> Vec<u8> {
     tokio::spawn(async move {
         let _ = tx.write_all(&data).await;
         let _ = tx.flush().await;
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::time::sleep(Duration::from_hours(1)).await;
         drop(tx);
     });
     let mut got = Vec::new();
@@ -80,7 +85,7 @@ async fn flip_inverts_one_bit() {
     assert_eq!(got.len(), 256);
     let diffs: Vec<usize> = (0..256).filter(|&i| got[i] != data()[i]).collect();
     assert_eq!(diffs, [10]);
-    assert_eq!((got[10] ^ 10).count_ones(), 1);
+    assert_eq!((got[10] ^ data()[10]).count_ones(), 1);
 }
 
 #[tokio::test(start_paused = true)]

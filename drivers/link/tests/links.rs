@@ -4,13 +4,15 @@
 use std::time::Duration;
 
 use khil_link::url::DeviceUrl;
-use khil_link::{BoxLink, ClientClose, Endpoint, NoSimulators, Normalized, PtyDevice, connect, is_peer_closed, memory_pair};
+use khil_link::{
+    BoxLink, ClientClose, Endpoint, NoSimulators, Normalized, PtyDevice, connect, is_peer_closed, memory_pair,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-async fn memory() -> (BoxLink, BoxLink) {
+fn memory() -> (BoxLink, BoxLink) {
     let (a, b) = memory_pair();
     (Box::new(Normalized::new(a)), Box::new(Normalized::new(b)))
 }
@@ -102,7 +104,7 @@ async fn client_sees_device_close((mut client, mut device): (BoxLink, BoxLink)) 
 
 macro_rules! every_link {
     ($($body:ident),* $(,)?) => {
-        mod memory_link { $( #[tokio::test] async fn $body() { super::$body(super::memory().await).await } )* }
+        mod memory_link { $( #[tokio::test] async fn $body() { super::$body(super::memory()).await } )* }
         mod tcp_link { $( #[tokio::test] async fn $body() { super::$body(super::tcp().await).await } )* }
         mod pty_link { $( #[tokio::test] async fn $body() { super::$body(super::pty().await).await } )* }
     };

@@ -1,0 +1,32 @@
+//! `khil bench <what>`: performance figures, each against a reference measured in the same run.
+
+mod link;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Benchmarks: print a table, write JSON with --json",
+    after_help = "Example:\n  khil bench link --json link.json"
+)]
+pub(crate) struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchWhat,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchWhat {
+    Link(link::LinkBenchArgs),
+}
+
+pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
+    match args.what {
+        BenchWhat::Link(a) => link::run(a).await,
+    }
+}
+
+/// Writes a report as pretty JSON, naming the file in any error.
+pub(crate) fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode the report: {e}"))?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

@@ -1,0 +1,81 @@
+//! Helpers for tests that run the `khil` binary and independent peers.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+/// The Python interpreter of ci/test's peers venv, or `None` (test skipped, reason printed) when it is not
+/// installed. Under `CI=true` a missing peer fails the test instead: CI must never pass by skipping.
+pub fn peer_python() -> Option<PathBuf> {
+    let from_env = std::env::var_os("KHIL_PEERS_PY").map(PathBuf::from);
+    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python");
+    let found = from_env.into_iter().chain([default]).find(|p| p.exists());
+    if found.is_none() {
+        let why = "peer venv missing: run ci/test once (it installs .peers/venv), or set KHIL_PEERS_PY";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {why}");
+        eprintln!("skipped: {why}");
+    }
+    found
+}
+
+/// A running `khil sim ...` process; killed on drop.
+pub struct Sim {
+    pub child: Child,
+    pub url: String,
+    pub stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn khil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_khil"))
+}
+
+/// Starts `khil sim <args>` and reads its first stdout line, which must be `ready <url>`.
+pub fn start_sim(args: &[&str]) -> Sim {
+    let mut child = khil()
+        .arg("sim")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut line = String::new();
+        let r = stdout.read_line(&mut line);
+        let _ = tx.send((r.map(|_| line), ()));
+        stdout
+    });
+    let (line, ()) = rx.recv_timeout(Duration::from_secs(20)).expect("no ready line within 20 s");
+    let line = line.unwrap();
+    let stdout = reader.join().unwrap();
+    let url = line
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("first line is not `ready <url>`: {line:?}"))
+        .trim_end()
+        .to_owned();
+    Sim { child, url, stdout }
+}
+
+/// Waits up to `limit` for the process to exit; returns its status.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "process did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
