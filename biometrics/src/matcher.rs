@@ -20,7 +20,7 @@ use std::f32::consts::{PI, TAU};
 use crate::minutia::Minutiae;
 
 const RADIUS: f32 = 70.0;
-const NS: usize = 16;
+const NS: usize = 12;
 const ND: usize = 6;
 const SIGMA_S: f32 = 28.0 / 3.0;
 const SIGMA_D: f32 = 2.0 * PI / 9.0;
@@ -29,7 +29,7 @@ const OMEGA: f32 = 50.0;
 const MIN_VC: f32 = 0.75;
 const MIN_M: usize = 2;
 const MIN_ME: f32 = 0.60;
-const DELTA_THETA: f32 = PI / 2.0;
+const DELTA_THETA: f32 = PI / 3.0;
 const MIN_NP: usize = 4;
 const MAX_NP: usize = 12;
 const MU_P: f32 = 20.0;
@@ -40,7 +40,7 @@ const W_R: f32 = 0.5;
 const CELL: f32 = 2.0 * RADIUS / NS as f32;
 const SECTION: f32 = TAU / ND as f32;
 const BITS: usize = NS * NS * ND;
-const WORDS: usize = BITS / 64;
+const WORDS: usize = BITS.div_ceil(64);
 
 /// One minutia's neighbourhood descriptor: 1,536 bits plus the mask of cells that lie inside the print.
 #[derive(Clone)]
@@ -361,20 +361,22 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     }
     // n_R candidate pairs, one-to-one, best first.
     pairs.sort_unstable_by(|x, y| y.cmp(x));
-    let pairs = pairs.into_iter().map(|k| {
-        (f32::from_bits((k >> 32) as u32), (0xFFFF - ((k >> 16) & 0xFFFF)) as u16, (0xFFFF - (k & 0xFFFF)) as u16)
-    });
     let n_r = na.min(nb);
     let (mut used_a, mut used_b) = (vec![false; na], vec![false; nb]);
     // (similarity, minutia index in a, minutia index in b)
     let mut chosen: Vec<(f32, usize, usize)> = Vec::with_capacity(n_r);
-    for (l, i, j) in pairs {
-        if used_a[i as usize] || used_b[j as usize] {
+    for k in pairs {
+        let (i, j) = ((0xFFFF - ((k >> 16) & 0xFFFF)) as usize, (0xFFFF - (k & 0xFFFF)) as usize);
+        if used_a[i] || used_b[j] {
             continue;
         }
-        used_a[i as usize] = true;
-        used_b[j as usize] = true;
-        chosen.push((l, a.cylinders[i as usize].minutia as usize, b.cylinders[j as usize].minutia as usize));
+        used_a[i] = true;
+        used_b[j] = true;
+        chosen.push((
+            f32::from_bits((k >> 32) as u32),
+            a.cylinders[i].minutia as usize,
+            b.cylinders[j].minutia as usize,
+        ));
         if chosen.len() == n_r {
             break;
         }
@@ -406,7 +408,8 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     let mut next = vec![0f32; n];
     for _ in 0..N_REL {
         for t in 0..n {
-            let support: f32 = (0..n).filter(|&k| k != t).map(|k| rho[t * n + k] * lambda[k]).sum();
+            // rho's diagonal is zero, so the full dot product is the sum over k != t.
+            let support: f32 = rho[t * n..(t + 1) * n].iter().zip(&lambda).map(|(r, l)| r * l).sum();
             next[t] = W_R * lambda[t] + (1.0 - W_R) * support / (n - 1) as f32;
         }
         std::mem::swap(&mut lambda, &mut next);

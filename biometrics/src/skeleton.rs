@@ -91,6 +91,19 @@ impl BinaryImage {
 
     /// The 8-neighbourhood code of (x, y): bit i set when neighbour i (see the module doc) is set.
     pub fn neighbours(&self, x: usize, y: usize) -> u8 {
+        let w = self.width;
+        if x > 0 && y > 0 && x + 1 < w && y + 1 < self.height {
+            // Interior: eight direct loads (the hot path of spur removal and minutia detection).
+            let (p, i) = (&self.pixels, y * w + x);
+            return u8::from(p[i - w])
+                | u8::from(p[i - w + 1]) << 1
+                | u8::from(p[i + 1]) << 2
+                | u8::from(p[i + w + 1]) << 3
+                | u8::from(p[i + w]) << 4
+                | u8::from(p[i + w - 1]) << 5
+                | u8::from(p[i - 1]) << 6
+                | u8::from(p[i - w - 1]) << 7;
+        }
         let (x, y) = (x.cast_signed(), y.cast_signed());
         let mut code = 0u8;
         for (i, (dx, dy)) in RING.iter().enumerate() {
@@ -517,54 +530,78 @@ fn bifurcation_angle(dirs: &[(f32, f32)]) -> f32 {
 
 /// Removes spurs: skeleton branches that run from a ridge ending to a junction in fewer than `max_len` pixels,
 /// and whole fragments shorter than `max_len` (ending to ending). Repeats until nothing changes (at most four
-/// rounds), pruning redundant pixels after each. Returns the number of ends cut (a fragment counts twice).
+/// rounds), pruning the redundant pixels the cuts leave. Returns the number of ends cut (a fragment counts twice).
 pub fn remove_spurs(skel: &mut BinaryImage, max_len: usize) -> usize {
     let mut removed = 0;
+    // Only skeleton pixels matter; scanning their list instead of the image each round is most of the speed.
+    let mut live: Vec<(usize, usize)> =
+        (0..skel.height).flat_map(|y| (0..skel.width).map(move |x| (x, y))).filter(|&(x, y)| skel.get(x, y)).collect();
     for _ in 0..4 {
         let mut cut: Vec<(isize, isize)> = Vec::new();
         let mut pieces = 0;
-        for y in 0..skel.height {
-            for x in 0..skel.width {
-                if !skel.get(x, y) {
-                    continue;
+        for &(x, y) in &live {
+            if !skel.get(x, y) {
+                continue;
+            }
+            let code = skel.neighbours(x, y);
+            let cn = crossing_number_of(code);
+            let p = (x.cast_signed(), y.cast_signed());
+            if cn == 0 && max_len > 1 {
+                cut.push(p);
+                pieces += 1;
+                continue;
+            }
+            if cn != 1 {
+                continue;
+            }
+            let Some(i) = (0..8).find(|&i| bit(code, i)) else { continue };
+            let first = (p.0 + RING[i].0, p.1 + RING[i].1);
+            // Walk by steps, not distance: spurs are measured in pixels along the skeleton.
+            let t = trace(skel, p, first, f32::INFINITY, max_len, &[]);
+            if t.stop != Stop::Length {
+                cut.push(p);
+                if t.stop == Stop::Junction {
+                    // A spur: keep the junction pixel itself.
+                    cut.extend_from_slice(&t.path[..t.path.len() - 1]);
+                } else {
+                    cut.extend_from_slice(&t.path);
                 }
-                let cn = crossing_number(skel, x, y);
-                let p = (x.cast_signed(), y.cast_signed());
-                if cn == 0 && max_len > 1 {
-                    cut.push(p);
-                    pieces += 1;
-                    continue;
-                }
-                if cn != 1 {
-                    continue;
-                }
-                let code = skel.neighbours(x, y);
-                let Some(i) = (0..8).find(|&i| bit(code, i)) else { continue };
-                let first = (p.0 + RING[i].0, p.1 + RING[i].1);
-                // Walk by steps, not distance: spurs are measured in pixels along the skeleton.
-                let t = trace(skel, p, first, f32::INFINITY, max_len, &[]);
-                if t.stop != Stop::Length {
-                    cut.push(p);
-                    if t.stop == Stop::Junction {
-                        // A spur: keep the junction pixel itself.
-                        cut.extend_from_slice(&t.path[..t.path.len() - 1]);
-                    } else {
-                        cut.extend_from_slice(&t.path);
-                    }
-                    pieces += 1;
-                }
+                pieces += 1;
             }
         }
         if cut.is_empty() {
             break;
         }
-        for (x, y) in cut {
+        for &(x, y) in &cut {
             skel.set(x as usize, y as usize, false);
         }
         removed += pieces;
-        prune_skeleton(skel);
+        prune_around(skel, &cut);
+        live.retain(|&(x, y)| skel.get(x, y));
     }
     removed
+}
+
+/// Removes staircase corner pixels (see `prune_redundant`) next to the given pixels: after a cut only the
+/// junctions it touched can have become redundant.
+fn prune_around(skel: &mut BinaryImage, cut: &[(isize, isize)]) {
+    for &(cx, cy) in cut {
+        for (dx, dy) in RING {
+            let (x, y) = (cx + dx, cy + dy);
+            if !skel.at(x, y) {
+                continue;
+            }
+            let (x, y) = (x as usize, y as usize);
+            let code = skel.neighbours(x, y);
+            let corner = (code & 0b0000_0101 == 0b0000_0101)
+                || (code & 0b0001_0100 == 0b0001_0100)
+                || (code & 0b0101_0000 == 0b0101_0000)
+                || (code & 0b0100_0001 == 0b0100_0001);
+            if corner && code.count_ones() >= 2 && connectivity8(code) == 1 {
+                skel.set(x, y, false);
+            }
+        }
+    }
 }
 
 /// Removes every minutia that has another within `min_dist` px (both of a pair go: a broken ridge's two ends,

