@@ -147,11 +147,13 @@ impl System for Khil {
     }
 }
 
+#[cfg(feature = "nbis")]
 struct Nbis;
 
+#[cfg(feature = "nbis")]
 impl System for Nbis {
     type Template = khil_nbis::NbisTemplate;
-    const NAME: &'static str = "NBIS (mindtct + bozorth3)";
+    const NAME: &'static str = NBIS_NAME;
     fn extract(&self, image: &GrayImage) -> Result<(Self::Template, Minutiae), String> {
         let t = khil_nbis::extract(image, 500).map_err(|e| e.to_string())?;
         let m = t.to_minutiae(image.width as u16, image.height as u16);
@@ -160,6 +162,29 @@ impl System for Nbis {
     fn compare(&self, a: &Self::Template, b: &Self::Template) -> f64 {
         f64::from(khil_nbis::compare(a, b))
     }
+}
+
+const NBIS_NAME: &str = "NBIS (mindtct + bozorth3)";
+
+#[cfg(feature = "nbis")]
+fn run_nbis(
+    images: &[&GrayImage],
+    truth_set: &[(&GrayImage, &[khil_biometrics::Minutia])],
+    pairs: &(Pairs, Pairs),
+) -> Result<Option<Measured>, String> {
+    eprintln!("NBIS: extracting and comparing ...");
+    run_system(&Nbis, images, truth_set, pairs).map(Some)
+}
+
+#[cfg(not(feature = "nbis"))]
+fn run_nbis(
+    _: &[&GrayImage],
+    _: &[(&GrayImage, &[khil_biometrics::Minutia])],
+    _: &(Pairs, Pairs),
+) -> Result<Option<Measured>, String> {
+    Err("this khil was built without the NBIS reference: rebuild with `--features nbis` \
+         (cargo run --release -p khil --features nbis -- bench match), or pass --no-nbis"
+        .into())
 }
 
 struct Measured {
@@ -254,17 +279,12 @@ pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
             measured_fnmr: fnm,
         });
     }
-    let nbis = if args.no_nbis {
-        None
-    } else {
-        eprintln!("NBIS: extracting and comparing ...");
-        Some(run_system(&Nbis, &images, &truth_set, &pairs)?)
-    };
+    let nbis = if args.no_nbis { None } else { run_nbis(&images, &truth_set, &pairs)? };
 
     let mut systems = vec![khil_row];
     let mut ratios = None;
     if let Some(n) = &nbis {
-        systems.push(row(Nbis::NAME, n));
+        systems.push(row(NBIS_NAME, n));
         ratios = Some(Ratios {
             eer_khil_over_nbis: khil.rates.eer / n.rates.eer.max(1e-12),
             extraction_speedup: n.extraction.as_secs_f64() / khil.extraction.as_secs_f64().max(1e-12),
