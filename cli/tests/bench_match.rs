@@ -36,6 +36,9 @@ fn bench_match_reports_both_systems_or_says_why_not() {
         let text = std::fs::read_to_string(dir.join(svg)).unwrap();
         assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{svg}");
     }
+    let png = std::fs::read(dir.join("finger0-impression1.png")).unwrap();
+    let image = khil_biometrics::GrayImage::from_png(&png).unwrap();
+    assert_eq!((image.width, image.height), (300, 400));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

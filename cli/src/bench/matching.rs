@@ -35,7 +35,7 @@ pub(crate) struct MatchBenchArgs {
     /// Skip the NBIS reference (its figures are then missing from the report)
     #[arg(long)]
     no_nbis: bool,
-    /// Directory for report.json, det.svg and the score histograms
+    /// Directory for report.json, det.svg, the score histograms and a few sample impressions (PNG)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Also write the JSON report to FILE
@@ -325,6 +325,14 @@ pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
             write("scores-nbis.svg", eval::histogram_svg("NBIS bozorth3 scores", &n.genuine, &n.impostor, 50))?;
         }
         super::write_json(&dir.join("report.json"), &report)?;
+        // A few of the synthetic impressions, for people to look at.
+        for (f, finger) in set.iter().take(3).enumerate() {
+            for (i, impression) in finger.iter().take(2).enumerate() {
+                let path = dir.join(format!("finger{f}-impression{i}.png"));
+                std::fs::write(&path, impression.image.to_png())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+        }
     }
     if let Some(path) = &args.json {
         super::write_json(path, &report)?;
