@@ -278,6 +278,20 @@ struct BlockGrid<'a> {
 /// its stages share a dozen block-sized arrays.
 #[allow(clippy::too_many_lines)]
 pub fn analyse(image: &GrayImage) -> Analysis {
+    if image.width < 2 * BLOCK || image.height < 2 * BLOCK || image.pixels.len() != image.width * image.height {
+        // Too small to hold a ridge (or inconsistent): everything is background.
+        let (bw, bh) = (image.width.div_ceil(BLOCK).max(1), image.height.div_ceil(BLOCK).max(1));
+        return Analysis {
+            width: image.width,
+            height: image.height,
+            mask: vec![false; bw * bh],
+            orientation: vec![0.0; bw * bh],
+            coherence: vec![0.0; bw * bh],
+            ridges: vec![false; image.width * image.height],
+            blocks_x: bw,
+            blocks_y: bh,
+        };
+    }
     let (w, h) = (image.width, image.height);
     let (bw, bh) = (w.div_ceil(BLOCK).max(1), h.div_ceil(BLOCK).max(1));
     let px: Vec<f32> = image.pixels.iter().map(|&p| f32::from(p)).collect();
