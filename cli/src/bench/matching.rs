@@ -142,8 +142,10 @@ impl System for Khil {
         let m = extract::extract(image, 500);
         Ok((MatchTemplate::new(&m), m))
     }
+    /// The raw similarity: error rates are the same on the calibrated scale (a monotone map), but the raw
+    /// histogram shows the separation instead of a pile at the top of the scale.
     fn compare(&self, a: &MatchTemplate, b: &MatchTemplate) -> f64 {
-        f64::from(matcher::score(a, b))
+        f64::from(matcher::compare(a, b))
     }
 }
 
@@ -269,9 +271,9 @@ pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
     let curve = eval::det_curve(&khil.genuine, &khil.impostor);
     for fmr in [0.0005, 0.0001, 0.000_01] {
         let threshold = matcher::threshold_for(fmr);
-        let t = f64::from(threshold);
-        let fm = khil.impostor.iter().filter(|&&s| s >= t).count() as f64 / khil.impostor.len().max(1) as f64;
-        let fnm = khil.genuine.iter().filter(|&&s| s < t).count() as f64 / khil.genuine.len().max(1) as f64;
+        let passes = |raw: f64| matcher::calibrated(raw as f32) >= threshold;
+        let fm = khil.impostor.iter().filter(|&&s| passes(s)).count() as f64 / khil.impostor.len().max(1) as f64;
+        let fnm = khil.genuine.iter().filter(|&&s| !passes(s)).count() as f64 / khil.genuine.len().max(1) as f64;
         khil_row.calibrated_thresholds.push(CalibrationCheck {
             target_fmr: fmr,
             score_threshold: threshold,
@@ -320,7 +322,10 @@ pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
             "det.svg",
             eval::det_svg(&format!("DET, {} fingers x {} ({})", fingers, impressions, sensor.name), &refs),
         )?;
-        write("scores-khil.svg", eval::histogram_svg("khil scores", &khil.genuine, &khil.impostor, 50))?;
+        write(
+            "scores-khil.svg",
+            eval::histogram_svg("khil raw similarity (MCC LSS-R)", &khil.genuine, &khil.impostor, 50),
+        )?;
         if let Some(n) = &nbis {
             write("scores-nbis.svg", eval::histogram_svg("NBIS bozorth3 scores", &n.genuine, &n.impostor, 50))?;
         }
