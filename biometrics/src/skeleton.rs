@@ -166,26 +166,23 @@ impl Padded {
     fn new(img: &BinaryImage) -> Self {
         let w = img.width + 2;
         let mut data = vec![0u8; w * (img.height + 2)];
-        for y in 0..img.height {
-            for x in 0..img.width {
-                data[(y + 1) * w + x + 1] = u8::from(img.get(x, y));
+        for (y, src) in img.pixels.chunks_exact(img.width.max(1)).enumerate().take(img.height) {
+            let row = (y + 1) * w + 1;
+            for (d, &v) in data[row..row + img.width].iter_mut().zip(src) {
+                *d = u8::from(v);
             }
         }
         Self { w, data }
     }
 
-    /// Neighbour code of padded index `i`.
+    /// Neighbour code of padded index `i`. Three 3-byte row slices: three bounds checks instead of eight on the
+    /// hottest line of thinning.
     fn code(&self, i: usize) -> u8 {
-        let d = &self.data;
         let w = self.w;
-        d[i - w]
-            | d[i - w + 1] << 1
-            | d[i + 1] << 2
-            | d[i + w + 1] << 3
-            | d[i + w] << 4
-            | d[i + w - 1] << 5
-            | d[i - 1] << 6
-            | d[i - w - 1] << 7
+        let up = &self.data[i - w - 1..i - w + 2];
+        let mid = &self.data[i - 1..i + 2];
+        let down = &self.data[i + w - 1..i + w + 2];
+        up[1] | up[2] << 1 | mid[2] << 2 | down[2] << 3 | down[1] << 4 | down[0] << 5 | mid[0] << 6 | up[0] << 7
     }
 }
 
@@ -198,14 +195,39 @@ pub fn thin(img: &BinaryImage) -> BinaryImage {
     let mut p = Padded::new(img);
     let (w, h) = (img.width, img.height);
     // Only pixels still set and on a border can change; keep a list of set pixels and shrink it as we go.
-    let mut live: Vec<usize> = (0..h).flat_map(|y| (0..w).map(move |x| (y + 1) * (w + 2) + x + 1)).collect();
-    live.retain(|&i| p.data[i] != 0);
+    let mut live: Vec<usize> = Vec::with_capacity(w * h / 2);
+    for y in 0..h {
+        let row = (y + 1) * p.w;
+        live.extend((row + 1..row + 1 + w).filter(|&i| p.data[i] != 0));
+    }
+    guo_hall(&mut p, &mut live, &tables);
+    // Pruning can expose pixels Guo-Hall would still remove: repeat both until neither changes anything, so
+    // that thinning a skeleton gives the same skeleton.
+    while prune_redundant(&mut p, &live) {
+        live.retain(|&i| p.data[i] != 0);
+        if !guo_hall(&mut p, &mut live, &tables) {
+            break;
+        }
+    }
+    let mut out = BinaryImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            out.pixels[y * w + x] = p.data[(y + 1) * p.w + x + 1] != 0;
+        }
+    }
+    out
+}
+
+/// Guo–Hall passes until nothing changes; `live` (the set pixels) shrinks as pixels go. Returns whether any
+/// pixel was removed.
+fn guo_hall(p: &mut Padded, live: &mut Vec<usize>, tables: &[[bool; 256]; 2]) -> bool {
     let mut doomed = Vec::new();
+    let mut any = false;
     loop {
         let mut changed = false;
-        for table in &tables {
+        for table in tables {
             doomed.clear();
-            for &i in &live {
+            for &i in live.iter() {
                 if p.data[i] != 0 && table[p.code(i) as usize] {
                     doomed.push(i);
                 }
@@ -217,21 +239,15 @@ pub fn thin(img: &BinaryImage) -> BinaryImage {
         }
         live.retain(|&i| p.data[i] != 0);
         if !changed {
-            break;
+            return any;
         }
+        any = true;
     }
-    prune_redundant(&mut p, &live);
-    let mut out = BinaryImage::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            out.pixels[y * w + x] = p.data[(y + 1) * p.w + x + 1] != 0;
-        }
-    }
-    out
 }
 
 /// Sequentially removes simple pixels that are the corner of a staircase (two orthogonal 4-neighbours set).
-fn prune_redundant(p: &mut Padded, live: &[usize]) {
+fn prune_redundant(p: &mut Padded, live: &[usize]) -> bool {
+    let mut any = false;
     for &i in live {
         if p.data[i] == 0 {
             continue;
@@ -244,6 +260,7 @@ fn prune_redundant(p: &mut Padded, live: &[usize]) {
             || (code & 0b0100_0001 == 0b0100_0001);
         if corner && code.count_ones() >= 2 && connectivity8(code) == 1 {
             p.data[i] = 0;
+            any = true;
         }
     }
     // Guo–Hall can leave a 2 x 2 square where strokes meet (each pixel of it protects the others); remove a
@@ -263,7 +280,9 @@ fn prune_redundant(p: &mut Padded, live: &[usize]) {
         if !changed {
             break;
         }
+        any = true;
     }
+    any
 }
 
 /// Removes the redundant staircase pixels of an already thin skeleton (after editing it, e.g. removing spurs).
