@@ -378,22 +378,26 @@ pub fn analyse(image: &GrayImage) -> Analysis {
         })
         .unzip();
     let mut norm = vec![0f32; w * h];
+    // Interpolate between block rows once per image row, then only along the row per pixel.
+    let (mut row_mean, mut row_inv) = (vec![0f32; bw], vec![0f32; bw]);
     for y in 0..h {
         let f = ((y as f32 + 0.5) / BLOCK as f32 - 0.5).clamp(0.0, (bh - 1) as f32);
         let (y0, ty) = (f.floor() as usize, f - f.floor());
         let y1 = (y0 + 1).min(bh - 1);
-        let by = (y / BLOCK).min(bh - 1);
+        for b in 0..bw {
+            row_mean[b] = mean[y0 * bw + b] + ty * (mean[y1 * bw + b] - mean[y0 * bw + b]);
+            row_inv[b] = inv_std[y0 * bw + b] + ty * (inv_std[y1 * bw + b] - inv_std[y0 * bw + b]);
+        }
+        let mask_row = &mask[(y / BLOCK).min(bh - 1) * bw..][..bw];
+        let (src, dst) = (&px[y * w..(y + 1) * w], &mut norm[y * w..(y + 1) * w]);
         for x in 0..w {
-            let ((x0, x1), tx) = (cols[x], col_t[x]);
-            let bil = |f: &[f32]| {
-                let top = f[y0 * bw + x0] + tx * (f[y0 * bw + x1] - f[y0 * bw + x0]);
-                let bottom = f[y1 * bw + x0] + tx * (f[y1 * bw + x1] - f[y1 * bw + x0]);
-                top + ty * (bottom - top)
-            };
-            let i = y * w + x;
-            if mask[by * bw + (x / BLOCK).min(bw - 1)] {
-                norm[i] = (px[i] - bil(&mean)) * bil(&inv_std);
+            if !mask_row[(x / BLOCK).min(bw - 1)] {
+                continue;
             }
+            let ((x0, x1), tx) = (cols[x], col_t[x]);
+            let m = row_mean[x0] + tx * (row_mean[x1] - row_mean[x0]);
+            let inv = row_inv[x0] + tx * (row_inv[x1] - row_inv[x0]);
+            dst[x] = (src[x] - m) * inv;
         }
     }
 
