@@ -203,9 +203,11 @@ pub fn thin(img: &BinaryImage) -> BinaryImage {
     guo_hall(&mut p, &mut live, &tables);
     // Pruning can expose pixels Guo-Hall would still remove: repeat both until neither changes anything, so
     // that thinning a skeleton gives the same skeleton.
-    while prune_redundant(&mut p, &live) {
+    loop {
+        let pruned = prune_redundant(&mut p, &live);
         live.retain(|&i| p.data[i] != 0);
-        if !guo_hall(&mut p, &mut live, &tables) {
+        let thinned = guo_hall(&mut p, &mut live, &tables);
+        if !pruned && !thinned {
             break;
         }
     }
