@@ -172,3 +172,26 @@ fn bench_link_writes_json() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// khil's serial client holds the port exclusively while open and leaves no exclusive flag behind when it
+/// closes. A left-over TIOCEXCL on a simulator's pty makes every later non-root open fail with EBUSY (seen with
+/// a client that sets the flag and closes without clearing it); serialport clears it in its close, and this
+/// keeps that promise checked. Read from outside with TIOCGEXCL (root may open an exclusive tty, so it can look).
+#[test]
+fn serial_client_leaves_no_exclusive_flag() {
+    let Some(python) = peer_python() else { return };
+    let sim = start_sim(&["echo", "--pty"]);
+    let path = sim.url.strip_prefix("serial://").unwrap().to_owned();
+    let exclusive = || {
+        let script = "import sys, os, fcntl, struct\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)\n\
+                      v = fcntl.ioctl(fd, 0x80045440, b'\\0\\0\\0\\0')\nprint(struct.unpack('i', v)[0])";
+        let out = Command::new(&python).arg("-c").arg(script).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let link = rt.block_on(khil_link::connect(&sim.url.parse().unwrap(), None, &khil_link::NoSimulators)).unwrap();
+    assert!(exclusive(), "an open khil client holds the port exclusively");
+    drop(link);
+    assert!(!exclusive(), "the exclusive flag outlived the client");
+}
