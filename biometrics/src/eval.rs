@@ -58,11 +58,6 @@ pub fn fnmr_at(curve: &[DetPoint], fmr: f64) -> f64 {
     curve.iter().filter(|p| p.fmr <= fmr).map(|p| p.fnmr).fold(1.0, f64::min)
 }
 
-/// Lowest threshold whose FMR is at most `fmr`.
-pub fn threshold_at(curve: &[DetPoint], fmr: f64) -> f64 {
-    curve.iter().filter(|p| p.fmr <= fmr).map(|p| p.threshold).fold(f64::INFINITY, f64::min)
-}
-
 pub fn error_rates(genuine: &[f64], impostor: &[f64]) -> ErrorRates {
     let curve = det_curve(genuine, impostor);
     let eer = curve

@@ -91,25 +91,6 @@ impl Analysis {
         }
         best
     }
-
-    /// The enhanced binary image as a picture (ridges black), for people to look at.
-    pub fn ridges_image(&self) -> GrayImage {
-        GrayImage {
-            width: self.width,
-            height: self.height,
-            pixels: (0..self.width * self.height)
-                .map(|i| {
-                    if !self.in_mask(i % self.width, i / self.width) {
-                        160
-                    } else if self.ridges[i] {
-                        0
-                    } else {
-                        255
-                    }
-                })
-                .collect(),
-        }
-    }
 }
 
 /// Sum over a box of a summed-area table `sat` of size (w+1) x (h+1).

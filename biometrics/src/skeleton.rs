@@ -247,6 +247,16 @@ fn guo_hall(p: &mut Padded, live: &mut Vec<usize>, tables: &[[bool; 256]; 2]) ->
     }
 }
 
+/// A staircase corner: two orthogonal 4-neighbours set (N&E, E&S, S&W or W&N) and the pixel simple, so it can go
+/// without changing the topology.
+fn redundant_corner(code: u8) -> bool {
+    let corner = (code & 0b0000_0101 == 0b0000_0101)
+        || (code & 0b0001_0100 == 0b0001_0100)
+        || (code & 0b0101_0000 == 0b0101_0000)
+        || (code & 0b0100_0001 == 0b0100_0001);
+    corner && code.count_ones() >= 2 && connectivity8(code) == 1
+}
+
 /// Sequentially removes simple pixels that are the corner of a staircase (two orthogonal 4-neighbours set).
 fn prune_redundant(p: &mut Padded, live: &[usize]) -> bool {
     let mut any = false;
@@ -254,13 +264,7 @@ fn prune_redundant(p: &mut Padded, live: &[usize]) -> bool {
         if p.data[i] == 0 {
             continue;
         }
-        let code = p.code(i);
-        // N&E, E&S, S&W, W&N.
-        let corner = (code & 0b0000_0101 == 0b0000_0101)
-            || (code & 0b0001_0100 == 0b0001_0100)
-            || (code & 0b0101_0000 == 0b0101_0000)
-            || (code & 0b0100_0001 == 0b0100_0001);
-        if corner && code.count_ones() >= 2 && connectivity8(code) == 1 {
+        if redundant_corner(p.code(i)) {
             p.data[i] = 0;
             any = true;
         }
@@ -285,22 +289,6 @@ fn prune_redundant(p: &mut Padded, live: &[usize]) -> bool {
         any = true;
     }
     any
-}
-
-/// Removes the redundant staircase pixels of an already thin skeleton (after editing it, e.g. removing spurs).
-pub fn prune_skeleton(skel: &mut BinaryImage) {
-    let mut p = Padded::new(skel);
-    let live: Vec<usize> = (0..skel.height)
-        .flat_map(|y| (0..skel.width).map(move |x| (x, y)))
-        .filter(|&(x, y)| skel.get(x, y))
-        .map(|(x, y)| (y + 1) * p.w + x + 1)
-        .collect();
-    prune_redundant(&mut p, &live);
-    for y in 0..skel.height {
-        for x in 0..skel.width {
-            skel.pixels[y * skel.width + x] = p.data[(y + 1) * p.w + x + 1] != 0;
-        }
-    }
 }
 
 /// 8-connected components of set pixels (`foreground == true`) or of unset pixels: returns the label of each
@@ -613,12 +601,7 @@ fn prune_around(skel: &mut BinaryImage, cut: &[(isize, isize)]) {
                 continue;
             }
             let (x, y) = (x as usize, y as usize);
-            let code = skel.neighbours(x, y);
-            let corner = (code & 0b0000_0101 == 0b0000_0101)
-                || (code & 0b0001_0100 == 0b0001_0100)
-                || (code & 0b0101_0000 == 0b0101_0000)
-                || (code & 0b0100_0001 == 0b0100_0001);
-            if corner && code.count_ones() >= 2 && connectivity8(code) == 1 {
+            if redundant_corner(skel.neighbours(x, y)) {
                 skel.set(x, y, false);
             }
         }

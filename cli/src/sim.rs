@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use khil_link::{BoxLink, Endpoint, Fault, Framing, LineRate, LinkError, SimConnector, url::SimUrl};
-use khil_sim_host::{Device, Line, echo::Echo};
+use khil_sim_host::{Line, echo::Echo};
 
 /// Simulators this binary carries.
 pub(crate) const DEVICES: &[&str] = &["echo"];
@@ -135,12 +135,8 @@ impl SimConnector for Simulators {
             }
         }
         match url.device.as_str() {
-            "echo" => Ok(in_process_device(Echo, &line)),
+            "echo" => Ok(khil_sim_host::in_process(Arc::new(Echo), &line)),
             other => Err(unsupported(format!("no simulator {other:?}: expected one of {}", DEVICES.join(", ")))),
         }
     }
-}
-
-fn in_process_device<D: Device>(device: D, line: &Line) -> BoxLink {
-    khil_sim_host::in_process(Arc::new(device), line)
 }
