@@ -1,0 +1,238 @@
+//! Who is on the sensor. A finger model decides what each capture (GenImg) sees; [`Fingers`] renders the
+//! impressions with the synthetic generator and keeps them, so that a finger drawn once is not drawn again.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use khil_biometrics::image::GrayImage;
+use khil_biometrics::synth::{Finger, Quality, SensorProfile};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// What is on the sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Nobody.
+    Lifted,
+    /// Finger `id` rests on the sensor: every capture sees a fresh impression of it.
+    Placed(u64),
+    /// A person with finger `id` who places it, is captured once, lifts it (the next capture finds no finger)
+    /// and places it again, as enrolment and identification clients expect.
+    Auto(u64),
+}
+
+impl fmt::Display for Presence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Presence::Lifted => f.write_str("none"),
+            Presence::Placed(id) => write!(f, "place:{id}"),
+            Presence::Auto(id) => write!(f, "auto:{id}"),
+        }
+    }
+}
+
+/// A `--finger` value or a line typed on the simulator's stdin that cannot be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("finger {input:?}: expected {expected}")]
+pub struct FingerSpecError {
+    pub input: String,
+    pub expected: &'static str,
+}
+
+impl FromStr for Presence {
+    type Err = FingerSpecError;
+
+    /// `none`, `place:<id>` or `auto:<id>`; the stdin form `place <id>`, `lift`, `auto <id>` too.
+    fn from_str(s: &str) -> Result<Presence, FingerSpecError> {
+        const EXPECTED: &str = "auto:<id>, place:<id> or none (on stdin: auto <id>, place <id>, lift), id a number";
+        let err = || FingerSpecError { input: s.to_owned(), expected: EXPECTED };
+        let t = s.trim();
+        if matches!(t, "none" | "lift" | "lifted") {
+            return Ok(Presence::Lifted);
+        }
+        let (verb, id) = t.split_once([':', ' ']).ok_or_else(err)?;
+        let id: u64 = id.trim().parse().map_err(|_| err())?;
+        match verb {
+            "auto" => Ok(Presence::Auto(id)),
+            "place" | "placed" => Ok(Presence::Placed(id)),
+            _ => Err(err()),
+        }
+    }
+}
+
+/// The state of one sensor's finger.
+#[derive(Debug)]
+pub struct FingerModel {
+    presence: Presence,
+    /// Auto mode: the finger was just captured and is lifted for the next attempt.
+    just_captured: bool,
+    /// Chance that an attempt finds no finger although one is coming (people hesitate).
+    no_finger: f64,
+    /// Impressions per finger before they repeat (`None`: every capture is new).
+    distinct: Option<u32>,
+    captures: u64,
+    rng: ChaCha8Rng,
+}
+
+/// What one capture attempt sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    NoFinger,
+    /// Impression `index` of finger `id`.
+    Finger { id: u64, index: u32 },
+}
+
+impl FingerModel {
+    pub fn new(presence: Presence, no_finger: f64, distinct: Option<u32>, seed: u64) -> FingerModel {
+        FingerModel {
+            presence,
+            just_captured: false,
+            no_finger: no_finger.clamp(0.0, 1.0),
+            distinct: distinct.filter(|&n| n > 0),
+            captures: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6b68_696c_7365_6e73),
+        }
+    }
+
+    pub fn presence(&self) -> Presence {
+        self.presence
+    }
+
+    pub fn set(&mut self, presence: Presence) {
+        self.presence = presence;
+        self.just_captured = false;
+    }
+
+    /// One capture attempt.
+    pub fn capture(&mut self) -> Sight {
+        let id = match self.presence {
+            Presence::Lifted => return Sight::NoFinger,
+            Presence::Auto(_) if std::mem::take(&mut self.just_captured) => return Sight::NoFinger,
+            Presence::Auto(id) | Presence::Placed(id) => id,
+        };
+        if self.no_finger > 0.0 && self.rng.random_bool(self.no_finger) {
+            return Sight::NoFinger;
+        }
+        self.just_captured = matches!(self.presence, Presence::Auto(_));
+        let n = self.captures;
+        self.captures += 1;
+        let index = match self.distinct {
+            Some(k) => (n % u64::from(k)) as u32,
+            None => n as u32,
+        };
+        Sight::Finger { id, index }
+    }
+}
+
+/// A rendered impression, and its characteristics once a module has extracted them (extraction is
+/// deterministic, so every sensor that captures this impression can reuse them).
+#[derive(Debug)]
+pub struct Impression {
+    pub image: GrayImage,
+    pub extracted: OnceLock<crate::module::Extracted>,
+}
+
+/// Keeps at most `limit` values, dropping the oldest; each value is made once even when many ask at once,
+/// and the map's lock is never held while one is made (a finger takes a quarter of a second).
+struct Cache<K, V> {
+    limit: usize,
+    map: HashMap<K, Arc<OnceLock<Arc<V>>>>,
+    order: VecDeque<K>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> Cache<K, V> {
+    fn new(limit: usize) -> Self {
+        Cache { limit, map: HashMap::new(), order: VecDeque::new() }
+    }
+
+    fn cell(&mut self, key: &K) -> Arc<OnceLock<Arc<V>>> {
+        if let Some(cell) = self.map.get(key) {
+            return Arc::clone(cell);
+        }
+        if self.order.len() >= self.limit
+            && let Some(old) = self.order.pop_front()
+        {
+            self.map.remove(&old);
+        }
+        self.order.push_back(key.clone());
+        Arc::clone(self.map.entry(key.clone()).or_default())
+    }
+}
+
+fn get_or_make<K: std::hash::Hash + Eq + Clone, V>(cache: &Mutex<Cache<K, V>>, key: &K, make: impl FnOnce() -> V) -> Arc<V> {
+    let cell = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).cell(key);
+    Arc::clone(cell.get_or_init(|| Arc::new(make())))
+}
+
+/// The population of synthetic fingers of one seed, shared by every sensor of a process.
+pub struct Fingers {
+    seed: u64,
+    quality: Quality,
+    masters: Mutex<Cache<u64, Finger>>,
+    impressions: Mutex<Cache<(u64, u32, usize, usize), Impression>>,
+}
+
+impl fmt::Debug for Fingers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fingers").field("seed", &self.seed).field("quality", &self.quality).finish_non_exhaustive()
+    }
+}
+
+impl Fingers {
+    /// Masters are about 1.6 MB each; 64 of them and 1024 impressions stay well under 200 MB.
+    pub fn new(seed: u64, quality: Quality) -> Fingers {
+        Fingers { seed, quality, masters: Mutex::new(Cache::new(64)), impressions: Mutex::new(Cache::new(1024)) }
+    }
+
+    /// Impression `index` of finger `id` on `sensor`.
+    pub fn impression(&self, id: u64, index: u32, sensor: SensorProfile) -> Arc<Impression> {
+        get_or_make(&self.impressions, &(id, index, sensor.width, sensor.height), || {
+            let finger = get_or_make(&self.masters, &id, || Finger::generate(self.seed, id));
+            Impression { image: finger.impression(index, sensor, self.quality).image, extracted: OnceLock::new() }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_both_forms() {
+        assert_eq!("auto:7".parse(), Ok(Presence::Auto(7)));
+        assert_eq!("auto 7".parse(), Ok(Presence::Auto(7)));
+        assert_eq!("place 12".parse(), Ok(Presence::Placed(12)));
+        assert_eq!(" lift ".parse(), Ok(Presence::Lifted));
+        assert_eq!("none".parse(), Ok(Presence::Lifted));
+        let e = "auto:x".parse::<Presence>().unwrap_err().to_string();
+        assert!(e.contains("\"auto:x\"") && e.contains("expected auto:<id>"), "{e}");
+        assert!("jump 3".parse::<Presence>().is_err());
+        for p in [Presence::Lifted, Presence::Auto(3), Presence::Placed(9)] {
+            assert_eq!(p.to_string().parse(), Ok(p));
+        }
+    }
+
+    #[test]
+    fn auto_lifts_after_each_capture() {
+        let mut m = FingerModel::new(Presence::Auto(7), 0.0, None, 1);
+        assert_eq!(m.capture(), Sight::Finger { id: 7, index: 0 });
+        assert_eq!(m.capture(), Sight::NoFinger);
+        assert_eq!(m.capture(), Sight::Finger { id: 7, index: 1 });
+        m.set(Presence::Placed(3));
+        assert_eq!(m.capture(), Sight::Finger { id: 3, index: 2 });
+        assert_eq!(m.capture(), Sight::Finger { id: 3, index: 3 });
+        m.set(Presence::Lifted);
+        assert_eq!(m.capture(), Sight::NoFinger);
+    }
+
+    #[test]
+    fn hesitation_and_cycling() {
+        let mut m = FingerModel::new(Presence::Placed(1), 0.5, Some(2), 9);
+        let sights: Vec<Sight> = (0..200).map(|_| m.capture()).collect();
+        let absent = sights.iter().filter(|s| **s == Sight::NoFinger).count();
+        assert!((60..140).contains(&absent), "{absent} of 200 attempts found no finger at p=0.5");
+        assert!(sights.iter().all(|s| matches!(s, Sight::NoFinger | Sight::Finger { id: 1, index: 0 | 1 })));
+    }
+}

@@ -1,0 +1,248 @@
+//! What the module keeps over a power cycle: the template library, password, address, system parameters and
+//! notepad. With `--state FILE` it lives in a JSON file, rewritten atomically after every change, so a library
+//! enrolled in one simulator run is there in the next, as on a real module.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::charfile::CharFile;
+use crate::profile::{CHAR_FILE_LEN, Profile};
+
+/// Notepad pages (32 bytes each).
+pub const NOTEPAD_PAGES: usize = 16;
+
+/// The persistent part of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub password: u32,
+    pub address: u32,
+    pub security_level: u8,
+    pub packet_size_code: u8,
+    pub baud_multiplier: u8,
+    pub notepad: [[u8; 32]; NOTEPAD_PAGES],
+    /// Slot -> character file. Slots are `0..capacity`.
+    pub library: BTreeMap<u16, Box<CharFile>>,
+}
+
+impl Flash {
+    /// A module as delivered: password 0, address FFFFFFFF, security level 3, 128-byte packets, 57600 baud.
+    pub fn factory() -> Flash {
+        Flash {
+            password: 0,
+            address: khil_fingerprint::DEFAULT_ADDRESS,
+            security_level: 3,
+            packet_size_code: 2,
+            baud_multiplier: 6,
+            notepad: [[0; 32]; NOTEPAD_PAGES],
+            library: BTreeMap::new(),
+        }
+    }
+}
+
+/// A state file that cannot be used. The simulator refuses to start rather than overwrite it.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("state file {path}: not a khil fingerprint state file: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
+    #[error("state file {path}: {field}: expected {expected}, found {found}")]
+    Field { path: PathBuf, field: String, expected: String, found: String },
+}
+
+const FORMAT: &str = "khil-zfm-state";
+
+/// The JSON shape of a state file. Binary fields are lower-case hex.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateJson {
+    format: String,
+    version: u32,
+    profile: String,
+    password: u32,
+    address: u32,
+    security_level: u8,
+    packet_size_code: u8,
+    baud_multiplier: u8,
+    /// Page -> 32 bytes; pages of zeros are left out.
+    notepad: BTreeMap<u8, String>,
+    /// Slot -> 512-byte character file.
+    library: BTreeMap<u16, String>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+}
+
+/// Where a module's flash is kept.
+#[derive(Debug)]
+pub struct StateFile {
+    path: PathBuf,
+}
+
+impl StateFile {
+    pub fn new(path: impl Into<PathBuf>) -> StateFile {
+        StateFile { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Loads the flash, or the factory state if the file does not exist yet. Every field is checked against
+    /// `profile`; any problem is an error naming the file and the field.
+    pub fn load(&self, profile: &Profile) -> Result<Flash, StateError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Flash::factory()),
+            Err(source) => return Err(StateError::Io { path: self.path.clone(), source }),
+        };
+        let json: StateJson =
+            serde_json::from_str(&text).map_err(|source| StateError::Json { path: self.path.clone(), source })?;
+        let field = |field: &str, expected: &str, found: String| StateError::Field {
+            path: self.path.clone(),
+            field: field.to_owned(),
+            expected: expected.to_owned(),
+            found,
+        };
+        if json.format != FORMAT || json.version != 1 {
+            return Err(field("format", "\"khil-zfm-state\" version 1", format!("{:?} version {}", json.format, json.version)));
+        }
+        if !json.profile.eq_ignore_ascii_case(profile.name) {
+            return Err(field("profile", &format!("{:?} (the --profile given)", profile.name), format!("{:?}", json.profile)));
+        }
+        if !(1..=5).contains(&json.security_level) {
+            return Err(field("security_level", "1..=5", json.security_level.to_string()));
+        }
+        if json.packet_size_code > 3 {
+            return Err(field("packet_size_code", "0..=3", json.packet_size_code.to_string()));
+        }
+        if !profile.baud_multipliers.contains(&json.baud_multiplier) {
+            return Err(field("baud_multiplier", &format!("one of {:?}", profile.baud_multipliers), json.baud_multiplier.to_string()));
+        }
+        let mut flash = Flash {
+            password: json.password,
+            address: json.address,
+            security_level: json.security_level,
+            packet_size_code: json.packet_size_code,
+            baud_multiplier: json.baud_multiplier,
+            ..Flash::factory()
+        };
+        for (page, text) in &json.notepad {
+            let bytes = unhex(text).filter(|b| b.len() == 32);
+            match (flash.notepad.get_mut(usize::from(*page)), bytes) {
+                (Some(slot), Some(bytes)) => slot.copy_from_slice(&bytes),
+                (None, _) => return Err(field(&format!("notepad.{page}"), "page 0..=15", page.to_string())),
+                (_, None) => return Err(field(&format!("notepad.{page}"), "64 hex digits", format!("{} characters", text.len()))),
+            }
+        }
+        for (slot, text) in &json.library {
+            if *slot >= profile.capacity {
+                return Err(field(&format!("library.{slot}"), &format!("slot 0..{}", profile.capacity), slot.to_string()));
+            }
+            let Some(bytes) = unhex(text).filter(|b| b.len() == CHAR_FILE_LEN) else {
+                return Err(field(&format!("library.{slot}"), "1024 hex digits (512 bytes)", format!("{} characters", text.len())));
+            };
+            let mut file = Box::new([0u8; CHAR_FILE_LEN]);
+            file.copy_from_slice(&bytes);
+            flash.library.insert(*slot, file);
+        }
+        Ok(flash)
+    }
+
+    /// Writes the flash: to a temporary file beside it, synced, then renamed over the old one, so a crash or a
+    /// full disk leaves either the old state or the new one, never half of each.
+    pub fn save(&self, profile: &Profile, flash: &Flash) -> Result<(), StateError> {
+        let json = StateJson {
+            format: FORMAT.to_owned(),
+            version: 1,
+            profile: profile.name.to_owned(),
+            password: flash.password,
+            address: flash.address,
+            security_level: flash.security_level,
+            packet_size_code: flash.packet_size_code,
+            baud_multiplier: flash.baud_multiplier,
+            notepad: (0u8..)
+                .zip(&flash.notepad)
+                .filter(|(_, page)| page.iter().any(|&b| b != 0))
+                .map(|(i, page)| (i, hex(page)))
+                .collect(),
+            library: flash.library.iter().map(|(slot, file)| (*slot, hex(&file[..]))).collect(),
+        };
+        let io = |source| StateError::Io { path: self.path.clone(), source };
+        let text = serde_json::to_string_pretty(&json).map_err(|source| StateError::Json { path: self.path.clone(), source })?;
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(text.as_bytes()).and_then(|()| f.write_all(b"\n")).and_then(|()| f.sync_all()).map_err(io)?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("khil-flash-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("state.json")
+    }
+
+    #[test]
+    fn a_missing_file_is_a_factory_module() {
+        let f = StateFile::new(temp("missing"));
+        let _ = std::fs::remove_file(f.path());
+        assert_eq!(f.load(&Profile::R307).unwrap(), Flash::factory());
+    }
+
+    #[test]
+    fn saves_and_loads_everything() {
+        let f = StateFile::new(temp("round"));
+        let mut flash = Flash::factory();
+        flash.password = 0x1234_5678;
+        flash.address = 0xCAFE_F00D;
+        flash.security_level = 5;
+        flash.packet_size_code = 0;
+        flash.baud_multiplier = 12;
+        flash.notepad[15] = [7; 32];
+        flash.library.insert(999, Box::new([0xA5; CHAR_FILE_LEN]));
+        flash.library.insert(0, Box::new([1; CHAR_FILE_LEN]));
+        f.save(&Profile::R307, &flash).unwrap();
+        assert_eq!(f.load(&Profile::R307).unwrap(), flash);
+    }
+
+    #[test]
+    fn bad_files_name_the_field() {
+        let f = StateFile::new(temp("bad"));
+        let mut flash = Flash::factory();
+        flash.library.insert(300, Box::new([0; CHAR_FILE_LEN]));
+        f.save(&Profile::R307, &flash).unwrap();
+        let e = f.load(&Profile::R503).unwrap_err().to_string();
+        assert!(e.contains("profile") && e.contains("r503"), "{e}");
+        let text = std::fs::read_to_string(f.path()).unwrap().replace("\"r307\"", "\"r503\"");
+        std::fs::write(f.path(), text).unwrap();
+        let e = f.load(&Profile::R503).unwrap_err().to_string();
+        assert!(e.contains("library.300") && e.contains("slot 0..200"), "{e}");
+        std::fs::write(f.path(), "{\"format\": 3}").unwrap();
+        let e = f.load(&Profile::R503).unwrap_err().to_string();
+        assert!(e.contains("not a khil fingerprint state file"), "{e}");
+    }
+}

@@ -1,0 +1,23 @@
+//! `khil sim fingerprint`: a ZFM-protocol fingerprint module (Grow R307, R503) that client libraries cannot
+//! tell from the real one.
+//!
+//! - [`profile`]: the models (geometry, capacity, buffers, optional instructions);
+//! - [`module`]: the state machine, one typed command in, one typed reply out (pure, no I/O);
+//! - [`flash`]: library, password, address and parameters, persisted with `--state FILE`;
+//! - [`charfile`]: the documented 512-byte character file (khil minutiae in ISO 19794-2 records);
+//! - [`finger`]: who is on the sensor, and the synthetic impressions it shows;
+//! - [`faults`]: checksum errors, lost data packets, hangs, busy, sensor errors, the power-on byte;
+//! - [`serve`]: link -> codec -> module -> codec -> link.
+
+pub mod charfile;
+pub mod faults;
+pub mod finger;
+pub mod flash;
+pub mod module;
+pub mod profile;
+pub mod serve;
+
+pub use faults::DeviceFault;
+pub use finger::{Fingers, Presence};
+pub use profile::Profile;
+pub use serve::{SensorConfig, ZfmSensor};

@@ -1,0 +1,300 @@
+//! The wire side: link -> frames -> [`Module`] -> frames -> link, with the device faults applied on the way out.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use khil_biometrics::synth::Quality;
+use khil_fingerprint::frame::{self, Decoded, FrameError, PacketKind, ZfmFrame};
+use khil_fingerprint::{Command, Reply, image};
+use khil_link::{BoxLink, LinkError};
+use khil_sim_host::Device;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::faults::{DeviceFault, FaultPlan};
+use crate::finger::{FingerModel, Fingers, Presence};
+use crate::flash::{StateError, StateFile};
+use crate::module::{Conditions, FlashStore, Incoming, Module, Then, Volatile};
+use crate::profile::Profile;
+
+/// How long the module waits for the next data packet of a download before it gives up on the transfer and
+/// listens for commands again.
+pub const DATA_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The raw byte the R503 sends after power-up and SoftRst.
+pub const HANDSHAKE_BYTE: u8 = 0x55;
+
+/// Everything that makes one simulated sensor.
+#[derive(Debug, Clone)]
+pub struct SensorConfig {
+    pub profile: Profile,
+    /// Keep the flash in this file (`--state`).
+    pub state: Option<std::path::PathBuf>,
+    /// Who is on the sensor at start.
+    pub presence: Presence,
+    /// Chance that a capture attempt finds no finger although one is due.
+    pub no_finger: f64,
+    /// Impressions per finger before they repeat (`None`: every capture is a new one).
+    pub distinct_impressions: Option<u32>,
+    pub faults: Vec<DeviceFault>,
+    pub seed: u64,
+}
+
+impl SensorConfig {
+    /// An R307 with nobody on it, no state file, no faults.
+    pub fn new(profile: Profile) -> SensorConfig {
+        SensorConfig {
+            profile,
+            state: None,
+            presence: Presence::Lifted,
+            no_finger: 0.0,
+            distinct_impressions: None,
+            faults: Vec::new(),
+            seed: 0,
+        }
+    }
+}
+
+/// One simulated ZFM module, served over any link. Its flash, buffers and finger outlive client sessions, as
+/// a module's do when a host closes and reopens the port.
+pub struct ZfmSensor {
+    module: Mutex<Module>,
+    finger: Arc<Mutex<FingerModel>>,
+    faults: Mutex<FaultPlan>,
+}
+
+impl std::fmt::Debug for ZfmSensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZfmSensor").field("module", &*lock(&self.module)).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ZfmSensor {
+    /// A sensor drawing its fingers from `fingers` (share one [`Fingers`] between the sensors of a process).
+    pub fn new(config: SensorConfig, fingers: Arc<Fingers>) -> Result<ZfmSensor, StateError> {
+        let (flash, store): (_, Box<dyn FlashStore>) = match &config.state {
+            Some(path) => {
+                let file = StateFile::new(path);
+                (file.load(&config.profile)?, Box::new(file))
+            }
+            None => (crate::flash::Flash::factory(), Box::new(Volatile)),
+        };
+        let finger = Arc::new(Mutex::new(FingerModel::new(
+            config.presence,
+            config.no_finger,
+            config.distinct_impressions,
+            config.seed,
+        )));
+        let module = Module::new(config.profile, flash, store, fingers, Arc::clone(&finger), config.seed);
+        Ok(ZfmSensor {
+            module: Mutex::new(module),
+            finger,
+            faults: Mutex::new(FaultPlan::new(config.faults, config.seed)),
+        })
+    }
+
+    /// A sensor with its own [`Fingers`] of `seed` (good impressions).
+    pub fn standalone(config: SensorConfig) -> Result<ZfmSensor, StateError> {
+        let fingers = Arc::new(Fingers::new(config.seed, Quality::Good));
+        ZfmSensor::new(config, fingers)
+    }
+
+    /// The finger on the sensor, for interactive control (`place`, `lift`, `auto`).
+    pub fn finger(&self) -> Arc<Mutex<FingerModel>> {
+        Arc::clone(&self.finger)
+    }
+
+    /// Runs `f` on the module (tests and the CLI's status output).
+    pub fn with_module<R>(&self, f: impl FnOnce(&Module) -> R) -> R {
+        f(&lock(&self.module))
+    }
+
+    /// Device faults injected so far, by kind.
+    pub fn injected_faults(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        lock(&self.faults).injected.clone()
+    }
+
+    /// Runs the module on one command. Extraction and search take milliseconds of CPU: on a multi-threaded
+    /// runtime the worker hands its other tasks over meanwhile. (`spawn_blocking` would let a paused test clock
+    /// run ahead while the module works, and fire the host's timeouts early.)
+    fn handle(&self, cmd: &Command, when: Conditions) -> crate::module::Response {
+        let run = || lock(&self.module).handle(cmd, when);
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+            _ => run(),
+        }
+    }
+}
+
+/// What the reader found on the line.
+enum Event {
+    Frame(ZfmFrame),
+    /// A command packet whose checksum is wrong: the module answers 01.
+    CorruptCommand { instruction: Option<u8> },
+    Closed,
+}
+
+struct Wire {
+    link: BoxLink,
+    rx: BytesMut,
+}
+
+impl Wire {
+    async fn next(&mut self) -> Result<Event, LinkError> {
+        loop {
+            match frame::decode(&self.rx) {
+                Decoded::Frame { frame, consumed } => {
+                    self.rx.advance(consumed);
+                    return Ok(Event::Frame(frame));
+                }
+                Decoded::Skipped { count, reason } => {
+                    let corrupt_command = matches!(reason, FrameError::BadChecksum { .. })
+                        && self.rx.get(6) == Some(&PacketKind::Command.code());
+                    let instruction = self.rx.get(frame::HEADER_LEN).copied();
+                    tracing::debug!(count, %reason, "skipped bytes on the line");
+                    self.rx.advance(count.min(self.rx.len()));
+                    if corrupt_command {
+                        return Ok(Event::CorruptCommand { instruction });
+                    }
+                }
+                Decoded::NeedMore => {
+                    // pyfingerprint writes one byte per write(): fragments are reassembled here.
+                    if self.link.read_buf(&mut self.rx).await? == 0 {
+                        return Ok(Event::Closed);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        self.link.write_all(bytes).await?;
+        self.link.flush().await?;
+        Ok(())
+    }
+}
+
+fn encode_ack(address: u32, reply: &Reply, corrupt: bool) -> Vec<u8> {
+    let mut bytes = ZfmFrame { address, kind: PacketKind::Ack, payload: reply.to_payload() }.encode();
+    if corrupt {
+        let last = bytes.len() - 1;
+        bytes[last] = bytes[last].wrapping_add(1);
+    }
+    bytes
+}
+
+impl Device for ZfmSensor {
+    fn name(&self) -> &'static str {
+        "fingerprint"
+    }
+
+    async fn serve(self: Arc<Self>, link: BoxLink) -> Result<(), LinkError> {
+        let mut wire = Wire { link, rx: BytesMut::with_capacity(1024) };
+        if lock(&self.faults).power_on_byte() {
+            wire.send(&[HANDSHAKE_BYTE]).await?;
+        }
+        loop {
+            let frame = match wire.next().await? {
+                Event::Closed => return Ok(()),
+                Event::CorruptCommand { instruction } => {
+                    let response = lock(&self.module).malformed(instruction.unwrap_or(0));
+                    let corrupt = lock(&self.faults).corrupt_ack();
+                    wire.send(&encode_ack(response.address, &response.reply, corrupt)).await?;
+                    continue;
+                }
+                Event::Frame(f) => f,
+            };
+            if frame.kind != PacketKind::Command {
+                // Data packets nobody asked for (a transfer the module gave up on, a host's retry): ignored.
+                tracing::debug!(kind = %frame.kind, "ignored a packet outside a transfer");
+                continue;
+            }
+            self.command(&mut wire, &frame).await?;
+        }
+    }
+}
+
+impl ZfmSensor {
+    async fn command(&self, wire: &mut Wire, frame: &ZfmFrame) -> Result<(), LinkError> {
+        let instruction = frame.payload.first().copied().unwrap_or(0);
+        let cmd = Command::from_payload(&frame.payload);
+        let capture = matches!(cmd, Ok(Command::GenImg | Command::GetImageEx | Command::CheckSensor));
+        let faults = lock(&self.faults).on_command(capture);
+        if faults.hang {
+            tracing::debug!(instruction, "command left unanswered (hang fault)");
+            return Ok(());
+        }
+        let own = lock(&self.module).address();
+        let response = match &cmd {
+            _ if frame.address != own => lock(&self.module).wrong_address(instruction),
+            Err(_) => lock(&self.module).malformed(instruction),
+            Ok(cmd) => self.handle(cmd, Conditions { sensor_fault: faults.sensor_error }),
+        };
+        tracing::debug!(instruction, cc = response.reply.cc().code(), "answered");
+        if let Some(ms) = faults.busy_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        let corrupt = lock(&self.faults).corrupt_ack();
+        let mut out = encode_ack(response.address, &response.reply, corrupt);
+        match response.then {
+            Then::Nothing => wire.send(&out).await,
+            Then::HandshakeByte => {
+                out.push(HANDSHAKE_BYTE);
+                wire.send(&out).await
+            }
+            Then::Send(data) => {
+                // One write for ack and packets: the line (or its pacing) is the only limit on throughput.
+                let size = lock(&self.module).packet_size();
+                for packet in image::split_at_address(&data, size, response.address) {
+                    if lock(&self.faults).drop_data_packet() {
+                        continue;
+                    }
+                    packet.encode_into(&mut out).map_err(|e| LinkError::Io(std::io::Error::other(e)))?;
+                }
+                wire.send(&out).await
+            }
+            Then::Receive(incoming) => {
+                wire.send(&out).await?;
+                self.receive(wire, incoming).await
+            }
+        }
+    }
+
+    /// Collects a download's data packets, up to the end-data packet. A command in the middle, or silence for
+    /// [`DATA_TIMEOUT`], ends the transfer (a command is then answered as usual).
+    async fn receive(&self, wire: &mut Wire, incoming: Incoming) -> Result<(), LinkError> {
+        let expected = lock(&self.module).incoming_len(incoming);
+        let mut data = Vec::with_capacity(expected);
+        loop {
+            let Ok(event) = tokio::time::timeout(DATA_TIMEOUT, wire.next()).await else {
+                tracing::warn!(received = data.len(), expected, "download abandoned: no data packet in time");
+                return Ok(());
+            };
+            let event = event?;
+            match event {
+                Event::Closed => return Ok(()),
+                Event::CorruptCommand { .. } => {}
+                Event::Frame(f) => match f.kind {
+                    PacketKind::Data => data.extend_from_slice(&f.payload),
+                    PacketKind::EndData => {
+                        data.extend_from_slice(&f.payload);
+                        if data.len() != expected {
+                            tracing::warn!(received = data.len(), expected, "download of the wrong length");
+                        }
+                        lock(&self.module).receive(incoming, &data);
+                        return Ok(());
+                    }
+                    PacketKind::Command => {
+                        tracing::warn!(received = data.len(), expected, "download interrupted by a command");
+                        return Box::pin(self.command(wire, &f)).await;
+                    }
+                    PacketKind::Ack => {}
+                },
+            }
+        }
+    }
+}
