@@ -4,21 +4,28 @@ use std::io::Write;
 use std::sync::Arc;
 
 use clap::Args;
+use khil_biometrics::synth::Quality;
 use khil_link::{BoxLink, Endpoint, Fault, Framing, LineRate, LinkError, SimConnector, url::SimUrl};
-use khil_sim_host::{Line, echo::Echo};
+use khil_sim_fingerprint::{DeviceFault, Fingers, Presence, Profile, SensorConfig, ZfmSensor};
+use khil_sim_host::{Device, Line, echo::Echo};
 
 /// Simulators this binary carries.
-pub(crate) const DEVICES: &[&str] = &["echo"];
+pub(crate) const DEVICES: &[&str] = &["echo", "fingerprint"];
 
 #[derive(Debug, Args)]
 #[command(
     about = "Run a device simulator on a virtual serial port (pty) or TCP",
     after_help = "Prints exactly one line `ready <url>` on stdout once clients can connect, then serves until \
 SIGINT or SIGTERM.\n\nExamples:\n  khil sim echo --pty\n  khil sim echo --tcp 127.0.0.1:4001 --pace 57600\n  \
-khil sim echo --pty --fault flip:p=0.001 --seed 7"
+khil sim fingerprint --pty --profile r307 --finger auto:7 --state lib.json\n  \
+khil sim fingerprint --pty --profile r503 --pace 57600 --fault checksum:p=0.01 --fault flip:p=0.0001\n\n\
+Fingerprint: type `place <id>`, `lift` or `auto <id>` on stdin to move fingers while it runs.\n\
+Line faults (any device): drop, flip, dup, garbage, delay, stall, close, e.g. flip:p=0.001,dir=tx.\n\
+Fingerprint device faults: checksum, drop-packet, hang, busy, sensor-error (e.g. hang:at=3, busy:every=5,ms=300) \
+and power-on (a raw 0x55 when a client connects)."
 )]
 pub(crate) struct SimArgs {
-    /// Device to simulate: echo
+    /// Device to simulate: echo, fingerprint
     device: String,
     /// Serve on a new pseudo-terminal; clients open the serial:///dev/pts/N the ready line names (default)
     #[arg(long, conflicts_with_all = ["tcp", "vpcd"])]
@@ -29,38 +36,105 @@ pub(crate) struct SimArgs {
     /// Plug into a vpcd virtual smart-card reader at HOST:PORT (smart-card devices only)
     #[arg(long, value_name = "HOST:PORT")]
     vpcd: Option<String>,
-    /// Device profile (model)
+    /// Device profile (model). fingerprint: r307 (default), r503
     #[arg(long)]
     profile: Option<String>,
-    /// Seed for everything random in the device and on the line
+    /// Seed for everything random in the device and on the line (fingers, faults, random numbers)
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// File that keeps the device's persistent state between runs
+    /// File that keeps the device's persistent state between runs (fingerprint: the flash library)
     #[arg(long, value_name = "FILE")]
     state: Option<std::path::PathBuf>,
-    /// Line fault, e.g. flip:p=0.001 or close:at=1000,dir=tx (repeatable; see `khil_link::fault`)
+    /// Line or device fault, repeatable (see the list below)
     #[arg(long = "fault", value_name = "SPEC")]
-    faults: Vec<Fault>,
+    faults: Vec<String>,
     /// Pace the device's line at this baud rate, both directions, like a real UART
     #[arg(long, value_name = "BAUD", value_parser = clap::value_parser!(u32).range(1..))]
     pace: Option<u32>,
     /// Character framing for --pace
     #[arg(long, default_value = "8N1", requires = "pace")]
     framing: Framing,
+    /// fingerprint: who is on the sensor at start: auto:<id> (placed, captured, lifted, placed again...),
+    /// place:<id> (stays on) or none
+    #[arg(long, value_name = "SPEC", default_value = "none")]
+    finger: String,
+    /// fingerprint: chance that a capture finds no finger although one is due (people hesitate)
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    no_finger: f64,
+    /// fingerprint: impressions per finger before they repeat (0: every capture is a new impression)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    impressions: u32,
+    /// fingerprint: impression quality, good or mixed (FVC-like: rotation, partial contact, dry/wet skin)
+    #[arg(long, default_value = "good")]
+    quality: String,
 }
 
-fn line(args: &SimArgs) -> Line {
-    Line {
-        pace: args.pace.map(|baud| LineRate { baud, framing: args.framing }),
-        faults: args.faults.clone(),
-        seed: args.seed,
+/// A `--fault` value: a bad line, or a misbehaving device.
+#[derive(Debug, Clone)]
+enum SimFault {
+    Line(Fault),
+    Device(DeviceFault),
+}
+
+fn parse_fault(device: &str, spec: &str) -> Result<SimFault, String> {
+    let line_err = match spec.parse::<Fault>() {
+        Ok(f) => return Ok(SimFault::Line(f)),
+        Err(e) => e,
+    };
+    let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
+    let line_kinds = ["drop", "flip", "dup", "garbage", "delay", "stall", "close"];
+    if device != "fingerprint" || line_kinds.contains(&kind) {
+        return Err(format!("--fault: {line_err}"));
     }
+    match spec.parse::<DeviceFault>() {
+        Ok(f) => Ok(SimFault::Device(f)),
+        Err(e) if e.part == "kind" => Err(format!(
+            "--fault {spec:?}: unknown kind {kind:?}: expected a line fault ({}) or a device fault ({}) \
+             (example: --fault checksum:p=0.05)",
+            line_kinds.join(", "),
+            khil_sim_fingerprint::faults::KINDS
+        )),
+        Err(e) => Err(format!("--fault: {e}")),
+    }
+}
+
+fn line(args: &SimArgs, faults: Vec<Fault>) -> Line {
+    Line { pace: args.pace.map(|baud| LineRate { baud, framing: args.framing }), faults, seed: args.seed }
+}
+
+fn parse_quality(text: &str) -> Result<Quality, String> {
+    match text {
+        "good" => Ok(Quality::Good),
+        "mixed" => Ok(Quality::Mixed),
+        _ => Err(format!("--quality {text:?}: expected good or mixed")),
+    }
+}
+
+fn fingerprint_config(args: &SimArgs, device_faults: Vec<DeviceFault>) -> Result<SensorConfig, String> {
+    let profile = match &args.profile {
+        None => Profile::R307,
+        Some(p) => Profile::by_name(p).ok_or_else(|| {
+            format!("--profile {p:?}: expected one of {} (example: --profile r503)", Profile::names())
+        })?,
+    };
+    if !(0.0..=1.0).contains(&args.no_finger) {
+        return Err(format!("--no-finger {}: expected a probability from 0 to 1", args.no_finger));
+    }
+    Ok(SensorConfig {
+        profile,
+        state: args.state.clone(),
+        presence: args.finger.parse().map_err(|e| format!("--finger: {e}"))?,
+        no_finger: args.no_finger,
+        distinct_impressions: (args.impressions > 0).then_some(args.impressions),
+        faults: device_faults,
+        seed: args.seed,
+    })
 }
 
 pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     if !DEVICES.contains(&args.device.as_str()) {
         return Err(format!(
-            "unknown device {:?}: expected one of {} (example: khil sim echo --pty)",
+            "unknown device {:?}: expected one of {} (example: khil sim fingerprint --pty)",
             args.device,
             DEVICES.join(", ")
         ));
@@ -68,12 +142,56 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     if args.vpcd.is_some() {
         return Err(format!("--vpcd: device {:?} is not a smart card; use --pty or --tcp", args.device));
     }
-    if let Some(p) = &args.profile {
-        return Err(format!("--profile {p:?}: device {:?} has no profiles", args.device));
+    let (mut line_faults, mut device_faults) = (Vec::new(), Vec::new());
+    for spec in &args.faults {
+        match parse_fault(&args.device, spec)? {
+            SimFault::Line(f) => line_faults.push(f),
+            SimFault::Device(f) => device_faults.push(f),
+        }
     }
-    if let Some(s) = &args.state {
-        return Err(format!("--state {}: device {:?} keeps no state", s.display(), args.device));
+    let line = line(&args, line_faults);
+    if args.device == "echo" {
+        if let Some(p) = &args.profile {
+            return Err(format!("--profile {p:?}: device \"echo\" has no profiles"));
+        }
+        if let Some(s) = &args.state {
+            return Err(format!("--state {}: device \"echo\" keeps no state", s.display()));
+        }
+        if args.finger != "none" {
+            return Err(format!("--finger {:?}: device \"echo\" has no sensor", args.finger));
+        }
+        return host(Arc::new(Echo), &args, line).await;
     }
+    let config = fingerprint_config(&args, device_faults)?;
+    let fingers = Arc::new(Fingers::new(args.seed, parse_quality(&args.quality)?));
+    let sensor = Arc::new(ZfmSensor::new(config, fingers).map_err(|e| e.to_string())?);
+    spawn_finger_console(&sensor);
+    host(sensor, &args, line).await
+}
+
+/// Reads `place <id>`, `lift` and `auto <id>` lines from stdin and moves the finger. Answers go to stderr so
+/// stdout stays the ready line only.
+fn spawn_finger_console(sensor: &ZfmSensor) {
+    use tokio::io::AsyncBufReadExt;
+    let finger = sensor.finger();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(text)) = lines.next_line().await {
+            if text.trim().is_empty() {
+                continue;
+            }
+            match text.parse::<Presence>() {
+                Ok(p) => {
+                    finger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(p);
+                    eprintln!("finger: {p}");
+                }
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+    });
+}
+
+async fn host<D: Device>(device: Arc<D>, args: &SimArgs, line: Line) -> Result<(), String> {
     let endpoint = match &args.tcp {
         Some(addr) => Endpoint::tcp(addr).await,
         None => Endpoint::pty(),
@@ -91,7 +209,7 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
         let name = shutdown.await;
         tracing::info!(signal = name, "shutting down");
     };
-    khil_sim_host::serve(Arc::new(Echo), endpoint, line(&args), shutdown).await.map_err(|e| e.to_string())
+    khil_sim_host::serve(device, endpoint, line, shutdown).await.map_err(|e| e.to_string())
 }
 
 /// Installs SIGINT and SIGTERM handlers now; the future resolves with the name of the first that arrives.
@@ -107,7 +225,9 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     })
 }
 
-/// `sim:<device>?...` URLs: the simulators of this binary, in-process.
+/// `sim:<device>?...` URLs: the simulators of this binary, in-process. Parameters: `seed`, `pace`, `fault`
+/// (line or device, repeatable), and for the fingerprint `profile`, `finger`, `state`, `no-finger`,
+/// `impressions`.
 #[derive(Debug, Default)]
 pub(crate) struct Simulators;
 
@@ -115,28 +235,56 @@ impl SimConnector for Simulators {
     fn connect_sim(&self, url: &SimUrl) -> Result<BoxLink, LinkError> {
         let unsupported =
             |why: String| LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why };
+        if !DEVICES.contains(&url.device.as_str()) {
+            return Err(unsupported(format!("no simulator {:?}: expected one of {}", url.device, DEVICES.join(", "))));
+        }
+        let fingerprint = url.device == "fingerprint";
         let mut line = Line::default();
+        let mut config = SensorConfig::new(Profile::R307);
         for (key, value) in &url.params {
+            let bad = |expected: &str| unsupported(format!("{key}: expected {expected}, got {value:?}"));
             match key.as_str() {
                 "seed" => {
-                    line.seed =
-                        value.parse().map_err(|_| unsupported(format!("seed: expected an integer, got {value:?}")))?;
+                    line.seed = value.parse().map_err(|_| bad("an integer"))?;
+                    config.seed = line.seed;
                 }
                 "pace" => {
-                    let baud = value.parse().ok().filter(|b| *b > 0);
-                    line.pace = Some(LineRate::new(
-                        baud.ok_or_else(|| unsupported(format!("pace: expected a baud rate, got {value:?}")))?,
-                    ));
+                    let baud = value.parse().ok().filter(|b| *b > 0).ok_or_else(|| bad("a baud rate"))?;
+                    line.pace = Some(LineRate::new(baud));
                 }
-                "fault" => line
-                    .faults
-                    .push(value.parse().map_err(|e: khil_link::fault::FaultSpecError| unsupported(e.to_string()))?),
-                _ => return Err(unsupported(format!("unknown parameter {key:?}: expected seed, pace or fault"))),
+                "fault" => match parse_fault(&url.device, value).map_err(unsupported)? {
+                    SimFault::Line(f) => line.faults.push(f),
+                    SimFault::Device(f) => config.faults.push(f),
+                },
+                "profile" if fingerprint => {
+                    config.profile =
+                        Profile::by_name(value).ok_or_else(|| bad(&format!("one of {}", Profile::names())))?;
+                }
+                "finger" if fingerprint => config.presence = value.parse().map_err(|e| unsupported(format!("{e}")))?,
+                "state" if fingerprint => config.state = Some(value.into()),
+                "no-finger" if fingerprint => {
+                    config.no_finger =
+                        value.parse().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| bad("a probability"))?;
+                }
+                "impressions" if fingerprint => {
+                    config.distinct_impressions =
+                        Some(value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("a count of at least 1"))?);
+                }
+                _ => {
+                    let known = if fingerprint {
+                        "seed, pace, fault, profile, finger, state, no-finger or impressions"
+                    } else {
+                        "seed, pace or fault"
+                    };
+                    return Err(unsupported(format!("unknown parameter {key:?}: expected {known}")));
+                }
             }
         }
-        match url.device.as_str() {
-            "echo" => Ok(khil_sim_host::in_process(Arc::new(Echo), &line)),
-            other => Err(unsupported(format!("no simulator {other:?}: expected one of {}", DEVICES.join(", ")))),
+        if fingerprint {
+            let sensor = ZfmSensor::standalone(config).map_err(|e| unsupported(e.to_string()))?;
+            Ok(khil_sim_host::in_process(Arc::new(sensor), &line))
+        } else {
+            Ok(khil_sim_host::in_process(Arc::new(Echo), &line))
         }
     }
 }

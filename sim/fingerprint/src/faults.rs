@@ -68,11 +68,8 @@ impl FromStr for DeviceFault {
     type Err = DeviceFaultError;
 
     fn from_str(spec: &str) -> Result<DeviceFault, DeviceFaultError> {
-        let err = |part: &str, expected: String| DeviceFaultError {
-            spec: spec.to_owned(),
-            part: part.to_owned(),
-            expected,
-        };
+        let err =
+            |part: &str, expected: String| DeviceFaultError { spec: spec.to_owned(), part: part.to_owned(), expected };
         let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
         let mut trigger = None;
         let mut ms = None;
@@ -258,7 +255,9 @@ mod tests {
 
     #[test]
     fn specs_parse_and_print() {
-        for s in ["checksum:p=0.05", "drop-packet:at=3", "hang:every=7", "busy:at=1,ms=250", "sensor-error:p=1", "power-on"] {
+        for s in
+            ["checksum:p=0.05", "drop-packet:at=3", "hang:every=7", "busy:at=1,ms=250", "sensor-error:p=1", "power-on"]
+        {
             let f: DeviceFault = s.parse().unwrap();
             assert_eq!(f.to_string(), s);
         }

@@ -81,7 +81,10 @@ pub struct FingerModel {
 pub enum Sight {
     NoFinger,
     /// Impression `index` of finger `id`.
-    Finger { id: u64, index: u32 },
+    Finger {
+        id: u64,
+        index: u32,
+    },
 }
 
 impl FingerModel {
@@ -161,7 +164,11 @@ impl<K: std::hash::Hash + Eq + Clone, V> Cache<K, V> {
     }
 }
 
-fn get_or_make<K: std::hash::Hash + Eq + Clone, V>(cache: &Mutex<Cache<K, V>>, key: &K, make: impl FnOnce() -> V) -> Arc<V> {
+fn get_or_make<K: std::hash::Hash + Eq + Clone, V>(
+    cache: &Mutex<Cache<K, V>>,
+    key: &K,
+    make: impl FnOnce() -> V,
+) -> Arc<V> {
     let cell = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).cell(key);
     Arc::clone(cell.get_or_init(|| Arc::new(make())))
 }

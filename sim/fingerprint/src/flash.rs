@@ -119,10 +119,18 @@ impl StateFile {
             found,
         };
         if json.format != FORMAT || json.version != 1 {
-            return Err(field("format", "\"khil-zfm-state\" version 1", format!("{:?} version {}", json.format, json.version)));
+            return Err(field(
+                "format",
+                "\"khil-zfm-state\" version 1",
+                format!("{:?} version {}", json.format, json.version),
+            ));
         }
         if !json.profile.eq_ignore_ascii_case(profile.name) {
-            return Err(field("profile", &format!("{:?} (the --profile given)", profile.name), format!("{:?}", json.profile)));
+            return Err(field(
+                "profile",
+                &format!("{:?} (the --profile given)", profile.name),
+                format!("{:?}", json.profile),
+            ));
         }
         if !(1..=5).contains(&json.security_level) {
             return Err(field("security_level", "1..=5", json.security_level.to_string()));
@@ -131,7 +139,11 @@ impl StateFile {
             return Err(field("packet_size_code", "0..=3", json.packet_size_code.to_string()));
         }
         if !profile.baud_multipliers.contains(&json.baud_multiplier) {
-            return Err(field("baud_multiplier", &format!("one of {:?}", profile.baud_multipliers), json.baud_multiplier.to_string()));
+            return Err(field(
+                "baud_multiplier",
+                &format!("one of {:?}", profile.baud_multipliers),
+                json.baud_multiplier.to_string(),
+            ));
         }
         let mut flash = Flash {
             password: json.password,
@@ -146,15 +158,29 @@ impl StateFile {
             match (flash.notepad.get_mut(usize::from(*page)), bytes) {
                 (Some(slot), Some(bytes)) => slot.copy_from_slice(&bytes),
                 (None, _) => return Err(field(&format!("notepad.{page}"), "page 0..=15", page.to_string())),
-                (_, None) => return Err(field(&format!("notepad.{page}"), "64 hex digits", format!("{} characters", text.len()))),
+                (_, None) => {
+                    return Err(field(
+                        &format!("notepad.{page}"),
+                        "64 hex digits",
+                        format!("{} characters", text.len()),
+                    ));
+                }
             }
         }
         for (slot, text) in &json.library {
             if *slot >= profile.capacity {
-                return Err(field(&format!("library.{slot}"), &format!("slot 0..{}", profile.capacity), slot.to_string()));
+                return Err(field(
+                    &format!("library.{slot}"),
+                    &format!("slot 0..{}", profile.capacity),
+                    slot.to_string(),
+                ));
             }
             let Some(bytes) = unhex(text).filter(|b| b.len() == CHAR_FILE_LEN) else {
-                return Err(field(&format!("library.{slot}"), "1024 hex digits (512 bytes)", format!("{} characters", text.len())));
+                return Err(field(
+                    &format!("library.{slot}"),
+                    "1024 hex digits (512 bytes)",
+                    format!("{} characters", text.len()),
+                ));
             };
             let mut file = Box::new([0u8; CHAR_FILE_LEN]);
             file.copy_from_slice(&bytes);
@@ -183,7 +209,8 @@ impl StateFile {
             library: flash.library.iter().map(|(slot, file)| (*slot, hex(&file[..]))).collect(),
         };
         let io = |source| StateError::Io { path: self.path.clone(), source };
-        let text = serde_json::to_string_pretty(&json).map_err(|source| StateError::Json { path: self.path.clone(), source })?;
+        let text = serde_json::to_string_pretty(&json)
+            .map_err(|source| StateError::Json { path: self.path.clone(), source })?;
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);

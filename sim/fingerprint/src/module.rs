@@ -277,11 +277,7 @@ impl Module {
             Command::Match => {
                 let score = self.compare_buffers(0, 1);
                 self.pass = score >= threshold(self.flash.security_level);
-                if self.pass {
-                    self.ack(Reply::Match { cc: Cc::Ok, score })
-                } else {
-                    self.fail(code, Cc::NoMatch)
-                }
+                if self.pass { self.ack(Reply::Match { cc: Cc::Ok, score }) } else { self.fail(code, Cc::NoMatch) }
             }
             Command::Search { buffer, start, count } | Command::HiSpeedSearch { buffer, start, count } => {
                 self.search(code, buffer, start, count)
@@ -315,7 +311,9 @@ impl Module {
                 None => self.malformed(code),
             },
             Command::DownChar { buffer } => match self.buffer_index(buffer) {
-                Some(_) => Response { then: Then::Receive(Incoming::CharBuffer(buffer)), ..self.ack(Reply::Status(Cc::Ok)) },
+                Some(_) => {
+                    Response { then: Then::Receive(Incoming::CharBuffer(buffer)), ..self.ack(Reply::Status(Cc::Ok)) }
+                }
                 None => self.malformed(code),
             },
             Command::UpImage => {
@@ -362,7 +360,9 @@ impl Module {
                 let value = self.rng.next_u32();
                 self.ack(Reply::RandomCode { cc: Cc::Ok, value })
             }
-            Command::ReadInfPage => Response { then: Then::Send(self.information_page()), ..self.ack(Reply::Status(Cc::Ok)) },
+            Command::ReadInfPage => {
+                Response { then: Then::Send(self.information_page()), ..self.ack(Reply::Status(Cc::Ok)) }
+            }
             Command::WriteNotepad { page, data } => {
                 let Some(slot) = self.flash.notepad.get(usize::from(page)) else {
                     return self.fail(code, Cc::BadNotepadPage);
@@ -378,9 +378,7 @@ impl Module {
                 Some(data) => self.ack(Reply::Notepad { cc: Cc::Ok, data: *data }),
                 None => self.fail(code, Cc::BadNotepadPage),
             },
-            Command::TemplateNum => {
-                self.ack(Reply::TemplateNum { cc: Cc::Ok, count: self.flash.library.len() as u16 })
-            }
+            Command::TemplateNum => self.ack(Reply::TemplateNum { cc: Cc::Ok, count: self.flash.library.len() as u16 }),
             Command::ReadIndexTable { page } => {
                 if page > 3 {
                     return self.fail(code, Cc::PageOutOfRange);

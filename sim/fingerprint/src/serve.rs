@@ -134,7 +134,9 @@ impl ZfmSensor {
 enum Event {
     Frame(ZfmFrame),
     /// A command packet whose checksum is wrong: the module answers 01.
-    CorruptCommand { instruction: Option<u8> },
+    CorruptCommand {
+        instruction: Option<u8>,
+    },
     Closed,
 }
 
