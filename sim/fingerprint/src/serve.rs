@@ -21,6 +21,12 @@ use crate::profile::Profile;
 /// listens for commands again.
 pub const DATA_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A frame left incomplete this long is dropped (from its first byte, so the reader resynchronises on the
+/// next `EF 01`), like a UART receiver's idle timeout. Without it a header whose LEN was corrupted upwards
+/// would swallow the commands behind it. Generous next to a byte time (1 ms at 9600 baud) and to hosts that
+/// write one byte per call.
+pub const IDLE_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// The raw byte the R503 sends after power-up and SoftRst.
 pub const HANDSHAKE_BYTE: u8 = 0x55;
 
@@ -163,10 +169,23 @@ impl Wire {
                         return Ok(Event::CorruptCommand { instruction });
                     }
                 }
-                Decoded::NeedMore => {
-                    // pyfingerprint writes one byte per write(): fragments are reassembled here.
+                Decoded::NeedMore if self.rx.is_empty() => {
                     if self.link.read_buf(&mut self.rx).await? == 0 {
                         return Ok(Event::Closed);
+                    }
+                }
+                Decoded::NeedMore => {
+                    // pyfingerprint writes one byte per write(): fragments are reassembled here.
+                    match tokio::time::timeout(IDLE_TIMEOUT, self.link.read_buf(&mut self.rx)).await {
+                        Ok(read) => {
+                            if read? == 0 {
+                                return Ok(Event::Closed);
+                            }
+                        }
+                        Err(_) => {
+                            tracing::debug!(pending = self.rx.len(), "incomplete frame dropped after line idle");
+                            self.rx.advance(1);
+                        }
                     }
                 }
             }
