@@ -176,16 +176,13 @@ impl Wire {
                 }
                 Decoded::NeedMore => {
                     // pyfingerprint writes one byte per write(): fragments are reassembled here.
-                    match tokio::time::timeout(IDLE_TIMEOUT, self.link.read_buf(&mut self.rx)).await {
-                        Ok(read) => {
-                            if read? == 0 {
-                                return Ok(Event::Closed);
-                            }
+                    if let Ok(read) = tokio::time::timeout(IDLE_TIMEOUT, self.link.read_buf(&mut self.rx)).await {
+                        if read? == 0 {
+                            return Ok(Event::Closed);
                         }
-                        Err(_) => {
-                            tracing::debug!(pending = self.rx.len(), "incomplete frame dropped after line idle");
-                            self.rx.advance(1);
-                        }
+                    } else {
+                        tracing::debug!(pending = self.rx.len(), "incomplete frame dropped after line idle");
+                        self.rx.advance(1);
                     }
                 }
             }

@@ -117,14 +117,14 @@ async fn bad_commands_get_the_modules_own_codes() {
 #[tokio::test(start_paused = true)]
 async fn a_password_takes_effect_at_the_next_power_up() {
     let mut h = Host::on(sensor(Profile::R503, Presence::Lifted));
-    assert_eq!(cc(&mut h, Command::SetPwd(0xC0FFEE)).await, 0);
+    assert_eq!(cc(&mut h, Command::SetPwd(0x00C0_FFEE)).await, 0);
     assert_eq!(cc(&mut h, Command::TemplateNum).await, 0, "still this power cycle");
     h.send(&Command::SoftRst).await;
     assert_eq!(h.frame().await.unwrap().payload, [0]);
     assert_eq!(cc(&mut h, Command::TemplateNum).await, 0x21, "now the password must be verified");
     assert_eq!(cc(&mut h, Command::VfyPwd(0)).await, 0x13);
     assert_eq!(cc(&mut h, Command::TemplateNum).await, 0x21);
-    assert_eq!(cc(&mut h, Command::VfyPwd(0xC0FFEE)).await, 0);
+    assert_eq!(cc(&mut h, Command::VfyPwd(0x00C0_FFEE)).await, 0);
     let Reply::SystemParameters { params, .. } = h.call(&Command::ReadSysPara).await else { panic!() };
     assert!(params.password_verified());
 }
@@ -154,16 +154,16 @@ async fn enrolment_matches_the_same_finger_and_not_another() {
     assert!(score >= khil_sim_fingerprint::module::threshold(3), "{score}");
     finger.lock().unwrap().set(Presence::Placed(8));
     h.capture_into(2).await;
-    assert_eq!(cc_of(h.call(&Command::Search { buffer: 2, start: 0, count: 1000 }).await), Cc::NotFound);
-    assert_eq!(cc_of(h.call(&Command::Match).await), Cc::NoMatch, "finger 7 against finger 8");
-    assert_eq!(cc_of(h.call(&Command::LoadChar { buffer: 2, page: 42 }).await), Cc::Ok);
+    assert_eq!(cc_of(&h.call(&Command::Search { buffer: 2, start: 0, count: 1000 }).await), Cc::NotFound);
+    assert_eq!(cc_of(&h.call(&Command::Match).await), Cc::NoMatch, "finger 7 against finger 8");
+    assert_eq!(cc_of(&h.call(&Command::LoadChar { buffer: 2, page: 42 }).await), Cc::Ok);
     let Reply::Match { cc, score } = h.call(&Command::Match).await else { panic!() };
     assert_eq!(cc, Cc::Ok, "fresh capture of 7 against the stored model of 7: {score}");
     let Reply::IndexTable { bitmap, .. } = h.call(&Command::ReadIndexTable { page: 0 }).await else { panic!() };
     assert_eq!(bitmap.slots(0), [42]);
 }
 
-fn cc_of(r: Reply) -> Cc {
+fn cc_of(r: &Reply) -> Cc {
     r.cc()
 }
 
