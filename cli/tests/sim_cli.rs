@@ -105,6 +105,53 @@ fn faults_and_pacing_apply_to_the_served_line() {
     });
 }
 
+/// A state file that is not one is refused, named, and left as it was: never overwritten.
+#[test]
+fn fingerprint_refuses_a_foreign_state_file() {
+    let dir = std::env::temp_dir().join(format!("khil-sim-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lib.json");
+    std::fs::write(&path, "{\"not\": \"ours\"}").unwrap();
+    let out = khil().args(["sim", "fingerprint", "--state"]).arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lib.json") && err.contains("not a khil fingerprint state file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"not\": \"ours\"}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The ready line, then the finger console: `place`, `lift` and nonsense typed on stdin are answered on stderr.
+#[test]
+fn fingerprint_takes_finger_commands_on_stdin() {
+    use std::io::{BufRead, Write};
+    let mut child = khil()
+        .args(["sim", "fingerprint", "--pty", "--profile", "r503"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("ready serial:///dev/"), "{ready:?}");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"place 4\nlift\njump 3\n").unwrap();
+    drop(stdin);
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        seen.push(line.trim().to_owned());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen[0], "finger: place:4");
+    assert_eq!(seen[1], "finger: none");
+    assert!(seen[2].contains("\"jump 3\"") && seen[2].contains("expected"), "{seen:?}");
+}
+
 #[test]
 fn unbuilt_commands_say_so_and_fail() {
     for args in [&["conformance", "list"][..], &["scenario", "run", "x.toml"], &["demo"]] {
@@ -125,6 +172,15 @@ fn bad_input_is_named() {
         (&["sim", "echo", "--profile", "r307"], "has no profiles"),
         (&["sim", "echo", "--tcp", "nonsense"], "tcp://nonsense"),
         (&["sim", "echo", "--vpcd", "127.0.0.1:35963"], "not a smart card"),
+        (&["sim", "echo", "--finger", "auto:1"], "has no sensor"),
+        (&["sim", "echo", "--fault", "hang:at=1"], "invalid fault spec \"hang:at=1\""),
+        (&["sim", "fingerprint", "--profile", "r999"], "--profile \"r999\": expected one of r307, r503"),
+        (&["sim", "fingerprint", "--finger", "auto:x"], "finger \"auto:x\": expected auto:<id>"),
+        (&["sim", "fingerprint", "--fault", "smoke:p=1"], "unknown kind \"smoke\""),
+        (&["sim", "fingerprint", "--fault", "hang"], "trigger"),
+        (&["sim", "fingerprint", "--fault", "flip:p=2"], "invalid fault spec \"flip:p=2\""),
+        (&["sim", "fingerprint", "--no-finger", "1.5"], "--no-finger 1.5"),
+        (&["sim", "fingerprint", "--quality", "great"], "--quality \"great\": expected good or mixed"),
     ] {
         let out = khil().args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");

@@ -1,6 +1,8 @@
 //! Shared samples for the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod fake;
+
 use khil_fingerprint::command::opcode;
 use khil_fingerprint::{Command, ConfirmationCode, IndexBitmap, PacketSize, ProductInfo, Reply, SystemParameters};
 
