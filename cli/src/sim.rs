@@ -165,6 +165,8 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     let config = fingerprint_config(&args, device_faults)?;
     let fingers = Arc::new(Fingers::new(args.seed, parse_quality(&args.quality)?));
     let sensor = Arc::new(ZfmSensor::new(config, fingers).map_err(|e| e.to_string())?);
+    // Before the ready line: a client's first capture should not wait for a finger to be synthesised.
+    sensor.prepare();
     spawn_finger_console(&sensor);
     host(sensor, &args, line).await
 }

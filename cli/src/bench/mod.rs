@@ -1,5 +1,6 @@
 //! `khil bench <what>`: performance figures, each against a reference measured in the same run.
 
+mod fingerprint;
 mod link;
 mod matching;
 
@@ -20,6 +21,7 @@ enum BenchWhat {
     Link(link::LinkBenchArgs),
     Match(matching::MatchBenchArgs),
     Calibrate(matching::CalibrateArgs),
+    Fingerprint(fingerprint::FingerprintBenchArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
@@ -28,6 +30,10 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
         // CPU-bound and single-threaded by design (timings are per core): off the async runtime.
         BenchWhat::Match(a) => {
             tokio::task::spawn_blocking(move || matching::run(&a)).await.map_err(|e| e.to_string())?
+        }
+        // Runs its own multi-threaded runtime: sensors and drivers share the cores, as in `khil sim`.
+        BenchWhat::Fingerprint(a) => {
+            tokio::task::spawn_blocking(move || fingerprint::run(&a)).await.map_err(|e| e.to_string())?
         }
         BenchWhat::Calibrate(a) => {
             tokio::task::spawn_blocking(move || matching::calibrate(&a)).await.map_err(|e| e.to_string())

@@ -79,3 +79,11 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Ends a simulator with SIGTERM, as a user (or a service manager) stops it, and returns its exit status.
+pub fn terminate_sim(sim: &mut Sim, limit: Duration) -> std::process::ExitStatus {
+    let pid = sim.child.id().to_string();
+    let status = Command::new("kill").args(["-s", "TERM", &pid]).status().unwrap();
+    assert!(status.success(), "kill -s TERM {pid} failed");
+    wait_exit(&mut sim.child, limit)
+}

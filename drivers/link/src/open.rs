@@ -12,7 +12,7 @@ use crate::{BoxLink, Link};
 /// Starts an in-process simulator for a `sim:` URL and hands back the client end of its link.
 ///
 /// The link crate knows no simulators (drivers never do); the binary that links both passes a registry in.
-pub trait SimConnector {
+pub trait SimConnector: Send + Sync {
     fn connect_sim(&self, url: &SimUrl) -> Result<BoxLink, LinkError>;
 }
 

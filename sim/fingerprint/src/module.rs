@@ -17,12 +17,39 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::charfile::{self, CharFile};
-use crate::finger::{FingerModel, Fingers, Impression, Sight};
+use crate::finger::{FingerModel, Fingers, Impression, Presence, Sight};
 use crate::flash::{Flash, StateError, StateFile};
 use crate::profile::{CHAR_FILE_LEN, Profile};
 
-/// What Img2Tz makes of an image: a character file, or the code that says why not.
-pub type Extracted = Result<Box<CharFile>, Cc>;
+/// What Img2Tz makes of an image: a character buffer, or the code that says why not.
+pub type Extracted = Result<CharBuffer, Cc>;
+
+/// A character buffer: its 512 bytes, and the matcher's template of them, made on first use and kept until the
+/// bytes change (building one costs milliseconds, comparing two costs tens of microseconds).
+#[derive(Clone)]
+pub struct CharBuffer {
+    file: Box<CharFile>,
+    template: std::sync::OnceLock<Option<Arc<MatchTemplate>>>,
+}
+
+impl std::fmt::Debug for CharBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CharBuffer(..)")
+    }
+}
+
+impl CharBuffer {
+    fn new(file: Box<CharFile>) -> CharBuffer {
+        CharBuffer { file, template: std::sync::OnceLock::new() }
+    }
+
+    /// The matcher's template, `None` when the bytes are not a khil character file.
+    fn template(&self) -> Option<Arc<MatchTemplate>> {
+        self.template
+            .get_or_init(|| charfile::decode(&self.file).ok().map(|c| Arc::new(MatchTemplate::new(&c.minutiae))))
+            .clone()
+    }
+}
 
 /// Fewer minutiae than this: 07 "too few feature points".
 const MIN_MINUTIAE: usize = 8;
@@ -125,7 +152,7 @@ pub struct Module {
     power_up_password: u32,
     verified: bool,
     image: ImageBuffer,
-    buffers: Vec<CharFile>,
+    buffers: Vec<CharBuffer>,
     pass: bool,
     led: Option<[u8; 4]>,
     /// Matcher templates of library slots, built on first use.
@@ -184,7 +211,7 @@ impl Module {
         self.power_up_password = self.flash.password;
         self.verified = false;
         self.image = ImageBuffer::Empty;
-        self.buffers = vec![[0u8; CHAR_FILE_LEN]; usize::from(self.profile.char_buffers)];
+        self.buffers = vec![CharBuffer::new(Box::new([0; CHAR_FILE_LEN])); usize::from(self.profile.char_buffers)];
         self.pass = false;
         self.led = None;
     }
@@ -289,8 +316,8 @@ impl Module {
                     return self.fail(code, Cc::PageOutOfRange);
                 }
                 let before = self.flash.clone();
-                self.flash.library.insert(page, Box::new(self.buffers[b]));
-                self.prepared.remove(&page);
+                self.flash.library.insert(page, self.buffers[b].file.clone());
+                self.prepared.insert(page, self.buffers[b].template());
                 self.commit(before, code, Cc::FlashWriteError, Reply::Status(Cc::Ok))
             }
             Command::LoadChar { buffer, page } => {
@@ -300,14 +327,16 @@ impl Module {
                 }
                 match self.flash.library.get(&page) {
                     Some(file) => {
-                        self.buffers[b] = **file;
+                        self.buffers[b] = CharBuffer::new(file.clone());
                         self.ack(Reply::Status(Cc::Ok))
                     }
                     None => self.fail(code, Cc::InvalidTemplate),
                 }
             }
             Command::UpChar { buffer } => match self.buffer_index(buffer) {
-                Some(b) => Response { then: Then::Send(self.buffers[b].to_vec()), ..self.ack(Reply::Status(Cc::Ok)) },
+                Some(b) => {
+                    Response { then: Then::Send(self.buffers[b].file.to_vec()), ..self.ack(Reply::Status(Cc::Ok)) }
+                }
                 None => self.malformed(code),
             },
             Command::DownChar { buffer } => match self.buffer_index(buffer) {
@@ -423,8 +452,9 @@ impl Module {
             Incoming::CharBuffer(buffer) => {
                 if let Some(b) = self.buffer_index(buffer) {
                     let n = data.len().min(CHAR_FILE_LEN);
-                    self.buffers[b] = [0; CHAR_FILE_LEN];
-                    self.buffers[b][..n].copy_from_slice(&data[..n]);
+                    let mut file = Box::new([0; CHAR_FILE_LEN]);
+                    file[..n].copy_from_slice(&data[..n]);
+                    self.buffers[b] = CharBuffer::new(file);
                 }
             }
             Incoming::Image => {
@@ -470,20 +500,16 @@ impl Module {
         };
         match extracted {
             Ok(file) => {
-                self.buffers[b] = *file;
+                self.buffers[b] = file;
                 self.ack(Reply::Status(Cc::Ok))
             }
             Err(cc) => self.fail(code, cc),
         }
     }
 
-    fn template_of(file: &CharFile) -> Option<MatchTemplate> {
-        charfile::decode(file).ok().map(|c| MatchTemplate::new(&c.minutiae))
-    }
-
     /// Module score of two character buffers; 0 when either is not a template.
     fn compare_buffers(&self, a: usize, b: usize) -> u16 {
-        match (Self::template_of(&self.buffers[a]), Self::template_of(&self.buffers[b])) {
+        match (self.buffers[a].template(), self.buffers[b].template()) {
             (Some(x), Some(y)) => module_score(matcher::score(&x, &y)),
             _ => 0,
         }
@@ -495,7 +521,7 @@ impl Module {
             return self.fail(code, Cc::PageOutOfRange);
         }
         let end = (u32::from(start) + u32::from(count)).min(u32::from(self.profile.capacity)) as u16;
-        let probe = Self::template_of(&self.buffers[b]);
+        let probe = self.buffers[b].template();
         let mut best: Option<(u16, u16)> = None;
         if let Some(probe) = probe {
             let slots: Vec<u16> = self.flash.library.range(start..end).map(|(s, _)| *s).collect();
@@ -522,7 +548,7 @@ impl Module {
         if let Some(t) = self.prepared.get(&slot) {
             return t.clone();
         }
-        let t = self.flash.library.get(&slot).and_then(|f| Self::template_of(f)).map(Arc::new);
+        let t = self.flash.library.get(&slot).and_then(|f| CharBuffer::new(f.clone()).template());
         self.prepared.insert(slot, t.clone());
         t
     }
@@ -531,16 +557,20 @@ impl Module {
     /// 0A); the model keeps the impression with the better finger quality (more minutiae on a tie).
     fn reg_model(&mut self) -> Response {
         let code = opcode::REG_MODEL;
-        let (Ok(a), Ok(b)) = (charfile::decode(&self.buffers[0]), charfile::decode(&self.buffers[1])) else {
+        let (Ok(a), Ok(b)) = (charfile::decode(&self.buffers[0].file), charfile::decode(&self.buffers[1].file)) else {
             return self.fail(code, Cc::MergeFailed);
         };
         if self.compare_buffers(0, 1) < threshold(self.flash.security_level) {
             return self.fail(code, Cc::MergeFailed);
         }
         let key = |c: &charfile::Characteristics| (c.minutiae.quality, c.minutiae.points.len());
-        let best = if key(&b) > key(&a) { b } else { a };
-        let model = charfile::encode(&best.minutiae, true);
-        self.buffers[0] = model;
+        let (best, from) = if key(&b) > key(&a) { (b, 1) } else { (a, 0) };
+        // The same minutiae: the matcher's template carries over.
+        let model = CharBuffer {
+            file: Box::new(charfile::encode(&best.minutiae, true)),
+            template: std::sync::OnceLock::from(self.buffers[from].template()),
+        };
+        self.buffers[0] = model.clone();
         self.buffers[1] = model;
         self.ack(Reply::Status(Cc::Ok))
     }
@@ -614,6 +644,16 @@ impl Module {
     }
 }
 
+/// Renders impressions `0..count` of the finger `presence` names and extracts their characteristics, so that
+/// the first captures answer at once instead of after the quarter second a new finger takes to synthesise.
+pub fn prepare(fingers: &Fingers, presence: Presence, count: u32, profile: &Profile) {
+    let (Presence::Auto(id) | Presence::Placed(id)) = presence else { return };
+    for index in 0..count {
+        let imp = fingers.impression(id, index, profile.sensor());
+        imp.extracted.get_or_init(|| characteristics(&imp.image));
+    }
+}
+
 /// Extracts a character file from an image.
 fn characteristics(image: &GrayImage) -> Extracted {
     let minutiae = extract(image, 500);
@@ -622,7 +662,10 @@ fn characteristics(image: &GrayImage) -> Extracted {
         // lacks feature points.
         return Err(if minutiae.quality < 10 { Cc::ImageTooDisordered } else { Cc::TooFewFeaturePoints });
     }
-    Ok(Box::new(charfile::encode(&minutiae, false)))
+    let buffer = CharBuffer::new(Box::new(charfile::encode(&minutiae, false)));
+    // Built now, while the capture is prepared or converted, not in the first Match or Search.
+    buffer.template();
+    Ok(buffer)
 }
 
 /// The calibrated matcher score on the module's 16-bit scale.

@@ -64,6 +64,10 @@ impl SensorConfig {
 /// One simulated ZFM module, served over any link. Its flash, buffers and finger outlive client sessions, as
 /// a module's do when a host closes and reopens the port.
 pub struct ZfmSensor {
+    fingers: Arc<Fingers>,
+    profile: Profile,
+    presence: Presence,
+    distinct: Option<u32>,
     module: Mutex<Module>,
     finger: Arc<Mutex<FingerModel>>,
     faults: Mutex<FaultPlan>,
@@ -95,8 +99,12 @@ impl ZfmSensor {
             config.distinct_impressions,
             config.seed,
         )));
-        let module = Module::new(config.profile, flash, store, fingers, Arc::clone(&finger), config.seed);
+        let module = Module::new(config.profile, flash, store, Arc::clone(&fingers), Arc::clone(&finger), config.seed);
         Ok(ZfmSensor {
+            fingers,
+            profile: config.profile,
+            presence: config.presence,
+            distinct: config.distinct_impressions,
             module: Mutex::new(module),
             finger,
             faults: Mutex::new(FaultPlan::new(config.faults, config.seed)),
@@ -107,6 +115,13 @@ impl ZfmSensor {
     pub fn standalone(config: SensorConfig) -> Result<ZfmSensor, StateError> {
         let fingers = Arc::new(Fingers::new(config.seed, Quality::Good));
         ZfmSensor::new(config, fingers)
+    }
+
+    /// Synthesises the starting finger and its first impressions (all of them when impressions cycle, else
+    /// three) now, so that the first captures are as quick as the later ones. Takes a quarter of a second or
+    /// so per finger; `khil sim` does it before its ready line.
+    pub fn prepare(&self) {
+        crate::module::prepare(&self.fingers, self.presence, self.distinct.unwrap_or(3), &self.profile);
     }
 
     /// The finger on the sensor, for interactive control (`place`, `lift`, `auto`).
@@ -124,13 +139,25 @@ impl ZfmSensor {
         lock(&self.faults).injected.clone()
     }
 
-    /// Runs the module on one command. Extraction and search take milliseconds of CPU: on a multi-threaded
-    /// runtime the worker hands its other tasks over meanwhile. (`spawn_blocking` would let a paused test clock
-    /// run ahead while the module works, and fire the host's timeouts early.)
+    /// Runs the module on one command. Captures, extraction, merging and search can take milliseconds of CPU
+    /// (a quarter second for a finger not synthesised yet): on a multi-threaded runtime the worker hands its
+    /// other sensors over meanwhile. Everything else is microseconds and runs in place, since the hand-over
+    /// costs more than that. (`spawn_blocking` would let a paused test clock run ahead while the module works,
+    /// and fire the host's timeouts early.)
     fn handle(&self, cmd: &Command, when: Conditions) -> crate::module::Response {
         let run = || lock(&self.module).handle(cmd, when);
+        let heavy = matches!(
+            cmd,
+            Command::GenImg
+                | Command::GetImageEx
+                | Command::Img2Tz { .. }
+                | Command::Match
+                | Command::RegModel
+                | Command::Search { .. }
+                | Command::HiSpeedSearch { .. }
+        );
         match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) if heavy => tokio::task::block_in_place(run),
             _ => run(),
         }
     }
