@@ -55,6 +55,7 @@ struct UploadRow {
 
 #[derive(Debug, Serialize)]
 struct Latency {
+    transport: Transport,
     sensors: usize,
     rounds: usize,
     /// Synthesising every sensor's finger and three impressions, and extracting them, on every core.
@@ -72,10 +73,8 @@ struct Report {
     profile: &'static str,
     baud: u32,
     upload: Vec<UploadRow>,
-    alone: Latency,
-    concurrent: Latency,
-    /// concurrent median / alone median
-    latency_ratio: f64,
+    /// For each transport: one sensor alone (the reference), then all sensors at once.
+    round_trips: Vec<Latency>,
 }
 
 pub(crate) fn run(args: &FingerprintBenchArgs) -> Result<(), String> {
@@ -96,17 +95,12 @@ pub(crate) fn run(args: &FingerprintBenchArgs) -> Result<(), String> {
         for &size in &args.packet_sizes {
             upload.push(paced_upload(profile, args.baud, size).await?);
         }
-        let alone = concurrent_rounds(profile, 1, args.rounds).await?;
-        let concurrent = concurrent_rounds(profile, args.sensors, args.rounds).await?;
-        let report = Report {
-            bench: "fingerprint",
-            profile: profile.name,
-            baud: args.baud,
-            latency_ratio: round(concurrent.ms_median / alone.ms_median, 2),
-            upload,
-            alone,
-            concurrent,
-        };
+        let mut round_trips = Vec::new();
+        for transport in [Transport::Pty, Transport::Memory] {
+            round_trips.push(concurrent_rounds(profile, 1, args.rounds, transport).await?);
+            round_trips.push(concurrent_rounds(profile, args.sensors, args.rounds, transport).await?);
+        }
+        let report = Report { bench: "fingerprint", profile: profile.name, baud: args.baud, upload, round_trips };
         print(&report);
         match &args.json {
             Some(path) => super::write_json(path, &report),
@@ -129,18 +123,28 @@ fn print(r: &Report) {
             u.packet_size, u.payload_bytes, u.wire_bytes, u.seconds, u.limit_seconds, u.ratio_to_limit
         );
     }
-    println!("\nenrol + identify round trip over ptys, unpaced");
+    println!("\nenrol + identify round trip, unpaced, sensors and drivers in this process");
     println!(
-        "{:>8} {:>7} {:>12} {:>11} {:>11} {:>8} {:>8}",
-        "sensors", "rounds", "synth (ms)", "first (ms)", "median", "p95", "max"
+        "{:>9} {:>8} {:>7} {:>11} {:>11} {:>9} {:>8} {:>8} {:>7}",
+        "transport", "sensors", "rounds", "synth (ms)", "first (ms)", "median", "p95", "max", "ratio"
     );
-    for l in [&r.alone, &r.concurrent] {
-        println!(
-            "{:>8} {:>7} {:>12.0} {:>11.1} {:>11.2} {:>8.2} {:>8.2}",
-            l.sensors, l.rounds, l.prepare_ms, l.first_round_ms_median, l.ms_median, l.ms_p95, l.ms_max
-        );
+    for pair in r.round_trips.chunks(2) {
+        let alone = pair[0].ms_median;
+        for l in pair {
+            println!(
+                "{:>9} {:>8} {:>7} {:>11.0} {:>11.1} {:>9.2} {:>8.2} {:>8.2} {:>7.2}",
+                format!("{:?}", l.transport).to_lowercase(),
+                l.sensors,
+                l.rounds,
+                l.prepare_ms,
+                l.first_round_ms_median,
+                l.ms_median,
+                l.ms_p95,
+                l.ms_max,
+                l.ms_median / alone
+            );
+        }
     }
-    println!("latency ratio ({} sensors / 1): {:.2}", r.concurrent.sensors, r.latency_ratio);
 }
 
 /// A sensor on a fresh pty, served until [`Served::stop`].
@@ -218,7 +222,27 @@ async fn enrol_identify(zfm: &mut Zfm<BoxLink>, page: u16) -> Result<f64, String
     }
 }
 
-async fn concurrent_rounds(profile: Profile, sensors: usize, rounds: usize) -> Result<Latency, String> {
+/// How the drivers reach the sensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Transport {
+    /// Each sensor on its own pseudo-terminal, as `khil sim fingerprint --pty` serves it.
+    Pty,
+    /// In-memory links, as `sim:fingerprint` URLs give (what the conformance suite uses in CI).
+    Memory,
+}
+
+enum Client {
+    Url(khil_link::DeviceUrl),
+    Link(BoxLink),
+}
+
+async fn concurrent_rounds(
+    profile: Profile,
+    sensors: usize,
+    rounds: usize,
+    transport: Transport,
+) -> Result<Latency, String> {
     // One population for the process, as `khil sim` has; three impressions per finger, cycled, so that rounds
     // after the first measure the protocol, the module and the matcher rather than image synthesis.
     let fingers = Arc::new(Fingers::new(1, Quality::Good));
@@ -252,14 +276,22 @@ async fn concurrent_rounds(profile: Profile, sensors: usize, rounds: usize) -> R
     .map_err(|e| e.to_string())?;
     let prepare_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut served = Vec::new();
+    let mut links = Vec::new();
     for sensor in sensor_set {
-        served.push(serve_on_pty(sensor, Line::default())?);
+        match transport {
+            Transport::Pty => served.push(serve_on_pty(sensor, Line::default())?),
+            Transport::Memory => links.push(khil_sim_host::in_process(Arc::new(sensor), &Line::default())),
+        }
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for s in &served {
-        let url = s.url.clone();
+    let clients: Vec<Client> =
+        served.iter().map(|s| Client::Url(s.url.clone())).chain(links.into_iter().map(Client::Link)).collect();
+    for client in clients {
         tasks.spawn(async move {
-            let mut zfm = driver(&url).await?;
+            let mut zfm = match client {
+                Client::Url(url) => driver(&url).await?,
+                Client::Link(link) => Zfm::connect(link, Options::default()).await.map_err(|e| e.to_string())?,
+            };
             let first = enrol_identify(&mut zfm, 0).await?;
             let mut times = Vec::with_capacity(rounds);
             for r in 0..rounds {
@@ -283,6 +315,7 @@ async fn concurrent_rounds(profile: Profile, sensors: usize, rounds: usize) -> R
         v[((v.len() - 1) as f64 * p).round() as usize]
     };
     Ok(Latency {
+        transport,
         sensors,
         rounds,
         prepare_ms: round(prepare_ms, 0),
