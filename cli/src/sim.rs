@@ -290,3 +290,45 @@ impl SimConnector for Simulators {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use khil_fingerprint::driver::{EnrolOptions, Options, Zfm};
+
+    fn url(text: &str) -> SimUrl {
+        match text.parse::<khil_link::DeviceUrl>().unwrap() {
+            khil_link::DeviceUrl::Sim(s) => s,
+            other => panic!("{other}"),
+        }
+    }
+
+    /// `sim:fingerprint?...` gives a working in-process module: khil's driver enrols and identifies on it.
+    #[tokio::test(start_paused = true)]
+    async fn sim_url_serves_a_fingerprint_module() {
+        let link = Simulators.connect_sim(&url("sim:fingerprint?profile=r503&finger=auto:4&seed=3")).unwrap();
+        let mut zfm = Zfm::connect(link, Options { char_buffers: 6, ..Options::default() }).await.unwrap();
+        assert_eq!(zfm.library_size(), 200, "the r503 profile");
+        let quick = EnrolOptions { poll: std::time::Duration::from_millis(10), ..EnrolOptions::default() };
+        zfm.enrol(9, &quick).await.unwrap();
+        zfm.wait_for_lift(quick.poll, quick.finger_deadline).await.unwrap();
+        zfm.wait_for_finger(quick.poll, quick.finger_deadline).await.unwrap();
+        zfm.image_to_template(1).await.unwrap();
+        assert_eq!(zfm.search_library(1).await.unwrap().map(|h| h.page), Some(9));
+    }
+
+    #[test]
+    fn sim_url_errors_name_the_parameter() {
+        for (text, needle) in [
+            ("sim:fingerprint?profile=r999", "profile: expected one of r307, r503"),
+            ("sim:fingerprint?finger=auto:x", "expected auto:<id>"),
+            ("sim:fingerprint?fault=smoke:p=1", "unknown kind \"smoke\""),
+            ("sim:fingerprint?colour=red", "unknown parameter \"colour\""),
+            ("sim:echo?profile=r307", "expected seed, pace or fault"),
+            ("sim:scanner", "no simulator \"scanner\""),
+        ] {
+            let Err(e) = Simulators.connect_sim(&url(text)) else { panic!("{text} was accepted") };
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
+    }
+}
