@@ -1,0 +1,19 @@
+//! Conformance testing: test purposes (data plus a body), the ICS that says which apply, verdicts with evidence,
+//! a runner that knows no device class, and reports (JSON, JUnit XML, self-contained HTML).
+//!
+//! A device class is a [`Suite`]; the first is [`suites::zfm`] (ZFM fingerprint modules). One purpose body runs
+//! unchanged against a simulator or a vendor's device: only the device URL differs.
+
+pub mod ics;
+pub mod purpose;
+pub mod report;
+pub mod runner;
+pub mod suite;
+pub mod suites;
+pub mod verdict;
+
+pub use ics::Ics;
+pub use purpose::{Applicability, Ctx, Purpose, PurposeMeta, Stop};
+pub use runner::{Progress, Quiet, RunOptions, RunReport, run};
+pub use suite::{Connector, Identity, Suite};
+pub use verdict::{Outcome, Verdict};

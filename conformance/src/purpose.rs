@@ -1,0 +1,158 @@
+//! Test purposes: data (id, title, clause, ICS condition) plus a body that runs against any device of its class.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use crate::ics::Ics;
+use crate::verdict::{Check, Direction, Evidence, FrameRecord, MAX_FRAMES, Verdict};
+
+/// What a body returns: it ran to the end (its checks decide the verdict), or it had to stop.
+pub type BodyResult = Result<(), Stop>;
+
+/// A boxed body future borrowing the device and the context.
+pub type BodyFuture<'a> = Pin<Box<dyn Future<Output = BodyResult> + Send + 'a>>;
+
+/// Why a body stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// A check failed and nothing after it can be meaningful (the verdict is already `fail`).
+    Failed,
+    /// The test could not go on: the link broke, the device vanished. The purpose's outcome is `error`.
+    Error(String),
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Failed => f.write_str("stopped after a failed check"),
+            Stop::Error(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Whether a purpose applies to the device the ICS describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applicability {
+    Applies,
+    /// Not applicable, and why (names the ICS or IXIT entry).
+    NotApplicable(String),
+}
+
+/// The static description of a test purpose.
+#[derive(Debug, Clone, Copy)]
+pub struct PurposeMeta {
+    /// `ZFM-CAP-001`: class, group, number.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The clause or source the purpose checks (`R503 manual 2.3 GenImg`, `reference: packet format`).
+    pub clause: &'static str,
+    /// The group (report section): `framing`, `capture`, `library`, ...
+    pub group: &'static str,
+    /// The ICS condition in words (`always`, `ics.led`, `ixit.finger = auto`).
+    pub condition: &'static str,
+    /// What passes, in words.
+    pub expected: &'static str,
+}
+
+/// A test purpose on devices of type `D`.
+pub struct Purpose<D> {
+    pub meta: PurposeMeta,
+    /// Decides applicability from the ICS (and IXIT).
+    pub applies: fn(&Ics) -> Applicability,
+    /// The body.
+    pub run: for<'a> fn(&'a mut D, &'a mut Ctx) -> BodyFuture<'a>,
+}
+
+impl<D> fmt::Debug for Purpose<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Purpose").field("id", &self.meta.id).finish_non_exhaustive()
+    }
+}
+
+/// What a body works with besides the device: the ICS, and the evidence it builds up.
+#[derive(Debug)]
+pub struct Ctx {
+    pub ics: Ics,
+    started: Instant,
+    verdict: Verdict,
+    evidence: Evidence,
+    frames_dropped: usize,
+}
+
+impl Ctx {
+    pub fn new(ics: Ics) -> Ctx {
+        Ctx { ics, started: Instant::now(), verdict: Verdict::None, evidence: Evidence::default(), frames_dropped: 0 }
+    }
+
+    /// The verdict so far.
+    pub fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    fn record(&mut self, what: String, expected: String, observed: String, verdict: Verdict) {
+        self.verdict = self.verdict.max(verdict);
+        self.evidence.checks.push(Check { what, expected, observed, verdict });
+    }
+
+    /// Compares and records; `Err(Stop::Failed)` when they differ, so a body can `?` out of a check that
+    /// everything after depends on (or ignore the result and keep checking).
+    pub fn check(
+        &mut self,
+        what: impl Into<String>,
+        expected: impl fmt::Display,
+        observed: impl fmt::Display,
+        ok: bool,
+    ) -> Result<(), Stop> {
+        let verdict = if ok { Verdict::Pass } else { Verdict::Fail };
+        self.record(what.into(), expected.to_string(), observed.to_string(), verdict);
+        if ok { Ok(()) } else { Err(Stop::Failed) }
+    }
+
+    /// `check` for values that must be equal.
+    #[allow(clippy::needless_pass_by_value)] // Callers pass temporaries; taking references would only add `&`s.
+    pub fn check_eq<T: PartialEq + fmt::Debug>(&mut self, what: impl Into<String>, expected: T, observed: T) -> Result<(), Stop> {
+        let ok = expected == observed;
+        self.check(what, format!("{expected:?}"), format!("{observed:?}"), ok)
+    }
+
+    /// Records an inconclusive outcome: the device did something the purpose cannot judge.
+    pub fn inconclusive(&mut self, what: impl Into<String>, expected: impl fmt::Display, observed: impl fmt::Display) {
+        self.record(what.into(), expected.to_string(), observed.to_string(), Verdict::Inconclusive);
+    }
+
+    /// A free-text note in the evidence.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.evidence.notes.push(text.into());
+    }
+
+    /// A named duration in the evidence.
+    pub fn timing(&mut self, name: impl Into<String>, d: std::time::Duration) {
+        self.evidence.timings.push((name.into(), Evidence::duration_ms(d)));
+    }
+
+    /// Records a frame (already redacted by the caller).
+    pub fn frame(&mut self, dir: Direction, hex: String, summary: String) {
+        if self.evidence.frames.len() >= MAX_FRAMES {
+            self.frames_dropped += 1;
+            return;
+        }
+        let at_ms = Evidence::duration_ms(self.started.elapsed());
+        self.evidence.frames.push(FrameRecord { at_ms, dir, hex, summary });
+    }
+
+    /// Milliseconds since the purpose started.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// The evidence, closed (a note says how many frames were left out).
+    pub fn finish(mut self) -> (Verdict, Evidence) {
+        if self.frames_dropped > 0 {
+            let n = self.frames_dropped;
+            self.evidence.notes.push(format!("{n} more frames not kept (the first {MAX_FRAMES} are)"));
+        }
+        (self.verdict, self.evidence)
+    }
+}

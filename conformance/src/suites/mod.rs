@@ -1,0 +1,6 @@
+//! The suites, one per device class. Adding a class adds a module here and a line in `CLASSES`.
+
+pub mod zfm;
+
+/// Every class: `(name, title)`.
+pub const CLASSES: &[(&str, &str)] = &[("zfm", zfm::TITLE)];
