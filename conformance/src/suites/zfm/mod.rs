@@ -1,6 +1,19 @@
-//! ZFM fingerprint modules (ZhianTec ZFM, Synochip AS60x, Grow R30x/R503).
+//! ZFM fingerprint modules (ZhianTec ZFM, Synochip AS60x, Grow R30x/R503): the ICS keys of the class, the
+//! device handle, and the purposes, one file per clause group.
+//!
+//! Clauses cite the sources in `shared/reference/fingerprint-zfm.md`: the R503 user manual v1.2 and the R30x/ZFM
+//! manual text (instruction table, confirmation codes, packet format), and, where a client library's needs are
+//! the requirement, that library (adafruit-circuitpython-fingerprint reads fixed lengths).
 
+mod dut;
+mod purposes;
+
+pub use dut::ZfmDut;
+
+use khil_fingerprint::command::{Command, ProductInfo};
+use khil_fingerprint::{ConfirmationCode as Cc, Reply};
 use khil_link::{BoxLink, DeviceUrl};
+use serde::Deserialize;
 
 use crate::ics::Ics;
 use crate::purpose::{Purpose, Stop};
@@ -8,9 +21,189 @@ use crate::suite::{Identity, Suite};
 
 pub const TITLE: &str = "ZFM fingerprint modules (Grow R30x, R503, ZhianTec ZFM, Synochip AS60x)";
 
-/// A module under test.
-pub struct ZfmDut {
-    pub link: BoxLink,
+/// The ICS of the khil simulator's `r307` profile (also the default declaration).
+pub const ICS_R307: &str = include_str!("../../../ics/r307.toml");
+/// The ICS of the khil simulator's `r503` profile.
+pub const ICS_R503: &str = include_str!("../../../ics/r503.toml");
+
+fn default_true() -> bool {
+    true
+}
+fn default_reply_ms() -> u64 {
+    1000
+}
+fn default_slow_ms() -> u64 {
+    3000
+}
+fn default_attempts() -> u32 {
+    20
+}
+fn default_address() -> u32 {
+    khil_fingerprint::DEFAULT_ADDRESS
+}
+
+/// `[capabilities]` of a ZFM ICS.
+#[allow(clippy::struct_excessive_bools)] // Each optional instruction is declared present or absent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZfmCaps {
+    pub image_width: u16,
+    pub image_height: u16,
+    pub library_size: u16,
+    pub char_buffers: u8,
+    pub template_size: usize,
+    pub packet_sizes: Vec<usize>,
+    pub baud_multipliers: Vec<u8>,
+    #[serde(default)]
+    pub product_info: bool,
+    #[serde(default)]
+    pub led: bool,
+    #[serde(default)]
+    pub soft_reset: bool,
+    #[serde(default)]
+    pub handshake_byte: bool,
+    #[serde(default)]
+    pub check_sensor: bool,
+    #[serde(default)]
+    pub versions: bool,
+    #[serde(default)]
+    pub get_image_ex: bool,
+    #[serde(default = "default_true")]
+    pub notepad: bool,
+    #[serde(default = "default_reply_ms")]
+    pub reply_timeout_ms: u64,
+    #[serde(default = "default_slow_ms")]
+    pub slow_reply_timeout_ms: u64,
+}
+
+/// How a finger gets onto the sensor during the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FingerSource {
+    /// Presented whenever the suite captures (a simulator with `--finger auto:<id>`, a test rig).
+    Auto,
+    /// Nobody: purposes that need a finger are not applicable.
+    None,
+}
+
+/// `[ixit]` of a ZFM ICS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZfmIxit {
+    #[serde(default = "default_address")]
+    pub address: u32,
+    #[serde(default)]
+    pub password: u32,
+    pub finger: FingerSource,
+    pub scratch_first: u16,
+    pub scratch_count: u16,
+    #[serde(default)]
+    pub destructive: bool,
+    #[serde(default)]
+    pub line_baud: u32,
+    #[serde(default = "default_attempts")]
+    pub capture_attempts: u32,
+}
+
+/// A ZFM ICS, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZfmIcs {
+    pub caps: ZfmCaps,
+    pub ixit: ZfmIxit,
+}
+
+impl ZfmIcs {
+    /// Reads and checks the class's keys.
+    pub fn from_ics(ics: &Ics) -> Result<ZfmIcs, String> {
+        let caps: ZfmCaps = ics.section("capabilities").map_err(|e| e.to_string())?;
+        let ixit: ZfmIxit = ics.section("ixit").map_err(|e| e.to_string())?;
+        let name = ics.name();
+        let bad = |key: &str, expected: &str, found: String| Err(format!("ICS {name}: {key}: expected {expected}, found {found}"));
+        if caps.char_buffers < 2 {
+            return bad("[capabilities] char_buffers", "2 or more", caps.char_buffers.to_string());
+        }
+        if caps.library_size == 0 {
+            return bad("[capabilities] library_size", "at least 1", "0".into());
+        }
+        if let Some(p) = caps.packet_sizes.iter().find(|p| ![32, 64, 128, 256].contains(*p)) {
+            return bad("[capabilities] packet_sizes", "values from 32, 64, 128, 256", p.to_string());
+        }
+        if caps.packet_sizes.is_empty() {
+            return bad("[capabilities] packet_sizes", "at least one size", "[]".into());
+        }
+        let end = u32::from(ixit.scratch_first) + u32::from(ixit.scratch_count);
+        if ixit.scratch_count < 2 || end != u32::from(caps.library_size) {
+            return bad(
+                "[ixit] scratch_first, scratch_count",
+                &format!("at least 2 pages ending at the last page ({})", caps.library_size - 1),
+                format!("pages {}..{end}", ixit.scratch_first),
+            );
+        }
+        Ok(ZfmIcs { caps, ixit })
+    }
+
+    /// The parsed class keys of `ics`, for applicability functions (an invalid ICS never gets that far).
+    pub fn of(ics: &Ics) -> Option<ZfmIcs> {
+        ZfmIcs::from_ics(ics).ok()
+    }
+}
+
+/// Applicability helpers.
+pub(crate) mod when {
+    use super::{FingerSource, ZfmIcs};
+    use crate::ics::Ics;
+    use crate::purpose::Applicability;
+
+    pub(crate) fn always(_: &Ics) -> Applicability {
+        Applicability::Applies
+    }
+
+    fn cond(ics: &Ics, test: impl Fn(&ZfmIcs) -> bool, why: &str) -> Applicability {
+        match ZfmIcs::of(ics) {
+            Some(z) if test(&z) => Applicability::Applies,
+            _ => Applicability::NotApplicable(why.to_owned()),
+        }
+    }
+
+    pub(crate) fn finger(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.ixit.finger == FingerSource::Auto, "IXIT finger = none: nobody presents a finger")
+    }
+    pub(crate) fn no_finger(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.ixit.finger == FingerSource::None, "IXIT finger = auto: a finger is always presented")
+    }
+    pub(crate) fn soft_reset(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.caps.soft_reset, "ICS soft_reset = false: no SoftRst, no way to power-cycle from the host")
+    }
+    pub(crate) fn finger_and_reset(ics: &Ics) -> Applicability {
+        match (finger(ics), soft_reset(ics)) {
+            (Applicability::Applies, Applicability::Applies) => Applicability::Applies,
+            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => Applicability::NotApplicable(w),
+        }
+    }
+    pub(crate) fn led(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.caps.led, "ICS led = false: no LED ring")
+    }
+    pub(crate) fn product_info(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.caps.product_info, "ICS product_info = false: no ReadProdInfo")
+    }
+    pub(crate) fn check_sensor(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.caps.check_sensor, "ICS check_sensor = false")
+    }
+    pub(crate) fn versions(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.caps.versions, "ICS versions = false: no GetFwVer / GetAlgVer")
+    }
+    pub(crate) fn get_image_ex(ics: &Ics) -> Applicability {
+        match (cond(ics, |z| z.caps.get_image_ex, "ICS get_image_ex = false"), finger(ics)) {
+            (Applicability::Applies, Applicability::Applies) => Applicability::Applies,
+            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => Applicability::NotApplicable(w),
+        }
+    }
+    pub(crate) fn notepad(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.caps.notepad, "ICS notepad = false")
+    }
+    pub(crate) fn destructive(ics: &Ics) -> Applicability {
+        cond(ics, |z| z.ixit.destructive, "IXIT destructive = false: the library may not be emptied or filled")
+    }
 }
 
 /// The ZFM suite.
@@ -32,7 +225,14 @@ impl Default for ZfmSuite {
 
 impl ZfmSuite {
     pub fn new() -> ZfmSuite {
-        ZfmSuite { purposes: Vec::new() }
+        ZfmSuite { purposes: purposes::all() }
+    }
+}
+
+fn is_fingerprint_sim(url: &DeviceUrl) -> Option<&khil_link::url::SimUrl> {
+    match url {
+        DeviceUrl::Sim(s) if s.device == "fingerprint" => Some(s),
+        _ => None,
     }
 }
 
@@ -51,19 +251,82 @@ impl Suite for ZfmSuite {
         &self.purposes
     }
 
-    fn default_ics(&self, _url: &DeviceUrl) -> Ics {
-        Ics::default()
+    /// An in-process simulator without a finger gets `finger=auto:1`: the suite plays the operator.
+    fn device_url(&self, url: &DeviceUrl) -> DeviceUrl {
+        match is_fingerprint_sim(url) {
+            Some(s) if !s.params.contains_key("finger") => {
+                let mut s = s.clone();
+                s.params.insert("finger".into(), "auto:1".into());
+                DeviceUrl::Sim(s)
+            }
+            _ => url.clone(),
+        }
     }
 
-    fn validate_ics(&self, _ics: &Ics) -> Result<(), String> {
-        Ok(())
+    /// The simulator's profile declaration for `sim:fingerprint` URLs; for anything else the R307 declaration
+    /// with a safe IXIT (no finger, nothing destructive), so that a first run on a real module changes nothing.
+    fn default_ics(&self, url: &DeviceUrl) -> Ics {
+        let parse = |text: &str, name: &str| Ics::parse(text, name).unwrap_or_default();
+        match is_fingerprint_sim(url) {
+            Some(s) if s.params.get("profile").is_some_and(|p| p.eq_ignore_ascii_case("r503")) => {
+                parse(ICS_R503, "built-in r503")
+            }
+            Some(_) => parse(ICS_R307, "built-in r307"),
+            None => {
+                let mut ics = parse(ICS_R307, "built-in r307");
+                ics.ixit.insert("finger".into(), toml::Value::String("none".into()));
+                ics.ixit.insert("destructive".into(), toml::Value::Boolean(false));
+                ics
+            }
+        }
     }
 
-    async fn open(&self, link: BoxLink, _url: &DeviceUrl, _ics: &Ics) -> Result<ZfmDut, Stop> {
-        Ok(ZfmDut { link })
+    fn validate_ics(&self, ics: &Ics) -> Result<(), String> {
+        ZfmIcs::from_ics(ics).map(drop)
     }
 
-    async fn identify(&self, _dut: &mut ZfmDut) -> Identity {
-        Identity::default()
+    async fn open(&self, link: BoxLink, _url: &DeviceUrl, ics: &Ics) -> Result<ZfmDut, Stop> {
+        let z = ZfmIcs::from_ics(ics).map_err(Stop::Error)?;
+        let mut dut = ZfmDut::new(link, z);
+        // Whatever an earlier session or a power-up left on the line (an R503's 0x55) is not this purpose's.
+        let mut scratch = crate::purpose::Ctx::new(ics.clone());
+        dut.drain(&mut scratch, std::time::Duration::from_millis(30)).await?;
+        let password = dut.ics.ixit.password;
+        let r = dut.call(&mut scratch, &Command::VfyPwd(password)).await.map_err(|_| {
+            Stop::Error("the module does not answer VfyPwd (wrong address, baud or line?)".into())
+        })?;
+        if !r.cc().is_ok() {
+            return Err(Stop::Error(format!("VfyPwd with the IXIT password: device said {}", r.cc())));
+        }
+        if let Ok(Reply::SystemParameters { params, .. }) = dut.call(&mut scratch, &Command::ReadSysPara).await {
+            dut.packet_size = params.packet_size.bytes().unwrap_or(128);
+        }
+        Ok(dut)
+    }
+
+    async fn identify(&self, dut: &mut ZfmDut) -> Identity {
+        let mut ctx = crate::purpose::Ctx::new(Ics::default());
+        let mut fields = Vec::new();
+        if let Ok(Reply::SystemParameters { params, .. }) = dut.call(&mut ctx, &Command::ReadSysPara).await {
+            fields.push(("library size".to_owned(), params.library_size.to_string()));
+            fields.push(("address".to_owned(), format!("{:08X}", params.address)));
+            fields.push(("packet size".to_owned(), params.packet_size.bytes().map_or("invalid".into(), |b| b.to_string())));
+            fields.push(("security level".to_owned(), params.security_level.to_string()));
+            fields.push(("system id".to_owned(), format!("{:04X}", params.system_id)));
+        }
+        if dut.ics.caps.product_info
+            && let Ok(Reply::ProductInfo { cc: Cc::Ok, info }) = dut.call(&mut ctx, &Command::ReadProdInfo).await
+        {
+            fields.push(("model".to_owned(), ProductInfo::text(&info.model)));
+            fields.push(("serial".to_owned(), ProductInfo::text(&info.serial)));
+            fields.push(("sensor".to_owned(), ProductInfo::text(&info.sensor_type)));
+            fields.push(("image".to_owned(), format!("{} x {}", info.width, info.height)));
+        }
+        if dut.ics.caps.versions
+            && let Ok(Reply::Version { cc: Cc::Ok, text }) = dut.call(&mut ctx, &Command::GetFwVer).await
+        {
+            fields.push(("firmware".to_owned(), ProductInfo::text(&text)));
+        }
+        Identity { fields }
     }
 }

@@ -1,0 +1,375 @@
+//! The module under test, seen through the codec only: the suite cannot tell (and must not care) whether it is
+//! a simulator. Every frame each way goes into the purpose's evidence, redacted where it carries biometric data
+//! or a password; every reply is checked for address, PID, length and checksum on the way in.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use khil_fingerprint::command::opcode;
+use khil_fingerprint::frame::{self, Decoded, FrameError, PacketKind, ZfmFrame};
+use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply, image};
+use khil_link::BoxLink;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::ZfmIcs;
+use crate::purpose::{Ctx, Stop};
+use crate::verdict::Direction;
+
+/// A module on a link.
+pub struct ZfmDut {
+    link: BoxLink,
+    rx: BytesMut,
+    /// The address commands go to and replies must come from.
+    pub address: u32,
+    /// What the ICS declares.
+    pub ics: ZfmIcs,
+    /// The data packet size in force (from ReadSysPara when the DUT opened).
+    pub packet_size: usize,
+}
+
+impl std::fmt::Debug for ZfmDut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZfmDut").field("address", &format_args!("{:08X}", self.address)).finish_non_exhaustive()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 3), |mut s, b| {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        let _ = write!(s, "{b:02X}");
+        s
+    })
+}
+
+/// The frame as evidence keeps it: data packet contents (images, templates) and passwords are replaced by
+/// their length; everything else is kept byte for byte.
+fn redacted(bytes: &[u8]) -> String {
+    if bytes.len() < frame::HEADER_LEN + frame::CHECKSUM_LEN {
+        return hex(bytes);
+    }
+    let pid = bytes[6];
+    let payload = &bytes[frame::HEADER_LEN..bytes.len() - frame::CHECKSUM_LEN];
+    let secret = match PacketKind::from_code(pid) {
+        Some(PacketKind::Data | PacketKind::EndData) => true,
+        Some(PacketKind::Command) => matches!(payload.first(), Some(&(opcode::VFY_PWD | opcode::SET_PWD))),
+        _ => false,
+    };
+    if secret {
+        let keep = if pid == PacketKind::Command.code() { frame::HEADER_LEN + 1 } else { frame::HEADER_LEN };
+        let hidden = bytes.len() - keep - frame::CHECKSUM_LEN;
+        format!("{} <{hidden} bytes not kept> {}", hex(&bytes[..keep]), hex(&bytes[bytes.len() - 2..]))
+    } else {
+        hex(bytes)
+    }
+}
+
+fn describe_command(cmd: &Command) -> String {
+    match cmd {
+        Command::VfyPwd(_) | Command::SetPwd(_) => format!("{} ({:02X}) <password>", cmd.name(), cmd.opcode()),
+        Command::WriteNotepad { page, .. } => format!("WriteNotepad (18) page {page}"),
+        Command::Unknown { code, params } => format!("unknown instruction {code:02X}, {} parameter bytes", params.len()),
+        other => format!("{other:?} ({:02X})", other.opcode()),
+    }
+}
+
+/// What came back for a command.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub frame: ZfmFrame,
+    pub elapsed: Duration,
+}
+
+impl Answer {
+    pub fn cc(&self) -> Cc {
+        Cc::from_code(self.frame.payload.first().copied().unwrap_or(0xFF))
+    }
+}
+
+impl ZfmDut {
+    pub fn new(link: BoxLink, ics: ZfmIcs) -> ZfmDut {
+        ZfmDut { link, rx: BytesMut::with_capacity(4096), address: ics.ixit.address, packet_size: 128, ics }
+    }
+
+    /// Timeout for `cmd`: the declared reply time, or the declared time for slow operations.
+    pub fn timeout_for(&self, cmd: &Command) -> Duration {
+        let slow = matches!(
+            cmd,
+            Command::GenImg
+                | Command::GetImageEx
+                | Command::Img2Tz { .. }
+                | Command::Match
+                | Command::Search { .. }
+                | Command::HiSpeedSearch { .. }
+                | Command::RegModel
+                | Command::Store { .. }
+                | Command::DeleteChar { .. }
+                | Command::Empty
+                | Command::SoftRst
+        );
+        Duration::from_millis(if slow { self.ics.caps.slow_reply_timeout_ms } else { self.ics.caps.reply_timeout_ms })
+    }
+
+    /// Writes bytes as they are, recorded.
+    pub async fn send_raw(&mut self, ctx: &mut Ctx, bytes: &[u8], summary: String) -> Result<(), Stop> {
+        ctx.frame(Direction::Out, redacted(bytes), summary);
+        self.link.write_all(bytes).await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))?;
+        self.link.flush().await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))
+    }
+
+    /// Sends a command packet.
+    pub async fn send(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<(), Stop> {
+        let frame = ZfmFrame { address: self.address, kind: PacketKind::Command, payload: cmd.to_payload() };
+        self.send_raw(ctx, &frame.encode(), format!("command {}", describe_command(cmd))).await
+    }
+
+    /// Sends a data transfer, split at `packet_size`.
+    pub async fn send_data(&mut self, ctx: &mut Ctx, data: &[u8], packet_size: usize) -> Result<(), Stop> {
+        let frames = image::split_at_address(data, packet_size, self.address);
+        let n = frames.len();
+        for (i, f) in frames.into_iter().enumerate() {
+            let summary = format!("{} packet {}/{n}, {} bytes", if f.kind == PacketKind::EndData { "end-data" } else { "data" }, i + 1, f.payload.len());
+            self.send_raw(ctx, &f.encode(), summary).await?;
+        }
+        Ok(())
+    }
+
+    /// The next valid frame within `limit`, `None` on silence. Bytes that are not a valid frame (a bad checksum,
+    /// a stray byte) are recorded and counted as a failed check "replies are well-formed": a conforming module
+    /// never sends them. The R503's 0x55 after SoftRst is expected by the caller and drained separately.
+    pub async fn recv(&mut self, ctx: &mut Ctx, limit: Duration) -> Result<Option<ZfmFrame>, Stop> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match frame::decode(&self.rx) {
+                Decoded::Frame { frame, consumed } => {
+                    let bytes = self.rx.split_to(consumed);
+                    ctx.frame(Direction::In, redacted(&bytes), describe_in(&frame));
+                    return Ok(Some(frame));
+                }
+                Decoded::Skipped { count, reason } => {
+                    let bytes = self.rx.split_to(count.min(self.rx.len()));
+                    ctx.frame(Direction::In, hex(&bytes), format!("not a valid frame: {reason}"));
+                    let _ = ctx.check("replies are well-formed frames (EF 01, PID, LEN, checksum)", "valid frames only", reason.to_string(), false);
+                    if let FrameError::BadChecksum { .. } = reason {
+                        // The rest of the corrupt frame goes with it: it is not a frame to resynchronise inside.
+                        if let Some(total) = frame::frame_len_hint(&bytes) {
+                            let extra = total.saturating_sub(bytes.len()).min(self.rx.len());
+                            self.rx.advance(extra);
+                        }
+                    }
+                }
+                Decoded::NeedMore => {
+                    self.rx.reserve(4096);
+                    match tokio::time::timeout_at(deadline, self.link.read_buf(&mut self.rx)).await {
+                        Err(_) => return Ok(None),
+                        Ok(Ok(0)) => return Err(Stop::Error("the device closed the line".into())),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Err(Stop::Error(format!("the line broke while receiving: {e}"))),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads and discards until the line has been quiet for `quiet`; returns the bytes dropped.
+    pub async fn drain(&mut self, ctx: &mut Ctx, quiet: Duration) -> Result<usize, Stop> {
+        let mut dropped = self.rx.len();
+        let mut seen = self.rx.split().to_vec();
+        let mut buf = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(quiet, self.link.read(&mut buf)).await {
+                Err(_) => break,
+                Ok(Ok(0)) => return Err(Stop::Error("the device closed the line".into())),
+                Ok(Ok(n)) => {
+                    dropped += n;
+                    seen.extend_from_slice(&buf[..n.min(64)]);
+                }
+                Ok(Err(e)) => return Err(Stop::Error(format!("the line broke: {e}"))),
+            }
+        }
+        if dropped > 0 {
+            ctx.frame(Direction::In, hex(&seen[..seen.len().min(64)]), format!("{dropped} bytes drained"));
+        }
+        Ok(dropped)
+    }
+
+    /// Sends `cmd` and waits for an ack. Silence is a failed check ("an ack within N ms") and stops the purpose.
+    pub async fn ask(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Answer, Stop> {
+        let limit = self.timeout_for(cmd);
+        self.send(ctx, cmd).await?;
+        let start = Instant::now();
+        loop {
+            let Some(frame) = self.recv(ctx, limit.saturating_sub(start.elapsed())).await? else {
+                ctx.check(format!("{} is answered", cmd.name()), format!("an ack within {} ms", limit.as_millis()), "no ack", false)?;
+                unreachable!("a failed check returns Err");
+            };
+            if frame.kind == PacketKind::Ack {
+                let elapsed = start.elapsed();
+                ctx.check(
+                    format!("{} ack comes from the module address", cmd.name()),
+                    format!("{:08X}", self.address),
+                    format!("{:08X}", frame.address),
+                    frame.address == self.address,
+                )?;
+                return Ok(Answer { frame, elapsed });
+            }
+            let _ = ctx.check(format!("{} is answered by an ack", cmd.name()), "PID 07", format!("{}", frame.kind), false);
+        }
+    }
+
+    /// `ask`, then the reply parsed for its instruction (a length that does not fit is a failed check).
+    pub async fn call(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
+        let answer = self.ask(ctx, cmd).await?;
+        match Reply::parse(cmd.opcode(), &answer.frame.payload) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                ctx.check(format!("{} reply has its documented length", cmd.name()), "a parsable reply", e.to_string(), false)?;
+                unreachable!()
+            }
+        }
+    }
+
+    /// `call` and a check that the confirmation code is `expected`.
+    pub async fn expect(&mut self, ctx: &mut Ctx, what: &str, cmd: &Command, expected: Cc) -> Result<Reply, Stop> {
+        let reply = self.call(ctx, cmd).await?;
+        ctx.check(what, expected, reply.cc(), reply.cc() == expected)?;
+        Ok(reply)
+    }
+
+    /// `expect` OK.
+    pub async fn ok(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
+        let what = format!("{} succeeds", cmd.name());
+        self.expect(ctx, &what, cmd, Cc::Ok).await
+    }
+
+    /// The data packets that follow an upload's ack, checked: Data packets of exactly the packet size, then one
+    /// EndData (which may be short), all from the module's address.
+    pub async fn upload(&mut self, ctx: &mut Ctx, what: &str, packet_size: usize) -> Result<Vec<u8>, Stop> {
+        let mut data = Vec::new();
+        let mut packets = 0usize;
+        let mut wrong_sizes = 0usize;
+        loop {
+            let limit = Duration::from_millis(self.ics.caps.reply_timeout_ms);
+            let Some(frame) = self.recv(ctx, limit).await? else {
+                ctx.check(format!("{what}: the transfer ends with an end-data packet"), "PID 08", format!("silence after {packets} packets"), false)?;
+                unreachable!()
+            };
+            if frame.address != self.address {
+                ctx.check(format!("{what}: data packets come from the module address"), format!("{:08X}", self.address), format!("{:08X}", frame.address), false)?;
+            }
+            packets += 1;
+            match frame.kind {
+                PacketKind::Data => {
+                    if frame.payload.len() != packet_size {
+                        wrong_sizes += 1;
+                    }
+                    data.extend_from_slice(&frame.payload);
+                }
+                PacketKind::EndData => {
+                    if frame.payload.len() > packet_size {
+                        wrong_sizes += 1;
+                    }
+                    data.extend_from_slice(&frame.payload);
+                    ctx.check(format!("{what}: data packets carry the packet size ({packet_size} bytes)"), 0, wrong_sizes, wrong_sizes == 0)?;
+                    return Ok(data);
+                }
+                other => {
+                    ctx.check(format!("{what}: only data packets until end-data"), "PID 02 or 08", other, false)?;
+                }
+            }
+        }
+    }
+
+    /// Captures until a finger is there (02 means "not yet"), at most `attempts` times.
+    pub async fn capture(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        for _ in 0..self.ics.ixit.capture_attempts {
+            let r = self.call(ctx, &Command::GenImg).await?;
+            match r.cc() {
+                Cc::Ok => return Ok(()),
+                Cc::NoFinger => tokio::time::sleep(Duration::from_millis(50)).await,
+                other => {
+                    ctx.check("GenImg captures a presented finger", Cc::Ok, other, false)?;
+                }
+            }
+        }
+        ctx.check("GenImg captures a presented finger", "00 within the IXIT's capture attempts", "02 every time", false)?;
+        unreachable!()
+    }
+
+    /// Capture and convert into `buffer`.
+    pub async fn capture_into(&mut self, ctx: &mut Ctx, buffer: u8) -> Result<(), Stop> {
+        self.capture(ctx).await?;
+        self.ok(ctx, &Command::Img2Tz { buffer }).await.map(drop)
+    }
+
+    /// Upload the characteristics of `buffer`.
+    pub async fn up_char(&mut self, ctx: &mut Ctx, buffer: u8) -> Result<Vec<u8>, Stop> {
+        self.ok(ctx, &Command::UpChar { buffer }).await?;
+        let size = self.packet_size;
+        self.upload(ctx, "UpChar", size).await
+    }
+
+    /// Download characteristics into `buffer`.
+    pub async fn down_char(&mut self, ctx: &mut Ctx, buffer: u8, data: &[u8]) -> Result<(), Stop> {
+        self.ok(ctx, &Command::DownChar { buffer }).await?;
+        let size = self.packet_size;
+        self.send_data(ctx, data, size).await
+    }
+
+    /// Sets the packet size (code 0-3) and remembers it.
+    pub async fn set_packet_size(&mut self, ctx: &mut Ctx, bytes: usize) -> Result<(), Stop> {
+        let code = match bytes {
+            32 => 0,
+            64 => 1,
+            128 => 2,
+            _ => 3,
+        };
+        self.ok(ctx, &Command::SetSysPara { param: 6, value: code }).await?;
+        self.packet_size = bytes;
+        Ok(())
+    }
+
+    /// The used slots of the whole library.
+    pub async fn used_slots(&mut self, ctx: &mut Ctx) -> Result<Vec<u16>, Stop> {
+        let pages = self.ics.caps.library_size.div_ceil(256).max(1) as u8;
+        let mut out = Vec::new();
+        for page in 0..pages {
+            match self.ok(ctx, &Command::ReadIndexTable { page }).await? {
+                Reply::IndexTable { bitmap, .. } => out.extend(bitmap.slots(page)),
+                other => ctx.check_eq("ReadIndexTable reply", "an index bitmap".to_owned(), format!("{other:?}"))?,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The scratch pages the IXIT lets the suite overwrite.
+    pub fn scratch(&self) -> Vec<u16> {
+        let ix = &self.ics.ixit;
+        (ix.scratch_first..ix.scratch_first.saturating_add(ix.scratch_count)).collect()
+    }
+
+    /// Reads the system parameters.
+    pub async fn params(&mut self, ctx: &mut Ctx) -> Result<khil_fingerprint::SystemParameters, Stop> {
+        match self.ok(ctx, &Command::ReadSysPara).await? {
+            Reply::SystemParameters { params, .. } => Ok(params),
+            other => {
+                ctx.check("ReadSysPara reply", "16 parameter bytes", format!("{other:?}"), false)?;
+                unreachable!()
+            }
+        }
+    }
+}
+
+fn describe_in(frame: &ZfmFrame) -> String {
+    match frame.kind {
+        PacketKind::Ack => match frame.payload.first() {
+            Some(&cc) => format!("ack {}, {} bytes", Cc::from_code(cc), frame.payload.len()),
+            None => "ack without a confirmation code".into(),
+        },
+        PacketKind::Data => format!("data packet, {} bytes", frame.payload.len()),
+        PacketKind::EndData => format!("end-data packet, {} bytes", frame.payload.len()),
+        PacketKind::Command => "a command packet from the device".into(),
+    }
+}

@@ -1,0 +1,164 @@
+//! Capture, characteristics, images and matching.
+
+use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply, image};
+
+use super::purpose;
+use crate::purpose::{Ctx, Purpose, Stop};
+use crate::suites::zfm::{ZfmDut, when};
+
+/// Uploads the image buffer at the current packet size and checks its length against the declared geometry.
+pub(super) async fn up_image(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop> {
+    dut.ok(ctx, &Command::UpImage).await?;
+    let size = dut.packet_size;
+    let img = dut.upload(ctx, "UpImage", size).await?;
+    let caps = &dut.ics.caps;
+    let expected = usize::from(caps.image_width) * usize::from(caps.image_height) / 2;
+    ctx.check("image bytes (4 bits a pixel, declared width x height)", expected, img.len(), img.len() == expected)?;
+    Ok(img)
+}
+
+#[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
+pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+    vec![
+        purpose! {
+            id: "ZFM-CAP-001", group: "capture",
+            title: "GenImg captures a presented finger",
+            clause: "R503 manual: GenImg (01)",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "00 (after 02 while the finger is not yet down)",
+            |dut, ctx| dut.capture(ctx).await
+        },
+        purpose! {
+            id: "ZFM-CAP-002", group: "capture",
+            title: "GenImg without a finger says so",
+            clause: "R503 manual: GenImg (01); confirmation code 02",
+            when: when::no_finger, condition: "ixit.finger = none",
+            expected: "02",
+            |dut, ctx| dut.expect(ctx, "GenImg with nobody at the sensor", &Command::GenImg, Cc::NoFinger).await.map(drop)
+        },
+        purpose! {
+            id: "ZFM-CAP-003", group: "capture",
+            title: "Characteristics go into every declared buffer and no other",
+            clause: "R503 manual: GenChar (02) buffer 1-2 (R503: 1-6)",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "00 for buffers 1..=char_buffers, refused (not 00) for the next",
+            |dut, ctx| {
+                dut.capture(ctx).await?;
+                let n = dut.ics.caps.char_buffers;
+                for buffer in 1..=n {
+                    dut.ok(ctx, &Command::Img2Tz { buffer }).await?;
+                }
+                let r = dut.call(ctx, &Command::Img2Tz { buffer: n + 1 }).await?;
+                ctx.check(format!("Img2Tz into buffer {}", n + 1), "refused", r.cc(), !r.cc().is_ok())
+            }
+        },
+        purpose! {
+            id: "ZFM-CAP-004", group: "capture",
+            title: "GetImageEx captures for enrolment",
+            clause: "R503 manual: GetImageEx (28)",
+            when: when::get_image_ex, condition: "ics.get_image_ex and ixit.finger = auto",
+            expected: "00 within the capture attempts",
+            |dut, ctx| {
+                for _ in 0..dut.ics.ixit.capture_attempts {
+                    let r = dut.call(ctx, &Command::GetImageEx).await?;
+                    if r.cc().is_ok() {
+                        return ctx.check("GetImageEx", Cc::Ok, r.cc(), true);
+                    }
+                }
+                ctx.check("GetImageEx", Cc::Ok, "never 00", false)
+            }
+        },
+        purpose! {
+            id: "ZFM-CAP-005", group: "capture",
+            title: "An uploaded image has the declared geometry and content",
+            clause: "UpImage (0A): 4 bits a pixel, width x height / 2 bytes, data packets then end-data",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "width x height / 2 bytes in packets of the packet size, with ridge contrast (at least 8 grey levels)",
+            |dut, ctx| {
+                dut.capture(ctx).await?;
+                let img = up_image(dut, ctx).await?;
+                let levels: std::collections::BTreeSet<u8> = image::unpack(&img).into_iter().collect();
+                ctx.check("grey levels in the image", "at least 8", levels.len(), levels.len() >= 8)
+            }
+        },
+        purpose! {
+            id: "ZFM-CAP-006", group: "capture",
+            title: "One capture uploads identically at every declared packet size",
+            clause: "SetSysPara (0E) parameter 6; UpImage (0A)",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "the same image bytes at each size, packets of that size",
+            |dut, ctx| {
+                dut.capture(ctx).await?;
+                let original = dut.packet_size;
+                let mut first: Option<Vec<u8>> = None;
+                for size in dut.ics.caps.packet_sizes.clone() {
+                    dut.set_packet_size(ctx, size).await?;
+                    let img = up_image(dut, ctx).await?;
+                    match &first {
+                        None => first = Some(img),
+                        Some(f) => { let _ = ctx.check(format!("image at {size}-byte packets"), "identical to the first upload", if *f == img { "identical" } else { "different" }, *f == img); }
+                    }
+                }
+                dut.set_packet_size(ctx, original).await
+            }
+        },
+        purpose! {
+            id: "ZFM-CAP-007", group: "capture",
+            title: "A downloaded image uploads back unchanged",
+            clause: "DownImage (0B), UpImage (0A)",
+            when: when::always, condition: "always",
+            expected: "UpImage returns the bytes DownImage sent",
+            |dut, ctx| {
+                let caps = dut.ics.caps.clone();
+                let n = usize::from(caps.image_width) * usize::from(caps.image_height) / 2;
+                let pattern: Vec<u8> = (0..n).map(|i| ((i * 7 + i / 97) % 256) as u8).collect();
+                dut.ok(ctx, &Command::DownImage).await?;
+                let size = dut.packet_size;
+                dut.send_data(ctx, &pattern, size).await?;
+                let back = up_image(dut, ctx).await?;
+                ctx.check("image round trip", "the bytes sent", if back == pattern { "the same bytes" } else { "different bytes" }, back == pattern)
+            }
+        },
+        purpose! {
+            id: "ZFM-CAP-008", group: "capture",
+            title: "Two captures of one finger match",
+            clause: "R503 manual: Match (03)",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "00 with a score above 0",
+            |dut, ctx| {
+                dut.capture_into(ctx, 1).await?;
+                dut.capture_into(ctx, 2).await?;
+                let Reply::Match { cc, score } = dut.call(ctx, &Command::Match).await? else { return Err(Stop::Failed) };
+                ctx.check("Match of two captures of the presented finger", "00, score > 0", format!("{cc}, score {score}"), cc.is_ok() && score > 0)
+            }
+        },
+        purpose! {
+            id: "ZFM-CAP-009", group: "capture",
+            title: "A finger does not match a blank template",
+            clause: "R503 manual: Match (03); confirmation code 08",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "08",
+            |dut, ctx| {
+                dut.capture_into(ctx, 1).await?;
+                let zeros = vec![0u8; dut.ics.caps.template_size];
+                dut.down_char(ctx, 2, &zeros).await?;
+                dut.expect(ctx, "Match against a blank buffer", &Command::Match, Cc::NoMatch).await.map(drop)
+            }
+        },
+        purpose! {
+            id: "ZFM-CAP-010", group: "capture",
+            title: "RegModel merges two captures and refuses unrelated buffers",
+            clause: "R503 manual: RegModel (05); confirmation code 0A",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "00 for two captures of one finger; 0A for a capture and a blank buffer",
+            |dut, ctx| {
+                dut.capture_into(ctx, 1).await?;
+                dut.capture_into(ctx, 2).await?;
+                dut.ok(ctx, &Command::RegModel).await?;
+                let zeros = vec![0u8; dut.ics.caps.template_size];
+                dut.down_char(ctx, 2, &zeros).await?;
+                dut.expect(ctx, "RegModel with a blank buffer 2", &Command::RegModel, Cc::MergeFailed).await.map(drop)
+            }
+        },
+    ]
+}

@@ -1,0 +1,181 @@
+//! Framing: the packet format both ways, checksums, lengths, addresses, resynchronisation.
+
+use std::time::Duration;
+
+use khil_fingerprint::command::opcode;
+use khil_fingerprint::frame::{PacketKind, ZfmFrame};
+use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply};
+
+use super::purpose;
+use crate::purpose::{Purpose, Stop};
+use crate::suites::zfm::{ZfmDut, when};
+
+/// After a disturbance: the module answers a valid TemplateNum correctly.
+async fn still_answers(dut: &mut ZfmDut, ctx: &mut crate::purpose::Ctx) -> Result<(), Stop> {
+    dut.drain(ctx, Duration::from_millis(300)).await?;
+    let r = dut.call(ctx, &Command::TemplateNum).await?;
+    ctx.check("the next valid command is answered", "TemplateNum ack 00", r.cc(), r.cc().is_ok())
+}
+
+#[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
+pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+    vec![
+        purpose! {
+            id: "ZFM-FRM-001", group: "framing",
+            title: "Acks are well-formed packets from the module address",
+            clause: "packet format: EF 01 | ADDR | PID | LEN | content | SUM",
+            when: when::always, condition: "always",
+            expected: "start code EF 01, the module address, PID 07, LEN = content + 2, checksum = PID + LEN + content",
+            |dut, ctx| {
+                for cmd in [Command::ReadSysPara, Command::TemplateNum, Command::ReadIndexTable { page: 0 }] {
+                    let answer = dut.ask(ctx, &cmd).await?;
+                    // decode() already verified start code, LEN and checksum; re-encoding must give the same bytes.
+                    let again = answer.frame.encode();
+                    let _ = ctx.check(format!("{} ack is PID 07", cmd.name()), PacketKind::Ack, answer.frame.kind, answer.frame.kind == PacketKind::Ack);
+                    let expected_len = Reply::payload_len(cmd.opcode()).unwrap_or(1);
+                    let _ = ctx.check(format!("{} ack content length", cmd.name()), expected_len, answer.frame.payload.len(), answer.frame.payload.len() == expected_len);
+                    let _ = ctx.check(format!("{} ack LEN field", cmd.name()), answer.frame.payload.len() + 2, u16::from_be_bytes([again[7], again[8]]), usize::from(u16::from_be_bytes([again[7], again[8]])) == answer.frame.payload.len() + 2);
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-002", group: "framing",
+            title: "A command with a wrong checksum is refused with 01",
+            clause: "confirmation code 01: error when receiving the packet",
+            when: when::always, condition: "always",
+            expected: "ack 01 (not executed), and the next valid command is answered",
+            |dut, ctx| {
+                // SetSysPara security level 5 with a broken checksum: if the module executed it, ReadSysPara shows it.
+                let before = dut.params(ctx).await?.security_level;
+                let target = if before == 5 { 4 } else { 5 };
+                let mut bytes = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::SET_SYS_PARA, 5, target] }.encode();
+                let last = bytes.len() - 1;
+                bytes[last] ^= 0x5A;
+                dut.send_raw(ctx, &bytes, "SetSysPara (0E) security level with a corrupted checksum".into()).await?;
+                match dut.recv(ctx, Duration::from_millis(dut.ics.caps.reply_timeout_ms)).await? {
+                    Some(f) => { let _ = ctx.check("reply to the corrupted command", "ack 01", format!("{} {:02X?}", f.kind, f.payload.first()), f.kind == PacketKind::Ack && f.payload.first() == Some(&0x01)); }
+                    None => { let _ = ctx.check("reply to the corrupted command", "ack 01", "silence", false); }
+                }
+                let after = dut.params(ctx).await?.security_level;
+                let _ = ctx.check("the corrupted command was not executed", before, after, before == after);
+                still_answers(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-003", group: "framing",
+            title: "A command with parameters of the wrong length is refused",
+            clause: "instruction table: parameter lengths; confirmation code 01",
+            when: when::always, condition: "always",
+            expected: "a non-00 ack (01), not silence and not execution",
+            |dut, ctx| {
+                // Store with one parameter byte instead of three.
+                let frame = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::STORE, 1] };
+                dut.send_raw(ctx, &frame.encode(), "Store (06) with 1 parameter byte instead of 3".into()).await?;
+                match dut.recv(ctx, Duration::from_millis(dut.ics.caps.reply_timeout_ms)).await? {
+                    Some(f) => { let _ = ctx.check("reply to the short Store", "ack other than 00", format!("{:02X?}", f.payload.first()), f.kind == PacketKind::Ack && f.payload.first().is_some_and(|&c| c != 0)); }
+                    None => { let _ = ctx.check("reply to the short Store", "ack other than 00", "silence", false); }
+                }
+                still_answers(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-004", group: "framing",
+            title: "The module resynchronises on EF 01 after line noise",
+            clause: "packet format: start code EF 01",
+            when: when::always, condition: "always",
+            expected: "a valid command right after 64 bytes of noise is answered correctly",
+            |dut, ctx| {
+                let noise: Vec<u8> = (0..64u32).map(|i| (i.wrapping_mul(167).wrapping_add(13) % 251) as u8).filter(|&b| b != 0xEF).collect();
+                dut.send_raw(ctx, &noise, format!("{} bytes of noise (no EF)", noise.len())).await?;
+                let r = dut.call(ctx, &Command::TemplateNum).await?;
+                ctx.check("TemplateNum after noise", Cc::Ok, r.cc(), r.cc().is_ok())
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-005", group: "framing",
+            title: "A command written one byte at a time is answered",
+            clause: "UART: the module reassembles a packet from any fragments (pyfingerprint writes byte by byte)",
+            when: when::always, condition: "always",
+            expected: "the ReadSysPara ack with 16 parameter bytes",
+            |dut, ctx| {
+                let bytes = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::READ_SYS_PARA] }.encode();
+                for (i, b) in bytes.iter().enumerate() {
+                    dut.send_raw(ctx, &[*b], format!("ReadSysPara byte {}/{}", i + 1, bytes.len())).await?;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                let f = dut.recv(ctx, Duration::from_millis(dut.ics.caps.reply_timeout_ms)).await?;
+                let len = f.as_ref().map_or(0, |f| f.payload.len());
+                ctx.check("ReadSysPara ack after fragmented write", "17 content bytes", len, len == 17)
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-006", group: "framing",
+            title: "A command to another address is not executed",
+            clause: "packet format: ADDR; confirmation code 20 (wrong address)",
+            when: when::always, condition: "always",
+            expected: "silence or ack 20; the module still answers its own address",
+            |dut, ctx| {
+                let other = dut.address ^ 0x0101_0101;
+                let frame = ZfmFrame { address: other, kind: PacketKind::Command, payload: vec![opcode::TEMPLATE_NUM] };
+                dut.send_raw(ctx, &frame.encode(), format!("TemplateNum (1D) to address {other:08X}")).await?;
+                let f = dut.recv(ctx, Duration::from_millis(dut.ics.caps.reply_timeout_ms)).await?;
+                let observed = f.as_ref().map_or("silence".to_owned(), |f| format!("ack {:02X?}", f.payload.first()));
+                let ok = f.as_ref().is_none_or(|f| f.payload.first() == Some(&0x20));
+                let _ = ctx.check("reply to a foreign address", "silence or ack 20", observed, ok);
+                still_answers(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-007", group: "framing",
+            title: "Error acks keep the full length of their instruction's reply",
+            clause: "adafruit-circuitpython-fingerprint reads fixed reply lengths (14 for Match, 16 for Search)",
+            when: when::always, condition: "always",
+            expected: "Search not found: 5 content bytes; Match no match: 3; ReadNotepad bad page: 33",
+            |dut, ctx| {
+                let zeros = vec![0u8; dut.ics.caps.template_size];
+                dut.down_char(ctx, 1, &zeros).await?;
+                let cap = dut.ics.caps.library_size;
+                let a = dut.ask(ctx, &Command::Search { buffer: 1, start: 0, count: cap }).await?;
+                let _ = ctx.check("Search with a blank probe: not found", "09", a.cc(), a.cc() == Cc::NotFound);
+                let _ = ctx.check("Search error ack length", 5, a.frame.payload.len(), a.frame.payload.len() == 5);
+                dut.down_char(ctx, 2, &zeros).await?;
+                let a = dut.ask(ctx, &Command::Match).await?;
+                let _ = ctx.check("Match of blank buffers: no match", "08", a.cc(), a.cc() == Cc::NoMatch);
+                let _ = ctx.check("Match error ack length", 3, a.frame.payload.len(), a.frame.payload.len() == 3);
+                if dut.ics.caps.notepad {
+                    let a = dut.ask(ctx, &Command::ReadNotepad { page: 16 }).await?;
+                    let _ = ctx.check("ReadNotepad page 16 refused", "1C", a.cc(), a.cc() == Cc::BadNotepadPage);
+                    let _ = ctx.check("ReadNotepad error ack length", 33, a.frame.payload.len(), a.frame.payload.len() == 33);
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-008", group: "framing",
+            title: "An unknown instruction is refused, not ignored",
+            clause: "confirmation codes FC (unsupported) / 01",
+            when: when::always, condition: "always",
+            expected: "ack FC or 01 to instruction 77, then normal service",
+            |dut, ctx| {
+                let a = dut.ask(ctx, &Command::Unknown { code: 0x77, params: vec![1, 2, 3] }).await?;
+                let _ = ctx.check("ack to instruction 77", "FC or 01", a.cc(), matches!(a.cc(), Cc::Unsupported | Cc::PacketReceiveError));
+                still_answers(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-FRM-009", group: "framing",
+            title: "A packet cut short does not block the line",
+            clause: "UART receive: an incomplete packet is dropped after the line goes idle",
+            when: when::always, condition: "always",
+            expected: "after a header announcing 256 content bytes and 1 s of silence, a valid command is answered",
+            |dut, ctx| {
+                let mut cut = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::WRITE_NOTEPAD; 256] }.encode();
+                cut.truncate(20);
+                dut.send_raw(ctx, &cut, "WriteNotepad header announcing 258, then nothing".into()).await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                still_answers(dut, ctx).await
+            }
+        },
+    ]
+}

@@ -1,0 +1,258 @@
+//! The template library: store, load, delete, index, search, empty, persistence, template transfer. Only the
+//! IXIT's scratch pages are written (and cleared afterwards) unless the IXIT allows destructive purposes.
+
+use std::time::Duration;
+
+use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply};
+
+use super::purpose;
+use crate::purpose::{Ctx, Purpose, Stop};
+use crate::suites::zfm::{ZfmDut, when};
+
+/// Enrols the presented finger into buffer 1 (two captures, RegModel) and returns its characteristics.
+async fn model(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop> {
+    dut.capture_into(ctx, 1).await?;
+    dut.capture_into(ctx, 2).await?;
+    dut.ok(ctx, &Command::RegModel).await?;
+    dut.up_char(ctx, 1).await
+}
+
+/// Deletes the scratch pages.
+async fn clear_scratch(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<(), Stop> {
+    let first = dut.ics.ixit.scratch_first;
+    let count = dut.ics.ixit.scratch_count;
+    dut.ok(ctx, &Command::DeleteChar { page: first, count }).await.map(drop)
+}
+
+/// A template to store without a finger: uploaded from a capture when there is a finger, otherwise whatever
+/// characteristics buffer 1 holds (a module stores buffers as bytes).
+async fn some_template(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop> {
+    dut.up_char(ctx, 1).await
+}
+
+#[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
+pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+    vec![
+        purpose! {
+            id: "ZFM-LIB-001", group: "library",
+            title: "A stored template loads back unchanged",
+            clause: "R503 manual: Store (06), LoadChar (07), UpChar (08)",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "UpChar after LoadChar returns the characteristics that were stored",
+            |dut, ctx| {
+                let page = dut.ics.ixit.scratch_first;
+                let stored = model(dut, ctx).await?;
+                dut.ok(ctx, &Command::Store { buffer: 1, page }).await?;
+                dut.ok(ctx, &Command::LoadChar { buffer: 2, page }).await?;
+                let back = dut.up_char(ctx, 2).await?;
+                let _ = ctx.check("template after Store and LoadChar", "the bytes stored", if back == stored { "the same bytes" } else { "different bytes" }, back == stored);
+                clear_scratch(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-002", group: "library",
+            title: "Pages run from 0 to library size - 1, exactly",
+            clause: "R503 manual: Store (06), LoadChar (07); confirmation code 0B",
+            when: when::always, condition: "always",
+            expected: "Store at the last page: 00; Store and LoadChar at the library size: 0B",
+            |dut, ctx| {
+                let last = dut.ics.caps.library_size - 1;
+                dut.ok(ctx, &Command::Store { buffer: 1, page: last }).await?;
+                dut.expect(ctx, "Store at page = library size", &Command::Store { buffer: 1, page: last + 1 }, Cc::PageOutOfRange).await?;
+                dut.expect(ctx, "LoadChar at page = library size", &Command::LoadChar { buffer: 1, page: last + 1 }, Cc::PageOutOfRange).await?;
+                clear_scratch(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-003", group: "library",
+            title: "Loading an empty page is refused",
+            clause: "R503 manual: LoadChar (07); confirmation code 0C",
+            when: when::always, condition: "always",
+            expected: "0C after the page is deleted",
+            |dut, ctx| {
+                clear_scratch(dut, ctx).await?;
+                let page = dut.ics.ixit.scratch_first;
+                dut.expect(ctx, "LoadChar of an empty page", &Command::LoadChar { buffer: 1, page }, Cc::InvalidTemplate).await.map(drop)
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-004", group: "library",
+            title: "DeleteChar removes exactly the pages asked for",
+            clause: "R503 manual: DeletChar (0C), TempleteNum (1D)",
+            when: when::always, condition: "always",
+            expected: "after storing 3 scratch pages and deleting 2, only the third is used and the count drops by 2",
+            |dut, ctx| {
+                clear_scratch(dut, ctx).await?;
+                let t = some_template(dut, ctx).await?;
+                dut.down_char(ctx, 1, &t).await?;
+                let first = dut.ics.ixit.scratch_first;
+                for page in first..first + 3 {
+                    dut.ok(ctx, &Command::Store { buffer: 1, page }).await?;
+                }
+                let Reply::TemplateNum { count: before, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                dut.ok(ctx, &Command::DeleteChar { page: first, count: 2 }).await?;
+                let Reply::TemplateNum { count: after, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let _ = ctx.check("count after deleting 2", before.saturating_sub(2), after, after + 2 == before);
+                let used = dut.used_slots(ctx).await?;
+                let scratch: Vec<u16> = used.into_iter().filter(|s| (first..first + 3).contains(s)).collect();
+                let _ = ctx.check_eq("scratch pages still used", vec![first + 2], scratch);
+                let end = dut.ics.caps.library_size;
+                let r = dut.call(ctx, &Command::DeleteChar { page: end, count: 1 }).await?;
+                let _ = ctx.check("DeleteChar past the library", "refused (0B or 10)", r.cc(), matches!(r.cc(), Cc::PageOutOfRange | Cc::DeleteFailed));
+                clear_scratch(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-005", group: "library",
+            title: "The index table maps bit j of byte i to page 256 p + 8 i + j",
+            clause: "R503 manual: ReadIndexTable (1F)",
+            when: when::always, condition: "always",
+            expected: "exactly the stored scratch pages show, at their bits; index page 4 is refused",
+            |dut, ctx| {
+                clear_scratch(dut, ctx).await?;
+                let t = some_template(dut, ctx).await?;
+                dut.down_char(ctx, 1, &t).await?;
+                let first = dut.ics.ixit.scratch_first;
+                let last = dut.ics.caps.library_size - 1;
+                let pick = [first, first + 1, last];
+                for page in pick {
+                    dut.ok(ctx, &Command::Store { buffer: 1, page }).await?;
+                }
+                let used = dut.used_slots(ctx).await?;
+                let seen: Vec<u16> = used.into_iter().filter(|s| *s >= first).collect();
+                let mut want = pick.to_vec();
+                want.dedup();
+                let _ = ctx.check_eq("scratch pages in the index", want, seen);
+                let r = dut.call(ctx, &Command::ReadIndexTable { page: 4 }).await?;
+                let _ = ctx.check("index page 4", "refused", r.cc(), !r.cc().is_ok());
+                clear_scratch(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-006", group: "library",
+            title: "Search and HiSpeedSearch find an enrolled finger at its page",
+            clause: "R503 manual: Search (04), HiSpeedSearch (1B)",
+            when: when::finger, condition: "ixit.finger = auto",
+            expected: "00 with the stored page and a score above 0, for both searches",
+            |dut, ctx| {
+                clear_scratch(dut, ctx).await?;
+                let page = dut.ics.ixit.scratch_first + 1;
+                model(dut, ctx).await?;
+                dut.ok(ctx, &Command::Store { buffer: 1, page }).await?;
+                let cap = dut.ics.caps.library_size;
+                for search in [Command::Search { buffer: 1, start: 0, count: cap }, Command::HiSpeedSearch { buffer: 1, start: 0, count: cap }] {
+                    dut.capture_into(ctx, 1).await?;
+                    let Reply::Search { cc, page: found, score } = dut.call(ctx, &search).await? else { return Err(Stop::Failed) };
+                    let _ = ctx.check(format!("{} for a new capture", search.name()), format!("00 at page {page}, score > 0"), format!("{cc} at page {found}, score {score}"), cc.is_ok() && found == page && score > 0);
+                }
+                clear_scratch(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-007", group: "library",
+            title: "Search reports not found with zeros",
+            clause: "R503 manual: Search (04); confirmation code 09",
+            when: when::always, condition: "always",
+            expected: "09 with page 0 and score 0 for a blank probe",
+            |dut, ctx| {
+                let zeros = vec![0u8; dut.ics.caps.template_size];
+                dut.down_char(ctx, 1, &zeros).await?;
+                let cap = dut.ics.caps.library_size;
+                let r = dut.call(ctx, &Command::Search { buffer: 1, start: 0, count: cap }).await?;
+                ctx.check_eq("Search with a blank probe", Reply::Search { cc: Cc::NotFound, page: 0, score: 0 }, r)
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-008", group: "library",
+            title: "A search starting past the library is refused",
+            clause: "R503 manual: Search (04); confirmation code 0B",
+            when: when::always, condition: "always",
+            expected: "0B",
+            |dut, ctx| {
+                let cap = dut.ics.caps.library_size;
+                dut.expect(ctx, "Search from page = library size", &Command::Search { buffer: 1, start: cap, count: 1 }, Cc::PageOutOfRange).await.map(drop)
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-009", group: "library",
+            title: "Empty clears the whole library",
+            clause: "R503 manual: Empty (0D)",
+            when: when::destructive, condition: "ixit.destructive",
+            expected: "00, then count 0, every index page empty, and a search finds nothing",
+            |dut, ctx| {
+                let t = some_template(dut, ctx).await?;
+                dut.down_char(ctx, 1, &t).await?;
+                dut.ok(ctx, &Command::Store { buffer: 1, page: dut.ics.ixit.scratch_first }).await?;
+                dut.ok(ctx, &Command::Empty).await?;
+                let Reply::TemplateNum { count, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let _ = ctx.check("count after Empty", 0, count, count == 0);
+                let used = dut.used_slots(ctx).await?;
+                ctx.check("used pages after Empty", 0, used.len(), used.is_empty())
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-010", group: "library",
+            title: "Every page of the library can hold a template",
+            clause: "R503 manual: Store (06); library capacity",
+            when: when::destructive, condition: "ixit.destructive",
+            expected: "all library-size pages stored: count = library size, every bit set; then emptied",
+            |dut, ctx| {
+                let t = some_template(dut, ctx).await?;
+                dut.down_char(ctx, 1, &t).await?;
+                let cap = dut.ics.caps.library_size;
+                let mut refused = 0u32;
+                for page in 0..cap {
+                    if !dut.call(ctx, &Command::Store { buffer: 1, page }).await?.cc().is_ok() {
+                        refused += 1;
+                    }
+                }
+                let _ = ctx.check("Stores refused while filling", 0, refused, refused == 0);
+                let Reply::TemplateNum { count, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let _ = ctx.check("count when full", cap, count, count == cap);
+                let used = dut.used_slots(ctx).await?;
+                let _ = ctx.check("pages in the index when full", cap, used.len(), used.len() == usize::from(cap));
+                dut.ok(ctx, &Command::Empty).await.map(drop)
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-011", group: "library",
+            title: "The library survives a reset",
+            clause: "R503 manual: flash library; SoftRst (3D)",
+            when: when::finger_and_reset, condition: "ics.soft_reset and ixit.finger = auto",
+            expected: "after SoftRst the stored page loads and a new capture finds it",
+            |dut, ctx| {
+                clear_scratch(dut, ctx).await?;
+                let page = dut.ics.ixit.scratch_first;
+                let stored = model(dut, ctx).await?;
+                dut.ok(ctx, &Command::Store { buffer: 1, page }).await?;
+                super::system::soft_reset(dut, ctx).await?;
+                let pw = dut.ics.ixit.password;
+                dut.ok(ctx, &Command::VfyPwd(pw)).await?;
+                dut.ok(ctx, &Command::LoadChar { buffer: 2, page }).await?;
+                let back = dut.up_char(ctx, 2).await?;
+                let _ = ctx.check("template after reset", "the bytes stored", if back == stored { "the same bytes" } else { "different bytes" }, back == stored);
+                clear_scratch(dut, ctx).await
+            }
+        },
+        purpose! {
+            id: "ZFM-LIB-012", group: "library",
+            title: "Characteristics round-trip at every packet size",
+            clause: "R503 manual: UpChar (08), DownChar (09)",
+            when: when::always, condition: "always",
+            expected: "what DownChar sends, UpChar returns, at each declared size; template size as declared",
+            |dut, ctx| {
+                let original = dut.packet_size;
+                let n = dut.ics.caps.template_size;
+                for size in dut.ics.caps.packet_sizes.clone() {
+                    dut.set_packet_size(ctx, size).await?;
+                    let pattern: Vec<u8> = (0..n).map(|i| ((i * 31 + size) % 256) as u8).collect();
+                    dut.down_char(ctx, 2, &pattern).await?;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let back = dut.up_char(ctx, 2).await?;
+                    let _ = ctx.check(format!("characteristics at {size}-byte packets"), format!("{n} bytes, the ones sent"), format!("{} bytes, {}", back.len(), if back == pattern { "the same" } else { "different" }), back == pattern);
+                }
+                dut.set_packet_size(ctx, original).await
+            }
+        },
+    ]
+}

@@ -1,0 +1,69 @@
+//! The ZFM purposes, one file per clause group, in run order.
+
+mod capture;
+mod declared;
+mod framing;
+mod library;
+mod robustness;
+mod system;
+mod timing;
+
+use super::ZfmDut;
+use crate::purpose::Purpose;
+
+/// Declares one purpose: its metadata, applicability and body (an async block over `dut` and `ctx` that ends
+/// in `Ok(())`).
+macro_rules! purpose {
+    (
+        id: $id:literal, group: $group:literal, title: $title:literal, clause: $clause:literal,
+        when: $when:path, condition: $cond:literal, expected: $exp:literal,
+        |$dut:ident, $ctx:ident| $body:expr
+    ) => {{
+        fn run<'a>(
+            $dut: &'a mut crate::suites::zfm::ZfmDut,
+            $ctx: &'a mut crate::purpose::Ctx,
+        ) -> crate::purpose::BodyFuture<'a> {
+            Box::pin(async move { $body })
+        }
+        crate::purpose::Purpose {
+            meta: crate::purpose::PurposeMeta {
+                id: $id,
+                title: $title,
+                clause: $clause,
+                group: $group,
+                condition: $cond,
+                expected: $exp,
+            },
+            applies: $when,
+            run,
+        }
+    }};
+}
+pub(crate) use purpose;
+
+/// Every purpose, declared-vs-observed first.
+pub(super) fn all() -> Vec<Purpose<ZfmDut>> {
+    let mut all = declared::purposes();
+    all.extend(framing::purposes());
+    all.extend(system::purposes());
+    all.extend(capture::purposes());
+    all.extend(library::purposes());
+    all.extend(timing::purposes());
+    all.extend(robustness::purposes());
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let all = super::all();
+        assert!(all.len() >= 40, "{} purposes", all.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &all {
+            assert!(seen.insert(p.meta.id), "duplicate id {}", p.meta.id);
+            let parts: Vec<&str> = p.meta.id.split('-').collect();
+            assert!(parts.len() == 3 && parts[0] == "ZFM" && parts[2].len() == 3, "{}", p.meta.id);
+        }
+    }
+}
