@@ -67,6 +67,10 @@ pub(crate) struct SimArgs {
     /// fingerprint: impression quality, good or mixed (FVC-like: rotation, partial contact, dry/wet skin)
     #[arg(long, default_value = "good")]
     quality: String,
+    /// fingerprint: a deliberate mis-implementation, to check that a conformance suite catches it (repeatable;
+    /// see `khil_sim_fingerprint::quirks`), e.g. page-off-by-one, short-errors, forget-on-reset
+    #[arg(long = "quirk", value_name = "NAME")]
+    quirks: Vec<String>,
 }
 
 /// A `--fault` value: a bad line, or a misbehaving device.
@@ -127,6 +131,7 @@ fn fingerprint_config(args: &SimArgs, device_faults: Vec<DeviceFault>) -> Result
         no_finger: args.no_finger,
         distinct_impressions: (args.impressions > 0).then_some(args.impressions),
         faults: device_faults,
+        quirks: args.quirks.iter().map(|q| q.parse().map_err(|e| format!("--quirk: {e}"))).collect::<Result<_, _>>()?,
         seed: args.seed,
     })
 }
@@ -159,6 +164,9 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
         }
         if args.finger != "none" {
             return Err(format!("--finger {:?}: device \"echo\" has no sensor", args.finger));
+        }
+        if let Some(q) = args.quirks.first() {
+            return Err(format!("--quirk {q:?}: device \"echo\" has no quirks"));
         }
         return host(Arc::new(Echo), &args, line).await;
     }
@@ -227,6 +235,16 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     })
 }
 
+/// The synthetic population of `seed`, shared by every in-process sensor of this process: a conformance run
+/// opens a fresh simulator per test purpose, and a finger is synthesised once, not once per purpose.
+fn population(seed: u64) -> Arc<Fingers> {
+    static POPULATIONS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<u64, Arc<Fingers>>>> =
+        std::sync::OnceLock::new();
+    let map = POPULATIONS.get_or_init(Default::default);
+    let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(map.entry(seed).or_insert_with(|| Arc::new(Fingers::new(seed, Quality::Good))))
+}
+
 /// `sim:<device>?...` URLs: the simulators of this binary, in-process. Parameters: `seed`, `pace`, `fault`
 /// (line or device, repeatable), and for the fingerprint `profile`, `finger`, `state`, `no-finger`,
 /// `impressions`.
@@ -268,13 +286,14 @@ impl SimConnector for Simulators {
                     config.no_finger =
                         value.parse().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| bad("a probability"))?;
                 }
+                "quirk" if fingerprint => config.quirks.push(value.parse().map_err(|e| unsupported(format!("{e}")))?),
                 "impressions" if fingerprint => {
                     config.distinct_impressions =
                         Some(value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("a count of at least 1"))?);
                 }
                 _ => {
                     let known = if fingerprint {
-                        "seed, pace, fault, profile, finger, state, no-finger or impressions"
+                        "seed, pace, fault, profile, finger, state, no-finger, impressions or quirk"
                     } else {
                         "seed, pace or fault"
                     };
@@ -283,7 +302,9 @@ impl SimConnector for Simulators {
             }
         }
         if fingerprint {
-            let sensor = ZfmSensor::standalone(config).map_err(|e| unsupported(e.to_string()))?;
+            let fingers = population(config.seed);
+            let sensor = ZfmSensor::new(config, fingers).map_err(|e| unsupported(e.to_string()))?;
+            sensor.prepare();
             Ok(khil_sim_host::in_process(Arc::new(sensor), &line))
         } else {
             Ok(khil_sim_host::in_process(Arc::new(Echo), &line))

@@ -7,6 +7,7 @@
 //! - [`charfile`]: the documented 512-byte character file (khil minutiae in ISO 19794-2 records);
 //! - [`finger`]: who is on the sensor, and the synthetic impressions it shows;
 //! - [`faults`]: checksum errors, lost data packets, hangs, busy, sensor errors, the power-on byte;
+//! - [`quirks`]: mis-implementations (off-by-one pages, unpadded errors...) that the conformance suite must catch;
 //! - [`serve`]: link -> codec -> module -> codec -> link.
 
 pub mod charfile;
@@ -15,9 +16,11 @@ pub mod finger;
 pub mod flash;
 pub mod module;
 pub mod profile;
+pub mod quirks;
 pub mod serve;
 
 pub use faults::DeviceFault;
 pub use finger::{Fingers, Presence};
 pub use profile::Profile;
+pub use quirks::Quirk;
 pub use serve::{SensorConfig, ZfmSensor};

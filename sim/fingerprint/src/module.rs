@@ -20,6 +20,7 @@ use crate::charfile::{self, CharFile};
 use crate::finger::{FingerModel, Fingers, Impression, Presence, Sight};
 use crate::flash::{Flash, StateError, StateFile};
 use crate::profile::{CHAR_FILE_LEN, Profile};
+use crate::quirks::{Quirk, Quirks};
 
 /// What Img2Tz makes of an image: a character buffer, or the code that says why not.
 pub type Extracted = Result<CharBuffer, Cc>;
@@ -147,6 +148,7 @@ pub struct Module {
     fingers: Arc<Fingers>,
     finger: Arc<Mutex<FingerModel>>,
     rng: ChaCha8Rng,
+    quirks: Quirks,
     // Volatile state, reset at power-up (and SoftRst).
     /// The password in force since power-up (SetPwd takes effect at the next one).
     power_up_password: u32,
@@ -186,6 +188,7 @@ impl Module {
         fingers: Arc<Fingers>,
         finger: Arc<Mutex<FingerModel>>,
         seed: u64,
+        quirks: Quirks,
     ) -> Module {
         let mut m = Module {
             profile,
@@ -195,6 +198,7 @@ impl Module {
             fingers,
             finger,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6b68_696c_7261_6e64),
+            quirks,
             verified: false,
             image: ImageBuffer::Empty,
             buffers: Vec::new(),
@@ -253,7 +257,20 @@ impl Module {
     }
 
     fn fail(&self, instruction: u8, cc: Cc) -> Response {
+        if self.quirks.has(Quirk::ShortErrors) {
+            return self.ack(Reply::Status(cc));
+        }
         self.ack(Reply::error(instruction, cc))
+    }
+
+    /// Pages accepted: `0..capacity` (one more with the off-by-one quirk).
+    fn pages(&self) -> u16 {
+        self.profile.capacity + u16::from(self.quirks.has(Quirk::PageOffByOne))
+    }
+
+    /// The module's quirks (none on a correct module).
+    pub fn quirks(&self) -> &Quirks {
+        &self.quirks
     }
 
     /// A command packet whose content does not parse (wrong parameter length): 01, as for a bad checksum.
@@ -291,7 +308,8 @@ impl Module {
         if !self.profile.supports(code) {
             return self.fail(code, Cc::Unsupported);
         }
-        if self.power_up_password != 0 && !self.verified && !matches!(cmd, Command::VfyPwd(_)) {
+        let enforced = !self.quirks.has(Quirk::NoPassword);
+        if enforced && self.power_up_password != 0 && !self.verified && !matches!(cmd, Command::VfyPwd(_)) {
             return self.fail(code, Cc::PasswordMustBeVerified);
         }
         match *cmd {
@@ -312,7 +330,7 @@ impl Module {
             Command::RegModel => self.reg_model(),
             Command::Store { buffer, page } => {
                 let Some(b) = self.buffer_index(buffer) else { return self.malformed(code) };
-                if page >= self.profile.capacity {
+                if page >= self.pages() {
                     return self.fail(code, Cc::PageOutOfRange);
                 }
                 let before = self.flash.clone();
@@ -322,7 +340,7 @@ impl Module {
             }
             Command::LoadChar { buffer, page } => {
                 let Some(b) = self.buffer_index(buffer) else { return self.malformed(code) };
-                if page >= self.profile.capacity {
+                if page >= self.pages() {
                     return self.fail(code, Cc::PageOutOfRange);
                 }
                 match self.flash.library.get(&page) {
@@ -351,13 +369,16 @@ impl Module {
             }
             Command::DownImage => Response { then: Then::Receive(Incoming::Image), ..self.ack(Reply::Status(Cc::Ok)) },
             Command::DeleteChar { page, count } => {
-                if page >= self.profile.capacity {
+                if page >= self.pages() {
                     return self.fail(code, Cc::PageOutOfRange);
                 }
                 // The manuals only list 10 "failed to delete" for DeletChar; a range past the end is one.
                 let end = u32::from(page) + u32::from(count);
-                if count == 0 || end > u32::from(self.profile.capacity) {
+                if count == 0 || end > u32::from(self.pages()) {
                     return self.fail(code, Cc::DeleteFailed);
+                }
+                if self.quirks.has(Quirk::DeleteNoop) {
+                    return self.ack(Reply::Status(Cc::Ok));
                 }
                 let before = self.flash.clone();
                 for slot in page..end as u16 {
@@ -386,7 +407,7 @@ impl Module {
                 self.commit(before, code, Cc::FlashWriteError, Reply::Status(Cc::Ok))
             }
             Command::GetRandomCode => {
-                let value = self.rng.next_u32();
+                let value = if self.quirks.has(Quirk::ConstantRandom) { 0x1234_5678 } else { self.rng.next_u32() };
                 self.ack(Reply::RandomCode { cc: Cc::Ok, value })
             }
             Command::ReadInfPage => {
@@ -396,7 +417,7 @@ impl Module {
                 let Some(slot) = self.flash.notepad.get(usize::from(page)) else {
                     return self.fail(code, Cc::BadNotepadPage);
                 };
-                if *slot == data {
+                if *slot == data || self.quirks.has(Quirk::NotepadNoop) {
                     return self.ack(Reply::Status(Cc::Ok));
                 }
                 let before = self.flash.clone();
@@ -415,13 +436,15 @@ impl Module {
                 let mut bitmap = IndexBitmap([0; 32]);
                 let base = u16::from(page) * 256;
                 for &slot in self.flash.library.keys().filter(|&&s| s >= base && s < base + 256) {
-                    bitmap.set((slot - base) as u8);
+                    let bit = (slot - base) as u8;
+                    bitmap.set(if self.quirks.has(Quirk::IndexMsbFirst) { (bit & !7) | (7 - (bit & 7)) } else { bit });
                 }
                 self.ack(Reply::IndexTable { cc: Cc::Ok, bitmap })
             }
             Command::AuraLedConfig { ctrl, speed, colour, count } => {
                 // Codes outside the manual's lists (ctrl 1-6, colour 1-7): 01, as for a malformed packet.
-                if !(1..=6).contains(&ctrl) || !(1..=7).contains(&colour) {
+                let strict = !self.quirks.has(Quirk::LedAcceptsAnything);
+                if strict && (!(1..=6).contains(&ctrl) || !(1..=7).contains(&colour)) {
                     return self.malformed(code);
                 }
                 self.led = Some([ctrl, speed, colour, count]);
@@ -438,6 +461,10 @@ impl Module {
             },
             Command::SoftRst => {
                 self.power_up();
+                if self.quirks.has(Quirk::ForgetOnReset) {
+                    self.flash.library.clear();
+                    self.prepared.clear();
+                }
                 let then = if self.profile.handshake_byte_after_reset { Then::HandshakeByte } else { Then::Nothing };
                 Response { then, ..self.ack(Reply::Status(Cc::Ok)) }
             }
@@ -517,10 +544,10 @@ impl Module {
 
     fn search(&mut self, code: u8, buffer: u8, start: u16, count: u16) -> Response {
         let Some(b) = self.buffer_index(buffer) else { return self.malformed(code) };
-        if start >= self.profile.capacity {
+        if start >= self.pages() {
             return self.fail(code, Cc::PageOutOfRange);
         }
-        let end = (u32::from(start) + u32::from(count)).min(u32::from(self.profile.capacity)) as u16;
+        let end = (u32::from(start) + u32::from(count)).min(u32::from(self.pages())) as u16;
         let probe = self.buffers[b].template();
         let mut best: Option<(u16, u16)> = None;
         if let Some(probe) = probe {
@@ -538,6 +565,7 @@ impl Module {
         match best {
             Some((page, score)) if score >= need => {
                 self.pass = true;
+                let page = if self.quirks.has(Quirk::SearchPagePlusOne) { page + 1 } else { page };
                 self.ack(Reply::Search { cc: Cc::Ok, page, score })
             }
             _ => self.fail(code, Cc::NotFound),
@@ -580,6 +608,7 @@ impl Module {
         let before = self.flash.clone();
         match param {
             4 if self.profile.baud_multipliers.contains(&value) => self.flash.baud_multiplier = value,
+            5 if self.quirks.has(Quirk::SecurityLevelNoop) && (1..=5).contains(&value) => {}
             5 if (1..=5).contains(&value) => self.flash.security_level = value,
             6 if value <= 3 => self.flash.packet_size_code = value,
             4..=6 => return self.fail(code, Cc::BadRegisterConfiguration),

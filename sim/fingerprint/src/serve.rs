@@ -16,6 +16,7 @@ use crate::finger::{FingerModel, Fingers, Presence};
 use crate::flash::{StateError, StateFile};
 use crate::module::{Conditions, FlashStore, Incoming, Module, Then, Volatile};
 use crate::profile::Profile;
+use crate::quirks::{Quirk, Quirks};
 
 /// How long the module waits for the next data packet of a download before it gives up on the transfer and
 /// listens for commands again.
@@ -43,6 +44,8 @@ pub struct SensorConfig {
     /// Impressions per finger before they repeat (`None`: every capture is a new one).
     pub distinct_impressions: Option<u32>,
     pub faults: Vec<DeviceFault>,
+    /// Mis-implementations, for measuring the conformance suite (none on a correct module).
+    pub quirks: Vec<Quirk>,
     pub seed: u64,
 }
 
@@ -56,6 +59,7 @@ impl SensorConfig {
             no_finger: 0.0,
             distinct_impressions: None,
             faults: Vec::new(),
+            quirks: Vec::new(),
             seed: 0,
         }
     }
@@ -69,6 +73,7 @@ pub struct ZfmSensor {
     presence: Presence,
     distinct: Option<u32>,
     module: Mutex<Module>,
+    quirks: Quirks,
     finger: Arc<Mutex<FingerModel>>,
     faults: Mutex<FaultPlan>,
 }
@@ -99,13 +104,23 @@ impl ZfmSensor {
             config.distinct_impressions,
             config.seed,
         )));
-        let module = Module::new(config.profile, flash, store, Arc::clone(&fingers), Arc::clone(&finger), config.seed);
+        let quirks = Quirks(config.quirks.clone());
+        let module = Module::new(
+            config.profile,
+            flash,
+            store,
+            Arc::clone(&fingers),
+            Arc::clone(&finger),
+            config.seed,
+            quirks.clone(),
+        );
         Ok(ZfmSensor {
             fingers,
             profile: config.profile,
             presence: config.presence,
             distinct: config.distinct_impressions,
             module: Mutex::new(module),
+            quirks,
             finger,
             faults: Mutex::new(FaultPlan::new(config.faults, config.seed)),
         })
@@ -166,9 +181,11 @@ impl ZfmSensor {
 /// What the reader found on the line.
 enum Event {
     Frame(ZfmFrame),
-    /// A command packet whose checksum is wrong: the module answers 01.
+    /// A command packet whose checksum is wrong: the module answers 01. `frame` is what it would have been
+    /// (for the no-checksum-check quirk), when its LEN fits in what arrived.
     CorruptCommand {
         instruction: Option<u8>,
+        frame: Option<ZfmFrame>,
     },
     Closed,
 }
@@ -190,10 +207,11 @@ impl Wire {
                     let corrupt_command = matches!(reason, FrameError::BadChecksum { .. })
                         && self.rx.get(6) == Some(&PacketKind::Command.code());
                     let instruction = self.rx.get(frame::HEADER_LEN).copied();
+                    let unchecked = if corrupt_command { unchecked_frame(&self.rx) } else { None };
                     tracing::debug!(count, %reason, "skipped bytes on the line");
                     self.rx.advance(count.min(self.rx.len()));
                     if corrupt_command {
-                        return Ok(Event::CorruptCommand { instruction });
+                        return Ok(Event::CorruptCommand { instruction, frame: unchecked });
                     }
                 }
                 Decoded::NeedMore if self.rx.is_empty() => {
@@ -223,6 +241,14 @@ impl Wire {
     }
 }
 
+/// The frame at the start of `buf` read without its checksum.
+fn unchecked_frame(buf: &[u8]) -> Option<ZfmFrame> {
+    let total = frame::frame_len_hint(buf)?;
+    let payload = buf.get(frame::HEADER_LEN..total.checked_sub(frame::CHECKSUM_LEN)?)?.to_vec();
+    let address = u32::from_be_bytes(buf.get(2..6)?.try_into().ok()?);
+    Some(ZfmFrame { address, kind: PacketKind::Command, payload })
+}
+
 fn encode_ack(address: u32, reply: &Reply, corrupt: bool) -> Vec<u8> {
     let mut bytes = ZfmFrame { address, kind: PacketKind::Ack, payload: reply.to_payload() }.encode();
     if corrupt {
@@ -245,7 +271,11 @@ impl Device for ZfmSensor {
         loop {
             let frame = match wire.next().await? {
                 Event::Closed => return Ok(()),
-                Event::CorruptCommand { instruction } => {
+                Event::CorruptCommand { frame: Some(frame), .. } if self.quirks.has(Quirk::NoChecksumCheck) => {
+                    self.command(&mut wire, &frame).await?;
+                    continue;
+                }
+                Event::CorruptCommand { instruction, .. } => {
                     let response = lock(&self.module).malformed(instruction.unwrap_or(0));
                     let corrupt = lock(&self.faults).corrupt_ack();
                     wire.send(&encode_ack(response.address, &response.reply, corrupt)).await?;
@@ -284,7 +314,8 @@ impl ZfmSensor {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         let corrupt = lock(&self.faults).corrupt_ack();
-        let mut out = encode_ack(response.address, &response.reply, corrupt);
+        let from = if self.quirks.has(Quirk::WrongReplyAddress) { 0 } else { response.address };
+        let mut out = encode_ack(from, &response.reply, corrupt);
         match response.then {
             Then::Nothing => wire.send(&out).await,
             Then::HandshakeByte => {
@@ -294,9 +325,12 @@ impl ZfmSensor {
             Then::Send(data) => {
                 // One write for ack and packets: the line (or its pacing) is the only limit on throughput.
                 let size = lock(&self.module).packet_size();
-                for packet in image::split_at_address(&data, size, response.address) {
+                for mut packet in image::split_at_address(&data, size, from) {
                     if lock(&self.faults).drop_data_packet() {
                         continue;
+                    }
+                    if self.quirks.has(Quirk::NoEndData) {
+                        packet.kind = PacketKind::Data;
                     }
                     packet.encode_into(&mut out).map_err(|e| LinkError::Io(std::io::Error::other(e)))?;
                 }

@@ -70,7 +70,9 @@ fn describe_command(cmd: &Command) -> String {
     match cmd {
         Command::VfyPwd(_) | Command::SetPwd(_) => format!("{} ({:02X}) <password>", cmd.name(), cmd.opcode()),
         Command::WriteNotepad { page, .. } => format!("WriteNotepad (18) page {page}"),
-        Command::Unknown { code, params } => format!("unknown instruction {code:02X}, {} parameter bytes", params.len()),
+        Command::Unknown { code, params } => {
+            format!("unknown instruction {code:02X}, {} parameter bytes", params.len())
+        }
         other => format!("{other:?} ({:02X})", other.opcode()),
     }
 }
@@ -130,7 +132,12 @@ impl ZfmDut {
         let frames = image::split_at_address(data, packet_size, self.address);
         let n = frames.len();
         for (i, f) in frames.into_iter().enumerate() {
-            let summary = format!("{} packet {}/{n}, {} bytes", if f.kind == PacketKind::EndData { "end-data" } else { "data" }, i + 1, f.payload.len());
+            let summary = format!(
+                "{} packet {}/{n}, {} bytes",
+                if f.kind == PacketKind::EndData { "end-data" } else { "data" },
+                i + 1,
+                f.payload.len()
+            );
             self.send_raw(ctx, &f.encode(), summary).await?;
         }
         Ok(())
@@ -151,7 +158,12 @@ impl ZfmDut {
                 Decoded::Skipped { count, reason } => {
                     let bytes = self.rx.split_to(count.min(self.rx.len()));
                     ctx.frame(Direction::In, hex(&bytes), format!("not a valid frame: {reason}"));
-                    let _ = ctx.check("replies are well-formed frames (EF 01, PID, LEN, checksum)", "valid frames only", reason.to_string(), false);
+                    let _ = ctx.check(
+                        "replies are well-formed frames (EF 01, PID, LEN, checksum)",
+                        "valid frames only",
+                        reason.to_string(),
+                        false,
+                    );
                     if let FrameError::BadChecksum { .. } = reason {
                         // The rest of the corrupt frame goes with it: it is not a frame to resynchronise inside.
                         if let Some(total) = frame::frame_len_hint(&bytes) {
@@ -202,7 +214,12 @@ impl ZfmDut {
         let start = Instant::now();
         loop {
             let Some(frame) = self.recv(ctx, limit.saturating_sub(start.elapsed())).await? else {
-                ctx.check(format!("{} is answered", cmd.name()), format!("an ack within {} ms", limit.as_millis()), "no ack", false)?;
+                ctx.check(
+                    format!("{} is answered", cmd.name()),
+                    format!("an ack within {} ms", limit.as_millis()),
+                    "no ack",
+                    false,
+                )?;
                 unreachable!("a failed check returns Err");
             };
             if frame.kind == PacketKind::Ack {
@@ -215,7 +232,8 @@ impl ZfmDut {
                 )?;
                 return Ok(Answer { frame, elapsed });
             }
-            let _ = ctx.check(format!("{} is answered by an ack", cmd.name()), "PID 07", format!("{}", frame.kind), false);
+            let _ =
+                ctx.check(format!("{} is answered by an ack", cmd.name()), "PID 07", format!("{}", frame.kind), false);
         }
     }
 
@@ -225,7 +243,12 @@ impl ZfmDut {
         match Reply::parse(cmd.opcode(), &answer.frame.payload) {
             Ok(r) => Ok(r),
             Err(e) => {
-                ctx.check(format!("{} reply has its documented length", cmd.name()), "a parsable reply", e.to_string(), false)?;
+                ctx.check(
+                    format!("{} reply has its documented length", cmd.name()),
+                    "a parsable reply",
+                    e.to_string(),
+                    false,
+                )?;
                 unreachable!()
             }
         }
@@ -253,11 +276,21 @@ impl ZfmDut {
         loop {
             let limit = Duration::from_millis(self.ics.caps.reply_timeout_ms);
             let Some(frame) = self.recv(ctx, limit).await? else {
-                ctx.check(format!("{what}: the transfer ends with an end-data packet"), "PID 08", format!("silence after {packets} packets"), false)?;
+                ctx.check(
+                    format!("{what}: the transfer ends with an end-data packet"),
+                    "PID 08",
+                    format!("silence after {packets} packets"),
+                    false,
+                )?;
                 unreachable!()
             };
             if frame.address != self.address {
-                ctx.check(format!("{what}: data packets come from the module address"), format!("{:08X}", self.address), format!("{:08X}", frame.address), false)?;
+                ctx.check(
+                    format!("{what}: data packets come from the module address"),
+                    format!("{:08X}", self.address),
+                    format!("{:08X}", frame.address),
+                    false,
+                )?;
             }
             packets += 1;
             match frame.kind {
@@ -272,7 +305,12 @@ impl ZfmDut {
                         wrong_sizes += 1;
                     }
                     data.extend_from_slice(&frame.payload);
-                    ctx.check(format!("{what}: data packets carry the packet size ({packet_size} bytes)"), 0, wrong_sizes, wrong_sizes == 0)?;
+                    ctx.check(
+                        format!("{what}: data packets carry the packet size ({packet_size} bytes)"),
+                        0,
+                        wrong_sizes,
+                        wrong_sizes == 0,
+                    )?;
                     return Ok(data);
                 }
                 other => {
@@ -294,7 +332,12 @@ impl ZfmDut {
                 }
             }
         }
-        ctx.check("GenImg captures a presented finger", "00 within the IXIT's capture attempts", "02 every time", false)?;
+        ctx.check(
+            "GenImg captures a presented finger",
+            "00 within the IXIT's capture attempts",
+            "02 every time",
+            false,
+        )?;
         unreachable!()
     }
 

@@ -118,7 +118,9 @@ impl ZfmIcs {
         let caps: ZfmCaps = ics.section("capabilities").map_err(|e| e.to_string())?;
         let ixit: ZfmIxit = ics.section("ixit").map_err(|e| e.to_string())?;
         let name = ics.name();
-        let bad = |key: &str, expected: &str, found: String| Err(format!("ICS {name}: {key}: expected {expected}, found {found}"));
+        let bad = |key: &str, expected: &str, found: String| {
+            Err(format!("ICS {name}: {key}: expected {expected}, found {found}"))
+        };
         if caps.char_buffers < 2 {
             return bad("[capabilities] char_buffers", "2 or more", caps.char_buffers.to_string());
         }
@@ -177,7 +179,9 @@ pub(crate) mod when {
     pub(crate) fn finger_and_reset(ics: &Ics) -> Applicability {
         match (finger(ics), soft_reset(ics)) {
             (Applicability::Applies, Applicability::Applies) => Applicability::Applies,
-            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => Applicability::NotApplicable(w),
+            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => {
+                Applicability::NotApplicable(w)
+            }
         }
     }
     pub(crate) fn led(ics: &Ics) -> Applicability {
@@ -195,7 +199,9 @@ pub(crate) mod when {
     pub(crate) fn get_image_ex(ics: &Ics) -> Applicability {
         match (cond(ics, |z| z.caps.get_image_ex, "ICS get_image_ex = false"), finger(ics)) {
             (Applicability::Applies, Applicability::Applies) => Applicability::Applies,
-            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => Applicability::NotApplicable(w),
+            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => {
+                Applicability::NotApplicable(w)
+            }
         }
     }
     pub(crate) fn notepad(ics: &Ics) -> Applicability {
@@ -291,12 +297,23 @@ impl Suite for ZfmSuite {
         // Whatever an earlier session or a power-up left on the line (an R503's 0x55) is not this purpose's.
         let mut scratch = crate::purpose::Ctx::new(ics.clone());
         dut.drain(&mut scratch, std::time::Duration::from_millis(30)).await?;
+        // Log in leniently: any ack will do here. Whether acks are right (address, length, checksum) is what the
+        // purposes check, each with its own evidence.
         let password = dut.ics.ixit.password;
-        let r = dut.call(&mut scratch, &Command::VfyPwd(password)).await.map_err(|_| {
-            Stop::Error("the module does not answer VfyPwd (wrong address, baud or line?)".into())
-        })?;
-        if !r.cc().is_ok() {
-            return Err(Stop::Error(format!("VfyPwd with the IXIT password: device said {}", r.cc())));
+        dut.send(&mut scratch, &Command::VfyPwd(password)).await?;
+        let limit = std::time::Duration::from_millis(dut.ics.caps.reply_timeout_ms.max(1000));
+        let ack = loop {
+            match dut.recv(&mut scratch, limit).await? {
+                Some(f) if f.kind == khil_fingerprint::PacketKind::Ack => break f,
+                Some(_) => {}
+                None => {
+                    return Err(Stop::Error("the module does not answer VfyPwd (wrong address, baud or line?)".into()));
+                }
+            }
+        };
+        let cc = Cc::from_code(ack.payload.first().copied().unwrap_or(0xFF));
+        if !cc.is_ok() {
+            return Err(Stop::Error(format!("VfyPwd with the IXIT password: device said {cc}")));
         }
         if let Ok(Reply::SystemParameters { params, .. }) = dut.call(&mut scratch, &Command::ReadSysPara).await {
             dut.packet_size = params.packet_size.bytes().unwrap_or(128);
@@ -310,7 +327,10 @@ impl Suite for ZfmSuite {
         if let Ok(Reply::SystemParameters { params, .. }) = dut.call(&mut ctx, &Command::ReadSysPara).await {
             fields.push(("library size".to_owned(), params.library_size.to_string()));
             fields.push(("address".to_owned(), format!("{:08X}", params.address)));
-            fields.push(("packet size".to_owned(), params.packet_size.bytes().map_or("invalid".into(), |b| b.to_string())));
+            fields.push((
+                "packet size".to_owned(),
+                params.packet_size.bytes().map_or("invalid".into(), |b| b.to_string()),
+            ));
             fields.push(("security level".to_owned(), params.security_level.to_string()));
             fields.push(("system id".to_owned(), format!("{:04X}", params.system_id)));
         }

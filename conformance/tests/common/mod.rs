@@ -1,0 +1,60 @@
+//! An in-process `sim:fingerprint` connector for these tests (the khil binary has the full registry; this one
+//! reads only the parameters the tests use), and a helper that runs the ZFM suite against a URL.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use khil_biometrics::synth::Quality;
+use khil_conformance::suites::zfm::ZfmSuite;
+use khil_conformance::{Connector, Quiet, RunOptions, RunReport, Suite, run};
+use khil_link::{BoxLink, DeviceUrl};
+use khil_sim_fingerprint::{Fingers, Profile, SensorConfig, ZfmSensor};
+use khil_sim_host::{Line, in_process};
+
+pub struct TestSims;
+
+fn fingers() -> Arc<Fingers> {
+    static FINGERS: OnceLock<Arc<Fingers>> = OnceLock::new();
+    Arc::clone(FINGERS.get_or_init(|| Arc::new(Fingers::new(0, Quality::Good))))
+}
+
+impl Connector for TestSims {
+    fn connect<'a>(
+        &'a self,
+        url: &'a DeviceUrl,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<BoxLink, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let DeviceUrl::Sim(s) = url else { return Err(format!("{url}: not a sim: URL")) };
+            let p = |k: &str| s.params.get(k).cloned();
+            let profile = Profile::by_name(&p("profile").unwrap_or_else(|| "r307".into())).ok_or("profile")?;
+            let mut config = SensorConfig::new(profile);
+            if let Some(f) = p("finger") {
+                config.presence = f.parse().map_err(|e| format!("{e}"))?;
+            }
+            if let Some(q) = p("quirk") {
+                config.quirks.push(q.parse().map_err(|e| format!("{e}"))?);
+            }
+            let mut line = Line::default();
+            if let Some(f) = p("fault") {
+                match f.parse::<khil_link::Fault>() {
+                    Ok(lf) => line.faults.push(lf),
+                    Err(_) => config.faults.push(f.parse().map_err(|e| format!("{e}"))?),
+                }
+            }
+            let sensor = ZfmSensor::new(config, fingers()).map_err(|e| e.to_string())?;
+            sensor.prepare();
+            Ok(in_process(Arc::new(sensor), &line))
+        })
+    }
+}
+
+/// Runs the whole ZFM suite against `url` with the URL's default ICS.
+pub async fn run_against(url: &str) -> RunReport {
+    let suite = ZfmSuite::new();
+    let url: DeviceUrl = url.parse().unwrap();
+    let opts =
+        RunOptions { ics: suite.default_ics(&url), url, only: Vec::new(), purpose_timeout: Duration::from_secs(60) };
+    run(&suite, &TestSims, &opts, &mut Quiet).await.unwrap()
+}

@@ -1,0 +1,88 @@
+//! The suite's sensitivity ("mutation score"): every catalogued faulty module fails, and with the purposes
+//! expected to catch it. A suite that passes broken modules is worth nothing.
+//!
+//! Each variant is the r503 simulator (the profile with every optional instruction) with one device fault or
+//! one quirk (a deliberate mis-implementation, `khil_sim_fingerprint::quirks`). The table the test prints is
+//! what README.md reports.
+
+mod common;
+
+use common::run_against;
+use khil_conformance::Outcome;
+
+/// `(variant, URL parameter, purposes that must fail)`.
+const CATALOGUE: &[(&str, &str, &[&str])] = &[
+    ("wrong checksum on a reply", "fault=checksum:at=25", &["ZFM-SYS-011", "ZFM-LIB-010"]),
+    ("one slow reply (1.5 s)", "fault=busy:at=8,ms=1500", &["ZFM-TIM-001"]),
+    ("lost data packets", "fault=drop-packet:every=40", &["ZFM-CAP-005", "ZFM-CAP-006"]),
+    ("a command never answered", "fault=hang:at=25", &["ZFM-SYS-011", "ZFM-LIB-010"]),
+    ("broken sensor", "fault=sensor-error:every=1", &["ZFM-CAP-001", "ZFM-CAP-005"]),
+    ("off-by-one page range", "quirk=page-off-by-one", &["ZFM-LIB-002", "ZFM-LIB-008"]),
+    ("error acks without padding", "quirk=short-errors", &["ZFM-FRM-007"]),
+    ("library lost on reset", "quirk=forget-on-reset", &["ZFM-LIB-011"]),
+    ("executes corrupted commands", "quirk=no-checksum-check", &["ZFM-FRM-002"]),
+    ("replies from the wrong address", "quirk=wrong-reply-address", &["ZFM-ICS-001", "ZFM-FRM-001"]),
+    ("index bits in the wrong order", "quirk=index-msb-first", &["ZFM-LIB-005"]),
+    ("search reports the wrong page", "quirk=search-page-plus-one", &["ZFM-LIB-006"]),
+    ("password never enforced", "quirk=no-password", &["ZFM-SYS-002"]),
+    ("uploads without end-data", "quirk=no-end-data", &["ZFM-CAP-005", "ZFM-SYS-012"]),
+    ("constant random numbers", "quirk=constant-random", &["ZFM-SYS-005"]),
+    ("notepad writes lost", "quirk=notepad-noop", &["ZFM-SYS-006"]),
+    ("DeleteChar deletes nothing", "quirk=delete-noop", &["ZFM-LIB-004"]),
+    ("LED accepts invalid codes", "quirk=led-accepts-anything", &["ZFM-SYS-011"]),
+    ("security level not applied", "quirk=security-level-noop", &["ZFM-SYS-004"]),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_faulty_variant_is_caught_by_its_purposes() {
+    // Variants spend most of their time waiting for replies that do not come: run them side by side.
+    let runs: Vec<_> = CATALOGUE
+        .iter()
+        .map(|(_, param, _)| {
+            let url = format!("sim:fingerprint?profile=r503&{param}");
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                (run_against(&url).await, started.elapsed())
+            })
+        })
+        .collect();
+    let mut table = Vec::new();
+    let mut missed = Vec::new();
+    for ((name, param, expected), run) in CATALOGUE.iter().zip(runs) {
+        let (report, took) = run.await.unwrap();
+        let failed: Vec<&str> =
+            report.results.iter().filter(|r| r.outcome.is_failure()).map(|r| r.id.as_str()).collect();
+        for id in *expected {
+            if !failed.contains(id) {
+                missed.push(format!("{name} ({param}): {id} did not fail; failed: {failed:?}"));
+            }
+        }
+        table.push(format!(
+            "| {name} | `{param}` | {} | {} | {:.0} s |",
+            failed.len(),
+            failed.join(", "),
+            took.as_secs_f64()
+        ));
+    }
+    println!("| variant | simulator parameter | purposes failed | ids | run |\n|---|---|---|---|---|");
+    for row in &table {
+        println!("{row}");
+    }
+    println!("caught: {} of {} variants", CATALOGUE.len() - missed.len(), CATALOGUE.len());
+    assert!(missed.is_empty(), "{missed:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_module_fails_nothing() {
+    let report = run_against("sim:fingerprint?profile=r503").await;
+    let bad: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| {
+            r.outcome.is_failure()
+                || matches!(r.outcome, Outcome::Verdict { verdict: khil_conformance::Verdict::Inconclusive })
+        })
+        .map(|r| format!("{} {}", r.id, r.outcome.label()))
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+}
