@@ -55,6 +55,6 @@ pub async fn run_against(url: &str) -> RunReport {
     let suite = ZfmSuite::new();
     let url: DeviceUrl = url.parse().unwrap();
     let opts =
-        RunOptions { ics: suite.default_ics(&url), url, only: Vec::new(), purpose_timeout: Duration::from_secs(60) };
+        RunOptions { ics: suite.default_ics(&url), url, only: Vec::new(), purpose_timeout: Duration::from_mins(1) };
     run(&suite, &TestSims, &opts, &mut Quiet).await.unwrap()
 }
