@@ -1,6 +1,7 @@
 //! `khil`: drivers, simulators and conformance tests for border-control devices.
 
 mod bench;
+mod conformance;
 mod sim;
 
 use std::process::ExitCode;
@@ -30,14 +31,7 @@ struct Cli {
 enum Command {
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
-    /// Run a conformance suite against a device (not built yet).
-    #[command(
-        after_help = "Example:\n  khil conformance run --class zfm --device sim:fingerprint?profile=r307 --out report/"
-    )]
-    Conformance {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        args: Vec<String>,
-    },
+    Conformance(conformance::ConformanceArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -60,7 +54,10 @@ fn main() -> ExitCode {
         Command::Sim(args) => run(sim::run(args), Runtime::MultiThread),
         // One thread: ping-pong timings then do not depend on which worker each task landed on.
         Command::Bench(args) => run(bench::run(args), Runtime::CurrentThread),
-        Command::Conformance { .. } => not_built("conformance", "the conformance suite (issue #5)"),
+        // Exit status 0, 1 (a purpose failed or errored) or 2 (the run could not start): see conformance.rs.
+        Command::Conformance(args) => {
+            on_runtime(conformance::run(args), Runtime::MultiThread).unwrap_or(ExitCode::from(2))
+        }
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }
@@ -74,22 +71,27 @@ enum Runtime {
 
 /// Runs a command on a tokio runtime; errors are printed once, to stderr, without a backtrace.
 fn run(fut: impl Future<Output = Result<(), String>>, runtime: Runtime) -> ExitCode {
+    match on_runtime(fut, runtime) {
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(e)) => {
+            eprintln!("khil: {e}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// Runs a future to completion on a new tokio runtime; `None` (said on stderr) when the runtime cannot start.
+fn on_runtime<T>(fut: impl Future<Output = T>, runtime: Runtime) -> Option<T> {
     let mut builder = match runtime {
         Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread(),
         Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread(),
     };
-    let rt = match builder.enable_all().build() {
-        Ok(rt) => rt,
+    match builder.enable_all().build() {
+        Ok(rt) => Some(rt.block_on(fut)),
         Err(e) => {
             eprintln!("khil: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(fut) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("khil: {e}");
-            ExitCode::FAILURE
+            None
         }
     }
 }

@@ -62,8 +62,7 @@ pub enum IcsError {
 impl Ics {
     /// Reads and parses an ICS file.
     pub fn load(path: &Path) -> Result<Ics, IcsError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| IcsError::Io { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| IcsError::Io { path: path.to_owned(), source })?;
         let mut ics = Ics::parse(&text, &path.display().to_string())?;
         ics.source = Some(path.to_owned());
         Ok(ics)

@@ -112,7 +112,12 @@ impl Ctx {
 
     /// `check` for values that must be equal.
     #[allow(clippy::needless_pass_by_value)] // Callers pass temporaries; taking references would only add `&`s.
-    pub fn check_eq<T: PartialEq + fmt::Debug>(&mut self, what: impl Into<String>, expected: T, observed: T) -> Result<(), Stop> {
+    pub fn check_eq<T: PartialEq + fmt::Debug>(
+        &mut self,
+        what: impl Into<String>,
+        expected: T,
+        observed: T,
+    ) -> Result<(), Stop> {
         let ok = expected == observed;
         self.check(what, format!("{expected:?}"), format!("{observed:?}"), ok)
     }

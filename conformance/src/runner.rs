@@ -100,7 +100,11 @@ impl Progress for Quiet {}
 
 /// The purposes of `suite` that `only` selects.
 pub fn selected<'s, S: Suite>(suite: &'s S, only: &[String]) -> Vec<&'s crate::purpose::Purpose<S::Dut>> {
-    suite.purposes().iter().filter(|p| only.is_empty() || only.iter().any(|o| p.meta.id.starts_with(o.as_str()))).collect()
+    suite
+        .purposes()
+        .iter()
+        .filter(|p| only.is_empty() || only.iter().any(|o| p.meta.id.starts_with(o.as_str())))
+        .collect()
 }
 
 /// Runs `suite` against `opts.url`.
@@ -115,7 +119,12 @@ pub async fn run<S: Suite>(
     let started_unix = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let purposes = selected(suite, &opts.only);
     if purposes.is_empty() {
-        return Err(format!("no {} test purpose matches {:?}: see `khil conformance list --class {}`", suite.class(), opts.only, suite.class()));
+        return Err(format!(
+            "no {} test purpose matches {:?}: see `khil conformance list --class {}`",
+            suite.class(),
+            opts.only,
+            suite.class()
+        ));
     }
     // Identity first: a device that cannot be reached at all is one clear error, not N purpose errors.
     let url = suite.device_url(&opts.url);

@@ -18,7 +18,10 @@ pub struct Identity {
 
 /// Opens links: a suite asks for a fresh one per purpose. `sim:` URLs make a fresh in-process simulator each time.
 pub trait Connector: Send + Sync {
-    fn connect<'a>(&'a self, url: &'a DeviceUrl) -> std::pin::Pin<Box<dyn Future<Output = Result<BoxLink, String>> + Send + 'a>>;
+    fn connect<'a>(
+        &'a self,
+        url: &'a DeviceUrl,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<BoxLink, String>> + Send + 'a>>;
 }
 
 /// One device class.

@@ -1,0 +1,306 @@
+//! `khil conformance list|run`: the test purposes of a device class, and a run against one device that writes
+//! `report.json`, `junit.xml` and `report.html`.
+//!
+//! Exit status of `run`: 0 when no purpose failed or stopped with an error (inconclusive and not applicable do
+//! not fail a run), 1 when some did (the reports are written either way), 2 when the run could not start or its
+//! reports could not be written (unknown class, bad URL, unreadable or invalid ICS, no purpose selected, device
+//! unreachable, output directory not writable): the message names the input.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use khil_conformance::purpose::PurposeMeta;
+use khil_conformance::report;
+use khil_conformance::runner::PurposeResult;
+use khil_conformance::suites::CLASSES;
+use khil_conformance::{Connector, Ics, Progress, RunOptions, RunReport, Suite};
+use khil_link::{BoxLink, DeviceUrl};
+
+/// Exit status when a run could not start or finish (clap's usage errors use it too).
+const CANNOT_RUN: u8 = 2;
+
+/// The one place that maps a class name to its suite: adding a class adds an arm here (and a line in
+/// `khil_conformance::suites::CLASSES`). `$body` sees the suite as `$suite` and may `.await`.
+macro_rules! with_suite {
+    ($class:expr, |$suite:ident| $body:expr) => {
+        match $class {
+            "zfm" => {
+                let $suite = khil_conformance::suites::zfm::ZfmSuite::new();
+                Ok($body)
+            }
+            other => Err(unknown_class(other)),
+        }
+    };
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Run a conformance suite against a device, or list its test purposes",
+    after_help = "Examples:\n  khil conformance list --class zfm\n  \
+khil conformance run --class zfm --device sim:fingerprint?profile=r307 --out report/\n  \
+khil conformance run --class zfm --device serial:///dev/ttyUSB0?baud=57600 --ics vendor-r503.toml --out r503/\n\n\
+`run` writes report.html (for people), junit.xml (for CI) and report.json (everything) into --out.\n\
+Exit status: 0 no purpose failed or errored, 1 some did, 2 the run could not start."
+)]
+pub(crate) struct ConformanceArgs {
+    #[command(subcommand)]
+    command: ConformanceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConformanceCommand {
+    /// List the test purposes of a device class (or of every class): id, group, title, ICS condition
+    #[command(after_help = "Example:\n  khil conformance list --class zfm")]
+    List {
+        /// Device class (default: every class)
+        #[arg(long)]
+        class: Option<String>,
+    },
+    /// Run a class's test purposes against a device and write the reports
+    #[command(
+        after_help = "Examples:\n  khil conformance run --class zfm --device sim:fingerprint?profile=r503 --out report/\n  \
+khil conformance run --class zfm --device serial:///dev/ttyUSB0 --ics r503.toml --only ZFM-CAP ZFM-LIB-001 --out out/\n\n\
+Exit status: 0 no purpose failed or errored, 1 some did (reports written), 2 the run could not start."
+    )]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Device class (see `khil conformance list`)
+    #[arg(long)]
+    class: String,
+    /// Device URL: serial:///dev/ttyUSB0?baud=57600, tcp://host:port, sim:fingerprint?profile=r307
+    #[arg(long, value_name = "URL")]
+    device: String,
+    /// The vendor's ICS file (TOML: [device], [capabilities], [ixit]); default: the suite's for this URL
+    #[arg(long, value_name = "FILE")]
+    ics: Option<PathBuf>,
+    /// Run only purposes whose id starts with one of these (repeatable, several values allowed)
+    #[arg(long, value_name = "ID_PREFIX", num_args = 1..)]
+    only: Vec<String>,
+    /// A purpose still running after this many seconds is stopped with verdict `error`
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    purpose_timeout: Duration,
+    /// Directory for report.html, junit.xml and report.json (created if missing)
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("expected a number of seconds above 0, got {text:?}"))
+}
+
+fn unknown_class(name: &str) -> String {
+    let known: Vec<&str> = CLASSES.iter().map(|(n, _)| *n).collect();
+    format!("unknown class {name:?}: expected one of {}", known.join(", "))
+}
+
+/// Runs `khil conformance ...`.
+pub(crate) async fn run(args: ConformanceArgs) -> ExitCode {
+    let ended = match args.command {
+        ConformanceCommand::List { class } => list(class.as_deref()).map(|()| ExitCode::SUCCESS),
+        ConformanceCommand::Run(args) => {
+            with_suite!(args.class.as_str(), |suite| run_class(&suite, &args).await).and_then(|r| r)
+        }
+    };
+    ended.unwrap_or_else(|e| {
+        eprintln!("khil conformance: {e}");
+        ExitCode::from(CANNOT_RUN)
+    })
+}
+
+fn list(class: Option<&str>) -> Result<(), String> {
+    let names: Vec<&str> = match class {
+        Some(c) => vec![c],
+        None => CLASSES.iter().map(|(n, _)| *n).collect(),
+    };
+    let mut out = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&with_suite!(*name, |suite| purpose_table(&suite))?);
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// `class: title, N test purposes` and a column-aligned table of the purposes.
+fn purpose_table<S: Suite>(suite: &S) -> String {
+    let rows: Vec<[&str; 4]> =
+        suite.purposes().iter().map(|p| [p.meta.id, p.meta.group, p.meta.title, p.meta.condition]).collect();
+    let header = ["ID", "GROUP", "TITLE", "CONDITION"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str; 4]| {
+        let text: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("{}\n", text.join("  ").trim_end())
+    };
+    let n = rows.len();
+    let mut out =
+        format!("{}: {}, {n} test {}\n", suite.class(), suite.title(), if n == 1 { "purpose" } else { "purposes" });
+    out.push_str(&line(&header));
+    for row in &rows {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+/// One run of one class. `Err`: the run could not start, or its reports could not be written.
+async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, String> {
+    let url: DeviceUrl = args.device.parse().map_err(|e| format!("--device: {e}"))?;
+    let ics = match &args.ics {
+        Some(path) => Ics::load(path).map_err(|e| format!("--ics: {e}"))?,
+        None => suite.default_ics(&url),
+    };
+    // Before a run that may take minutes, not after it.
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("--out {}: cannot create the directory: {e}", args.out.display()))?;
+    let opts = RunOptions { url, ics, only: args.only.clone(), purpose_timeout: args.purpose_timeout };
+    let mut progress: Box<dyn Progress> =
+        if std::io::stderr().is_terminal() { Box::new(Bar::default()) } else { Box::new(Lines::default()) };
+    let report = khil_conformance::run(suite, &CliConnector, &opts, progress.as_mut()).await?;
+    let files = report::write_all(&report, &args.out)?;
+    print!("{}", outcome_text(&report));
+    let html = files.iter().find(|f| f.ends_with(report::HTML_FILE)).unwrap_or(&files[0]);
+    println!("report: {}", html.display());
+    Ok(if report.summary.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The failed and errored purposes, one a line, then the summary line.
+fn outcome_text(report: &RunReport) -> String {
+    let mut out = String::new();
+    for r in report.results.iter().filter(|r| r.outcome.is_failure()) {
+        let _ = writeln!(out, "{:<6} {}  {}", r.outcome.label(), r.id, r.title);
+    }
+    let s = &report.summary;
+    let mut counts =
+        vec![format!("{} pass", s.pass), format!("{} fail", s.fail), format!("{} inconclusive", s.inconclusive)];
+    if s.none > 0 {
+        counts.push(format!("{} no verdict", s.none));
+    }
+    counts.push(format!("{} not applicable", s.not_applicable));
+    counts.push(format!("{} error", s.error));
+    let _ = writeln!(
+        out,
+        "{} {}: {}: {} test purposes: {} ({})",
+        report.class,
+        report.device_url,
+        if s.passed() { "PASSED" } else { "FAILED" },
+        s.total,
+        counts.join(", "),
+        report::human_ms(report.duration_ms),
+    );
+    out
+}
+
+/// Device links for a run: serial, TCP, and this binary's in-process simulators for `sim:` URLs.
+struct CliConnector;
+
+impl Connector for CliConnector {
+    fn connect<'a>(&'a self, url: &'a DeviceUrl) -> Pin<Box<dyn Future<Output = Result<BoxLink, String>> + Send + 'a>> {
+        Box::pin(async move { khil_link::connect(url, None, &crate::sim::Simulators).await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// A progress bar on a terminal's stderr; failures are printed above it as they happen.
+#[derive(Debug, Default)]
+struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bar {
+    fn started(&mut self, total: usize) {
+        let bar = ProgressBar::new(total as u64);
+        if let Ok(style) = ProgressStyle::with_template("{elapsed_precise:.dim} [{bar:30}] {pos}/{len} {wide_msg}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_millis(200));
+        self.bar = Some(bar);
+    }
+
+    fn purpose_started(&mut self, meta: &PurposeMeta) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} {}", meta.id, meta.title));
+        }
+    }
+
+    fn purpose_done(&mut self, result: &PurposeResult) {
+        if let Some(bar) = &self.bar {
+            if result.outcome.is_failure() {
+                bar.println(format!("{:<6} {}  {}", result.outcome.label(), result.id, result.title));
+            }
+            bar.inc(1);
+        }
+    }
+
+    fn finished(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Without a terminal: one line a purpose on stderr (CI logs).
+#[derive(Debug, Default)]
+struct Lines {
+    done: usize,
+    total: usize,
+}
+
+impl Progress for Lines {
+    fn started(&mut self, total: usize) {
+        self.total = total;
+    }
+
+    fn purpose_done(&mut self, r: &PurposeResult) {
+        self.done += 1;
+        eprintln!(
+            "[{}/{}] {} {} ({})",
+            self.done,
+            self.total,
+            r.id,
+            r.outcome.label(),
+            report::human_ms(r.duration_ms)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every class the library lists is runnable from the CLI, and under its own name.
+    #[test]
+    fn every_class_has_a_suite() {
+        for (name, title) in CLASSES {
+            let (class, suite_title) = with_suite!(*name, |suite| (suite.class(), suite.title())).unwrap();
+            assert_eq!((class, suite_title), (*name, *title));
+        }
+        let err = with_suite!("nope", |suite| suite.class()).unwrap_err();
+        assert!(err.contains("\"nope\"") && err.contains("zfm"), "{err}");
+    }
+
+    #[test]
+    fn purpose_timeouts_are_positive_seconds() {
+        assert_eq!(parse_secs("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "-3", "soon", "inf", "NaN"] {
+            assert!(parse_secs(bad).is_err(), "{bad}");
+        }
+    }
+}

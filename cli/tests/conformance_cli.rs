@@ -1,0 +1,204 @@
+//! `khil conformance` as its users run it: listing purposes, runs that cannot start (and say why), and a run
+//! against the in-process simulator that writes the three reports.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::khil;
+use khil_conformance::suites::CLASSES;
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh, empty scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("khil-conformance-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `khil conformance <args>` and checks it could not start: exit status 2, every needle on stderr.
+fn cannot_start(args: &[&str], needles: &[&str]) -> String {
+    let out = khil().arg("conformance").args(args).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{args:?}: {needle:?} not in: {err}");
+    }
+    err
+}
+
+#[test]
+fn list_prints_a_table_of_a_class() {
+    let out = khil().args(["conformance", "list", "--class", "zfm"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let title = lines.next().unwrap();
+    assert!(title.starts_with("zfm: ") && title.contains("test purpose"), "{text}");
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "GROUP", "TITLE", "CONDITION"], "{text}");
+    for row in lines {
+        assert!(row.starts_with("ZFM-"), "{row:?} in\n{text}");
+    }
+}
+
+#[test]
+fn list_without_a_class_lists_every_class() {
+    let out = khil().args(["conformance", "list"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for (name, title) in CLASSES {
+        assert!(text.lines().any(|l| l.starts_with(&format!("{name}: {title}"))), "{name} missing:\n{text}");
+    }
+}
+
+#[test]
+fn an_unknown_class_is_named_with_the_known_ones() {
+    let known: Vec<&str> = CLASSES.iter().map(|(n, _)| *n).collect();
+    let mut needles = vec!["unknown class \"nope\""];
+    needles.extend(&known);
+    cannot_start(&["list", "--class", "nope"], &needles);
+    let out = scratch("unknown-class");
+    cannot_start(&["run", "--class", "nope", "--device", "sim:fingerprint", "--out", out.to_str().unwrap()], &needles);
+}
+
+#[test]
+fn a_missing_ics_file_is_named() {
+    let dir = scratch("missing-ics");
+    let ics = dir.join("vendor-r503.toml");
+    let out = dir.join("out");
+    cannot_start(
+        &[
+            "run",
+            "--class",
+            "zfm",
+            "--device",
+            "sim:fingerprint",
+            "--ics",
+            ics.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["--ics", "vendor-r503.toml"],
+    );
+    assert!(!out.exists(), "nothing is written when the run cannot start");
+}
+
+#[test]
+fn an_invalid_ics_names_file_and_key() {
+    let dir = scratch("invalid-ics");
+    let ics = dir.join("vendor.toml");
+    std::fs::write(&ics, "[device]\nvendor = \"Acme\"\ncolour = \"red\"\n").unwrap();
+    let out = dir.join("out");
+    cannot_start(
+        &[
+            "run",
+            "--class",
+            "zfm",
+            "--device",
+            "sim:fingerprint",
+            "--ics",
+            ics.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["vendor.toml", "colour"],
+    );
+}
+
+#[test]
+fn a_bad_device_url_is_named() {
+    let out = scratch("bad-url");
+    cannot_start(
+        &["run", "--class", "zfm", "--device", "nope://x", "--out", out.to_str().unwrap()],
+        &["--device", "nope://x"],
+    );
+}
+
+#[test]
+fn an_unreachable_device_is_named() {
+    // Port 1 on the loopback: nothing listens there.
+    let out = scratch("unreachable");
+    cannot_start(
+        &["run", "--class", "zfm", "--device", "tcp://127.0.0.1:1", "--out", out.to_str().unwrap()],
+        &["tcp://127.0.0.1:1"],
+    );
+}
+
+#[test]
+fn a_selection_that_matches_nothing_says_so() {
+    let out = scratch("only-nothing");
+    cannot_start(
+        &["run", "--class", "zfm", "--device", "sim:fingerprint", "--only", "NOPE-", "--out", out.to_str().unwrap()],
+        &["no zfm test purpose matches", "NOPE-", "khil conformance list --class zfm"],
+    );
+    cannot_start(
+        &[
+            "run",
+            "--class",
+            "zfm",
+            "--device",
+            "sim:fingerprint",
+            "--purpose-timeout",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["--purpose-timeout"],
+    );
+}
+
+fn assert_reports(dir: &Path) {
+    for name in ["report.json", "junit.xml", "report.html"] {
+        let len = std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+        assert!(len > 100, "{name}: {len} bytes");
+    }
+}
+
+/// Every purpose stopped by the time limit: the run happened, the device did not pass, exit status 1.
+#[test]
+fn purposes_that_error_make_exit_status_1() {
+    let dir = scratch("errors").join("out");
+    let out = khil()
+        .args(["conformance", "run", "--class", "zfm", "--device", "sim:fingerprint?profile=r307"])
+        .args(["--only", "ZFM-SYS-001", "ZFM-SYS-003", "--purpose-timeout", "0.000001", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("FAILED") && text.contains("2 error"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("error") && l.contains("ZFM-SYS-001")), "{text}");
+    assert_reports(&dir);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["error"], 2);
+    // Without a terminal, one progress line a purpose on stderr.
+    assert!(stderr(&out).contains("[2/2] ZFM-SYS-003 error"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_run_against_the_simulator_writes_the_three_reports() {
+    let dir = scratch("sim-run").join("out");
+    let out = khil()
+        .args(["conformance", "run", "--class", "zfm", "--device", "sim:fingerprint?profile=r307", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("zfm sim:fingerprint?profile=r307: PASSED"), "{text}");
+    assert!(text.contains(&format!("report: {}", dir.join("report.html").display())), "{text}");
+    assert_reports(&dir);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("ZFM-SYS-001") && html.contains(">PASSED<"));
+}

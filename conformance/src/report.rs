@@ -1,1 +1,0 @@
-//! Reports: `report.json`, `junit.xml`, `report.html`.

@@ -1,0 +1,515 @@
+//! The runner and the reports against a small test-only suite: an echo device on an in-memory link, with one
+//! purpose per way a purpose can end (pass, fail, inconclusive, not applicable, error, time limit).
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::Command;
+use std::time::Duration;
+
+use khil_conformance::purpose::BodyFuture;
+use khil_conformance::runner::PurposeResult;
+use khil_conformance::verdict::Direction;
+use khil_conformance::{
+    Applicability, Connector, Ctx, Ics, Identity, Outcome, Purpose, PurposeMeta, Quiet, RunOptions, RunReport, Stop,
+    Suite, Verdict, report, run,
+};
+use khil_link::{BoxLink, DeviceUrl};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The identity the echo device reports: device-provided text that must never become markup.
+const EVIL: &str = "<script>alert('owned')</script>";
+
+/// Echo device handle.
+struct EchoDut {
+    link: BoxLink,
+}
+
+impl EchoDut {
+    /// Sends `bytes`, reads as many back, records both frames.
+    async fn round_trip(&mut self, ctx: &mut Ctx, bytes: &[u8]) -> Result<Vec<u8>, Stop> {
+        ctx.frame(Direction::Out, hex(bytes), format!("{} bytes out", bytes.len()));
+        self.link.write_all(bytes).await.map_err(|e| Stop::Error(format!("write: {e}")))?;
+        let mut back = vec![0; bytes.len()];
+        self.link.read_exact(&mut back).await.map_err(|e| Stop::Error(format!("read: {e}")))?;
+        ctx.frame(Direction::In, hex(&back), format!("{} bytes back", back.len()));
+        Ok(back)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+}
+
+fn always(_: &Ics) -> Applicability {
+    Applicability::Applies
+}
+
+fn meta(id: &'static str, title: &'static str, group: &'static str) -> PurposeMeta {
+    PurposeMeta {
+        id,
+        title,
+        clause: "echo manual 1.2 <loopback>",
+        group,
+        condition: "always",
+        expected: "bytes come back unchanged",
+    }
+}
+
+fn echoes<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
+    Box::pin(async move {
+        let back = dut.round_trip(ctx, b"\xEF\x01hello").await?;
+        ctx.check_eq("echoed bytes", b"\xEF\x01hello".to_vec(), back)?;
+        ctx.timing("round trip", Duration::from_millis(3));
+        Ok(())
+    })
+}
+
+/// Fails, then passes: the verdict stays fail.
+fn fails<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
+    Box::pin(async move {
+        let back = dut.round_trip(ctx, b"abc").await?;
+        let _ = ctx.check("bytes come back reversed", "cba", String::from_utf8_lossy(&back), back == b"cba");
+        ctx.check("length kept", 3, back.len(), back.len() == 3)?;
+        ctx.note("a <b>note</b> & more");
+        Ok(())
+    })
+}
+
+/// Pass, inconclusive, pass: the verdict stays inconclusive.
+fn undecided<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
+    Box::pin(async move {
+        let back = dut.round_trip(ctx, b"x").await?;
+        ctx.check_eq("one byte back", b"x".to_vec(), back)?;
+        ctx.inconclusive("LED colour", "blue", "cannot see the LED from here");
+        ctx.check("still alive", "yes", "yes", true)?;
+        Ok(())
+    })
+}
+
+fn needs_reverse(ics: &Ics) -> Applicability {
+    if ics.capabilities.get("reverse").and_then(toml::Value::as_bool) == Some(true) {
+        Applicability::Applies
+    } else {
+        Applicability::NotApplicable("[capabilities] reverse is not true".into())
+    }
+}
+
+fn unreachable_body<'a>(_: &'a mut EchoDut, _: &'a mut Ctx) -> BodyFuture<'a> {
+    Box::pin(async { panic!("a not-applicable purpose ran") })
+}
+
+/// Checks something, then the link "breaks".
+fn breaks<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
+    Box::pin(async move {
+        dut.round_trip(ctx, b"1").await?;
+        ctx.check("first byte", "1", "1", true)?;
+        Err(Stop::Error("device vanished <mid-test>".into()))
+    })
+}
+
+/// Never ends: the runner's time limit stops it.
+fn hangs<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
+    Box::pin(async move {
+        dut.round_trip(ctx, b"z").await?;
+        ctx.inconclusive("waiting", "an answer", "nothing yet");
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+}
+
+struct EchoSuite {
+    purposes: Vec<Purpose<EchoDut>>,
+}
+
+impl EchoSuite {
+    fn new() -> EchoSuite {
+        let p = |meta, applies, run| Purpose { meta, applies, run };
+        EchoSuite {
+            purposes: vec![
+                p(meta("ECHO-BAS-001", "Bytes come back", "basic"), always, echoes),
+                p(meta("ECHO-BAS-002", "Bytes come back reversed <b>", "basic"), always, fails),
+                p(meta("ECHO-BAS-003", "LED shows the state", "basic"), always, undecided),
+                p(meta("ECHO-REV-001", "Reverse mode", "reverse & co"), needs_reverse, unreachable_body),
+                p(meta("ECHO-ROB-001", "Survives a long session", "robustness"), always, breaks),
+                p(meta("ECHO-ROB-002", "Answers within the time limit", "robustness"), always, hangs),
+            ],
+        }
+    }
+}
+
+impl Suite for EchoSuite {
+    type Dut = EchoDut;
+
+    fn class(&self) -> &'static str {
+        "echo"
+    }
+
+    fn title(&self) -> &'static str {
+        "Echo devices (test only)"
+    }
+
+    fn purposes(&self) -> &[Purpose<EchoDut>] {
+        &self.purposes
+    }
+
+    fn default_ics(&self, _url: &DeviceUrl) -> Ics {
+        Ics::default()
+    }
+
+    fn validate_ics(&self, ics: &Ics) -> Result<(), String> {
+        match ics.capabilities.get("reverse") {
+            None | Some(toml::Value::Boolean(_)) => Ok(()),
+            Some(other) => {
+                Err(format!("ICS {}: [capabilities] reverse: expected true or false, found {other}", ics.name()))
+            }
+        }
+    }
+
+    async fn open(&self, link: BoxLink, _url: &DeviceUrl, _ics: &Ics) -> Result<EchoDut, Stop> {
+        Ok(EchoDut { link })
+    }
+
+    async fn identify(&self, _dut: &mut EchoDut) -> Identity {
+        Identity { fields: vec![("model".into(), EVIL.into()), ("firmware".into(), "1.0 & \"beta\"".into())] }
+    }
+}
+
+/// Connects `sim:echo` to a fresh echo task on an in-memory pair; anything else is unreachable.
+struct EchoConnector;
+
+impl Connector for EchoConnector {
+    fn connect<'a>(&'a self, url: &'a DeviceUrl) -> Pin<Box<dyn Future<Output = Result<BoxLink, String>> + Send + 'a>> {
+        Box::pin(async move {
+            if url.to_string() != "sim:echo" {
+                return Err("connection refused".into());
+            }
+            let (host, mut device) = khil_link::memory_pair();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 256];
+                loop {
+                    match device.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if device.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+            Ok(Box::new(host) as BoxLink)
+        })
+    }
+}
+
+fn options(url: &str) -> RunOptions {
+    let mut ics =
+        Ics::parse("[device]\nvendor = \"Acme <Devices>\"\nmodel = \"E-1\"\nfirmware = \"2.0\"\n", "echo.toml")
+            .unwrap();
+    ics.source = Some(PathBuf::from("echo.toml"));
+    RunOptions { url: url.parse().unwrap(), ics, only: Vec::new(), purpose_timeout: Duration::from_millis(400) }
+}
+
+async fn run_echo() -> RunReport {
+    run(&EchoSuite::new(), &EchoConnector, &options("sim:echo"), &mut Quiet).await.unwrap()
+}
+
+fn result<'r>(report: &'r RunReport, id: &str) -> &'r PurposeResult {
+    report.results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no result for {id}"))
+}
+
+fn verdict(v: Verdict) -> Outcome {
+    Outcome::Verdict { verdict: v }
+}
+
+#[tokio::test]
+async fn every_way_a_purpose_can_end() {
+    let report = run_echo().await;
+    let ids: Vec<&str> = report.results.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["ECHO-BAS-001", "ECHO-BAS-002", "ECHO-BAS-003", "ECHO-REV-001", "ECHO-ROB-001", "ECHO-ROB-002"]);
+
+    assert_eq!(result(&report, "ECHO-BAS-001").outcome, verdict(Verdict::Pass));
+    assert_eq!(result(&report, "ECHO-BAS-002").outcome, verdict(Verdict::Fail));
+    assert_eq!(result(&report, "ECHO-BAS-003").outcome, verdict(Verdict::Inconclusive));
+    assert_eq!(
+        result(&report, "ECHO-REV-001").outcome,
+        Outcome::NotApplicable { reason: "[capabilities] reverse is not true".into() }
+    );
+    assert_eq!(
+        result(&report, "ECHO-ROB-001").outcome,
+        Outcome::Error { message: "device vanished <mid-test>".into() }
+    );
+    let Outcome::Error { message } = &result(&report, "ECHO-ROB-002").outcome else { panic!("the hang did not error") };
+    assert!(message.contains("still running after"), "{message}");
+    // The evidence collected before the time limit is kept.
+    assert_eq!(result(&report, "ECHO-ROB-002").evidence.frames.len(), 2);
+
+    let s = &report.summary;
+    assert_eq!((s.total, s.pass, s.fail, s.inconclusive, s.none, s.not_applicable, s.error), (6, 1, 1, 1, 0, 1, 2));
+    assert!(!s.passed());
+    assert_eq!(report.identity.fields[0].1, EVIL);
+    assert_eq!(report.declared.vendor, "Acme <Devices>");
+    assert_eq!(report.ics, "echo.toml");
+}
+
+#[tokio::test]
+async fn a_verdict_only_gets_worse() {
+    let report = run_echo().await;
+    // Within a purpose: fail then pass stays fail; pass, inconclusive, pass stays inconclusive.
+    let checks = |id| result(&report, id).evidence.checks.iter().map(|c| c.verdict).collect::<Vec<_>>();
+    assert_eq!(checks("ECHO-BAS-002"), [Verdict::Fail, Verdict::Pass]);
+    assert_eq!(checks("ECHO-BAS-003"), [Verdict::Pass, Verdict::Inconclusive, Verdict::Pass]);
+    // The verdict is the worst of the checks, for every purpose that reached one.
+    for r in &report.results {
+        if let Outcome::Verdict { verdict } = r.outcome {
+            let worst = r.evidence.checks.iter().map(|c| c.verdict).max().unwrap_or(Verdict::None);
+            assert_eq!(verdict, worst, "{}", r.id);
+        }
+    }
+    // And directly on a context, every order of a sequence.
+    let mut ctx = Ctx::new(Ics::default());
+    let mut seen = Vec::new();
+    let _ = ctx.check("a", 1, 1, true);
+    seen.push(ctx.verdict());
+    ctx.inconclusive("b", 1, 2);
+    seen.push(ctx.verdict());
+    let _ = ctx.check("c", 1, 1, true);
+    seen.push(ctx.verdict());
+    let _ = ctx.check("d", 1, 2, false);
+    seen.push(ctx.verdict());
+    ctx.inconclusive("e", 1, 2);
+    let _ = ctx.check("f", 1, 1, true);
+    seen.push(ctx.verdict());
+    assert_eq!(seen, [Verdict::Pass, Verdict::Inconclusive, Verdict::Inconclusive, Verdict::Fail, Verdict::Fail]);
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+}
+
+#[tokio::test]
+async fn only_and_ics_select_purposes() {
+    let mut opts = options("sim:echo");
+    opts.only = vec!["ECHO-REV".into(), "ECHO-BAS-001".into()];
+    opts.ics.capabilities.insert("reverse".into(), toml::Value::Boolean(false));
+    let report = run(&EchoSuite::new(), &EchoConnector, &opts, &mut Quiet).await.unwrap();
+    let ids: Vec<&str> = report.results.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["ECHO-BAS-001", "ECHO-REV-001"]);
+    assert!(report.summary.passed(), "pass and not applicable only");
+
+    opts.only = vec!["NOPE".into()];
+    let err = run(&EchoSuite::new(), &EchoConnector, &opts, &mut Quiet).await.unwrap_err();
+    assert!(err.contains("no echo test purpose matches"), "{err}");
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_start_says_why() {
+    let err = run(&EchoSuite::new(), &EchoConnector, &options("tcp://127.0.0.1:9"), &mut Quiet).await.unwrap_err();
+    assert!(err.contains("tcp://127.0.0.1:9") && err.contains("connection refused"), "{err}");
+
+    let mut opts = options("sim:echo");
+    opts.ics.capabilities.insert("reverse".into(), toml::Value::String("maybe".into()));
+    let err = run(&EchoSuite::new(), &EchoConnector, &opts, &mut Quiet).await.unwrap_err();
+    assert!(err.contains("echo.toml") && err.contains("reverse"), "{err}");
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("khil-conformance-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn written(name: &str) -> (RunReport, PathBuf, Vec<PathBuf>) {
+    let report = run_echo().await;
+    let dir = out_dir(name).join("nested/out");
+    let files = report::write_all(&report, &dir).unwrap();
+    (report, dir, files)
+}
+
+#[tokio::test]
+async fn write_all_writes_three_files() {
+    let (_, dir, files) = written("files").await;
+    assert_eq!(files, [dir.join("report.json"), dir.join("junit.xml"), dir.join("report.html")]);
+    for f in &files {
+        assert!(std::fs::metadata(f).unwrap().len() > 100, "{}", f.display());
+    }
+    // A directory that cannot be made is named.
+    let blocker = out_dir("blocked");
+    std::fs::create_dir_all(&blocker).unwrap();
+    std::fs::write(blocker.join("file"), "").unwrap();
+    let report = run_echo().await;
+    let err = report::write_all(&report, &blocker.join("file/sub")).unwrap_err();
+    assert!(err.contains("file/sub"), "{err}");
+}
+
+#[tokio::test]
+async fn json_has_the_results() {
+    let (report, dir, _) = written("json").await;
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["class"], "echo");
+    assert_eq!(json["summary"]["total"], 6);
+    assert_eq!(json["summary"]["error"], 2);
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), report.results.len());
+    assert_eq!(results[1]["id"], "ECHO-BAS-002");
+    assert_eq!(results[1]["outcome"]["kind"], "verdict");
+    assert_eq!(results[1]["outcome"]["verdict"], "fail");
+    assert_eq!(results[3]["outcome"]["kind"], "not_applicable");
+    assert_eq!(results[1]["evidence"]["checks"][0]["expected"], "cba");
+    assert_eq!(json["identity"]["fields"][0][1], EVIL);
+}
+
+#[tokio::test]
+async fn junit_maps_every_outcome() {
+    let (report, dir, _) = written("junit").await;
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert_eq!(junit.tests, 6);
+    assert_eq!(junit.failures, 1);
+    assert_eq!(junit.errors, 2);
+    let suites: Vec<&str> = junit.test_suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        suites,
+        ["khil.conformance.echo.basic", "khil.conformance.echo.reverse & co", "khil.conformance.echo.robustness"]
+    );
+    let cases: Vec<_> = junit.test_suites.iter().flat_map(|s| &s.test_cases).collect();
+    assert_eq!(cases.len(), report.results.len(), "one testcase per purpose");
+    for (case, r) in cases.iter().zip(&report.results) {
+        assert_eq!(case.name.as_str(), format!("{} {}", r.id, r.title));
+        assert_eq!(case.classname.as_ref().unwrap().as_str(), format!("khil.conformance.echo.{}", r.group));
+        let prop = |name: &str| {
+            case.properties
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .unwrap_or_else(|| panic!("{}: no {name}", r.id))
+                .value
+                .as_str()
+        };
+        assert_eq!(prop("purpose_id"), r.id);
+        assert_eq!(prop("clause"), r.clause);
+        assert_eq!(prop("condition"), r.condition);
+        assert_eq!(prop("verdict"), r.outcome.label());
+    }
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+    let status = |i: usize| &cases[i].status;
+    assert!(matches!(status(0), TestCaseStatus::Success { .. }));
+    let TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, description, .. } = status(1) else {
+        panic!("fail is not a failure: {:?}", status(1))
+    };
+    assert!(message.as_ref().unwrap().as_str().contains("1 of 2 checks failed"), "{message:?}");
+    let description = description.as_ref().unwrap().as_str();
+    assert!(description.contains("expected cba, observed abc"), "{description}");
+    let TestCaseStatus::Skipped { message, .. } = status(2) else { panic!("inconclusive: {:?}", status(2)) };
+    assert!(message.as_ref().unwrap().as_str().starts_with("inconclusive: LED colour"), "{message:?}");
+    let TestCaseStatus::Skipped { message, .. } = status(3) else { panic!("n/a: {:?}", status(3)) };
+    assert_eq!(message.as_ref().unwrap().as_str(), "not applicable: [capabilities] reverse is not true");
+    for i in [4, 5] {
+        assert!(matches!(status(i), TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, .. }), "{:?}", status(i));
+    }
+    // Run-level properties on each suite.
+    let props = &junit.test_suites[0].properties;
+    assert!(props.iter().any(|p| p.name.as_str() == "identity.model" && p.value.as_str() == EVIL));
+    assert!(props.iter().any(|p| p.name.as_str() == "device_url" && p.value.as_str() == "sim:echo"));
+    // An independent XML parser agrees it is well-formed.
+    if let Some(python) = python3() {
+        let script = "import sys, xml.etree.ElementTree as E\nr = E.parse(sys.argv[1]).getroot()\n\
+print(r.tag, len(r.findall('.//testcase')), len(r.findall('.//failure')), len(r.findall('.//error')), \
+len(r.findall('.//skipped')), len(r.findall('.//testcase/properties/property')))";
+        let out = Command::new(python).arg("-c").arg(script).arg(dir.join("junit.xml")).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "testsuites 6 1 2 2 24");
+    }
+}
+
+fn python3() -> Option<PathBuf> {
+    let found = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("skipped the python3 cross-check: no python3 on PATH");
+    }
+    found.then(|| PathBuf::from("python3"))
+}
+
+#[tokio::test]
+async fn html_is_escaped_complete_and_self_contained() {
+    let (report, dir, _) = written("html").await;
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for r in &report.results {
+        assert!(html.contains(&r.id), "{} missing", r.id);
+    }
+    assert!(!html.contains("<script"), "device text became markup");
+    assert!(html.contains("&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt;"));
+    assert!(html.contains("Acme &lt;Devices&gt;"));
+    assert!(html.contains("Bytes come back reversed &lt;b&gt;"));
+    assert!(html.contains("a &lt;b&gt;note&lt;/b&gt; &amp; more"));
+    for external in ["http://", "https://", "<link", "<img", "src=", "url(", "@import"] {
+        assert!(!html.to_lowercase().contains(external), "not self-contained: {external}");
+    }
+    assert!(html.contains(">FAILED<"));
+    assert!(html.contains(&format!("{} UTC", report::utc_datetime(report.started_unix))));
+    for class in ["badge pass", "badge fail", "badge inconclusive", "badge na", "badge error"] {
+        assert!(html.contains(class), "no {class}");
+    }
+    // Balanced tags, by an independent parser.
+    if let Some(python) = python3() {
+        let out = Command::new(python).arg("-c").arg(HTML_BALANCE).arg(dir.join("report.html")).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Python: every non-void element opened is closed, in order.
+const HTML_BALANCE: &str = r#"
+import sys
+from html.parser import HTMLParser
+VOID = {"meta", "col", "br", "hr", "img", "input", "link", "wbr"}
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID: self.stack.append((tag, self.getpos()))
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1][0] != tag:
+            sys.exit(f"</{tag}> at {self.getpos()} closes {self.stack[-1] if self.stack else 'nothing'}")
+        self.stack.pop()
+p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read()); p.close()
+if p.stack: sys.exit(f"unclosed: {p.stack}")
+"#;
+
+/// Renders report.html in a headless browser when one is installed; skipped (reason printed) otherwise, also in
+/// CI, whose image has no browser.
+#[tokio::test]
+async fn html_renders_in_a_browser() {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
+        .iter()
+        .find(|b| Command::new("which").arg(b).output().is_ok_and(|o| o.status.success()))
+    else {
+        eprintln!("skipped: no chromium, chromium-browser or google-chrome on PATH");
+        return;
+    };
+    let (_, dir, _) = written("browser").await;
+    let png = dir.join("report.png");
+    let profile = dir.join("browser-profile");
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,2000"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", dir.join("report.html").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{browser}: {}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // 1280x2000 of one colour compresses to a few kilobytes; a rendered report is much larger.
+    assert!(bytes.len() > 30_000, "suspiciously small screenshot: {} bytes", bytes.len());
+    eprintln!("screenshot: {} ({} bytes)", png.display(), bytes.len());
+    keep(&png);
+}
+
+/// Leaves the screenshot for a person when KHIL_KEEP_SCREENSHOT names a path.
+fn keep(png: &Path) {
+    if let Some(to) = std::env::var_os("KHIL_KEEP_SCREENSHOT") {
+        std::fs::copy(png, &to).unwrap();
+    }
+}
