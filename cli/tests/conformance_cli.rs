@@ -202,3 +202,55 @@ fn a_run_against_the_simulator_writes_the_three_reports() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("ZFM-SYS-001") && html.contains(">PASSED<"));
 }
+
+/// `(id, outcome)` of every purpose in a report.json.
+fn verdicts(dir: &Path) -> Vec<(String, String)> {
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["outcome"]["kind"].as_str().unwrap().to_owned()
+                    + " "
+                    + r["outcome"]["verdict"].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
+/// The same suite, the same ICS: a simulator on a pty (a serial device to khil) and the in-process one give the
+/// same verdict for every purpose, and an R503 passes with its ICS.
+#[test]
+fn a_pty_device_gets_the_verdicts_of_the_in_process_simulator() {
+    let ics = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ics/r307.toml");
+    let base = scratch("pty-vs-sim");
+    let run = |device: &str, out: &Path, ics: &Path| {
+        khil()
+            .args(["conformance", "run", "--class", "zfm", "--device", device, "--ics"])
+            .arg(ics)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let sim = common::start_sim(&["fingerprint", "--pty", "--profile", "r307", "--finger", "auto:1"]);
+    let over_pty = run(&sim.url, &base.join("pty"), &ics);
+    assert_eq!(over_pty.status.code(), Some(0), "{}{}", stdout(&over_pty), stderr(&over_pty));
+    drop(sim);
+    let in_process = run("sim:fingerprint?profile=r307", &base.join("sim"), &ics);
+    assert_eq!(in_process.status.code(), Some(0), "{}{}", stdout(&in_process), stderr(&in_process));
+    let (a, b) = (verdicts(&base.join("pty")), verdicts(&base.join("sim")));
+    assert!(a.len() >= 40, "{a:?}");
+    assert_eq!(a, b, "pty run vs in-process run");
+
+    let r503 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ics/r503.toml");
+    let out = run("sim:fingerprint?profile=r503", &base.join("r503"), &r503);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = verdicts(&base.join("r503"));
+    let passed = v.iter().filter(|(_, o)| o == "verdict pass").count();
+    assert!(passed >= 50, "r503 with its ICS: {passed} passed: {v:?}");
+}
