@@ -1,0 +1,8 @@
+//! OSDP, the access-control peripheral bus (SIA OSDP 2.2 / IEC 60839-11-5): frames, commands and replies, the
+//! secure channel's cryptography, and a tokio-util codec. Pure: no I/O, no clocks.
+
+pub mod codec;
+pub mod command;
+pub mod frame;
+pub mod reply;
+pub mod sc;
