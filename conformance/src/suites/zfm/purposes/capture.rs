@@ -96,7 +96,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                     let img = up_image(dut, ctx).await?;
                     match &first {
                         None => first = Some(img),
-                        Some(f) => { let _ = ctx.check(format!("image at {size}-byte packets"), "identical to the first upload", if *f == img { "identical" } else { "different" }, *f == img); }
+                        Some(f) => { let _ = super::check_bytes(ctx, format!("image at {size}-byte packets vs the first upload"), f, &img); }
                     }
                 }
                 dut.set_packet_size(ctx, original).await
@@ -116,7 +116,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                 let size = dut.packet_size;
                 dut.send_data(ctx, &pattern, size).await?;
                 let back = up_image(dut, ctx).await?;
-                ctx.check("image round trip", "the bytes sent", if back == pattern { "the same bytes" } else { "different bytes" }, back == pattern)
+                super::check_bytes(ctx, "image round trip", &pattern, &back)
             }
         },
         purpose! {

@@ -45,7 +45,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                 dut.ok(ctx, &Command::Store { buffer: 1, page }).await?;
                 dut.ok(ctx, &Command::LoadChar { buffer: 2, page }).await?;
                 let back = dut.up_char(ctx, 2).await?;
-                let _ = ctx.check("template after Store and LoadChar", "the bytes stored", if back == stored { "the same bytes" } else { "different bytes" }, back == stored);
+                let _ = super::check_bytes(ctx, "template after Store and LoadChar", &stored, &back);
                 clear_scratch(dut, ctx).await
             }
         },
@@ -230,7 +230,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                 dut.ok(ctx, &Command::VfyPwd(pw)).await?;
                 dut.ok(ctx, &Command::LoadChar { buffer: 2, page }).await?;
                 let back = dut.up_char(ctx, 2).await?;
-                let _ = ctx.check("template after reset", "the bytes stored", if back == stored { "the same bytes" } else { "different bytes" }, back == stored);
+                let _ = super::check_bytes(ctx, "template after reset", &stored, &back);
                 clear_scratch(dut, ctx).await
             }
         },
@@ -249,7 +249,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                     dut.down_char(ctx, 2, &pattern).await?;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     let back = dut.up_char(ctx, 2).await?;
-                    let _ = ctx.check(format!("characteristics at {size}-byte packets"), format!("{n} bytes, the ones sent"), format!("{} bytes, {}", back.len(), if back == pattern { "the same" } else { "different" }), back == pattern);
+                    let _ = super::check_bytes(ctx, format!("characteristics at {size}-byte packets"), &pattern, &back);
                 }
                 dut.set_packet_size(ctx, original).await
             }

@@ -41,6 +41,24 @@ macro_rules! purpose {
 }
 pub(crate) use purpose;
 
+/// Checks that `observed` is byte for byte `expected`; the evidence gives both lengths and the first offset that
+/// differs (never the bytes: they may be a template or an image).
+pub(crate) fn check_bytes(
+    ctx: &mut crate::purpose::Ctx,
+    what: impl Into<String>,
+    expected: &[u8],
+    observed: &[u8],
+) -> Result<(), crate::purpose::Stop> {
+    let first_difference = expected.iter().zip(observed).position(|(a, b)| a != b);
+    let found = match (first_difference, expected.len() == observed.len()) {
+        (None, true) => format!("the same {} bytes", observed.len()),
+        (None, false) => format!("{} bytes (expected {}), equal as far as both go", observed.len(), expected.len()),
+        (Some(at), _) => format!("{} bytes, first difference at offset {at}", observed.len()),
+    };
+    let ok = expected == observed;
+    ctx.check(what, format!("the same {} bytes", expected.len()), found, ok)
+}
+
 /// Every purpose, declared-vs-observed first.
 pub(super) fn all() -> Vec<Purpose<ZfmDut>> {
     let mut all = declared::purposes();

@@ -117,7 +117,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                 let pattern: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xA5);
                 dut.ok(ctx, &Command::WriteNotepad { page: 15, data: pattern }).await?;
                 let Reply::Notepad { data, .. } = dut.ok(ctx, &Command::ReadNotepad { page: 15 }).await? else { return Err(Stop::Failed) };
-                let _ = ctx.check("page 15 reads back", "the 32 bytes written", if data == pattern { "the same" } else { "different bytes" }, data == pattern);
+                let _ = super::check_bytes(ctx, "page 15 reads back what was written", &pattern, &data);
                 dut.ok(ctx, &Command::WriteNotepad { page: 15, data: original }).await?;
                 dut.expect(ctx, "WriteNotepad page 16", &Command::WriteNotepad { page: 16, data: pattern }, Cc::BadNotepadPage).await?;
                 Ok(())
