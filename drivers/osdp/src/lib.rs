@@ -6,3 +6,11 @@ pub mod command;
 pub mod frame;
 pub mod reply;
 pub mod sc;
+
+pub use codec::{CodecError, DecodedFrame, OsdpCodec, SkipStats};
+pub use command::{
+    BioMatch, BioRead, Buzzer, Command, Expected, FileTransfer, KeySet, LedControl, LedPermanent, LedTemporary,
+    OutputControl, PayloadError, Text,
+};
+pub use frame::{Decoded, FrameError, Integrity, OsdpFrame, Scb, decode, mac_input};
+pub use reply::{BioReadR, Capability, FtStat, NakCode, PdId, RawCard, Reply};
