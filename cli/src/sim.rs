@@ -10,7 +10,7 @@ use khil_sim_fingerprint::{DeviceFault, Fingers, Presence, Profile, SensorConfig
 use khil_sim_host::{Device, Line, echo::Echo};
 
 /// Simulators this binary carries.
-pub(crate) const DEVICES: &[&str] = &["echo", "fingerprint"];
+pub(crate) const DEVICES: &[&str] = &["echo", "fingerprint", "osdp-pd"];
 
 #[derive(Debug, Args)]
 #[command(
@@ -18,14 +18,16 @@ pub(crate) const DEVICES: &[&str] = &["echo", "fingerprint"];
     after_help = "Prints exactly one line `ready <url>` on stdout once clients can connect, then serves until \
 SIGINT or SIGTERM.\n\nExamples:\n  khil sim echo --pty\n  khil sim echo --tcp 127.0.0.1:4001 --pace 57600\n  \
 khil sim fingerprint --pty --profile r307 --finger auto:7 --state lib.json\n  \
-khil sim fingerprint --pty --profile r503 --pace 57600 --fault checksum:p=0.01 --fault flip:p=0.0001\n\n\
+khil sim fingerprint --pty --profile r503 --pace 57600 --fault checksum:p=0.01 --fault flip:p=0.0001\n  \
+khil sim osdp-pd --pty --profile gate-io --address 1 --scbk 000102030405060708090a0b0c0d0e0f\n\n\
+osdp-pd: type `input <n> on|off`, `tamper on|off` or `card <hex>` on stdin to make events for the next POLL.\n\
 Fingerprint: type `place <id>`, `lift` or `auto <id>` on stdin to move fingers while it runs.\n\
 Line faults (any device): drop, flip, dup, garbage, delay, stall, close, e.g. flip:p=0.001,dir=tx.\n\
 Fingerprint device faults: checksum, drop-packet, hang, busy, sensor-error (e.g. hang:at=3, busy:every=5,ms=300) \
 and power-on (a raw 0x55 when a client connects)."
 )]
 pub(crate) struct SimArgs {
-    /// Device to simulate: echo, fingerprint
+    /// Device to simulate: echo, fingerprint, osdp-pd
     device: String,
     /// Serve on a new pseudo-terminal; clients open the serial:///dev/pts/N the ready line names (default)
     #[arg(long, conflicts_with_all = ["tcp", "vpcd"])]
@@ -71,6 +73,12 @@ pub(crate) struct SimArgs {
     /// see `khil_sim_fingerprint::quirks`), e.g. page-off-by-one, short-errors, forget-on-reset
     #[arg(long = "quirk", value_name = "NAME")]
     quirks: Vec<String>,
+    /// osdp-pd: bus address 0-126
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=126))]
+    address: u8,
+    /// osdp-pd: secure channel base key, 32 hex digits (without it: install mode, SCBK-D accepted)
+    #[arg(long, value_name = "HEX")]
+    scbk: Option<String>,
 }
 
 /// A `--fault` value: a bad line, or a misbehaving device.
@@ -170,6 +178,9 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
         }
         return host(Arc::new(Echo), &args, line).await;
     }
+    if args.device == "osdp-pd" {
+        return osdp_pd(&args, line).await;
+    }
     let config = fingerprint_config(&args, device_faults)?;
     let fingers = Arc::new(Fingers::new(args.seed, parse_quality(&args.quality)?));
     let sensor = Arc::new(ZfmSensor::new(config, fingers).map_err(|e| e.to_string())?);
@@ -177,6 +188,72 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     sensor.prepare();
     spawn_finger_console(&sensor);
     host(sensor, &args, line).await
+}
+
+fn parse_key(text: &str) -> Result<[u8; 16], String> {
+    let bad = || format!("--scbk {} characters: expected 32 hex digits (16 bytes)", text.len());
+    if text.len() != 32 || !text.is_ascii() {
+        return Err(bad());
+    }
+    let mut key = [0u8; 16];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(key)
+}
+
+async fn osdp_pd(args: &SimArgs, line: Line) -> Result<(), String> {
+    use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
+    let profile = match &args.profile {
+        None => PdProfile::GATE_IO,
+        Some(p) => PdProfile::by_name(p).ok_or_else(|| {
+            format!("--profile {p:?}: expected one of {} (example: --profile gate-io)", PdProfile::names())
+        })?,
+    };
+    if let Some(s) = &args.state {
+        return Err(format!("--state {}: device \"osdp-pd\" keeps no state yet", s.display()));
+    }
+    let scbk = args.scbk.as_deref().map(parse_key).transpose()?;
+    let config = PdConfig { scbk, seed: args.seed, ..PdConfig::new(profile, args.address) };
+    let pd = Arc::new(OsdpPd::new(config));
+    spawn_pd_console(&pd);
+    host(pd, args, line).await
+}
+
+/// Reads `input <n> on|off`, `tamper on|off` and `card <hex>` from stdin; answers on stderr.
+fn spawn_pd_console(pd: &Arc<khil_sim_osdp::OsdpPd>) {
+    use khil_sim_osdp::PdEvent;
+    use tokio::io::AsyncBufReadExt;
+    let pd = Arc::clone(pd);
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(text)) = lines.next_line().await {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let on = |w: &str| match w {
+                "on" | "1" => Some(true),
+                "off" | "0" => Some(false),
+                _ => None,
+            };
+            let event = match words.as_slice() {
+                [] => continue,
+                ["input", n, state] => n.parse().ok().zip(on(state)).map(|(n, on)| PdEvent::Input { n, on }),
+                ["tamper", state] => on(state).map(PdEvent::Tamper),
+                ["card", hex] if hex.len() % 2 == 0 && !hex.is_empty() => (0..hex.len())
+                    .step_by(2)
+                    .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                    .collect::<Option<Vec<u8>>>()
+                    .map(|data| PdEvent::Card { bits: (data.len() * 8) as u16, data }),
+                _ => None,
+            };
+            match event {
+                Some(e) => {
+                    eprintln!("event queued: {e:?}");
+                    pd.push(e);
+                }
+                None => eprintln!("{text:?}: expected `input <n> on|off`, `tamper on|off` or `card <hex>`"),
+            }
+        }
+    });
 }
 
 /// Reads `place <id>`, `lift` and `auto <id>` lines from stdin and moves the finger. Answers go to stderr so

@@ -1,0 +1,15 @@
+//! `khil sim osdp-pd`: OSDP peripheral devices (PDs) that real control panels drive: an e-gate I/O board (flap
+//! relays, alarm, presence and flap-closed inputs, tamper, a reader's LEDs, buzzer and text) and a card reader.
+//!
+//! - [`pd`]: the PD state machine: one decoded command in, one reply frame out (pure): sequence numbers (a
+//!   repeated SQN gets the cached reply, never a second execution), NAK codes, the secure channel;
+//! - [`profile`]: what each kind of PD has;
+//! - [`serve`]: the wire: link -> codec -> PD -> codec -> link, answering only its own address.
+
+pub mod pd;
+pub mod profile;
+pub mod serve;
+
+pub use pd::{Pd, PdConfig, PdEvent};
+pub use profile::PdProfile;
+pub use serve::OsdpPd;

@@ -1,0 +1,452 @@
+//! One PD's state machine. It takes a decoded command packet (the frame and its raw bytes, which the secure
+//! channel MACs) and returns the packet to send back, or nothing. No I/O, no clock.
+//!
+//! Sequence numbers: SQN 0 from the CP resets the PD's view of the session (and drops the secure channel). A
+//! command with the SQN of the previous one is a retransmission: the PD sends its previous reply again, byte for
+//! byte, and does not execute the command a second time (an OUT that opened a flap must not run twice). Any other
+//! SQN but the next one gets NAK 4.
+//!
+//! Secure channel: CHLNG -> CCRYPT, SCRYPT -> RMAC_I, then every command carries a MAC (SCB 15, or 17 with its
+//! data encrypted) and every reply one (16, or 18). A PD configured with a key requires the secure channel for
+//! everything but ID, CAP and the handshake (NAK 6 otherwise). A MAC that does not verify drops the session and
+//! gets NAK 6 in plain text; the CP then sets the channel up again.
+
+use std::collections::VecDeque;
+
+use khil_osdp::command::{Buzzer, Command, LedControl};
+use khil_osdp::frame::{Integrity, OsdpFrame, Scb};
+use khil_osdp::reply::{NakCode, PdId, RawCard, Reply};
+use khil_osdp::sc::{self, ScSession, SessionKeys};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::profile::PdProfile;
+
+/// SCB types.
+mod scs {
+    pub(super) const CHLNG: u8 = 0x11;
+    pub(super) const CCRYPT: u8 = 0x12;
+    pub(super) const SCRYPT: u8 = 0x13;
+    pub(super) const RMAC_I: u8 = 0x14;
+    pub(super) const CMD_MAC: u8 = 0x15;
+    pub(super) const REPLY_MAC: u8 = 0x16;
+    pub(super) const CMD_ENC: u8 = 0x17;
+    pub(super) const REPLY_ENC: u8 = 0x18;
+}
+
+/// How a PD is set up.
+#[derive(Debug, Clone)]
+pub struct PdConfig {
+    pub profile: PdProfile,
+    pub address: u8,
+    /// The secure channel base key; `None`: install mode (SCBK-D accepted, secure channel optional).
+    pub scbk: Option<[u8; 16]>,
+    pub serial: u32,
+    pub seed: u64,
+}
+
+impl PdConfig {
+    pub fn new(profile: PdProfile, address: u8) -> PdConfig {
+        PdConfig { profile, address, scbk: None, serial: 0x4B48_494C, seed: 0 }
+    }
+}
+
+/// Something that happened at the PD, reported to the CP in the reply to a POLL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PdEvent {
+    /// Input `n` changed.
+    Input { n: u8, on: bool },
+    /// The tamper switch changed.
+    Tamper(bool),
+    /// A card was read: `bits` bits of `data`.
+    Card { data: Vec<u8>, bits: u16 },
+}
+
+/// What the CP last told the reader position to show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Indicators {
+    /// The last LED record per LED number.
+    pub leds: Vec<Option<LedControl>>,
+    pub buzzer: Option<Buzzer>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug)]
+enum Secure {
+    /// No session.
+    None,
+    /// CHLNG answered; waiting for SCRYPT.
+    Challenged { scbk: [u8; 16], rnd_a: [u8; 8], rnd_b: [u8; 8] },
+    /// Up.
+    Up(Box<ScSession>),
+}
+
+/// One PD.
+#[derive(Debug)]
+pub struct Pd {
+    config: PdConfig,
+    rng: ChaCha8Rng,
+    outputs: Vec<bool>,
+    inputs: Vec<bool>,
+    tamper: bool,
+    indicators: Indicators,
+    events: VecDeque<PdEvent>,
+    secure: Secure,
+    /// SQN and bytes of the last reply, for retransmissions.
+    last: Option<(u8, Vec<u8>)>,
+    /// Commands executed (retransmissions not counted).
+    pub executed: u64,
+}
+
+impl Pd {
+    pub fn new(config: PdConfig) -> Pd {
+        let p = config.profile;
+        Pd {
+            rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x6b68_696c_6f73_6470),
+            outputs: vec![false; usize::from(p.outputs)],
+            inputs: vec![false; usize::from(p.inputs)],
+            tamper: false,
+            indicators: Indicators::default(),
+            events: VecDeque::new(),
+            secure: Secure::None,
+            last: None,
+            executed: 0,
+            config,
+        }
+    }
+
+    pub fn address(&self) -> u8 {
+        self.config.address
+    }
+
+    pub fn outputs(&self) -> &[bool] {
+        &self.outputs
+    }
+
+    pub fn inputs(&self) -> &[bool] {
+        &self.inputs
+    }
+
+    pub fn indicators(&self) -> &Indicators {
+        &self.indicators
+    }
+
+    /// Whether a secure session is up.
+    pub fn secure(&self) -> bool {
+        matches!(self.secure, Secure::Up(_))
+    }
+
+    /// The current base key (after a KEYSET, the new one).
+    pub fn scbk(&self) -> Option<[u8; 16]> {
+        self.config.scbk
+    }
+
+    /// Something happened at the PD: queue it for the next POLL (and update the input image).
+    pub fn push(&mut self, event: PdEvent) {
+        match &event {
+            PdEvent::Input { n, on } => {
+                let Some(slot) = self.inputs.get_mut(usize::from(*n)) else { return };
+                if *slot == *on {
+                    return;
+                }
+                *slot = *on;
+            }
+            PdEvent::Tamper(on) => {
+                if self.tamper == *on {
+                    return;
+                }
+                self.tamper = *on;
+            }
+            PdEvent::Card { .. } => {}
+        }
+        self.events.push_back(event);
+    }
+
+    /// Answers one command packet addressed to this PD (or broadcast). `raw` is the packet as received (SOM
+    /// through the check), for the MAC. Returns the reply packet's bytes.
+    pub fn handle(&mut self, frame: &OsdpFrame, raw: &[u8]) -> Option<Vec<u8>> {
+        if frame.reply {
+            return None;
+        }
+        // Retransmission: the same SQN as the last command gets the same bytes back, not a second execution.
+        if frame.sqn != 0
+            && let Some((sqn, bytes)) = &self.last
+            && *sqn == frame.sqn
+        {
+            tracing::debug!(sqn, "retransmission: previous reply resent");
+            return Some(bytes.clone());
+        }
+        let expected = match &self.last {
+            Some((s, _)) => {
+                if *s == 3 {
+                    1
+                } else {
+                    s + 1
+                }
+            }
+            None => 0,
+        };
+        if frame.sqn == 0 {
+            // A CP starting over: the session is gone.
+            self.secure = Secure::None;
+        } else if frame.sqn != expected {
+            return Some(self.send(frame, &Reply::nak(NakCode::BadSequence), false));
+        }
+        let bytes = self.respond(frame, raw);
+        self.last = Some((frame.sqn, bytes.clone()));
+        Some(bytes)
+    }
+
+    /// Plain reply (no SCB) to `frame`.
+    fn plain(&self, frame: &OsdpFrame, reply: &Reply) -> Vec<u8> {
+        let mut out = OsdpFrame::reply(self.reply_address(frame), frame.sqn, reply.code(), reply.to_data());
+        out.integrity = frame.integrity;
+        out.encode(true)
+    }
+
+    fn reply_address(&self, frame: &OsdpFrame) -> u8 {
+        // A reply to a broadcast carries 0x7F | 0x80.
+        if frame.address == khil_osdp::frame::BROADCAST { frame.address } else { self.config.address }
+    }
+
+    /// A reply, secured when the session is up (`drop_session` after a security failure: sent in plain text).
+    fn send(&mut self, frame: &OsdpFrame, reply: &Reply, encrypted_request: bool) -> Vec<u8> {
+        let address = self.reply_address(frame);
+        let Secure::Up(session) = &mut self.secure else { return self.plain(frame, reply) };
+        let data = reply.to_data();
+        let (kind, data) = if encrypted_request && !data.is_empty() {
+            match session.encrypt_reply_data(&data) {
+                Ok(enc) => (scs::REPLY_ENC, enc),
+                Err(_) => (scs::REPLY_MAC, data),
+            }
+        } else {
+            (scs::REPLY_MAC, data)
+        };
+        let mut out = OsdpFrame {
+            address,
+            reply: true,
+            sqn: frame.sqn,
+            integrity: frame.integrity,
+            scb: Some(Scb::new(kind, Vec::new())),
+            code: reply.code(),
+            data,
+            mac: None,
+        };
+        let mut failed = false;
+        let sealed = out.seal(|input| {
+            session.pd_mac_reply(input).unwrap_or_else(|_| {
+                failed = true;
+                [0; 4]
+            })
+        });
+        if sealed.is_err() || failed {
+            self.secure = Secure::None;
+            return self.plain(frame, &Reply::nak(NakCode::ScConditions));
+        }
+        out.encode(true)
+    }
+
+    fn nak(&mut self, frame: &OsdpFrame, code: NakCode) -> Vec<u8> {
+        self.send(frame, &Reply::nak(code), false)
+    }
+
+    fn respond(&mut self, frame: &OsdpFrame, raw: &[u8]) -> Vec<u8> {
+        let kind = frame.scb.as_ref().map(|s| s.kind);
+        match kind {
+            Some(scs::CHLNG) => return self.challenge(frame),
+            Some(scs::SCRYPT) => return self.server_cryptogram(frame),
+            _ => {}
+        }
+        // Everything else: secured if the session is up, plain otherwise.
+        let secured = matches!(kind, Some(scs::CMD_MAC | scs::CMD_ENC));
+        let mut data = frame.data.clone();
+        if secured {
+            let Secure::Up(session) = &mut self.secure else {
+                // A MAC'd command without a session (the PD restarted, or dropped it): plain NAK, the CP
+                // handshakes again.
+                return self.plain(frame, &Reply::nak(NakCode::ScConditions));
+            };
+            let (Some(input), Some(mac)) = (khil_osdp::frame::mac_input(raw), frame.mac) else {
+                self.secure = Secure::None;
+                return self.plain(frame, &Reply::nak(NakCode::ScConditions));
+            };
+            if session.pd_verify_command(input, &mac).is_err() {
+                tracing::info!("command MAC does not verify: secure channel dropped");
+                self.secure = Secure::None;
+                return self.plain(frame, &Reply::nak(NakCode::ScConditions));
+            }
+            if kind == Some(scs::CMD_ENC) && !data.is_empty() {
+                if let Ok(d) = session.decrypt_command_data(&data) {
+                    data = d;
+                } else {
+                    self.secure = Secure::None;
+                    return self.plain(frame, &Reply::nak(NakCode::ScConditions));
+                }
+            }
+        } else if frame.scb.is_some() {
+            return self.nak(frame, NakCode::ScConditions);
+        } else if self.secure() {
+            // A plain command in the middle of a session ends it (the CP has lost it).
+            self.secure = Secure::None;
+        }
+        let command = match Command::parse(frame.code, &data) {
+            Ok(c) => c,
+            Err(e) => {
+                let code = if khil_osdp::command::opcode::KNOWN.contains(&frame.code) {
+                    NakCode::BadLength
+                } else {
+                    NakCode::UnknownCommand
+                };
+                tracing::debug!(error = %e, "command refused");
+                return self.nak(frame, code);
+            }
+        };
+        // Identification is open; everything else, POLL included (its replies carry card data), needs the
+        // secure channel on a PD that has a key.
+        let open = matches!(command, Command::Id { .. } | Command::Cap { .. });
+        if self.config.scbk.is_some() && !secured && !open {
+            return self.nak(frame, NakCode::ScConditions);
+        }
+        self.executed += 1;
+        let reply = self.execute(command);
+        self.send(frame, &reply, kind == Some(scs::CMD_ENC))
+    }
+
+    fn execute(&mut self, command: Command) -> Reply {
+        let p = self.config.profile;
+        match command {
+            Command::Poll => match self.events.pop_front() {
+                None => Reply::Ack,
+                Some(PdEvent::Card { data, bits }) => Reply::Raw(RawCard { reader: 0, format: 0, bits, data }),
+                Some(PdEvent::Input { .. }) => Reply::IStatR(self.inputs.iter().map(|&b| u8::from(b)).collect()),
+                Some(PdEvent::Tamper(_)) => Reply::LStatR { tamper: u8::from(self.tamper), power: 0 },
+            },
+            Command::Id { .. } => Reply::PdId(PdId {
+                oui: [0x4B, 0x48, 0x4C],
+                model: p.model,
+                version: 1,
+                serial: self.config.serial,
+                firmware: [0, 1, 0],
+            }),
+            Command::Cap { .. } => Reply::PdCap(p.capabilities()),
+            Command::LStat => Reply::LStatR { tamper: u8::from(self.tamper), power: 0 },
+            Command::IStat => Reply::IStatR(self.inputs.iter().map(|&b| u8::from(b)).collect()),
+            Command::OStat => Reply::OStatR(self.outputs.iter().map(|&b| u8::from(b)).collect()),
+            Command::RStat => Reply::RStatR(vec![0; usize::from(p.readers)]),
+            Command::Out(list) => {
+                if list.iter().any(|o| usize::from(o.output) >= self.outputs.len() || o.control > 6) {
+                    return Reply::nak(NakCode::CannotProcess);
+                }
+                for o in list {
+                    // 1, 3: off; 2, 4: on; 5: temporarily on; 6: temporarily off (timers run on the CP's clock in
+                    // this model: the state shows the commanded level).
+                    match o.control {
+                        1 | 3 | 6 => self.outputs[usize::from(o.output)] = false,
+                        2 | 4 | 5 => self.outputs[usize::from(o.output)] = true,
+                        _ => {}
+                    }
+                    tracing::info!(
+                        output = p.output_names.get(usize::from(o.output)).copied().unwrap_or("?"),
+                        control = o.control,
+                        "OUT"
+                    );
+                }
+                Reply::Ack
+            }
+            Command::Led(list) => {
+                for led in list {
+                    tracing::info!(
+                        led = led.led,
+                        colour = led.permanent.on_colour,
+                        temporary = led.temporary.on_colour,
+                        "LED"
+                    );
+                    let n = usize::from(led.led);
+                    if self.indicators.leds.len() <= n {
+                        self.indicators.leds.resize(n + 1, None);
+                    }
+                    self.indicators.leds[n] = Some(led);
+                }
+                Reply::Ack
+            }
+            Command::Buz(b) => {
+                tracing::info!(buzzer = ?b, "BUZ");
+                self.indicators.buzzer = Some(b);
+                Reply::Ack
+            }
+            Command::Text(t) => {
+                let text = String::from_utf8_lossy(&t.text).into_owned();
+                tracing::info!(text = %text, "TEXT");
+                self.indicators.text = Some(text);
+                Reply::Ack
+            }
+            Command::ComSet { address, baud } => {
+                if address < khil_osdp::frame::BROADCAST {
+                    self.config.address = address;
+                }
+                Reply::Com { address: self.config.address, baud }
+            }
+            Command::KeySet(k) => {
+                let Secure::Up(_) = self.secure else { return Reply::nak(NakCode::ScConditions) };
+                match <[u8; 16]>::try_from(k.key.as_slice()) {
+                    Ok(key) if k.key_type == 1 => {
+                        self.config.scbk = Some(key);
+                        tracing::info!("new secure channel base key installed");
+                        Reply::Ack
+                    }
+                    _ => Reply::nak(NakCode::CannotProcess),
+                }
+            }
+            Command::AcuRxSize { .. } | Command::KeepActive { .. } | Command::Abort => Reply::Ack,
+            Command::Chlng { .. } | Command::Scrypt { .. } => Reply::nak(NakCode::ScConditions),
+            _ => Reply::nak(NakCode::UnknownCommand),
+        }
+    }
+
+    fn challenge(&mut self, frame: &OsdpFrame) -> Vec<u8> {
+        let key_type = frame.scb.as_ref().and_then(|s| s.data.first().copied()).unwrap_or(1);
+        let scbk = match (key_type, self.config.scbk) {
+            (1, Some(k)) => k,
+            // Install mode: a PD without its own key has the default one, whichever way the CP names it.
+            (0 | 1, None) => sc::SCBK_D,
+            _ => return self.nak(frame, NakCode::ScConditions),
+        };
+        let Ok(rnd_a) = <[u8; 8]>::try_from(frame.data.as_slice()) else { return self.nak(frame, NakCode::BadLength) };
+        let rnd_b: [u8; 8] = self.rng.random();
+        let keys = SessionKeys::derive(&scbk, &rnd_a);
+        let cryptogram = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
+        let cuid = {
+            let mut c = [0u8; 8];
+            c[..4].copy_from_slice(&self.config.serial.to_le_bytes());
+            c[4] = self.config.profile.model;
+            c
+        };
+        self.secure = Secure::Challenged { scbk, rnd_a, rnd_b };
+        let reply = Reply::CCrypt { cuid, rnd_b, cryptogram };
+        let mut out = OsdpFrame::reply(self.reply_address(frame), frame.sqn, reply.code(), reply.to_data());
+        out.integrity = Integrity::Crc16;
+        out.scb = Some(Scb::new(scs::CCRYPT, vec![key_type]));
+        out.encode(true)
+    }
+
+    fn server_cryptogram(&mut self, frame: &OsdpFrame) -> Vec<u8> {
+        let Secure::Challenged { scbk, rnd_a, rnd_b } = std::mem::replace(&mut self.secure, Secure::None) else {
+            return self.nak(frame, NakCode::ScConditions);
+        };
+        let key_type = frame.scb.as_ref().and_then(|s| s.data.first().copied()).unwrap_or(1);
+        let keys = SessionKeys::derive(&scbk, &rnd_a);
+        let expected = sc::server_cryptogram(&keys, &rnd_a, &rnd_b);
+        if !sc::ct_eq(&expected, &frame.data) {
+            tracing::info!("server cryptogram does not verify: no secure channel");
+            return self.nak(frame, NakCode::ScConditions);
+        }
+        let rmac = sc::initial_rmac(&keys, &expected);
+        self.secure = Secure::Up(Box::new(ScSession::new(keys, rmac)));
+        tracing::info!(key = if scbk == sc::SCBK_D { "SCBK-D" } else { "SCBK" }, "secure channel up");
+        let reply = Reply::RMacI { mac: rmac };
+        let mut out = OsdpFrame::reply(self.reply_address(frame), frame.sqn, reply.code(), reply.to_data());
+        out.scb = Some(Scb::new(scs::RMAC_I, vec![0x01]));
+        let _ = key_type;
+        out.encode(true)
+    }
+}

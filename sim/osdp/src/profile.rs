@@ -1,0 +1,77 @@
+//! Kinds of PD.
+
+use khil_osdp::reply::{Capability, function};
+
+/// What a PD has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdProfile {
+    /// `gate-io`, `card-reader`.
+    pub name: &'static str,
+    /// PDID model byte.
+    pub model: u8,
+    pub outputs: u8,
+    pub inputs: u8,
+    pub readers: u8,
+    pub leds: u8,
+    /// Names of the outputs and inputs, for the console and logs.
+    pub output_names: &'static [&'static str],
+    pub input_names: &'static [&'static str],
+}
+
+impl PdProfile {
+    /// An e-gate's I/O board: entry flap, exit flap and alarm relays; entry-zone presence, mantrap occupancy,
+    /// exit-zone presence, entry flap closed, exit flap closed; one reader position for LEDs, buzzer and text.
+    pub const GATE_IO: PdProfile = PdProfile {
+        name: "gate-io",
+        model: 1,
+        outputs: 3,
+        inputs: 5,
+        readers: 1,
+        leds: 2,
+        output_names: &["entry-flap", "exit-flap", "alarm"],
+        input_names: &["entry-presence", "mantrap-occupied", "exit-presence", "entry-flap-closed", "exit-flap-closed"],
+    };
+
+    /// A card reader: one reader with LEDs, buzzer and text, no I/O.
+    pub const CARD_READER: PdProfile = PdProfile {
+        name: "card-reader",
+        model: 2,
+        outputs: 0,
+        inputs: 0,
+        readers: 1,
+        leds: 1,
+        output_names: &[],
+        input_names: &[],
+    };
+
+    pub const ALL: [PdProfile; 2] = [PdProfile::GATE_IO, PdProfile::CARD_READER];
+
+    pub fn by_name(name: &str) -> Option<PdProfile> {
+        PdProfile::ALL.into_iter().find(|p| p.name == name)
+    }
+
+    pub fn names() -> String {
+        PdProfile::ALL.map(|p| p.name).join(", ")
+    }
+
+    /// The PDCAP records.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let cap = |function, compliance, count| Capability { function, compliance, count };
+        let mut caps = Vec::new();
+        if self.inputs > 0 {
+            caps.push(cap(function::CONTACT_STATUS, 1, self.inputs));
+        }
+        if self.outputs > 0 {
+            caps.push(cap(function::OUTPUT_CONTROL, 1, self.outputs));
+        }
+        caps.push(cap(function::CARD_FORMAT, 1, 1));
+        caps.push(cap(function::READER_LED, 1, self.leds));
+        caps.push(cap(function::READER_AUDIBLE, 1, 1));
+        caps.push(cap(function::READER_TEXT, 1, 1));
+        caps.push(cap(function::CHECK_CHARACTER, 1, 0));
+        caps.push(cap(function::COMMUNICATION_SECURITY, 1, 1));
+        caps.push(cap(function::RECEIVE_BUFFER_SIZE, 0, 1));
+        caps.push(cap(function::READERS, 0, self.readers));
+        caps
+    }
+}

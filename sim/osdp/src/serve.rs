@@ -1,0 +1,68 @@
+//! The wire: link -> codec -> [`Pd`] -> link. The PD answers packets for its address and broadcasts, ignores the
+//! rest (other PDs on a multidrop bus), and never answers a packet whose check fails (its address may be wrong).
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::BytesMut;
+use khil_link::{BoxLink, LinkError};
+use khil_osdp::codec::OsdpCodec;
+use khil_osdp::frame::BROADCAST;
+use khil_sim_host::Device;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::codec::Decoder;
+
+use crate::pd::{Pd, PdConfig, PdEvent};
+
+/// A simulated PD served over any link. State (outputs, keys, queued events) outlives client sessions.
+#[derive(Debug)]
+pub struct OsdpPd {
+    pd: Mutex<Pd>,
+}
+
+impl OsdpPd {
+    pub fn new(config: PdConfig) -> OsdpPd {
+        OsdpPd { pd: Mutex::new(Pd::new(config)) }
+    }
+
+    /// The PD, for the console and tests.
+    pub fn pd(&self) -> MutexGuard<'_, Pd> {
+        self.pd.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues an event for the next POLL.
+    pub fn push(&self, event: PdEvent) {
+        self.pd().push(event);
+    }
+}
+
+impl Device for OsdpPd {
+    fn name(&self) -> &'static str {
+        "osdp-pd"
+    }
+
+    async fn serve(self: Arc<Self>, mut link: BoxLink) -> Result<(), LinkError> {
+        let mut codec = OsdpCodec::new();
+        let mut rx = BytesMut::with_capacity(1024);
+        loop {
+            while let Some(decoded) = codec.decode(&mut rx).map_err(|e| LinkError::Io(std::io::Error::other(e)))? {
+                let address = self.pd().address();
+                let f = &decoded.frame;
+                if f.reply || (f.address != address && f.address != BROADCAST) {
+                    continue;
+                }
+                let answer = self.pd().handle(f, &decoded.raw);
+                if let Some(bytes) = answer {
+                    link.write_all(&bytes).await?;
+                    link.flush().await?;
+                }
+            }
+            if codec.skipped().events > 0 {
+                let s = codec.take_skipped();
+                tracing::debug!(bytes = s.bytes, "skipped bytes on the bus");
+            }
+            if link.read_buf(&mut rx).await? == 0 {
+                return Ok(());
+            }
+        }
+    }
+}
