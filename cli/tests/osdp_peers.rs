@@ -29,7 +29,7 @@ fn start_pd(args: &[&str]) -> (Child, String) {
     (child, path)
 }
 
-fn stop(mut child: Child) -> String {
+fn stop(child: Child) -> String {
     let _ = Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status();
     let out = child.wait_with_output().unwrap();
     String::from_utf8_lossy(&out.stderr).into_owned()
