@@ -86,6 +86,7 @@ pub(crate) struct SimArgs {
 enum SimFault {
     Line(Fault),
     Device(DeviceFault),
+    Pd(khil_sim_osdp::PdFault),
 }
 
 fn parse_fault(device: &str, spec: &str) -> Result<SimFault, String> {
@@ -95,6 +96,17 @@ fn parse_fault(device: &str, spec: &str) -> Result<SimFault, String> {
     };
     let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
     let line_kinds = ["drop", "flip", "dup", "garbage", "delay", "stall", "close"];
+    if device == "osdp-pd" && !line_kinds.contains(&kind) {
+        return match spec.parse::<khil_sim_osdp::PdFault>() {
+            Ok(f) => Ok(SimFault::Pd(f)),
+            Err(e) if e.part == "kind" => Err(format!(
+                "--fault {spec:?}: unknown kind {kind:?}: expected a line fault ({}) or a PD fault ({})",
+                line_kinds.join(", "),
+                khil_sim_osdp::faults::KINDS
+            )),
+            Err(e) => Err(format!("--fault: {e}")),
+        };
+    }
     if device != "fingerprint" || line_kinds.contains(&kind) {
         return Err(format!("--fault: {line_err}"));
     }
@@ -155,11 +167,12 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     if args.vpcd.is_some() {
         return Err(format!("--vpcd: device {:?} is not a smart card; use --pty or --tcp", args.device));
     }
-    let (mut line_faults, mut device_faults) = (Vec::new(), Vec::new());
+    let (mut line_faults, mut device_faults, mut pd_faults) = (Vec::new(), Vec::new(), Vec::new());
     for spec in &args.faults {
         match parse_fault(&args.device, spec)? {
             SimFault::Line(f) => line_faults.push(f),
             SimFault::Device(f) => device_faults.push(f),
+            SimFault::Pd(f) => pd_faults.push(f),
         }
     }
     let line = line(&args, line_faults);
@@ -179,7 +192,7 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
         return host(Arc::new(Echo), &args, line).await;
     }
     if args.device == "osdp-pd" {
-        return osdp_pd(&args, line).await;
+        return osdp_pd(&args, line, pd_faults).await;
     }
     let config = fingerprint_config(&args, device_faults)?;
     let fingers = Arc::new(Fingers::new(args.seed, parse_quality(&args.quality)?));
@@ -202,7 +215,7 @@ fn parse_key(text: &str) -> Result<[u8; 16], String> {
     Ok(key)
 }
 
-async fn osdp_pd(args: &SimArgs, line: Line) -> Result<(), String> {
+async fn osdp_pd(args: &SimArgs, line: Line, faults: Vec<khil_sim_osdp::PdFault>) -> Result<(), String> {
     use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
     let profile = match &args.profile {
         None => PdProfile::GATE_IO,
@@ -215,7 +228,7 @@ async fn osdp_pd(args: &SimArgs, line: Line) -> Result<(), String> {
     }
     let scbk = args.scbk.as_deref().map(parse_key).transpose()?;
     let config = PdConfig { scbk, seed: args.seed, ..PdConfig::new(profile, args.address) };
-    let pd = Arc::new(OsdpPd::new(config));
+    let pd = Arc::new(OsdpPd::with_faults(config, faults));
     spawn_pd_console(&pd);
     host(pd, args, line).await
 }
@@ -352,6 +365,7 @@ impl SimConnector for Simulators {
                 "fault" => match parse_fault(&url.device, value).map_err(unsupported)? {
                     SimFault::Line(f) => line.faults.push(f),
                     SimFault::Device(f) => config.faults.push(f),
+                    SimFault::Pd(_) => return Err(unsupported("PD faults need `khil sim osdp-pd`".into())),
                 },
                 "profile" if fingerprint => {
                     config.profile =

@@ -4,12 +4,15 @@
 //! - [`pd`]: the PD state machine: one decoded command in, one reply frame out (pure): sequence numbers (a
 //!   repeated SQN gets the cached reply, never a second execution), NAK codes, the secure channel;
 //! - [`profile`]: what each kind of PD has;
+//! - [`faults`]: slow, lost, BUSY and corrupted replies, a forgotten secure session;
 //! - [`serve`]: the wire: link -> codec -> PD -> codec -> link, answering only its own address.
 
+pub mod faults;
 pub mod pd;
 pub mod profile;
 pub mod serve;
 
+pub use faults::PdFault;
 pub use pd::{Pd, PdConfig, PdEvent};
 pub use profile::PdProfile;
 pub use serve::OsdpPd;

@@ -20,6 +20,7 @@ use khil_osdp::sc::{self, ScSession, SessionKeys};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::faults::Mishaps;
 use crate::profile::PdProfile;
 
 /// SCB types.
@@ -165,8 +166,23 @@ impl Pd {
     /// Answers one command packet addressed to this PD (or broadcast). `raw` is the packet as received (SOM
     /// through the check), for the MAC. Returns the reply packet's bytes.
     pub fn handle(&mut self, frame: &OsdpFrame, raw: &[u8]) -> Option<Vec<u8>> {
+        self.handle_with(frame, raw, Mishaps::default())
+    }
+
+    /// [`Pd::handle`] with faults: a BUSY instead of executing, a lost reply (the command runs and its reply is
+    /// cached, so the CP's retransmission gets it), a corrupted check, a forgotten secure session.
+    pub fn handle_with(&mut self, frame: &OsdpFrame, raw: &[u8], mishaps: Mishaps) -> Option<Vec<u8>> {
         if frame.reply {
             return None;
+        }
+        if mishaps.sc_drop {
+            self.secure = Secure::None;
+        }
+        if mishaps.busy {
+            // BUSY goes out with SQN 0 and is not a reply to this SQN: the CP asks again with the same one.
+            let mut busy = OsdpFrame::reply(self.reply_address(frame), 0, Reply::Busy.code(), Vec::new());
+            busy.integrity = frame.integrity;
+            return Some(busy.encode(true));
         }
         // Retransmission: the same SQN as the last command gets the same bytes back, not a second execution.
         if frame.sqn != 0
@@ -194,6 +210,16 @@ impl Pd {
         }
         let bytes = self.respond(frame, raw);
         self.last = Some((frame.sqn, bytes.clone()));
+        if mishaps.no_reply {
+            return None;
+        }
+        if mishaps.bad_crc {
+            let mut broken = bytes;
+            if let Some(last) = broken.last_mut() {
+                *last ^= 0x5A;
+            }
+            return Some(broken);
+        }
         Some(bytes)
     }
 

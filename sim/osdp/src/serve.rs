@@ -11,17 +11,25 @@ use khil_sim_host::Device;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Decoder;
 
+use crate::faults::{PdFault, PdFaults};
 use crate::pd::{Pd, PdConfig, PdEvent};
 
 /// A simulated PD served over any link. State (outputs, keys, queued events) outlives client sessions.
 #[derive(Debug)]
 pub struct OsdpPd {
     pd: Mutex<Pd>,
+    faults: Mutex<PdFaults>,
 }
 
 impl OsdpPd {
     pub fn new(config: PdConfig) -> OsdpPd {
-        OsdpPd { pd: Mutex::new(Pd::new(config)) }
+        OsdpPd::with_faults(config, Vec::new())
+    }
+
+    /// A PD that misbehaves as `faults` say.
+    pub fn with_faults(config: PdConfig, faults: Vec<PdFault>) -> OsdpPd {
+        let seed = config.seed;
+        OsdpPd { pd: Mutex::new(Pd::new(config)), faults: Mutex::new(PdFaults::new(faults, seed)) }
     }
 
     /// The PD, for the console and tests.
@@ -50,7 +58,11 @@ impl Device for OsdpPd {
                 if f.reply || (f.address != address && f.address != BROADCAST) {
                     continue;
                 }
-                let answer = self.pd().handle(f, &decoded.raw);
+                let mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
+                let answer = self.pd().handle_with(f, &decoded.raw, mishaps);
+                if let Some(ms) = mishaps.delay_ms {
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
                 if let Some(bytes) = answer {
                     link.write_all(&bytes).await?;
                     link.flush().await?;

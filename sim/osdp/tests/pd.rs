@@ -125,3 +125,32 @@ fn secure_channel_commands_and_a_bad_mac() {
     assert!(nak.scb.is_none(), "sent in plain text");
     assert!(!pd.secure());
 }
+
+/// A lost reply: the OUT ran, the CP resends it with the same SQN and gets the cached reply; BUSY runs nothing
+/// and the CP's retry with the same SQN does.
+#[test]
+fn lost_replies_and_busy_keep_the_relay_exact() {
+    use khil_sim_osdp::faults::Mishaps;
+    let mut pd = Pd::new(PdConfig::new(PdProfile::GATE_IO, 1));
+    exchange(&mut pd, &OsdpFrame::command(1, 0, opcode::POLL, vec![])).unwrap();
+    let open = out(1, 0, 2).encode(true);
+    let Decoded::Frame { frame: f, packet, .. } = frame::decode(&open) else { panic!() };
+    let lost = Mishaps { no_reply: true, ..Mishaps::default() };
+    assert_eq!(pd.handle_with(&f, &open[packet.clone()], lost), None);
+    assert!(pd.outputs()[0]);
+    let executed = pd.executed;
+    let resent = pd.handle(&f, &open[packet.clone()]).unwrap();
+    assert_eq!(pd.executed, executed, "the retransmission is answered from the cache");
+    let Decoded::Frame { frame: ack, .. } = frame::decode(&resent) else { panic!() };
+    assert_eq!((ack.code, ack.sqn), (0x40, 1));
+
+    let close = out(2, 0, 1).encode(true);
+    let Decoded::Frame { frame: f, packet, .. } = frame::decode(&close) else { panic!() };
+    let busy = Mishaps { busy: true, ..Mishaps::default() };
+    let reply = pd.handle_with(&f, &close[packet.clone()], busy).unwrap();
+    let Decoded::Frame { frame: b, .. } = frame::decode(&reply) else { panic!() };
+    assert_eq!((b.code, b.sqn), (0x79, 0), "BUSY with SQN 0");
+    assert!(pd.outputs()[0], "BUSY executed nothing");
+    pd.handle(&f, &close[packet]).unwrap();
+    assert!(!pd.outputs()[0], "the retry with the same SQN runs");
+}
