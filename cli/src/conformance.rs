@@ -34,6 +34,10 @@ macro_rules! with_suite {
                 let $suite = khil_conformance::suites::zfm::ZfmSuite::new();
                 Ok($body)
             }
+            "osdp-pd" => {
+                let $suite = khil_conformance::suites::osdp::OsdpSuite::new();
+                Ok($body)
+            }
             other => Err(unknown_class(other)),
         }
     };

@@ -325,6 +325,43 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     })
 }
 
+/// `sim:osdp-pd?profile=..&address=..&scbk=..&fault=..&quirk=..&seed=..` in-process.
+fn connect_osdp_pd(url: &SimUrl) -> Result<BoxLink, LinkError> {
+    use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
+    let unsupported =
+        |why: String| LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why };
+    let mut config = PdConfig::new(PdProfile::GATE_IO, 1);
+    let mut line = Line::default();
+    let mut faults = Vec::new();
+    for (key, value) in &url.params {
+        let bad = |expected: &str| unsupported(format!("{key}: expected {expected}, got {value:?}"));
+        match key.as_str() {
+            "profile" => {
+                config.profile =
+                    PdProfile::by_name(value).ok_or_else(|| bad(&format!("one of {}", PdProfile::names())))?;
+            }
+            "address" => config.address = value.parse().ok().filter(|a| *a < 0x7F).ok_or_else(|| bad("0-126"))?,
+            "scbk" => config.scbk = Some(parse_key(value).map_err(unsupported)?),
+            "seed" => {
+                config.seed = value.parse().map_err(|_| bad("an integer"))?;
+                line.seed = config.seed;
+            }
+            "quirk" => config.quirks.push(value.parse().map_err(unsupported)?),
+            "fault" => match parse_fault("osdp-pd", value).map_err(unsupported)? {
+                SimFault::Line(f) => line.faults.push(f),
+                SimFault::Pd(f) => faults.push(f),
+                SimFault::Device(_) => return Err(bad("a line or PD fault")),
+            },
+            _ => {
+                return Err(unsupported(format!(
+                    "unknown parameter {key:?}: expected profile, address, scbk, seed, quirk or fault"
+                )));
+            }
+        }
+    }
+    Ok(khil_sim_host::in_process(Arc::new(OsdpPd::with_faults(config, faults)), &line))
+}
+
 /// The synthetic population of `seed`, shared by every in-process sensor of this process: a conformance run
 /// opens a fresh simulator per test purpose, and a finger is synthesised once, not once per purpose.
 fn population(seed: u64) -> Arc<Fingers> {
@@ -347,6 +384,9 @@ impl SimConnector for Simulators {
             |why: String| LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why };
         if !DEVICES.contains(&url.device.as_str()) {
             return Err(unsupported(format!("no simulator {:?}: expected one of {}", url.device, DEVICES.join(", "))));
+        }
+        if url.device == "osdp-pd" {
+            return connect_osdp_pd(url);
         }
         let fingerprint = url.device == "fingerprint";
         let mut line = Line::default();

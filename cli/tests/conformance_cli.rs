@@ -254,3 +254,31 @@ fn a_pty_device_gets_the_verdicts_of_the_in_process_simulator() {
     let passed = v.iter().filter(|(_, o)| o == "verdict pass").count();
     assert!(passed >= 50, "r503 with its ICS: {passed} passed: {v:?}");
 }
+
+/// The `osdp-pd` class against `khil sim osdp-pd` on a pty (a serial device to khil), with the gate I/O board's
+/// ICS: every purpose passes, over a real tty, with the secure channel.
+#[test]
+fn the_osdp_pd_suite_passes_against_a_simulated_pd_on_a_pty() {
+    let ics = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ics/osdp-gate-io.toml");
+    let out_dir = scratch("osdp-pty");
+    let sim = common::start_sim(&[
+        "osdp-pd",
+        "--pty",
+        "--profile",
+        "gate-io",
+        "--address",
+        "1",
+        "--scbk",
+        "000102030405060708090a0b0c0d0e0f",
+    ]);
+    let out = khil()
+        .args(["conformance", "run", "--class", "osdp-pd", "--device", &sim.url, "--ics"])
+        .arg(&ics)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = verdicts(&out_dir);
+    assert!(v.len() >= 18 && v.iter().all(|(_, o)| o == "verdict pass"), "{v:?}");
+}

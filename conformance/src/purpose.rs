@@ -161,3 +161,31 @@ impl Ctx {
         (self.verdict, self.evidence)
     }
 }
+
+/// Declares one purpose on devices of type `$dut_ty`: its metadata, applicability and body (an expression, usually
+/// a block, over `dut` and `ctx` that ends in `Ok(())`). Each suite wraps it in its own `purpose!`.
+macro_rules! purpose_for {
+    (
+        $dut_ty:ty;
+        id: $id:literal, group: $group:literal, title: $title:literal, clause: $clause:literal,
+        when: $when:path, condition: $cond:literal, expected: $exp:literal,
+        |$dut:ident, $ctx:ident| $body:expr
+    ) => {{
+        fn run<'a>($dut: &'a mut $dut_ty, $ctx: &'a mut crate::purpose::Ctx) -> crate::purpose::BodyFuture<'a> {
+            Box::pin(async move { $body })
+        }
+        crate::purpose::Purpose {
+            meta: crate::purpose::PurposeMeta {
+                id: $id,
+                title: $title,
+                clause: $clause,
+                group: $group,
+                condition: $cond,
+                expected: $exp,
+            },
+            applies: $when,
+            run,
+        }
+    }};
+}
+pub(crate) use purpose_for;

@@ -28,6 +28,9 @@ impl Connector for TestSims {
         Box::pin(async move {
             let DeviceUrl::Sim(s) = url else { return Err(format!("{url}: not a sim: URL")) };
             let p = |k: &str| s.params.get(k).cloned();
+            if s.device == "osdp-pd" {
+                return osdp_pd(&p);
+            }
             let profile = Profile::by_name(&p("profile").unwrap_or_else(|| "r307".into())).ok_or("profile")?;
             let mut config = SensorConfig::new(profile);
             if let Some(f) = p("finger") {
@@ -48,6 +51,33 @@ impl Connector for TestSims {
             Ok(in_process(Arc::new(sensor), &line))
         })
     }
+}
+
+fn osdp_pd(p: &dyn Fn(&str) -> Option<String>) -> Result<BoxLink, String> {
+    use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
+    let profile = PdProfile::by_name(&p("profile").unwrap_or_else(|| "gate-io".into())).ok_or("profile")?;
+    let mut config = PdConfig::new(profile, 1);
+    if let Some(k) = p("scbk") {
+        let bytes: Vec<u8> = (0..32).step_by(2).filter_map(|i| u8::from_str_radix(k.get(i..i + 2)?, 16).ok()).collect();
+        config.scbk = Some(bytes.try_into().map_err(|_| "scbk")?);
+    }
+    if let Some(q) = p("quirk") {
+        config.quirks.push(q.parse()?);
+    }
+    let faults = match p("fault") {
+        Some(f) => vec![f.parse::<khil_sim_osdp::PdFault>().map_err(|e| e.to_string())?],
+        None => Vec::new(),
+    };
+    Ok(in_process(Arc::new(OsdpPd::with_faults(config, faults)), &Line::default()))
+}
+
+/// Runs the whole OSDP PD suite against `url` with the URL's default ICS.
+pub async fn run_osdp(url: &str) -> RunReport {
+    let suite = khil_conformance::suites::osdp::OsdpSuite::new();
+    let url: DeviceUrl = url.parse().unwrap();
+    let opts =
+        RunOptions { ics: suite.default_ics(&url), url, only: Vec::new(), purpose_timeout: Duration::from_mins(1) };
+    run(&suite, &TestSims, &opts, &mut Quiet).await.unwrap()
 }
 
 /// Runs the whole ZFM suite against `url` with the URL's default ICS.

@@ -13,6 +13,6 @@ pub mod profile;
 pub mod serve;
 
 pub use faults::PdFault;
-pub use pd::{Pd, PdConfig, PdEvent};
+pub use pd::{Pd, PdConfig, PdEvent, PdQuirk};
 pub use profile::PdProfile;
 pub use serve::OsdpPd;

@@ -35,6 +35,56 @@ mod scs {
     pub(super) const REPLY_ENC: u8 = 0x18;
 }
 
+/// Deliberate mis-implementations, to measure the `osdp-pd` conformance suite (a correct PD has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PdQuirk {
+    /// A retransmitted command (same SQN) is executed again, as libosdp does.
+    ReexecuteRetransmission,
+    /// Any SQN is accepted (no NAK 4).
+    NoSequenceCheck,
+    /// A PD with a key still executes plain commands.
+    PlainAllowed,
+    /// Command MACs are not checked.
+    IgnoreMac,
+    /// Unknown commands are acknowledged.
+    AckUnknown,
+    /// Replies leave ADDR bit 7 clear.
+    NoReplyBit,
+}
+
+impl PdQuirk {
+    pub const ALL: [PdQuirk; 6] = [
+        PdQuirk::ReexecuteRetransmission,
+        PdQuirk::NoSequenceCheck,
+        PdQuirk::PlainAllowed,
+        PdQuirk::IgnoreMac,
+        PdQuirk::AckUnknown,
+        PdQuirk::NoReplyBit,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            PdQuirk::ReexecuteRetransmission => "reexecute-retransmission",
+            PdQuirk::NoSequenceCheck => "no-sequence-check",
+            PdQuirk::PlainAllowed => "plain-allowed",
+            PdQuirk::IgnoreMac => "ignore-mac",
+            PdQuirk::AckUnknown => "ack-unknown",
+            PdQuirk::NoReplyBit => "no-reply-bit",
+        }
+    }
+}
+
+impl std::str::FromStr for PdQuirk {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PdQuirk, String> {
+        PdQuirk::ALL
+            .into_iter()
+            .find(|q| q.name() == s)
+            .ok_or_else(|| format!("quirk {s:?}: expected one of {}", PdQuirk::ALL.map(PdQuirk::name).join(", ")))
+    }
+}
+
 /// How a PD is set up.
 #[derive(Debug, Clone)]
 pub struct PdConfig {
@@ -44,11 +94,12 @@ pub struct PdConfig {
     pub scbk: Option<[u8; 16]>,
     pub serial: u32,
     pub seed: u64,
+    pub quirks: Vec<PdQuirk>,
 }
 
 impl PdConfig {
     pub fn new(profile: PdProfile, address: u8) -> PdConfig {
-        PdConfig { profile, address, scbk: None, serial: 0x4B48_494C, seed: 0 }
+        PdConfig { profile, address, scbk: None, serial: 0x4B48_494C, seed: 0, quirks: Vec::new() }
     }
 }
 
@@ -186,6 +237,7 @@ impl Pd {
         }
         // Retransmission: the same SQN as the last command gets the same bytes back, not a second execution.
         if frame.sqn != 0
+            && !self.quirk(PdQuirk::ReexecuteRetransmission)
             && let Some((sqn, bytes)) = &self.last
             && *sqn == frame.sqn
         {
@@ -205,7 +257,7 @@ impl Pd {
         if frame.sqn == 0 {
             // A CP starting over: the session is gone.
             self.secure = Secure::None;
-        } else if frame.sqn != expected {
+        } else if frame.sqn != expected && !self.quirk(PdQuirk::NoSequenceCheck) {
             return Some(self.send(frame, &Reply::nak(NakCode::BadSequence), false));
         }
         let bytes = self.respond(frame, raw);
@@ -223,10 +275,15 @@ impl Pd {
         Some(bytes)
     }
 
+    fn quirk(&self, q: PdQuirk) -> bool {
+        self.config.quirks.contains(&q)
+    }
+
     /// Plain reply (no SCB) to `frame`.
     fn plain(&self, frame: &OsdpFrame, reply: &Reply) -> Vec<u8> {
         let mut out = OsdpFrame::reply(self.reply_address(frame), frame.sqn, reply.code(), reply.to_data());
         out.integrity = frame.integrity;
+        out.reply = !self.quirk(PdQuirk::NoReplyBit);
         out.encode(true)
     }
 
@@ -238,6 +295,7 @@ impl Pd {
     /// A reply, secured when the session is up (`drop_session` after a security failure: sent in plain text).
     fn send(&mut self, frame: &OsdpFrame, reply: &Reply, encrypted_request: bool) -> Vec<u8> {
         let address = self.reply_address(frame);
+        let reply_bit = !self.quirk(PdQuirk::NoReplyBit);
         let Secure::Up(session) = &mut self.secure else { return self.plain(frame, reply) };
         let data = reply.to_data();
         let (kind, data) = if encrypted_request && !data.is_empty() {
@@ -250,7 +308,7 @@ impl Pd {
         };
         let mut out = OsdpFrame {
             address,
-            reply: true,
+            reply: reply_bit,
             sqn: frame.sqn,
             integrity: frame.integrity,
             scb: Some(Scb::new(kind, Vec::new())),
@@ -297,6 +355,14 @@ impl Pd {
                 return self.plain(frame, &Reply::nak(NakCode::ScConditions));
             };
             if session.pd_verify_command(input, &mac).is_err() {
+                if self.config.quirks.contains(&PdQuirk::IgnoreMac) {
+                    // The mis-implementation: a command with a bad MAC is executed anyway (answered in the
+                    // clear, since its MAC chain is broken).
+                    if let Ok(command) = Command::parse(frame.code, &data) {
+                        let reply = self.execute(command);
+                        return self.plain(frame, &reply);
+                    }
+                }
                 tracing::info!("command MAC does not verify: secure channel dropped");
                 self.secure = Secure::None;
                 return self.plain(frame, &Reply::nak(NakCode::ScConditions));
@@ -318,6 +384,9 @@ impl Pd {
         let command = match Command::parse(frame.code, &data) {
             Ok(c) => c,
             Err(e) => {
+                if self.quirk(PdQuirk::AckUnknown) {
+                    return self.send(frame, &Reply::Ack, false);
+                }
                 let code = if khil_osdp::command::opcode::KNOWN.contains(&frame.code) {
                     NakCode::BadLength
                 } else {
@@ -330,7 +399,7 @@ impl Pd {
         // Identification is open; everything else, POLL included (its replies carry card data), needs the
         // secure channel on a PD that has a key.
         let open = matches!(command, Command::Id { .. } | Command::Cap { .. });
-        if self.config.scbk.is_some() && !secured && !open {
+        if self.config.scbk.is_some() && !secured && !open && !self.quirk(PdQuirk::PlainAllowed) {
             return self.nak(frame, NakCode::ScConditions);
         }
         self.executed += 1;
@@ -425,6 +494,7 @@ impl Pd {
             }
             Command::AcuRxSize { .. } | Command::KeepActive { .. } | Command::Abort => Reply::Ack,
             Command::Chlng { .. } | Command::Scrypt { .. } => Reply::nak(NakCode::ScConditions),
+            _ if self.quirk(PdQuirk::AckUnknown) => Reply::Ack,
             _ => Reply::nak(NakCode::UnknownCommand),
         }
     }

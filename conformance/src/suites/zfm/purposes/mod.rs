@@ -11,33 +11,9 @@ mod timing;
 use super::ZfmDut;
 use crate::purpose::Purpose;
 
-/// Declares one purpose: its metadata, applicability and body (an async block over `dut` and `ctx` that ends
-/// in `Ok(())`).
+/// Declares one ZFM purpose (see [`crate::purpose::purpose_for`]).
 macro_rules! purpose {
-    (
-        id: $id:literal, group: $group:literal, title: $title:literal, clause: $clause:literal,
-        when: $when:path, condition: $cond:literal, expected: $exp:literal,
-        |$dut:ident, $ctx:ident| $body:expr
-    ) => {{
-        fn run<'a>(
-            $dut: &'a mut crate::suites::zfm::ZfmDut,
-            $ctx: &'a mut crate::purpose::Ctx,
-        ) -> crate::purpose::BodyFuture<'a> {
-            Box::pin(async move { $body })
-        }
-        crate::purpose::Purpose {
-            meta: crate::purpose::PurposeMeta {
-                id: $id,
-                title: $title,
-                clause: $clause,
-                group: $group,
-                condition: $cond,
-                expected: $exp,
-            },
-            applies: $when,
-            run,
-        }
-    }};
+    ($($body:tt)*) => { crate::purpose::purpose_for!(crate::suites::zfm::ZfmDut; $($body)*) };
 }
 pub(crate) use purpose;
 

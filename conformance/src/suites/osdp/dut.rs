@@ -1,0 +1,319 @@
+//! The PD under test, driven by a minimal control panel: sequence numbers, plain and secured exchanges, the
+//! secure-channel handshake. Every packet is recorded; once the secure channel is up data is kept as its length.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use khil_link::BoxLink;
+use khil_osdp::command::{Command, opcode};
+use khil_osdp::frame::{self, Decoded, OsdpFrame, Scb};
+use khil_osdp::reply::Reply;
+use khil_osdp::sc::{self, ScSession, SessionKeys};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::OsdpIcs;
+use crate::purpose::{Ctx, Stop};
+use crate::verdict::Direction;
+
+/// A PD on a link.
+pub struct OsdpDut {
+    link: BoxLink,
+    rx: BytesMut,
+    pub ics: OsdpIcs,
+    /// The SQN of the last command sent (`None`: the next one is 0).
+    last_sqn: Option<u8>,
+    pub session: Option<ScSession>,
+}
+
+impl std::fmt::Debug for OsdpDut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OsdpDut").field("address", &self.ics.ixit.address).finish_non_exhaustive()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+}
+
+/// A received packet.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub frame: OsdpFrame,
+    /// SOM through the check.
+    pub raw: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl OsdpDut {
+    pub fn new(link: BoxLink, ics: OsdpIcs) -> OsdpDut {
+        OsdpDut { link, rx: BytesMut::new(), ics, last_sqn: None, session: None }
+    }
+
+    pub fn address(&self) -> u8 {
+        self.ics.ixit.address
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.ics.caps.reply_timeout_ms)
+    }
+
+    /// The SQN the next command takes: 0 first, then 1, 2, 3, 1...
+    pub fn next_sqn(&mut self) -> u8 {
+        let n = match self.last_sqn {
+            None => 0,
+            Some(3 | 0) => 1,
+            Some(s) => s + 1,
+        };
+        self.last_sqn = Some(n);
+        n
+    }
+
+    /// The evidence form of a packet: the header, SCB and code in hex, data as its length under the secure
+    /// channel or when it is a key.
+    fn evidence(bytes: &[u8], frame: Option<&OsdpFrame>) -> String {
+        let hide = frame.is_some_and(|f| f.scb.is_some() || f.code == opcode::KEYSET && !f.reply);
+        match frame {
+            Some(f) if hide && !f.data.is_empty() => {
+                let keep = bytes.len().saturating_sub(f.data.len() + f.mac.map_or(0, |_| 4) + f.integrity.wire_len());
+                format!("{} <{} data bytes not kept> …", hex(&bytes[..keep]), f.data.len())
+            }
+            _ => hex(bytes),
+        }
+    }
+
+    pub async fn send_bytes(&mut self, ctx: &mut Ctx, bytes: &[u8], summary: String) -> Result<(), Stop> {
+        let decoded = match frame::decode(bytes) {
+            Decoded::Frame { frame, .. } => Some(frame),
+            _ => None,
+        };
+        ctx.frame(Direction::Out, Self::evidence(bytes, decoded.as_ref()), summary);
+        self.link.write_all(bytes).await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))?;
+        self.link.flush().await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))
+    }
+
+    /// The next valid packet within `limit`. Bytes that are not a valid packet are recorded and fail the check
+    /// "replies are well-formed".
+    pub async fn recv(&mut self, ctx: &mut Ctx, limit: Duration) -> Result<Option<Received>, Stop> {
+        let start = Instant::now();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match frame::decode(&self.rx) {
+                Decoded::Frame { frame, consumed, packet } => {
+                    let raw = self.rx[packet].to_vec();
+                    self.rx.advance(consumed);
+                    let summary = format!(
+                        "{} {:02X}, SQN {}{}",
+                        if frame.reply { "reply" } else { "command(!)" },
+                        frame.code,
+                        frame.sqn,
+                        frame.scb.as_ref().map_or(String::new(), |s| format!(", SCB {:02X}", s.kind))
+                    );
+                    ctx.frame(Direction::In, Self::evidence(&raw, Some(&frame)), summary);
+                    return Ok(Some(Received { frame, raw, elapsed: start.elapsed() }));
+                }
+                Decoded::Skipped { count, reason } => {
+                    let bytes = self.rx.split_to(count.min(self.rx.len()));
+                    // Marks between packets are allowed; anything else is a malformed reply.
+                    if bytes.iter().all(|&b| b == frame::MARK) {
+                        continue;
+                    }
+                    ctx.frame(Direction::In, hex(&bytes), format!("not a valid packet: {reason}"));
+                    let _ = ctx.check(
+                        "replies are well-formed packets (SOM, LEN, CTRL, CRC)",
+                        "valid packets",
+                        reason.to_string(),
+                        false,
+                    );
+                }
+                Decoded::NeedMore => {
+                    self.rx.reserve(512);
+                    match tokio::time::timeout_at(deadline, self.link.read_buf(&mut self.rx)).await {
+                        Err(_) => return Ok(None),
+                        Ok(Ok(0)) => return Err(Stop::Error("the device closed the line".into())),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Err(Stop::Error(format!("the line broke while receiving: {e}"))),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `frame` and waits for the reply (within the declared reply time).
+    pub async fn exchange(
+        &mut self,
+        ctx: &mut Ctx,
+        frame: &OsdpFrame,
+        summary: String,
+    ) -> Result<Option<Received>, Stop> {
+        let bytes =
+            frame.try_encode(true).map_err(|e| Stop::Error(format!("cannot encode the test's own packet: {e}")))?;
+        self.send_bytes(ctx, &bytes, summary).await?;
+        let limit = self.timeout();
+        self.recv(ctx, limit).await
+    }
+
+    /// Checks a reply's addressing and SQN; silence fails the purpose.
+    pub fn checked(
+        ctx: &mut Ctx,
+        what: &str,
+        sent: &OsdpFrame,
+        got: Option<Received>,
+        limit: Duration,
+    ) -> Result<Received, Stop> {
+        let Some(r) = got else {
+            ctx.check(
+                format!("{what} is answered"),
+                format!("a reply within {} ms", limit.as_millis()),
+                "no reply",
+                false,
+            )?;
+            unreachable!()
+        };
+        let f = &r.frame;
+        ctx.check(
+            format!("{what}: reply bit and address"),
+            format!("reply from {:02X}", sent.address),
+            format!("{} from {:02X}", if f.reply { "reply" } else { "no reply bit" }, f.address),
+            f.reply && f.address == sent.address,
+        )?;
+        if f.code != khil_osdp::reply::opcode::BUSY {
+            ctx.check(format!("{what}: SQN echoed"), sent.sqn, f.sqn, f.sqn == sent.sqn)?;
+        }
+        Ok(r)
+    }
+
+    /// A plain command; the parsed reply.
+    pub async fn plain(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
+        let sqn = self.next_sqn();
+        let f = OsdpFrame::command(self.address(), sqn, cmd.code(), cmd.to_data());
+        let got = self.exchange(ctx, &f, format!("{} (plain), SQN {sqn}", cmd.name())).await?;
+        let limit = self.timeout();
+        let r = Self::checked(ctx, cmd.name(), &f, got, limit)?;
+        Self::parse(ctx, &r.frame)
+    }
+
+    fn parse(ctx: &mut Ctx, f: &OsdpFrame) -> Result<Reply, Stop> {
+        match Reply::parse(f.code, &f.data) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                ctx.check("reply data has its documented layout", "a parsable reply", e.to_string(), false)?;
+                unreachable!()
+            }
+        }
+    }
+
+    /// A command inside the secure session: data encrypted (SCB 17) when there is any, MAC'd (SCB 15) otherwise;
+    /// the reply's MAC is verified and its data decrypted.
+    pub async fn secure(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
+        let sqn = self.next_sqn();
+        let f = self.seal(cmd, sqn)?;
+        let got = self.exchange(ctx, &f, format!("{} (secure), SQN {sqn}", cmd.name())).await?;
+        let limit = self.timeout();
+        let r = Self::checked(ctx, cmd.name(), &f, got, limit)?;
+        self.open(ctx, r)
+    }
+
+    /// The secured packet for `cmd` (advances the MAC chain).
+    pub fn seal(&mut self, cmd: &Command, sqn: u8) -> Result<OsdpFrame, Stop> {
+        let Some(session) = self.session.as_mut() else { return Err(Stop::Error("no secure session".into())) };
+        let data = cmd.to_data();
+        let mut f = OsdpFrame::command(self.ics.ixit.address, sqn, cmd.code(), data.clone());
+        if data.is_empty() {
+            f.scb = Some(Scb::new(0x15, vec![]));
+        } else {
+            f.data = session.encrypt_command_data(&data);
+            f.scb = Some(Scb::new(0x17, vec![]));
+        }
+        f.seal(|input| session.cp_mac_command(input)).map_err(|e| Stop::Error(e.to_string()))?;
+        Ok(f)
+    }
+
+    /// Verifies and decrypts a secured reply.
+    pub fn open(&mut self, ctx: &mut Ctx, r: Received) -> Result<Reply, Stop> {
+        let Some(session) = self.session.as_mut() else { return Self::parse(ctx, &r.frame) };
+        let secured = r.frame.scb.as_ref().is_some_and(|s| matches!(s.kind, 0x16 | 0x18));
+        ctx.check(
+            "reply is secured (SCB 16 or 18)",
+            "SCB 16/18",
+            format!("{:?}", r.frame.scb.as_ref().map(|s| s.kind)),
+            secured,
+        )?;
+        let (Some(input), Some(mac)) = (frame::mac_input(&r.raw), r.frame.mac) else {
+            ctx.check("reply carries a MAC", "a MAC", "none", false)?;
+            unreachable!()
+        };
+        let ok = session.cp_verify_reply(input, &mac).is_ok();
+        ctx.check("reply MAC verifies", "valid", if ok { "valid" } else { "invalid" }, ok)?;
+        let mut f = r.frame;
+        if f.scb.as_ref().is_some_and(|s| s.kind == 0x18) {
+            match session.decrypt_reply_data(&f.data) {
+                Ok(d) => f.data = d,
+                Err(e) => {
+                    ctx.check("reply data decrypts", "valid padding", e.to_string(), false)?;
+                }
+            }
+        }
+        Self::parse(ctx, &f)
+    }
+
+    /// CHLNG / CCRYPT / SCRYPT / RMAC_I with the IXIT's key; checks the PD's cryptograms.
+    pub async fn handshake(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        self.session = None;
+        let rnd_a: [u8; 8] = std::array::from_fn(|i| 0xA0 ^ (i as u8).wrapping_mul(29));
+        let kt = u8::from(self.ics.keyed);
+        let sqn = self.next_sqn();
+        let mut chlng = OsdpFrame::command(self.address(), sqn, opcode::CHLNG, rnd_a.to_vec());
+        chlng.scb = Some(Scb::new(0x11, vec![kt]));
+        let got = self.exchange(ctx, &chlng, format!("CHLNG, key type {kt}")).await?;
+        let limit = self.timeout();
+        let r = Self::checked(ctx, "CHLNG", &chlng, got, limit)?;
+        let Reply::CCrypt { rnd_b, cryptogram, .. } = Self::parse(ctx, &r.frame)? else {
+            ctx.check("answer to CHLNG", "CCRYPT (76)", format!("{:02X}", r.frame.code), false)?;
+            unreachable!()
+        };
+        let keys = SessionKeys::derive(&self.ics.key, &rnd_a);
+        let expected = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
+        ctx.check(
+            "client cryptogram verifies with the declared key",
+            "valid",
+            if expected == cryptogram { "valid" } else { "invalid" },
+            expected == cryptogram,
+        )?;
+        let server = sc::server_cryptogram(&keys, &rnd_a, &rnd_b);
+        let sqn = self.next_sqn();
+        let mut scrypt = OsdpFrame::command(self.address(), sqn, opcode::SCRYPT, server.to_vec());
+        scrypt.scb = Some(Scb::new(0x13, vec![kt]));
+        let got = self.exchange(ctx, &scrypt, "SCRYPT".into()).await?;
+        let r = Self::checked(ctx, "SCRYPT", &scrypt, got, limit)?;
+        let Reply::RMacI { mac } = Self::parse(ctx, &r.frame)? else {
+            ctx.check("answer to SCRYPT", "RMAC_I (78)", format!("{:02X}", r.frame.code), false)?;
+            unreachable!()
+        };
+        let status = r.frame.scb.as_ref().and_then(|s| s.data.first().copied());
+        ctx.check("RMAC_I SCB status", "01 or FF", format!("{status:02X?}"), matches!(status, Some(0x01 | 0xFF)))?;
+        let rmac = sc::initial_rmac(&keys, &server);
+        ctx.check("RMAC_I verifies", "valid", if rmac == mac { "valid" } else { "invalid" }, rmac == mac)?;
+        self.session = Some(ScSession::from_handshake(&self.ics.key, &rnd_a, &rnd_b));
+        Ok(())
+    }
+
+    /// Resets the PD's sequence (SQN 0 POLL) and sets up the secure channel when the PD has one.
+    pub async fn start(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        self.last_sqn = None;
+        self.session = None;
+        let sqn = self.next_sqn();
+        let poll = OsdpFrame::command(self.address(), sqn, opcode::POLL, vec![]);
+        let got = self.exchange(ctx, &poll, "POLL, SQN 0 (reset)".into()).await?;
+        let limit = self.timeout();
+        Self::checked(ctx, "POLL with SQN 0", &poll, got, limit)?;
+        if self.ics.caps.secure_channel {
+            self.handshake(ctx).await?;
+        }
+        Ok(())
+    }
+
+    /// A command in the way the PD expects it: secured when the session is up.
+    pub async fn command(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
+        if self.session.is_some() { self.secure(ctx, cmd).await } else { self.plain(ctx, cmd).await }
+    }
+}

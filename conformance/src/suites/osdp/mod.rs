@@ -1,0 +1,202 @@
+//! OSDP peripheral devices (`--class osdp-pd`): the PD under test is driven by a minimal control panel made of
+//! khil's OSDP codec and secure-channel primitives, and every packet each way goes into the evidence (command and
+//! reply data are kept only as lengths once the secure channel is up, and keys never).
+//!
+//! Clauses cite SIA OSDP 2.2 / IEC 60839-11-5 as summarised in `shared/reference/osdp.md`.
+
+mod dut;
+mod purposes;
+
+pub use dut::OsdpDut;
+
+use khil_link::{BoxLink, DeviceUrl};
+use serde::Deserialize;
+
+use crate::ics::Ics;
+use crate::purpose::{Purpose, Stop};
+use crate::suite::{Identity, Suite};
+
+pub const TITLE: &str = "OSDP peripheral devices (SIA OSDP 2.2 / IEC 60839-11-5)";
+
+fn default_timeout() -> u64 {
+    200
+}
+
+/// `[capabilities]` of an OSDP PD ICS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsdpCaps {
+    pub outputs: u8,
+    pub inputs: u8,
+    pub readers: u8,
+    /// Implements the secure channel.
+    pub secure_channel: bool,
+    /// Longest time to a reply (the spec's 200 ms).
+    #[serde(default = "default_timeout")]
+    pub reply_timeout_ms: u64,
+}
+
+/// `[ixit]` of an OSDP PD ICS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsdpIxit {
+    pub address: u8,
+    /// The PD's secure channel base key, 32 hex digits; absent: the PD is in install mode (SCBK-D).
+    #[serde(default)]
+    pub scbk: Option<String>,
+}
+
+/// An OSDP ICS, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsdpIcs {
+    pub caps: OsdpCaps,
+    pub ixit: OsdpIxit,
+    /// The key from `ixit.scbk` (or SCBK-D).
+    pub key: [u8; 16],
+    /// Whether the PD has its own key (and so must refuse plain commands).
+    pub keyed: bool,
+}
+
+impl OsdpIcs {
+    pub fn from_ics(ics: &Ics) -> Result<OsdpIcs, String> {
+        let caps: OsdpCaps = ics.section("capabilities").map_err(|e| e.to_string())?;
+        let ixit: OsdpIxit = ics.section("ixit").map_err(|e| e.to_string())?;
+        if ixit.address >= 0x7F {
+            return Err(format!("ICS {}: [ixit] address: expected 0-126, found {}", ics.name(), ixit.address));
+        }
+        let key = match &ixit.scbk {
+            None => khil_osdp::sc::SCBK_D,
+            Some(text) => parse_key(text).ok_or_else(|| {
+                format!("ICS {}: [ixit] scbk: expected 32 hex digits, found {} characters", ics.name(), text.len())
+            })?,
+        };
+        Ok(OsdpIcs { keyed: ixit.scbk.is_some(), caps, ixit, key })
+    }
+
+    pub fn of(ics: &Ics) -> Option<OsdpIcs> {
+        OsdpIcs::from_ics(ics).ok()
+    }
+}
+
+fn parse_key(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 32 || !text.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(key)
+}
+
+pub(crate) mod when {
+    use super::OsdpIcs;
+    use crate::ics::Ics;
+    use crate::purpose::Applicability;
+
+    pub(crate) fn always(_: &Ics) -> Applicability {
+        Applicability::Applies
+    }
+
+    pub(crate) fn secure(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if o.caps.secure_channel => Applicability::Applies,
+            _ => Applicability::NotApplicable("ICS secure_channel = false".into()),
+        }
+    }
+
+    pub(crate) fn keyed(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if o.caps.secure_channel && o.keyed => Applicability::Applies,
+            _ => Applicability::NotApplicable("IXIT scbk absent: the PD is in install mode".into()),
+        }
+    }
+
+    pub(crate) fn outputs(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if o.caps.outputs > 0 => Applicability::Applies,
+            _ => Applicability::NotApplicable("ICS outputs = 0".into()),
+        }
+    }
+}
+
+/// The OSDP PD suite.
+pub struct OsdpSuite {
+    purposes: Vec<Purpose<OsdpDut>>,
+}
+
+impl std::fmt::Debug for OsdpSuite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OsdpSuite").field("purposes", &self.purposes.len()).finish()
+    }
+}
+
+impl Default for OsdpSuite {
+    fn default() -> Self {
+        OsdpSuite::new()
+    }
+}
+
+impl OsdpSuite {
+    pub fn new() -> OsdpSuite {
+        OsdpSuite { purposes: purposes::all() }
+    }
+}
+
+impl Suite for OsdpSuite {
+    type Dut = OsdpDut;
+
+    fn class(&self) -> &'static str {
+        "osdp-pd"
+    }
+
+    fn title(&self) -> &'static str {
+        TITLE
+    }
+
+    fn purposes(&self) -> &[Purpose<OsdpDut>] {
+        &self.purposes
+    }
+
+    /// For `sim:osdp-pd` URLs, the declaration of the simulated profile with the URL's address and key; for
+    /// anything else a gate I/O board at address 1 in install mode.
+    fn default_ics(&self, url: &DeviceUrl) -> Ics {
+        let (profile, address, scbk) = match url {
+            DeviceUrl::Sim(s) if s.device == "osdp-pd" => (
+                s.params.get("profile").map_or("gate-io", String::as_str).to_owned(),
+                s.params.get("address").cloned().unwrap_or_else(|| "1".into()),
+                s.params.get("scbk").cloned(),
+            ),
+            _ => ("gate-io".to_owned(), "1".to_owned(), None),
+        };
+        let (outputs, inputs) = if profile == "card-reader" { (0, 0) } else { (3, 5) };
+        let key = scbk.map_or(String::new(), |k| format!("scbk = \"{k}\"\n"));
+        let text = format!(
+            "[device]\nvendor = \"khil\"\nmodel = \"{profile}\"\n\n[capabilities]\noutputs = {outputs}\ninputs = {inputs}\nreaders = 1\nsecure_channel = true\n\n[ixit]\naddress = {address}\n{key}"
+        );
+        Ics::parse(&text, "built-in osdp-pd").unwrap_or_default()
+    }
+
+    fn validate_ics(&self, ics: &Ics) -> Result<(), String> {
+        OsdpIcs::from_ics(ics).map(drop)
+    }
+
+    async fn open(&self, link: BoxLink, _url: &DeviceUrl, ics: &Ics) -> Result<OsdpDut, Stop> {
+        let o = OsdpIcs::from_ics(ics).map_err(Stop::Error)?;
+        Ok(OsdpDut::new(link, o))
+    }
+
+    async fn identify(&self, dut: &mut OsdpDut) -> Identity {
+        let mut ctx = crate::purpose::Ctx::new(Ics::default());
+        let mut fields = vec![("address".to_owned(), dut.ics.ixit.address.to_string())];
+        if let Ok(khil_osdp::reply::Reply::PdId(id)) =
+            dut.plain(&mut ctx, &khil_osdp::command::Command::Id { kind: 0 }).await
+        {
+            fields.push(("vendor OUI".to_owned(), format!("{:02X}{:02X}{:02X}", id.oui[0], id.oui[1], id.oui[2])));
+            fields.push(("model".to_owned(), format!("{} version {}", id.model, id.version)));
+            fields.push(("serial".to_owned(), format!("{:08X}", id.serial)));
+            fields.push(("firmware".to_owned(), format!("{}.{}.{}", id.firmware[0], id.firmware[1], id.firmware[2])));
+        }
+        Identity { fields }
+    }
+}

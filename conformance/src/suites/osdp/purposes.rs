@@ -1,0 +1,405 @@
+//! The `osdp-pd` purposes: identity and capabilities, framing, sequence numbers, NAK codes, commands, secure
+//! channel, timing.
+
+use std::time::Duration;
+
+use khil_osdp::command::{Buzzer, Command, LedControl, LedPermanent, LedTemporary, OutputControl, Text, opcode};
+use khil_osdp::frame::{BROADCAST, Integrity, OsdpFrame};
+use khil_osdp::reply::{NakCode, Reply, function};
+
+use super::{OsdpDut, when};
+use crate::purpose::{Ctx, Purpose, Stop};
+
+macro_rules! purpose {
+    ($($body:tt)*) => { crate::purpose::purpose_for!(crate::suites::osdp::OsdpDut; $($body)*) };
+}
+
+fn is_nak(r: &Reply, code: NakCode) -> bool {
+    matches!(r, Reply::Nak { code: c, .. } if *c == code)
+}
+
+fn out(output: u8, control: u8) -> Command {
+    Command::Out(vec![OutputControl { output, control, timer: 0 }])
+}
+
+/// The output image (OSTAT).
+async fn outputs(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop> {
+    match dut.command(ctx, &Command::OStat).await? {
+        Reply::OStatR(v) => Ok(v),
+        other => {
+            ctx.check("OSTAT answer", "OSTATR", format!("{other:?}"), false)?;
+            unreachable!()
+        }
+    }
+}
+
+/// A plain packet whose reply is expected to be `nak`.
+async fn expect_nak(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, f: &OsdpFrame, nak: NakCode) -> Result<(), Stop> {
+    let got = dut.exchange(ctx, f, what.to_owned()).await?;
+    let limit = dut.timeout();
+    let r = OsdpDut::checked(ctx, what, f, got, limit)?;
+    let reply =
+        Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] });
+    ctx.check(what, format!("NAK {nak}"), format!("{reply:?}"), is_nak(&reply, nak))
+}
+
+#[allow(clippy::too_many_lines)] // A list of purposes, each short.
+pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
+    vec![
+        purpose! {
+            id: "OSDP-ICS-001", group: "declared vs observed",
+            title: "PDID and PDCAP agree with the ICS",
+            clause: "osdp_ID (61) / osdp_PDID (45); osdp_CAP (62) / osdp_PDCAP (46)",
+            when: when::always, condition: "always",
+            expected: "a 12-byte PDID; PDCAP lists the declared outputs, inputs and readers, and communication security when declared",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let id = dut.command(ctx, &Command::Id { kind: 0 }).await?;
+                ctx.check("ID answered with PDID", "PDID", format!("{:?}", id.code()), matches!(id, Reply::PdId(_)))?;
+                let Reply::PdCap(caps) = dut.command(ctx, &Command::Cap { kind: 0 }).await? else { return Err(Stop::Failed) };
+                let count = |f: u8| caps.iter().find(|c| c.function == f).map(|c| c.count);
+                let c = dut.ics.caps.clone();
+                let _ = ctx.check("outputs", c.outputs, count(function::OUTPUT_CONTROL).unwrap_or(0), count(function::OUTPUT_CONTROL).unwrap_or(0) == c.outputs);
+                let _ = ctx.check("inputs", c.inputs, count(function::CONTACT_STATUS).unwrap_or(0), count(function::CONTACT_STATUS).unwrap_or(0) == c.inputs);
+                let _ = ctx.check("readers", c.readers, count(function::READERS).unwrap_or(0), count(function::READERS).unwrap_or(0) == c.readers);
+                let sc = caps.iter().any(|k| k.function == function::COMMUNICATION_SECURITY && k.compliance > 0);
+                let _ = ctx.check("communication security", c.secure_channel, sc, sc == c.secure_channel);
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-FRM-001", group: "framing",
+            title: "A reply echoes address and SQN, with the reply bit, in the command's check mode",
+            clause: "packet format: ADDR bit 7, CTRL SQN, CRC-16 or checksum",
+            when: when::always, condition: "always",
+            expected: "ID with CRC-16 and with a checksum: each answered, address | 0x80, same SQN, same check mode",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                for integrity in [Integrity::Crc16, Integrity::Checksum] {
+                    let cmd = Command::Id { kind: 0 };
+                    let sqn = dut.next_sqn();
+                    let mut f = if dut.session.is_some() { dut.seal(&cmd, sqn)? } else { OsdpFrame::command(dut.address(), sqn, cmd.code(), cmd.to_data()) };
+                    if integrity == Integrity::Checksum {
+                        if dut.session.is_some() {
+                            // A secured packet's MAC covers the CTRL byte: build a plain ID in checksum mode on a
+                            // fresh sequence instead (ID is open on every PD).
+                            dut.session = None;
+                            dut.start(ctx).await.ok();
+                            dut.session = None;
+                            let sqn = dut.next_sqn();
+                            f = OsdpFrame::command(dut.address(), sqn, cmd.code(), cmd.to_data());
+                        }
+                        f.integrity = Integrity::Checksum;
+                    }
+                    let got = dut.exchange(ctx, &f, format!("ID with {integrity:?}")).await?;
+                    let limit = dut.timeout();
+                    let r = OsdpDut::checked(ctx, "ID", &f, got, limit)?;
+                    let _ = ctx.check(format!("reply check mode for a {integrity:?} command"), format!("{integrity:?}"), format!("{:?}", r.frame.integrity), r.frame.integrity == integrity);
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-FRM-002", group: "framing",
+            title: "A command without the mark byte is answered",
+            clause: "packet format: leading 0xFF mark (optional on receive)",
+            when: when::always, condition: "always",
+            expected: "ID sent without 0xFF is answered",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                dut.session = None;
+                let sqn = dut.next_sqn();
+                let f = OsdpFrame::command(dut.address(), sqn, opcode::ID, vec![0]);
+                let bytes = f.encode(false);
+                dut.send_bytes(ctx, &bytes, "ID without mark".into()).await?;
+                let limit = dut.timeout();
+                let got = dut.recv(ctx, limit).await?;
+                OsdpDut::checked(ctx, "ID without mark", &f, got, limit).map(drop)
+            }
+        },
+        purpose! {
+            id: "OSDP-FRM-003", group: "framing",
+            title: "A packet with a bad CRC is not answered",
+            clause: "packet format: CRC-16; a PD cannot trust the address of a corrupted packet",
+            when: when::always, condition: "always",
+            expected: "silence, then the next valid packet is answered",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                dut.session = None;
+                let sqn = dut.next_sqn();
+                let f = OsdpFrame::command(dut.address(), sqn, opcode::ID, vec![0]);
+                let mut bytes = f.encode(true);
+                let n = bytes.len();
+                bytes[n - 1] ^= 0x55;
+                dut.send_bytes(ctx, &bytes, "ID with a corrupted CRC".into()).await?;
+                let limit = dut.timeout();
+                let got = dut.recv(ctx, limit).await?;
+                let _ = ctx.check("reply to a corrupted packet", "none", got.as_ref().map_or("none".into(), |r| format!("{:02X}", r.frame.code)), got.is_none());
+                let again = dut.exchange(ctx, &f, "the same ID, intact".into()).await?;
+                OsdpDut::checked(ctx, "ID after a corrupted packet", &f, again, limit).map(drop)
+            }
+        },
+        purpose! {
+            id: "OSDP-FRM-004", group: "framing",
+            title: "Packets for other addresses are ignored",
+            clause: "multidrop bus: ADDR",
+            when: when::always, condition: "always",
+            expected: "no reply to an ID for another address",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let other = (dut.address() + 1) % 0x7F;
+                let f = OsdpFrame::command(other, 0, opcode::ID, vec![0]);
+                let got = dut.exchange(ctx, &f, format!("ID to address {other}")).await?;
+                ctx.check("reply to another address's packet", "none", got.as_ref().map_or("none".into(), |r| format!("from {:02X}", r.frame.address)), got.is_none())
+            }
+        },
+        purpose! {
+            id: "OSDP-FRM-005", group: "framing",
+            title: "A broadcast is answered from 0x7F",
+            clause: "ADDR 0x7F broadcast; the reply uses 0xFF",
+            when: when::always, condition: "always",
+            expected: "a reply to ID sent to 0x7F with address byte 0xFF",
+            |dut, ctx| {
+                let f = OsdpFrame::command(BROADCAST, 0, opcode::ID, vec![0]);
+                let got = dut.exchange(ctx, &f, "ID to broadcast".into()).await?;
+                let ok = got.as_ref().is_some_and(|r| r.frame.reply && r.frame.address == BROADCAST);
+                ctx.check("reply to a broadcast", "from 7F with the reply bit", got.as_ref().map_or("none".into(), |r| format!("{:02X} reply={}", r.frame.address, r.frame.reply)), ok)
+            }
+        },
+        purpose! {
+            id: "OSDP-SEQ-001", group: "sequence",
+            title: "A retransmitted command is answered again, not executed again",
+            clause: "SQN: a repeated SQN is a retransmission; the PD resends its last reply",
+            when: when::outputs, condition: "ics.outputs > 0",
+            expected: "the same reply bytes; an OUT 'off' resent under the SQN of an OUT 'on' leaves the output on",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let sqn = dut.next_sqn();
+                let on = if dut.session.is_some() { dut.seal(&out(0, 2), sqn)? } else { OsdpFrame::command(dut.address(), sqn, opcode::OUT, out(0, 2).to_data()) };
+                let first = dut.exchange(ctx, &on, "OUT 0 on".into()).await?;
+                let limit = dut.timeout();
+                let first = OsdpDut::checked(ctx, "OUT on", &on, first, limit)?;
+                let again = dut.exchange(ctx, &on, "OUT 0 on, resent with the same SQN".into()).await?;
+                let again = OsdpDut::checked(ctx, "OUT resent", &on, again, limit)?;
+                let _ = ctx.check("reply to the retransmission", "the previous reply, byte for byte", if again.raw == first.raw { "identical" } else { "different" }, again.raw == first.raw);
+                // The same SQN with other content is still a retransmission: nothing runs.
+                let off = OsdpFrame { data: out(0, 1).to_data(), ..OsdpFrame::command(dut.address(), sqn, opcode::OUT, vec![]) };
+                if dut.session.is_none() {
+                    let got = dut.exchange(ctx, &off, "OUT 0 off under the same SQN".into()).await?;
+                    OsdpDut::checked(ctx, "OUT off resent", &off, got, limit)?;
+                    let image = outputs(dut, ctx).await?;
+                    ctx.check("output 0 after the resent OUT off", "on (1)", image.first().copied().unwrap_or(9), image.first() == Some(&1))?;
+                } else {
+                    dut.open(ctx, first)?;
+                    let image = outputs(dut, ctx).await?;
+                    ctx.check("output 0 after OUT on sent twice", "on (1)", image.first().copied().unwrap_or(9), image.first() == Some(&1))?;
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-SEQ-002", group: "sequence",
+            title: "An unexpected SQN is refused with NAK 4",
+            clause: "SQN 1, 2, 3, 1...; NAK code 4",
+            when: when::always, condition: "always",
+            expected: "after SQN 0, a command with SQN 2 gets NAK 4",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                dut.session = None;
+                let poll = OsdpFrame::command(dut.address(), 0, opcode::POLL, vec![]);
+                let got = dut.exchange(ctx, &poll, "POLL SQN 0".into()).await?;
+                let limit = dut.timeout();
+                OsdpDut::checked(ctx, "POLL SQN 0", &poll, got, limit)?;
+                let skip = OsdpFrame::command(dut.address(), 2, opcode::ID, vec![0]);
+                expect_nak(dut, ctx, "ID with SQN 2 after SQN 0", &skip, NakCode::BadSequence).await
+            }
+        },
+        purpose! {
+            id: "OSDP-NAK-001", group: "errors",
+            title: "An unknown command gets NAK 3",
+            clause: "NAK code 3: unknown command code",
+            when: when::always, condition: "always",
+            expected: "NAK 3 to command code 5F",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let r = dut.command(ctx, &Command::Unknown { code: 0x5F, data: vec![] }).await?;
+                ctx.check("reply to command 5F", "NAK 03", format!("{r:?}"), is_nak(&r, NakCode::UnknownCommand))
+            }
+        },
+        purpose! {
+            id: "OSDP-NAK-002", group: "errors",
+            title: "A command of the wrong length gets NAK 2",
+            clause: "NAK code 2: command length error",
+            when: when::always, condition: "always",
+            expected: "NAK 2 to an OUT with 2 data bytes",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let r = dut.command(ctx, &Command::Unknown { code: opcode::OUT, data: vec![0, 2] }).await?;
+                ctx.check("reply to a short OUT", "NAK 02", format!("{r:?}"), is_nak(&r, NakCode::BadLength))
+            }
+        },
+        purpose! {
+            id: "OSDP-CMD-001", group: "commands",
+            title: "OUT drives the outputs and OSTAT reports them",
+            clause: "osdp_OUT (68) control codes 1/2; osdp_OSTAT (66)",
+            when: when::outputs, condition: "ics.outputs > 0",
+            expected: "each output reads 1 after 'on' and 0 after 'off'",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                for n in 0..dut.ics.caps.outputs {
+                    for (control, level) in [(2u8, 1u8), (1, 0)] {
+                        let r = dut.command(ctx, &out(n, control)).await?;
+                        ctx.check(format!("OUT {n} control {control}"), "ACK", format!("{r:?}"), r == Reply::Ack)?;
+                        let image = outputs(dut, ctx).await?;
+                        let _ = ctx.check(format!("output {n} after control {control}"), level, image.get(usize::from(n)).copied().unwrap_or(9), image.get(usize::from(n)) == Some(&level));
+                    }
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-CMD-002", group: "commands",
+            title: "Status queries report the declared points",
+            clause: "osdp_LSTAT (64), osdp_ISTAT (65), osdp_RSTAT (67)",
+            when: when::always, condition: "always",
+            expected: "LSTATR; ISTATR with one byte per declared input",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let l = dut.command(ctx, &Command::LStat).await?;
+                let _ = ctx.check("LSTAT answer", "LSTATR", format!("{l:?}"), matches!(l, Reply::LStatR { .. }));
+                let i = dut.command(ctx, &Command::IStat).await?;
+                let n = if let Reply::IStatR(v) = &i { v.len() } else { usize::MAX };
+                ctx.check("ISTATR points", dut.ics.caps.inputs, n, n == usize::from(dut.ics.caps.inputs))
+            }
+        },
+        purpose! {
+            id: "OSDP-CMD-003", group: "commands",
+            title: "LED, buzzer and text commands are accepted",
+            clause: "osdp_LED (69), osdp_BUZ (6A), osdp_TEXT (6B)",
+            when: when::always, condition: "always",
+            expected: "ACK to each",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let led = Command::Led(vec![LedControl {
+                    reader: 0,
+                    led: 0,
+                    temporary: LedTemporary { control: 0, on_time: 0, off_time: 0, on_colour: 0, off_colour: 0, timer: 0 },
+                    permanent: LedPermanent { control: 1, on_time: 5, off_time: 0, on_colour: 2, off_colour: 0 },
+                }]);
+                let buz = Command::Buz(Buzzer { reader: 0, tone: 2, on_time: 1, off_time: 1, count: 1 });
+                let text = Command::Text(Text { reader: 0, control: 1, temp_time: 0, row: 1, column: 1, text: b"Welcome".to_vec() });
+                for c in [led, buz, text] {
+                    let r = dut.command(ctx, &c).await?;
+                    let _ = ctx.check(format!("{} answered", c.name()), "ACK", format!("{r:?}"), r == Reply::Ack);
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-SC-001", group: "secure channel",
+            title: "The secure channel comes up with the declared key",
+            clause: "secure channel: CHLNG/CCRYPT/SCRYPT/RMAC_I; Annex E key derivation",
+            when: when::secure, condition: "ics.secure_channel",
+            expected: "client cryptogram and RMAC_I verify; a MAC'd POLL's reply MAC verifies",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let r = dut.secure(ctx, &Command::Poll).await?;
+                ctx.check("secured POLL answered", "ACK", format!("{r:?}"), r == Reply::Ack)
+            }
+        },
+        purpose! {
+            id: "OSDP-SC-002", group: "secure channel",
+            title: "Encrypted commands are executed",
+            clause: "secure channel: SCB 17 (MAC and encrypted data) / 18",
+            when: when::secure, condition: "ics.secure_channel",
+            expected: "an encrypted OUT is acknowledged (MAC'd) and takes effect",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                if dut.ics.caps.outputs == 0 {
+                    let r = dut.secure(ctx, &Command::IStat).await?;
+                    return ctx.check("encrypted ISTAT", "ISTATR", format!("{r:?}"), matches!(r, Reply::IStatR(_)));
+                }
+                let r = dut.secure(ctx, &out(0, 2)).await?;
+                ctx.check("encrypted OUT", "ACK", format!("{r:?}"), r == Reply::Ack)?;
+                let image = outputs(dut, ctx).await?;
+                ctx.check("output 0 after the encrypted OUT", 1, image.first().copied().unwrap_or(9), image.first() == Some(&1))
+            }
+        },
+        purpose! {
+            id: "OSDP-SC-003", group: "secure channel",
+            title: "A command with a wrong MAC is refused and ends the session",
+            clause: "secure channel: MAC check; NAK code 6",
+            when: when::secure, condition: "ics.secure_channel",
+            expected: "NAK 6 in plain text; the next secured command is refused too",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let sqn = dut.next_sqn();
+                let mut f = dut.seal(&Command::Poll, sqn)?;
+                if let Some(m) = f.mac.as_mut() {
+                    m[0] ^= 0x01;
+                }
+                let got = dut.exchange(ctx, &f, "POLL with a corrupted MAC".into()).await?;
+                let limit = dut.timeout();
+                let r = OsdpDut::checked(ctx, "POLL with a bad MAC", &f, got, limit)?;
+                let reply = Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] });
+                ctx.check("reply to a wrong MAC", "NAK 06 (plain)", format!("{reply:?} scb={:?}", r.frame.scb.as_ref().map(|s| s.kind)), is_nak(&reply, NakCode::ScConditions) && r.frame.scb.is_none())?;
+                // The PD dropped the session: a command MAC'd with the old chain is not accepted.
+                let sqn = dut.next_sqn();
+                let f = dut.seal(&Command::Poll, sqn)?;
+                let got = dut.exchange(ctx, &f, "POLL MAC'd with the old session".into()).await?;
+                let r = OsdpDut::checked(ctx, "POLL after the session ended", &f, got, limit)?;
+                let reply = Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] });
+                ctx.check("secured command after the session ended", "NAK 06", format!("{reply:?}"), is_nak(&reply, NakCode::ScConditions))
+            }
+        },
+        purpose! {
+            id: "OSDP-SC-004", group: "secure channel",
+            title: "A PD with its own key refuses plain commands",
+            clause: "secure channel required; NAK code 6 (security conditions not met)",
+            when: when::keyed, condition: "ics.secure_channel and ixit.scbk",
+            expected: "NAK 6 to a plain OUT (or OSTAT), and nothing executed",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                if dut.ics.caps.outputs > 0 {
+                    // A known state first: on a real bus the PD keeps what earlier purposes did.
+                    let r = dut.command(ctx, &out(0, 1)).await?;
+                    ctx.check("OUT 0 off in the session", "ACK", format!("{r:?}"), r == Reply::Ack)?;
+                }
+                dut.session = None;
+                let cmd = if dut.ics.caps.outputs > 0 { out(0, 2) } else { Command::IStat };
+                let r = dut.plain(ctx, &cmd).await?;
+                ctx.check(format!("plain {}", cmd.name()), "NAK 06", format!("{r:?}"), is_nak(&r, NakCode::ScConditions))?;
+                if dut.ics.caps.outputs > 0 {
+                    dut.handshake(ctx).await?;
+                    let image = outputs(dut, ctx).await?;
+                    ctx.check("output 0 after the refused plain OUT", 0, image.first().copied().unwrap_or(9), image.first() == Some(&0))?;
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-TIM-001", group: "timing",
+            title: "Replies come within 200 ms",
+            clause: "reply timeout 200 ms (spec 5.7)",
+            when: when::always, condition: "always",
+            expected: "20 POLLs, each answered within the declared reply time",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let mut worst = Duration::ZERO;
+                for _ in 0..20 {
+                    let sqn = dut.next_sqn();
+                    let f = if dut.session.is_some() { dut.seal(&Command::Poll, sqn)? } else { OsdpFrame::command(dut.address(), sqn, opcode::POLL, vec![]) };
+                    let got = dut.exchange(ctx, &f, "POLL".into()).await?;
+                    let limit = dut.timeout();
+                    let r = OsdpDut::checked(ctx, "POLL", &f, got, limit)?;
+                    worst = worst.max(r.elapsed);
+                    if dut.session.is_some() {
+                        dut.open(ctx, r)?;
+                    }
+                }
+                ctx.timing("slowest reply", worst);
+                ctx.check("slowest of 20 replies", format!("<= {} ms", dut.ics.caps.reply_timeout_ms), format!("{:.1} ms", worst.as_secs_f64() * 1e3), worst <= dut.timeout())
+            }
+        },
+    ]
+}
