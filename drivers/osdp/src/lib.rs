@@ -1,8 +1,10 @@
 //! OSDP, the access-control peripheral bus (SIA OSDP 2.2 / IEC 60839-11-5): frames, commands and replies, the
-//! secure channel's cryptography, and a tokio-util codec. Pure: no I/O, no clocks.
+//! secure channel's cryptography and a tokio-util codec (all pure: no I/O, no clocks), and [`cp`], the async
+//! control-panel driver on top of them (the only module that does I/O, on tokio's clock).
 
 pub mod codec;
 pub mod command;
+pub mod cp;
 pub mod frame;
 pub mod reply;
 pub mod sc;
