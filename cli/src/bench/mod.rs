@@ -3,6 +3,7 @@
 mod fingerprint;
 mod link;
 mod matching;
+mod osdp;
 
 use clap::{Args, Subcommand};
 
@@ -22,6 +23,7 @@ enum BenchWhat {
     Match(matching::MatchBenchArgs),
     Calibrate(matching::CalibrateArgs),
     Fingerprint(fingerprint::FingerprintBenchArgs),
+    Osdp(osdp::OsdpBenchArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
@@ -32,6 +34,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
             tokio::task::spawn_blocking(move || matching::run(&a)).await.map_err(|e| e.to_string())?
         }
         // Runs its own multi-threaded runtime: sensors and drivers share the cores, as in `khil sim`.
+        BenchWhat::Osdp(a) => tokio::task::spawn_blocking(move || osdp::run(&a)).await.map_err(|e| e.to_string())?,
         BenchWhat::Fingerprint(a) => {
             tokio::task::spawn_blocking(move || fingerprint::run(&a)).await.map_err(|e| e.to_string())?
         }

@@ -15,4 +15,4 @@ pub mod serve;
 pub use faults::PdFault;
 pub use pd::{Pd, PdConfig, PdEvent, PdQuirk};
 pub use profile::PdProfile;
-pub use serve::OsdpPd;
+pub use serve::{Multidrop, OsdpPd};

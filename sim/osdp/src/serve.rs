@@ -43,38 +43,69 @@ impl OsdpPd {
     }
 }
 
+impl OsdpPd {
+    /// Answers one packet if it is addressed to this PD (or broadcast).
+    async fn answer(&self, link: &mut BoxLink, decoded: &khil_osdp::codec::DecodedFrame) -> Result<(), LinkError> {
+        let address = self.pd().address();
+        let f = &decoded.frame;
+        if f.reply || (f.address != address && f.address != BROADCAST) {
+            return Ok(());
+        }
+        let mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
+        let answer = self.pd().handle_with(f, &decoded.raw, mishaps);
+        if let Some(ms) = mishaps.delay_ms {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+        if let Some(bytes) = answer {
+            link.write_all(&bytes).await?;
+            link.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Serves `pds` on one line: each packet goes to the PD it is addressed to.
+async fn serve_line(pds: &[Arc<OsdpPd>], mut link: BoxLink) -> Result<(), LinkError> {
+    let mut codec = OsdpCodec::new();
+    let mut rx = BytesMut::with_capacity(1024);
+    loop {
+        while let Some(decoded) = codec.decode(&mut rx).map_err(|e| LinkError::Io(std::io::Error::other(e)))? {
+            for pd in pds {
+                pd.answer(&mut link, &decoded).await?;
+            }
+        }
+        if codec.skipped().events > 0 {
+            let s = codec.take_skipped();
+            tracing::debug!(bytes = s.bytes, "skipped bytes on the bus");
+        }
+        if link.read_buf(&mut rx).await? == 0 {
+            return Ok(());
+        }
+    }
+}
+
 impl Device for OsdpPd {
     fn name(&self) -> &'static str {
         "osdp-pd"
     }
 
-    async fn serve(self: Arc<Self>, mut link: BoxLink) -> Result<(), LinkError> {
-        let mut codec = OsdpCodec::new();
-        let mut rx = BytesMut::with_capacity(1024);
-        loop {
-            while let Some(decoded) = codec.decode(&mut rx).map_err(|e| LinkError::Io(std::io::Error::other(e)))? {
-                let address = self.pd().address();
-                let f = &decoded.frame;
-                if f.reply || (f.address != address && f.address != BROADCAST) {
-                    continue;
-                }
-                let mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
-                let answer = self.pd().handle_with(f, &decoded.raw, mishaps);
-                if let Some(ms) = mishaps.delay_ms {
-                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                }
-                if let Some(bytes) = answer {
-                    link.write_all(&bytes).await?;
-                    link.flush().await?;
-                }
-            }
-            if codec.skipped().events > 0 {
-                let s = codec.take_skipped();
-                tracing::debug!(bytes = s.bytes, "skipped bytes on the bus");
-            }
-            if link.read_buf(&mut rx).await? == 0 {
-                return Ok(());
-            }
-        }
+    async fn serve(self: Arc<Self>, link: BoxLink) -> Result<(), LinkError> {
+        serve_line(&[self], link).await
+    }
+}
+
+/// Several PDs on one multidrop line (RS-485), each answering its own address.
+#[derive(Debug)]
+pub struct Multidrop {
+    pub pds: Vec<Arc<OsdpPd>>,
+}
+
+impl Device for Multidrop {
+    fn name(&self) -> &'static str {
+        "osdp-bus"
+    }
+
+    async fn serve(self: Arc<Self>, link: BoxLink) -> Result<(), LinkError> {
+        serve_line(&self.pds, link).await
     }
 }
