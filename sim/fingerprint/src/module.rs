@@ -314,7 +314,7 @@ impl Module {
         }
         match *cmd {
             Command::VfyPwd(pw) => {
-                self.verified = pw == self.power_up_password;
+                self.verified = pw == self.power_up_password || self.quirks.has(Quirk::AnyPassword);
                 self.ack(Reply::Status(if self.verified { Cc::Ok } else { Cc::WrongPassword }))
             }
             Command::GenImg | Command::GetImageEx => self.capture(code, when),
@@ -346,6 +346,10 @@ impl Module {
                 match self.flash.library.get(&page) {
                     Some(file) => {
                         self.buffers[b] = CharBuffer::new(file.clone());
+                        self.ack(Reply::Status(Cc::Ok))
+                    }
+                    None if self.quirks.has(Quirk::LoadEmptyOk) => {
+                        self.buffers[b] = CharBuffer::new(Box::new([0; CHAR_FILE_LEN]));
                         self.ack(Reply::Status(Cc::Ok))
                     }
                     None => self.fail(code, Cc::InvalidTemplate),
@@ -428,7 +432,10 @@ impl Module {
                 Some(data) => self.ack(Reply::Notepad { cc: Cc::Ok, data: *data }),
                 None => self.fail(code, Cc::BadNotepadPage),
             },
-            Command::TemplateNum => self.ack(Reply::TemplateNum { cc: Cc::Ok, count: self.flash.library.len() as u16 }),
+            Command::TemplateNum => {
+                let count = self.flash.library.len() as u16 + u16::from(self.quirks.has(Quirk::TemplateNumOff));
+                self.ack(Reply::TemplateNum { cc: Cc::Ok, count })
+            }
             Command::ReadIndexTable { page } => {
                 if page > 3 {
                     return self.fail(code, Cc::PageOutOfRange);
@@ -465,7 +472,8 @@ impl Module {
                     self.flash.library.clear();
                     self.prepared.clear();
                 }
-                let then = if self.profile.handshake_byte_after_reset { Then::HandshakeByte } else { Then::Nothing };
+                let byte = self.profile.handshake_byte_after_reset && !self.quirks.has(Quirk::NoHandshakeByte);
+                let then = if byte { Then::HandshakeByte } else { Then::Nothing };
                 Response { then, ..self.ack(Reply::Status(Cc::Ok)) }
             }
             Command::Unknown { .. } => self.fail(code, Cc::Unsupported),
@@ -499,6 +507,7 @@ impl Module {
         }
         let sight = self.finger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).capture();
         match sight {
+            Sight::NoFinger if self.quirks.has(Quirk::PhantomFinger) => self.ack(Reply::Status(Cc::Ok)),
             Sight::NoFinger => self.fail(code, Cc::NoFinger),
             Sight::Finger { id, index } => {
                 self.image = ImageBuffer::Captured(self.fingers.impression(id, index, self.profile.sensor()));
@@ -612,6 +621,7 @@ impl Module {
             5 if (1..=5).contains(&value) => self.flash.security_level = value,
             6 if value <= 3 => self.flash.packet_size_code = value,
             4..=6 => return self.fail(code, Cc::BadRegisterConfiguration),
+            _ if self.quirks.has(Quirk::AcceptsBadRegister) => return self.ack(Reply::Status(Cc::Ok)),
             _ => return self.fail(code, Cc::InvalidRegister),
         }
         self.commit(before, code, Cc::FlashWriteError, Reply::Status(Cc::Ok))
@@ -631,7 +641,7 @@ impl Module {
         SystemParameters {
             status,
             system_id: self.profile.system_id,
-            library_size: self.profile.capacity,
+            library_size: self.reported_capacity(),
             security_level: u16::from(self.flash.security_level),
             address: self.flash.address,
             packet_size: PacketSize::from_code(u16::from(self.flash.packet_size_code)),
@@ -650,11 +660,16 @@ impl Module {
             width: self.profile.width,
             height: self.profile.height,
             template_size: CHAR_FILE_LEN as u16,
-            capacity: self.profile.capacity,
+            capacity: self.reported_capacity(),
         })
     }
 
+    fn reported_capacity(&self) -> u16 {
+        self.profile.capacity + if self.quirks.has(Quirk::MisreportsCapacity) { 10 } else { 0 }
+    }
+
     fn version(&self, code: u8, text: Option<&str>) -> Response {
+        let text = if self.quirks.has(Quirk::EmptyVersions) { text.map(|_| "") } else { text };
         match text {
             Some(t) => self.ack(Reply::Version { cc: Cc::Ok, text: u8_text(t) }),
             None => self.fail(code, Cc::Unsupported),

@@ -36,10 +36,44 @@ pub enum Quirk {
     LedAcceptsAnything,
     /// Set security level is acknowledged but not applied.
     SecurityLevelNoop,
+    /// VfyPwd accepts any password.
+    AnyPassword,
+    /// ReadSysPara and ReadProdInfo report a library 10 slots larger than it is.
+    MisreportsCapacity,
+    /// TemplateNum counts one template too many.
+    TemplateNumOff,
+    /// LoadChar of an empty page says 00 (and loads zeros).
+    LoadEmptyOk,
+    /// SetSysPara accepts unknown registers.
+    AcceptsBadRegister,
+    /// Unknown instructions are not answered at all.
+    SilentUnknown,
+    /// GetFwVer and GetAlgVer answer 00 with empty text.
+    EmptyVersions,
+    /// SoftRst sends no 0x55 on a model that should.
+    NoHandshakeByte,
+    /// Commands to any address are executed.
+    AnyAddress,
+    /// A command with parameters of the wrong length is acknowledged with 00.
+    AcksShortParams,
+    /// A command written in fragments is dropped (the receiver wants a packet in one go).
+    NoFragments,
+    /// An incomplete packet is never dropped: the line stays blocked until enough bytes arrive.
+    NoIdleTimeout,
+    /// Data packets outside a transfer are acknowledged.
+    AcksStrayData,
+    /// A command that arrives during a download is swallowed as data.
+    DownloadSwallowsCommands,
+    /// After line noise the next packet is ignored.
+    NoiseDeafens,
+    /// A packet with an invalid PID stops the module answering for 3 s.
+    BadPidHangs,
+    /// GenImg reports a capture when nobody is at the sensor.
+    PhantomFinger,
 }
 
 impl Quirk {
-    pub const ALL: [Quirk; 14] = [
+    pub const ALL: [Quirk; 31] = [
         Quirk::PageOffByOne,
         Quirk::ShortErrors,
         Quirk::ForgetOnReset,
@@ -54,6 +88,23 @@ impl Quirk {
         Quirk::DeleteNoop,
         Quirk::LedAcceptsAnything,
         Quirk::SecurityLevelNoop,
+        Quirk::AnyPassword,
+        Quirk::MisreportsCapacity,
+        Quirk::TemplateNumOff,
+        Quirk::LoadEmptyOk,
+        Quirk::AcceptsBadRegister,
+        Quirk::SilentUnknown,
+        Quirk::EmptyVersions,
+        Quirk::NoHandshakeByte,
+        Quirk::AnyAddress,
+        Quirk::AcksShortParams,
+        Quirk::NoFragments,
+        Quirk::NoIdleTimeout,
+        Quirk::AcksStrayData,
+        Quirk::DownloadSwallowsCommands,
+        Quirk::NoiseDeafens,
+        Quirk::BadPidHangs,
+        Quirk::PhantomFinger,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -72,6 +123,23 @@ impl Quirk {
             Quirk::DeleteNoop => "delete-noop",
             Quirk::LedAcceptsAnything => "led-accepts-anything",
             Quirk::SecurityLevelNoop => "security-level-noop",
+            Quirk::AnyPassword => "any-password",
+            Quirk::MisreportsCapacity => "misreports-capacity",
+            Quirk::TemplateNumOff => "template-num-off",
+            Quirk::LoadEmptyOk => "load-empty-ok",
+            Quirk::AcceptsBadRegister => "accepts-bad-register",
+            Quirk::SilentUnknown => "silent-unknown",
+            Quirk::EmptyVersions => "empty-versions",
+            Quirk::NoHandshakeByte => "no-handshake-byte",
+            Quirk::AnyAddress => "any-address",
+            Quirk::AcksShortParams => "acks-short-params",
+            Quirk::NoFragments => "no-fragments",
+            Quirk::NoIdleTimeout => "no-idle-timeout",
+            Quirk::AcksStrayData => "acks-stray-data",
+            Quirk::DownloadSwallowsCommands => "download-swallows-commands",
+            Quirk::NoiseDeafens => "noise-deafens",
+            Quirk::BadPidHangs => "bad-pid-hangs",
+            Quirk::PhantomFinger => "phantom-finger",
         }
     }
 }

@@ -193,6 +193,12 @@ enum Event {
 struct Wire {
     link: BoxLink,
     rx: BytesMut,
+    /// How long an incomplete frame may wait for its next byte (`None`: for ever, a quirk).
+    idle: Option<Duration>,
+    /// Garbage was skipped since the last frame (for the noise-deafens quirk).
+    saw_noise: bool,
+    /// A header with an invalid PID was skipped (for the bad-pid-hangs quirk).
+    saw_bad_pid: bool,
 }
 
 impl Wire {
@@ -208,6 +214,8 @@ impl Wire {
                         && self.rx.get(6) == Some(&PacketKind::Command.code());
                     let instruction = self.rx.get(frame::HEADER_LEN).copied();
                     let unchecked = if corrupt_command { unchecked_frame(&self.rx) } else { None };
+                    self.saw_noise = true;
+                    self.saw_bad_pid |= matches!(reason, FrameError::BadPid { .. });
                     tracing::debug!(count, %reason, "skipped bytes on the line");
                     self.rx.advance(count.min(self.rx.len()));
                     if corrupt_command {
@@ -221,7 +229,13 @@ impl Wire {
                 }
                 Decoded::NeedMore => {
                     // pyfingerprint writes one byte per write(): fragments are reassembled here.
-                    if let Ok(read) = tokio::time::timeout(IDLE_TIMEOUT, self.link.read_buf(&mut self.rx)).await {
+                    let Some(idle) = self.idle else {
+                        if self.link.read_buf(&mut self.rx).await? == 0 {
+                            return Ok(Event::Closed);
+                        }
+                        continue;
+                    };
+                    if let Ok(read) = tokio::time::timeout(idle, self.link.read_buf(&mut self.rx)).await {
                         if read? == 0 {
                             return Ok(Event::Closed);
                         }
@@ -264,7 +278,15 @@ impl Device for ZfmSensor {
     }
 
     async fn serve(self: Arc<Self>, link: BoxLink) -> Result<(), LinkError> {
-        let mut wire = Wire { link, rx: BytesMut::with_capacity(1024) };
+        let idle = if self.quirks.has(Quirk::NoIdleTimeout) {
+            None
+        } else if self.quirks.has(Quirk::NoFragments) {
+            Some(Duration::from_millis(1))
+        } else {
+            Some(IDLE_TIMEOUT)
+        };
+        let mut wire = Wire { link, rx: BytesMut::with_capacity(1024), idle, saw_noise: false, saw_bad_pid: false };
+        let mut deaf_until: Option<tokio::time::Instant> = None;
         if lock(&self.faults).power_on_byte() {
             wire.send(&[HANDSHAKE_BYTE]).await?;
         }
@@ -283,6 +305,21 @@ impl Device for ZfmSensor {
                 }
                 Event::Frame(f) => f,
             };
+            let noisy = std::mem::take(&mut wire.saw_noise);
+            if std::mem::take(&mut wire.saw_bad_pid) && self.quirks.has(Quirk::BadPidHangs) {
+                deaf_until = Some(tokio::time::Instant::now() + Duration::from_secs(3));
+            }
+            if deaf_until.is_some_and(|t| tokio::time::Instant::now() < t) {
+                continue;
+            }
+            if noisy && self.quirks.has(Quirk::NoiseDeafens) {
+                continue;
+            }
+            if frame.kind != PacketKind::Command && self.quirks.has(Quirk::AcksStrayData) {
+                let address = lock(&self.module).address();
+                wire.send(&encode_ack(address, &Reply::Status(khil_fingerprint::ConfirmationCode::Ok), false)).await?;
+                continue;
+            }
             if frame.kind != PacketKind::Command {
                 // Data packets nobody asked for (a transfer the module gave up on, a host's retry): ignored.
                 tracing::debug!(kind = %frame.kind, "ignored a packet outside a transfer");
@@ -304,8 +341,18 @@ impl ZfmSensor {
             return Ok(());
         }
         let own = lock(&self.module).address();
+        if matches!(cmd, Ok(Command::Unknown { .. })) && self.quirks.has(Quirk::SilentUnknown) {
+            return Ok(());
+        }
         let response = match &cmd {
-            _ if frame.address != own => lock(&self.module).wrong_address(instruction),
+            _ if frame.address != own && !self.quirks.has(Quirk::AnyAddress) => {
+                lock(&self.module).wrong_address(instruction)
+            }
+            Err(_) if self.quirks.has(Quirk::AcksShortParams) => crate::module::Response {
+                address: own,
+                reply: Reply::Status(khil_fingerprint::ConfirmationCode::Ok),
+                then: Then::Nothing,
+            },
             Err(_) => lock(&self.module).malformed(instruction),
             Ok(cmd) => self.handle(cmd, Conditions { sensor_fault: faults.sensor_error }),
         };
@@ -366,6 +413,9 @@ impl ZfmSensor {
                         }
                         lock(&self.module).receive(incoming, &data);
                         return Ok(());
+                    }
+                    PacketKind::Command if self.quirks.has(Quirk::DownloadSwallowsCommands) => {
+                        data.extend_from_slice(&f.payload);
                     }
                     PacketKind::Command => {
                         tracing::warn!(received = data.len(), expected, "download interrupted by a command");

@@ -273,18 +273,19 @@ impl Suite for ZfmSuite {
     /// with a safe IXIT (no finger, nothing destructive), so that a first run on a real module changes nothing.
     fn default_ics(&self, url: &DeviceUrl) -> Ics {
         let parse = |text: &str, name: &str| Ics::parse(text, name).unwrap_or_default();
-        match is_fingerprint_sim(url) {
-            Some(s) if s.params.get("profile").is_some_and(|p| p.eq_ignore_ascii_case("r503")) => {
-                parse(ICS_R503, "built-in r503")
-            }
-            Some(_) => parse(ICS_R307, "built-in r307"),
-            None => {
-                let mut ics = parse(ICS_R307, "built-in r307");
-                ics.ixit.insert("finger".into(), toml::Value::String("none".into()));
-                ics.ixit.insert("destructive".into(), toml::Value::Boolean(false));
-                ics
-            }
+        let Some(s) = is_fingerprint_sim(url) else {
+            let mut ics = parse(ICS_R307, "built-in r307");
+            ics.ixit.insert("finger".into(), toml::Value::String("none".into()));
+            ics.ixit.insert("destructive".into(), toml::Value::Boolean(false));
+            return ics;
+        };
+        let r503 = s.params.get("profile").is_some_and(|p| p.eq_ignore_ascii_case("r503"));
+        let mut ics = if r503 { parse(ICS_R503, "built-in r503") } else { parse(ICS_R307, "built-in r307") };
+        // A simulator with nobody at the sensor: the IXIT says so.
+        if s.params.get("finger").is_some_and(|f| f == "none") {
+            ics.ixit.insert("finger".into(), toml::Value::String("none".into()));
         }
+        ics
     }
 
     fn validate_ics(&self, ics: &Ics) -> Result<(), String> {
