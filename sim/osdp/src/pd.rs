@@ -50,16 +50,31 @@ pub enum PdQuirk {
     AckUnknown,
     /// Replies leave ADDR bit 7 clear.
     NoReplyBit,
+    /// Packets without the 0xFF mark are ignored.
+    NeedsMark,
+    /// A packet with a bad CRC gets NAK 1 (its address cannot be trusted: a PD must stay silent).
+    AnswersBadCrc,
+    /// Packets for any address are answered.
+    AnswersAnyAddress,
+    /// A broadcast is answered from the PD's own address.
+    BroadcastOwnAddress,
+    /// The client cryptogram in CCRYPT is wrong.
+    WrongCryptogram,
 }
 
 impl PdQuirk {
-    pub const ALL: [PdQuirk; 6] = [
+    pub const ALL: [PdQuirk; 11] = [
         PdQuirk::ReexecuteRetransmission,
         PdQuirk::NoSequenceCheck,
         PdQuirk::PlainAllowed,
         PdQuirk::IgnoreMac,
         PdQuirk::AckUnknown,
         PdQuirk::NoReplyBit,
+        PdQuirk::NeedsMark,
+        PdQuirk::AnswersBadCrc,
+        PdQuirk::AnswersAnyAddress,
+        PdQuirk::BroadcastOwnAddress,
+        PdQuirk::WrongCryptogram,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -70,6 +85,11 @@ impl PdQuirk {
             PdQuirk::IgnoreMac => "ignore-mac",
             PdQuirk::AckUnknown => "ack-unknown",
             PdQuirk::NoReplyBit => "no-reply-bit",
+            PdQuirk::NeedsMark => "needs-mark",
+            PdQuirk::AnswersBadCrc => "answers-bad-crc",
+            PdQuirk::AnswersAnyAddress => "answers-any-address",
+            PdQuirk::BroadcastOwnAddress => "broadcast-own-address",
+            PdQuirk::WrongCryptogram => "wrong-cryptogram",
         }
     }
 }
@@ -275,7 +295,8 @@ impl Pd {
         Some(bytes)
     }
 
-    fn quirk(&self, q: PdQuirk) -> bool {
+    /// Whether the PD has quirk `q`.
+    pub fn quirk(&self, q: PdQuirk) -> bool {
         self.config.quirks.contains(&q)
     }
 
@@ -289,7 +310,11 @@ impl Pd {
 
     fn reply_address(&self, frame: &OsdpFrame) -> u8 {
         // A reply to a broadcast carries 0x7F | 0x80.
-        if frame.address == khil_osdp::frame::BROADCAST { frame.address } else { self.config.address }
+        if frame.address == khil_osdp::frame::BROADCAST && !self.quirk(PdQuirk::BroadcastOwnAddress) {
+            frame.address
+        } else {
+            self.config.address
+        }
     }
 
     /// A reply, secured when the session is up (`drop_session` after a security failure: sent in plain text).
@@ -510,7 +535,10 @@ impl Pd {
         let Ok(rnd_a) = <[u8; 8]>::try_from(frame.data.as_slice()) else { return self.nak(frame, NakCode::BadLength) };
         let rnd_b: [u8; 8] = self.rng.random();
         let keys = SessionKeys::derive(&scbk, &rnd_a);
-        let cryptogram = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
+        let mut cryptogram = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
+        if self.quirk(PdQuirk::WrongCryptogram) {
+            cryptogram[0] ^= 0x01;
+        }
         let cuid = {
             let mut c = [0u8; 8];
             c[..4].copy_from_slice(&self.config.serial.to_le_bytes());

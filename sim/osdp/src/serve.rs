@@ -48,7 +48,11 @@ impl OsdpPd {
     async fn answer(&self, link: &mut BoxLink, decoded: &khil_osdp::codec::DecodedFrame) -> Result<(), LinkError> {
         let address = self.pd().address();
         let f = &decoded.frame;
-        if f.reply || (f.address != address && f.address != BROADCAST) {
+        let any = self.pd().quirk(crate::PdQuirk::AnswersAnyAddress);
+        if f.reply || (f.address != address && f.address != BROADCAST && !any) {
+            return Ok(());
+        }
+        if !decoded.marked && self.pd().quirk(crate::PdQuirk::NeedsMark) {
             return Ok(());
         }
         let mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
@@ -77,6 +81,15 @@ async fn serve_line(pds: &[Arc<OsdpPd>], mut link: BoxLink) -> Result<(), LinkEr
         if codec.skipped().events > 0 {
             let s = codec.take_skipped();
             tracing::debug!(bytes = s.bytes, "skipped bytes on the bus");
+            // The mis-implementation answers garbage it could not even address (a bad CRC, above all).
+            if s.events > 0 {
+                for pd in pds.iter().filter(|p| p.pd().quirk(crate::PdQuirk::AnswersBadCrc)) {
+                    let nak = khil_osdp::reply::Reply::nak(khil_osdp::reply::NakCode::BadCheck);
+                    let f = khil_osdp::OsdpFrame::reply(pd.pd().address(), 0, nak.code(), nak.to_data());
+                    link.write_all(&f.encode(true)).await?;
+                    link.flush().await?;
+                }
+            }
         }
         if link.read_buf(&mut rx).await? == 0 {
             return Ok(());
