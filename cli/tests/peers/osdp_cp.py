@@ -7,41 +7,13 @@
 Prints what it saw; exits non-zero naming the first thing that did not happen.
 """
 import argparse
-import os
 import sys
-import termios
 import time
-import tty
 
 import osdp
+from osdp_pty import Pty
 
 ADDRESS = 1
-
-
-class Pty(osdp.Channel):
-    def __init__(self, path):
-        super().__init__()
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        tty.setraw(self.fd)
-
-    def read(self, max_bytes):
-        try:
-            return os.read(self.fd, max_bytes)
-        except BlockingIOError:
-            return b""
-
-    def write(self, buf):
-        try:
-            return os.write(self.fd, buf)
-        except BlockingIOError:
-            return 0
-
-    def flush(self):
-        pass
-
-    def close(self):
-        termios.tcflush(self.fd, termios.TCIOFLUSH)
-        os.close(self.fd)
 
 
 def fail(msg):

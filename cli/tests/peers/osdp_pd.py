@@ -10,42 +10,14 @@ Reads lines on stdin: `card` submits a card read (32 bits 12 34 56 78), `input` 
 """
 import argparse
 import json
-import os
 import sys
-import termios
 import threading
 import time
-import tty
 
 import osdp
+from osdp_pty import Pty
 
 ADDRESS = 101
-
-
-class Pty(osdp.Channel):
-    def __init__(self, path):
-        super().__init__()
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        tty.setraw(self.fd)
-
-    def read(self, max_bytes):
-        try:
-            return os.read(self.fd, max_bytes)
-        except (BlockingIOError, OSError):
-            return b""
-
-    def write(self, buf):
-        try:
-            return os.write(self.fd, buf)
-        except (BlockingIOError, OSError):
-            return 0
-
-    def flush(self):
-        pass
-
-    def close(self):
-        termios.tcflush(self.fd, termios.TCIOFLUSH)
-        os.close(self.fd)
 
 
 def say(obj):
