@@ -99,10 +99,6 @@ impl FingerModel {
         }
     }
 
-    pub fn presence(&self) -> Presence {
-        self.presence
-    }
-
     pub fn set(&mut self, presence: Presence) {
         self.presence = presence;
         self.just_captured = false;

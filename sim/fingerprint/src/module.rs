@@ -220,14 +220,6 @@ impl Module {
         self.led = None;
     }
 
-    pub fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
-    pub fn flash(&self) -> &Flash {
-        &self.flash
-    }
-
     /// The address commands must carry.
     pub fn address(&self) -> u32 {
         self.flash.address
@@ -266,11 +258,6 @@ impl Module {
     /// Pages accepted: `0..capacity` (one more with the off-by-one quirk).
     fn pages(&self) -> u16 {
         self.profile.capacity + u16::from(self.quirks.has(Quirk::PageOffByOne))
-    }
-
-    /// The module's quirks (none on a correct module).
-    pub fn quirks(&self) -> &Quirks {
-        &self.quirks
     }
 
     /// A command packet whose content does not parse (wrong parameter length): 01, as for a bad checksum.

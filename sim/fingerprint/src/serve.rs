@@ -149,11 +149,6 @@ impl ZfmSensor {
         f(&lock(&self.module))
     }
 
-    /// Device faults injected so far, by kind.
-    pub fn injected_faults(&self) -> std::collections::BTreeMap<&'static str, u64> {
-        lock(&self.faults).injected.clone()
-    }
-
     /// Runs the module on one command. Captures, extraction, merging and search can take milliseconds of CPU
     /// (a quarter second for a finger not synthesised yet): on a multi-threaded runtime the worker hands its
     /// other sensors over meanwhile. Everything else is microseconds and runs in place, since the hand-over
