@@ -60,7 +60,7 @@ def full_session(path, key):
         outputs = cp.check_capability(ADDRESS, osdp.Capability.OutputControl)
         inputs = cp.check_capability(ADDRESS, osdp.Capability.ContactStatusMonitoring)
         print("capabilities outputs", outputs, "inputs", inputs, flush=True)
-        if outputs[1] != 3 or inputs[1] != 5:
+        if outputs[1] != 3 or inputs[1] != 6:
             fail(f"PDCAP: outputs {outputs}, inputs {inputs}")
         commands = [
             {"command": osdp.Command.Output, "output_no": 0, "control_code": 2, "timer_count": 0},

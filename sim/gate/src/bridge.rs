@@ -85,7 +85,7 @@ impl Drop for GateBridge {
     }
 }
 
-fn push_inputs(pd: &OsdpPd, inputs: [bool; 5]) {
+fn push_inputs(pd: &OsdpPd, inputs: [bool; 6]) {
     let mut pd = pd.pd();
     for (n, on) in (0u8..).zip(inputs) {
         // The PD queues an event only for a change.

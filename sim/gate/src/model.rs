@@ -461,14 +461,15 @@ impl GateModel {
     }
 
     /// The sensors, in the gate-io profile's input order: entry presence, mantrap occupied, exit presence, entry
-    /// flap closed, exit flap closed.
-    pub fn inputs(&self) -> [bool; 5] {
+    /// flap closed, exit flap closed, more than one person in the mantrap (the people counter's contact).
+    pub fn inputs(&self) -> [bool; 6] {
         [
             self.count_in(Zone::EntryZone) > 0,
             self.mantrap_count() > 0,
             self.count_in(Zone::ExitZone) > 0,
             self.flap_closed(Flap::Entry),
             self.flap_closed(Flap::Exit),
+            self.mantrap_count() > 1,
         ]
     }
 

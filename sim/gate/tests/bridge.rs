@@ -72,8 +72,8 @@ async fn output_0_at_the_pd_opens_the_entry_flap_and_the_closed_contact_change_i
     sleep(Duration::from_millis(100)).await;
     // The flaps start closed: both closed contacts were pushed (two events; a POLL reports the current image),
     // nothing else.
-    assert_eq!(pd.pd().inputs(), [false, false, false, true, true]);
-    assert_eq!(cp.drain(), [vec![0, 0, 0, 1, 1], vec![0, 0, 0, 1, 1]]);
+    assert_eq!(pd.pd().inputs(), [false, false, false, true, true, false]);
+    assert_eq!(cp.drain(), [vec![0, 0, 0, 1, 1, 0], vec![0, 0, 0, 1, 1, 0]]);
 
     cp.out(0, true);
     assert!(gate.model().flap_closed(Flap::Entry), "nothing moves until the bridge's next tick");
@@ -82,7 +82,7 @@ async fn output_0_at_the_pd_opens_the_entry_flap_and_the_closed_contact_change_i
     assert!(p > 0.0 && p < 0.2, "the flap is on its way: {p}");
     assert!(gate.model().flap_closed(Flap::Exit));
     assert!(!pd.pd().inputs()[3]);
-    assert_eq!(cp.drain(), [vec![0, 0, 0, 0, 1]], "one change: entry flap no longer closed");
+    assert_eq!(cp.drain(), [vec![0, 0, 0, 0, 1, 0]], "one change: entry flap no longer closed");
 
     sleep(Duration::from_secs(1)).await;
     assert!((gate.model().flap_position(Flap::Entry) - 1.0).abs() < 1e-9);
@@ -94,7 +94,7 @@ async fn output_0_at_the_pd_opens_the_entry_flap_and_the_closed_contact_change_i
     assert!(!pd.pd().inputs()[3]);
     sleep(Duration::from_millis(400)).await;
     assert!(pd.pd().inputs()[3]);
-    assert_eq!(cp.drain(), [vec![0, 0, 0, 1, 1]]);
+    assert_eq!(cp.drain(), [vec![0, 0, 0, 1, 1, 0]]);
     bridge.stop();
 }
 
@@ -116,7 +116,7 @@ async fn a_silent_controller_takes_the_gate_out_of_service_and_a_command_brings_
     assert_eq!(gate.model().status(), GateStatus::OutOfService);
     sleep(Duration::from_secs(1)).await;
     // Fail-safe (the default): both flaps open, and the board reports it.
-    assert_eq!(pd.pd().inputs(), [false, false, false, false, false]);
+    assert_eq!(pd.pd().inputs(), [false, false, false, false, false, false]);
     cp.drain();
     sleep(DEFAULT_TICK * 2).await;
     assert_eq!(gate.model().status(), GateStatus::InService);
@@ -176,7 +176,7 @@ async fn a_traveller_walks_through_under_a_controller_on_the_wire() {
         |n: u8, on: bool| Command::Out(vec![OutputControl { output: n, control: if on { 2 } else { 1 }, timer: 0 }]);
 
     let id = gate.add_traveller(Behaviour::Normal);
-    let mut inputs = [false; 5];
+    let mut inputs = [false; 6];
     let mut phase = 0;
     for _ in 0..200 {
         if let Reply::IStatR(image) = exchange(Command::Poll).await {
@@ -184,7 +184,7 @@ async fn a_traveller_walks_through_under_a_controller_on_the_wire() {
                 *slot = b != 0;
             }
         }
-        let [entry, mantrap, exit, entry_closed, _] = inputs;
+        let [entry, mantrap, exit, entry_closed, _, _] = inputs;
         match phase {
             0 if entry => {
                 assert_eq!(exchange(out(0, true)).await, Reply::Ack);
@@ -215,7 +215,7 @@ async fn a_traveller_walks_through_under_a_controller_on_the_wire() {
     assert_eq!(events, [Event::TravellerEntered { id }, Event::TravellerExited { id }]);
     assert!(gate.model().traveller(id).is_none());
     sleep(Duration::from_secs(1)).await;
-    assert_eq!(pd.pd().inputs(), [false, false, false, true, true]);
+    assert_eq!(pd.pd().inputs(), [false, false, false, true, true, false]);
     assert_eq!(gate.model().status(), GateStatus::InService);
     bridge.stop();
 }

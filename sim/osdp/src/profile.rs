@@ -20,16 +20,17 @@ pub struct PdProfile {
 
 impl PdProfile {
     /// An e-gate's I/O board: entry flap, exit flap and alarm relays; entry-zone presence, mantrap occupancy,
-    /// exit-zone presence, entry flap closed, exit flap closed; one reader position for LEDs, buzzer and text.
+    /// exit-zone presence, entry flap closed, exit flap closed, and the mantrap people counter's "more than one
+    /// person" contact (anti-tailgating); one reader position for LEDs, buzzer and text.
     pub const GATE_IO: PdProfile = PdProfile {
         name: "gate-io",
         model: 1,
         outputs: 3,
-        inputs: 5,
+        inputs: 6,
         readers: 1,
         leds: 2,
         output_names: &["entry-flap", "exit-flap", "alarm"],
-        input_names: &["entry-presence", "mantrap-occupied", "exit-presence", "entry-flap-closed", "exit-flap-closed"],
+        input_names: &["entry-presence", "mantrap-occupied", "exit-presence", "entry-flap-closed", "exit-flap-closed", "mantrap-multiple"],
     };
 
     /// A card reader: one reader with LEDs, buzzer and text, no I/O.

@@ -69,7 +69,7 @@ fn events_come_with_polls_in_order() {
     let replies: Vec<Reply> = (0..3u8)
         .map(|i| reply_of(&exchange(&mut pd, &OsdpFrame::command(1, i, opcode::POLL, vec![])).unwrap().0))
         .collect();
-    assert_eq!(replies[0], Reply::IStatR(vec![0, 1, 0, 0, 0]));
+    assert_eq!(replies[0], Reply::IStatR(vec![0, 1, 0, 0, 0, 0]));
     assert!(matches!(&replies[1], Reply::Raw(r) if r.data == [0xAB, 0xCD] && r.bits == 16));
     assert_eq!(replies[2], Reply::Ack);
 }

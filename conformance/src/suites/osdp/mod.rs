@@ -169,7 +169,7 @@ impl Suite for OsdpSuite {
             ),
             _ => ("gate-io".to_owned(), "1".to_owned(), None),
         };
-        let (outputs, inputs) = if profile == "card-reader" { (0, 0) } else { (3, 5) };
+        let (outputs, inputs) = if profile == "card-reader" { (0, 0) } else { (3, 6) };
         let key = scbk.map_or(String::new(), |k| format!("scbk = \"{k}\"\n"));
         let text = format!(
             "[device]\nvendor = \"khil\"\nmodel = \"{profile}\"\n\n[capabilities]\noutputs = {outputs}\ninputs = {inputs}\nreaders = 1\nsecure_channel = true\n\n[ixit]\naddress = {address}\n{key}"
