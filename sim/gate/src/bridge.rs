@@ -5,12 +5,14 @@
 //! ([`khil_sim_osdp::Pd::outputs`]) into the model; if the PD has executed a command since the last tick
 //! ([`khil_sim_osdp::Pd::executed`]; a retransmission does not count) tells the model the controller was seen;
 //! steps the model by the time that really passed; pushes every input that changed into the PD as a
-//! [`PdEvent::Input`], which the PD queues for the controller's next POLL. The model is the truth: an input
+//! [`PdEvent::Input`], which the PD queues for the controller's next POLL. The lamp the travellers see is the
+//! PD's LED 0 (red when its permanent colour is red). The model is the truth: an input
 //! changed at the PD by someone else is put back at the next tick.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use khil_osdp::command::colour::RED;
 use khil_sim_osdp::{OsdpPd, PdEvent};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -106,13 +108,16 @@ async fn run(gate: GateHandle, pd: Arc<OsdpPd>, tick: Duration) {
         let now = Instant::now();
         let dt = now - last;
         last = now;
-        let (outputs, executed) = {
+        let (outputs, executed, red) = {
             let pd = pd.pd();
-            (pd.outputs().to_vec(), pd.executed)
+            // The lamp is LED 0 of the reader position; red in its permanent state (steady or flashing).
+            let red = pd.indicators().leds.first().copied().flatten().is_some_and(|l| l.permanent.on_colour == RED);
+            (pd.outputs().to_vec(), pd.executed, red)
         };
         let inputs = {
             let mut model = gate.model();
             model.set_outputs(&outputs);
+            model.set_red_lamp(red);
             if executed != seen {
                 seen = executed;
                 model.controller_seen();

@@ -17,6 +17,10 @@
 //! at least [`GateConfig::pass_open`] open; otherwise they wait [`WAIT_M`] before the flap line. Once in a
 //! doorway they always carry on (the flap cannot close on them). Everyone but a [`Behaviour::Tailgater`] waits
 //! before the entry flap until nobody else is between the flaps (the mantrap and both doorways).
+//!
+//! The gate's lamp ([`GateModel::set_red_lamp`]): nobody but a tailgater steps through the entry flap while it is
+//! red, and a traveller in the mantrap who sees it red with the entry flap open and the exit flap shut turns
+//! round and walks back out (a refused traveller, or everyone inside after an officer's reset).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -240,6 +244,8 @@ pub struct GateModel {
     next_id: u32,
     /// The people counter's last value, for the tailgating event.
     counted: usize,
+    /// The gate's lamp shows red.
+    red_lamp: bool,
     events: VecDeque<Logged>,
 }
 
@@ -259,6 +265,7 @@ impl GateModel {
             travellers: Vec::new(),
             next_id: 0,
             counted: 0,
+            red_lamp: false,
             events: VecDeque::new(),
         }
     }
@@ -455,6 +462,11 @@ impl GateModel {
         self.outputs
     }
 
+    /// The gate's lamp: red (stop, go back) or not.
+    pub fn set_red_lamp(&mut self, red: bool) {
+        self.red_lamp = red;
+    }
+
     /// The alarm relay.
     pub fn alarm(&self) -> bool {
         self.outputs[2]
@@ -576,6 +588,9 @@ impl GateModel {
         let exit_open = self.flaps[1].position >= pass;
         let spacing = self.config.spacing_m;
         let half_door = self.config.doorway_m / 2.0;
+        let red = self.red_lamp;
+        // The way on is shut: the exit flap is not open enough and not opening.
+        let exit_shut = !exit_open && !self.wanted_open(Flap::Exit);
 
         // Front first, so that each follower sees where the one ahead has got to.
         let mut order: Vec<usize> = (0..self.travellers.len()).collect();
@@ -584,6 +599,11 @@ impl GateModel {
         for &i in &order {
             let t = &self.travellers[i];
             let x = t.x;
+            // Sent back: red lamp, the way back open, the way on closed.
+            if !t.turned && red && entry_open && exit_shut && (mantrap_start..exit_line).contains(&x) {
+                self.travellers[i].turned = true;
+            }
+            let t = &self.travellers[i];
             if t.turned {
                 let mut nx = x - t.speed * dt;
                 if x >= mantrap_start && nx < mantrap_start + WAIT_M && !entry_open {
@@ -640,7 +660,7 @@ impl GateModel {
             if x < entry_line && nx > entry_line - WAIT_M {
                 let others_inside =
                     self.travellers.iter().any(|o| o.id != t.id && o.x >= entry_line && o.x < exit_zone_start);
-                let may = entry_open && (t.behaviour == Behaviour::Tailgater || !others_inside);
+                let may = entry_open && (t.behaviour == Behaviour::Tailgater || (!others_inside && !red));
                 if !may {
                     nx = nx.min((entry_line - WAIT_M).max(x));
                 }

@@ -445,3 +445,41 @@ fn slow_travellers_take_twice_as_long_and_speed_jitter_is_seeded() {
     let v = speeds(9);
     assert!((0.8..=1.2).contains(&v), "{v}");
 }
+
+#[test]
+fn a_red_lamp_keeps_the_queue_out_and_sends_whoever_is_inside_back() {
+    let mut rig = Rig::new(GateConfig::default());
+    let first = rig.add(Behaviour::Normal);
+    let second = rig.add(Behaviour::Normal);
+    rig.gate.set_outputs(&ENTRY_OPEN);
+    rig.until(5.0, |g| g.traveller(first).unwrap().zone == Zone::Mantrap);
+    rig.gate.set_outputs(&CLOSED);
+    rig.run(2.0);
+    // Refused: red, entry open, exit closed. The first turns round and walks out; the second, at the head of
+    // the queue, does not step in while the lamp is red.
+    rig.gate.set_red_lamp(true);
+    rig.gate.set_outputs(&ENTRY_OPEN);
+    rig.until(5.0, |g| g.traveller(first).is_none_or(|t| t.zone == Zone::EntryZone));
+    assert!(rig.has(&Event::TurnedBack { id: first }));
+    rig.run(3.0);
+    assert!(rig.who(first).is_none(), "gone back out");
+    assert_eq!(rig.zone(second), Some(Zone::EntryZone), "waits at the red lamp");
+    assert_eq!(rig.gate.mantrap_count(), 0);
+    // Green again: the second walks in.
+    rig.gate.set_red_lamp(false);
+    rig.until(3.0, |g| g.traveller(second).unwrap().zone == Zone::Mantrap);
+    assert!(!rig.has(&Event::TravellerExited { id: first }));
+}
+
+#[test]
+fn a_red_lamp_does_not_turn_anyone_back_while_the_exit_is_open() {
+    let mut rig = Rig::new(GateConfig::default());
+    let id = rig.add(Behaviour::Normal);
+    rig.gate.set_outputs(&ENTRY_OPEN);
+    rig.until(5.0, |g| g.traveller(id).unwrap().zone == Zone::Mantrap);
+    rig.gate.set_red_lamp(true);
+    rig.gate.set_outputs(&BOTH_OPEN);
+    rig.run(6.0);
+    assert!(rig.has(&Event::TravellerExited { id }));
+    assert!(!rig.has(&Event::TurnedBack { id }));
+}
