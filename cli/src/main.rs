@@ -2,7 +2,9 @@
 
 mod bench;
 mod conformance;
+mod gate;
 mod sim;
+mod sim_gate;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,7 @@ enum Command {
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
     Conformance(conformance::ConformanceArgs),
+    Gate(gate::GateArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Conformance(args) => {
             on_runtime(conformance::run(args), Runtime::MultiThread).unwrap_or(ExitCode::from(2))
         }
+        Command::Gate(args) => run(gate::run(args), Runtime::MultiThread),
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }

@@ -10,7 +10,7 @@ use khil_sim_fingerprint::{DeviceFault, Fingers, Presence, Profile, SensorConfig
 use khil_sim_host::{Device, Line, echo::Echo};
 
 /// Simulators this binary carries.
-pub(crate) const DEVICES: &[&str] = &["echo", "fingerprint", "osdp-pd"];
+pub(crate) const DEVICES: &[&str] = &["echo", "fingerprint", "osdp-pd", "gate"];
 
 #[derive(Debug, Args)]
 #[command(
@@ -19,15 +19,21 @@ pub(crate) const DEVICES: &[&str] = &["echo", "fingerprint", "osdp-pd"];
 SIGINT or SIGTERM.\n\nExamples:\n  khil sim echo --pty\n  khil sim echo --tcp 127.0.0.1:4001 --pace 57600\n  \
 khil sim fingerprint --pty --profile r307 --finger auto:7 --state lib.json\n  \
 khil sim fingerprint --pty --profile r503 --pace 57600 --fault checksum:p=0.01 --fault flip:p=0.0001\n  \
-khil sim osdp-pd --pty --profile gate-io --address 1 --scbk 000102030405060708090a0b0c0d0e0f\n\n\
-osdp-pd: type `input <n> on|off`, `tamper on|off` or `card <hex>` on stdin to make events for the next POLL.\n\
+khil sim osdp-pd --pty --profile gate-io --address 1 --scbk 000102030405060708090a0b0c0d0e0f\n  \
+khil sim osdp-pd --pty --profile bio-reader --address 2 --finger auto:7 --scbk 000102030405060708090a0b0c0d0e0f\n  \
+khil sim gate --pty --address 1 --scbk 000102030405060708090a0b0c0d0e0f --fail-mode secure\n\n\
+osdp-pd: type `input <n> on|off`, `tamper on|off` or `card <hex>` on stdin to make events for the next POLL; \
+the bio-reader profile also takes `place <id>`, `lift` and `auto <id>` (BIOREAD/BIOMATCH scan that finger). \
+Every osdp-pd profile takes files by FILETRANSFER (type 1 or 128-255).\n\
+gate: a whole e-gate behind its gate-io board (drive it with `khil gate`); type `traveller normal|tailgater|turnback|slow`, \
+`obstruct entry|exit`, `clear entry|exit`, `power on|off` or `status` on stdin; what happens at the gate goes to stderr.\n\
 Fingerprint: type `place <id>`, `lift` or `auto <id>` on stdin to move fingers while it runs.\n\
 Line faults (any device): drop, flip, dup, garbage, delay, stall, close, e.g. flip:p=0.001,dir=tx.\n\
 Fingerprint device faults: checksum, drop-packet, hang, busy, sensor-error (e.g. hang:at=3, busy:every=5,ms=300) \
 and power-on (a raw 0x55 when a client connects)."
 )]
 pub(crate) struct SimArgs {
-    /// Device to simulate: echo, fingerprint, osdp-pd
+    /// Device to simulate: echo, fingerprint, osdp-pd, gate
     device: String,
     /// Serve on a new pseudo-terminal; clients open the serial:///dev/pts/N the ready line names (default)
     #[arg(long, conflicts_with_all = ["tcp", "vpcd"])]
@@ -38,7 +44,8 @@ pub(crate) struct SimArgs {
     /// Plug into a vpcd virtual smart-card reader at HOST:PORT (smart-card devices only)
     #[arg(long, value_name = "HOST:PORT")]
     vpcd: Option<String>,
-    /// Device profile (model). fingerprint: r307 (default), r503
+    /// Device profile (model). fingerprint: r307 (default), r503. osdp-pd: gate-io (default), card-reader,
+    /// bio-reader
     #[arg(long)]
     profile: Option<String>,
     /// Seed for everything random in the device and on the line (fingers, faults, random numbers)
@@ -56,17 +63,20 @@ pub(crate) struct SimArgs {
     /// Character framing for --pace
     #[arg(long, default_value = "8N1", requires = "pace")]
     framing: Framing,
-    /// fingerprint: who is on the sensor at start: auto:<id> (placed, captured, lifted, placed again...),
-    /// place:<id> (stays on) or none
+    /// fingerprint, osdp-pd bio-reader: who is on the sensor at start: auto:<id> (placed, captured, lifted,
+    /// placed again...), place:<id> (stays on) or none
     #[arg(long, value_name = "SPEC", default_value = "none")]
     finger: String,
-    /// fingerprint: chance that a capture finds no finger although one is due (people hesitate)
+    /// fingerprint, osdp-pd bio-reader: chance that a capture finds no finger although one is due (people
+    /// hesitate; a bio-reader scan makes two attempts)
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     no_finger: f64,
-    /// fingerprint: impressions per finger before they repeat (0: every capture is a new impression)
+    /// fingerprint: impressions per finger before they repeat (0: every capture is a new impression).
+    /// osdp-pd bio-reader: impressions per finger, all synthesised before a scan needs them (0: 4)
     #[arg(long, value_name = "N", default_value_t = 0)]
     impressions: u32,
-    /// fingerprint: impression quality, good or mixed (FVC-like: rotation, partial contact, dry/wet skin)
+    /// fingerprint, osdp-pd bio-reader: impression quality, good or mixed (FVC-like: rotation, partial contact,
+    /// dry/wet skin)
     #[arg(long, default_value = "good")]
     quality: String,
     /// fingerprint: a deliberate mis-implementation, to check that a conformance suite catches it (repeatable;
@@ -76,9 +86,12 @@ pub(crate) struct SimArgs {
     /// osdp-pd: bus address 0-126
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=126))]
     address: u8,
-    /// osdp-pd: secure channel base key, 32 hex digits (without it: install mode, SCBK-D accepted)
+    /// osdp-pd, gate: secure channel base key, 32 hex digits (without it: install mode, SCBK-D accepted)
     #[arg(long, value_name = "HEX")]
     scbk: Option<String>,
+    /// gate: what the flaps do without power or controller: safe (open, for evacuation) or secure (closed)
+    #[arg(long, value_name = "MODE", default_value = "safe")]
+    fail_mode: String,
 }
 
 /// A `--fault` value: a bad line, or a misbehaving device.
@@ -96,7 +109,7 @@ fn parse_fault(device: &str, spec: &str) -> Result<SimFault, String> {
     };
     let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
     let line_kinds = ["drop", "flip", "dup", "garbage", "delay", "stall", "close"];
-    if device == "osdp-pd" && !line_kinds.contains(&kind) {
+    if (device == "osdp-pd" || device == "gate") && !line_kinds.contains(&kind) {
         return match spec.parse::<khil_sim_osdp::PdFault>() {
             Ok(f) => Ok(SimFault::Pd(f)),
             Err(e) if e.part == "kind" => Err(format!(
@@ -194,6 +207,9 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     if args.device == "osdp-pd" {
         return osdp_pd(&args, line, pd_faults).await;
     }
+    if args.device == "gate" {
+        return gate(&args, line, pd_faults).await;
+    }
     let config = fingerprint_config(&args, device_faults)?;
     let fingers = Arc::new(Fingers::new(args.seed, parse_quality(&args.quality)?));
     let sensor = Arc::new(ZfmSensor::new(config, fingers).map_err(|e| e.to_string())?);
@@ -203,7 +219,30 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     host(sensor, &args, line).await
 }
 
-fn parse_key(text: &str) -> Result<[u8; 16], String> {
+/// `khil sim gate`: the gate-io board with the physical gate behind it.
+async fn gate(args: &SimArgs, line: Line, faults: Vec<khil_sim_osdp::PdFault>) -> Result<(), String> {
+    use khil_sim_osdp::{PdConfig, PdProfile};
+    if let Some(p) = args.profile.as_deref().filter(|p| *p != "gate-io") {
+        return Err(format!("--profile {p:?}: a gate's board is gate-io (leave --profile out)"));
+    }
+    if let Some(s) = &args.state {
+        return Err(format!("--state {}: device \"gate\" keeps no state", s.display()));
+    }
+    if args.finger != "none" {
+        return Err(format!(
+            "--finger {:?}: device \"gate\" has no sensor (the fingers are at a bio-reader PD)",
+            args.finger
+        ));
+    }
+    let fail_mode = crate::sim_gate::parse_fail_mode(&args.fail_mode)?;
+    let scbk = args.scbk.as_deref().map(parse_key).transpose()?;
+    let config = PdConfig { scbk, seed: args.seed, ..PdConfig::new(PdProfile::GATE_IO, args.address) };
+    let gate = Arc::new(crate::sim_gate::SimGate::start(config, faults, fail_mode));
+    crate::sim_gate::spawn_console(gate.handle());
+    host(gate, args, line).await
+}
+
+pub(crate) fn parse_key(text: &str) -> Result<[u8; 16], String> {
     let bad = || format!("--scbk {} characters: expected 32 hex digits (16 bytes)", text.len());
     if text.len() != 32 || !text.is_ascii() {
         return Err(bad());
@@ -213,6 +252,31 @@ fn parse_key(text: &str) -> Result<[u8; 16], String> {
         *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
     }
     Ok(key)
+}
+
+/// The fingerprint sensor of a bio-reader PD, or an error naming a finger option given to a PD without one.
+fn bio_reader(
+    profile: khil_sim_osdp::PdProfile,
+    presence: Presence,
+    no_finger: f64,
+    impressions: u32,
+    fingers: impl FnOnce() -> Result<Arc<Fingers>, String>,
+    seed: u64,
+) -> Result<Option<Arc<khil_sim_osdp::BioReader>>, String> {
+    if !profile.biometrics {
+        if presence != Presence::Lifted {
+            return Err(format!(
+                "--finger {presence}: profile {:?} has no fingerprint sensor (example: --profile bio-reader --finger \
+                 auto:7)",
+                profile.name
+            ));
+        }
+        return Ok(None);
+    }
+    if !(0.0..=1.0).contains(&no_finger) {
+        return Err(format!("--no-finger {no_finger}: expected a probability from 0 to 1"));
+    }
+    Ok(Some(Arc::new(khil_sim_osdp::BioReader::new(fingers()?, presence, no_finger, impressions, seed))))
 }
 
 async fn osdp_pd(args: &SimArgs, line: Line, faults: Vec<khil_sim_osdp::PdFault>) -> Result<(), String> {
@@ -227,26 +291,47 @@ async fn osdp_pd(args: &SimArgs, line: Line, faults: Vec<khil_sim_osdp::PdFault>
         return Err(format!("--state {}: device \"osdp-pd\" keeps no state yet", s.display()));
     }
     let scbk = args.scbk.as_deref().map(parse_key).transpose()?;
-    let config = PdConfig { scbk, seed: args.seed, ..PdConfig::new(profile, args.address) };
+    let presence: Presence = args.finger.parse().map_err(|e| format!("--finger: {e}"))?;
+    let fingers = || Ok(Arc::new(Fingers::new(args.seed, parse_quality(&args.quality)?)));
+    let bio = bio_reader(profile, presence, args.no_finger, args.impressions, fingers, args.seed)?;
+    let config = PdConfig { scbk, seed: args.seed, bio, ..PdConfig::new(profile, args.address) };
     let pd = Arc::new(OsdpPd::with_faults(config, faults));
+    // Before the ready line: a CP's first BIOREAD must not wait for a finger to be synthesised.
+    pd.prepare();
     spawn_pd_console(&pd);
     host(pd, args, line).await
 }
 
-/// Reads `input <n> on|off`, `tamper on|off` and `card <hex>` from stdin; answers on stderr.
+/// Reads `input <n> on|off`, `tamper on|off` and `card <hex>` from stdin, and on a bio reader `place <id>`,
+/// `lift` and `auto <id>`; answers on stderr.
 fn spawn_pd_console(pd: &Arc<khil_sim_osdp::OsdpPd>) {
     use khil_sim_osdp::PdEvent;
-    use tokio::io::AsyncBufReadExt;
     let pd = Arc::clone(pd);
+    let bio = pd.bio();
+    let mut lines = stdin_lines();
     tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-        while let Ok(Some(text)) = lines.next_line().await {
+        while let Some(text) = lines.recv().await {
             let words: Vec<&str> = text.split_whitespace().collect();
             let on = |w: &str| match w {
                 "on" | "1" => Some(true),
                 "off" | "0" => Some(false),
                 _ => None,
             };
+            if let (Some(bio), ["place" | "auto" | "lift" | "none", ..]) = (&bio, words.as_slice()) {
+                match text.parse::<Presence>() {
+                    Ok(p) => {
+                        if let Presence::Auto(id) | Presence::Placed(id) = p {
+                            // Synthesised off the runtime before the finger is presented: no scan waits for it.
+                            let b = Arc::clone(bio);
+                            let _ = tokio::task::spawn_blocking(move || b.prepare_finger(id)).await;
+                        }
+                        bio.finger().lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(p);
+                        eprintln!("finger: {p}");
+                    }
+                    Err(e) => eprintln!("{e}"),
+                }
+                continue;
+            }
             let event = match words.as_slice() {
                 [] => continue,
                 ["input", n, state] => n.parse().ok().zip(on(state)).map(|(n, on)| PdEvent::Input { n, on }),
@@ -263,20 +348,40 @@ fn spawn_pd_console(pd: &Arc<khil_sim_osdp::OsdpPd>) {
                     eprintln!("event queued: {e:?}");
                     pd.push(e);
                 }
+                None if bio.is_some() => eprintln!(
+                    "{text:?}: expected `input <n> on|off`, `tamper on|off`, `card <hex>`, `place <id>`, `lift` or \
+                     `auto <id>`"
+                ),
                 None => eprintln!("{text:?}: expected `input <n> on|off`, `tamper on|off` or `card <hex>`"),
             }
         }
     });
 }
 
+/// Lines typed on stdin, read on a thread of their own: a read blocked on a terminal that stays open must not
+/// hold the runtime at shutdown (tokio's stdin reads on its blocking pool, which the runtime waits for, so a
+/// simulator with an open console would not end on SIGTERM).
+pub(crate) fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Reads `place <id>`, `lift` and `auto <id>` lines from stdin and moves the finger. Answers go to stderr so
 /// stdout stays the ready line only.
 fn spawn_finger_console(sensor: &ZfmSensor) {
-    use tokio::io::AsyncBufReadExt;
     let finger = sensor.finger();
+    let mut lines = stdin_lines();
     tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-        while let Ok(Some(text)) = lines.next_line().await {
+        while let Some(text) = lines.recv().await {
             if text.trim().is_empty() {
                 continue;
             }
@@ -309,11 +414,16 @@ async fn host<D: Device>(device: Arc<D>, args: &SimArgs, line: Line) -> Result<(
         let name = shutdown.await;
         tracing::info!(signal = name, "shutting down");
     };
-    khil_sim_host::serve(device, endpoint, line, shutdown).await.map_err(|e| e.to_string())
+    // On a worker thread, not the one in `block_on`: a device that calls `block_in_place` there (a scan on the
+    // fingerprint reader PD) left the signal unheard until its client closed the port.
+    tokio::spawn(khil_sim_host::serve(device, endpoint, line, shutdown))
+        .await
+        .map_err(|e| format!("simulator task: {e}"))?
+        .map_err(|e| e.to_string())
 }
 
 /// Installs SIGINT and SIGTERM handlers now; the future resolves with the name of the first that arrives.
-fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
+pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -325,7 +435,8 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     })
 }
 
-/// `sim:osdp-pd?profile=..&address=..&scbk=..&fault=..&quirk=..&seed=..` in-process.
+/// `sim:osdp-pd?profile=..&address=..&scbk=..&fault=..&quirk=..&seed=..` in-process; a bio-reader also takes
+/// `finger`, `no-finger` and `impressions` (its fingers come from the process's shared population).
 fn connect_osdp_pd(url: &SimUrl) -> Result<BoxLink, LinkError> {
     use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
     let unsupported =
@@ -333,6 +444,7 @@ fn connect_osdp_pd(url: &SimUrl) -> Result<BoxLink, LinkError> {
     let mut config = PdConfig::new(PdProfile::GATE_IO, 1);
     let mut line = Line::default();
     let mut faults = Vec::new();
+    let (mut presence, mut no_finger, mut impressions) = (Presence::Lifted, 0.0, 0);
     for (key, value) in &url.params {
         let bad = |expected: &str| unsupported(format!("{key}: expected {expected}, got {value:?}"));
         match key.as_str() {
@@ -352,14 +464,65 @@ fn connect_osdp_pd(url: &SimUrl) -> Result<BoxLink, LinkError> {
                 SimFault::Pd(f) => faults.push(f),
                 SimFault::Device(_) => return Err(bad("a line or PD fault")),
             },
+            "finger" => presence = value.parse().map_err(|e| unsupported(format!("{e}")))?,
+            "no-finger" => {
+                no_finger =
+                    value.parse().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| bad("a probability"))?;
+            }
+            "impressions" => {
+                impressions = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("a count of at least 1"))?;
+            }
             _ => {
                 return Err(unsupported(format!(
-                    "unknown parameter {key:?}: expected profile, address, scbk, seed, quirk or fault"
+                    "unknown parameter {key:?}: expected profile, address, scbk, seed, quirk, fault, finger, \
+                     no-finger or impressions"
                 )));
             }
         }
     }
-    Ok(khil_sim_host::in_process(Arc::new(OsdpPd::with_faults(config, faults)), &line))
+    let seed = config.seed;
+    config.bio = bio_reader(config.profile, presence, no_finger, impressions, || Ok(population(seed)), seed)
+        .map_err(|e| unsupported(e.replacen("--finger", "finger", 1)))?;
+    let pd = Arc::new(OsdpPd::with_faults(config, faults));
+    pd.prepare();
+    Ok(khil_sim_host::in_process(pd, &line))
+}
+
+/// `sim:gate?address=..&scbk=..&seed=..&fail-mode=safe|secure&fault=..` in-process: a gate-io board with the
+/// physical gate behind it, for as long as the link is open. Travellers are added from a `khil sim gate` console
+/// only; in-process, the gate stands empty (for controller and conformance runs).
+fn connect_gate(url: &SimUrl) -> Result<BoxLink, LinkError> {
+    use khil_sim_osdp::{PdConfig, PdProfile};
+    let unsupported =
+        |why: String| LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why };
+    let mut config = PdConfig::new(PdProfile::GATE_IO, 1);
+    let mut line = Line::default();
+    let mut faults = Vec::new();
+    let mut fail_mode = khil_sim_gate::FailMode::Safe;
+    for (key, value) in &url.params {
+        let bad = |expected: &str| unsupported(format!("{key}: expected {expected}, got {value:?}"));
+        match key.as_str() {
+            "address" => config.address = value.parse().ok().filter(|a| *a < 0x7F).ok_or_else(|| bad("0-126"))?,
+            "scbk" => config.scbk = Some(parse_key(value).map_err(unsupported)?),
+            "seed" => {
+                config.seed = value.parse().map_err(|_| bad("an integer"))?;
+                line.seed = config.seed;
+            }
+            "fail-mode" => fail_mode = crate::sim_gate::parse_fail_mode(value).map_err(|_| bad("safe or secure"))?,
+            "fault" => match parse_fault("gate", value).map_err(unsupported)? {
+                SimFault::Line(f) => line.faults.push(f),
+                SimFault::Pd(f) => faults.push(f),
+                SimFault::Device(_) => return Err(bad("a line or PD fault")),
+            },
+            _ => {
+                return Err(unsupported(format!(
+                    "unknown parameter {key:?}: expected address, scbk, seed, fail-mode or fault"
+                )));
+            }
+        }
+    }
+    let gate = Arc::new(crate::sim_gate::SimGate::start(config, faults, fail_mode));
+    Ok(khil_sim_host::in_process(gate, &line))
 }
 
 /// The synthetic population of `seed`, shared by every in-process sensor of this process: a conformance run
@@ -387,6 +550,9 @@ impl SimConnector for Simulators {
         }
         if url.device == "osdp-pd" {
             return connect_osdp_pd(url);
+        }
+        if url.device == "gate" {
+            return connect_gate(url);
         }
         let fingerprint = url.device == "fingerprint";
         let mut line = Line::default();
@@ -469,6 +635,28 @@ mod tests {
         assert_eq!(zfm.search_library(1).await.unwrap().map(|h| h.page), Some(9));
     }
 
+    /// `sim:osdp-pd?profile=bio-reader&finger=auto:7`: khil's CP reads an ANSI/INCITS 378 template from the
+    /// in-process fingerprint reader and matches it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sim_url_serves_a_bio_reader() {
+        use khil_osdp::command::{BioMatch, BioRead, Command};
+        use khil_osdp::cp::{CpConfig, OsdpBus, PdSetup};
+        use khil_osdp::reply::Reply;
+        let link = Simulators.connect_sim(&url("sim:osdp-pd?profile=bio-reader&finger=auto:7&address=4")).unwrap();
+        let mut bus = OsdpBus::new(link, CpConfig::default());
+        bus.add_pd(PdSetup::install(4)).unwrap();
+        let handle = bus.handle();
+        tokio::spawn(async move { bus.run().await });
+        handle.wait_online(4).await.unwrap();
+        let read = Command::BioRead(BioRead { reader: 0, kind: 0, format: 2, quality: 0 });
+        let Reply::BioReadR(r) = handle.command(4, read).await.unwrap() else { panic!("no BIOREADR") };
+        assert_eq!(r.status, 0);
+        khil_biometrics::template::decode_ansi(&r.data).unwrap();
+        let verify = Command::BioMatch(BioMatch { reader: 0, kind: 0, format: 2, quality: 80, template: r.data });
+        let Reply::BioMatchR { status: 0, score, .. } = handle.command(4, verify).await.unwrap() else { panic!() };
+        assert!(score >= 80, "{score}");
+    }
+
     #[test]
     fn sim_url_errors_name_the_parameter() {
         for (text, needle) in [
@@ -477,6 +665,10 @@ mod tests {
             ("sim:fingerprint?fault=smoke:p=1", "unknown kind \"smoke\""),
             ("sim:fingerprint?colour=red", "unknown parameter \"colour\""),
             ("sim:echo?profile=r307", "expected seed, pace or fault"),
+            ("sim:osdp-pd?finger=auto:7", "finger auto:7: profile \"gate-io\" has no fingerprint sensor"),
+            ("sim:osdp-pd?profile=bio-reader&finger=thumb", "expected auto:<id>"),
+            ("sim:osdp-pd?profile=bio-reader&no-finger=3", "no-finger: expected a probability"),
+            ("sim:osdp-pd?colour=red", "expected profile, address, scbk, seed, quirk, fault, finger"),
             ("sim:scanner", "no simulator \"scanner\""),
         ] {
             let Err(e) = Simulators.connect_sim(&url(text)) else { panic!("{text} was accepted") };

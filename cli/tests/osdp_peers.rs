@@ -55,9 +55,9 @@ fn libosdp_cp_drives_the_gate_io_pd_over_the_secure_channel() {
     for needle in [
         "online, secure channel up",
         "pdid 0x4c484b 1 0x4b48494c",
-        "outputs (1, 3) inputs (1, 5)",
+        "outputs (1, 3) inputs (1, 6)",
         "card read 12345678",
-        "'report': b'\\x01\\x00\\x00\\x00\\x00'",
+        "'report': b'\\x01\\x00\\x00\\x00\\x00\\x00'",
     ] {
         assert!(cp.contains(needle), "{needle:?} not in the CP's output:\n{cp}");
     }

@@ -152,6 +152,39 @@ fn fingerprint_takes_finger_commands_on_stdin() {
     assert!(seen[2].contains("\"jump 3\"") && seen[2].contains("expected"), "{seen:?}");
 }
 
+/// The bio reader's console: `place` (after the finger is synthesised), `lift`, and nonsense, answered on stderr.
+#[test]
+fn osdp_bio_reader_takes_finger_commands_on_stdin() {
+    use std::io::{BufRead, Write};
+    let mut child = khil()
+        .args(["sim", "osdp-pd", "--pty", "--profile", "bio-reader", "--finger", "auto:2"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("ready serial:///dev/"), "{ready:?}");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"place 4\nlift\njump 3\ninput 0 on\n").unwrap();
+    drop(stdin);
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        seen.push(line.trim().to_owned());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen[0], "finger: place:4");
+    assert_eq!(seen[1], "finger: none");
+    assert!(seen[2].contains("\"jump 3\"") && seen[2].contains("`place <id>`"), "{seen:?}");
+    assert!(seen[3].starts_with("event queued: Input"), "{seen:?}");
+}
+
 #[test]
 fn unbuilt_commands_say_so_and_fail() {
     for args in [&["scenario", "run", "x.toml"][..], &["demo"]] {
@@ -181,6 +214,10 @@ fn bad_input_is_named() {
         (&["sim", "fingerprint", "--fault", "flip:p=2"], "invalid fault spec \"flip:p=2\""),
         (&["sim", "fingerprint", "--no-finger", "1.5"], "--no-finger 1.5"),
         (&["sim", "fingerprint", "--quality", "great"], "--quality \"great\": expected good or mixed"),
+        (&["sim", "osdp-pd", "--profile", "door"], "expected one of gate-io, card-reader, bio-reader"),
+        (&["sim", "osdp-pd", "--finger", "auto:1"], "profile \"gate-io\" has no fingerprint sensor"),
+        (&["sim", "osdp-pd", "--profile", "bio-reader", "--finger", "auto:x"], "finger \"auto:x\": expected auto:<id>"),
+        (&["sim", "osdp-pd", "--profile", "bio-reader", "--no-finger", "2"], "--no-finger 2: expected a probability"),
     ] {
         let out = khil().args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");

@@ -57,6 +57,14 @@ mod scs {
     pub(super) const REPLY_ENC: u8 = 0x18;
 }
 
+/// The largest FILETRANSFER fragment one packet holds inside the secure channel: LEN (at most
+/// [`crate::frame::MAX_LEN`]) counts the 5-byte header, a 2-byte SCB, the code, the data encrypted (11 bytes of
+/// FILETRANSFER header and the fragment, a 0x80 byte, padded to 16), the 4-byte MAC and the CRC.
+pub const MAX_FILE_FRAGMENT: usize = {
+    let room = crate::frame::MAX_LEN as usize - crate::frame::HEADER_LEN - 2 - 1 - crate::frame::MAC_LEN - 2;
+    room / 16 * 16 - 1 - 11
+};
+
 /// Key type in the handshake SCBs: 1 the PD's own SCBK, 0 the default SCBK-D.
 const KEY_OWN: u8 = 1;
 const KEY_DEFAULT: u8 = 0;
@@ -1069,12 +1077,18 @@ impl BusHandle {
         }
     }
 
-    /// Sends `file` in FILETRANSFER fragments of at most `fragment` bytes (or less if the PD asks), honouring
-    /// the PD's delay, and returns the last FTSTAT.
+    /// Sends `file` in FILETRANSFER fragments of at most `fragment` bytes (fewer if the PD asks with FTSTAT's
+    /// update-message-max, and never more than one packet holds: [`MAX_FILE_FRAGMENT`]), honouring the PD's
+    /// delay, and returns the last FTSTAT. A PD that answers "finishing" (status 3) gets idle fragments (length
+    /// 0, offset = size) until its status changes. A negative status ends the transfer with
+    /// [`CpError::FileTransfer`].
     pub async fn file_transfer(&self, address: u8, kind: u8, file: &[u8], fragment: usize) -> Result<FtStat, CpError> {
+        /// Idle fragments a finishing PD gets before the CP gives up.
+        const FINISHING_ROUNDS: u32 = 1000;
         let total = u32::try_from(file.len()).map_err(|_| protocol(address, "FILETRANSFER", "file too large"))?;
-        let mut size = fragment.max(1);
+        let mut size = fragment.clamp(1, MAX_FILE_FRAGMENT);
         let mut offset = 0usize;
+        let mut idle = 0;
         loop {
             let end = (offset + size).min(file.len());
             let ft = FileTransfer { kind, total, offset: offset as u32, fragment: file[offset..end].to_vec() };
@@ -1086,11 +1100,18 @@ impl BusHandle {
                 return Err(CpError::FileTransfer { address, status: status.status });
             }
             if status.update_max > 0 {
-                size = size.min(usize::from(status.update_max));
+                size = size.min(usize::from(status.update_max)).max(1);
             }
             offset = end;
             if offset >= file.len() {
-                return Ok(status);
+                // 3: the PD is still finishing; ask again with idle fragments.
+                if status.status != 3 {
+                    return Ok(status);
+                }
+                idle += 1;
+                if idle > FINISHING_ROUNDS {
+                    return Err(CpError::FileTransfer { address, status: status.status });
+                }
             }
             if status.delay > 0 {
                 tokio::time::sleep(Duration::from_millis(u64::from(status.delay))).await;

@@ -244,7 +244,7 @@ async fn three_pds_on_one_bus_secure_install_and_plain_commands_and_events() {
     reader.push(PdEvent::Card { data: vec![0x12, 0x34, 0x56, 0x78], bits: 32 });
     plain.push(PdEvent::Tamper(true));
     let e = wait_event(&mut events, |e| matches!(e.kind, EventKind::Inputs(_))).await;
-    assert_eq!((e.address, e.kind), (1, EventKind::Inputs(vec![0, 1, 0, 0, 0])));
+    assert_eq!((e.address, e.kind), (1, EventKind::Inputs(vec![0, 1, 0, 0, 0, 0])));
     let e = wait_event(&mut events, |e| matches!(e.kind, EventKind::Card(_))).await;
     let EventKind::Card(card) = e.kind else { unreachable!() };
     assert_eq!((e.address, card.bits, card.data), (2, 32, vec![0x12, 0x34, 0x56, 0x78]));

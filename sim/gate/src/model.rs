@@ -576,6 +576,28 @@ impl GateModel {
         }
     }
 
+    /// Where a traveller walking from `t.x` toward `nx` stops at a flap line: WAIT_M before it (or where they
+    /// are, if already closer) unless they may pass. The entry flap: open enough, and (unless tailgating) nobody
+    /// else between the flaps and the lamp not red. The exit flap: open enough.
+    fn hold_at_flaps(&self, t: &Traveller, mut nx: f64, entry_open: bool, exit_open: bool) -> f64 {
+        let x = t.x;
+        let entry_line = self.entry_line();
+        let exit_line = self.exit_line();
+        if x < entry_line && nx > entry_line - WAIT_M {
+            let exit_zone_start = self.exit_zone_start();
+            let others_inside =
+                self.travellers.iter().any(|o| o.id != t.id && o.x >= entry_line && o.x < exit_zone_start);
+            let may = entry_open && (t.behaviour == Behaviour::Tailgater || (!others_inside && !self.red_lamp));
+            if !may {
+                nx = nx.min((entry_line - WAIT_M).max(x));
+            }
+        }
+        if x < exit_line && nx > exit_line - WAIT_M && !exit_open {
+            nx = nx.min((exit_line - WAIT_M).max(x));
+        }
+        nx
+    }
+
     fn move_travellers(&mut self, d: Duration) {
         let dt = d.as_secs_f64();
         let entry_line = self.entry_line();
@@ -655,20 +677,7 @@ impl GateModel {
             if let Some(a) = ahead {
                 nx = nx.min(a - spacing);
             }
-            // The entry flap: open enough, and (unless tailgating) nobody else between the flaps.
-            // Walking up to a flap line: stop WAIT_M before it (or where they are, if already closer).
-            if x < entry_line && nx > entry_line - WAIT_M {
-                let others_inside =
-                    self.travellers.iter().any(|o| o.id != t.id && o.x >= entry_line && o.x < exit_zone_start);
-                let may = entry_open && (t.behaviour == Behaviour::Tailgater || (!others_inside && !red));
-                if !may {
-                    nx = nx.min((entry_line - WAIT_M).max(x));
-                }
-            }
-            if x < exit_line && nx > exit_line - WAIT_M && !exit_open {
-                nx = nx.min((exit_line - WAIT_M).max(x));
-            }
-            let nx = nx.max(x);
+            let nx = self.hold_at_flaps(t, nx, entry_open, exit_open).max(x);
             if x < mantrap_start && nx >= mantrap_start {
                 events.push(Event::TravellerEntered { id: t.id });
             }

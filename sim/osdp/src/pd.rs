@@ -12,15 +12,18 @@
 //! gets NAK 6 in plain text; the CP then sets the channel up again.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use khil_osdp::command::{Buzzer, Command, LedControl};
+use khil_osdp::command::{BioMatch, BioRead, Buzzer, Command, LedControl};
 use khil_osdp::frame::{Integrity, OsdpFrame, Scb};
-use khil_osdp::reply::{NakCode, PdId, RawCard, Reply};
+use khil_osdp::reply::{BioReadR, NakCode, PdId, RawCard, Reply};
 use khil_osdp::sc::{self, ScSession, SessionKeys};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::bio::{self, BioReader};
 use crate::faults::Mishaps;
+use crate::file::{FileReceiver, ReceivedFile};
 use crate::profile::PdProfile;
 
 /// SCB types.
@@ -115,12 +118,24 @@ pub struct PdConfig {
     pub serial: u32,
     pub seed: u64,
     pub quirks: Vec<PdQuirk>,
+    /// The fingerprint sensor of a profile with biometrics (without one, every scan times out).
+    pub bio: Option<Arc<BioReader>>,
 }
 
 impl PdConfig {
     pub fn new(profile: PdProfile, address: u8) -> PdConfig {
-        PdConfig { profile, address, scbk: None, serial: 0x4B48_494C, seed: 0, quirks: Vec::new() }
+        PdConfig { profile, address, scbk: None, serial: 0x4B48_494C, seed: 0, quirks: Vec::new(), bio: None }
     }
+}
+
+/// The last BIOMATCH decision (for the console and tests; never the templates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchDecision {
+    /// The OSDP score sent (0-255).
+    pub score: u8,
+    /// The CP's threshold.
+    pub threshold: u8,
+    pub matched: bool,
 }
 
 /// Something that happened at the PD, reported to the CP in the reply to a POLL.
@@ -166,6 +181,8 @@ pub struct Pd {
     secure: Secure,
     /// SQN and bytes of the last reply, for retransmissions.
     last: Option<(u8, Vec<u8>)>,
+    files: FileReceiver,
+    last_match: Option<MatchDecision>,
     /// Commands executed (retransmissions not counted).
     pub executed: u64,
 }
@@ -182,6 +199,8 @@ impl Pd {
             events: VecDeque::new(),
             secure: Secure::None,
             last: None,
+            files: FileReceiver::default(),
+            last_match: None,
             executed: 0,
             config,
         }
@@ -201,6 +220,31 @@ impl Pd {
 
     pub fn indicators(&self) -> &Indicators {
         &self.indicators
+    }
+
+    /// The last file received completely by FILETRANSFER.
+    pub fn last_file(&self) -> Option<&ReceivedFile> {
+        self.files.last()
+    }
+
+    /// Files received completely so far.
+    pub fn files_received(&self) -> u64 {
+        self.files.completed()
+    }
+
+    /// The FILETRANSFER in progress: type, bytes received, total.
+    pub fn file_progress(&self) -> Option<(u8, u32, u32)> {
+        self.files.progress()
+    }
+
+    /// The last BIOMATCH decision.
+    pub fn last_match(&self) -> Option<MatchDecision> {
+        self.last_match
+    }
+
+    /// The fingerprint sensor, if the PD has one.
+    pub fn bio(&self) -> Option<&Arc<BioReader>> {
+        self.config.bio.as_ref()
     }
 
     /// Whether a secure session is up.
@@ -517,11 +561,94 @@ impl Pd {
                     _ => Reply::nak(NakCode::CannotProcess),
                 }
             }
+            Command::FileTransfer(ft) => Reply::FtStat(self.files.receive(&ft)),
+            Command::BioRead(b) if p.biometrics => self.bio_read(b),
+            Command::BioMatch(m) if p.biometrics => self.bio_match(&m),
             Command::AcuRxSize { .. } | Command::KeepActive { .. } | Command::Abort => Reply::Ack,
             Command::Chlng { .. } | Command::Scrypt { .. } => Reply::nak(NakCode::ScConditions),
             _ if self.quirk(PdQuirk::AckUnknown) => Reply::Ack,
             _ => Reply::nak(NakCode::UnknownCommand),
         }
+    }
+
+    /// The refusal for a biometric command this reader cannot serve: NAK 9 for a reader it does not have, NAK 7
+    /// for a type that is not a finger, NAK 8 for a format other than ANSI/INCITS 378 (or "not specified").
+    fn bio_refusal(&self, reader: u8, kind: u8, format: u8) -> Option<Reply> {
+        if reader >= self.config.profile.readers {
+            return Some(Reply::nak(NakCode::CannotProcess));
+        }
+        if kind != bio::kind::NOT_SPECIFIED && !bio::kind::FINGERS.contains(&kind) {
+            return Some(Reply::nak(NakCode::BioTypeUnsupported));
+        }
+        if !matches!(format, bio::format::NOT_SPECIFIED | bio::format::ANSI_378) {
+            return Some(Reply::nak(NakCode::BioFormatUnsupported));
+        }
+        None
+    }
+
+    /// BIOREAD: scans the presented finger and sends its ANSI/INCITS 378 template (finger position = the type
+    /// asked for). The requested quality is not a gate: the reply says the quality the scan had, the CP
+    /// decides. No finger: status 1 (timeout), no data.
+    fn bio_read(&mut self, b: BioRead) -> Reply {
+        if let Some(refusal) = self.bio_refusal(b.reader, b.kind, b.format) {
+            return refusal;
+        }
+        let timeout =
+            BioReadR { reader: b.reader, status: bio::status::TIMEOUT, kind: b.kind, quality: 0, data: vec![] };
+        let Some(capture) = self.config.bio.as_ref().and_then(|s| s.scan()) else {
+            tracing::info!(reader = b.reader, "BIOREAD: no finger, scan timed out");
+            return Reply::BioReadR(timeout);
+        };
+        let data = capture.ansi(b.kind);
+        tracing::info!(
+            reader = b.reader,
+            kind = b.kind,
+            format = "ANSI/INCITS 378",
+            minutiae = capture.minutiae.points.len(),
+            quality = capture.quality,
+            bytes = data.len(),
+            "BIOREAD"
+        );
+        Reply::BioReadR(BioReadR {
+            reader: b.reader,
+            status: bio::status::SUCCESS,
+            kind: b.kind,
+            quality: capture.quality,
+            data,
+        })
+    }
+
+    /// BIOMATCH: scans the presented finger and matches it against the CP's ANSI/INCITS 378 template with
+    /// khil's matcher; the score and the decision at the CP's threshold are on the scale of
+    /// [`bio::SCORE_PER_DECADE`]. A template that does not decode: NAK 9. No finger: status 1, score 0.
+    fn bio_match(&mut self, m: &BioMatch) -> Reply {
+        if let Some(refusal) = self.bio_refusal(m.reader, m.kind, m.format) {
+            return refusal;
+        }
+        let reference = match khil_biometrics::template::minutiae_from_ansi(&m.template) {
+            Ok(minutiae) => khil_biometrics::matcher::MatchTemplate::new(&minutiae),
+            Err(e) => {
+                tracing::info!(bytes = m.template.len(), error = %e, "BIOMATCH: the template is not ANSI/INCITS 378");
+                return Reply::nak(NakCode::CannotProcess);
+            }
+        };
+        let Some(capture) = self.config.bio.as_ref().and_then(|s| s.scan()) else {
+            tracing::info!(reader = m.reader, "BIOMATCH: no finger, scan timed out");
+            return Reply::BioMatchR { reader: m.reader, status: bio::status::TIMEOUT, score: 0 };
+        };
+        let calibrated = BioReader::score(&capture, &reference);
+        let score = bio::osdp_score(calibrated);
+        let matched = score >= m.quality;
+        self.last_match = Some(MatchDecision { score, threshold: m.quality, matched });
+        tracing::info!(
+            reader = m.reader,
+            template_bytes = m.template.len(),
+            score,
+            threshold = m.quality,
+            matched,
+            "BIOMATCH"
+        );
+        Reply::BioMatchR { reader: m.reader, status: bio::status::SUCCESS, score }
     }
 
     fn challenge(&mut self, frame: &OsdpFrame) -> Vec<u8> {

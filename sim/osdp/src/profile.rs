@@ -5,7 +5,7 @@ use khil_osdp::reply::{Capability, function};
 /// What a PD has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PdProfile {
-    /// `gate-io`, `card-reader`.
+    /// `gate-io`, `card-reader`, `bio-reader`.
     pub name: &'static str,
     /// PDID model byte.
     pub model: u8,
@@ -13,6 +13,10 @@ pub struct PdProfile {
     pub inputs: u8,
     pub readers: u8,
     pub leds: u8,
+    /// A fingerprint sensor (BIOREAD, BIOMATCH).
+    pub biometrics: bool,
+    /// The largest command (SOM to check) the PD takes, PDCAP function 10.
+    pub rx_buffer: u16,
     /// Names of the outputs and inputs, for the console and logs.
     pub output_names: &'static [&'static str],
     pub input_names: &'static [&'static str],
@@ -29,8 +33,17 @@ impl PdProfile {
         inputs: 6,
         readers: 1,
         leds: 2,
+        biometrics: false,
+        rx_buffer: 256,
         output_names: &["entry-flap", "exit-flap", "alarm"],
-        input_names: &["entry-presence", "mantrap-occupied", "exit-presence", "entry-flap-closed", "exit-flap-closed", "mantrap-multiple"],
+        input_names: &[
+            "entry-presence",
+            "mantrap-occupied",
+            "exit-presence",
+            "entry-flap-closed",
+            "exit-flap-closed",
+            "mantrap-multiple",
+        ],
     };
 
     /// A card reader: one reader with LEDs, buzzer and text, no I/O.
@@ -41,11 +54,29 @@ impl PdProfile {
         inputs: 0,
         readers: 1,
         leds: 1,
+        biometrics: false,
+        rx_buffer: 256,
         output_names: &[],
         input_names: &[],
     };
 
-    pub const ALL: [PdProfile; 2] = [PdProfile::GATE_IO, PdProfile::CARD_READER];
+    /// A fingerprint reader on the gate's bus: one sensor (BIOREAD returns ANSI/INCITS 378 templates, BIOMATCH
+    /// matches one against the presented finger), with a reader's LED, buzzer and text, no I/O. Its receive
+    /// buffer takes the largest packet khil's codec allows, so that a BIOMATCH template fits.
+    pub const BIO_READER: PdProfile = PdProfile {
+        name: "bio-reader",
+        model: 3,
+        outputs: 0,
+        inputs: 0,
+        readers: 1,
+        leds: 1,
+        biometrics: true,
+        rx_buffer: khil_osdp::frame::MAX_LEN,
+        output_names: &[],
+        input_names: &[],
+    };
+
+    pub const ALL: [PdProfile; 3] = [PdProfile::GATE_IO, PdProfile::CARD_READER, PdProfile::BIO_READER];
 
     pub fn by_name(name: &str) -> Option<PdProfile> {
         PdProfile::ALL.into_iter().find(|p| p.name == name)
@@ -65,14 +96,23 @@ impl PdProfile {
         if self.outputs > 0 {
             caps.push(cap(function::OUTPUT_CONTROL, 1, self.outputs));
         }
-        caps.push(cap(function::CARD_FORMAT, 1, 1));
+        if !self.biometrics {
+            caps.push(cap(function::CARD_FORMAT, 1, 1));
+        }
         caps.push(cap(function::READER_LED, 1, self.leds));
         caps.push(cap(function::READER_AUDIBLE, 1, 1));
         caps.push(cap(function::READER_TEXT, 1, 1));
         caps.push(cap(function::CHECK_CHARACTER, 1, 0));
         caps.push(cap(function::COMMUNICATION_SECURITY, 1, 1));
-        caps.push(cap(function::RECEIVE_BUFFER_SIZE, 0, 1));
+        // The size is a little-endian u16 across the compliance and count bytes.
+        let [lo, hi] = self.rx_buffer.to_le_bytes();
+        caps.push(cap(function::RECEIVE_BUFFER_SIZE, lo, hi));
         caps.push(cap(function::READERS, 0, self.readers));
+        if self.biometrics {
+            // Compliance 1: fingerprint, template format 1 (SIA OSDP's PDCAP table: 0 none, 1 fingerprint
+            // template 1, 2 fingerprint template 2, 3 iris); one sensor.
+            caps.push(cap(function::BIOMETRICS, 1, 1));
+        }
         caps
     }
 }

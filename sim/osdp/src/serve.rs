@@ -41,6 +41,32 @@ impl OsdpPd {
     pub fn push(&self, event: PdEvent) {
         self.pd().push(event);
     }
+
+    /// The fingerprint sensor, if the profile has one (shared: the PD's lock is not needed to move fingers).
+    pub fn bio(&self) -> Option<Arc<crate::BioReader>> {
+        self.pd().bio().cloned()
+    }
+
+    /// Renders and extracts the starting finger's impressions (a fingerprint reader; nothing otherwise), so that
+    /// no scan waits for synthesis. `khil sim` does it before its ready line.
+    pub fn prepare(&self) {
+        if let Some(bio) = self.bio() {
+            bio.prepare();
+        }
+    }
+
+    /// Runs the PD on one packet. A scan (BIOREAD, BIOMATCH) extracts and matches minutiae, milliseconds of CPU
+    /// once the finger is prepared (a quarter second when it is not): on a multi-threaded runtime the worker
+    /// hands its other tasks over meanwhile, as the ZFM simulator does. The rest runs in place.
+    fn handle(&self, decoded: &khil_osdp::codec::DecodedFrame, mishaps: crate::faults::Mishaps) -> Option<Vec<u8>> {
+        use khil_osdp::command::opcode;
+        let run = || self.pd().handle_with(&decoded.frame, &decoded.raw, mishaps);
+        let heavy = matches!(decoded.frame.code, opcode::BIOREAD | opcode::BIOMATCH);
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) if heavy => tokio::task::block_in_place(run),
+            _ => run(),
+        }
+    }
 }
 
 impl OsdpPd {
@@ -56,7 +82,7 @@ impl OsdpPd {
             return Ok(());
         }
         let mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
-        let answer = self.pd().handle_with(f, &decoded.raw, mishaps);
+        let answer = self.handle(decoded, mishaps);
         if let Some(ms) = mishaps.delay_ms {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }

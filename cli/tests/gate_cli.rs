@@ -1,0 +1,119 @@
+//! `khil sim gate` and `khil gate` as users run them: two processes, a pty between them, the secure channel on.
+//! A traveller arrives on the simulated gate's console, khil's controller lets them into the mantrap, the
+//! decision `accept` on its console lets them out; both sides' output says so. Real time: about ten seconds.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::khil;
+
+const KEY: &str = "4b48494c2d676174652d310000000001";
+
+/// Lines of a child's output, read on a thread.
+fn lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `what`; returns every line seen up to it.
+fn expect(rx: &mpsc::Receiver<String>, what: &str, secs: u64, seen: &mut Vec<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let hit = line.contains(what);
+                seen.push(line);
+                if hit {
+                    return;
+                }
+            }
+            Err(e) => panic!("no line with {what:?} within {secs} s ({e}); saw {seen:#?}"),
+        }
+    }
+}
+
+fn say(stdin: &mut ChildStdin, line: &str) {
+    writeln!(stdin, "{line}").unwrap();
+    stdin.flush().unwrap();
+}
+
+fn stop(mut child: Child) {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn khils_controller_lets_a_traveller_through_a_simulated_gate_over_a_pty() {
+    let mut sim = khil()
+        .args(["sim", "gate", "--pty", "--address", "3", "--scbk", KEY, "--fail-mode", "secure"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(sim.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    let url = ready.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("ready line: {ready:?}")).to_owned();
+    let gate_log = lines(sim.stderr.take().unwrap());
+    let mut sim_in = sim.stdin.take().unwrap();
+
+    let mut controller = khil()
+        .args(["gate", "--device", &url, "--address", "3", "--scbk", KEY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let states = lines(controller.stdout.take().unwrap());
+    let mut ctl_in = controller.stdin.take().unwrap();
+    let (mut seen, mut world) = (Vec::new(), Vec::new());
+
+    expect(&states, "idle <- out-of-service", 15, &mut seen);
+    say(&mut sim_in, "traveller normal");
+    expect(&gate_log, "traveller 0 arrives", 5, &mut world);
+    expect(&states, "processing <- admitting", 20, &mut seen);
+    expect(&gate_log, "TravellerEntered", 5, &mut world);
+    say(&mut ctl_in, "accept");
+    expect(&states, "releasing <- processing: clearance accepted", 5, &mut seen);
+    expect(&gate_log, "TravellerExited", 20, &mut world);
+    expect(&states, "idle <- releasing", 20, &mut seen);
+    let states: Vec<&str> =
+        seen.iter().map(|l| l.split_whitespace().nth(1).unwrap_or_default()).filter(|s| !s.is_empty()).collect();
+    assert_eq!(states, ["idle", "admitting", "admitting", "processing", "releasing", "releasing", "idle"], "{seen:#?}");
+    assert!(!world.iter().any(|l| l.contains("ObstructionPrevented") || l.contains("OutOfService")), "{world:#?}");
+
+    // The controller stops: the fail-secure gate goes out of service on its own watchdog.
+    stop(controller);
+    expect(&gate_log, "OutOfService", 10, &mut world);
+    say(&mut sim_in, "status");
+    expect(&gate_log, "status OutOfService; entry flap 0.00, exit flap 0.00", 5, &mut world);
+    stop(sim);
+}
+
+#[test]
+fn gate_commands_name_their_bad_input() {
+    let out = khil().args(["gate", "--device", "serial:///dev/null", "--address", "1"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--scbk HEX, --install or --plain"), "{err}");
+    let out = khil().args(["gate", "--device", "bogus://x", "--plain"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--device"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = khil().args(["sim", "gate", "--pty", "--fail-mode", "open"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--fail-mode \"open\": expected safe"), "{err}");
+    let out = khil().args(["sim", "gate", "--pty", "--profile", "card-reader"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--profile \"card-reader\""));
+}
