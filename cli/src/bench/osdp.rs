@@ -3,19 +3,26 @@
 //! - Handshake: secure channel set up and a first encrypted command, unpaced, in-process (target < 5 ms).
 //! - Bus: `--pds` gate I/O boards on one multidrop line paced at `--baud`, one CP polling them as fast as the line
 //!   allows; polls per second against the line's limit for a secure POLL/ACK exchange.
-//! - Gates: `--gates` gates in this process, each its own paced line with a CP and a gate I/O board, polling at
-//!   the CP's normal rate; polls per second achieved per gate and an OUT command's round trip.
+//! - Gates: `--gates` gates in this process, each its own paced line with a CP, a gate I/O board and a biometric
+//!   reader, khil's gate controller and the physical gate model; travellers walk through for `--gate-seconds`,
+//!   each matched by BIOMATCH and let out. Travellers through, passage times, BIOMATCH round trips, commands per
+//!   second per gate and the process's CPU use.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use khil_biometrics::synth::Quality;
+use khil_clearance::gate::{Decision, Gate, GateSetup, GateState};
 use khil_link::LineRate;
-use khil_osdp::command::{Command, OutputControl};
-use khil_osdp::cp::{CpConfig, OsdpBus, PdSetup};
+use khil_osdp::command::{BioMatch, BioRead, Command, OutputControl};
+use khil_osdp::cp::{BusHandle, CpConfig, OsdpBus, PdSetup};
+use khil_osdp::reply::Reply;
+use khil_sim_fingerprint::{Fingers, Presence};
+use khil_sim_gate::{Behaviour, DEFAULT_TICK, GateBridge, GateConfig, GateHandle, GateModel};
 use khil_sim_host::Line;
-use khil_sim_osdp::{Multidrop, OsdpPd, PdConfig, PdProfile};
+use khil_sim_osdp::{BioReader, Multidrop, OsdpPd, PdConfig, PdProfile};
 use serde::Serialize;
 
 const KEY: [u8; 16] = [0x4B, 0x48, 0x49, 0x4C, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
@@ -23,7 +30,7 @@ const KEY: [u8; 16] = [0x4B, 0x48, 0x49, 0x4C, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 #[derive(Debug, Args)]
 #[command(
     about = "OSDP control panel and simulated PDs: handshake time, polls per second on a paced bus, gates per process",
-    after_help = "Example:\n  khil bench osdp --pds 126 --gates 64 --json osdp.json"
+    after_help = "Example:\n  khil bench osdp --pds 126 --gates 64 --gate-seconds 30 --json osdp.json"
 )]
 pub(crate) struct OsdpBenchArgs {
     /// PDs on the one multidrop line
@@ -35,9 +42,13 @@ pub(crate) struct OsdpBenchArgs {
     /// Seconds of polling measured on the bus and on the gates
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Gates in this process (each a CP and a gate I/O board on its own paced line)
+    /// Gates in this process (each a CP, a gate I/O board and a bio reader on its own paced line, with khil's
+    /// gate controller and the gate model)
     #[arg(long, default_value_t = 64)]
     gates: usize,
+    /// Seconds travellers walk through the gates
+    #[arg(long, default_value_t = 30)]
+    gate_seconds: u64,
     /// Handshakes timed
     #[arg(long, default_value_t = 50)]
     handshakes: usize,
@@ -59,9 +70,17 @@ struct Report {
     bus_ratio_to_limit: f64,
     gates: usize,
     gates_online: usize,
-    gate_polls_per_s_median: f64,
-    gate_out_round_trip_ms_median: f64,
-    gate_out_round_trip_ms_max: f64,
+    gate_seconds: u64,
+    /// POLLs and commands the two PDs of a gate executed per second.
+    gate_commands_per_s_median: f64,
+    travellers_through: usize,
+    travellers_per_gate_min: usize,
+    passage_s_median: f64,
+    passage_s_max: f64,
+    biomatch_round_trip_ms_median: f64,
+    biomatch_round_trip_ms_max: f64,
+    /// Process CPU time / wall time while the gates ran (1.0 = one core).
+    cpu_cores_used: f64,
 }
 
 fn quantile(v: &mut [f64], q: f64) -> f64 {
@@ -75,8 +94,8 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 pub(crate) fn run(args: &OsdpBenchArgs) -> Result<(), String> {
-    if args.baud == 0 || args.seconds == 0 || args.gates == 0 || args.handshakes == 0 {
-        return Err("--baud, --seconds, --gates and --handshakes must be at least 1".into());
+    if args.baud == 0 || args.seconds == 0 || args.gates == 0 || args.handshakes == 0 || args.gate_seconds == 0 {
+        return Err("--baud, --seconds, --gates, --gate-seconds and --handshakes must be at least 1".into());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -88,7 +107,7 @@ pub(crate) fn run(args: &OsdpBenchArgs) -> Result<(), String> {
             handshakes.push(handshake_ms().await?);
         }
         let (bus_polls, limit) = bus(args).await?;
-        let (online, mut polls, mut rtts) = gates(args).await?;
+        let mut g = gates(args).await?;
         let report = Report {
             bench: "osdp",
             handshake_ms_median: round(quantile(&mut handshakes, 0.5), 3),
@@ -99,10 +118,16 @@ pub(crate) fn run(args: &OsdpBenchArgs) -> Result<(), String> {
             bus_line_limit_polls_per_s: round(limit, 1),
             bus_ratio_to_limit: round(bus_polls / limit, 3),
             gates: args.gates,
-            gates_online: online,
-            gate_polls_per_s_median: round(quantile(&mut polls, 0.5), 1),
-            gate_out_round_trip_ms_median: round(quantile(&mut rtts, 0.5), 2),
-            gate_out_round_trip_ms_max: round(quantile(&mut rtts, 1.0), 2),
+            gates_online: g.online,
+            gate_seconds: args.gate_seconds,
+            gate_commands_per_s_median: round(quantile(&mut g.commands_per_s, 0.5), 1),
+            travellers_through: g.through.iter().sum(),
+            travellers_per_gate_min: g.through.iter().copied().min().unwrap_or(0),
+            passage_s_median: round(quantile(&mut g.passage_s, 0.5), 2),
+            passage_s_max: round(quantile(&mut g.passage_s, 1.0), 2),
+            biomatch_round_trip_ms_median: round(quantile(&mut g.biomatch_ms, 0.5), 2),
+            biomatch_round_trip_ms_max: round(quantile(&mut g.biomatch_ms, 1.0), 2),
+            cpu_cores_used: round(g.cores, 2),
         };
         println!("secure channel handshake + first encrypted command, unpaced, in-process:");
         println!(
@@ -117,13 +142,25 @@ pub(crate) fn run(args: &OsdpBenchArgs) -> Result<(), String> {
             "  {:.1} polls/s; line limit {:.1} polls/s (30 bytes a secure POLL+ACK); ratio {:.3}",
             report.bus_polls_per_s, report.bus_line_limit_polls_per_s, report.bus_ratio_to_limit
         );
-        println!("{} gates in one process, each a CP + gate I/O board on its own {}-baud line:", args.gates, args.baud);
         println!(
-            "  {} online; median {:.1} polls/s a gate; OUT round trip median {:.2} ms, max {:.2} ms",
+            "{} gates in one process, each a CP + gate I/O board + bio reader on its own {}-baud line, khil's gate \
+             controller, the gate model and travellers, for {} s:",
+            args.gates, args.baud, args.gate_seconds
+        );
+        println!(
+            "  {} online; {} travellers through (at least {} a gate); passage median {:.2} s, max {:.2} s",
             report.gates_online,
-            report.gate_polls_per_s_median,
-            report.gate_out_round_trip_ms_median,
-            report.gate_out_round_trip_ms_max
+            report.travellers_through,
+            report.travellers_per_gate_min,
+            report.passage_s_median,
+            report.passage_s_max
+        );
+        println!(
+            "  BIOMATCH round trip median {:.2} ms, max {:.2} ms; {:.1} commands/s a gate; CPU {:.2} cores",
+            report.biomatch_round_trip_ms_median,
+            report.biomatch_round_trip_ms_max,
+            report.gate_commands_per_s_median,
+            report.cpu_cores_used
         );
         match &args.json {
             Some(path) => super::write_json(path, &report),
@@ -183,58 +220,164 @@ async fn bus(args: &OsdpBenchArgs) -> Result<(f64, f64), String> {
     Ok((polls, limit))
 }
 
-/// `--gates` gates, each on its own paced line; returns how many came online, polls/s per gate, OUT round trips.
-async fn gates(args: &OsdpBenchArgs) -> Result<(usize, Vec<f64>, Vec<f64>), String> {
-    let line = Line { pace: Some(LineRate::new(args.baud)), ..Line::default() };
-    let mut gates = Vec::new();
-    for _ in 0..args.gates {
-        let pd = Arc::new(OsdpPd::new(gate_pd(1)));
-        let link = khil_sim_host::in_process(Arc::clone(&pd), &line);
-        let mut bus = OsdpBus::new(link, CpConfig::default());
-        bus.add_pd(PdSetup::secure(1, KEY)).map_err(|e| e.to_string())?;
-        let handle = bus.handle();
-        let task = tokio::spawn(async move {
-            let _ = bus.run().await;
+/// What the gates did in the measured window.
+struct GateRun {
+    /// Gates whose two PDs came online with the secure channel.
+    online: usize,
+    /// POLLs and commands executed per second per gate (both PDs).
+    commands_per_s: Vec<f64>,
+    /// BIOMATCH round trips, ms.
+    biomatch_ms: Vec<f64>,
+    /// Arrival to exit, s, per traveller through.
+    passage_s: Vec<f64>,
+    /// Travellers through, per gate.
+    through: Vec<usize>,
+    /// Process CPU time over wall time in the window (1.0 = one core busy).
+    cores: f64,
+}
+
+/// Process CPU time (user + system) from `/proc/self/stat`, in clock ticks of 1/100 s (USER_HZ on Linux).
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3; utime and stime are 14, 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// One gate of the bench: its bus (gate-io board at 1, bio reader at 2 on one paced line), the gate model, and
+/// khil's controller.
+struct BenchGate {
+    pds: [Arc<OsdpPd>; 2],
+    bus: BusHandle,
+    gate: Gate,
+    world: GateHandle,
+    _bridge: GateBridge,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn bench_gate(n: usize, fingers: &Arc<Fingers>, line: &Line) -> Result<BenchGate, String> {
+    let io = Arc::new(OsdpPd::new(gate_pd(1)));
+    let reader = BioReader::new(Arc::clone(fingers), Presence::Placed(n as u64), 0.0, 2, n as u64);
+    let bio = Arc::new(OsdpPd::new(PdConfig {
+        scbk: Some(KEY),
+        bio: Some(Arc::new(reader)),
+        ..PdConfig::new(PdProfile::BIO_READER, 2)
+    }));
+    bio.prepare();
+    let bridge = GateBridge::spawn(GateModel::new(GateConfig::default()), Arc::clone(&io), DEFAULT_TICK);
+    let link = khil_sim_host::in_process(Arc::new(Multidrop { pds: vec![Arc::clone(&io), Arc::clone(&bio)] }), line);
+    let mut bus = OsdpBus::new(link, CpConfig::default());
+    bus.add_pd(PdSetup::secure(1, KEY)).map_err(|e| e.to_string())?;
+    bus.add_pd(PdSetup::secure(2, KEY)).map_err(|e| e.to_string())?;
+    let events = bus.take_events().ok_or("events taken")?;
+    let handle = bus.handle();
+    let gate = Gate::spawn(handle.clone(), events, GateSetup::new(1));
+    let task = tokio::spawn(async move {
+        let _ = bus.run().await;
+    });
+    Ok(BenchGate { pds: [io, bio], bus: handle, gate, world: bridge.handle(), _bridge: bridge, task })
+}
+
+/// Travellers through one gate until `until`: each is matched at the bio reader against the template enrolled
+/// from it (BIOMATCH, threshold FMR 0.05 %) and let out on a match. Returns BIOMATCH round trips, passage times.
+async fn gate_flow(g: &BenchGate, reference: Vec<u8>, until: Instant) -> (Vec<f64>, Vec<f64>) {
+    let (mut rtts, mut passages) = (Vec::new(), Vec::new());
+    let mut queue = std::collections::VecDeque::new();
+    queue.push_back((g.world.add_traveller(Behaviour::Normal), Instant::now()));
+    while Instant::now() < until {
+        let left = until.saturating_duration_since(Instant::now());
+        let processing = tokio::time::timeout(left, g.gate.wait_for(|s| s == GateState::Processing)).await;
+        if !matches!(processing, Ok(Ok(_))) {
+            break;
+        }
+        let matching = Command::BioMatch(BioMatch {
+            reader: 0,
+            kind: 7,
+            format: 2,
+            quality: khil_sim_osdp::bio::osdp_score(3.3),
+            template: reference.clone(),
         });
-        gates.push((pd, handle, task));
+        let t = Instant::now();
+        let decision = match g.bus.command(2, matching).await {
+            Ok(Reply::BioMatchR { status: 0, score, .. }) if score >= khil_sim_osdp::bio::osdp_score(3.3) => {
+                Decision::Accept
+            }
+            _ => Decision::Reject,
+        };
+        rtts.push(t.elapsed().as_secs_f64() * 1e3);
+        // The next traveller steps up while this one is let out.
+        queue.push_back((g.world.add_traveller(Behaviour::Normal), Instant::now()));
+        if g.gate.decide(decision).await.is_err() {
+            break;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), g.gate.wait_for(|s| s != GateState::Processing)).await;
+        while let Some(&(id, arrived)) = queue.front() {
+            if g.world.model().traveller(id).is_some() {
+                break;
+            }
+            passages.push(arrived.elapsed().as_secs_f64());
+            queue.pop_front();
+        }
+    }
+    (rtts, passages)
+}
+
+/// `--gates` gates in this process, each a CP + gate I/O board + bio reader on its own paced line, with khil's
+/// gate controller and travellers walking through for `--gate-seconds`.
+async fn gates(args: &OsdpBenchArgs) -> Result<GateRun, String> {
+    let line = Line { pace: Some(LineRate::new(args.baud)), ..Line::default() };
+    let fingers = Arc::new(Fingers::new(1, Quality::Good));
+    let mut gates = Vec::new();
+    for n in 0..args.gates {
+        gates.push(Arc::new(bench_gate(n, &fingers, &line)?));
     }
     let mut online = 0;
-    for (_, handle, _) in &gates {
-        if tokio::time::timeout(Duration::from_secs(30), handle.wait_for(1, |s| s.secure))
-            .await
-            .is_ok_and(|r| r.is_ok())
-        {
-            online += 1;
-        }
+    let mut references = Vec::new();
+    for g in &gates {
+        let both = async {
+            g.bus.wait_for(1, |s| s.secure).await?;
+            g.bus.wait_for(2, |s| s.secure).await
+        };
+        let up = tokio::time::timeout(Duration::from_secs(30), both).await.is_ok_and(|r| r.is_ok())
+            && tokio::time::timeout(Duration::from_secs(30), g.gate.wait_for(|s| s == GateState::Idle)).await.is_ok();
+        online += usize::from(up);
+        // The traveller's enrolled template (in the full flow it comes from the passport chip).
+        let read = Command::BioRead(BioRead { reader: 0, kind: 7, format: 2, quality: 0 });
+        references.push(match g.bus.command(2, read).await {
+            Ok(Reply::BioReadR(r)) if r.status == 0 => r.data,
+            _ => Vec::new(),
+        });
     }
-    let before: Vec<u64> = gates.iter().map(|(pd, _, _)| pd.pd().executed).collect();
+    let before: Vec<u64> = gates.iter().map(|g| g.pds.iter().map(|p| p.pd().executed).sum()).collect();
+    let cpu_before = cpu_ticks();
     let start = Instant::now();
-    let mut rtts = Vec::new();
-    let deadline = start + Duration::from_secs(args.seconds);
-    let mut on = true;
-    while Instant::now() < deadline {
-        let mut round = tokio::task::JoinSet::new();
-        for (_, handle, _) in &gates {
-            let handle = handle.clone();
-            let out = Command::Out(vec![OutputControl { output: 0, control: if on { 2 } else { 1 }, timer: 0 }]);
-            round.spawn(async move {
-                let t = Instant::now();
-                handle.command(1, out).await.map(|_| t.elapsed().as_secs_f64() * 1e3)
-            });
-        }
-        while let Some(r) = round.join_next().await {
-            if let Ok(Ok(ms)) = r {
-                rtts.push(ms);
-            }
-        }
-        on = !on;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let until = start + Duration::from_secs(args.gate_seconds);
+    let mut flows = tokio::task::JoinSet::new();
+    for (g, reference) in gates.iter().zip(references) {
+        let g = Arc::clone(g);
+        flows.spawn(async move { gate_flow(&g, reference, until).await });
     }
+    let results = flows.join_all().await;
     let secs = start.elapsed().as_secs_f64();
-    let polls: Vec<f64> =
-        gates.iter().zip(before).map(|((pd, _, _), b)| (pd.pd().executed - b) as f64 / secs).collect();
-    for (_, _, task) in gates {
-        task.abort();
+    let cores = match (cpu_before, cpu_ticks()) {
+        (Some(a), Some(b)) => (b - a) as f64 / 100.0 / secs,
+        _ => f64::NAN,
+    };
+    let commands_per_s = gates
+        .iter()
+        .zip(before)
+        .map(|(g, b)| (g.pds.iter().map(|p| p.pd().executed).sum::<u64>() - b) as f64 / secs)
+        .collect();
+    let mut run =
+        GateRun { online, commands_per_s, biomatch_ms: Vec::new(), passage_s: Vec::new(), through: Vec::new(), cores };
+    for (rtts, passages) in results {
+        run.through.push(passages.len());
+        run.biomatch_ms.extend(rtts);
+        run.passage_s.extend(passages);
     }
-    Ok((online, polls, rtts))
+    for g in &gates {
+        g.task.abort();
+    }
+    Ok(run)
 }
