@@ -236,6 +236,7 @@ fn every_command_has_help_with_an_example() {
         &["conformance", "--help"],
         &["conformance", "list", "--help"],
         &["conformance", "run", "--help"],
+        &["gate", "--help"],
         &["scenario", "--help"],
         &["demo", "--help"],
     ] {
