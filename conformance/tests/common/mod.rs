@@ -56,7 +56,8 @@ impl Connector for TestSims {
 fn osdp_pd(p: &dyn Fn(&str) -> Option<String>) -> Result<BoxLink, String> {
     use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
     let profile = PdProfile::by_name(&p("profile").unwrap_or_else(|| "gate-io".into())).ok_or("profile")?;
-    let mut config = PdConfig::new(profile, 1);
+    let address = p("address").map_or(Ok(1), |a| a.parse::<u8>().map_err(|e| format!("address: {e}")))?;
+    let mut config = PdConfig::new(profile, address);
     if let Some(k) = p("scbk") {
         let bytes: Vec<u8> = (0..32).step_by(2).filter_map(|i| u8::from_str_radix(k.get(i..i + 2)?, 16).ok()).collect();
         config.scbk = Some(bytes.try_into().map_err(|_| "scbk")?);
@@ -68,15 +69,34 @@ fn osdp_pd(p: &dyn Fn(&str) -> Option<String>) -> Result<BoxLink, String> {
         Some(f) => vec![f.parse::<khil_sim_osdp::PdFault>().map_err(|e| e.to_string())?],
         None => Vec::new(),
     };
-    Ok(in_process(Arc::new(OsdpPd::with_faults(config, faults)), &Line::default()))
+    // A fingerprint reader gets the tests' shared population (seed 0, as `khil sim` without --seed) and the URL's
+    // finger (`auto:<id>`, `place:<id>`; none by default), its impressions extracted before the first command.
+    if profile.biometrics {
+        let presence = match p("finger") {
+            Some(f) => f.parse().map_err(|e| format!("{e}"))?,
+            None => khil_sim_fingerprint::Presence::Lifted,
+        };
+        config.bio = Some(Arc::new(khil_sim_osdp::BioReader::new(fingers(), presence, 0.0, 0, 0)));
+    } else if p("finger").is_some() {
+        return Err(format!("finger: profile {:?} has no fingerprint sensor", profile.name));
+    }
+    let pd = Arc::new(OsdpPd::with_faults(config, faults));
+    pd.prepare();
+    Ok(in_process(pd, &Line::default()))
 }
 
 /// Runs the whole OSDP PD suite against `url` with the URL's default ICS.
 pub async fn run_osdp(url: &str) -> RunReport {
     let suite = khil_conformance::suites::osdp::OsdpSuite::new();
+    let parsed: DeviceUrl = url.parse().unwrap();
+    run_osdp_with(url, suite.default_ics(&parsed)).await
+}
+
+/// Runs the whole OSDP PD suite against `url` with `ics`.
+pub async fn run_osdp_with(url: &str, ics: khil_conformance::Ics) -> RunReport {
+    let suite = khil_conformance::suites::osdp::OsdpSuite::new();
     let url: DeviceUrl = url.parse().unwrap();
-    let opts =
-        RunOptions { ics: suite.default_ics(&url), url, only: Vec::new(), purpose_timeout: Duration::from_mins(1) };
+    let opts = RunOptions { ics, url, only: Vec::new(), purpose_timeout: Duration::from_mins(1) };
     run(&suite, &TestSims, &opts, &mut Quiet).await.unwrap()
 }
 

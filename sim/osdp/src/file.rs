@@ -59,12 +59,23 @@ struct Partial {
     data: Vec<u8>,
 }
 
+/// Deliberate mis-implementations of the receiver (`PdQuirk::FileIgnoresOffset`, `PdQuirk::FileOneFragment`),
+/// to measure the `osdp-pd` conformance suite; a correct PD has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileQuirks {
+    /// Appends each fragment whatever its offset.
+    pub ignores_offset: bool,
+    /// Takes files of one fragment only: a fragment at a non-zero offset gets -1.
+    pub one_fragment: bool,
+}
+
 /// The receiving side of FILETRANSFER.
 #[derive(Default)]
 pub struct FileReceiver {
     partial: Option<Partial>,
     last: Option<ReceivedFile>,
     completed: u64,
+    quirks: FileQuirks,
 }
 
 impl fmt::Debug for FileReceiver {
@@ -82,6 +93,11 @@ fn stat(status: i16) -> FtStat {
 }
 
 impl FileReceiver {
+    /// A receiver with deliberate mis-implementations (for measuring the conformance suite).
+    pub fn with_quirks(quirks: FileQuirks) -> FileReceiver {
+        FileReceiver { quirks, ..FileReceiver::default() }
+    }
+
     /// The last file received completely.
     pub fn last(&self) -> Option<&ReceivedFile> {
         self.last.as_ref()
@@ -124,6 +140,11 @@ impl FileReceiver {
         {
             return ft_status::PROCESSED;
         }
+        if self.quirks.one_fragment && ft.offset != 0 {
+            // The mis-implementation: only files of one fragment are taken.
+            self.partial = None;
+            return ft_status::ABORT;
+        }
         // A repeat of bytes already taken (same file): acknowledged, not appended again.
         if let Some(p) = &self.partial
             && p.kind == ft.kind
@@ -150,12 +171,15 @@ impl FileReceiver {
             self.partial = Some(Partial { kind: ft.kind, total: ft.total, data: Vec::new() });
         }
         let Some(p) = &mut self.partial else { return ft_status::ABORT };
-        if p.kind != ft.kind || p.total != ft.total || u64::from(ft.offset) != p.data.len() as u64 {
+        // The mis-implementation `ignores_offset` appends the fragment wherever the CP says it belongs.
+        let misplaced = u64::from(ft.offset) != p.data.len() as u64 && !self.quirks.ignores_offset;
+        if p.kind != ft.kind || p.total != ft.total || misplaced {
             // Out of order, a gap, or another file's fragment: the transfer cannot go on.
             self.partial = None;
             return ft_status::ABORT;
         }
-        if end > u64::from(p.total) {
+        // (The second test only matters under `ignores_offset`, where the offset says nothing of where bytes go.)
+        if end > u64::from(p.total) || p.data.len() + ft.fragment.len() > p.total as usize {
             self.partial = None;
             return ft_status::ABORT;
         }

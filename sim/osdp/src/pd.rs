@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use khil_biometrics::minutia::Minutiae;
 use khil_osdp::command::{BioMatch, BioRead, Buzzer, Command, LedControl};
 use khil_osdp::frame::{Integrity, OsdpFrame, Scb};
 use khil_osdp::reply::{BioReadR, NakCode, PdId, RawCard, Reply};
@@ -23,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::bio::{self, BioReader};
 use crate::faults::Mishaps;
-use crate::file::{FileReceiver, ReceivedFile};
+use crate::file::{FileQuirks, FileReceiver, ReceivedFile};
 use crate::profile::PdProfile;
 
 /// SCB types.
@@ -63,10 +64,24 @@ pub enum PdQuirk {
     BroadcastOwnAddress,
     /// The client cryptogram in CCRYPT is wrong.
     WrongCryptogram,
+    /// BIOREADR carries the minutiae without the ANSI/INCITS 378 record header (a vendor's raw template).
+    BioGarbageTemplate,
+    /// BIOMATCH reports a match (status 0, score 255) whatever the template.
+    BioAlwaysMatch,
+    /// An unsupported biometric type or format gets NAK 3 (unknown command) instead of NAK 7 or 8.
+    BioWrongNak,
+    /// BIOREAD without a finger reports success with an empty record instead of status 1 (timeout).
+    BioNoTimeout,
+    /// PDCAP leaves out the biometrics record (function 14) although the PD reads fingers.
+    PdcapNoBiometrics,
+    /// FILETRANSFER appends each fragment whatever its offset.
+    FileIgnoresOffset,
+    /// FILETRANSFER takes files of one fragment only: a fragment at a non-zero offset gets -1.
+    FileOneFragment,
 }
 
 impl PdQuirk {
-    pub const ALL: [PdQuirk; 11] = [
+    pub const ALL: [PdQuirk; 18] = [
         PdQuirk::ReexecuteRetransmission,
         PdQuirk::NoSequenceCheck,
         PdQuirk::PlainAllowed,
@@ -78,6 +93,13 @@ impl PdQuirk {
         PdQuirk::AnswersAnyAddress,
         PdQuirk::BroadcastOwnAddress,
         PdQuirk::WrongCryptogram,
+        PdQuirk::BioGarbageTemplate,
+        PdQuirk::BioAlwaysMatch,
+        PdQuirk::BioWrongNak,
+        PdQuirk::BioNoTimeout,
+        PdQuirk::PdcapNoBiometrics,
+        PdQuirk::FileIgnoresOffset,
+        PdQuirk::FileOneFragment,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -93,6 +115,13 @@ impl PdQuirk {
             PdQuirk::AnswersAnyAddress => "answers-any-address",
             PdQuirk::BroadcastOwnAddress => "broadcast-own-address",
             PdQuirk::WrongCryptogram => "wrong-cryptogram",
+            PdQuirk::BioGarbageTemplate => "bio-garbage-template",
+            PdQuirk::BioAlwaysMatch => "bio-always-match",
+            PdQuirk::BioWrongNak => "bio-wrong-nak",
+            PdQuirk::BioNoTimeout => "bio-no-timeout",
+            PdQuirk::PdcapNoBiometrics => "pdcap-no-biometrics",
+            PdQuirk::FileIgnoresOffset => "file-ignores-offset",
+            PdQuirk::FileOneFragment => "file-one-fragment",
         }
     }
 }
@@ -190,6 +219,10 @@ pub struct Pd {
 impl Pd {
     pub fn new(config: PdConfig) -> Pd {
         let p = config.profile;
+        let files = FileReceiver::with_quirks(FileQuirks {
+            ignores_offset: config.quirks.contains(&PdQuirk::FileIgnoresOffset),
+            one_fragment: config.quirks.contains(&PdQuirk::FileOneFragment),
+        });
         Pd {
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x6b68_696c_6f73_6470),
             outputs: vec![false; usize::from(p.outputs)],
@@ -199,7 +232,7 @@ impl Pd {
             events: VecDeque::new(),
             secure: Secure::None,
             last: None,
-            files: FileReceiver::default(),
+            files,
             last_match: None,
             executed: 0,
             config,
@@ -492,7 +525,14 @@ impl Pd {
                 serial: self.config.serial,
                 firmware: [0, 1, 0],
             }),
-            Command::Cap { .. } => Reply::PdCap(p.capabilities()),
+            Command::Cap { .. } => {
+                let mut caps = p.capabilities();
+                if self.quirk(PdQuirk::PdcapNoBiometrics) {
+                    // The mis-implementation: the biometrics record is left out of PDCAP.
+                    caps.retain(|c| c.function != khil_osdp::reply::function::BIOMETRICS);
+                }
+                Reply::PdCap(caps)
+            }
             Command::LStat => Reply::LStatR { tamper: u8::from(self.tamper), power: 0 },
             Command::IStat => Reply::IStatR(self.inputs.iter().map(|&b| u8::from(b)).collect()),
             Command::OStat => Reply::OStatR(self.outputs.iter().map(|&b| u8::from(b)).collect()),
@@ -577,11 +617,13 @@ impl Pd {
         if reader >= self.config.profile.readers {
             return Some(Reply::nak(NakCode::CannotProcess));
         }
+        // The mis-implementation (`bio-wrong-nak`): unsupported types and formats get NAK 3.
+        let wrong = self.quirk(PdQuirk::BioWrongNak);
         if kind != bio::kind::NOT_SPECIFIED && !bio::kind::FINGERS.contains(&kind) {
-            return Some(Reply::nak(NakCode::BioTypeUnsupported));
+            return Some(Reply::nak(if wrong { NakCode::UnknownCommand } else { NakCode::BioTypeUnsupported }));
         }
         if !matches!(format, bio::format::NOT_SPECIFIED | bio::format::ANSI_378) {
-            return Some(Reply::nak(NakCode::BioFormatUnsupported));
+            return Some(Reply::nak(if wrong { NakCode::UnknownCommand } else { NakCode::BioFormatUnsupported }));
         }
         None
     }
@@ -596,10 +638,20 @@ impl Pd {
         let timeout =
             BioReadR { reader: b.reader, status: bio::status::TIMEOUT, kind: b.kind, quality: 0, data: vec![] };
         let Some(capture) = self.config.bio.as_ref().and_then(|s| s.scan()) else {
+            if self.quirk(PdQuirk::BioNoTimeout) {
+                // The mis-implementation: success, with a record of no minutiae, instead of a timeout.
+                let empty = Minutiae { width: 256, height: 288, dpi: 500, quality: 0, points: Vec::new() };
+                let data = khil_biometrics::template::ansi_from_minutiae(&empty, b.kind);
+                return Reply::BioReadR(BioReadR { status: bio::status::SUCCESS, data, ..timeout });
+            }
             tracing::info!(reader = b.reader, "BIOREAD: no finger, scan timed out");
             return Reply::BioReadR(timeout);
         };
-        let data = capture.ansi(b.kind);
+        let mut data = capture.ansi(b.kind);
+        if self.quirk(PdQuirk::BioGarbageTemplate) {
+            // The mis-implementation: the record header (26 bytes) is left out, the rest is not a record.
+            data.drain(..data.len().min(26));
+        }
         tracing::info!(
             reader = b.reader,
             kind = b.kind,
@@ -624,6 +676,10 @@ impl Pd {
     fn bio_match(&mut self, m: &BioMatch) -> Reply {
         if let Some(refusal) = self.bio_refusal(m.reader, m.kind, m.format) {
             return refusal;
+        }
+        if self.quirk(PdQuirk::BioAlwaysMatch) {
+            // The mis-implementation: a match whatever the template (not even decoded) and the finger.
+            return Reply::BioMatchR { reader: m.reader, status: bio::status::SUCCESS, score: u8::MAX };
         }
         let reference = match khil_biometrics::template::minutiae_from_ansi(&m.template) {
             Ok(minutiae) => khil_biometrics::matcher::MatchTemplate::new(&minutiae),

@@ -275,6 +275,64 @@ fn file_transfer_in_order_out_of_order_bad_offset_and_retransmitted() {
     }
 }
 
+/// The deliberate mis-implementations for the conformance suite's biometric and file purposes: each one deviates
+/// where its name says, and the names parse back.
+#[test]
+fn the_bio_and_file_quirks_deviate_where_they_say() {
+    use khil_sim_osdp::PdQuirk;
+    for q in PdQuirk::ALL {
+        assert_eq!(q.name().parse::<PdQuirk>(), Ok(q));
+    }
+    let fingers = population();
+    let quirky = |presence, quirk| {
+        let bio = Arc::new(BioReader::new(Arc::clone(&fingers), presence, 0.0, 2, 5));
+        bio.prepare();
+        let config = PdConfig { scbk: Some(KEY), bio: Some(bio), ..PdConfig::new(PdProfile::BIO_READER, 1) };
+        Pd::new(PdConfig { quirks: vec![quirk], ..config })
+    };
+
+    let mut pd = quirky(Presence::Placed(3), PdQuirk::BioGarbageTemplate);
+    let mut cp = Cp::connect(&mut pd);
+    let r = sample(cp.command(&mut pd, &bioread(1, 2)));
+    assert_eq!(r.status, 0);
+    assert!(!r.data.is_empty() && decode_ansi(&r.data).is_err(), "not a record");
+
+    let mut pd = quirky(Presence::Placed(3), PdQuirk::BioAlwaysMatch);
+    let mut cp = Cp::connect(&mut pd);
+    let matched = Reply::BioMatchR { reader: 0, status: 0, score: 255 };
+    assert_eq!(cp.command(&mut pd, &biomatch(1, 2, 80, b"not a template".to_vec())), matched);
+
+    let mut pd = quirky(Presence::Placed(3), PdQuirk::BioWrongNak);
+    let mut cp = Cp::connect(&mut pd);
+    assert_eq!(cp.command(&mut pd, &bioread(0x0F, 2)), Reply::nak(NakCode::UnknownCommand));
+    assert_eq!(cp.command(&mut pd, &bioread(1, 0x7F)), Reply::nak(NakCode::UnknownCommand));
+    assert_eq!(sample(cp.command(&mut pd, &bioread(1, 2))).status, 0, "supported requests still work");
+
+    let mut pd = quirky(Presence::Lifted, PdQuirk::BioNoTimeout);
+    let mut cp = Cp::connect(&mut pd);
+    let r = sample(cp.command(&mut pd, &bioread(1, 2)));
+    assert_eq!(r.status, 0, "success without a finger");
+    assert!(decode_ansi(&r.data).unwrap().views[0].minutiae.is_empty());
+
+    let mut pd = quirky(Presence::Lifted, PdQuirk::PdcapNoBiometrics);
+    let (cap, _) = exchange(&mut pd, &OsdpFrame::command(1, 0, opcode::CAP, vec![0]));
+    let Ok(Reply::PdCap(caps)) = Reply::parse(cap.code, &cap.data) else { panic!("no PDCAP") };
+    assert!(caps.iter().all(|c| c.function != function::BIOMETRICS));
+
+    let file: Vec<u8> = (0..30u8).collect();
+    let mut pd = quirky(Presence::Lifted, PdQuirk::FileIgnoresOffset);
+    let mut cp = Cp::connect(&mut pd);
+    assert_eq!(ftstat(cp.command(&mut pd, &fragment(30, 0, &file[..10]))).status, ft_status::OK);
+    assert_eq!(ftstat(cp.command(&mut pd, &fragment(30, 20, &file[20..]))).status, ft_status::OK, "a gap taken");
+    assert_eq!(pd.file_progress(), Some((1, 20, 30)));
+
+    let mut pd = quirky(Presence::Lifted, PdQuirk::FileOneFragment);
+    let mut cp = Cp::connect(&mut pd);
+    assert_eq!(ftstat(cp.command(&mut pd, &fragment(10, 0, &file[..10]))).status, ft_status::PROCESSED);
+    assert_eq!(ftstat(cp.command(&mut pd, &fragment(30, 0, &file[..10]))).status, ft_status::OK);
+    assert_eq!(ftstat(cp.command(&mut pd, &fragment(30, 10, &file[10..20]))).status, ft_status::ABORT);
+}
+
 /// A bio reader without a key (plain commands), finger 5 prepared, for the property test.
 fn plain_reader() -> Pd {
     let bio = Arc::new(BioReader::new(population(), Presence::Auto(5), 0.1, 1, 2));

@@ -69,9 +69,16 @@ impl OsdpDut {
     }
 
     /// The evidence form of a packet: the header, SCB and code in hex, data as its length under the secure
-    /// channel or when it is a key.
+    /// channel, when it is a key, or when it is biometric data (a BIOMATCH template, a BIOREADR sample).
     fn evidence(bytes: &[u8], frame: Option<&OsdpFrame>) -> String {
-        let hide = frame.is_some_and(|f| f.scb.is_some() || f.code == opcode::KEYSET && !f.reply);
+        let secret = |f: &OsdpFrame| {
+            if f.reply {
+                f.code == khil_osdp::reply::opcode::BIOREADR
+            } else {
+                matches!(f.code, opcode::KEYSET | opcode::BIOMATCH)
+            }
+        };
+        let hide = frame.is_some_and(|f| f.scb.is_some() || secret(f));
         match frame {
             Some(f) if hide && !f.data.is_empty() => {
                 let keep = bytes.len().saturating_sub(f.data.len() + f.mac.map_or(0, |_| 4) + f.integrity.wire_len());

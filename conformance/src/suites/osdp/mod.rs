@@ -4,6 +4,7 @@
 //!
 //! Clauses cite SIA OSDP 2.2 / IEC 60839-11-5 as summarised in `shared/reference/osdp.md`.
 
+mod bio_file;
 mod dut;
 mod purposes;
 
@@ -34,6 +35,25 @@ pub struct OsdpCaps {
     /// Longest time to a reply (the spec's 200 ms).
     #[serde(default = "default_timeout")]
     pub reply_timeout_ms: u64,
+    /// A fingerprint reader: BIOREAD and BIOMATCH with ANSI/INCITS 378 templates (format 2), PDCAP function 14.
+    #[serde(default)]
+    pub biometrics: bool,
+    /// Takes files by FILETRANSFER (answers FTSTAT).
+    #[serde(default)]
+    pub file_transfer: bool,
+}
+
+/// The BIOMATCH threshold when the IXIT names none: 66, a false match rate of 0.05 % (the EU Entry/Exit System's
+/// verification figure) on the score scale of khil's simulator (20 per decade of false match rate). A PD with
+/// another scale declares its own `[ixit] match_threshold`.
+pub const DEFAULT_MATCH_THRESHOLD: u8 = 66;
+
+fn default_match_threshold() -> u8 {
+    DEFAULT_MATCH_THRESHOLD
+}
+
+fn default_file_type() -> u8 {
+    1
 }
 
 /// `[ixit]` of an OSDP PD ICS.
@@ -44,6 +64,16 @@ pub struct OsdpIxit {
     /// The PD's secure channel base key, 32 hex digits; absent: the PD is in install mode (SCBK-D).
     #[serde(default)]
     pub scbk: Option<String>,
+    /// A finger is on the biometric sensor during the run (placed, or put back after each scan).
+    #[serde(default)]
+    pub finger: bool,
+    /// The BIOMATCH threshold (quality byte) on the PD's score scale; a score at or above it is a match.
+    #[serde(default = "default_match_threshold")]
+    pub match_threshold: u8,
+    /// The FILETRANSFER type of the test files (1: opaque contents the PD recognises, 128-255: private use);
+    /// pick one whose contents the PD does not act on.
+    #[serde(default = "default_file_type")]
+    pub file_type: u8,
 }
 
 /// An OSDP ICS, typed.
@@ -112,6 +142,43 @@ pub(crate) mod when {
         }
     }
 
+    pub(crate) fn biometrics(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if o.caps.biometrics => Applicability::Applies,
+            _ => Applicability::NotApplicable("ICS biometrics = false".into()),
+        }
+    }
+
+    pub(crate) fn biometrics_with_finger(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if o.caps.biometrics && o.ixit.finger => Applicability::Applies,
+            Some(o) if o.caps.biometrics => Applicability::NotApplicable("IXIT finger = false".into()),
+            _ => Applicability::NotApplicable("ICS biometrics = false".into()),
+        }
+    }
+
+    pub(crate) fn biometrics_without_finger(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if o.caps.biometrics && !o.ixit.finger => Applicability::Applies,
+            Some(o) if o.caps.biometrics => Applicability::NotApplicable("IXIT finger = true".into()),
+            _ => Applicability::NotApplicable("ICS biometrics = false".into()),
+        }
+    }
+
+    pub(crate) fn no_biometrics(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if !o.caps.biometrics => Applicability::Applies,
+            _ => Applicability::NotApplicable("ICS biometrics = true".into()),
+        }
+    }
+
+    pub(crate) fn file_transfer(ics: &Ics) -> Applicability {
+        match OsdpIcs::of(ics) {
+            Some(o) if o.caps.file_transfer => Applicability::Applies,
+            _ => Applicability::NotApplicable("ICS file_transfer = false".into()),
+        }
+    }
+
     pub(crate) fn outputs(ics: &Ics) -> Applicability {
         match OsdpIcs::of(ics) {
             Some(o) if o.caps.outputs > 0 => Applicability::Applies,
@@ -158,21 +225,25 @@ impl Suite for OsdpSuite {
         &self.purposes
     }
 
-    /// For `sim:osdp-pd` URLs, the declaration of the simulated profile with the URL's address and key; for
-    /// anything else a gate I/O board at address 1 in install mode.
+    /// For `sim:osdp-pd` URLs, the declaration of the simulated profile with the URL's address and key (every
+    /// profile takes files; a `bio-reader` reads fingers, with a finger on it when the URL has `finger=auto:<id>`
+    /// or `place:<id>`); for anything else a gate I/O board at address 1 in install mode.
     fn default_ics(&self, url: &DeviceUrl) -> Ics {
-        let (profile, address, scbk) = match url {
+        let (profile, address, scbk, finger) = match url {
             DeviceUrl::Sim(s) if s.device == "osdp-pd" => (
                 s.params.get("profile").map_or("gate-io", String::as_str).to_owned(),
                 s.params.get("address").cloned().unwrap_or_else(|| "1".into()),
                 s.params.get("scbk").cloned(),
+                s.params.get("finger").is_some_and(|f| f.starts_with("auto") || f.starts_with("place")),
             ),
-            _ => ("gate-io".to_owned(), "1".to_owned(), None),
+            _ => ("gate-io".to_owned(), "1".to_owned(), None, false),
         };
-        let (outputs, inputs) = if profile == "card-reader" { (0, 0) } else { (3, 6) };
+        let (outputs, inputs) = if matches!(profile.as_str(), "card-reader" | "bio-reader") { (0, 0) } else { (3, 6) };
+        let biometrics = profile == "bio-reader";
+        let finger = finger && biometrics;
         let key = scbk.map_or(String::new(), |k| format!("scbk = \"{k}\"\n"));
         let text = format!(
-            "[device]\nvendor = \"khil\"\nmodel = \"{profile}\"\n\n[capabilities]\noutputs = {outputs}\ninputs = {inputs}\nreaders = 1\nsecure_channel = true\n\n[ixit]\naddress = {address}\n{key}"
+            "[device]\nvendor = \"khil\"\nmodel = \"{profile}\"\n\n[capabilities]\noutputs = {outputs}\ninputs = {inputs}\nreaders = 1\nsecure_channel = true\nbiometrics = {biometrics}\nfile_transfer = true\n\n[ixit]\naddress = {address}\nfinger = {finger}\n{key}"
         );
         Ics::parse(&text, "built-in osdp-pd").unwrap_or_default()
     }

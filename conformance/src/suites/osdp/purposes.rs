@@ -1,5 +1,5 @@
 //! The `osdp-pd` purposes: identity and capabilities, framing, sequence numbers, NAK codes, commands, secure
-//! channel, timing.
+//! channel, timing; biometrics and file transfer are in [`super::bio_file`].
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ macro_rules! purpose {
     ($($body:tt)*) => { crate::purpose::purpose_for!(crate::suites::osdp::OsdpDut; $($body)*) };
 }
 
-fn is_nak(r: &Reply, code: NakCode) -> bool {
+pub(super) fn is_nak(r: &Reply, code: NakCode) -> bool {
     matches!(r, Reply::Nak { code: c, .. } if *c == code)
 }
 
@@ -45,13 +45,13 @@ async fn expect_nak(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, f: &OsdpFrame,
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short.
 pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
-    vec![
+    let mut all = vec![
         purpose! {
             id: "OSDP-ICS-001", group: "declared vs observed",
             title: "PDID and PDCAP agree with the ICS",
             clause: "osdp_ID (61) / osdp_PDID (45); osdp_CAP (62) / osdp_PDCAP (46)",
             when: when::always, condition: "always",
-            expected: "a 12-byte PDID; PDCAP lists the declared outputs, inputs and readers, and communication security when declared",
+            expected: "a 12-byte PDID; PDCAP lists the declared outputs, inputs and readers, communication security and biometrics (function 14) exactly when declared",
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let id = dut.command(ctx, &Command::Id { kind: 0 }).await?;
@@ -64,6 +64,8 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let _ = ctx.check("readers", c.readers, count(function::READERS).unwrap_or(0), count(function::READERS).unwrap_or(0) == c.readers);
                 let sc = caps.iter().any(|k| k.function == function::COMMUNICATION_SECURITY && k.compliance > 0);
                 let _ = ctx.check("communication security", c.secure_channel, sc, sc == c.secure_channel);
+                let bio = caps.iter().any(|k| k.function == function::BIOMETRICS && k.compliance > 0);
+                let _ = ctx.check("biometrics (function 14)", c.biometrics, bio, bio == c.biometrics);
                 Ok(())
             }
         },
@@ -401,5 +403,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 ctx.check("slowest of 20 replies", format!("<= {} ms", dut.ics.caps.reply_timeout_ms), format!("{:.1} ms", worst.as_secs_f64() * 1e3), worst <= dut.timeout())
             }
         },
-    ]
+    ];
+    all.extend(super::bio_file::all());
+    all
 }

@@ -1,0 +1,453 @@
+//! The `osdp-pd` purposes for fingerprint readers (BIOREAD, BIOMATCH) and file transfer (FILETRANSFER, FTSTAT).
+//!
+//! Biometric fields (SIA OSDP 2.2, as `shared/reference/osdp.md` and the simulator's `bio.rs` summarise them):
+//! type 0 not specified, 1-10 the fingers (1 right thumb), 0x0B and up iris, retina, face, hand; format 0 not
+//! specified, 1 raw image (PGM), 2 ANSI/INCITS 378 template; BIOREADR/BIOMATCHR status 0 success, 1 timeout,
+//! 0xFF unknown error; BIOMATCH's quality byte is the match threshold on the PD's 0x00-0xFF score scale. A
+//! `biometrics = true` ICS declares a fingerprint reader that reads and matches ANSI/INCITS 378 templates.
+//!
+//! Templates and samples stay out of the evidence (the DUT records their lengths only); the checks name counts,
+//! scores and statuses.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use khil_biometrics::template::{FingerMinutiaeRecord, decode_ansi};
+use khil_osdp::command::{BioMatch, BioRead, Command, FileTransfer};
+use khil_osdp::frame::OsdpFrame;
+use khil_osdp::reply::{FtStat, NakCode, Reply};
+
+use super::purposes::is_nak;
+use super::{OsdpDut, when};
+use crate::purpose::{Ctx, Purpose, Stop};
+
+macro_rules! purpose {
+    ($($body:tt)*) => { crate::purpose::purpose_for!(crate::suites::osdp::OsdpDut; $($body)*) };
+}
+
+/// The reader every purpose uses.
+const READER: u8 = 0;
+/// Biometric type 1: right thumb.
+const RIGHT_THUMB: u8 = 0x01;
+/// Biometric type 0x0F: face (not a finger).
+const FACE: u8 = 0x0F;
+/// Format 2: ANSI/INCITS 378 template.
+const ANSI_378: u8 = 0x02;
+/// A format the reference does not define (0-2 are), so no PD supports it.
+const UNDEFINED_FORMAT: u8 = 0x7F;
+
+/// The population seed and finger of the impostor template (a synthetic finger that no khil simulator presents
+/// unless started with this seed).
+const IMPOSTOR_SEED: u64 = 0x6f73_6470_2d62_696f; // "osdp-bio"
+const IMPOSTOR_FINGER: u64 = 0;
+/// Minutiae an impostor template keeps at most (so that the BIOMATCH fits one packet).
+const IMPOSTOR_MINUTIAE: usize = 100;
+
+/// Fragment size of the test files: 128 bytes of data, 139 with the FILETRANSFER header, 176 in a secured packet;
+/// under the 256-byte receive buffer of the smallest PDs.
+const FRAGMENT: usize = 128;
+/// Idle fragments sent at most while the PD says it is finishing (status 3).
+const MAX_IDLE: usize = 50;
+/// Longest FTSTAT delay honoured between fragments.
+const MAX_DELAY: Duration = Duration::from_secs(2);
+
+fn bioread(kind: u8, format: u8) -> Command {
+    Command::BioRead(BioRead { reader: READER, kind, format, quality: 0 })
+}
+
+fn biomatch(template: Vec<u8>, threshold: u8) -> Command {
+    Command::BioMatch(BioMatch { reader: READER, kind: RIGHT_THUMB, format: ANSI_378, quality: threshold, template })
+}
+
+/// A failed check that stops the purpose.
+fn fail<T>(ctx: &mut Ctx, what: &str, expected: &str, observed: String) -> Result<T, Stop> {
+    ctx.check(what, expected, observed, false)?;
+    Err(Stop::Failed)
+}
+
+/// BIOREAD of a right thumb as an ANSI/INCITS 378 template, with the finger on the sensor: a BIOREADR with
+/// status 0, the reader and type echoed, data that decodes as a record with at least one minutia. The
+/// record's bytes and the decoded record.
+async fn read_template(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<(Vec<u8>, FingerMinutiaeRecord), Stop> {
+    let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
+    let Reply::BioReadR(b) = r else { return fail(ctx, "BIOREAD answer", "BIOREADR (57)", format!("{r:?}")) };
+    ctx.check("BIOREADR status with a finger presented", "0 (success)", b.status, b.status == 0)?;
+    let _ = ctx.check("BIOREADR reader", READER, b.reader, b.reader == READER);
+    let _ = ctx.check("BIOREADR type echoes the BIOREAD's", RIGHT_THUMB, b.kind, b.kind == RIGHT_THUMB);
+    let record = match decode_ansi(&b.data) {
+        Ok(record) => record,
+        Err(e) => {
+            let observed = format!("{} bytes that do not decode: {e}", b.data.len());
+            return fail(ctx, "BIOREADR data is an ANSI/INCITS 378 record", "a record (khil's decoder)", observed);
+        }
+    };
+    let minutiae = record.views.first().map_or(0, |v| v.minutiae.len());
+    ctx.check(
+        "BIOREADR data is an ANSI/INCITS 378 record",
+        "a record (khil's decoder)",
+        format!("{} bytes, {} view(s), quality {}", b.data.len(), record.views.len(), b.quality),
+        true,
+    )?;
+    ctx.check("minutiae in the record's first view", "at least 1", minutiae, minutiae >= 1)?;
+    Ok((b.data, record))
+}
+
+/// BIOMATCH of `template` at `threshold`: the BIOMATCHR's status and score.
+async fn match_template(
+    dut: &mut OsdpDut,
+    ctx: &mut Ctx,
+    what: &str,
+    template: Vec<u8>,
+    threshold: u8,
+) -> Result<(u8, u8), Stop> {
+    let r = dut.command(ctx, &biomatch(template, threshold)).await?;
+    match r {
+        Reply::BioMatchR { reader, status, score } => {
+            let _ = ctx.check(format!("BIOMATCHR reader ({what})"), READER, reader, reader == READER);
+            Ok((status, score))
+        }
+        other => fail(ctx, &format!("BIOMATCH of {what} answered"), "BIOMATCHR (58)", format!("{other:?}")),
+    }
+}
+
+/// SplitMix64: the deterministic stream that moves minutiae.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `record` with every minutia moved 40 to 100 pixels in a pseudo-random direction (kept in the image) and
+/// turned by 60 to 300 degrees: the same count and area, none of the finger's structure.
+fn moved(record: &FingerMinutiaeRecord) -> Result<Vec<u8>, String> {
+    let mut r = record.clone();
+    let (max_x, max_y) = (i32::from(r.width.max(1)) - 1, i32::from(r.height.max(1)) - 1);
+    let mut state = 0x6b68_696c_6d6f_7665; // "khilmove"
+    for view in &mut r.views {
+        for m in &mut view.minutiae {
+            let z = splitmix(&mut state);
+            let distance = 40.0 + (z & 0xFF) as f64 * 60.0 / 255.0;
+            let direction = ((z >> 8) & 0xFFFF) as f64 / 65536.0 * std::f64::consts::TAU;
+            let x = (f64::from(m.x) + distance * direction.cos()).round() as i32;
+            let y = (f64::from(m.y) + distance * direction.sin()).round() as i32;
+            // Reflect at the edges rather than pile minutiae up on them.
+            let fold = |v: i32, max: i32| {
+                if v < 0 {
+                    (-v).min(max)
+                } else if v > max {
+                    (2 * max - v).max(0)
+                } else {
+                    v
+                }
+            };
+            m.x = u16::try_from(fold(x, max_x)).unwrap_or(0);
+            m.y = u16::try_from(fold(y, max_y)).unwrap_or(0);
+            // ANSI angles are in 2-degree units, 0-179.
+            let turn = 30 + ((z >> 24) % 121) as u16;
+            m.angle = ((u16::from(m.angle) + turn) % 180) as u8;
+        }
+    }
+    khil_biometrics::template::encode(&r).map_err(|e| e.to_string())
+}
+
+/// The ANSI/INCITS 378 record of another synthetic finger (khil's synthesis and extraction, an R307-sized
+/// impression of good quality), made once per process off the async workers (a quarter second or so).
+async fn impostor_template() -> Result<Vec<u8>, Stop> {
+    static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
+    if let Some(t) = TEMPLATE.get() {
+        return Ok(t.clone());
+    }
+    let make = || {
+        use khil_biometrics::synth::{Finger, Quality, SensorProfile};
+        let finger = Finger::generate(IMPOSTOR_SEED, IMPOSTOR_FINGER);
+        let impression = finger.impression(0, SensorProfile::R307, Quality::Good);
+        let mut minutiae = khil_biometrics::extract::extract(&impression.image, 500);
+        if minutiae.points.len() > IMPOSTOR_MINUTIAE {
+            minutiae.points.sort_by_key(|m| std::cmp::Reverse(m.quality));
+            minutiae.points.truncate(IMPOSTOR_MINUTIAE);
+        }
+        khil_biometrics::template::ansi_from_minutiae(&minutiae, RIGHT_THUMB)
+    };
+    tokio::task::spawn_blocking(move || TEMPLATE.get_or_init(make).clone())
+        .await
+        .map_err(|e| Stop::Error(format!("synthesising the impostor finger failed: {e}")))
+}
+
+/// A template that does not decode: an ANSI/INCITS 378 header whose length field says 64 bytes, cut at 20.
+fn truncated_template() -> Vec<u8> {
+    let mut t = b"FMR\0 20\0".to_vec();
+    t.extend_from_slice(&64u16.to_be_bytes());
+    t.extend_from_slice(&[0; 10]);
+    t
+}
+
+/// A test file: `len` bytes that are not all alike (a PD that checks nothing sees plain data).
+fn test_file(len: usize, salt: u8) -> Vec<u8> {
+    let mut state = u64::from(salt);
+    (0..len).map(|_| splitmix(&mut state) as u8).collect()
+}
+
+fn fragment(kind: u8, data: &[u8], offset: usize, len: usize) -> Command {
+    let end = (offset + len).min(data.len());
+    Command::FileTransfer(FileTransfer {
+        kind,
+        total: u32::try_from(data.len()).unwrap_or(u32::MAX),
+        offset: u32::try_from(offset).unwrap_or(u32::MAX),
+        fragment: data[offset.min(end)..end].to_vec(),
+    })
+}
+
+/// One FILETRANSFER; the FTSTAT it gets (anything else fails the purpose).
+async fn send_fragment(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, cmd: &Command) -> Result<FtStat, Stop> {
+    match dut.command(ctx, cmd).await? {
+        Reply::FtStat(s) => Ok(s),
+        other => fail(ctx, &format!("{what} answered"), "FTSTAT (7A)", format!("{other:?}")),
+    }
+}
+
+/// Sends `data` from `offset` to its end in fragments of [`FRAGMENT`] bytes (fewer when the PD's FTSTAT asks for
+/// less), waiting the delays the PD asks for; every FTSTAT must be >= 0. While the PD answers 3 (finishing),
+/// idle fragments (no data, at the end) follow. The last status.
+async fn send_file(dut: &mut OsdpDut, ctx: &mut Ctx, kind: u8, data: &[u8], mut offset: usize) -> Result<i16, Stop> {
+    let mut size = FRAGMENT;
+    let mut status = 0;
+    let mut idle = 0;
+    while offset < data.len() || (status == 3 && idle < MAX_IDLE) {
+        let finishing = offset >= data.len();
+        let what =
+            if finishing { "an idle FILETRANSFER".to_owned() } else { format!("the fragment at offset {offset}") };
+        let cmd = fragment(kind, data, offset, if finishing { 0 } else { size });
+        let sent = if let Command::FileTransfer(ft) = &cmd { ft.fragment.len() } else { 0 };
+        let s = send_fragment(dut, ctx, &what, &cmd).await?;
+        ctx.check(format!("FTSTAT status for {what}"), ">= 0", s.status, s.status >= 0)?;
+        if s.update_max > 0 {
+            size = size.min(usize::from(s.update_max));
+        }
+        if s.delay > 0 {
+            tokio::time::sleep(Duration::from_millis(u64::from(s.delay)).min(MAX_DELAY)).await;
+        }
+        if finishing {
+            idle += 1;
+        }
+        offset += sent;
+        status = s.status;
+    }
+    Ok(status)
+}
+
+#[allow(clippy::too_many_lines)] // A list of purposes, each short.
+pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
+    vec![
+        purpose! {
+            id: "OSDP-BIO-001", group: "biometrics",
+            title: "BIOREAD with a finger presented returns an ANSI/INCITS 378 template",
+            clause: "osdp_BIOREAD (73) / osdp_BIOREADR (57): reader, status, type, quality, data; format 2 = ANSI/INCITS 378",
+            when: when::biometrics_with_finger, condition: "ics.biometrics and ixit.finger",
+            expected: "BIOREADR with status 0, reader and type (1, right thumb) echoed, data that khil's ANSI/INCITS 378 decoder reads, at least one minutia",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                read_template(dut, ctx).await.map(drop)
+            }
+        },
+        purpose! {
+            id: "OSDP-BIO-002", group: "biometrics",
+            title: "BIOREAD without a finger times out",
+            clause: "osdp_BIOREADR status 1: timeout (no sample within the scan window)",
+            when: when::biometrics_without_finger, condition: "ics.biometrics and not ixit.finger",
+            expected: "BIOREADR with status 1, or with no data",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
+                let Reply::BioReadR(b) = r else { return fail(ctx, "BIOREAD answer", "BIOREADR (57)", format!("{r:?}")) };
+                ctx.check(
+                    "BIOREAD with no finger on the sensor",
+                    "status 1 (timeout), or no data",
+                    format!("status {}, {} data bytes", b.status, b.data.len()),
+                    b.status == 1 || b.data.is_empty(),
+                )
+            }
+        },
+        purpose! {
+            id: "OSDP-BIO-003", group: "biometrics",
+            title: "BIOMATCH accepts the template just read from the same finger",
+            clause: "osdp_BIOMATCH (74) / osdp_BIOMATCHR (58): the quality byte is the threshold; score 0x00-0xFF",
+            when: when::biometrics_with_finger, condition: "ics.biometrics and ixit.finger",
+            expected: "BIOREAD, then BIOMATCH of that template at ixit.match_threshold (default 66): status 0, score >= threshold",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let (template, _) = read_template(dut, ctx).await?;
+                let t = dut.ics.ixit.match_threshold;
+                let (status, score) = match_template(dut, ctx, "the template just read", template, t).await?;
+                ctx.check("BIOMATCHR status with the finger on the sensor", "0 (success)", status, status == 0)?;
+                ctx.check(format!("score of the same finger at threshold {t}"), format!(">= {t} (a match)"), score, score >= t)
+            }
+        },
+        purpose! {
+            id: "OSDP-BIO-004", group: "biometrics",
+            title: "BIOMATCH rejects templates of another finger",
+            clause: "osdp_BIOMATCH (74) / osdp_BIOMATCHR (58): a match is status 0 with score >= the threshold",
+            when: when::biometrics_with_finger, condition: "ics.biometrics and ixit.finger",
+            expected: "at ixit.match_threshold (default 66), neither the template just read with every minutia moved 40-100 px and turned, nor another synthetic finger's template (khil's synthesis, seed \"osdp-bio\"), is a match",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let (_, record) = read_template(dut, ctx).await?;
+                let t = dut.ics.ixit.match_threshold;
+                let moved = moved(&record).map_err(|e| Stop::Error(format!("cannot encode the moved template: {e}")))?;
+                let other = impostor_template().await?;
+                for (what, template) in [("the template with its minutiae moved", moved), ("another finger's template", other)] {
+                    let (status, score) = match_template(dut, ctx, what, template, t).await?;
+                    let matched = status == 0 && score >= t;
+                    let _ = ctx.check(
+                        format!("BIOMATCH of {what} at threshold {t}"),
+                        format!("no match (score < {t}, or a non-zero status)"),
+                        format!("status {status}, score {score}"),
+                        !matched,
+                    );
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-BIO-005", group: "biometrics",
+            title: "BIOMATCH with a template that does not decode is refused",
+            clause: "NAK code 9 (unable to process the command), or osdp_BIOMATCHR with a status other than 0 (success)",
+            when: when::biometrics, condition: "ics.biometrics",
+            expected: "NAK 9, or BIOMATCHR with a non-zero status, to a BIOMATCH (format 2) whose template is a 20-byte ANSI/INCITS 378 header declaring 64 bytes; never a score with status 0",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let t = dut.ics.ixit.match_threshold;
+                let r = dut.command(ctx, &biomatch(truncated_template(), t)).await?;
+                let refused = is_nak(&r, NakCode::CannotProcess) || matches!(r, Reply::BioMatchR { status, .. } if status != 0);
+                ctx.check("BIOMATCH with a truncated template", "NAK 09, or BIOMATCHR with a non-zero status", format!("{r:?}"), refused)
+            }
+        },
+        purpose! {
+            id: "OSDP-BIO-006", group: "biometrics",
+            title: "A biometric type that is not a finger gets NAK 7",
+            clause: "osdp_BIOREAD type; NAK code 7 (biometric type not supported)",
+            when: when::biometrics, condition: "ics.biometrics",
+            expected: "NAK 7 to a BIOREAD of type 0x0F (face) from a fingerprint reader",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let r = dut.command(ctx, &bioread(FACE, ANSI_378)).await?;
+                ctx.check("BIOREAD of a face", "NAK 07", format!("{r:?}"), is_nak(&r, NakCode::BioTypeUnsupported))
+            }
+        },
+        purpose! {
+            id: "OSDP-BIO-007", group: "biometrics",
+            title: "An unsupported biometric format gets NAK 8",
+            clause: "osdp_BIOREAD format (0 default, 1 raw PGM, 2 ANSI/INCITS 378); NAK code 8 (biometric format not supported)",
+            when: when::biometrics, condition: "ics.biometrics",
+            expected: "NAK 8 to a BIOREAD of a right thumb in format 0x7F (not defined)",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let r = dut.command(ctx, &bioread(RIGHT_THUMB, UNDEFINED_FORMAT)).await?;
+                ctx.check("BIOREAD in format 7F", "NAK 08", format!("{r:?}"), is_nak(&r, NakCode::BioFormatUnsupported))
+            }
+        },
+        purpose! {
+            id: "OSDP-BIO-008", group: "biometrics",
+            title: "A PD without biometrics answers BIOREAD with NAK 3",
+            clause: "NAK code 3: unknown command code, i.e. a command the PD does not implement (libosdp answers it for a command whose PDCAP function the PD lacks)",
+            when: when::no_biometrics, condition: "not ics.biometrics",
+            expected: "NAK 3 to a BIOREAD (right thumb, ANSI/INCITS 378)",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
+                ctx.check("BIOREAD to a PD without biometrics", "NAK 03", format!("{r:?}"), is_nak(&r, NakCode::UnknownCommand))
+            }
+        },
+        purpose! {
+            id: "OSDP-FT-001", group: "file transfer",
+            title: "A file in several fragments is accepted",
+            clause: "osdp_FILETRANSFER (7C) / osdp_FTSTAT (7A): status 0 OK to proceed, 1 processed, 3 finishing, negative errors",
+            when: when::file_transfer, condition: "ics.file_transfer",
+            expected: "a 300-byte file of ixit.file_type (default 1) in fragments of 128 bytes (fewer if FTSTAT asks): every FTSTAT status >= 0; after the last fragment (and idle fragments while 3), 1 or 0",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let data = test_file(300, 0x11);
+                let kind = dut.ics.ixit.file_type;
+                let last = send_file(dut, ctx, kind, &data, 0).await?;
+                ctx.check("FTSTAT status after the last fragment", "1 (processed) or 0 (OK)", last, matches!(last, 0 | 1))
+            }
+        },
+        purpose! {
+            id: "OSDP-FT-002", group: "file transfer",
+            title: "A fragment at the wrong offset is refused",
+            clause: "osdp_FILETRANSFER offset; osdp_FTSTAT negative status (-1 abort)",
+            when: when::file_transfer, condition: "ics.file_transfer",
+            expected: "after the fragment at offset 0, the one at 256 (128 is next) gets a negative status; the file sent again from offset 0 is accepted (1 or 0)",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let data = test_file(3 * FRAGMENT, 0x22);
+                let kind = dut.ics.ixit.file_type;
+                let s = send_fragment(dut, ctx, "the fragment at offset 0", &fragment(kind, &data, 0, FRAGMENT)).await?;
+                ctx.check("FTSTAT status for the fragment at offset 0", ">= 0", s.status, s.status >= 0)?;
+                let gap = 2 * FRAGMENT;
+                let s = send_fragment(dut, ctx, "a fragment past a gap", &fragment(kind, &data, gap, FRAGMENT)).await?;
+                ctx.check(format!("FTSTAT status for a fragment at offset {gap} when {FRAGMENT} is next"), "negative (refused)", s.status, s.status < 0)?;
+                let last = send_file(dut, ctx, kind, &data, 0).await?;
+                ctx.check("the file sent again from offset 0: FTSTAT status after the last fragment", "1 (processed) or 0 (OK)", last, matches!(last, 0 | 1))
+            }
+        },
+        purpose! {
+            id: "OSDP-FT-003", group: "file transfer",
+            title: "A retransmitted fragment gets the same FTSTAT and is taken once",
+            clause: "SQN: a repeated SQN is a retransmission (the last reply again, nothing executed); osdp_FILETRANSFER offsets",
+            when: when::file_transfer, condition: "ics.file_transfer",
+            expected: "the fragment at offset 128 sent twice with the same SQN: byte-identical replies; the rest of the file then completes (1 or 0)",
+            |dut, ctx| {
+                dut.start(ctx).await?;
+                let data = test_file(300, 0x33);
+                let kind = dut.ics.ixit.file_type;
+                let s = send_fragment(dut, ctx, "the fragment at offset 0", &fragment(kind, &data, 0, FRAGMENT)).await?;
+                ctx.check("FTSTAT status for the fragment at offset 0", ">= 0", s.status, s.status >= 0)?;
+                let cmd = fragment(kind, &data, FRAGMENT, FRAGMENT);
+                let sqn = dut.next_sqn();
+                let f = if dut.session.is_some() { dut.seal(&cmd, sqn)? } else { OsdpFrame::command(dut.address(), sqn, cmd.code(), cmd.to_data()) };
+                let limit = dut.timeout();
+                let first = dut.exchange(ctx, &f, format!("FILETRANSFER at offset {FRAGMENT}, SQN {sqn}")).await?;
+                let first = OsdpDut::checked(ctx, "FILETRANSFER", &f, first, limit)?;
+                let again = dut.exchange(ctx, &f, "the same FILETRANSFER, resent with the same SQN".into()).await?;
+                let again = OsdpDut::checked(ctx, "FILETRANSFER resent", &f, again, limit)?;
+                let same = again.raw == first.raw;
+                ctx.check("reply to the retransmitted fragment", "the previous FTSTAT, byte for byte", if same { "identical" } else { "different" }, same)?;
+                let Reply::FtStat(s) = dut.open(ctx, first)? else { return fail(ctx, "FILETRANSFER answered", "FTSTAT (7A)", "another reply".into()) };
+                ctx.check(format!("FTSTAT status for the fragment at offset {FRAGMENT}"), ">= 0", s.status, s.status >= 0)?;
+                let last = send_file(dut, ctx, kind, &data, 2 * FRAGMENT).await?;
+                ctx.check("FTSTAT status after the last fragment (the resent one taken once)", "1 (processed) or 0 (OK)", last, matches!(last, 0 | 1))
+            }
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_templates_keep_count_and_bounds_and_bad_ones_do_not_decode() {
+        use khil_biometrics::minutia::{Minutia, MinutiaKind, Minutiae};
+        let points = (0..40)
+            .map(|i| {
+                let f = i as f32;
+                Minutia::new(10.0 + f * 5.0, 250.0 - f * 6.0, f * 0.3, MinutiaKind::Ending, 60)
+            })
+            .collect();
+        let m = Minutiae { width: 256, height: 288, dpi: 500, quality: 80, points };
+        let bytes = khil_biometrics::template::ansi_from_minutiae(&m, RIGHT_THUMB);
+        let record = decode_ansi(&bytes).unwrap();
+        let moved = decode_ansi(&moved(&record).unwrap()).unwrap();
+        let (a, b) = (&record.views[0].minutiae, &moved.views[0].minutiae);
+        assert_eq!(a.len(), b.len());
+        for (p, q) in a.iter().zip(b) {
+            assert!(q.x < 256 && q.y < 288 && q.angle < 180);
+            let d = (f64::from(p.x) - f64::from(q.x)).hypot(f64::from(p.y) - f64::from(q.y));
+            assert!(d >= 10.0, "every minutia moved: {d}");
+        }
+        assert!(decode_ansi(&truncated_template()).is_err());
+        assert_eq!(test_file(300, 1).len(), 300);
+    }
+}
