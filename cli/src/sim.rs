@@ -51,7 +51,8 @@ pub(crate) struct SimArgs {
     /// Seed for everything random in the device and on the line (fingers, faults, random numbers)
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// File that keeps the device's persistent state between runs (fingerprint: the flash library)
+    /// File that keeps the device's persistent state between runs (fingerprint: the flash library; osdp-pd: the
+    /// address and key that COMSET and KEYSET set)
     #[arg(long, value_name = "FILE")]
     state: Option<std::path::PathBuf>,
     /// Line or device fault, repeatable (see the list below)
@@ -287,15 +288,33 @@ async fn osdp_pd(args: &SimArgs, line: Line, faults: Vec<khil_sim_osdp::PdFault>
             format!("--profile {p:?}: expected one of {} (example: --profile gate-io)", PdProfile::names())
         })?,
     };
-    if let Some(s) = &args.state {
-        return Err(format!("--state {}: device \"osdp-pd\" keeps no state yet", s.display()));
+    let mut scbk = args.scbk.as_deref().map(parse_key).transpose()?;
+    let mut address = args.address;
+    // The PD's non-volatile memory: what a KEYSET or COMSET stored there wins over the command line, as on a
+    // device that was given a key once and keeps it.
+    let store = args.state.as_ref().map(khil_sim_osdp::PdStateFile::new);
+    if let Some(file) = &store
+        && let Some(stored) = file.load(profile.name).map_err(|e| format!("--state: {e}"))?
+    {
+        if stored.scbk != scbk || stored.address != address {
+            eprintln!(
+                "state file {}: address {} and {} as stored there (by an earlier COMSET or KEYSET)",
+                file.path().display(),
+                stored.address,
+                if stored.scbk.is_some() { "its own key" } else { "install mode" }
+            );
+        }
+        scbk = stored.scbk;
+        address = stored.address;
     }
-    let scbk = args.scbk.as_deref().map(parse_key).transpose()?;
     let presence: Presence = args.finger.parse().map_err(|e| format!("--finger: {e}"))?;
     let fingers = || Ok(Arc::new(Fingers::new(args.seed, parse_quality(&args.quality)?)));
     let bio = bio_reader(profile, presence, args.no_finger, args.impressions, fingers, args.seed)?;
-    let config = PdConfig { scbk, seed: args.seed, bio, ..PdConfig::new(profile, args.address) };
+    let config = PdConfig { scbk, seed: args.seed, bio, ..PdConfig::new(profile, address) };
     let pd = Arc::new(OsdpPd::with_faults(config, faults));
+    if let Some(file) = store {
+        pd.pd().set_store(Box::new(file));
+    }
     // Before the ready line: a CP's first BIOREAD must not wait for a finger to be synthesised.
     pd.prepare();
     spawn_pd_console(&pd);

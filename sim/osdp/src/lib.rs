@@ -8,6 +8,7 @@
 //! - [`bio`]: the fingerprint reader's sensor: synthetic fingers, ANSI/INCITS 378 templates, match scores;
 //! - [`file`]: FILETRANSFER fragments in, FTSTAT out, the received file kept;
 //! - [`faults`]: slow, lost, BUSY and corrupted replies, a forgotten secure session;
+//! - [`state`]: the address and key kept over a power cycle (`--state FILE`);
 //! - [`serve`]: the wire: link -> codec -> PD -> codec -> link, answering only its own address.
 
 pub mod bio;
@@ -16,6 +17,7 @@ pub mod file;
 pub mod pd;
 pub mod profile;
 pub mod serve;
+pub mod state;
 
 pub use bio::BioReader;
 pub use faults::PdFault;
@@ -23,3 +25,4 @@ pub use file::ReceivedFile;
 pub use pd::{MatchDecision, Pd, PdConfig, PdEvent, PdQuirk};
 pub use profile::PdProfile;
 pub use serve::{Multidrop, OsdpPd};
+pub use state::{PdStateFile, Persisted};

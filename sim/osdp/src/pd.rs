@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use khil_biometrics::minutia::Minutiae;
-use khil_osdp::command::{BioMatch, BioRead, Buzzer, Command, LedControl};
+use khil_osdp::command::{BioMatch, BioRead, Buzzer, Command, KeySet, LedControl};
 use khil_osdp::frame::{Integrity, OsdpFrame, Scb};
 use khil_osdp::reply::{BioReadR, NakCode, PdId, RawCard, Reply};
 use khil_osdp::sc::{self, ScSession, SessionKeys};
@@ -26,6 +26,7 @@ use crate::bio::{self, BioReader};
 use crate::faults::Mishaps;
 use crate::file::{FileQuirks, FileReceiver, ReceivedFile};
 use crate::profile::PdProfile;
+use crate::state::{PdStore, Persisted};
 
 /// SCB types.
 mod scs {
@@ -212,6 +213,10 @@ pub struct Pd {
     last: Option<(u8, Vec<u8>)>,
     files: FileReceiver,
     last_match: Option<MatchDecision>,
+    /// Non-volatile memory for the address and key; `None`: they last as long as the process.
+    store: Option<Box<dyn PdStore>>,
+    /// The address a COMSET moves the PD to once its reply (from the old address) has gone out.
+    switch_to: Option<u8>,
     /// Commands executed (retransmissions not counted).
     pub executed: u64,
 }
@@ -234,8 +239,56 @@ impl Pd {
             last: None,
             files,
             last_match: None,
+            store: None,
+            switch_to: None,
             executed: 0,
             config,
+        }
+    }
+
+    /// Gives the PD non-volatile memory: a COMSET or KEYSET is stored there before it is acknowledged.
+    pub fn set_store(&mut self, store: Box<dyn PdStore>) {
+        self.store = Some(store);
+    }
+
+    /// COMSET: stored first; the reply goes out from the old address, and the PD answers to the new one after it.
+    fn comset(&mut self, address: u8, baud: u32) -> Reply {
+        if address < khil_osdp::frame::BROADCAST && address != self.config.address {
+            if !self.persist(&Persisted { address, scbk: self.config.scbk }) {
+                return Reply::nak(NakCode::CannotProcess);
+            }
+            self.switch_to = Some(address);
+            return Reply::Com { address, baud };
+        }
+        Reply::Com { address: self.config.address, baud }
+    }
+
+    /// KEYSET, inside the secure session only: the new base key is stored first, then used from the next handshake.
+    fn keyset(&mut self, k: &KeySet) -> Reply {
+        let Secure::Up(_) = self.secure else { return Reply::nak(NakCode::ScConditions) };
+        match <[u8; 16]>::try_from(k.key.as_slice()) {
+            Ok(key) if k.key_type == 1 => {
+                if !self.persist(&Persisted { address: self.config.address, scbk: Some(key) }) {
+                    return Reply::nak(NakCode::CannotProcess);
+                }
+                self.config.scbk = Some(key);
+                tracing::info!("new secure channel base key installed");
+                Reply::Ack
+            }
+            _ => Reply::nak(NakCode::CannotProcess),
+        }
+    }
+
+    /// Stores `next` (address and key) before a command that changes them is acknowledged; `false` (logged) if
+    /// the store failed, and the command must be refused.
+    fn persist(&mut self, next: &Persisted) -> bool {
+        let Some(store) = self.store.as_mut() else { return true };
+        match store.save(self.config.profile.name, next) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store the PD's address and key: command refused");
+                false
+            }
         }
     }
 
@@ -358,6 +411,10 @@ impl Pd {
             return Some(self.send(frame, &Reply::nak(NakCode::BadSequence), false));
         }
         let bytes = self.respond(frame, raw);
+        if let Some(address) = self.switch_to.take() {
+            tracing::info!(address, "COMSET: now at the new address");
+            self.config.address = address;
+        }
         self.last = Some((frame.sqn, bytes.clone()));
         if mishaps.no_reply {
             return None;
@@ -584,23 +641,8 @@ impl Pd {
                 self.indicators.text = Some(text);
                 Reply::Ack
             }
-            Command::ComSet { address, baud } => {
-                if address < khil_osdp::frame::BROADCAST {
-                    self.config.address = address;
-                }
-                Reply::Com { address: self.config.address, baud }
-            }
-            Command::KeySet(k) => {
-                let Secure::Up(_) = self.secure else { return Reply::nak(NakCode::ScConditions) };
-                match <[u8; 16]>::try_from(k.key.as_slice()) {
-                    Ok(key) if k.key_type == 1 => {
-                        self.config.scbk = Some(key);
-                        tracing::info!("new secure channel base key installed");
-                        Reply::Ack
-                    }
-                    _ => Reply::nak(NakCode::CannotProcess),
-                }
-            }
+            Command::ComSet { address, baud } => self.comset(address, baud),
+            Command::KeySet(k) => self.keyset(&k),
             Command::FileTransfer(ft) => Reply::FtStat(self.files.receive(&ft)),
             Command::BioRead(b) if p.biometrics => self.bio_read(b),
             Command::BioMatch(m) if p.biometrics => self.bio_match(&m),

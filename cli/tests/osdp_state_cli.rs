@@ -1,0 +1,72 @@
+//! `khil sim osdp-pd --state FILE` as users run it: a PD in install mode is given its own key by KEYSET over a
+//! pty, the simulator is stopped, and started again from the same file it opens the secure channel with the new
+//! key only.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::khil;
+use khil_link::NoSimulators;
+use khil_osdp::cp::{BusHandle, CpConfig, OsdpBus, PdSetup};
+
+const NEW_KEY: [u8; 16] = *b"zamiin-uud-gate1";
+
+fn start(state: &std::path::Path) -> (Child, String) {
+    let mut child = khil()
+        .args(["sim", "osdp-pd", "--pty", "--profile", "gate-io", "--address", "4", "--state"])
+        .arg(state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("ready line: {line:?}")).to_owned();
+    (child, url)
+}
+
+async fn bus(url: &str, setup: PdSetup) -> BusHandle {
+    let url: khil_link::DeviceUrl = url.parse().unwrap();
+    let link = khil_link::connect(&url, Some(115_200), &NoSimulators).await.unwrap();
+    let mut bus = OsdpBus::new(link, CpConfig::default());
+    bus.add_pd(setup).unwrap();
+    let handle = bus.handle();
+    tokio::spawn(async move { bus.run().await });
+    handle
+}
+
+fn stop(child: Child) -> String {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_given_by_keyset_is_there_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("khil-osdp-state-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("pd4.json");
+    let _ = std::fs::remove_file(&state);
+
+    let (sim, url) = start(&state);
+    let handle = bus(&url, PdSetup::install(4)).await;
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(4, |s| s.secure)).await.unwrap().unwrap();
+    handle.keyset(4, NEW_KEY).await.unwrap();
+    let stored = std::fs::read_to_string(&state).unwrap();
+    assert!(stored.contains("\"address\": 4"), "{stored}");
+    let log = stop(sim);
+    assert!(!log.contains("7a616d69696e"), "the key never reaches the log: {log}");
+
+    let (sim, url) = start(&state);
+    let handle = bus(&url, PdSetup::secure(4, NEW_KEY)).await;
+    let status = tokio::time::timeout(Duration::from_secs(10), handle.wait_for(4, |s| s.secure)).await;
+    let status = status.expect("the restarted PD opens the secure channel with the stored key").unwrap();
+    assert!(!status.default_key);
+    let log = stop(sim);
+    assert!(log.contains("its own key as stored there"), "{log}");
+}

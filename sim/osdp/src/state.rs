@@ -1,0 +1,213 @@
+//! What a PD keeps over a power cycle: its address (COMSET) and its secure channel base key (KEYSET). A real PD
+//! writes them to non-volatile memory before it acknowledges the command; with `--state FILE` the simulator does
+//! the same to a JSON file, rewritten atomically, so a key installed by KEYSET in one run opens the secure channel
+//! in the next.
+//!
+//! The file holds a key: it is created readable by its owner only, and the key never reaches a log.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The persistent part of a PD.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Persisted {
+    pub address: u8,
+    /// `None`: install mode (no key of its own).
+    pub scbk: Option<[u8; 16]>,
+}
+
+impl fmt::Debug for Persisted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Persisted")
+            .field("address", &self.address)
+            .field("scbk", &self.scbk.map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+/// Where a PD's persistent part goes when a command changes it. [`crate::Pd`] calls it before the ACK leaves;
+/// an error turns the ACK into NAK 9 and leaves the PD as it was.
+pub trait PdStore: Send + fmt::Debug {
+    fn save(&mut self, profile: &str, state: &Persisted) -> Result<(), StateError>;
+}
+
+/// A state file that cannot be used: the simulator refuses to start rather than overwrite it.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("state file {path}: not a khil OSDP PD state file: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
+    #[error("state file {path}: {field}: expected {expected}, found {found}")]
+    Field { path: PathBuf, field: &'static str, expected: String, found: String },
+}
+
+const FORMAT: &str = "khil-osdp-pd-state";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateJson {
+    format: String,
+    version: u32,
+    profile: String,
+    address: u8,
+    /// 32 lower-case hex digits, or null in install mode.
+    scbk: Option<String>,
+}
+
+/// A PD's state file.
+#[derive(Debug, Clone)]
+pub struct PdStateFile {
+    path: PathBuf,
+}
+
+impl PdStateFile {
+    pub fn new(path: impl Into<PathBuf>) -> PdStateFile {
+        PdStateFile { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The stored state, or `None` if the file does not exist yet. Checked against `profile`; any problem is an
+    /// error naming the file and the field.
+    pub fn load(&self, profile: &str) -> Result<Option<Persisted>, StateError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StateError::Io { path: self.path.clone(), source }),
+        };
+        let json: StateJson =
+            serde_json::from_str(&text).map_err(|source| StateError::Json { path: self.path.clone(), source })?;
+        let field = |field, expected: String, found: String| StateError::Field {
+            path: self.path.clone(),
+            field,
+            expected,
+            found,
+        };
+        if json.format != FORMAT || json.version != 1 {
+            return Err(field(
+                "format",
+                format!("{FORMAT:?} version 1"),
+                format!("{:?} version {}", json.format, json.version),
+            ));
+        }
+        if json.profile != profile {
+            return Err(field("profile", format!("{profile:?} (the --profile given)"), format!("{:?}", json.profile)));
+        }
+        if json.address >= khil_osdp::frame::BROADCAST {
+            return Err(field("address", "0-126".into(), json.address.to_string()));
+        }
+        let scbk = match &json.scbk {
+            None => None,
+            Some(text) => Some(
+                parse_hex16(text)
+                    .ok_or_else(|| field("scbk", "32 hex digits".into(), format!("{} characters", text.len())))?,
+            ),
+        };
+        Ok(Some(Persisted { address: json.address, scbk }))
+    }
+
+    /// Writes to a temporary file beside it (owner-only), synced, then renamed over the old one: a crash leaves
+    /// the old state or the new one, never half of each.
+    pub fn save(&self, profile: &str, state: &Persisted) -> Result<(), StateError> {
+        let json = StateJson {
+            format: FORMAT.to_owned(),
+            version: 1,
+            profile: profile.to_owned(),
+            address: state.address,
+            scbk: state.scbk.map(|k| {
+                use std::fmt::Write;
+                k.iter().fold(String::with_capacity(32), |mut hex, b| {
+                    let _ = write!(hex, "{b:02x}");
+                    hex
+                })
+            }),
+        };
+        let io = |source| StateError::Io { path: self.path.clone(), source };
+        let text = serde_json::to_string_pretty(&json)
+            .map_err(|source| StateError::Json { path: self.path.clone(), source })?;
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io)?;
+            f.write_all(text.as_bytes()).and_then(|()| f.write_all(b"\n")).and_then(|()| f.sync_all()).map_err(io)?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(io)
+    }
+}
+
+impl PdStore for PdStateFile {
+    fn save(&mut self, profile: &str, state: &Persisted) -> Result<(), StateError> {
+        PdStateFile::save(self, profile, state)
+    }
+}
+
+fn parse_hex16(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 32 || !text.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("khil-osdp-state-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("pd.json")
+    }
+
+    #[test]
+    fn saves_loads_and_keeps_the_key_private() {
+        let path = temp("roundtrip");
+        let file = PdStateFile::new(&path);
+        assert_eq!(file.load("gate-io").unwrap(), None, "no file yet: factory state");
+        let state = Persisted { address: 9, scbk: Some([0xA5; 16]) };
+        file.save("gate-io", &state).unwrap();
+        assert_eq!(file.load("gate-io").unwrap(), Some(state.clone()));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(!format!("{state:?}").contains("a5"), "Debug hides the key");
+        file.save("gate-io", &Persisted { address: 9, scbk: None }).unwrap();
+        assert_eq!(file.load("gate-io").unwrap().unwrap().scbk, None);
+    }
+
+    #[test]
+    fn a_foreign_or_broken_file_is_refused_with_the_field_named() {
+        let path = temp("refused");
+        let file = PdStateFile::new(&path);
+        file.save("gate-io", &Persisted { address: 1, scbk: None }).unwrap();
+        let e = file.load("bio-reader").unwrap_err().to_string();
+        assert!(e.contains("profile") && e.contains("\"gate-io\""), "{e}");
+        for (text, field) in [
+            (r#"{"format":"khil-zfm-state","version":1,"profile":"gate-io","address":1,"scbk":null}"#, "format"),
+            (r#"{"format":"khil-osdp-pd-state","version":1,"profile":"gate-io","address":127,"scbk":null}"#, "address"),
+            (r#"{"format":"khil-osdp-pd-state","version":1,"profile":"gate-io","address":1,"scbk":"abc"}"#, "scbk"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = file.load("gate-io").unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(&*path.to_string_lossy()), "{e}");
+        }
+        std::fs::write(&path, "not json").unwrap();
+        assert!(file.load("gate-io").unwrap_err().to_string().contains("not a khil OSDP PD state file"));
+    }
+}
