@@ -57,18 +57,11 @@ fn stop(mut child: Child) {
 
 #[test]
 fn khils_controller_lets_a_traveller_through_a_simulated_gate_over_a_pty() {
-    let mut sim = khil()
-        .args(["sim", "gate", "--pty", "--address", "3", "--scbk", KEY, "--fail-mode", "secure"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(sim.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    let url = ready.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("ready line: {ready:?}")).to_owned();
-    let gate_log = lines(sim.stderr.take().unwrap());
-    let mut sim_in = sim.stdin.take().unwrap();
+    let args = ["sim", "gate", "--pty", "--address", "3", "--scbk", KEY, "--fail-mode", "secure"];
+    let mut sim = common::start_khil(&args, Stdio::piped(), Stdio::piped());
+    let url = sim.url.clone();
+    let gate_log = lines(sim.child.stderr.take().unwrap());
+    let mut sim_in = sim.child.stdin.take().unwrap();
 
     let mut controller = khil()
         .args(["gate", "--device", &url, "--address", "3", "--scbk", KEY])
@@ -100,7 +93,8 @@ fn khils_controller_lets_a_traveller_through_a_simulated_gate_over_a_pty() {
     expect(&gate_log, "OutOfService", 10, &mut world);
     say(&mut sim_in, "status");
     expect(&gate_log, "status OutOfService; entry flap 0.00, exit flap 0.00", 5, &mut world);
-    stop(sim);
+    let status = common::terminate_sim(&mut sim, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]

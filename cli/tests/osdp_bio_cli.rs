@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Stdio};
+use std::io::Write;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::khil;
 use khil_link::NoSimulators;
 use khil_osdp::command::{BioMatch, BioRead, Command};
 use khil_osdp::cp::{BusHandle, CpConfig, OsdpBus, PdSetup};
@@ -29,27 +28,12 @@ fn summary(v: &[Duration]) -> String {
     format!("median {:.1} ms, max {:.1} ms over {}", ms[ms.len() / 2], ms[ms.len() - 1], ms.len())
 }
 
-/// `khil sim osdp-pd --pty <args>` with stdin piped (the console); returns the child and its URL.
-fn start_pd(args: &[&str]) -> (Child, String) {
-    let mut child = khil()
-        .args(["sim", "osdp-pd", "--pty"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("ready line: {line:?}")).to_owned();
-    (child, url)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bio_reader_over_a_pty_with_the_console_moving_fingers() {
-    let (mut child, url) =
-        start_pd(&["--profile", "bio-reader", "--address", "2", "--finger", "auto:7", "--scbk", KEY, "--seed", "4"]);
-    let url: khil_link::DeviceUrl = url.parse().unwrap();
+    let args = ["sim", "osdp-pd", "--pty", "--profile", "bio-reader", "--address", "2", "--finger", "auto:7"];
+    let mut sim =
+        common::start_khil(&[&args[..], &["--scbk", KEY, "--seed", "4"]].concat(), Stdio::piped(), Stdio::inherit());
+    let url: khil_link::DeviceUrl = sim.url.parse().unwrap();
     let link = khil_link::connect(&url, Some(115_200), &NoSimulators).await.unwrap();
     let mut bus = OsdpBus::new(link, CpConfig::default());
     bus.add_pd(PdSetup::secure(2, KEY_BYTES)).unwrap();
@@ -80,7 +64,7 @@ async fn bio_reader_over_a_pty_with_the_console_moving_fingers() {
     eprintln!("BIOMATCH round trip over the pty: {}", summary(&matches));
 
     // The console: another finger is placed (synthesised first), then lifted.
-    let stdin = child.stdin.as_mut().expect("stdin");
+    let stdin = sim.child.stdin.as_mut().expect("stdin");
     stdin.write_all(b"place 12\n").unwrap();
     stdin.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -112,7 +96,6 @@ async fn bio_reader_over_a_pty_with_the_console_moving_fingers() {
     assert_eq!(status.retransmissions, 0, "every reply within the CP's 200 ms");
     assert_eq!(status.sessions, 1);
     // SIGTERM ends the simulator, console open or not, right after scans.
-    let _ = std::process::Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status();
-    let exit = common::wait_exit(&mut child, Duration::from_secs(5));
+    let exit = common::terminate_sim(&mut sim, Duration::from_secs(5));
     assert!(exit.success(), "{exit:?}");
 }

@@ -4,29 +4,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::khil;
 use khil_link::NoSimulators;
 use khil_osdp::cp::{BusHandle, CpConfig, OsdpBus, PdSetup};
 
 const NEW_KEY: [u8; 16] = *b"zamiin-uud-gate1";
 
-fn start(state: &std::path::Path) -> (Child, String) {
-    let mut child = khil()
-        .args(["sim", "osdp-pd", "--pty", "--profile", "gate-io", "--address", "4", "--state"])
-        .arg(state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("ready line: {line:?}")).to_owned();
-    (child, url)
+fn start(state: &std::path::Path) -> common::Sim {
+    let state = state.to_str().unwrap();
+    let args = ["sim", "osdp-pd", "--pty", "--profile", "gate-io", "--address", "4", "--state", state];
+    common::start_khil(&args, Stdio::null(), Stdio::piped())
 }
 
 async fn bus(url: &str, setup: PdSetup) -> BusHandle {
@@ -39,11 +28,12 @@ async fn bus(url: &str, setup: PdSetup) -> BusHandle {
     handle
 }
 
-fn stop(child: Child) -> String {
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{:?}", out.status);
-    String::from_utf8_lossy(&out.stderr).into_owned()
+fn stop(mut sim: common::Sim) -> String {
+    let status = common::terminate_sim(&mut sim, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut sim.child.stderr.take().unwrap(), &mut log).unwrap();
+    log
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,8 +43,8 @@ async fn a_key_given_by_keyset_is_there_after_a_restart() {
     let state = dir.join("pd4.json");
     let _ = std::fs::remove_file(&state);
 
-    let (sim, url) = start(&state);
-    let handle = bus(&url, PdSetup::install(4)).await;
+    let sim = start(&state);
+    let handle = bus(&sim.url, PdSetup::install(4)).await;
     tokio::time::timeout(Duration::from_secs(10), handle.wait_for(4, |s| s.secure)).await.unwrap().unwrap();
     handle.keyset(4, NEW_KEY).await.unwrap();
     let stored = std::fs::read_to_string(&state).unwrap();
@@ -62,8 +52,8 @@ async fn a_key_given_by_keyset_is_there_after_a_restart() {
     let log = stop(sim);
     assert!(!log.contains("7a616d69696e"), "the key never reaches the log: {log}");
 
-    let (sim, url) = start(&state);
-    let handle = bus(&url, PdSetup::secure(4, NEW_KEY)).await;
+    let sim = start(&state);
+    let handle = bus(&sim.url, PdSetup::secure(4, NEW_KEY)).await;
     let status = tokio::time::timeout(Duration::from_secs(10), handle.wait_for(4, |s| s.secure)).await;
     let status = status.expect("the restarted PD opens the secure channel with the stored key").unwrap();
     assert!(!status.default_key);

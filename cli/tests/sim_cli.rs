@@ -123,30 +123,7 @@ fn fingerprint_refuses_a_foreign_state_file() {
 /// The ready line, then the finger console: `place`, `lift` and nonsense typed on stdin are answered on stderr.
 #[test]
 fn fingerprint_takes_finger_commands_on_stdin() {
-    use std::io::{BufRead, Write};
-    let mut child = khil()
-        .args(["sim", "fingerprint", "--pty", "--profile", "r503"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut ready = String::new();
-    stdout.read_line(&mut ready).unwrap();
-    assert!(ready.starts_with("ready serial:///dev/"), "{ready:?}");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"place 4\nlift\njump 3\n").unwrap();
-    drop(stdin);
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut seen = Vec::new();
-    for _ in 0..3 {
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        seen.push(line.trim().to_owned());
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let seen = common::console(&["fingerprint", "--pty", "--profile", "r503"], "place 4\nlift\njump 3\n", 3);
     assert_eq!(seen[0], "finger: place:4");
     assert_eq!(seen[1], "finger: none");
     assert!(seen[2].contains("\"jump 3\"") && seen[2].contains("expected"), "{seen:?}");
@@ -155,30 +132,8 @@ fn fingerprint_takes_finger_commands_on_stdin() {
 /// The bio reader's console: `place` (after the finger is synthesised), `lift`, and nonsense, answered on stderr.
 #[test]
 fn osdp_bio_reader_takes_finger_commands_on_stdin() {
-    use std::io::{BufRead, Write};
-    let mut child = khil()
-        .args(["sim", "osdp-pd", "--pty", "--profile", "bio-reader", "--finger", "auto:2"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut ready = String::new();
-    stdout.read_line(&mut ready).unwrap();
-    assert!(ready.starts_with("ready serial:///dev/"), "{ready:?}");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"place 4\nlift\njump 3\ninput 0 on\n").unwrap();
-    drop(stdin);
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut seen = Vec::new();
-    for _ in 0..4 {
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        seen.push(line.trim().to_owned());
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let args = ["osdp-pd", "--pty", "--profile", "bio-reader", "--finger", "auto:2"];
+    let seen = common::console(&args, "place 4\nlift\njump 3\ninput 0 on\n", 4);
     assert_eq!(seen[0], "finger: place:4");
     assert_eq!(seen[1], "finger: none");
     assert!(seen[2].contains("\"jump 3\"") && seen[2].contains("`place <id>`"), "{seen:?}");

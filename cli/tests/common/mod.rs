@@ -41,14 +41,14 @@ pub fn khil() -> Command {
 
 /// Starts `khil sim <args>` and reads its first stdout line, which must be `ready <url>`.
 pub fn start_sim(args: &[&str]) -> Sim {
-    let mut child = khil()
-        .arg("sim")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let args: Vec<&str> = ["sim"].iter().chain(args).copied().collect();
+    start_khil(&args, Stdio::null(), Stdio::inherit())
+}
+
+/// Starts `khil <args>` (a `sim` command, maybe after global flags) with the given stdin and stderr, and reads its
+/// first stdout line, which must be `ready <url>`.
+pub fn start_khil(args: &[&str], stdin: Stdio, stderr: Stdio) -> Sim {
+    let mut child = khil().args(args).stdin(stdin).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -66,6 +66,25 @@ pub fn start_sim(args: &[&str]) -> Sim {
         .trim_end()
         .to_owned();
     Sim { child, url, stdout }
+}
+
+/// Types `input` on the console of `khil sim <args>` (then closes stdin) and returns the first `n` lines it
+/// answers on stderr.
+pub fn console(args: &[&str], input: &str, n: usize) -> Vec<String> {
+    use std::io::Write;
+    let args: Vec<&str> = ["sim"].iter().chain(args).copied().collect();
+    let mut sim = start_khil(&args, Stdio::piped(), Stdio::piped());
+    let mut stdin = sim.child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let mut stderr = BufReader::new(sim.child.stderr.take().unwrap());
+    (0..n)
+        .map(|_| {
+            let mut line = String::new();
+            stderr.read_line(&mut line).unwrap();
+            line.trim().to_owned()
+        })
+        .collect()
 }
 
 /// Waits up to `limit` for the process to exit; returns its status.

@@ -189,8 +189,8 @@ impl StateFile {
         Ok(flash)
     }
 
-    /// Writes the flash: to a temporary file beside it, synced, then renamed over the old one, so a crash or a
-    /// full disk leaves either the old state or the new one, never half of each.
+    /// Writes the flash whole ([`khil_sim_host::persist::write_atomic`]: owner-only, since it holds templates; a
+    /// crash or a full disk leaves either the old state or the new one, never half of each).
     pub fn save(&self, profile: &Profile, flash: &Flash) -> Result<(), StateError> {
         let json = StateJson {
             format: FORMAT.to_owned(),
@@ -211,15 +211,7 @@ impl StateFile {
         let io = |source| StateError::Io { path: self.path.clone(), source };
         let text = serde_json::to_string_pretty(&json)
             .map_err(|source| StateError::Json { path: self.path.clone(), source })?;
-        let mut tmp = self.path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(text.as_bytes()).and_then(|()| f.write_all(b"\n")).and_then(|()| f.sync_all()).map_err(io)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(io)
+        khil_sim_host::persist::write_atomic(&self.path, format!("{text}\n").as_bytes()).map_err(io)
     }
 }
 

@@ -5,6 +5,7 @@
 //! else (where it listens, line rate, faults, shutdown), so every simulator gets those for free.
 
 pub mod echo;
+pub mod persist;
 
 use std::future::Future;
 use std::sync::Arc;

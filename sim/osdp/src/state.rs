@@ -111,8 +111,8 @@ impl PdStateFile {
         Ok(Some(Persisted { address: json.address, scbk }))
     }
 
-    /// Writes to a temporary file beside it (owner-only), synced, then renamed over the old one: a crash leaves
-    /// the old state or the new one, never half of each.
+    /// Writes the file whole ([`khil_sim_host::persist::write_atomic`]: owner-only, a crash leaves the old state
+    /// or the new one).
     pub fn save(&self, profile: &str, state: &Persisted) -> Result<(), StateError> {
         let json = StateJson {
             format: FORMAT.to_owned(),
@@ -130,22 +130,7 @@ impl PdStateFile {
         let io = |source| StateError::Io { path: self.path.clone(), source };
         let text = serde_json::to_string_pretty(&json)
             .map_err(|source| StateError::Json { path: self.path.clone(), source })?;
-        let mut tmp = self.path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(io)?;
-            f.write_all(text.as_bytes()).and_then(|()| f.write_all(b"\n")).and_then(|()| f.sync_all()).map_err(io)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(io)
+        khil_sim_host::persist::write_atomic(&self.path, format!("{text}\n").as_bytes()).map_err(io)
     }
 }
 
