@@ -111,3 +111,27 @@ fn gate_commands_name_their_bad_input() {
     let out = khil().args(["sim", "gate", "--pty", "--profile", "card-reader"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--profile \"card-reader\""));
 }
+
+#[test]
+fn khil_gate_runs_against_an_in_process_gate_url() {
+    let url = format!("sim:gate?address=2&scbk={KEY}&fail-mode=secure&seed=3");
+    let mut controller = khil()
+        .args(["gate", "--device", &url, "--address", "2", "--scbk", KEY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let states = lines(controller.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    expect(&states, "idle <- out-of-service: I/O board online", 15, &mut seen);
+    // Nobody at the gate: an accept is ignored (said on stderr), the gate stays idle.
+    let mut stdin = controller.stdin.take().unwrap();
+    say(&mut stdin, "accept");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(states.try_recv().is_err(), "no state change without a traveller");
+    stop(controller);
+    let out = khil().args(["gate", "--device", "sim:gate?fail-mode=open", "--plain"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fail-mode: expected safe or secure"), "{err}");
+}
