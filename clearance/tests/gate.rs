@@ -411,3 +411,29 @@ async fn a_tamper_alarm_holds_until_the_contact_is_closed_and_the_officer_resets
     rig.gate.reset().await.unwrap();
     rig.wait(2, "idle", |s| s == GateState::Idle).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_traveller_who_stops_in_the_entry_doorway_is_not_closed_on() {
+    let mut rig = Rig::new(GateConfig::default(), fast(), Vec::new()).await;
+    // Stops in the middle of the entry doorway for longer than the admit timeout (10 s), then walks on.
+    let id = rig.world.add_traveller(Behaviour::Obstructs { flap: Flap::Entry, dwell: Duration::from_secs(14) });
+    rig.wait(30, "processing", |s| s == GateState::Processing).await;
+    rig.gate.decide(Decision::Accept).await.unwrap();
+    rig.until_gone(id, 20).await;
+    let events = rig.events();
+    assert!(events.contains(&Event::TravellerExited { id }), "{events:?}");
+    assert_eq!(count(&events, |e| matches!(e, Event::ObstructionPrevented { .. })), 0, "{events:?}; {:?}", rig.names());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_traveller_who_stops_in_the_exit_doorway_is_not_closed_on() {
+    let mut rig = Rig::new(GateConfig::default(), fast(), Vec::new()).await;
+    let id = rig.world.add_traveller(Behaviour::Obstructs { flap: Flap::Exit, dwell: Duration::from_secs(12) });
+    rig.wait(10, "processing", |s| s == GateState::Processing).await;
+    rig.gate.decide(Decision::Accept).await.unwrap();
+    rig.until_gone(id, 30).await;
+    rig.wait(10, "idle", |s| s == GateState::Idle).await;
+    let events = rig.events();
+    assert!(events.contains(&Event::TravellerExited { id }), "{events:?}");
+    assert_eq!(count(&events, |e| matches!(e, Event::ObstructionPrevented { .. })), 0, "{events:?}; {:?}", rig.names());
+}

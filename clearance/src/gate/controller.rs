@@ -13,8 +13,10 @@
 //! ```
 //!
 //! Safety: the controller only asks a flap to close once the traveller it let through is seen beyond it (in the
-//! mantrap behind the entry flap, in the exit zone beyond the exit flap) or, walking back, has been out of the
-//! mantrap for [`ControllerConfig::doorway_clear`]. The flaps' own safety (they reopen on an obstruction) is the
+//! mantrap behind the entry flap, in the exit zone beyond the exit flap), or in front of it (an admitted
+//! traveller still in the entry zone after [`ControllerConfig::admit_timeout`]), or, walking back, has been out of
+//! the mantrap for [`ControllerConfig::doorway_clear`]. Someone who left the entry zone without reaching the
+//! mantrap may be standing in the doorway: the flap stays open. The flaps' own safety (they reopen on an obstruction) is the
 //! gate's, not the controller's: a flap that does not report closed in time raises an alarm instead of being
 //! forced.
 
@@ -90,6 +92,12 @@ pub enum AlarmCause {
     Tailgating,
     /// The entry flap did not close in time (something in its doorway).
     EntryFlapBlocked,
+    /// Admitted, the traveller left the entry zone but never reached the mantrap: standing in the entry doorway
+    /// (or gone); the flap stays open.
+    EntryDoorwayHeld,
+    /// Released, the traveller left the mantrap but was never seen beyond the exit flap: standing in its doorway;
+    /// the flap stays open.
+    ExitDoorwayHeld,
     /// The exit flap did not close in time.
     ExitFlapBlocked,
     /// Someone in the mantrap with both flaps closed and nobody admitted (forced entry, or found there when the
@@ -190,17 +198,18 @@ pub struct Transition {
 /// Timeouts of the controller.
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
-    /// Entry flap open and nobody stepped into the mantrap: close it again.
+    /// Entry flap open and nobody stepped into the mantrap while someone still stands in the entry zone: close it
+    /// again (they are in front of the flap line).
     pub admit_timeout: Duration,
+    /// Entry flap open with nobody in the mantrap or the entry zone, or exit flap open with the mantrap empty and
+    /// nobody seen beyond it: someone may stand in the doorway, which no sensor sees. Alarm, the flap left open.
+    pub doorway_timeout: Duration,
     /// A flap asked to close has not reported closed: alarm (something is in its doorway).
     pub flap_timeout: Duration,
     /// No clearance decision: the traveller is turned back.
     pub processing_timeout: Duration,
     /// Exit flap open and the traveller has not left the mantrap: alarm.
     pub release_timeout: Duration,
-    /// Exit flap open, the mantrap empty, nobody seen in the exit zone: close after this anyway (they walked
-    /// through the exit zone between two sensor images).
-    pub exit_clear: Duration,
     /// Rejected and the traveller has not left the mantrap: alarm.
     pub reject_timeout: Duration,
     /// Walking back: how long after the mantrap empties the entry flap may close (time to cross its doorway;
@@ -212,10 +221,10 @@ impl Default for ControllerConfig {
     fn default() -> ControllerConfig {
         ControllerConfig {
             admit_timeout: Duration::from_secs(10),
+            doorway_timeout: Duration::from_secs(30),
             flap_timeout: Duration::from_secs(5),
             processing_timeout: Duration::from_secs(30),
             release_timeout: Duration::from_secs(15),
-            exit_clear: Duration::from_secs(3),
             reject_timeout: Duration::from_secs(20),
             doorway_clear: Duration::from_millis(1500),
         }
@@ -464,9 +473,16 @@ impl GateController {
             if s.mantrap_occupied {
                 return Some((Phase::Admitting { since, closing: Some(now) }, "traveller in the mantrap"));
             }
-            if self.elapsed(since) >= self.config.admit_timeout {
+            let waited = self.elapsed(since);
+            if waited >= self.config.admit_timeout && s.entry_presence {
+                // Standing in front of the flap line: closing cannot touch them.
                 self.entry_must_clear = true;
                 return Some((Phase::Idle, "nobody entered"));
+            }
+            if waited >= self.config.doorway_timeout {
+                // Out of the entry zone and not in the mantrap: in the doorway (no sensor there) or gone. The
+                // flap is never closed on that guess; an officer looks.
+                return Some((Phase::Alarm(AlarmCause::EntryDoorwayHeld), "nobody in the mantrap or the entry zone"));
             }
             return None;
         };
@@ -524,9 +540,13 @@ impl GateController {
         } else if s.exit_presence {
             Some((releasing(empty, Some(now)), "traveller beyond the exit flap"))
         } else {
+            // Out of the mantrap, not yet seen beyond the exit flap: in its doorway (no sensor there). The flap stays
+            // open until they are seen in the exit zone; an officer looks if they never are.
             match empty {
                 None => Some((releasing(Some(now), None), "mantrap empty")),
-                Some(e) if self.elapsed(e) >= c.exit_clear => Some((releasing(empty, Some(now)), "exit clear")),
+                Some(e) if self.elapsed(e) >= c.doorway_timeout => {
+                    Some((Phase::Alarm(AlarmCause::ExitDoorwayHeld), "never seen beyond the exit flap"))
+                }
                 Some(_) => None,
             }
         }
