@@ -104,9 +104,39 @@ fn refused_traveller_walks_back_and_the_entry_closes_after_the_doorway_time() {
     assert_eq!((sig.light, sig.buzzer, sig.text), (Light::Red, Buzz::Short, "PLEASE GO BACK"));
     r.sense(|s| s.entry_closed = false);
     assert_eq!(r.sense(|s| s.mantrap_occupied = false), GateState::Rejecting { closing: false });
-    assert_eq!(r.wait(1.0), GateState::Rejecting { closing: false }, "maybe still in the doorway");
+    r.wait(0.4);
+    // Back in the entry zone (nobody queueing): out of the doorway, but the flap waits the doorway time.
+    assert_eq!(r.sense(|s| s.entry_presence = true), GateState::Rejecting { closing: false });
+    assert_eq!(r.wait(0.6), GateState::Rejecting { closing: false }, "maybe still half in the doorway");
+    // Walked on out of the entry zone before the flap moved: it still closes.
+    r.sense(|s| s.entry_presence = false);
     assert_eq!(r.wait(0.6), GateState::Rejecting { closing: true });
     assert_eq!(r.sense(|s| s.entry_closed = true), GateState::Idle);
+}
+
+#[test]
+fn a_refused_traveller_who_stops_in_the_entry_doorway_keeps_it_open() {
+    let mut r = Rig::idle();
+    r.admit();
+    r.input(Input::Decision(Decision::Reject));
+    r.sense(|s| s.entry_closed = false);
+    r.sense(|s| s.mantrap_occupied = false);
+    // Nobody in the entry zone: they are still in the doorway.
+    assert_eq!(r.wait(29.0), GateState::Rejecting { closing: false });
+    assert!(r.c.signals().entry_open);
+    assert_eq!(r.wait(1.1), GateState::Alarm(AlarmCause::EntryDoorwayHeld));
+}
+
+#[test]
+fn with_a_queue_in_the_entry_zone_the_doorway_time_decides() {
+    let mut r = Rig::idle();
+    r.admit();
+    r.sense(|s| s.entry_presence = true); // the next one waits at the flap
+    r.input(Input::Decision(Decision::Reject));
+    r.sense(|s| s.entry_closed = false);
+    r.sense(|s| s.mantrap_occupied = false);
+    assert_eq!(r.wait(1.4), GateState::Rejecting { closing: false });
+    assert_eq!(r.wait(0.2), GateState::Rejecting { closing: true });
 }
 
 #[test]
@@ -115,6 +145,7 @@ fn whoever_walks_in_while_the_refused_traveller_leaves_is_admitted() {
     r.admit();
     r.input(Input::Decision(Decision::Reject));
     r.sense(|s| s.entry_closed = false);
+    r.sense(|s| s.entry_presence = true); // the next one waits at the flap
     r.sense(|s| s.mantrap_occupied = false);
     r.wait(2.0);
     assert_eq!(r.c.state(), GateState::Rejecting { closing: true });

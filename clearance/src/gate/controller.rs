@@ -236,10 +236,26 @@ impl Default for ControllerConfig {
 enum Phase {
     OutOfService,
     Idle,
-    Admitting { since: Duration, closing: Option<Duration> },
-    Processing { since: Duration },
-    Releasing { since: Duration, empty_since: Option<Duration>, closing: Option<Duration> },
-    Rejecting { since: Duration, empty_since: Option<Duration>, closing: Option<Duration> },
+    Admitting {
+        since: Duration,
+        closing: Option<Duration>,
+    },
+    Processing {
+        since: Duration,
+    },
+    Releasing {
+        since: Duration,
+        empty_since: Option<Duration>,
+        closing: Option<Duration>,
+    },
+    /// `back_seen`: since the mantrap emptied, someone has been in the entry zone (the traveller out of the
+    /// doorway, or the queue, which makes the doorway time the only guide).
+    Rejecting {
+        since: Duration,
+        empty_since: Option<Duration>,
+        back_seen: bool,
+        closing: Option<Duration>,
+    },
     Alarm(AlarmCause),
 }
 
@@ -368,7 +384,7 @@ impl GateController {
                         ),
                         Decision::Reject => self.go(
                             &mut out,
-                            Phase::Rejecting { since, empty_since: None, closing: None },
+                            Phase::Rejecting { since, empty_since: None, back_seen: false, closing: None },
                             "clearance refused",
                         ),
                     }
@@ -385,7 +401,7 @@ impl GateController {
                         let since = self.now;
                         self.go(
                             &mut out,
-                            Phase::Rejecting { since, empty_since: None, closing: None },
+                            Phase::Rejecting { since, empty_since: None, back_seen: false, closing: None },
                             "reset by the officer: whoever is inside walks back out",
                         );
                     } else {
@@ -432,7 +448,9 @@ impl GateController {
             Phase::Admitting { since, closing } => self.admitting(s, since, closing),
             Phase::Processing { since } => self.processing(s, since),
             Phase::Releasing { since, empty_since, closing } => self.releasing(s, since, empty_since, closing),
-            Phase::Rejecting { since, empty_since, closing } => self.rejecting(s, since, empty_since, closing),
+            Phase::Rejecting { since, empty_since, back_seen, closing } => {
+                self.rejecting(s, since, (empty_since, back_seen), closing)
+            }
             Phase::Alarm(_) => None,
         };
         let Some((next, why)) = next else { return false };
@@ -505,7 +523,7 @@ impl GateController {
         } else if !s.mantrap_occupied {
             Some((Phase::Idle, "nobody left in the mantrap"))
         } else if self.elapsed(since) >= self.config.processing_timeout {
-            let rejecting = Phase::Rejecting { since: self.now, empty_since: None, closing: None };
+            let rejecting = Phase::Rejecting { since: self.now, empty_since: None, back_seen: false, closing: None };
             Some((rejecting, "no clearance decision in time"))
         } else {
             None
@@ -552,11 +570,12 @@ impl GateController {
         }
     }
 
+    /// `empty`: when the mantrap emptied, and whether anyone has been in the entry zone since.
     fn rejecting(
         &self,
         s: Sensors,
         since: Duration,
-        empty: Option<Duration>,
+        empty: (Option<Duration>, bool),
         closing: Option<Duration>,
     ) -> Option<Step> {
         let now = self.now;
@@ -573,21 +592,29 @@ impl GateController {
                 None
             };
         }
-        let rejecting = |empty_since, closing| Phase::Rejecting { since, empty_since, closing };
+        let rejecting = |empty_since, back_seen, closing| Phase::Rejecting { since, empty_since, back_seen, closing };
+        let (empty_since, back_seen) = empty;
         if s.mantrap_occupied {
-            if self.elapsed(since) >= c.reject_timeout {
+            return if self.elapsed(since) >= c.reject_timeout {
                 Some((Phase::Alarm(AlarmCause::Loitering), "traveller did not walk back out"))
             } else {
-                empty.map(|_| (rejecting(None, None), "back in the mantrap"))
-            }
+                empty_since.map(|_| (rejecting(None, false, None), "back in the mantrap"))
+            };
+        }
+        let Some(e) = empty_since else {
+            return Some((rejecting(Some(now), s.entry_presence, None), "mantrap empty"));
+        };
+        if !back_seen && s.entry_presence {
+            return Some((rejecting(empty_since, true, None), "someone in the entry zone"));
+        }
+        if back_seen && self.elapsed(e) >= c.doorway_clear {
+            // Out of the doorway by now (or, with a queue in the entry zone, by the doorway's walking time).
+            Some((rejecting(empty_since, true, Some(now)), "entry doorway clear"))
+        } else if !back_seen && self.elapsed(e) >= c.doorway_timeout {
+            // Out of the mantrap, never back in the entry zone: in the doorway. The flap stays open.
+            Some((Phase::Alarm(AlarmCause::EntryDoorwayHeld), "never seen back in the entry zone"))
         } else {
-            match empty {
-                None => Some((rejecting(Some(now), None), "mantrap empty")),
-                Some(e) if self.elapsed(e) >= c.doorway_clear => {
-                    Some((rejecting(empty, Some(now)), "entry doorway clear"))
-                }
-                Some(_) => None,
-            }
+            None
         }
     }
 }
