@@ -260,6 +260,16 @@ enum Phase {
 }
 
 impl Phase {
+    /// Exit open for the traveller in the mantrap, from `since`.
+    fn releasing(since: Duration) -> Phase {
+        Phase::Releasing { since, empty_since: None, closing: None }
+    }
+
+    /// Entry open for whoever is in the mantrap to walk back out, from `since`.
+    fn rejecting(since: Duration) -> Phase {
+        Phase::Rejecting { since, empty_since: None, back_seen: false, closing: None }
+    }
+
     fn state(self) -> GateState {
         match self {
             Phase::OutOfService => GateState::OutOfService,
@@ -377,16 +387,8 @@ impl GateController {
                 if let Phase::Processing { .. } = self.phase {
                     let since = self.now;
                     match d {
-                        Decision::Accept => self.go(
-                            &mut out,
-                            Phase::Releasing { since, empty_since: None, closing: None },
-                            "clearance accepted",
-                        ),
-                        Decision::Reject => self.go(
-                            &mut out,
-                            Phase::Rejecting { since, empty_since: None, back_seen: false, closing: None },
-                            "clearance refused",
-                        ),
+                        Decision::Accept => self.go(&mut out, Phase::releasing(since), "clearance accepted"),
+                        Decision::Reject => self.go(&mut out, Phase::rejecting(since), "clearance refused"),
                     }
                 } else {
                     out.ignored_decision = true;
@@ -401,7 +403,7 @@ impl GateController {
                         let since = self.now;
                         self.go(
                             &mut out,
-                            Phase::Rejecting { since, empty_since: None, back_seen: false, closing: None },
+                            Phase::rejecting(since),
                             "reset by the officer: whoever is inside walks back out",
                         );
                     } else {
@@ -523,7 +525,7 @@ impl GateController {
         } else if !s.mantrap_occupied {
             Some((Phase::Idle, "nobody left in the mantrap"))
         } else if self.elapsed(since) >= self.config.processing_timeout {
-            let rejecting = Phase::Rejecting { since: self.now, empty_since: None, back_seen: false, closing: None };
+            let rejecting = Phase::rejecting(self.now);
             Some((rejecting, "no clearance decision in time"))
         } else {
             None

@@ -43,6 +43,7 @@ impl GateSetup {
     }
 }
 
+#[derive(Debug)]
 enum Operator {
     Decide(Decision),
     Reset,
@@ -55,15 +56,6 @@ pub struct Gate {
     state: watch::Receiver<GateState>,
     transitions: broadcast::Sender<Transition>,
     task: JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Operator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Operator::Decide(_) => "Decide",
-            Operator::Reset => "Reset",
-        })
-    }
 }
 
 /// The runner stopped.
@@ -240,21 +232,19 @@ impl Runner {
         }
         let address = self.setup.io_address;
         let reader = self.setup.reader;
-        let changed = |f: fn(&Signals) -> bool| had.is_none_or(|h| f(&h) != f(&want));
-        let mut outs = Vec::new();
         let level = |on: bool| {
             if on { output_control::PERMANENT_ON_ABORT_TIMED } else { output_control::PERMANENT_OFF_ABORT_TIMED }
         };
+        let mut outs: Vec<OutputControl> = [
+            (relay::ENTRY_FLAP, had.map(|h| h.entry_open), want.entry_open),
+            (relay::EXIT_FLAP, had.map(|h| h.exit_open), want.exit_open),
+            (relay::ALARM, had.map(|h| h.alarm), want.alarm),
+        ]
+        .into_iter()
+        .filter(|&(_, was, now)| was != Some(now))
+        .map(|(output, _, now)| OutputControl { output, control: level(now), timer: 0 })
+        .collect();
         // Closing before opening: a flap asked to close goes first in the record list.
-        for (relay, get) in [
-            (relay::ENTRY_FLAP, (|s: &Signals| s.entry_open) as fn(&Signals) -> bool),
-            (relay::EXIT_FLAP, |s: &Signals| s.exit_open),
-            (relay::ALARM, |s: &Signals| s.alarm),
-        ] {
-            if changed(get) {
-                outs.push(OutputControl { output: relay, control: level(get(&want)), timer: 0 });
-            }
-        }
         outs.sort_by_key(|o| o.control != output_control::PERMANENT_OFF_ABORT_TIMED);
         let mut commands = Vec::new();
         if !outs.is_empty() {

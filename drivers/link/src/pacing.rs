@@ -56,8 +56,8 @@ const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 /// How far a writer that never stopped may fall behind the line's schedule and still catch up. A module
 /// streaming an image keeps its UART busy back to back; when the host's scheduler wakes the pacing late, the
-/// bytes it owes go out at once rather than being lost to the line (a re-anchor would cost ~5 % of throughput
-/// on a loaded machine). Bytes never arrive before their line time measured from the start of the busy period.
+/// bytes it owes go out at once rather than being lost to the line (a re-anchor would add every late wake-up to
+/// the transfer time). Bytes never arrive before their line time measured from the start of the busy period.
 const MAX_CATCH_UP: Duration = Duration::from_millis(100);
 
 /// One direction of the line: when the line falls idle and the characters scheduled since.

@@ -274,11 +274,6 @@ impl GateModel {
         &self.config
     }
 
-    /// Model time.
-    pub fn now(&self) -> Duration {
-        self.now
-    }
-
     // --- Geometry ---------------------------------------------------------------------------------------------
 
     /// The flap line of the entry flap: where its doorway begins.
@@ -423,10 +418,6 @@ impl GateModel {
             }
             self.log(Event::PowerLost);
         }
-    }
-
-    pub fn powered(&self) -> bool {
-        self.powered
     }
 
     /// The controller did something (a command reached the gate's I/O board): resets the link watchdog, and

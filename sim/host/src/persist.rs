@@ -5,8 +5,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Writes `contents` to a temporary file beside `path` (created readable and writable by its owner only: state
-/// files hold templates and keys), syncs it, then renames it over `path`. A crash or a full disk leaves the old
-/// file or the new one, never half of each.
+/// files hold templates and keys), syncs it, renames it over `path` and syncs the directory. A crash or a full disk
+/// leaves the old file or the new one, never half of each.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
@@ -15,7 +15,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.write_all(contents)?;
     f.sync_all()?;
     drop(f);
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    // The rename is durable only once the directory that holds it is.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
