@@ -288,6 +288,7 @@ async fn a_traveller_who_turns_back_gets_no_decision_and_is_let_back_out() {
     let events = rig.events();
     assert!(events.contains(&Event::TurnedBack { id }));
     assert!(!events.contains(&Event::TravellerExited { id }));
+    assert_eq!(count(&events, |e| matches!(e, Event::ObstructionPrevented { .. })), 0, "{events:?}");
 }
 
 #[tokio::test(start_paused = true)]
