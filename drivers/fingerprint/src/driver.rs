@@ -386,10 +386,6 @@ fn line(command: CommandId) -> impl FnOnce(LinkError) -> ZfmError {
     move |source| ZfmError::Line { command, source }
 }
 
-fn version_text(text: &[u8; 32]) -> String {
-    ProductInfo::text(text)
-}
-
 impl<L: Link> Zfm<L> {
     /// Connects: drains whatever is on the line (an R503's power-up 0x55, an earlier session's leftovers),
     /// VfyPwd, ReadSysPara, then ReadProdInfo where supported (an "unsupported" code or no reply leaves
@@ -608,7 +604,7 @@ impl<L: Link> Zfm<L> {
 
     async fn version(&mut self, cmd: Command) -> Result<String, ZfmError> {
         match self.run_ok(&cmd).await? {
-            Reply::Version { text, .. } => Ok(version_text(&text)),
+            Reply::Version { text, .. } => Ok(ProductInfo::text(&text)),
             other => Err(unexpected(CommandId::of(&cmd), "version", &other)),
         }
     }
@@ -741,27 +737,29 @@ impl<L: Link> Zfm<L> {
 
     /// Polls GenImg every `poll` until a finger is imaged, for at most `deadline`.
     pub async fn wait_for_finger(&mut self, poll: Duration, deadline: Duration) -> Result<(), ZfmError> {
-        let start = Instant::now();
-        loop {
-            if self.capture().await? {
-                return Ok(());
-            }
-            if start.elapsed() + poll > deadline {
-                return Err(ZfmError::NoFinger { waited: start.elapsed() });
-            }
-            tokio::time::sleep(poll).await;
-        }
+        self.poll_until(true, poll, deadline, |waited| ZfmError::NoFinger { waited }).await
     }
 
     /// Polls GenImg every `poll` until the sensor is empty, for at most `deadline`.
     pub async fn wait_for_lift(&mut self, poll: Duration, deadline: Duration) -> Result<(), ZfmError> {
+        self.poll_until(false, poll, deadline, |waited| ZfmError::FingerNotLifted { waited }).await
+    }
+
+    /// Polls GenImg every `poll` until its finger/no-finger answer is `finger`; `gave_up` after `deadline`.
+    async fn poll_until(
+        &mut self,
+        finger: bool,
+        poll: Duration,
+        deadline: Duration,
+        gave_up: fn(Duration) -> ZfmError,
+    ) -> Result<(), ZfmError> {
         let start = Instant::now();
         loop {
-            if !self.capture().await? {
+            if self.capture().await? == finger {
                 return Ok(());
             }
             if start.elapsed() + poll > deadline {
-                return Err(ZfmError::FingerNotLifted { waited: start.elapsed() });
+                return Err(gave_up(start.elapsed()));
             }
             tokio::time::sleep(poll).await;
         }
@@ -1070,22 +1068,15 @@ impl<L: Link> Zfm<L> {
             Ok(Collected::Broken(detail))
         };
         loop {
-            let frame = match self.wire.recv(Instant::now() + wait).await {
-                Ok(Some(frame)) => frame,
-                Ok(None) => {
-                    return broken(
-                        self,
-                        format!(
-                            "expected data packet {} within {wait:?}, found silence after {} bytes",
-                            packets + 1,
-                            data.len()
-                        ),
-                    );
-                }
-                Err(source) => {
-                    self.absorb_garbage();
-                    return Err(ZfmError::Line { command: id, source });
-                }
+            let Some(frame) = self.recv(id, Instant::now() + wait).await? else {
+                return broken(
+                    self,
+                    format!(
+                        "expected data packet {} within {wait:?}, found silence after {} bytes",
+                        packets + 1,
+                        data.len()
+                    ),
+                );
             };
             let n = packets + 1;
             if frame.address != self.address {
@@ -1267,25 +1258,33 @@ impl<L: Link> Zfm<L> {
         self.event(Event::Retry { command, attempt, cause });
     }
 
-    /// One attempt: send, then wait for a reply that fits. `None` on timeout.
-    async fn exchange(&mut self, cmd: &Command, id: CommandId, wait: Duration) -> Result<Option<Reply>, ZfmError> {
+    /// Writes `cmd` as a command frame; `Ok(false)` when the line stalled past `deadline`. Errors name `id`.
+    async fn send_command(&mut self, cmd: &Command, id: CommandId, deadline: Instant) -> Result<bool, ZfmError> {
         let frame = ZfmFrame { address: self.address, kind: PacketKind::Command, payload: cmd.to_payload() };
         let bytes = frame.try_encode().map_err(|e| ZfmError::InvalidArgument { command: id, detail: e.to_string() })?;
-        let deadline = Instant::now() + wait;
         self.stats.commands += 1;
-        debug!(command = %id, len = frame.payload.len(), "send");
-        if !self.wire.send(&bytes, deadline).await.map_err(line(id))? {
+        debug!(command = %CommandId::of(cmd), len = frame.payload.len(), "send");
+        self.wire.send(&bytes, deadline).await.map_err(line(id))
+    }
+
+    /// The next frame before `deadline` (`None`: none came). A broken line is `Line` naming `id`, with the
+    /// garbage seen before it counted.
+    async fn recv(&mut self, id: CommandId, deadline: Instant) -> Result<Option<ZfmFrame>, ZfmError> {
+        let received = self.wire.recv(deadline).await;
+        received.map_err(|source| {
+            self.absorb_garbage();
+            ZfmError::Line { command: id, source }
+        })
+    }
+
+    /// One attempt: send, then wait for a reply that fits. `None` on timeout.
+    async fn exchange(&mut self, cmd: &Command, id: CommandId, wait: Duration) -> Result<Option<Reply>, ZfmError> {
+        let deadline = Instant::now() + wait;
+        if !self.send_command(cmd, id, deadline).await? {
             return Ok(None);
         }
         let reply = loop {
-            let frame = match self.wire.recv(deadline).await {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break None,
-                Err(source) => {
-                    self.absorb_garbage();
-                    return Err(ZfmError::Line { command: id, source });
-                }
-            };
+            let Some(frame) = self.recv(id, deadline).await? else { break None };
             match self.classify(id.opcode, &frame) {
                 Ok(reply) => {
                     debug!(command = %id, cc = %reply.cc(), len = frame.payload.len(), "reply");
@@ -1326,21 +1325,12 @@ impl<L: Link> Zfm<L> {
         let attempts = self.attempts();
         for probes in 1..=attempts {
             self.drain(before).await?;
-            let frame = ZfmFrame { address: self.address, kind: PacketKind::Command, payload: probe.to_payload() };
             let deadline = Instant::now() + wait;
-            self.stats.commands += 1;
-            if !self.wire.send(&frame.encode(), deadline).await.map_err(line(before))? {
+            if !self.send_command(&probe, before, deadline).await? {
                 continue;
             }
             loop {
-                let frame = match self.wire.recv(deadline).await {
-                    Ok(Some(frame)) => frame,
-                    Ok(None) => break,
-                    Err(source) => {
-                        self.absorb_garbage();
-                        return Err(ZfmError::Line { command: before, source });
-                    }
-                };
+                let Some(frame) = self.recv(before, deadline).await? else { break };
                 let barrier = match self.classify(pid.opcode, &frame) {
                     Ok(Reply::SystemParameters { cc, params }) => {
                         if cc.is_ok() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::charfile::CharFile;
+use crate::charfile::CharBuffer;
 use crate::profile::{CHAR_FILE_LEN, Profile};
 
 /// Notepad pages (32 bytes each).
@@ -22,8 +22,8 @@ pub struct Flash {
     pub packet_size_code: u8,
     pub baud_multiplier: u8,
     pub notepad: [[u8; 32]; NOTEPAD_PAGES],
-    /// Slot -> character file. Slots are `0..capacity`.
-    pub library: BTreeMap<u16, Box<CharFile>>,
+    /// Slot -> character file (with its matcher template once a search has made it). Slots are `0..capacity`.
+    pub library: BTreeMap<u16, CharBuffer>,
 }
 
 impl Flash {
@@ -184,7 +184,7 @@ impl StateFile {
             };
             let mut file = Box::new([0u8; CHAR_FILE_LEN]);
             file.copy_from_slice(&bytes);
-            flash.library.insert(*slot, file);
+            flash.library.insert(*slot, CharBuffer::new(file));
         }
         Ok(flash)
     }
@@ -206,7 +206,7 @@ impl StateFile {
                 .filter(|(_, page)| page.iter().any(|&b| b != 0))
                 .map(|(i, page)| (i, hex(page)))
                 .collect(),
-            library: flash.library.iter().map(|(slot, file)| (*slot, hex(&file[..]))).collect(),
+            library: flash.library.iter().map(|(slot, file)| (*slot, hex(file.bytes()))).collect(),
         };
         let io = |source| StateError::Io { path: self.path.clone(), source };
         let text = serde_json::to_string_pretty(&json)
@@ -242,8 +242,8 @@ mod tests {
         flash.packet_size_code = 0;
         flash.baud_multiplier = 12;
         flash.notepad[15] = [7; 32];
-        flash.library.insert(999, Box::new([0xA5; CHAR_FILE_LEN]));
-        flash.library.insert(0, Box::new([1; CHAR_FILE_LEN]));
+        flash.library.insert(999, CharBuffer::new(Box::new([0xA5; CHAR_FILE_LEN])));
+        flash.library.insert(0, CharBuffer::new(Box::new([1; CHAR_FILE_LEN])));
         f.save(&Profile::R307, &flash).unwrap();
         assert_eq!(f.load(&Profile::R307).unwrap(), flash);
     }
@@ -252,7 +252,7 @@ mod tests {
     fn bad_files_name_the_field() {
         let f = StateFile::new(temp("bad"));
         let mut flash = Flash::factory();
-        flash.library.insert(300, Box::new([0; CHAR_FILE_LEN]));
+        flash.library.insert(300, CharBuffer::zeros());
         f.save(&Profile::R307, &flash).unwrap();
         let e = f.load(&Profile::R503).unwrap_err().to_string();
         assert!(e.contains("profile") && e.contains("r503"), "{e}");

@@ -5,18 +5,18 @@
 //!
 //! Where the manuals do not say which code a module gives, the simulator's choice is written next to it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use khil_biometrics::extract::extract;
 use khil_biometrics::image::GrayImage;
-use khil_biometrics::matcher::{self, MatchTemplate};
+use khil_biometrics::matcher;
 use khil_fingerprint::command::{IndexBitmap, ProductInfo, SystemParameters, opcode};
 use khil_fingerprint::{Command, ConfirmationCode as Cc, PacketSize, Reply};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::charfile::{self, CharFile};
+use crate::charfile;
+pub use crate::charfile::CharBuffer;
 use crate::finger::{FingerModel, Fingers, Impression, Presence, Sight};
 use crate::flash::{Flash, StateError, StateFile};
 use crate::profile::{CHAR_FILE_LEN, Profile};
@@ -24,33 +24,6 @@ use crate::quirks::{Quirk, Quirks};
 
 /// What Img2Tz makes of an image: a character buffer, or the code that says why not.
 pub type Extracted = Result<CharBuffer, Cc>;
-
-/// A character buffer: its 512 bytes, and the matcher's template of them, made on first use and kept until the
-/// bytes change (building one costs milliseconds, comparing two costs tens of microseconds).
-#[derive(Clone)]
-pub struct CharBuffer {
-    file: Box<CharFile>,
-    template: std::sync::OnceLock<Option<Arc<MatchTemplate>>>,
-}
-
-impl std::fmt::Debug for CharBuffer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CharBuffer(..)")
-    }
-}
-
-impl CharBuffer {
-    fn new(file: Box<CharFile>) -> CharBuffer {
-        CharBuffer { file, template: std::sync::OnceLock::new() }
-    }
-
-    /// The matcher's template, `None` when the bytes are not a khil character file.
-    fn template(&self) -> Option<Arc<MatchTemplate>> {
-        self.template
-            .get_or_init(|| charfile::decode(&self.file).ok().map(|c| Arc::new(MatchTemplate::new(&c.minutiae))))
-            .clone()
-    }
-}
 
 /// Fewer minutiae than this: 07 "too few feature points".
 const MIN_MINUTIAE: usize = 8;
@@ -157,8 +130,6 @@ pub struct Module {
     buffers: Vec<CharBuffer>,
     pass: bool,
     led: Option<[u8; 4]>,
-    /// Matcher templates of library slots, built on first use.
-    prepared: HashMap<u16, Option<Arc<MatchTemplate>>>,
 }
 
 impl std::fmt::Debug for Module {
@@ -204,7 +175,6 @@ impl Module {
             buffers: Vec::new(),
             pass: false,
             led: None,
-            prepared: HashMap::new(),
         };
         m.power_up();
         m
@@ -215,7 +185,7 @@ impl Module {
         self.power_up_password = self.flash.password;
         self.verified = false;
         self.image = ImageBuffer::Empty;
-        self.buffers = vec![CharBuffer::new(Box::new([0; CHAR_FILE_LEN])); usize::from(self.profile.char_buffers)];
+        self.buffers = vec![CharBuffer::zeros(); usize::from(self.profile.char_buffers)];
         self.pass = false;
         self.led = None;
     }
@@ -278,7 +248,6 @@ impl Module {
             Err(e) => {
                 tracing::error!(error = %e, "flash write failed; the change is undone");
                 self.flash = before;
-                self.prepared.clear();
                 self.fail(instruction, cc)
             }
         }
@@ -321,8 +290,9 @@ impl Module {
                     return self.fail(code, Cc::PageOutOfRange);
                 }
                 let before = self.flash.clone();
-                self.flash.library.insert(page, self.buffers[b].file.clone());
-                self.prepared.insert(page, self.buffers[b].template());
+                // Made before the copy, so the slot shares it.
+                self.buffers[b].template();
+                self.flash.library.insert(page, self.buffers[b].clone());
                 self.commit(before, code, Cc::FlashWriteError, Reply::Status(Cc::Ok))
             }
             Command::LoadChar { buffer, page } => {
@@ -332,11 +302,11 @@ impl Module {
                 }
                 match self.flash.library.get(&page) {
                     Some(file) => {
-                        self.buffers[b] = CharBuffer::new(file.clone());
+                        self.buffers[b] = file.clone();
                         self.ack(Reply::Status(Cc::Ok))
                     }
                     None if self.quirks.has(Quirk::LoadEmptyOk) => {
-                        self.buffers[b] = CharBuffer::new(Box::new([0; CHAR_FILE_LEN]));
+                        self.buffers[b] = CharBuffer::zeros();
                         self.ack(Reply::Status(Cc::Ok))
                     }
                     None => self.fail(code, Cc::InvalidTemplate),
@@ -344,7 +314,7 @@ impl Module {
             }
             Command::UpChar { buffer } => match self.buffer_index(buffer) {
                 Some(b) => {
-                    Response { then: Then::Send(self.buffers[b].file.to_vec()), ..self.ack(Reply::Status(Cc::Ok)) }
+                    Response { then: Then::Send(self.buffers[b].bytes().to_vec()), ..self.ack(Reply::Status(Cc::Ok)) }
                 }
                 None => self.malformed(code),
             },
@@ -374,14 +344,12 @@ impl Module {
                 let before = self.flash.clone();
                 for slot in page..end as u16 {
                     self.flash.library.remove(&slot);
-                    self.prepared.remove(&slot);
                 }
                 self.commit(before, code, Cc::DeleteFailed, Reply::Status(Cc::Ok))
             }
             Command::Empty => {
                 let before = self.flash.clone();
                 self.flash.library.clear();
-                self.prepared.clear();
                 self.commit(before, code, Cc::ClearFailed, Reply::Status(Cc::Ok))
             }
             Command::SetSysPara { param, value } => self.set_sys_para(param, value),
@@ -457,7 +425,6 @@ impl Module {
                 self.power_up();
                 if self.quirks.has(Quirk::ForgetOnReset) {
                     self.flash.library.clear();
-                    self.prepared.clear();
                 }
                 let byte = self.profile.handshake_byte_after_reset && !self.quirks.has(Quirk::NoHandshakeByte);
                 let then = if byte { Then::HandshakeByte } else { Then::Nothing };
@@ -544,12 +511,10 @@ impl Module {
             return self.fail(code, Cc::PageOutOfRange);
         }
         let end = (u32::from(start) + u32::from(count)).min(u32::from(self.pages())) as u16;
-        let probe = self.buffers[b].template();
         let mut best: Option<(u16, u16)> = None;
-        if let Some(probe) = probe {
-            let slots: Vec<u16> = self.flash.library.range(start..end).map(|(s, _)| *s).collect();
-            for slot in slots {
-                let Some(t) = self.prepared_slot(slot) else { continue };
+        if let Some(probe) = self.buffers[b].template() {
+            for (&slot, file) in self.flash.library.range(start..end) {
+                let Some(t) = file.template() else { continue };
                 let score = module_score(matcher::score(&probe, &t));
                 if best.is_none_or(|(_, s)| score > s) {
                     best = Some((slot, score));
@@ -568,20 +533,12 @@ impl Module {
         }
     }
 
-    fn prepared_slot(&mut self, slot: u16) -> Option<Arc<MatchTemplate>> {
-        if let Some(t) = self.prepared.get(&slot) {
-            return t.clone();
-        }
-        let t = self.flash.library.get(&slot).and_then(|f| CharBuffer::new(f.clone()).template());
-        self.prepared.insert(slot, t.clone());
-        t
-    }
-
     /// Merges buffers 1 and 2 into a model in both. The two captures must match at the security level (else
     /// 0A); the model keeps the impression with the better finger quality (more minutiae on a tie).
     fn reg_model(&mut self) -> Response {
         let code = opcode::REG_MODEL;
-        let (Ok(a), Ok(b)) = (charfile::decode(&self.buffers[0].file), charfile::decode(&self.buffers[1].file)) else {
+        let (Ok(a), Ok(b)) = (charfile::decode(self.buffers[0].bytes()), charfile::decode(self.buffers[1].bytes()))
+        else {
             return self.fail(code, Cc::MergeFailed);
         };
         if self.compare_buffers(0, 1) < threshold(self.flash.security_level) {
@@ -590,10 +547,8 @@ impl Module {
         let key = |c: &charfile::Characteristics| (c.minutiae.quality, c.minutiae.points.len());
         let (best, from) = if key(&b) > key(&a) { (b, 1) } else { (a, 0) };
         // The same minutiae: the matcher's template carries over.
-        let model = CharBuffer {
-            file: Box::new(charfile::encode(&best.minutiae, true)),
-            template: std::sync::OnceLock::from(self.buffers[from].template()),
-        };
+        let model =
+            CharBuffer::with_template(Box::new(charfile::encode(&best.minutiae, true)), self.buffers[from].template());
         self.buffers[0] = model.clone();
         self.buffers[1] = model;
         self.ack(Reply::Status(Cc::Ok))

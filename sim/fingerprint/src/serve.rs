@@ -217,20 +217,16 @@ impl Wire {
                         return Ok(Event::CorruptCommand { instruction, frame: unchecked });
                     }
                 }
-                Decoded::NeedMore if self.rx.is_empty() => {
-                    if self.link.read_buf(&mut self.rx).await? == 0 {
-                        return Ok(Event::Closed);
-                    }
-                }
                 Decoded::NeedMore => {
-                    // pyfingerprint writes one byte per write(): fragments are reassembled here.
-                    let Some(idle) = self.idle else {
-                        if self.link.read_buf(&mut self.rx).await? == 0 {
-                            return Ok(Event::Closed);
-                        }
-                        continue;
+                    // pyfingerprint writes one byte per write(): fragments are reassembled here, but only an
+                    // incomplete frame waits against the idle timeout.
+                    let idle = if self.rx.is_empty() { None } else { self.idle };
+                    let read = self.link.read_buf(&mut self.rx);
+                    let read = match idle {
+                        Some(idle) => tokio::time::timeout(idle, read).await,
+                        None => Ok(read.await),
                     };
-                    if let Ok(read) = tokio::time::timeout(idle, self.link.read_buf(&mut self.rx)).await {
+                    if let Ok(read) = read {
                         if read? == 0 {
                             return Ok(Event::Closed);
                         }

@@ -154,17 +154,13 @@ async fn enrolment_matches_the_same_finger_and_not_another() {
     assert!(score >= khil_sim_fingerprint::module::threshold(3), "{score}");
     finger.lock().unwrap().set(Presence::Placed(8));
     h.capture_into(2).await;
-    assert_eq!(cc_of(&h.call(&Command::Search { buffer: 2, start: 0, count: 1000 }).await), Cc::NotFound);
-    assert_eq!(cc_of(&h.call(&Command::Match).await), Cc::NoMatch, "finger 7 against finger 8");
-    assert_eq!(cc_of(&h.call(&Command::LoadChar { buffer: 2, page: 42 }).await), Cc::Ok);
+    assert_eq!(h.call(&Command::Search { buffer: 2, start: 0, count: 1000 }).await.cc(), Cc::NotFound);
+    assert_eq!(h.call(&Command::Match).await.cc(), Cc::NoMatch, "finger 7 against finger 8");
+    assert_eq!(h.call(&Command::LoadChar { buffer: 2, page: 42 }).await.cc(), Cc::Ok);
     let Reply::Match { cc, score } = h.call(&Command::Match).await else { panic!() };
     assert_eq!(cc, Cc::Ok, "fresh capture of 7 against the stored model of 7: {score}");
     let Reply::IndexTable { bitmap, .. } = h.call(&Command::ReadIndexTable { page: 0 }).await else { panic!() };
     assert_eq!(bitmap.slots(0), [42]);
-}
-
-fn cc_of(r: &Reply) -> Cc {
-    r.cc()
 }
 
 #[tokio::test(start_paused = true)]
@@ -214,15 +210,7 @@ async fn uploads_follow_the_packet_size_and_downloads_land() {
         assert_eq!(cc(&mut h, Command::SetSysPara { param: 6, value: code }).await, 0);
         h.send(&Command::UpImage).await;
         assert_eq!(h.frame().await.unwrap().payload, [0]);
-        let mut frames = Vec::new();
-        loop {
-            let f = h.frame().await.unwrap();
-            let end = f.kind == PacketKind::EndData;
-            frames.push(f);
-            if end {
-                break;
-            }
-        }
+        let frames = h.upload_frames().await;
         let size = 32usize << code;
         assert!(frames.iter().all(|f| f.payload.len() == size), "packets of {size}");
         assert_eq!(frames.len(), 36_864 / size);

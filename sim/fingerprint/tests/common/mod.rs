@@ -73,17 +73,22 @@ impl Host {
         Reply::parse(cmd.opcode(), &ack.payload).unwrap()
     }
 
-    /// The data packets after an upload's ack, joined.
-    pub async fn upload(&mut self) -> Vec<u8> {
+    /// The data packets after an upload's ack, up to the end-data packet.
+    pub async fn upload_frames(&mut self) -> Vec<ZfmFrame> {
         let mut frames = Vec::new();
         loop {
             let f = self.frame().await.expect("data packet");
             let end = f.kind == PacketKind::EndData;
             frames.push(f);
             if end {
-                return khil_fingerprint::image::join(&frames).unwrap();
+                return frames;
             }
         }
+    }
+
+    /// The data packets after an upload's ack, joined.
+    pub async fn upload(&mut self) -> Vec<u8> {
+        khil_fingerprint::image::join(&self.upload_frames().await).unwrap()
     }
 
     /// Waits for a finger (GenImg until 00), then converts into `buffer`.
