@@ -6,85 +6,53 @@
 
 use std::fmt;
 
+/// Declares an opcode module's codes: one `pub const` per code, `KNOWN` (every code, in this order) and `name`
+/// (the constant's name), from one list.
+macro_rules! opcodes {
+    ($ty:ident; $($name:ident = $code:literal,)*) => {
+        $(pub const $name: u8 = $code;)*
+
+        #[doc = concat!("Every code that has its own [`", stringify!($ty), "`](super::", stringify!($ty), ") variant.")]
+        pub const KNOWN: [u8; [$($name),*].len()] = [$($name),*];
+
+        /// The name (osdp_ prefix dropped), `None` for codes without a variant.
+        pub const fn name(code: u8) -> Option<&'static str> {
+            Some(match code {
+                $($name => stringify!($name),)*
+                _ => return None,
+            })
+        }
+    };
+}
+pub(crate) use opcodes;
+
 /// Command codes, as in the reference table.
 pub mod opcode {
     #![allow(missing_docs)]
-    pub const POLL: u8 = 0x60;
-    pub const ID: u8 = 0x61;
-    pub const CAP: u8 = 0x62;
-    pub const LSTAT: u8 = 0x64;
-    pub const ISTAT: u8 = 0x65;
-    pub const OSTAT: u8 = 0x66;
-    pub const RSTAT: u8 = 0x67;
-    pub const OUT: u8 = 0x68;
-    pub const LED: u8 = 0x69;
-    pub const BUZ: u8 = 0x6A;
-    pub const TEXT: u8 = 0x6B;
-    pub const COMSET: u8 = 0x6E;
-    pub const BIOREAD: u8 = 0x73;
-    pub const BIOMATCH: u8 = 0x74;
-    pub const KEYSET: u8 = 0x75;
-    pub const CHLNG: u8 = 0x76;
-    pub const SCRYPT: u8 = 0x77;
-    pub const ACURXSIZE: u8 = 0x7B;
-    pub const FILETRANSFER: u8 = 0x7C;
-    pub const MFG: u8 = 0x80;
-    pub const ABORT: u8 = 0xA2;
-    pub const KEEPACTIVE: u8 = 0xA7;
 
-    /// Every code that has its own [`Command`](super::Command) variant.
-    pub const KNOWN: [u8; 22] = [
-        POLL,
-        ID,
-        CAP,
-        LSTAT,
-        ISTAT,
-        OSTAT,
-        RSTAT,
-        OUT,
-        LED,
-        BUZ,
-        TEXT,
-        COMSET,
-        BIOREAD,
-        BIOMATCH,
-        KEYSET,
-        CHLNG,
-        SCRYPT,
-        ACURXSIZE,
-        FILETRANSFER,
-        MFG,
-        ABORT,
-        KEEPACTIVE,
-    ];
-
-    /// The command's name (osdp_ prefix dropped), `None` for codes without a variant.
-    pub const fn name(code: u8) -> Option<&'static str> {
-        Some(match code {
-            POLL => "POLL",
-            ID => "ID",
-            CAP => "CAP",
-            LSTAT => "LSTAT",
-            ISTAT => "ISTAT",
-            OSTAT => "OSTAT",
-            RSTAT => "RSTAT",
-            OUT => "OUT",
-            LED => "LED",
-            BUZ => "BUZ",
-            TEXT => "TEXT",
-            COMSET => "COMSET",
-            BIOREAD => "BIOREAD",
-            BIOMATCH => "BIOMATCH",
-            KEYSET => "KEYSET",
-            CHLNG => "CHLNG",
-            SCRYPT => "SCRYPT",
-            ACURXSIZE => "ACURXSIZE",
-            FILETRANSFER => "FILETRANSFER",
-            MFG => "MFG",
-            ABORT => "ABORT",
-            KEEPACTIVE => "KEEPACTIVE",
-            _ => return None,
-        })
+    super::opcodes! { Command;
+        POLL = 0x60,
+        ID = 0x61,
+        CAP = 0x62,
+        LSTAT = 0x64,
+        ISTAT = 0x65,
+        OSTAT = 0x66,
+        RSTAT = 0x67,
+        OUT = 0x68,
+        LED = 0x69,
+        BUZ = 0x6A,
+        TEXT = 0x6B,
+        COMSET = 0x6E,
+        BIOREAD = 0x73,
+        BIOMATCH = 0x74,
+        KEYSET = 0x75,
+        CHLNG = 0x76,
+        SCRYPT = 0x77,
+        ACURXSIZE = 0x7B,
+        FILETRANSFER = 0x7C,
+        MFG = 0x80,
+        ABORT = 0xA2,
+        KEEPACTIVE = 0xA7,
     }
 }
 

@@ -43,19 +43,9 @@ use tokio_util::codec::Decoder;
 
 use crate::codec::{DecodedFrame, OsdpCodec};
 use crate::command::{Command, FileTransfer, KeySet};
-use crate::frame::{BROADCAST, Integrity, OsdpFrame, Scb};
+use crate::frame::{BROADCAST, Integrity, OsdpFrame, Scb, next_sqn, scs};
 use crate::reply::{BioReadR, Capability, FtStat, NakCode, PdId, RawCard, Reply};
 use crate::sc::{self, ScSession, SessionKeys};
-
-/// SCB types.
-mod scs {
-    pub(super) const CHLNG: u8 = 0x11;
-    pub(super) const SCRYPT: u8 = 0x13;
-    pub(super) const CMD_MAC: u8 = 0x15;
-    pub(super) const REPLY_MAC: u8 = 0x16;
-    pub(super) const CMD_ENC: u8 = 0x17;
-    pub(super) const REPLY_ENC: u8 = 0x18;
-}
 
 /// The largest FILETRANSFER fragment one packet holds inside the secure channel: LEN (at most
 /// [`crate::frame::MAX_LEN`]) counts the 5-byte header, a 2-byte SCB, the code, the data encrypted (11 bytes of
@@ -341,10 +331,6 @@ impl PdState {
             backoff: self.backoff,
         }
     }
-}
-
-const fn next_sqn(sqn: u8) -> u8 {
-    if sqn >= 3 { 1 } else { sqn + 1 }
 }
 
 /// How a packet went.
@@ -946,7 +932,7 @@ impl<L: Link> OsdpBus<L> {
         let bytes = frame.try_encode(mark).map_err(|e| protocol(address, name, e))?;
 
         let mut busy = 0;
-        let decoded = loop {
+        let mut decoded = loop {
             match self.send(address, sqn, &bytes, attempts).await? {
                 Sent::Timeout { attempts } => {
                     return Err(CpError::Timeout {
@@ -970,7 +956,7 @@ impl<L: Link> OsdpBus<L> {
         let pd = self.pds.get_mut(&address).ok_or(CpError::UnknownPd { address })?;
         pd.sqn = next_sqn(sqn);
         let reply_kind = decoded.frame.scb.as_ref().map(|s| s.kind);
-        let mut data = decoded.frame.data.clone();
+        let mut data = std::mem::take(&mut decoded.frame.data);
         match (reply_kind, pd.secure.as_mut()) {
             (Some(kind @ (scs::REPLY_MAC | scs::REPLY_ENC)), Some(session)) if secured => {
                 let (Some(input), Some(mac)) = (decoded.mac_input(), decoded.frame.mac) else {

@@ -69,9 +69,34 @@ pub fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |sum, &b| sum.wrapping_add(b)).wrapping_neg()
 }
 
+/// SCB types (SEC_BLK_TYPE) of the secure channel, SCS_11 to SCS_18.
+pub mod scs {
+    /// CHLNG: the key type in the SCB data (1 the PD's own SCBK, 0 the default SCBK-D).
+    pub const CHLNG: u8 = 0x11;
+    /// CCRYPT.
+    pub const CCRYPT: u8 = 0x12;
+    /// SCRYPT.
+    pub const SCRYPT: u8 = 0x13;
+    /// RMAC_I: the status byte in the SCB data.
+    pub const RMAC_I: u8 = 0x14;
+    /// A command with a MAC, data in clear.
+    pub const CMD_MAC: u8 = 0x15;
+    /// A reply with a MAC, data in clear.
+    pub const REPLY_MAC: u8 = 0x16;
+    /// A command with a MAC, data encrypted.
+    pub const CMD_ENC: u8 = 0x17;
+    /// A reply with a MAC, data encrypted.
+    pub const REPLY_ENC: u8 = 0x18;
+}
+
 /// Whether an SCB of this type is followed by a MAC after the data (0x15-0x18).
 pub const fn scb_has_mac(kind: u8) -> bool {
-    matches!(kind, 0x15..=0x18)
+    matches!(kind, scs::CMD_MAC..=scs::REPLY_ENC)
+}
+
+/// The sequence number after `sqn`: 0 starts a session, then 1, 2, 3, 1, 2, ...
+pub const fn next_sqn(sqn: u8) -> u8 {
+    if sqn >= 3 { 1 } else { sqn + 1 }
 }
 
 /// The check at the end of the packet.

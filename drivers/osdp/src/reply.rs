@@ -10,54 +10,26 @@ use crate::command::{Expected, Hidden, PayloadError, array_at, check_fits, check
 /// Reply codes, as in the reference.
 pub mod opcode {
     #![allow(missing_docs)]
-    pub const ACK: u8 = 0x40;
-    pub const NAK: u8 = 0x41;
-    pub const PDID: u8 = 0x45;
-    pub const PDCAP: u8 = 0x46;
-    pub const LSTATR: u8 = 0x48;
-    pub const ISTATR: u8 = 0x49;
-    pub const OSTATR: u8 = 0x4A;
-    pub const RSTATR: u8 = 0x4B;
-    pub const RAW: u8 = 0x50;
-    pub const KEYPAD: u8 = 0x53;
-    pub const COM: u8 = 0x54;
-    pub const BIOREADR: u8 = 0x57;
-    pub const BIOMATCHR: u8 = 0x58;
-    pub const CCRYPT: u8 = 0x76;
-    pub const RMAC_I: u8 = 0x78;
-    pub const BUSY: u8 = 0x79;
-    pub const FTSTAT: u8 = 0x7A;
-    pub const MFGREP: u8 = 0x90;
 
-    /// Every code that has its own [`Reply`](super::Reply) variant.
-    pub const KNOWN: [u8; 18] = [
-        ACK, NAK, PDID, PDCAP, LSTATR, ISTATR, OSTATR, RSTATR, RAW, KEYPAD, COM, BIOREADR, BIOMATCHR, CCRYPT, RMAC_I,
-        BUSY, FTSTAT, MFGREP,
-    ];
-
-    /// The reply's name (osdp_ prefix dropped), `None` for codes without a variant.
-    pub const fn name(code: u8) -> Option<&'static str> {
-        Some(match code {
-            ACK => "ACK",
-            NAK => "NAK",
-            PDID => "PDID",
-            PDCAP => "PDCAP",
-            LSTATR => "LSTATR",
-            ISTATR => "ISTATR",
-            OSTATR => "OSTATR",
-            RSTATR => "RSTATR",
-            RAW => "RAW",
-            KEYPAD => "KEYPAD",
-            COM => "COM",
-            BIOREADR => "BIOREADR",
-            BIOMATCHR => "BIOMATCHR",
-            CCRYPT => "CCRYPT",
-            RMAC_I => "RMAC_I",
-            BUSY => "BUSY",
-            FTSTAT => "FTSTAT",
-            MFGREP => "MFGREP",
-            _ => return None,
-        })
+    crate::command::opcodes! { Reply;
+        ACK = 0x40,
+        NAK = 0x41,
+        PDID = 0x45,
+        PDCAP = 0x46,
+        LSTATR = 0x48,
+        ISTATR = 0x49,
+        OSTATR = 0x4A,
+        RSTATR = 0x4B,
+        RAW = 0x50,
+        KEYPAD = 0x53,
+        COM = 0x54,
+        BIOREADR = 0x57,
+        BIOMATCHR = 0x58,
+        CCRYPT = 0x76,
+        RMAC_I = 0x78,
+        BUSY = 0x79,
+        FTSTAT = 0x7A,
+        MFGREP = 0x90,
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use khil_biometrics::minutia::Minutiae;
 use khil_osdp::command::{BioMatch, BioRead, Buzzer, Command, KeySet, LedControl};
-use khil_osdp::frame::{Integrity, OsdpFrame, Scb};
+use khil_osdp::frame::{Integrity, OsdpFrame, Scb, next_sqn, scs};
 use khil_osdp::reply::{BioReadR, NakCode, PdId, RawCard, Reply};
 use khil_osdp::sc::{self, ScSession, SessionKeys};
 use rand::{RngExt, SeedableRng};
@@ -27,18 +27,6 @@ use crate::faults::Mishaps;
 use crate::file::{FileQuirks, FileReceiver, ReceivedFile};
 use crate::profile::PdProfile;
 use crate::state::{PdStore, Persisted};
-
-/// SCB types.
-mod scs {
-    pub(super) const CHLNG: u8 = 0x11;
-    pub(super) const CCRYPT: u8 = 0x12;
-    pub(super) const SCRYPT: u8 = 0x13;
-    pub(super) const RMAC_I: u8 = 0x14;
-    pub(super) const CMD_MAC: u8 = 0x15;
-    pub(super) const REPLY_MAC: u8 = 0x16;
-    pub(super) const CMD_ENC: u8 = 0x17;
-    pub(super) const REPLY_ENC: u8 = 0x18;
-}
 
 /// Deliberate mis-implementations, to measure the `osdp-pd` conformance suite (a correct PD has none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -394,16 +382,7 @@ impl Pd {
             tracing::debug!(sqn, "retransmission: previous reply resent");
             return Some(bytes.clone());
         }
-        let expected = match &self.last {
-            Some((s, _)) => {
-                if *s == 3 {
-                    1
-                } else {
-                    s + 1
-                }
-            }
-            None => 0,
-        };
+        let expected = self.last.as_ref().map_or(0, |(s, _)| next_sqn(*s));
         if frame.sqn == 0 {
             // A CP starting over: the session is gone.
             self.secure = Secure::None;
@@ -514,7 +493,7 @@ impl Pd {
                 return self.plain(frame, &Reply::nak(NakCode::ScConditions));
             };
             if session.pd_verify_command(input, &mac).is_err() {
-                if self.config.quirks.contains(&PdQuirk::IgnoreMac) {
+                if self.quirk(PdQuirk::IgnoreMac) {
                     // The mis-implementation: a command with a bad MAC is executed anyway (answered in the
                     // clear, since its MAC chain is broken).
                     if let Ok(command) = Command::parse(frame.code, &data) {
@@ -546,13 +525,9 @@ impl Pd {
                 if self.quirk(PdQuirk::AckUnknown) {
                     return self.send(frame, &Reply::Ack, false);
                 }
-                let code = if khil_osdp::command::opcode::KNOWN.contains(&frame.code) {
-                    NakCode::BadLength
-                } else {
-                    NakCode::UnknownCommand
-                };
+                // `parse` fails only on a known code's length (unknown codes parse as `Command::Unknown`).
                 tracing::debug!(error = %e, "command refused");
-                return self.nak(frame, code);
+                return self.nak(frame, NakCode::BadLength);
             }
         };
         // Identification is open; everything else, POLL included (its replies carry card data), needs the
@@ -572,8 +547,8 @@ impl Pd {
             Command::Poll => match self.events.pop_front() {
                 None => Reply::Ack,
                 Some(PdEvent::Card { data, bits }) => Reply::Raw(RawCard { reader: 0, format: 0, bits, data }),
-                Some(PdEvent::Input { .. }) => Reply::IStatR(self.inputs.iter().map(|&b| u8::from(b)).collect()),
-                Some(PdEvent::Tamper(_)) => Reply::LStatR { tamper: u8::from(self.tamper), power: 0 },
+                Some(PdEvent::Input { .. }) => self.input_status(),
+                Some(PdEvent::Tamper(_)) => self.local_status(),
             },
             Command::Id { .. } => Reply::PdId(PdId {
                 oui: [0x4B, 0x48, 0x4C],
@@ -590,8 +565,8 @@ impl Pd {
                 }
                 Reply::PdCap(caps)
             }
-            Command::LStat => Reply::LStatR { tamper: u8::from(self.tamper), power: 0 },
-            Command::IStat => Reply::IStatR(self.inputs.iter().map(|&b| u8::from(b)).collect()),
+            Command::LStat => self.local_status(),
+            Command::IStat => self.input_status(),
             Command::OStat => Reply::OStatR(self.outputs.iter().map(|&b| u8::from(b)).collect()),
             Command::RStat => Reply::RStatR(vec![0; usize::from(p.readers)]),
             Command::Out(list) => {
@@ -651,6 +626,16 @@ impl Pd {
             _ if self.quirk(PdQuirk::AckUnknown) => Reply::Ack,
             _ => Reply::nak(NakCode::UnknownCommand),
         }
+    }
+
+    /// ISTATR: one byte per input.
+    fn input_status(&self) -> Reply {
+        Reply::IStatR(self.inputs.iter().map(|&b| u8::from(b)).collect())
+    }
+
+    /// LSTATR: the tamper switch (the power never fails here).
+    fn local_status(&self) -> Reply {
+        Reply::LStatR { tamper: u8::from(self.tamper), power: 0 }
     }
 
     /// The refusal for a biometric command this reader cannot serve: NAK 9 for a reader it does not have, NAK 7
@@ -782,7 +767,6 @@ impl Pd {
         let Secure::Challenged { scbk, rnd_a, rnd_b } = std::mem::replace(&mut self.secure, Secure::None) else {
             return self.nak(frame, NakCode::ScConditions);
         };
-        let key_type = frame.scb.as_ref().and_then(|s| s.data.first().copied()).unwrap_or(1);
         let keys = SessionKeys::derive(&scbk, &rnd_a);
         let expected = sc::server_cryptogram(&keys, &rnd_a, &rnd_b);
         if !sc::ct_eq(&expected, &frame.data) {
@@ -795,7 +779,6 @@ impl Pd {
         let reply = Reply::RMacI { mac: rmac };
         let mut out = OsdpFrame::reply(self.reply_address(frame), frame.sqn, reply.code(), reply.to_data());
         out.scb = Some(Scb::new(scs::RMAC_I, vec![0x01]));
-        let _ = key_type;
         out.encode(true)
     }
 }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Decoder;
 
 use crate::faults::{PdFault, PdFaults};
-use crate::pd::{Pd, PdConfig, PdEvent};
+use crate::pd::{Pd, PdConfig, PdEvent, PdQuirk};
 
 /// A simulated PD served over any link. State (outputs, keys, queued events) outlives client sessions.
 #[derive(Debug)]
@@ -72,13 +72,13 @@ impl OsdpPd {
 impl OsdpPd {
     /// Answers one packet if it is addressed to this PD (or broadcast).
     async fn answer(&self, link: &mut BoxLink, decoded: &khil_osdp::codec::DecodedFrame) -> Result<(), LinkError> {
-        let address = self.pd().address();
         let f = &decoded.frame;
-        let any = self.pd().quirk(crate::PdQuirk::AnswersAnyAddress);
-        if f.reply || (f.address != address && f.address != BROADCAST && !any) {
-            return Ok(());
-        }
-        if !decoded.marked && self.pd().quirk(crate::PdQuirk::NeedsMark) {
+        let ignored = {
+            let pd = self.pd();
+            let ours = f.address == pd.address() || f.address == BROADCAST || pd.quirk(PdQuirk::AnswersAnyAddress);
+            f.reply || !ours || (!decoded.marked && pd.quirk(PdQuirk::NeedsMark))
+        };
+        if ignored {
             return Ok(());
         }
         let mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
@@ -108,13 +108,11 @@ async fn serve_line(pds: &[Arc<OsdpPd>], mut link: BoxLink) -> Result<(), LinkEr
             let s = codec.take_skipped();
             tracing::debug!(bytes = s.bytes, "skipped bytes on the bus");
             // The mis-implementation answers garbage it could not even address (a bad CRC, above all).
-            if s.events > 0 {
-                for pd in pds.iter().filter(|p| p.pd().quirk(crate::PdQuirk::AnswersBadCrc)) {
-                    let nak = khil_osdp::reply::Reply::nak(khil_osdp::reply::NakCode::BadCheck);
-                    let f = khil_osdp::OsdpFrame::reply(pd.pd().address(), 0, nak.code(), nak.to_data());
-                    link.write_all(&f.encode(true)).await?;
-                    link.flush().await?;
-                }
+            for pd in pds.iter().filter(|p| p.pd().quirk(PdQuirk::AnswersBadCrc)) {
+                let nak = khil_osdp::reply::Reply::nak(khil_osdp::reply::NakCode::BadCheck);
+                let f = khil_osdp::OsdpFrame::reply(pd.pd().address(), 0, nak.code(), nak.to_data());
+                link.write_all(&f.encode(true)).await?;
+                link.flush().await?;
             }
         }
         if link.read_buf(&mut rx).await? == 0 {
