@@ -40,6 +40,22 @@ pub enum Applicability {
     NotApplicable(String),
 }
 
+impl Applicability {
+    /// Applies when `ok`; otherwise not applicable, because `why`.
+    pub fn when(ok: bool, why: &str) -> Applicability {
+        if ok { Applicability::Applies } else { Applicability::NotApplicable(why.to_owned()) }
+    }
+
+    /// Applies when both do; otherwise the first reason.
+    #[must_use]
+    pub fn and(self, other: Applicability) -> Applicability {
+        match self {
+            Applicability::Applies => other,
+            Applicability::NotApplicable(why) => Applicability::NotApplicable(why),
+        }
+    }
+}
+
 /// The static description of a test purpose.
 #[derive(Debug, Clone, Copy)]
 pub struct PurposeMeta {
@@ -108,6 +124,13 @@ impl Ctx {
         let verdict = if ok { Verdict::Pass } else { Verdict::Fail };
         self.record(what.into(), expected.to_string(), observed.to_string(), verdict);
         if ok { Ok(()) } else { Err(Stop::Failed) }
+    }
+
+    /// Records a failed check and returns the [`Stop`] that ends the body: `return Err(ctx.fail(..))` where the
+    /// device's answer leaves nothing to compare.
+    pub fn fail(&mut self, what: impl Into<String>, expected: impl fmt::Display, observed: impl fmt::Display) -> Stop {
+        self.record(what.into(), expected.to_string(), observed.to_string(), Verdict::Fail);
+        Stop::Failed
     }
 
     /// `check` for values that must be equal.
@@ -189,3 +212,32 @@ macro_rules! purpose_for {
     }};
 }
 pub(crate) use purpose_for;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_records_a_failed_check_and_stops() {
+        let mut ctx = Ctx::new(Ics::default());
+        let _ = ctx.check("first", 1, 1, true);
+        assert_eq!(ctx.fail("answer", "PDCAP", "NAK 03"), Stop::Failed);
+        assert_eq!(ctx.verdict(), Verdict::Fail);
+        let (verdict, evidence) = ctx.finish();
+        assert_eq!(verdict, Verdict::Fail);
+        let last = evidence.checks.last().unwrap();
+        assert_eq!((last.what.as_str(), last.expected.as_str(), last.observed.as_str()), ("answer", "PDCAP", "NAK 03"));
+        assert_eq!(last.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn applicability_combines_with_the_first_reason() {
+        let na = |why: &str| Applicability::NotApplicable(why.to_owned());
+        assert_eq!(Applicability::when(true, "x"), Applicability::Applies);
+        assert_eq!(Applicability::when(false, "x"), na("x"));
+        assert_eq!(Applicability::Applies.and(Applicability::Applies), Applicability::Applies);
+        assert_eq!(Applicability::Applies.and(na("b")), na("b"));
+        assert_eq!(na("a").and(Applicability::Applies), na("a"));
+        assert_eq!(na("a").and(na("b")), na("a"));
+    }
+}

@@ -104,7 +104,24 @@ pub struct Evidence {
 pub const MAX_FRAMES: usize = 400;
 
 impl Evidence {
+    /// Nothing recorded at all.
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty() && self.frames.is_empty() && self.notes.is_empty() && self.timings.is_empty()
+    }
+
     pub fn duration_ms(d: Duration) -> f64 {
         (d.as_secs_f64() * 1e6).round() / 1e3
     }
+}
+
+/// Bytes as evidence keeps them: upper-case hex pairs separated by spaces (`EF 01 FF`).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 3), |mut s, b| {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        let _ = write!(s, "{b:02X}");
+        s
+    })
 }

@@ -331,7 +331,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn evidence_summary(ev: &Evidence) -> String {
-    if ev.checks.is_empty() && ev.notes.is_empty() && ev.timings.is_empty() && ev.frames.is_empty() {
+    if ev.is_empty() {
         return "Details".to_owned();
     }
     let mut parts = vec![plural(ev.checks.len(), "check", "checks")];
@@ -397,7 +397,7 @@ fn evidence(out: &mut String, ev: &Evidence) {
         }
         out.push_str("</tbody></table>\n");
     }
-    if ev.checks.is_empty() && ev.notes.is_empty() && ev.timings.is_empty() && ev.frames.is_empty() {
+    if ev.is_empty() {
         out.push_str("<p class=\"reason\">No evidence recorded.</p>\n");
     }
 }

@@ -14,16 +14,11 @@ use std::time::Duration;
 
 use khil_biometrics::template::{FingerMinutiaeRecord, decode_ansi};
 use khil_osdp::command::{BioMatch, BioRead, Command, FileTransfer};
-use khil_osdp::frame::OsdpFrame;
 use khil_osdp::reply::{FtStat, NakCode, Reply};
 
 use super::purposes::is_nak;
-use super::{OsdpDut, when};
+use super::{OsdpDut, purpose, when};
 use crate::purpose::{Ctx, Purpose, Stop};
-
-macro_rules! purpose {
-    ($($body:tt)*) => { crate::purpose::purpose_for!(crate::suites::osdp::OsdpDut; $($body)*) };
-}
 
 /// The reader every purpose uses.
 const READER: u8 = 0;
@@ -59,35 +54,23 @@ fn biomatch(template: Vec<u8>, threshold: u8) -> Command {
     Command::BioMatch(BioMatch { reader: READER, kind: RIGHT_THUMB, format: ANSI_378, quality: threshold, template })
 }
 
-/// A failed check that stops the purpose.
-fn fail<T>(ctx: &mut Ctx, what: &str, expected: &str, observed: String) -> Result<T, Stop> {
-    ctx.check(what, expected, observed, false)?;
-    Err(Stop::Failed)
-}
-
 /// BIOREAD of a right thumb as an ANSI/INCITS 378 template, with the finger on the sensor: a BIOREADR with
 /// status 0, the reader and type echoed, data that decodes as a record with at least one minutia. The
 /// record's bytes and the decoded record.
 async fn read_template(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<(Vec<u8>, FingerMinutiaeRecord), Stop> {
     let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-    let Reply::BioReadR(b) = r else { return fail(ctx, "BIOREAD answer", "BIOREADR (57)", format!("{r:?}")) };
+    let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", format!("{r:?}"))) };
     ctx.check("BIOREADR status with a finger presented", "0 (success)", b.status, b.status == 0)?;
     let _ = ctx.check("BIOREADR reader", READER, b.reader, b.reader == READER);
     let _ = ctx.check("BIOREADR type echoes the BIOREAD's", RIGHT_THUMB, b.kind, b.kind == RIGHT_THUMB);
-    let record = match decode_ansi(&b.data) {
-        Ok(record) => record,
-        Err(e) => {
-            let observed = format!("{} bytes that do not decode: {e}", b.data.len());
-            return fail(ctx, "BIOREADR data is an ANSI/INCITS 378 record", "a record (khil's decoder)", observed);
-        }
+    let decoded = decode_ansi(&b.data);
+    let observed = match &decoded {
+        Ok(record) => format!("{} bytes, {} view(s), quality {}", b.data.len(), record.views.len(), b.quality),
+        Err(e) => format!("{} bytes that do not decode: {e}", b.data.len()),
     };
+    ctx.check("BIOREADR data is an ANSI/INCITS 378 record", "a record (khil's decoder)", observed, decoded.is_ok())?;
+    let record = decoded.map_err(|_| Stop::Failed)?;
     let minutiae = record.views.first().map_or(0, |v| v.minutiae.len());
-    ctx.check(
-        "BIOREADR data is an ANSI/INCITS 378 record",
-        "a record (khil's decoder)",
-        format!("{} bytes, {} view(s), quality {}", b.data.len(), record.views.len(), b.quality),
-        true,
-    )?;
     ctx.check("minutiae in the record's first view", "at least 1", minutiae, minutiae >= 1)?;
     Ok((b.data, record))
 }
@@ -106,7 +89,7 @@ async fn match_template(
             let _ = ctx.check(format!("BIOMATCHR reader ({what})"), READER, reader, reader == READER);
             Ok((status, score))
         }
-        other => fail(ctx, &format!("BIOMATCH of {what} answered"), "BIOMATCHR (58)", format!("{other:?}")),
+        other => Err(ctx.fail(format!("BIOMATCH of {what} answered"), "BIOMATCHR (58)", format!("{other:?}"))),
     }
 }
 
@@ -203,7 +186,7 @@ fn fragment(kind: u8, data: &[u8], offset: usize, len: usize) -> Command {
 async fn send_fragment(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, cmd: &Command) -> Result<FtStat, Stop> {
     match dut.command(ctx, cmd).await? {
         Reply::FtStat(s) => Ok(s),
-        other => fail(ctx, &format!("{what} answered"), "FTSTAT (7A)", format!("{other:?}")),
+        other => Err(ctx.fail(format!("{what} answered"), "FTSTAT (7A)", format!("{other:?}"))),
     }
 }
 
@@ -218,9 +201,8 @@ async fn send_file(dut: &mut OsdpDut, ctx: &mut Ctx, kind: u8, data: &[u8], mut 
         let finishing = offset >= data.len();
         let what =
             if finishing { "an idle FILETRANSFER".to_owned() } else { format!("the fragment at offset {offset}") };
-        let cmd = fragment(kind, data, offset, if finishing { 0 } else { size });
-        let sent = if let Command::FileTransfer(ft) = &cmd { ft.fragment.len() } else { 0 };
-        let s = send_fragment(dut, ctx, &what, &cmd).await?;
+        let sent = if finishing { 0 } else { size.min(data.len() - offset) };
+        let s = send_fragment(dut, ctx, &what, &fragment(kind, data, offset, sent)).await?;
         ctx.check(format!("FTSTAT status for {what}"), ">= 0", s.status, s.status >= 0)?;
         if s.update_max > 0 {
             size = size.min(usize::from(s.update_max));
@@ -260,7 +242,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-                let Reply::BioReadR(b) = r else { return fail(ctx, "BIOREAD answer", "BIOREADR (57)", format!("{r:?}")) };
+                let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", format!("{r:?}"))) };
                 ctx.check(
                     "BIOREAD with no finger on the sensor",
                     "status 1 (timeout), or no data",
@@ -406,15 +388,14 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 ctx.check("FTSTAT status for the fragment at offset 0", ">= 0", s.status, s.status >= 0)?;
                 let cmd = fragment(kind, &data, FRAGMENT, FRAGMENT);
                 let sqn = dut.next_sqn();
-                let f = if dut.session.is_some() { dut.seal(&cmd, sqn)? } else { OsdpFrame::command(dut.address(), sqn, cmd.code(), cmd.to_data()) };
-                let limit = dut.timeout();
+                let f = dut.packet(&cmd, sqn)?;
                 let first = dut.exchange(ctx, &f, format!("FILETRANSFER at offset {FRAGMENT}, SQN {sqn}")).await?;
-                let first = OsdpDut::checked(ctx, "FILETRANSFER", &f, first, limit)?;
+                let first = dut.checked(ctx, "FILETRANSFER", &f, first)?;
                 let again = dut.exchange(ctx, &f, "the same FILETRANSFER, resent with the same SQN".into()).await?;
-                let again = OsdpDut::checked(ctx, "FILETRANSFER resent", &f, again, limit)?;
+                let again = dut.checked(ctx, "FILETRANSFER resent", &f, again)?;
                 let same = again.raw == first.raw;
                 ctx.check("reply to the retransmitted fragment", "the previous FTSTAT, byte for byte", if same { "identical" } else { "different" }, same)?;
-                let Reply::FtStat(s) = dut.open(ctx, first)? else { return fail(ctx, "FILETRANSFER answered", "FTSTAT (7A)", "another reply".into()) };
+                let Reply::FtStat(s) = dut.open(ctx, first)? else { return Err(ctx.fail("FILETRANSFER answered", "FTSTAT (7A)", "another reply")) };
                 ctx.check(format!("FTSTAT status for the fragment at offset {FRAGMENT}"), ">= 0", s.status, s.status >= 0)?;
                 let last = send_file(dut, ctx, kind, &data, 2 * FRAGMENT).await?;
                 ctx.check("FTSTAT status after the last fragment (the resent one taken once)", "1 (processed) or 0 (OK)", last, matches!(last, 0 | 1))

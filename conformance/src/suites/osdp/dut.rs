@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::OsdpIcs;
 use crate::purpose::{Ctx, Stop};
-use crate::verdict::Direction;
+use crate::verdict::{Direction, hex};
 
 /// A PD on a link.
 pub struct OsdpDut {
@@ -29,10 +29,6 @@ impl std::fmt::Debug for OsdpDut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OsdpDut").field("address", &self.ics.ixit.address).finish_non_exhaustive()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
 }
 
 /// A received packet.
@@ -159,22 +155,18 @@ impl OsdpDut {
         self.recv(ctx, limit).await
     }
 
-    /// Checks a reply's addressing and SQN; silence fails the purpose.
+    /// Checks a reply to `sent` (from [`OsdpDut::exchange`] or [`OsdpDut::recv`] within the declared reply time)
+    /// for its addressing and SQN; silence fails the purpose.
     pub fn checked(
+        &self,
         ctx: &mut Ctx,
         what: &str,
         sent: &OsdpFrame,
         got: Option<Received>,
-        limit: Duration,
     ) -> Result<Received, Stop> {
         let Some(r) = got else {
-            ctx.check(
-                format!("{what} is answered"),
-                format!("a reply within {} ms", limit.as_millis()),
-                "no reply",
-                false,
-            )?;
-            unreachable!()
+            let expected = format!("a reply within {} ms", self.timeout().as_millis());
+            return Err(ctx.fail(format!("{what} is answered"), expected, "no reply"));
         };
         let f = &r.frame;
         ctx.check(
@@ -194,19 +186,13 @@ impl OsdpDut {
         let sqn = self.next_sqn();
         let f = OsdpFrame::command(self.address(), sqn, cmd.code(), cmd.to_data());
         let got = self.exchange(ctx, &f, format!("{} (plain), SQN {sqn}", cmd.name())).await?;
-        let limit = self.timeout();
-        let r = Self::checked(ctx, cmd.name(), &f, got, limit)?;
+        let r = self.checked(ctx, cmd.name(), &f, got)?;
         Self::parse(ctx, &r.frame)
     }
 
     fn parse(ctx: &mut Ctx, f: &OsdpFrame) -> Result<Reply, Stop> {
-        match Reply::parse(f.code, &f.data) {
-            Ok(r) => Ok(r),
-            Err(e) => {
-                ctx.check("reply data has its documented layout", "a parsable reply", e.to_string(), false)?;
-                unreachable!()
-            }
-        }
+        Reply::parse(f.code, &f.data)
+            .map_err(|e| ctx.fail("reply data has its documented layout", "a parsable reply", e.to_string()))
     }
 
     /// A command inside the secure session: data encrypted (SCB 17) when there is any, MAC'd (SCB 15) otherwise;
@@ -215,8 +201,7 @@ impl OsdpDut {
         let sqn = self.next_sqn();
         let f = self.seal(cmd, sqn)?;
         let got = self.exchange(ctx, &f, format!("{} (secure), SQN {sqn}", cmd.name())).await?;
-        let limit = self.timeout();
-        let r = Self::checked(ctx, cmd.name(), &f, got, limit)?;
+        let r = self.checked(ctx, cmd.name(), &f, got)?;
         self.open(ctx, r)
     }
 
@@ -235,6 +220,16 @@ impl OsdpDut {
         Ok(f)
     }
 
+    /// The packet for `cmd` with `sqn` as the PD expects it now: sealed (see [`OsdpDut::seal`]) when the session is
+    /// up, plain otherwise.
+    pub fn packet(&mut self, cmd: &Command, sqn: u8) -> Result<OsdpFrame, Stop> {
+        if self.session.is_some() {
+            self.seal(cmd, sqn)
+        } else {
+            Ok(OsdpFrame::command(self.address(), sqn, cmd.code(), cmd.to_data()))
+        }
+    }
+
     /// Verifies and decrypts a secured reply.
     pub fn open(&mut self, ctx: &mut Ctx, r: Received) -> Result<Reply, Stop> {
         let Some(session) = self.session.as_mut() else { return Self::parse(ctx, &r.frame) };
@@ -246,8 +241,7 @@ impl OsdpDut {
             secured,
         )?;
         let (Some(input), Some(mac)) = (frame::mac_input(&r.raw), r.frame.mac) else {
-            ctx.check("reply carries a MAC", "a MAC", "none", false)?;
-            unreachable!()
+            return Err(ctx.fail("reply carries a MAC", "a MAC", "none"));
         };
         let ok = session.cp_verify_reply(input, &mac).is_ok();
         ctx.check("reply MAC verifies", "valid", if ok { "valid" } else { "invalid" }, ok)?;
@@ -272,11 +266,9 @@ impl OsdpDut {
         let mut chlng = OsdpFrame::command(self.address(), sqn, opcode::CHLNG, rnd_a.to_vec());
         chlng.scb = Some(Scb::new(0x11, vec![kt]));
         let got = self.exchange(ctx, &chlng, format!("CHLNG, key type {kt}")).await?;
-        let limit = self.timeout();
-        let r = Self::checked(ctx, "CHLNG", &chlng, got, limit)?;
+        let r = self.checked(ctx, "CHLNG", &chlng, got)?;
         let Reply::CCrypt { rnd_b, cryptogram, .. } = Self::parse(ctx, &r.frame)? else {
-            ctx.check("answer to CHLNG", "CCRYPT (76)", format!("{:02X}", r.frame.code), false)?;
-            unreachable!()
+            return Err(ctx.fail("answer to CHLNG", "CCRYPT (76)", format!("{:02X}", r.frame.code)));
         };
         let keys = SessionKeys::derive(&self.ics.key, &rnd_a);
         let expected = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
@@ -291,10 +283,9 @@ impl OsdpDut {
         let mut scrypt = OsdpFrame::command(self.address(), sqn, opcode::SCRYPT, server.to_vec());
         scrypt.scb = Some(Scb::new(0x13, vec![kt]));
         let got = self.exchange(ctx, &scrypt, "SCRYPT".into()).await?;
-        let r = Self::checked(ctx, "SCRYPT", &scrypt, got, limit)?;
+        let r = self.checked(ctx, "SCRYPT", &scrypt, got)?;
         let Reply::RMacI { mac } = Self::parse(ctx, &r.frame)? else {
-            ctx.check("answer to SCRYPT", "RMAC_I (78)", format!("{:02X}", r.frame.code), false)?;
-            unreachable!()
+            return Err(ctx.fail("answer to SCRYPT", "RMAC_I (78)", format!("{:02X}", r.frame.code)));
         };
         let status = r.frame.scb.as_ref().and_then(|s| s.data.first().copied());
         ctx.check("RMAC_I SCB status", "01 or FF", format!("{status:02X?}"), matches!(status, Some(0x01 | 0xFF)))?;
@@ -311,8 +302,7 @@ impl OsdpDut {
         let sqn = self.next_sqn();
         let poll = OsdpFrame::command(self.address(), sqn, opcode::POLL, vec![]);
         let got = self.exchange(ctx, &poll, "POLL, SQN 0 (reset)".into()).await?;
-        let limit = self.timeout();
-        Self::checked(ctx, "POLL with SQN 0", &poll, got, limit)?;
+        self.checked(ctx, "POLL with SQN 0", &poll, got)?;
         if self.ics.caps.secure_channel {
             self.handshake(ctx).await?;
         }

@@ -17,6 +17,12 @@ use crate::ics::Ics;
 use crate::purpose::{Purpose, Stop};
 use crate::suite::{Identity, Suite};
 
+/// Declares one OSDP PD purpose (see [`crate::purpose::purpose_for`]).
+macro_rules! purpose {
+    ($($body:tt)*) => { crate::purpose::purpose_for!(crate::suites::osdp::OsdpDut; $($body)*) };
+}
+use purpose;
+
 pub const TITLE: &str = "OSDP peripheral devices (SIA OSDP 2.2 / IEC 60839-11-5)";
 
 fn default_timeout() -> u64 {
@@ -128,62 +134,40 @@ pub(crate) mod when {
         Applicability::Applies
     }
 
+    fn cond(ics: &Ics, test: impl Fn(&OsdpIcs) -> bool, why: &str) -> Applicability {
+        Applicability::when(OsdpIcs::of(ics).is_some_and(|o| test(&o)), why)
+    }
+
     pub(crate) fn secure(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if o.caps.secure_channel => Applicability::Applies,
-            _ => Applicability::NotApplicable("ICS secure_channel = false".into()),
-        }
+        cond(ics, |o| o.caps.secure_channel, "ICS secure_channel = false")
     }
 
     pub(crate) fn keyed(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if o.caps.secure_channel && o.keyed => Applicability::Applies,
-            _ => Applicability::NotApplicable("IXIT scbk absent: the PD is in install mode".into()),
-        }
+        cond(ics, |o| o.caps.secure_channel && o.keyed, "IXIT scbk absent: the PD is in install mode")
     }
 
     pub(crate) fn biometrics(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if o.caps.biometrics => Applicability::Applies,
-            _ => Applicability::NotApplicable("ICS biometrics = false".into()),
-        }
+        cond(ics, |o| o.caps.biometrics, "ICS biometrics = false")
     }
 
     pub(crate) fn biometrics_with_finger(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if o.caps.biometrics && o.ixit.finger => Applicability::Applies,
-            Some(o) if o.caps.biometrics => Applicability::NotApplicable("IXIT finger = false".into()),
-            _ => Applicability::NotApplicable("ICS biometrics = false".into()),
-        }
+        biometrics(ics).and(cond(ics, |o| o.ixit.finger, "IXIT finger = false"))
     }
 
     pub(crate) fn biometrics_without_finger(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if o.caps.biometrics && !o.ixit.finger => Applicability::Applies,
-            Some(o) if o.caps.biometrics => Applicability::NotApplicable("IXIT finger = true".into()),
-            _ => Applicability::NotApplicable("ICS biometrics = false".into()),
-        }
+        biometrics(ics).and(cond(ics, |o| !o.ixit.finger, "IXIT finger = true"))
     }
 
     pub(crate) fn no_biometrics(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if !o.caps.biometrics => Applicability::Applies,
-            _ => Applicability::NotApplicable("ICS biometrics = true".into()),
-        }
+        cond(ics, |o| !o.caps.biometrics, "ICS biometrics = true")
     }
 
     pub(crate) fn file_transfer(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if o.caps.file_transfer => Applicability::Applies,
-            _ => Applicability::NotApplicable("ICS file_transfer = false".into()),
-        }
+        cond(ics, |o| o.caps.file_transfer, "ICS file_transfer = false")
     }
 
     pub(crate) fn outputs(ics: &Ics) -> Applicability {
-        match OsdpIcs::of(ics) {
-            Some(o) if o.caps.outputs > 0 => Applicability::Applies,
-            _ => Applicability::NotApplicable("ICS outputs = 0".into()),
-        }
+        cond(ics, |o| o.caps.outputs > 0, "ICS outputs = 0")
     }
 }
 

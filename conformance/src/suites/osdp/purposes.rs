@@ -7,12 +7,9 @@ use khil_osdp::command::{Buzzer, Command, LedControl, LedPermanent, LedTemporary
 use khil_osdp::frame::{BROADCAST, Integrity, OsdpFrame};
 use khil_osdp::reply::{NakCode, Reply, function};
 
-use super::{OsdpDut, when};
+use super::dut::Received;
+use super::{OsdpDut, purpose, when};
 use crate::purpose::{Ctx, Purpose, Stop};
-
-macro_rules! purpose {
-    ($($body:tt)*) => { crate::purpose::purpose_for!(crate::suites::osdp::OsdpDut; $($body)*) };
-}
 
 pub(super) fn is_nak(r: &Reply, code: NakCode) -> bool {
     matches!(r, Reply::Nak { code: c, .. } if *c == code)
@@ -26,20 +23,19 @@ fn out(output: u8, control: u8) -> Command {
 async fn outputs(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop> {
     match dut.command(ctx, &Command::OStat).await? {
         Reply::OStatR(v) => Ok(v),
-        other => {
-            ctx.check("OSTAT answer", "OSTATR", format!("{other:?}"), false)?;
-            unreachable!()
-        }
+        other => Err(ctx.fail("OSTAT answer", "OSTATR", format!("{other:?}"))),
     }
+}
+
+/// A plain reply as it is, for a check to judge: what does not parse is `Unknown` (without its data).
+fn plain_reply(r: &Received) -> Reply {
+    Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] })
 }
 
 /// A plain packet whose reply is expected to be `nak`.
 async fn expect_nak(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, f: &OsdpFrame, nak: NakCode) -> Result<(), Stop> {
     let got = dut.exchange(ctx, f, what.to_owned()).await?;
-    let limit = dut.timeout();
-    let r = OsdpDut::checked(ctx, what, f, got, limit)?;
-    let reply =
-        Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] });
+    let reply = plain_reply(&dut.checked(ctx, what, f, got)?);
     ctx.check(what, format!("NAK {nak}"), format!("{reply:?}"), is_nak(&reply, nak))
 }
 
@@ -56,7 +52,8 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 dut.start(ctx).await?;
                 let id = dut.command(ctx, &Command::Id { kind: 0 }).await?;
                 ctx.check("ID answered with PDID", "PDID", format!("{:?}", id.code()), matches!(id, Reply::PdId(_)))?;
-                let Reply::PdCap(caps) = dut.command(ctx, &Command::Cap { kind: 0 }).await? else { return Err(Stop::Failed) };
+                let r = dut.command(ctx, &Command::Cap { kind: 0 }).await?;
+                let Reply::PdCap(caps) = r else { return Err(ctx.fail("CAP answered with PDCAP", "PDCAP", format!("{r:?}"))) };
                 let count = |f: u8| caps.iter().find(|c| c.function == f).map(|c| c.count);
                 let c = dut.ics.caps.clone();
                 let _ = ctx.check("outputs", c.outputs, count(function::OUTPUT_CONTROL).unwrap_or(0), count(function::OUTPUT_CONTROL).unwrap_or(0) == c.outputs);
@@ -80,7 +77,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 for integrity in [Integrity::Crc16, Integrity::Checksum] {
                     let cmd = Command::Id { kind: 0 };
                     let sqn = dut.next_sqn();
-                    let mut f = if dut.session.is_some() { dut.seal(&cmd, sqn)? } else { OsdpFrame::command(dut.address(), sqn, cmd.code(), cmd.to_data()) };
+                    let mut f = dut.packet(&cmd, sqn)?;
                     if integrity == Integrity::Checksum {
                         if dut.session.is_some() {
                             // A secured packet's MAC covers the CTRL byte: build a plain ID in checksum mode on a
@@ -94,8 +91,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                         f.integrity = Integrity::Checksum;
                     }
                     let got = dut.exchange(ctx, &f, format!("ID with {integrity:?}")).await?;
-                    let limit = dut.timeout();
-                    let r = OsdpDut::checked(ctx, "ID", &f, got, limit)?;
+                    let r = dut.checked(ctx, "ID", &f, got)?;
                     let _ = ctx.check(format!("reply check mode for a {integrity:?} command"), format!("{integrity:?}"), format!("{:?}", r.frame.integrity), r.frame.integrity == integrity);
                 }
                 Ok(())
@@ -116,7 +112,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 dut.send_bytes(ctx, &bytes, "ID without mark".into()).await?;
                 let limit = dut.timeout();
                 let got = dut.recv(ctx, limit).await?;
-                OsdpDut::checked(ctx, "ID without mark", &f, got, limit).map(drop)
+                dut.checked(ctx, "ID without mark", &f, got).map(drop)
             }
         },
         purpose! {
@@ -138,7 +134,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let got = dut.recv(ctx, limit).await?;
                 let _ = ctx.check("reply to a corrupted packet", "none", got.as_ref().map_or("none".into(), |r| format!("{:02X}", r.frame.code)), got.is_none());
                 let again = dut.exchange(ctx, &f, "the same ID, intact".into()).await?;
-                OsdpDut::checked(ctx, "ID after a corrupted packet", &f, again, limit).map(drop)
+                dut.checked(ctx, "ID after a corrupted packet", &f, again).map(drop)
             }
         },
         purpose! {
@@ -177,18 +173,17 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let sqn = dut.next_sqn();
-                let on = if dut.session.is_some() { dut.seal(&out(0, 2), sqn)? } else { OsdpFrame::command(dut.address(), sqn, opcode::OUT, out(0, 2).to_data()) };
+                let on = dut.packet(&out(0, 2), sqn)?;
                 let first = dut.exchange(ctx, &on, "OUT 0 on".into()).await?;
-                let limit = dut.timeout();
-                let first = OsdpDut::checked(ctx, "OUT on", &on, first, limit)?;
+                let first = dut.checked(ctx, "OUT on", &on, first)?;
                 let again = dut.exchange(ctx, &on, "OUT 0 on, resent with the same SQN".into()).await?;
-                let again = OsdpDut::checked(ctx, "OUT resent", &on, again, limit)?;
+                let again = dut.checked(ctx, "OUT resent", &on, again)?;
                 let _ = ctx.check("reply to the retransmission", "the previous reply, byte for byte", if again.raw == first.raw { "identical" } else { "different" }, again.raw == first.raw);
                 // The same SQN with other content is still a retransmission: nothing runs.
                 let off = OsdpFrame { data: out(0, 1).to_data(), ..OsdpFrame::command(dut.address(), sqn, opcode::OUT, vec![]) };
                 if dut.session.is_none() {
                     let got = dut.exchange(ctx, &off, "OUT 0 off under the same SQN".into()).await?;
-                    OsdpDut::checked(ctx, "OUT off resent", &off, got, limit)?;
+                    dut.checked(ctx, "OUT off resent", &off, got)?;
                     let image = outputs(dut, ctx).await?;
                     ctx.check("output 0 after the resent OUT off", "on (1)", image.first().copied().unwrap_or(9), image.first() == Some(&1))?;
                 } else {
@@ -210,8 +205,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 dut.session = None;
                 let poll = OsdpFrame::command(dut.address(), 0, opcode::POLL, vec![]);
                 let got = dut.exchange(ctx, &poll, "POLL SQN 0".into()).await?;
-                let limit = dut.timeout();
-                OsdpDut::checked(ctx, "POLL SQN 0", &poll, got, limit)?;
+                dut.checked(ctx, "POLL SQN 0", &poll, got)?;
                 let skip = OsdpFrame::command(dut.address(), 2, opcode::ID, vec![0]);
                 expect_nak(dut, ctx, "ID with SQN 2 after SQN 0", &skip, NakCode::BadSequence).await
             }
@@ -341,16 +335,14 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                     m[0] ^= 0x01;
                 }
                 let got = dut.exchange(ctx, &f, "POLL with a corrupted MAC".into()).await?;
-                let limit = dut.timeout();
-                let r = OsdpDut::checked(ctx, "POLL with a bad MAC", &f, got, limit)?;
-                let reply = Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] });
+                let r = dut.checked(ctx, "POLL with a bad MAC", &f, got)?;
+                let reply = plain_reply(&r);
                 ctx.check("reply to a wrong MAC", "NAK 06 (plain)", format!("{reply:?} scb={:?}", r.frame.scb.as_ref().map(|s| s.kind)), is_nak(&reply, NakCode::ScConditions) && r.frame.scb.is_none())?;
                 // The PD dropped the session: a command MAC'd with the old chain is not accepted.
                 let sqn = dut.next_sqn();
                 let f = dut.seal(&Command::Poll, sqn)?;
                 let got = dut.exchange(ctx, &f, "POLL MAC'd with the old session".into()).await?;
-                let r = OsdpDut::checked(ctx, "POLL after the session ended", &f, got, limit)?;
-                let reply = Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] });
+                let reply = plain_reply(&dut.checked(ctx, "POLL after the session ended", &f, got)?);
                 ctx.check("secured command after the session ended", "NAK 06", format!("{reply:?}"), is_nak(&reply, NakCode::ScConditions))
             }
         },
@@ -390,10 +382,9 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let mut worst = Duration::ZERO;
                 for _ in 0..20 {
                     let sqn = dut.next_sqn();
-                    let f = if dut.session.is_some() { dut.seal(&Command::Poll, sqn)? } else { OsdpFrame::command(dut.address(), sqn, opcode::POLL, vec![]) };
+                    let f = dut.packet(&Command::Poll, sqn)?;
                     let got = dut.exchange(ctx, &f, "POLL".into()).await?;
-                    let limit = dut.timeout();
-                    let r = OsdpDut::checked(ctx, "POLL", &f, got, limit)?;
+                    let r = dut.checked(ctx, "POLL", &f, got)?;
                     worst = worst.max(r.elapsed);
                     if dut.session.is_some() {
                         dut.open(ctx, r)?;

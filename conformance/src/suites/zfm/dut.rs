@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use khil_fingerprint::command::opcode;
 use khil_fingerprint::frame::{self, Decoded, FrameError, PacketKind, ZfmFrame};
-use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply, image};
+use khil_fingerprint::{Command, ConfirmationCode as Cc, PacketSize, Reply, image};
 use khil_link::BoxLink;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ZfmIcs;
 use crate::purpose::{Ctx, Stop};
-use crate::verdict::Direction;
+use crate::verdict::{Direction, hex};
 
 /// A module on a link.
 pub struct ZfmDut {
@@ -31,17 +31,6 @@ impl std::fmt::Debug for ZfmDut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ZfmDut").field("address", &format_args!("{:08X}", self.address)).finish_non_exhaustive()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 3), |mut s, b| {
-        if !s.is_empty() {
-            s.push(' ');
-        }
-        let _ = write!(s, "{b:02X}");
-        s
-    })
 }
 
 /// The frame as evidence keeps it: data packet contents (images, templates) and passwords are replaced by
@@ -214,13 +203,8 @@ impl ZfmDut {
         let start = Instant::now();
         loop {
             let Some(frame) = self.recv(ctx, limit.saturating_sub(start.elapsed())).await? else {
-                ctx.check(
-                    format!("{} is answered", cmd.name()),
-                    format!("an ack within {} ms", limit.as_millis()),
-                    "no ack",
-                    false,
-                )?;
-                unreachable!("a failed check returns Err");
+                let expected = format!("an ack within {} ms", limit.as_millis());
+                return Err(ctx.fail(format!("{} is answered", cmd.name()), expected, "no ack"));
             };
             if frame.kind == PacketKind::Ack {
                 let elapsed = start.elapsed();
@@ -240,18 +224,8 @@ impl ZfmDut {
     /// `ask`, then the reply parsed for its instruction (a length that does not fit is a failed check).
     pub async fn call(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
         let answer = self.ask(ctx, cmd).await?;
-        match Reply::parse(cmd.opcode(), &answer.frame.payload) {
-            Ok(r) => Ok(r),
-            Err(e) => {
-                ctx.check(
-                    format!("{} reply has its documented length", cmd.name()),
-                    "a parsable reply",
-                    e.to_string(),
-                    false,
-                )?;
-                unreachable!()
-            }
-        }
+        Reply::parse(cmd.opcode(), &answer.frame.payload)
+            .map_err(|e| ctx.fail(format!("{} reply has its documented length", cmd.name()), "a parsable reply", e))
     }
 
     /// `call` and a check that the confirmation code is `expected`.
@@ -276,21 +250,15 @@ impl ZfmDut {
         loop {
             let limit = Duration::from_millis(self.ics.caps.reply_timeout_ms);
             let Some(frame) = self.recv(ctx, limit).await? else {
-                ctx.check(
-                    format!("{what}: the transfer ends with an end-data packet"),
-                    "PID 08",
-                    format!("silence after {packets} packets"),
-                    false,
-                )?;
-                unreachable!()
+                let observed = format!("silence after {packets} packets");
+                return Err(ctx.fail(format!("{what}: the transfer ends with an end-data packet"), "PID 08", observed));
             };
             if frame.address != self.address {
-                ctx.check(
+                return Err(ctx.fail(
                     format!("{what}: data packets come from the module address"),
                     format!("{:08X}", self.address),
                     format!("{:08X}", frame.address),
-                    false,
-                )?;
+                ));
             }
             packets += 1;
             match frame.kind {
@@ -314,7 +282,7 @@ impl ZfmDut {
                     return Ok(data);
                 }
                 other => {
-                    ctx.check(format!("{what}: only data packets until end-data"), "PID 02 or 08", other, false)?;
+                    return Err(ctx.fail(format!("{what}: only data packets until end-data"), "PID 02 or 08", other));
                 }
             }
         }
@@ -327,18 +295,10 @@ impl ZfmDut {
             match r.cc() {
                 Cc::Ok => return Ok(()),
                 Cc::NoFinger => tokio::time::sleep(Duration::from_millis(50)).await,
-                other => {
-                    ctx.check("GenImg captures a presented finger", Cc::Ok, other, false)?;
-                }
+                other => return Err(ctx.fail("GenImg captures a presented finger", Cc::Ok, other)),
             }
         }
-        ctx.check(
-            "GenImg captures a presented finger",
-            "00 within the IXIT's capture attempts",
-            "02 every time",
-            false,
-        )?;
-        unreachable!()
+        Err(ctx.fail("GenImg captures a presented finger", "00 within the IXIT's capture attempts", "02 every time"))
     }
 
     /// Capture and convert into `buffer`.
@@ -363,13 +323,8 @@ impl ZfmDut {
 
     /// Sets the packet size (code 0-3) and remembers it.
     pub async fn set_packet_size(&mut self, ctx: &mut Ctx, bytes: usize) -> Result<(), Stop> {
-        let code = match bytes {
-            32 => 0,
-            64 => 1,
-            128 => 2,
-            _ => 3,
-        };
-        self.ok(ctx, &Command::SetSysPara { param: 6, value: code }).await?;
+        let code = PacketSize::from_bytes(bytes).map_or(3, PacketSize::code);
+        self.ok(ctx, &Command::SetSysPara { param: 6, value: code as u8 }).await?;
         self.packet_size = bytes;
         Ok(())
     }
@@ -381,7 +336,7 @@ impl ZfmDut {
         for page in 0..pages {
             match self.ok(ctx, &Command::ReadIndexTable { page }).await? {
                 Reply::IndexTable { bitmap, .. } => out.extend(bitmap.slots(page)),
-                other => ctx.check_eq("ReadIndexTable reply", "an index bitmap".to_owned(), format!("{other:?}"))?,
+                other => return Err(ctx.fail("ReadIndexTable reply", "an index bitmap", format!("{other:?}"))),
             }
         }
         Ok(out)
@@ -397,10 +352,15 @@ impl ZfmDut {
     pub async fn params(&mut self, ctx: &mut Ctx) -> Result<khil_fingerprint::SystemParameters, Stop> {
         match self.ok(ctx, &Command::ReadSysPara).await? {
             Reply::SystemParameters { params, .. } => Ok(params),
-            other => {
-                ctx.check("ReadSysPara reply", "16 parameter bytes", format!("{other:?}"), false)?;
-                unreachable!()
-            }
+            other => Err(ctx.fail("ReadSysPara reply", "16 parameter bytes", format!("{other:?}"))),
+        }
+    }
+
+    /// The number of stored templates (TemplateNum).
+    pub async fn template_count(&mut self, ctx: &mut Ctx) -> Result<u16, Stop> {
+        match self.ok(ctx, &Command::TemplateNum).await? {
+            Reply::TemplateNum { count, .. } => Ok(count),
+            other => Err(ctx.fail("TemplateNum reply", "a 2-byte count", format!("{other:?}"))),
         }
     }
 }

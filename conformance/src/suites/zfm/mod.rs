@@ -161,10 +161,7 @@ pub(crate) mod when {
     }
 
     fn cond(ics: &Ics, test: impl Fn(&ZfmIcs) -> bool, why: &str) -> Applicability {
-        match ZfmIcs::of(ics) {
-            Some(z) if test(&z) => Applicability::Applies,
-            _ => Applicability::NotApplicable(why.to_owned()),
-        }
+        Applicability::when(ZfmIcs::of(ics).is_some_and(|z| test(&z)), why)
     }
 
     pub(crate) fn finger(ics: &Ics) -> Applicability {
@@ -177,12 +174,7 @@ pub(crate) mod when {
         cond(ics, |z| z.caps.soft_reset, "ICS soft_reset = false: no SoftRst, no way to power-cycle from the host")
     }
     pub(crate) fn finger_and_reset(ics: &Ics) -> Applicability {
-        match (finger(ics), soft_reset(ics)) {
-            (Applicability::Applies, Applicability::Applies) => Applicability::Applies,
-            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => {
-                Applicability::NotApplicable(w)
-            }
-        }
+        finger(ics).and(soft_reset(ics))
     }
     pub(crate) fn led(ics: &Ics) -> Applicability {
         cond(ics, |z| z.caps.led, "ICS led = false: no LED ring")
@@ -197,12 +189,7 @@ pub(crate) mod when {
         cond(ics, |z| z.caps.versions, "ICS versions = false: no GetFwVer / GetAlgVer")
     }
     pub(crate) fn get_image_ex(ics: &Ics) -> Applicability {
-        match (cond(ics, |z| z.caps.get_image_ex, "ICS get_image_ex = false"), finger(ics)) {
-            (Applicability::Applies, Applicability::Applies) => Applicability::Applies,
-            (Applicability::NotApplicable(w), _) | (_, Applicability::NotApplicable(w)) => {
-                Applicability::NotApplicable(w)
-            }
-        }
+        cond(ics, |z| z.caps.get_image_ex, "ICS get_image_ex = false").and(finger(ics))
     }
     pub(crate) fn notepad(ics: &Ics) -> Applicability {
         cond(ics, |z| z.caps.notepad, "ICS notepad = false")

@@ -128,8 +128,10 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             |dut, ctx| {
                 dut.capture_into(ctx, 1).await?;
                 dut.capture_into(ctx, 2).await?;
-                let Reply::Match { cc, score } = dut.call(ctx, &Command::Match).await? else { return Err(Stop::Failed) };
-                ctx.check("Match of two captures of the presented finger", "00, score > 0", format!("{cc}, score {score}"), cc.is_ok() && score > 0)
+                let what = "Match of two captures of the presented finger";
+                let r = dut.call(ctx, &Command::Match).await?;
+                let Reply::Match { cc, score } = r else { return Err(ctx.fail(what, "00, score > 0", format!("{r:?}"))) };
+                ctx.check(what, "00, score > 0", format!("{cc}, score {score}"), cc.is_ok() && score > 0)
             }
         },
         purpose! {

@@ -4,7 +4,7 @@ use khil_fingerprint::command::{Command, ProductInfo};
 use khil_fingerprint::{ConfirmationCode as Cc, PacketSize, Reply};
 
 use super::purpose;
-use crate::purpose::{Purpose, Stop};
+use crate::purpose::Purpose;
 use crate::suites::zfm::{ZfmDut, when};
 
 pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
@@ -41,7 +41,8 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             when: when::product_info, condition: "ics.product_info",
             expected: "image width and height, library capacity and template size as declared; a model name",
             |dut, ctx| {
-                let Reply::ProductInfo { info, .. } = dut.ok(ctx, &Command::ReadProdInfo).await? else { return Err(Stop::Failed) };
+                let r = dut.ok(ctx, &Command::ReadProdInfo).await?;
+                let Reply::ProductInfo { info, .. } = r else { return Err(ctx.fail("ReadProdInfo reply", "46 information bytes", format!("{r:?}"))) };
                 let caps = dut.ics.caps.clone();
                 let _ = ctx.check("image width", caps.image_width, info.width, info.width == caps.image_width);
                 let _ = ctx.check("image height", caps.image_height, info.height, info.height == caps.image_height);

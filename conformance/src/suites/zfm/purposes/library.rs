@@ -24,8 +24,8 @@ async fn clear_scratch(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<(), Stop> {
     dut.ok(ctx, &Command::DeleteChar { page: first, count }).await.map(drop)
 }
 
-/// A template to store without a finger: uploaded from a capture when there is a finger, otherwise whatever
-/// characteristics buffer 1 holds (a module stores buffers as bytes).
+/// A template to store without a finger: whatever characteristics buffer 1 holds, uploaded (a module stores
+/// buffers as bytes, so no capture is needed).
 async fn some_template(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop> {
     dut.up_char(ctx, 1).await
 }
@@ -89,9 +89,9 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                 for page in first..first + 3 {
                     dut.ok(ctx, &Command::Store { buffer: 1, page }).await?;
                 }
-                let Reply::TemplateNum { count: before, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let before = dut.template_count(ctx).await?;
                 dut.ok(ctx, &Command::DeleteChar { page: first, count: 2 }).await?;
-                let Reply::TemplateNum { count: after, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let after = dut.template_count(ctx).await?;
                 let _ = ctx.check("count after deleting 2", before.saturating_sub(2), after, after + 2 == before);
                 let used = dut.used_slots(ctx).await?;
                 let scratch: Vec<u16> = used.into_iter().filter(|s| (first..first + 3).contains(s)).collect();
@@ -142,8 +142,11 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                 let cap = dut.ics.caps.library_size;
                 for search in [Command::Search { buffer: 1, start: 0, count: cap }, Command::HiSpeedSearch { buffer: 1, start: 0, count: cap }] {
                     dut.capture_into(ctx, 1).await?;
-                    let Reply::Search { cc, page: found, score } = dut.call(ctx, &search).await? else { return Err(Stop::Failed) };
-                    let _ = ctx.check(format!("{} for a new capture", search.name()), format!("00 at page {page}, score > 0"), format!("{cc} at page {found}, score {score}"), cc.is_ok() && found == page && score > 0);
+                    let what = format!("{} for a new capture", search.name());
+                    let expected = format!("00 at page {page}, score > 0");
+                    let r = dut.call(ctx, &search).await?;
+                    let Reply::Search { cc, page: found, score } = r else { return Err(ctx.fail(what, expected, format!("{r:?}"))) };
+                    let _ = ctx.check(what, expected, format!("{cc} at page {found}, score {score}"), cc.is_ok() && found == page && score > 0);
                 }
                 clear_scratch(dut, ctx).await
             }
@@ -184,7 +187,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                 dut.down_char(ctx, 1, &t).await?;
                 dut.ok(ctx, &Command::Store { buffer: 1, page: dut.ics.ixit.scratch_first }).await?;
                 dut.ok(ctx, &Command::Empty).await?;
-                let Reply::TemplateNum { count, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let count = dut.template_count(ctx).await?;
                 let _ = ctx.check("count after Empty", 0, count, count == 0);
                 let used = dut.used_slots(ctx).await?;
                 ctx.check("used pages after Empty", 0, used.len(), used.is_empty())
@@ -207,7 +210,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
                     }
                 }
                 let _ = ctx.check("Stores refused while filling", 0, refused, refused == 0);
-                let Reply::TemplateNum { count, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let count = dut.template_count(ctx).await?;
                 let _ = ctx.check("count when full", cap, count, count == cap);
                 let used = dut.used_slots(ctx).await?;
                 let _ = ctx.check("pages in the index when full", cap, used.len(), used.len() == usize::from(cap));

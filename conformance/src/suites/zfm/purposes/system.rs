@@ -18,6 +18,14 @@ pub(super) async fn soft_reset(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<(), St
     Ok(())
 }
 
+/// The 32 bytes of notepad page `page`.
+async fn read_notepad(dut: &mut ZfmDut, ctx: &mut Ctx, page: u8) -> Result<[u8; 32], Stop> {
+    match dut.ok(ctx, &Command::ReadNotepad { page }).await? {
+        Reply::Notepad { data, .. } => Ok(data),
+        other => Err(ctx.fail("ReadNotepad reply", "32 notepad bytes", format!("{other:?}"))),
+    }
+}
+
 #[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
 pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
     vec![
@@ -113,10 +121,10 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             when: when::notepad, condition: "ics.notepad",
             expected: "page 15 reads back what was written (then restored); page 16 is refused with 1C",
             |dut, ctx| {
-                let Reply::Notepad { data: original, .. } = dut.ok(ctx, &Command::ReadNotepad { page: 15 }).await? else { return Err(Stop::Failed) };
+                let original = read_notepad(dut, ctx, 15).await?;
                 let pattern: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xA5);
                 dut.ok(ctx, &Command::WriteNotepad { page: 15, data: pattern }).await?;
-                let Reply::Notepad { data, .. } = dut.ok(ctx, &Command::ReadNotepad { page: 15 }).await? else { return Err(Stop::Failed) };
+                let data = read_notepad(dut, ctx, 15).await?;
                 let _ = super::check_bytes(ctx, "page 15 reads back what was written", &pattern, &data);
                 dut.ok(ctx, &Command::WriteNotepad { page: 15, data: original }).await?;
                 dut.expect(ctx, "WriteNotepad page 16", &Command::WriteNotepad { page: 16, data: pattern }, Cc::BadNotepadPage).await?;
@@ -130,7 +138,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             when: when::always, condition: "always",
             expected: "the count equals the number of set bits over all index pages",
             |dut, ctx| {
-                let Reply::TemplateNum { count, .. } = dut.ok(ctx, &Command::TemplateNum).await? else { return Err(Stop::Failed) };
+                let count = dut.template_count(ctx).await?;
                 let used = dut.used_slots(ctx).await?;
                 ctx.check("TemplateNum vs index table", used.len(), count, usize::from(count) == used.len())
             }
