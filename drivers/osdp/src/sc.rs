@@ -86,6 +86,28 @@ pub const BLOCK: usize = 16;
 pub const SCBK_D: [u8; 16] =
     [0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0x3F];
 
+/// A base key written as 32 hex digits (either case), as ICS files, state files and the command line carry it;
+/// `None` for anything else.
+pub fn key_from_hex(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 32 || !text.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(key)
+}
+
+/// A base key as 32 lower-case hex digits (for files the key belongs in; never for logs).
+pub fn key_to_hex(key: &[u8; 16]) -> String {
+    use std::fmt::Write;
+    key.iter().fold(String::with_capacity(32), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
 /// How many MAC bytes are sent on the wire.
 pub const MAC_LEN: usize = 4;
 

@@ -67,6 +67,16 @@ fn data() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
+    /// Base keys written as hex read back the same, in either case; anything but 32 hex digits is refused.
+    #[test]
+    fn keys_round_trip_through_hex(key in any::<[u8; 16]>(), junk in ".{0,40}") {
+        let hex = khil_osdp::sc::key_to_hex(&key);
+        prop_assert_eq!(khil_osdp::sc::key_from_hex(&hex), Some(key));
+        prop_assert_eq!(khil_osdp::sc::key_from_hex(&hex.to_uppercase()), Some(key));
+        let valid = junk.len() == 32 && junk.chars().all(|c| c.is_ascii_hexdigit());
+        prop_assert_eq!(khil_osdp::sc::key_from_hex(&junk).is_some(), valid);
+    }
+
     #[test]
     fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         match decode(&bytes) {

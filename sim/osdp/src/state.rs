@@ -104,7 +104,7 @@ impl PdStateFile {
         let scbk = match &json.scbk {
             None => None,
             Some(text) => Some(
-                parse_hex16(text)
+                khil_osdp::sc::key_from_hex(text)
                     .ok_or_else(|| field("scbk", "32 hex digits".into(), format!("{} characters", text.len())))?,
             ),
         };
@@ -119,13 +119,7 @@ impl PdStateFile {
             version: 1,
             profile: profile.to_owned(),
             address: state.address,
-            scbk: state.scbk.map(|k| {
-                use std::fmt::Write;
-                k.iter().fold(String::with_capacity(32), |mut hex, b| {
-                    let _ = write!(hex, "{b:02x}");
-                    hex
-                })
-            }),
+            scbk: state.scbk.as_ref().map(khil_osdp::sc::key_to_hex),
         };
         let io = |source| StateError::Io { path: self.path.clone(), source };
         let text = serde_json::to_string_pretty(&json)
@@ -138,17 +132,6 @@ impl PdStore for PdStateFile {
     fn save(&mut self, profile: &str, state: &Persisted) -> Result<(), StateError> {
         PdStateFile::save(self, profile, state)
     }
-}
-
-fn parse_hex16(text: &str) -> Option<[u8; 16]> {
-    if text.len() != 32 || !text.is_ascii() {
-        return None;
-    }
-    let mut key = [0u8; 16];
-    for (i, b) in key.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(key)
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ impl OsdpIcs {
         }
         let key = match &ixit.scbk {
             None => khil_osdp::sc::SCBK_D,
-            Some(text) => parse_key(text).ok_or_else(|| {
+            Some(text) => khil_osdp::sc::key_from_hex(text).ok_or_else(|| {
                 format!("ICS {}: [ixit] scbk: expected 32 hex digits, found {} characters", ics.name(), text.len())
             })?,
         };
@@ -112,17 +112,6 @@ impl OsdpIcs {
     pub fn of(ics: &Ics) -> Option<OsdpIcs> {
         OsdpIcs::from_ics(ics).ok()
     }
-}
-
-fn parse_key(text: &str) -> Option<[u8; 16]> {
-    if text.len() != 32 || !text.is_ascii() {
-        return None;
-    }
-    let mut key = [0u8; 16];
-    for (i, b) in key.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(key)
 }
 
 pub(crate) mod when {
