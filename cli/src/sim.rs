@@ -103,6 +103,7 @@ enum SimFault {
     Pd(khil_sim_osdp::PdFault),
 }
 
+/// A `--fault` (or `fault=`) spec of `device`: a line fault, else the device's own kind of fault.
 fn parse_fault(device: &str, spec: &str) -> Result<SimFault, String> {
     let line_err = match spec.parse::<Fault>() {
         Ok(f) => return Ok(SimFault::Line(f)),
@@ -110,29 +111,27 @@ fn parse_fault(device: &str, spec: &str) -> Result<SimFault, String> {
     };
     let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
     let line_kinds = ["drop", "flip", "dup", "garbage", "delay", "stall", "close"];
-    if (device == "osdp-pd" || device == "gate") && !line_kinds.contains(&kind) {
-        return match spec.parse::<khil_sim_osdp::PdFault>() {
-            Ok(f) => Ok(SimFault::Pd(f)),
-            Err(e) if e.part == "kind" => Err(format!(
-                "--fault {spec:?}: unknown kind {kind:?}: expected a line fault ({}) or a PD fault ({})",
-                line_kinds.join(", "),
-                khil_sim_osdp::faults::KINDS
-            )),
-            Err(e) => Err(format!("--fault: {e}")),
-        };
-    }
-    if device != "fingerprint" || line_kinds.contains(&kind) {
+    let unknown_kind = |own: &str| {
+        format!("--fault {spec:?}: unknown kind {kind:?}: expected a line fault ({}) or {own}", line_kinds.join(", "))
+    };
+    if line_kinds.contains(&kind) {
         return Err(format!("--fault: {line_err}"));
     }
-    match spec.parse::<DeviceFault>() {
-        Ok(f) => Ok(SimFault::Device(f)),
-        Err(e) if e.part == "kind" => Err(format!(
-            "--fault {spec:?}: unknown kind {kind:?}: expected a line fault ({}) or a device fault ({}) \
-             (example: --fault checksum:p=0.05)",
-            line_kinds.join(", "),
-            khil_sim_fingerprint::faults::KINDS
-        )),
-        Err(e) => Err(format!("--fault: {e}")),
+    match device {
+        "osdp-pd" | "gate" => match spec.parse::<khil_sim_osdp::PdFault>() {
+            Ok(f) => Ok(SimFault::Pd(f)),
+            Err(e) if e.part == "kind" => Err(unknown_kind(&format!("a PD fault ({})", khil_sim_osdp::faults::KINDS))),
+            Err(e) => Err(format!("--fault: {e}")),
+        },
+        "fingerprint" => match spec.parse::<DeviceFault>() {
+            Ok(f) => Ok(SimFault::Device(f)),
+            Err(e) if e.part == "kind" => Err(unknown_kind(&format!(
+                "a device fault ({}) (example: --fault checksum:p=0.05)",
+                khil_sim_fingerprint::faults::KINDS
+            ))),
+            Err(e) => Err(format!("--fault: {e}")),
+        },
+        _ => Err(format!("--fault: {line_err}")),
     }
 }
 
@@ -244,15 +243,8 @@ async fn gate(args: &SimArgs, line: Line, faults: Vec<khil_sim_osdp::PdFault>) -
 }
 
 pub(crate) fn parse_key(text: &str) -> Result<[u8; 16], String> {
-    let bad = || format!("--scbk {} characters: expected 32 hex digits (16 bytes)", text.len());
-    if text.len() != 32 || !text.is_ascii() {
-        return Err(bad());
-    }
-    let mut key = [0u8; 16];
-    for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
-    Ok(key)
+    khil_osdp::sc::key_from_hex(text)
+        .ok_or_else(|| format!("--scbk {} characters: expected 32 hex digits (16 bytes)", text.len()))
 }
 
 /// The fingerprint sensor of a bio-reader PD, or an error naming a finger option given to a PD without one.
@@ -454,54 +446,128 @@ pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static
     })
 }
 
+/// `LinkError::Unsupported` for a `sim:` URL, naming the whole URL.
+fn unsupported(url: &SimUrl, why: String) -> LinkError {
+    LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why }
+}
+
+/// One `key=value` of a `sim:` URL, read as the type its key needs; a bad value is named with its key.
+struct Param<'a> {
+    url: &'a SimUrl,
+    key: &'a str,
+    value: &'a str,
+}
+
+fn params(url: &SimUrl) -> impl Iterator<Item = Param<'_>> {
+    url.params.iter().map(move |(key, value)| Param { url, key, value })
+}
+
+impl Param<'_> {
+    fn fail(&self, why: String) -> LinkError {
+        unsupported(self.url, why)
+    }
+
+    fn bad(&self, expected: &str) -> LinkError {
+        self.fail(format!("{}: expected {expected}, got {:?}", self.key, self.value))
+    }
+
+    fn unknown(&self, known: &str) -> LinkError {
+        self.fail(format!("unknown parameter {:?}: expected {known}", self.key))
+    }
+
+    /// A value with its own parser (finger, quirk), whose error says what was expected.
+    fn parsed<T: std::str::FromStr<Err: std::fmt::Display>>(&self) -> Result<T, LinkError> {
+        self.value.parse().map_err(|e: T::Err| self.fail(e.to_string()))
+    }
+
+    fn seed(&self) -> Result<u64, LinkError> {
+        self.value.parse().map_err(|_| self.bad("an integer"))
+    }
+
+    fn baud(&self) -> Result<u32, LinkError> {
+        self.value.parse().ok().filter(|b| *b > 0).ok_or_else(|| self.bad("a baud rate"))
+    }
+
+    fn address(&self) -> Result<u8, LinkError> {
+        self.value.parse().ok().filter(|a| *a < 0x7F).ok_or_else(|| self.bad("0-126"))
+    }
+
+    fn scbk(&self) -> Result<[u8; 16], LinkError> {
+        parse_key(self.value).map_err(|e| self.fail(e))
+    }
+
+    fn probability(&self) -> Result<f64, LinkError> {
+        self.value.parse().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| self.bad("a probability"))
+    }
+
+    fn count(&self) -> Result<u32, LinkError> {
+        self.value.parse().ok().filter(|n| *n > 0).ok_or_else(|| self.bad("a count of at least 1"))
+    }
+
+    fn fault(&self) -> Result<SimFault, LinkError> {
+        parse_fault(&self.url.device, self.value).map_err(|e| self.fail(e))
+    }
+}
+
+/// What `sim:osdp-pd` and `sim:gate` share: a PD's configuration, its line and its faults.
+struct PdParams {
+    config: khil_sim_osdp::PdConfig,
+    line: Line,
+    faults: Vec<khil_sim_osdp::PdFault>,
+}
+
+impl PdParams {
+    fn new() -> PdParams {
+        let config = khil_sim_osdp::PdConfig::new(khil_sim_osdp::PdProfile::GATE_IO, 1);
+        PdParams { config, line: Line::default(), faults: Vec::new() }
+    }
+
+    /// Takes `address`, `scbk`, `seed` and `fault`; `Ok(false)` for any other key.
+    fn take(&mut self, p: &Param<'_>) -> Result<bool, LinkError> {
+        match p.key {
+            "address" => self.config.address = p.address()?,
+            "scbk" => self.config.scbk = Some(p.scbk()?),
+            "seed" => {
+                self.config.seed = p.seed()?;
+                self.line.seed = self.config.seed;
+            }
+            "fault" => match p.fault()? {
+                SimFault::Line(f) => self.line.faults.push(f),
+                SimFault::Pd(f) => self.faults.push(f),
+                SimFault::Device(_) => return Err(p.bad("a line or PD fault")),
+            },
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
 /// `sim:osdp-pd?profile=..&address=..&scbk=..&fault=..&quirk=..&seed=..` in-process; a bio-reader also takes
 /// `finger`, `no-finger` and `impressions` (its fingers come from the process's shared population).
 fn connect_osdp_pd(url: &SimUrl) -> Result<BoxLink, LinkError> {
-    use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
-    let unsupported =
-        |why: String| LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why };
-    let mut config = PdConfig::new(PdProfile::GATE_IO, 1);
-    let mut line = Line::default();
-    let mut faults = Vec::new();
+    use khil_sim_osdp::{OsdpPd, PdProfile};
+    let mut pd = PdParams::new();
     let (mut presence, mut no_finger, mut impressions) = (Presence::Lifted, 0.0, 0);
-    for (key, value) in &url.params {
-        let bad = |expected: &str| unsupported(format!("{key}: expected {expected}, got {value:?}"));
-        match key.as_str() {
+    for p in params(url) {
+        if pd.take(&p)? {
+            continue;
+        }
+        match p.key {
             "profile" => {
-                config.profile =
-                    PdProfile::by_name(value).ok_or_else(|| bad(&format!("one of {}", PdProfile::names())))?;
+                pd.config.profile =
+                    PdProfile::by_name(p.value).ok_or_else(|| p.bad(&format!("one of {}", PdProfile::names())))?;
             }
-            "address" => config.address = value.parse().ok().filter(|a| *a < 0x7F).ok_or_else(|| bad("0-126"))?,
-            "scbk" => config.scbk = Some(parse_key(value).map_err(unsupported)?),
-            "seed" => {
-                config.seed = value.parse().map_err(|_| bad("an integer"))?;
-                line.seed = config.seed;
-            }
-            "quirk" => config.quirks.push(value.parse().map_err(unsupported)?),
-            "fault" => match parse_fault("osdp-pd", value).map_err(unsupported)? {
-                SimFault::Line(f) => line.faults.push(f),
-                SimFault::Pd(f) => faults.push(f),
-                SimFault::Device(_) => return Err(bad("a line or PD fault")),
-            },
-            "finger" => presence = value.parse().map_err(|e| unsupported(format!("{e}")))?,
-            "no-finger" => {
-                no_finger =
-                    value.parse().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| bad("a probability"))?;
-            }
-            "impressions" => {
-                impressions = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("a count of at least 1"))?;
-            }
-            _ => {
-                return Err(unsupported(format!(
-                    "unknown parameter {key:?}: expected profile, address, scbk, seed, quirk, fault, finger, \
-                     no-finger or impressions"
-                )));
-            }
+            "quirk" => pd.config.quirks.push(p.parsed()?),
+            "finger" => presence = p.parsed()?,
+            "no-finger" => no_finger = p.probability()?,
+            "impressions" => impressions = p.count()?,
+            _ => return Err(p.unknown("profile, address, scbk, seed, quirk, fault, finger, no-finger or impressions")),
         }
     }
+    let PdParams { mut config, line, faults } = pd;
     let seed = config.seed;
     config.bio = bio_reader(config.profile, presence, no_finger, impressions, || Ok(population(seed)), seed)
-        .map_err(|e| unsupported(e.replacen("--finger", "finger", 1)))?;
+        .map_err(|e| unsupported(url, e.replacen("--finger", "finger", 1)))?;
     let pd = Arc::new(OsdpPd::with_faults(config, faults));
     pd.prepare();
     Ok(khil_sim_host::in_process(pd, &line))
@@ -511,37 +577,62 @@ fn connect_osdp_pd(url: &SimUrl) -> Result<BoxLink, LinkError> {
 /// physical gate behind it, for as long as the link is open. Travellers are added from a `khil sim gate` console
 /// only; in-process, the gate stands empty (for controller and conformance runs).
 fn connect_gate(url: &SimUrl) -> Result<BoxLink, LinkError> {
-    use khil_sim_osdp::{PdConfig, PdProfile};
-    let unsupported =
-        |why: String| LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why };
-    let mut config = PdConfig::new(PdProfile::GATE_IO, 1);
-    let mut line = Line::default();
-    let mut faults = Vec::new();
+    let mut pd = PdParams::new();
     let mut fail_mode = khil_sim_gate::FailMode::Safe;
-    for (key, value) in &url.params {
-        let bad = |expected: &str| unsupported(format!("{key}: expected {expected}, got {value:?}"));
-        match key.as_str() {
-            "address" => config.address = value.parse().ok().filter(|a| *a < 0x7F).ok_or_else(|| bad("0-126"))?,
-            "scbk" => config.scbk = Some(parse_key(value).map_err(unsupported)?),
-            "seed" => {
-                config.seed = value.parse().map_err(|_| bad("an integer"))?;
-                line.seed = config.seed;
+    for p in params(url) {
+        if pd.take(&p)? {
+            continue;
+        }
+        match p.key {
+            "fail-mode" => {
+                fail_mode = crate::sim_gate::parse_fail_mode(p.value).map_err(|_| p.bad("safe or secure"))?;
             }
-            "fail-mode" => fail_mode = crate::sim_gate::parse_fail_mode(value).map_err(|_| bad("safe or secure"))?,
-            "fault" => match parse_fault("gate", value).map_err(unsupported)? {
-                SimFault::Line(f) => line.faults.push(f),
-                SimFault::Pd(f) => faults.push(f),
-                SimFault::Device(_) => return Err(bad("a line or PD fault")),
-            },
-            _ => {
-                return Err(unsupported(format!(
-                    "unknown parameter {key:?}: expected address, scbk, seed, fail-mode or fault"
-                )));
-            }
+            _ => return Err(p.unknown("address, scbk, seed, fail-mode or fault")),
         }
     }
-    let gate = Arc::new(crate::sim_gate::SimGate::start(config, faults, fail_mode));
-    Ok(khil_sim_host::in_process(gate, &line))
+    let gate = Arc::new(crate::sim_gate::SimGate::start(pd.config, pd.faults, fail_mode));
+    Ok(khil_sim_host::in_process(gate, &pd.line))
+}
+
+/// `sim:fingerprint?...` (and `sim:echo?...`, which takes `seed`, `pace` and `fault` only).
+fn connect_fingerprint_or_echo(url: &SimUrl) -> Result<BoxLink, LinkError> {
+    let fingerprint = url.device == "fingerprint";
+    let mut line = Line::default();
+    let mut config = SensorConfig::new(Profile::R307);
+    for p in params(url) {
+        match p.key {
+            "seed" => {
+                line.seed = p.seed()?;
+                config.seed = line.seed;
+            }
+            "pace" => line.pace = Some(LineRate::new(p.baud()?)),
+            "fault" => match p.fault()? {
+                SimFault::Line(f) => line.faults.push(f),
+                SimFault::Device(f) => config.faults.push(f),
+                SimFault::Pd(_) => return Err(p.fail("PD faults need `khil sim osdp-pd`".into())),
+            },
+            "profile" if fingerprint => {
+                config.profile =
+                    Profile::by_name(p.value).ok_or_else(|| p.bad(&format!("one of {}", Profile::names())))?;
+            }
+            "finger" if fingerprint => config.presence = p.parsed()?,
+            "state" if fingerprint => config.state = Some(p.value.into()),
+            "no-finger" if fingerprint => config.no_finger = p.probability()?,
+            "quirk" if fingerprint => config.quirks.push(p.parsed()?),
+            "impressions" if fingerprint => config.distinct_impressions = Some(p.count()?),
+            _ if fingerprint => {
+                return Err(p.unknown("seed, pace, fault, profile, finger, state, no-finger, impressions or quirk"));
+            }
+            _ => return Err(p.unknown("seed, pace or fault")),
+        }
+    }
+    if !fingerprint {
+        return Ok(khil_sim_host::in_process(Arc::new(Echo), &line));
+    }
+    let fingers = population(config.seed);
+    let sensor = ZfmSensor::new(config, fingers).map_err(|e| unsupported(url, e.to_string()))?;
+    sensor.prepare();
+    Ok(khil_sim_host::in_process(Arc::new(sensor), &line))
 }
 
 /// The synthetic population of `seed`, shared by every in-process sensor of this process: a conformance run
@@ -554,76 +645,21 @@ fn population(seed: u64) -> Arc<Fingers> {
     Arc::clone(map.entry(seed).or_insert_with(|| Arc::new(Fingers::new(seed, Quality::Good))))
 }
 
-/// `sim:<device>?...` URLs: the simulators of this binary, in-process. Parameters: `seed`, `pace`, `fault`
-/// (line or device, repeatable), and for the fingerprint `profile`, `finger`, `state`, `no-finger`,
-/// `impressions`.
+/// `sim:<device>?...` URLs: the simulators of this binary, in-process. Each parameter at most once. Every
+/// device takes `seed` and `fault` (a line fault, or the device's own); `echo` and `fingerprint` also `pace`;
+/// the fingerprint `profile`, `finger`, `state`, `no-finger`, `impressions` and `quirk`; `osdp-pd` and `gate`
+/// `address` and `scbk`, `osdp-pd` `profile`, `quirk` and, on a bio-reader, `finger`, `no-finger` and
+/// `impressions`; `gate` `fail-mode`.
 #[derive(Debug, Default)]
 pub(crate) struct Simulators;
 
 impl SimConnector for Simulators {
     fn connect_sim(&self, url: &SimUrl) -> Result<BoxLink, LinkError> {
-        let unsupported =
-            |why: String| LinkError::Unsupported { url: khil_link::DeviceUrl::Sim(url.clone()).to_string(), why };
-        if !DEVICES.contains(&url.device.as_str()) {
-            return Err(unsupported(format!("no simulator {:?}: expected one of {}", url.device, DEVICES.join(", "))));
-        }
-        if url.device == "osdp-pd" {
-            return connect_osdp_pd(url);
-        }
-        if url.device == "gate" {
-            return connect_gate(url);
-        }
-        let fingerprint = url.device == "fingerprint";
-        let mut line = Line::default();
-        let mut config = SensorConfig::new(Profile::R307);
-        for (key, value) in &url.params {
-            let bad = |expected: &str| unsupported(format!("{key}: expected {expected}, got {value:?}"));
-            match key.as_str() {
-                "seed" => {
-                    line.seed = value.parse().map_err(|_| bad("an integer"))?;
-                    config.seed = line.seed;
-                }
-                "pace" => {
-                    let baud = value.parse().ok().filter(|b| *b > 0).ok_or_else(|| bad("a baud rate"))?;
-                    line.pace = Some(LineRate::new(baud));
-                }
-                "fault" => match parse_fault(&url.device, value).map_err(unsupported)? {
-                    SimFault::Line(f) => line.faults.push(f),
-                    SimFault::Device(f) => config.faults.push(f),
-                    SimFault::Pd(_) => return Err(unsupported("PD faults need `khil sim osdp-pd`".into())),
-                },
-                "profile" if fingerprint => {
-                    config.profile =
-                        Profile::by_name(value).ok_or_else(|| bad(&format!("one of {}", Profile::names())))?;
-                }
-                "finger" if fingerprint => config.presence = value.parse().map_err(|e| unsupported(format!("{e}")))?,
-                "state" if fingerprint => config.state = Some(value.into()),
-                "no-finger" if fingerprint => {
-                    config.no_finger =
-                        value.parse().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| bad("a probability"))?;
-                }
-                "quirk" if fingerprint => config.quirks.push(value.parse().map_err(|e| unsupported(format!("{e}")))?),
-                "impressions" if fingerprint => {
-                    config.distinct_impressions =
-                        Some(value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("a count of at least 1"))?);
-                }
-                _ => {
-                    let known = if fingerprint {
-                        "seed, pace, fault, profile, finger, state, no-finger, impressions or quirk"
-                    } else {
-                        "seed, pace or fault"
-                    };
-                    return Err(unsupported(format!("unknown parameter {key:?}: expected {known}")));
-                }
-            }
-        }
-        if fingerprint {
-            let fingers = population(config.seed);
-            let sensor = ZfmSensor::new(config, fingers).map_err(|e| unsupported(e.to_string()))?;
-            sensor.prepare();
-            Ok(khil_sim_host::in_process(Arc::new(sensor), &line))
-        } else {
-            Ok(khil_sim_host::in_process(Arc::new(Echo), &line))
+        match url.device.as_str() {
+            "osdp-pd" => connect_osdp_pd(url),
+            "gate" => connect_gate(url),
+            "fingerprint" | "echo" => connect_fingerprint_or_echo(url),
+            other => Err(unsupported(url, format!("no simulator {other:?}: expected one of {}", DEVICES.join(", ")))),
         }
     }
 }
@@ -689,6 +725,13 @@ mod tests {
             ("sim:osdp-pd?profile=bio-reader&no-finger=3", "no-finger: expected a probability"),
             ("sim:osdp-pd?colour=red", "expected profile, address, scbk, seed, quirk, fault, finger"),
             ("sim:scanner", "no simulator \"scanner\""),
+            ("sim:echo?pace=0", "pace: expected a baud rate, got \"0\""),
+            ("sim:fingerprint?impressions=0", "impressions: expected a count of at least 1"),
+            ("sim:osdp-pd?address=127", "address: expected 0-126, got \"127\""),
+            ("sim:osdp-pd?fault=hang:at=1", "or a PD fault (slow, no-reply"),
+            ("sim:gate?scbk=00", "--scbk 2 characters: expected 32 hex digits"),
+            ("sim:gate?seed=x", "seed: expected an integer"),
+            ("sim:gate?profile=gate-io", "expected address, scbk, seed, fail-mode or fault"),
         ] {
             let Err(e) = Simulators.connect_sim(&url(text)) else { panic!("{text} was accepted") };
             assert!(e.to_string().contains(needle), "{text}: {e}");

@@ -36,6 +36,32 @@ fn cannot_start(args: &[&str], needles: &[&str]) -> String {
     err
 }
 
+/// `run --class zfm --device sim:fingerprint <extra> --out <out>`.
+fn zfm_sim_run<'a>(extra: &[&'a str], out: &'a Path) -> Vec<&'a str> {
+    let out = out.to_str().unwrap();
+    [&["run", "--class", "zfm", "--device", "sim:fingerprint"][..], extra, &["--out", out]].concat()
+}
+
+/// Runs `khil conformance run --class <class> --device <device> --ics <ics> --out <out>`.
+fn run_with_ics(class: &str, device: &str, ics: &Path, out: &Path) -> Output {
+    khil()
+        .args(["conformance", "run", "--class", class, "--device", device, "--ics"])
+        .arg(ics)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// The ICS file the project ships as `conformance/ics/<name>`.
+fn shipped_ics(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ics").join(name)
+}
+
+fn report_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn list_prints_a_table_of_a_class() {
     let out = khil().args(["conformance", "list", "--class", "zfm"]).output().unwrap();
@@ -46,9 +72,13 @@ fn list_prints_a_table_of_a_class() {
     assert!(title.starts_with("zfm: ") && title.contains("test purpose"), "{text}");
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["ID", "GROUP", "TITLE", "CONDITION"], "{text}");
-    for row in lines {
+    let rows: Vec<&str> = lines.collect();
+    for row in &rows {
         assert!(row.starts_with("ZFM-"), "{row:?} in\n{text}");
     }
+    // `zfm: <title>, N test purposes`, and N rows.
+    let count = title.rsplit_once(", ").and_then(|(_, n)| n.split_whitespace().next()?.parse::<usize>().ok());
+    assert!(count == Some(rows.len()) && !rows.is_empty(), "{text}");
 }
 
 #[test]
@@ -76,20 +106,7 @@ fn a_missing_ics_file_is_named() {
     let dir = scratch("missing-ics");
     let ics = dir.join("vendor-r503.toml");
     let out = dir.join("out");
-    cannot_start(
-        &[
-            "run",
-            "--class",
-            "zfm",
-            "--device",
-            "sim:fingerprint",
-            "--ics",
-            ics.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &["--ics", "vendor-r503.toml"],
-    );
+    cannot_start(&zfm_sim_run(&["--ics", ics.to_str().unwrap()], &out), &["--ics", "vendor-r503.toml"]);
     assert!(!out.exists(), "nothing is written when the run cannot start");
 }
 
@@ -99,20 +116,7 @@ fn an_invalid_ics_names_file_and_key() {
     let ics = dir.join("vendor.toml");
     std::fs::write(&ics, "[device]\nvendor = \"Acme\"\ncolour = \"red\"\n").unwrap();
     let out = dir.join("out");
-    cannot_start(
-        &[
-            "run",
-            "--class",
-            "zfm",
-            "--device",
-            "sim:fingerprint",
-            "--ics",
-            ics.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &["vendor.toml", "colour"],
-    );
+    cannot_start(&zfm_sim_run(&["--ics", ics.to_str().unwrap()], &out), &["vendor.toml", "colour"]);
 }
 
 #[test]
@@ -138,23 +142,10 @@ fn an_unreachable_device_is_named() {
 fn a_selection_that_matches_nothing_says_so() {
     let out = scratch("only-nothing");
     cannot_start(
-        &["run", "--class", "zfm", "--device", "sim:fingerprint", "--only", "NOPE-", "--out", out.to_str().unwrap()],
+        &zfm_sim_run(&["--only", "NOPE-"], &out),
         &["no zfm test purpose matches", "NOPE-", "khil conformance list --class zfm"],
     );
-    cannot_start(
-        &[
-            "run",
-            "--class",
-            "zfm",
-            "--device",
-            "sim:fingerprint",
-            "--purpose-timeout",
-            "0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &["--purpose-timeout"],
-    );
+    cannot_start(&zfm_sim_run(&["--purpose-timeout", "0"], &out), &["--purpose-timeout"]);
 }
 
 fn assert_reports(dir: &Path) {
@@ -179,9 +170,7 @@ fn purposes_that_error_make_exit_status_1() {
     assert!(text.contains("FAILED") && text.contains("2 error"), "{text}");
     assert!(text.lines().any(|l| l.starts_with("error") && l.contains("ZFM-SYS-001")), "{text}");
     assert_reports(&dir);
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["summary"]["error"], 2);
+    assert_eq!(report_json(&dir)["summary"]["error"], 2);
     // Without a terminal, one progress line a purpose on stderr.
     assert!(stderr(&out).contains("[2/2] ZFM-SYS-003 error"), "{}", stderr(&out));
 }
@@ -205,9 +194,7 @@ fn a_run_against_the_simulator_writes_the_three_reports() {
 
 /// `(id, outcome)` of every purpose in a report.json.
 fn verdicts(dir: &Path) -> Vec<(String, String)> {
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    report["results"]
+    report_json(dir)["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -226,17 +213,9 @@ fn verdicts(dir: &Path) -> Vec<(String, String)> {
 /// same verdict for every purpose, and an R503 passes with its ICS.
 #[test]
 fn a_pty_device_gets_the_verdicts_of_the_in_process_simulator() {
-    let ics = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ics/r307.toml");
+    let ics = shipped_ics("r307.toml");
     let base = scratch("pty-vs-sim");
-    let run = |device: &str, out: &Path, ics: &Path| {
-        khil()
-            .args(["conformance", "run", "--class", "zfm", "--device", device, "--ics"])
-            .arg(ics)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap()
-    };
+    let run = |device: &str, out: &Path, ics: &Path| run_with_ics("zfm", device, ics, out);
     let sim = common::start_sim(&["fingerprint", "--pty", "--profile", "r307", "--finger", "auto:1"]);
     let over_pty = run(&sim.url, &base.join("pty"), &ics);
     assert_eq!(over_pty.status.code(), Some(0), "{}{}", stdout(&over_pty), stderr(&over_pty));
@@ -247,7 +226,7 @@ fn a_pty_device_gets_the_verdicts_of_the_in_process_simulator() {
     assert!(a.len() >= 40, "{a:?}");
     assert_eq!(a, b, "pty run vs in-process run");
 
-    let r503 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ics/r503.toml");
+    let r503 = shipped_ics("r503.toml");
     let out = run("sim:fingerprint?profile=r503", &base.join("r503"), &r503);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let v = verdicts(&base.join("r503"));
@@ -259,7 +238,7 @@ fn a_pty_device_gets_the_verdicts_of_the_in_process_simulator() {
 /// ICS: every purpose passes, over a real tty, with the secure channel.
 #[test]
 fn the_osdp_pd_suite_passes_against_a_simulated_pd_on_a_pty() {
-    let ics = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ics/osdp-gate-io.toml");
+    let ics = shipped_ics("osdp-gate-io.toml");
     let out_dir = scratch("osdp-pty");
     let sim = common::start_sim(&[
         "osdp-pd",
@@ -271,13 +250,7 @@ fn the_osdp_pd_suite_passes_against_a_simulated_pd_on_a_pty() {
         "--scbk",
         "000102030405060708090a0b0c0d0e0f",
     ]);
-    let out = khil()
-        .args(["conformance", "run", "--class", "osdp-pd", "--device", &sim.url, "--ics"])
-        .arg(&ics)
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let out = run_with_ics("osdp-pd", &sim.url, &ics, &out_dir);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let v = verdicts(&out_dir);
     // 29 purposes: 22 pass; the 7 for fingerprint readers (OSDP-BIO-001..007) do not apply to an I/O board.

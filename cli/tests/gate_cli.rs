@@ -4,27 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::khil;
+use common::{khil, lines, terminate};
 
 const KEY: &str = "4b48494c2d676174652d310000000001";
-
-/// Lines of a child's output, read on a thread.
-fn lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
 
 /// Waits for a line containing `what`; returns every line seen up to it.
 fn expect(rx: &mpsc::Receiver<String>, what: &str, secs: u64, seen: &mut Vec<String>) {
@@ -49,9 +36,21 @@ fn say(stdin: &mut ChildStdin, line: &str) {
     stdin.flush().unwrap();
 }
 
+/// `khil gate --device <url> --address <address> --scbk KEY` with stdin and stdout piped; its state lines.
+fn start_controller(url: &str, address: &str) -> (Child, mpsc::Receiver<String>) {
+    let mut controller = khil()
+        .args(["gate", "--device", url, "--address", address, "--scbk", KEY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let states = lines(controller.stdout.take().unwrap());
+    (controller, states)
+}
+
 fn stop(mut child: Child) {
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let status = child.wait().unwrap();
+    let status = terminate(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
 }
 
@@ -63,14 +62,7 @@ fn khils_controller_lets_a_traveller_through_a_simulated_gate_over_a_pty() {
     let gate_log = lines(sim.child.stderr.take().unwrap());
     let mut sim_in = sim.child.stdin.take().unwrap();
 
-    let mut controller = khil()
-        .args(["gate", "--device", &url, "--address", "3", "--scbk", KEY])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let states = lines(controller.stdout.take().unwrap());
+    let (mut controller, states) = start_controller(&url, "3");
     let mut ctl_in = controller.stdin.take().unwrap();
     let (mut seen, mut world) = (Vec::new(), Vec::new());
 
@@ -115,14 +107,7 @@ fn gate_commands_name_their_bad_input() {
 #[test]
 fn khil_gate_runs_against_an_in_process_gate_url() {
     let url = format!("sim:gate?address=2&scbk={KEY}&fail-mode=secure&seed=3");
-    let mut controller = khil()
-        .args(["gate", "--device", &url, "--address", "2", "--scbk", KEY])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let states = lines(controller.stdout.take().unwrap());
+    let (mut controller, states) = start_controller(&url, "2");
     let mut seen = Vec::new();
     expect(&states, "idle <- out-of-service: I/O board online", 15, &mut seen);
     // Nobody at the gate: an accept is ignored (said on stderr), the gate stays idle.

@@ -6,12 +6,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::io::Write;
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use common::peer_python;
+use common::{peer_python, peer_script};
 use khil_link::{ClientClose, PtyDevice};
 use khil_osdp::command::{Buzzer, Command, LedControl, LedPermanent, LedTemporary, OutputControl, Text};
 use khil_osdp::cp::{BusEvent, BusHandle, CpConfig, EventKind, OsdpBus, PdSetup, PdStatus};
@@ -34,9 +34,7 @@ struct Peer {
 
 impl Peer {
     fn start(python: &std::path::Path, pty: &str, args: &[&str]) -> Peer {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/osdp_pd.py");
-        let mut child = Process::new(python)
-            .arg(script)
+        let mut child = peer_script(python, "osdp_pd.py")
             .arg(pty)
             .args(args)
             .stdin(Stdio::piped())
@@ -45,15 +43,7 @@ impl Peer {
             .spawn()
             .unwrap();
         let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = std_mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let lines = common::lines(child.stdout.take().unwrap());
         let mut peer = Peer { child, stdin, lines, seen: Vec::new() };
         peer.wait_line(|v| v.get("ready").is_some(), "ready");
         peer
@@ -156,8 +146,9 @@ impl Cp {
             .unwrap()
     }
 
-    async fn try_event(&mut self, what: impl Fn(&EventKind) -> bool) -> Option<EventKind> {
-        tokio::time::timeout(Duration::from_secs(5), async {
+    /// The next event that satisfies `what` within `limit`.
+    async fn next_event(&mut self, what: impl Fn(&EventKind) -> bool, limit: Duration) -> Option<EventKind> {
+        tokio::time::timeout(limit, async {
             loop {
                 let e = self.events.recv().await.expect("event stream ended");
                 if what(&e.kind) {
@@ -169,17 +160,13 @@ impl Cp {
         .ok()
     }
 
+    async fn try_event(&mut self, what: impl Fn(&EventKind) -> bool) -> Option<EventKind> {
+        self.next_event(what, Duration::from_secs(5)).await
+    }
+
     async fn wait_event(&mut self, what: impl Fn(&EventKind) -> bool, name: &str) -> EventKind {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let e = self.events.recv().await.expect("event stream ended");
-                if what(&e.kind) {
-                    return e.kind;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no {name} event within 10 s: {:?}", self.handle.status(ADDRESS)))
+        let event = self.next_event(what, Duration::from_secs(10)).await;
+        event.unwrap_or_else(|| panic!("no {name} event within 10 s: {:?}", self.handle.status(ADDRESS)))
     }
 }
 

@@ -4,9 +4,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+use std::time::Duration;
 
-use common::peer_python;
+use common::{peer_python, peer_script, plain, stop_sim};
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f";
 
@@ -19,16 +20,11 @@ fn start_pd(profile: &str) -> common::Sim {
 fn libosdp_cp_sends_a_file_to_the_pd() {
     let Some(python) = peer_python() else { return };
     for (profile, size) in [("bio-reader", "3000"), ("gate-io", "777")] {
-        let mut pd = start_pd(profile);
-        let path = pd.url.strip_prefix("serial://").unwrap_or_else(|| panic!("{}", pd.url)).to_owned();
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/osdp_cp_file.py");
-        let out = Command::new(&python).arg(script).args([&path, "--key", KEY, "--size", size]).output().unwrap();
+        let pd = start_pd(profile);
+        let args = [pd.pty_path(), "--key", KEY, "--size", size];
+        let out = peer_script(&python, "osdp_cp_file.py").args(args).output().unwrap();
         let cp = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        let _ = common::terminate_sim(&mut pd, std::time::Duration::from_secs(5));
-        let mut stderr = Vec::new();
-        std::io::Read::read_to_end(&mut pd.child.stderr.take().unwrap(), &mut stderr).unwrap();
-        let log =
-            String::from_utf8_lossy(&stderr).replace("\u{1b}[3m", "").replace("\u{1b}[0m", "").replace("\u{1b}[2m", "");
+        let log = plain(&stop_sim(pd, Duration::from_secs(5)).1);
         assert!(out.status.success() && cp.contains("OK"), "{profile}: libosdp CP:\n{cp}\nPD log:\n{log}");
         let hash = cp.split("fnv1a64 ").nth(1).and_then(|r| r.get(..16)).unwrap_or_else(|| panic!("{cp}"));
         let done = log.lines().find(|l| l.contains("FILETRANSFER complete")).unwrap_or_else(|| panic!("{log}"));

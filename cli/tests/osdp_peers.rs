@@ -5,39 +5,26 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::{khil, peer_python};
+use common::{Sim, peer_python, peer_script, plain, start_khil, stop_sim};
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f";
 
-/// `khil -v sim osdp-pd --pty <args>` with stdin and stderr piped; returns the child and the pty path.
-fn start_pd(args: &[&str]) -> (Child, String) {
-    let mut child = khil()
-        .args(["-v", "sim", "osdp-pd", "--pty"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let path = line.trim().strip_prefix("ready serial://").unwrap_or_else(|| panic!("ready line: {line:?}")).to_owned();
-    (child, path)
+/// `khil -v sim osdp-pd --pty <args>` with stdin and stderr piped.
+fn start_pd(args: &[&str]) -> Sim {
+    start_khil(&[&["-v", "sim", "osdp-pd", "--pty"][..], args].concat(), Stdio::piped(), Stdio::piped())
 }
 
-fn stop(child: Child) -> String {
-    let _ = Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// Ends the PD; its log.
+fn stop(pd: Sim) -> String {
+    stop_sim(pd, Duration::from_secs(5)).1
 }
 
 fn run_cp(python: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/osdp_cp.py");
-    let out = Command::new(python).arg(script).args(args).output().unwrap();
+    let out = peer_script(python, "osdp_cp.py").args(args).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
@@ -45,11 +32,11 @@ fn run_cp(python: &std::path::Path, args: &[&str]) -> (bool, String) {
 #[test]
 fn libosdp_cp_drives_the_gate_io_pd_over_the_secure_channel() {
     let Some(python) = peer_python() else { return };
-    let (mut pd, path) = start_pd(&["--profile", "gate-io", "--address", "1", "--scbk", KEY]);
+    let mut pd = start_pd(&["--profile", "gate-io", "--address", "1", "--scbk", KEY]);
     // Events wait at the PD until a secure POLL collects them.
-    pd.stdin.as_mut().unwrap().write_all(b"card 12345678\ninput 0 on\n").unwrap();
+    pd.child.stdin.as_mut().unwrap().write_all(b"card 12345678\ninput 0 on\n").unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    let (ok, cp) = run_cp(&python, &[&path, "--key", KEY]);
+    let (ok, cp) = run_cp(&python, &[pd.pty_path(), "--key", KEY]);
     let log = stop(pd);
     assert!(ok, "libosdp CP:\n{cp}\nPD log:\n{log}");
     for needle in [
@@ -62,17 +49,17 @@ fn libosdp_cp_drives_the_gate_io_pd_over_the_secure_channel() {
         assert!(cp.contains(needle), "{needle:?} not in the CP's output:\n{cp}");
     }
     // What the CP sent arrived at the PD, through the encryption.
+    let log = plain(&log);
     for needle in ["secure channel up", "OUT", "output=\"entry-flap\" control=2", "LED", "BUZ", "text=Welcome"] {
-        let plain = log.replace("\u{1b}[3m", "").replace("\u{1b}[0m", "").replace("\u{1b}[2m", "");
-        assert!(plain.contains(needle), "{needle:?} not in the PD's log:\n{plain}");
+        assert!(log.contains(needle), "{needle:?} not in the PD's log:\n{log}");
     }
 }
 
 #[test]
 fn libosdp_cp_moves_the_pd_from_the_default_key_to_its_own() {
     let Some(python) = peer_python() else { return };
-    let (pd, path) = start_pd(&["--profile", "card-reader", "--address", "1"]);
-    let (ok, cp) = run_cp(&python, &[&path, "--install", "00112233445566778899aabbccddeeff"]);
+    let pd = start_pd(&["--profile", "card-reader", "--address", "1"]);
+    let (ok, cp) = run_cp(&python, &[pd.pty_path(), "--install", "00112233445566778899aabbccddeeff"]);
     let log = stop(pd);
     assert!(ok, "libosdp CP:\n{cp}\nPD log:\n{log}");
     assert!(cp.contains("reconnected with the new key"), "{cp}");

@@ -28,11 +28,9 @@ async fn bus(url: &str, setup: PdSetup) -> BusHandle {
     handle
 }
 
-fn stop(mut sim: common::Sim) -> String {
-    let status = common::terminate_sim(&mut sim, Duration::from_secs(5));
+fn stop(sim: common::Sim) -> String {
+    let (status, log) = common::stop_sim(sim, Duration::from_secs(5));
     assert!(status.success(), "{status:?}");
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut sim.child.stderr.take().unwrap(), &mut log).unwrap();
     log
 }
 

@@ -8,20 +8,16 @@ mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Sim, peer_python, start_sim, terminate_sim};
+use common::{Sim, peer_python, peer_script, start_sim, terminate_sim};
 
 /// Seed of every simulator here: the same seed gives the same fingers, so a second process on the same state
 /// file sees the finger the first one enrolled.
 const SEED: &str = "1";
 /// A script that has not finished by then is stuck (every flow takes a few seconds here).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(30);
-
-fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
-}
 
 /// A fresh directory for one test's state file and images; removed when the test passes, kept (and named)
 /// when it fails.
@@ -72,13 +68,11 @@ fn drain(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<String
 /// Runs `python tests/peers/<script> <step> <port of sim> <args>` and returns its stdout. Panics with the
 /// script's stdout and stderr unless it exits 0 within [`SCRIPT_LIMIT`].
 fn run_peer(python: &Path, script: &str, step: &str, sim: &Sim, args: &[&str]) -> String {
-    let port = sim.url.strip_prefix("serial://").unwrap_or_else(|| panic!("not a pty URL: {}", sim.url));
-    let mut child = Command::new(python)
-        .arg(peers_dir().join(script))
+    let port = sim.pty_path();
+    let mut child = peer_script(python, script)
         .arg(step)
         .arg(port)
         .args(args)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -18,6 +18,8 @@ use khil_sim_fingerprint::{Fingers, Presence, Profile, SensorConfig, ZfmSensor};
 use khil_sim_host::Line;
 use serde::Serialize;
 
+use super::{quantile, round};
+
 #[derive(Debug, Args)]
 #[command(
     about = "ZFM fingerprint simulator + driver: paced image upload vs the line limit, N sensors at once vs one",
@@ -77,41 +79,29 @@ struct Report {
     round_trips: Vec<Latency>,
 }
 
-pub(crate) fn run(args: &FingerprintBenchArgs) -> Result<(), String> {
+pub(crate) async fn run(args: &FingerprintBenchArgs) -> Result<(), String> {
     if let Some(bad) = args.packet_sizes.iter().find(|s| PacketSize::from_bytes(**s).is_none()) {
         return Err(format!("--packet-sizes: {bad} is not a ZFM packet size; expected 32, 64, 128 or 256"));
     }
     if args.sensors == 0 || args.rounds == 0 || args.baud == 0 {
         return Err("--sensors, --rounds and --baud must be at least 1".into());
     }
-    // Its own runtime with a worker per core: the simulated sensors and the drivers share the machine.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    rt.block_on(async {
-        let profile = Profile::R307;
-        let mut upload = Vec::new();
-        for &size in &args.packet_sizes {
-            upload.push(paced_upload(profile, args.baud, size).await?);
-        }
-        let mut round_trips = Vec::new();
-        for transport in [Transport::Pty, Transport::Memory] {
-            round_trips.push(concurrent_rounds(profile, 1, args.rounds, transport).await?);
-            round_trips.push(concurrent_rounds(profile, args.sensors, args.rounds, transport).await?);
-        }
-        let report = Report { bench: "fingerprint", profile: profile.name, baud: args.baud, upload, round_trips };
-        print(&report);
-        match &args.json {
-            Some(path) => super::write_json(path, &report),
-            None => Ok(()),
-        }
-    })
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
+    let profile = Profile::R307;
+    let mut upload = Vec::new();
+    for &size in &args.packet_sizes {
+        upload.push(paced_upload(profile, args.baud, size).await?);
+    }
+    let mut round_trips = Vec::new();
+    for transport in [Transport::Pty, Transport::Memory] {
+        round_trips.push(concurrent_rounds(profile, 1, args.rounds, transport).await?);
+        round_trips.push(concurrent_rounds(profile, args.sensors, args.rounds, transport).await?);
+    }
+    let report = Report { bench: "fingerprint", profile: profile.name, baud: args.baud, upload, round_trips };
+    print(&report);
+    match &args.json {
+        Some(path) => super::write_json(path, &report),
+        None => Ok(()),
+    }
 }
 
 fn print(r: &Report) {
@@ -310,18 +300,14 @@ async fn concurrent_rounds(
     for s in served {
         s.stop().await;
     }
-    let q = |v: &mut Vec<f64>, p: f64| {
-        v.sort_by(f64::total_cmp);
-        v[((v.len() - 1) as f64 * p).round() as usize]
-    };
     Ok(Latency {
         transport,
         sensors,
         rounds,
         prepare_ms: round(prepare_ms, 0),
-        first_round_ms_median: round(q(&mut firsts, 0.5), 1),
-        ms_median: round(q(&mut times, 0.5), 2),
-        ms_p95: round(q(&mut times, 0.95), 2),
-        ms_max: round(q(&mut times, 1.0), 2),
+        first_round_ms_median: round(quantile(&mut firsts, 0.5), 1),
+        ms_median: round(quantile(&mut times, 0.5), 2),
+        ms_p95: round(quantile(&mut times, 0.95), 2),
+        ms_max: round(quantile(&mut times, 1.0), 2),
     })
 }

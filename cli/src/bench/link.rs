@@ -13,6 +13,8 @@ use khil_sim_host::{Line, echo::Echo};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::round;
+
 #[derive(Debug, Args)]
 #[command(about = "Throughput and round-trip time of memory, pty and TCP links, khil vs bare tokio")]
 pub(crate) struct LinkBenchArgs {
@@ -88,11 +90,6 @@ pub(crate) async fn run(args: LinkBenchArgs) -> Result<(), String> {
         super::write_json(path, &Report { bench: "link", bytes: args.bytes, pings: args.pings, rows })?;
     }
     Ok(())
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let m = 10f64.powi(digits);
-    (x * m).round() / m
 }
 
 /// An echo device behind khil's own stack.

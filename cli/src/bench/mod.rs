@@ -33,11 +33,8 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
         BenchWhat::Match(a) => {
             tokio::task::spawn_blocking(move || matching::run(&a)).await.map_err(|e| e.to_string())?
         }
-        // Runs its own multi-threaded runtime: sensors and drivers share the cores, as in `khil sim`.
-        BenchWhat::Osdp(a) => tokio::task::spawn_blocking(move || osdp::run(&a)).await.map_err(|e| e.to_string())?,
-        BenchWhat::Fingerprint(a) => {
-            tokio::task::spawn_blocking(move || fingerprint::run(&a)).await.map_err(|e| e.to_string())?
-        }
+        BenchWhat::Osdp(a) => on_all_cores(move || async move { osdp::run(&a).await }).await,
+        BenchWhat::Fingerprint(a) => on_all_cores(move || async move { fingerprint::run(&a).await }).await,
         BenchWhat::Calibrate(a) => {
             tokio::task::spawn_blocking(move || matching::calibrate(&a)).await.map_err(|e| e.to_string())
         }
@@ -48,4 +45,32 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
 pub(crate) fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode the report: {e}"))?;
     std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Runs `bench`'s future on a multi-threaded runtime of its own (off this one-thread runtime): simulated devices
+/// and their clients share the cores, as in `khil sim`.
+async fn on_all_cores<F>(bench: impl FnOnce() -> F + Send + 'static) -> Result<(), String>
+where
+    F: Future<Output = Result<(), String>>,
+{
+    let run = move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        rt.block_on(bench())
+    };
+    tokio::task::spawn_blocking(run).await.map_err(|e| e.to_string())?
+}
+
+/// `x` rounded to `digits` decimal places (for reports).
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// The `q` quantile (0 to 1, nearest rank) of `v`, which it sorts; NaN when `v` is empty.
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len().saturating_sub(1)) as f64 * q).round() as usize).copied().unwrap_or(f64::NAN)
 }

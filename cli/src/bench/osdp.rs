@@ -25,6 +25,8 @@ use khil_sim_host::Line;
 use khil_sim_osdp::{BioReader, Multidrop, OsdpPd, PdConfig, PdProfile};
 use serde::Serialize;
 
+use super::{quantile, round};
+
 const KEY: [u8; 16] = [0x4B, 0x48, 0x49, 0x4C, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
 #[derive(Debug, Args)]
@@ -85,96 +87,80 @@ struct Report {
     cpu_cores_used: f64,
 }
 
-fn quantile(v: &mut [f64], q: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(((v.len().saturating_sub(1)) as f64 * q).round() as usize).copied().unwrap_or(f64::NAN)
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
-pub(crate) fn run(args: &OsdpBenchArgs) -> Result<(), String> {
+pub(crate) async fn run(args: &OsdpBenchArgs) -> Result<(), String> {
     if args.baud == 0 || args.seconds == 0 || args.gates == 0 || args.handshakes == 0 || args.gate_seconds == 0 {
         return Err("--baud, --seconds, --gates, --gate-seconds and --handshakes must be at least 1".into());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    rt.block_on(async {
-        let mut handshakes = Vec::new();
-        for _ in 0..args.handshakes {
-            handshakes.push(handshake_ms().await?);
-        }
-        let (bus_polls, limit) = bus(args, true).await?;
-        let (unpaced_polls, _) = bus(args, false).await?;
-        let mut g = gates(args).await?;
-        let report = Report {
-            bench: "osdp",
-            handshake_ms_median: round(quantile(&mut handshakes, 0.5), 3),
-            handshake_ms_max: round(quantile(&mut handshakes, 1.0), 3),
-            bus_pds: args.pds,
-            baud: args.baud,
-            bus_polls_per_s: round(bus_polls, 1),
-            bus_line_limit_polls_per_s: round(limit, 1),
-            bus_ratio_to_limit: round(bus_polls / limit, 3),
-            bus_unpaced_polls_per_s: round(unpaced_polls, 1),
-            gates: args.gates,
-            gates_online: g.online,
-            gate_seconds: args.gate_seconds,
-            gate_commands_per_s_median: round(quantile(&mut g.commands_per_s, 0.5), 1),
-            travellers_through: g.through.iter().sum(),
-            travellers_per_gate_min: g.through.iter().copied().min().unwrap_or(0),
-            passage_s_median: round(quantile(&mut g.passage_s, 0.5), 2),
-            passage_s_max: round(quantile(&mut g.passage_s, 1.0), 2),
-            biomatch_round_trip_ms_median: round(quantile(&mut g.biomatch_ms, 0.5), 2),
-            biomatch_round_trip_ms_max: round(quantile(&mut g.biomatch_ms, 1.0), 2),
-            cpu_cores_used: round(g.cores, 2),
-        };
-        println!("secure channel handshake + first encrypted command, unpaced, in-process:");
-        println!(
-            "  median {:.3} ms, max {:.3} ms over {} runs",
-            report.handshake_ms_median, report.handshake_ms_max, args.handshakes
-        );
-        println!(
-            "{} gate I/O boards on one line at {} baud 8N1, secure channel, one CP polling as fast as it can:",
-            args.pds, args.baud
-        );
-        println!(
-            "  {:.1} polls/s; line limit {:.1} polls/s (30 bytes a secure POLL+ACK); ratio {:.3}",
-            report.bus_polls_per_s, report.bus_line_limit_polls_per_s, report.bus_ratio_to_limit
-        );
-        println!(
-            "  the same bus unpaced: {:.1} polls/s (the pacing's sleeps end on tokio's 1 ms timer ticks)",
-            report.bus_unpaced_polls_per_s
-        );
-        println!(
-            "{} gates in one process, each a CP + gate I/O board + bio reader on its own {}-baud line, khil's gate \
-             controller, the gate model and travellers, for {} s:",
-            args.gates, args.baud, args.gate_seconds
-        );
-        println!(
-            "  {} online; {} travellers through (at least {} a gate); passage median {:.2} s, max {:.2} s",
-            report.gates_online,
-            report.travellers_through,
-            report.travellers_per_gate_min,
-            report.passage_s_median,
-            report.passage_s_max
-        );
-        println!(
-            "  BIOMATCH round trip median {:.2} ms, max {:.2} ms; {:.1} commands/s a gate; CPU {:.2} cores",
-            report.biomatch_round_trip_ms_median,
-            report.biomatch_round_trip_ms_max,
-            report.gate_commands_per_s_median,
-            report.cpu_cores_used
-        );
-        match &args.json {
-            Some(path) => super::write_json(path, &report),
-            None => Ok(()),
-        }
-    })
+    let mut handshakes = Vec::new();
+    for _ in 0..args.handshakes {
+        handshakes.push(handshake_ms().await?);
+    }
+    let (bus_polls, limit) = bus(args, true).await?;
+    let (unpaced_polls, _) = bus(args, false).await?;
+    let mut g = gates(args).await?;
+    let report = Report {
+        bench: "osdp",
+        handshake_ms_median: round(quantile(&mut handshakes, 0.5), 3),
+        handshake_ms_max: round(quantile(&mut handshakes, 1.0), 3),
+        bus_pds: args.pds,
+        baud: args.baud,
+        bus_polls_per_s: round(bus_polls, 1),
+        bus_line_limit_polls_per_s: round(limit, 1),
+        bus_ratio_to_limit: round(bus_polls / limit, 3),
+        bus_unpaced_polls_per_s: round(unpaced_polls, 1),
+        gates: args.gates,
+        gates_online: g.online,
+        gate_seconds: args.gate_seconds,
+        gate_commands_per_s_median: round(quantile(&mut g.commands_per_s, 0.5), 1),
+        travellers_through: g.through.iter().sum(),
+        travellers_per_gate_min: g.through.iter().copied().min().unwrap_or(0),
+        passage_s_median: round(quantile(&mut g.passage_s, 0.5), 2),
+        passage_s_max: round(quantile(&mut g.passage_s, 1.0), 2),
+        biomatch_round_trip_ms_median: round(quantile(&mut g.biomatch_ms, 0.5), 2),
+        biomatch_round_trip_ms_max: round(quantile(&mut g.biomatch_ms, 1.0), 2),
+        cpu_cores_used: round(g.cores, 2),
+    };
+    println!("secure channel handshake + first encrypted command, unpaced, in-process:");
+    println!(
+        "  median {:.3} ms, max {:.3} ms over {} runs",
+        report.handshake_ms_median, report.handshake_ms_max, args.handshakes
+    );
+    println!(
+        "{} gate I/O boards on one line at {} baud 8N1, secure channel, one CP polling as fast as it can:",
+        args.pds, args.baud
+    );
+    println!(
+        "  {:.1} polls/s; line limit {:.1} polls/s (30 bytes a secure POLL+ACK); ratio {:.3}",
+        report.bus_polls_per_s, report.bus_line_limit_polls_per_s, report.bus_ratio_to_limit
+    );
+    println!(
+        "  the same bus unpaced: {:.1} polls/s (the pacing's sleeps end on tokio's 1 ms timer ticks)",
+        report.bus_unpaced_polls_per_s
+    );
+    println!(
+        "{} gates in one process, each a CP + gate I/O board + bio reader on its own {}-baud line, khil's gate \
+         controller, the gate model and travellers, for {} s:",
+        args.gates, args.baud, args.gate_seconds
+    );
+    println!(
+        "  {} online; {} travellers through (at least {} a gate); passage median {:.2} s, max {:.2} s",
+        report.gates_online,
+        report.travellers_through,
+        report.travellers_per_gate_min,
+        report.passage_s_median,
+        report.passage_s_max
+    );
+    println!(
+        "  BIOMATCH round trip median {:.2} ms, max {:.2} ms; {:.1} commands/s a gate; CPU {:.2} cores",
+        report.biomatch_round_trip_ms_median,
+        report.biomatch_round_trip_ms_max,
+        report.gate_commands_per_s_median,
+        report.cpu_cores_used
+    );
+    match &args.json {
+        Some(path) => super::write_json(path, &report),
+        None => Ok(()),
+    }
 }
 
 fn gate_pd(address: u8) -> PdConfig {

@@ -2,9 +2,10 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// The Python interpreter of ci/test's peers venv, or `None` (test skipped, reason printed) when it is not
@@ -21,11 +22,27 @@ pub fn peer_python() -> Option<PathBuf> {
     found
 }
 
+/// `python tests/peers/<script>`: one of this crate's peer scripts, run without writing a `__pycache__` into
+/// the source tree.
+pub fn peer_script(python: &Path, script: &str) -> Command {
+    let mut command = Command::new(python);
+    command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(script));
+    command.env("PYTHONDONTWRITEBYTECODE", "1");
+    command
+}
+
 /// A running `khil sim ...` process; killed on drop.
 pub struct Sim {
     pub child: Child,
     pub url: String,
     pub stdout: BufReader<ChildStdout>,
+}
+
+impl Sim {
+    /// The pty a `--pty` simulator serves on: its URL without `serial://`.
+    pub fn pty_path(&self) -> &str {
+        self.url.strip_prefix("serial://").unwrap_or_else(|| panic!("not a pty URL: {}", self.url))
+    }
 }
 
 impl Drop for Sim {
@@ -99,10 +116,61 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus
     }
 }
 
-/// Ends a simulator with SIGTERM, as a user (or a service manager) stops it, and returns its exit status.
-pub fn terminate_sim(sim: &mut Sim, limit: Duration) -> std::process::ExitStatus {
-    let pid = sim.child.id().to_string();
+/// Ends a process with SIGTERM, as a user (or a service manager) stops it, and returns its exit status.
+pub fn terminate(child: &mut Child, limit: Duration) -> ExitStatus {
+    let pid = child.id().to_string();
     let status = Command::new("kill").args(["-s", "TERM", &pid]).status().unwrap();
     assert!(status.success(), "kill -s TERM {pid} failed");
-    wait_exit(&mut sim.child, limit)
+    wait_exit(child, limit)
+}
+
+/// Ends a simulator with SIGTERM (see [`terminate`]) and returns its exit status.
+pub fn terminate_sim(sim: &mut Sim, limit: Duration) -> ExitStatus {
+    terminate(&mut sim.child, limit)
+}
+
+/// Ends a simulator started with its stderr piped, as [`terminate_sim`] does, and returns its exit status and
+/// everything it wrote on stderr (log lines keep their styling: see [`plain`]).
+pub fn stop_sim(mut sim: Sim, limit: Duration) -> (ExitStatus, String) {
+    let mut stderr = sim.child.stderr.take().expect("the simulator's stderr is piped");
+    // Read while it exits: a simulator blocked on a full pipe would not.
+    let log = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let _ = stderr.read_to_end(&mut log);
+        log
+    });
+    let status = terminate_sim(&mut sim, limit);
+    (status, String::from_utf8_lossy(&log.join().unwrap()).into_owned())
+}
+
+/// `text` without ANSI styling (`ESC [ ... m`, as the log formatter writes it).
+pub fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
+            _ => {
+                out.push_str(&rest[start..start + 2]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The lines a child writes on `out`, read on a thread of their own.
+pub fn lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
