@@ -218,7 +218,9 @@ struct CliConnector;
 
 impl Connector for CliConnector {
     fn connect<'a>(&'a self, url: &'a DeviceUrl) -> Pin<Box<dyn Future<Output = Result<BoxLink, String>> + Send + 'a>> {
-        Box::pin(async move { khil_link::connect(url, None, &crate::sim::Simulators).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            khil_link::connect(url, None, &khil_sim_registry::Simulators).await.map_err(|e| e.to_string())
+        })
     }
 }
 

@@ -56,5 +56,8 @@ async fn a_key_given_by_keyset_is_there_after_a_restart() {
     let status = status.expect("the restarted PD opens the secure channel with the stored key").unwrap();
     assert!(!status.default_key);
     let log = stop(sim);
-    assert!(log.contains("its own key as stored there"), "{log}");
+    assert!(
+        log.contains("address and key as stored in the state file") && log.contains("key=\"its own key\""),
+        "{log}"
+    );
 }

@@ -109,6 +109,22 @@ pub enum AlarmCause {
     Tamper,
 }
 
+impl AlarmCause {
+    /// For the officer: what set the alarm off.
+    pub const fn in_words(self) -> &'static str {
+        match self {
+            AlarmCause::Tailgating => "tailgating: two or more people in the mantrap",
+            AlarmCause::EntryFlapBlocked => "the entry flap did not close",
+            AlarmCause::EntryDoorwayHeld => "someone stands in the entry doorway",
+            AlarmCause::ExitDoorwayHeld => "someone stands in the exit doorway",
+            AlarmCause::ExitFlapBlocked => "the exit flap did not close",
+            AlarmCause::Intrusion => "someone in the mantrap who was not admitted",
+            AlarmCause::Loitering => "a traveller stays in the mantrap",
+            AlarmCause::Tamper => "the board's tamper contact",
+        }
+    }
+}
+
 /// The gate's state, as the officer's station shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GateState {
@@ -146,7 +162,7 @@ impl GateState {
 impl fmt::Display for GateState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GateState::Alarm(cause) => write!(f, "alarm ({cause:?})"),
+            GateState::Alarm(cause) => write!(f, "alarm ({})", cause.in_words()),
             other => f.write_str(other.name()),
         }
     }

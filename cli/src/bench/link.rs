@@ -95,7 +95,7 @@ pub(crate) async fn run(args: LinkBenchArgs) -> Result<(), String> {
 /// An echo device behind khil's own stack.
 async fn khil_link(kind: &str) -> Result<BoxLink, String> {
     let endpoint = match kind {
-        "memory" => return crate::sim::Simulators.connect_sim(&sim_echo()).map_err(|e| e.to_string()),
+        "memory" => return khil_sim_registry::Simulators.connect_sim(&sim_echo()).map_err(|e| e.to_string()),
         "pty" => Endpoint::pty(),
         _ => Endpoint::tcp("127.0.0.1:0").await,
     }

@@ -11,7 +11,6 @@
 //! part that is wrong and show an example (the WHATWG parser reports only a generic kind), and the `url`
 //! crate's IDNA tables are a large build for hosts we never need to internationalise.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -42,11 +41,26 @@ pub struct TcpUrl {
     pub port: u16,
 }
 
-/// `sim:<device>?<key>=<value>&...`
+/// `sim:<device>?<key>=<value>&...`. Keys may repeat (`fault=..&fault=..`): the simulator's configuration says
+/// which keys take several values, so the URL keeps every pair in the order written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimUrl {
     pub device: String,
-    pub params: BTreeMap<String, String>,
+    pub params: Vec<(String, String)>,
+}
+
+impl SimUrl {
+    /// The first value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `key` to `value` in place of any values it had (keeping the canonical order, by key).
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.params.retain(|(k, _)| k != key);
+        let at = self.params.partition_point(|(k, _)| k.as_str() < key);
+        self.params.insert(at, (key.to_owned(), value.to_owned()));
+    }
 }
 
 /// Character framing on an asynchronous serial line, written `8N1`, `7E2`, ...
@@ -145,6 +159,13 @@ impl FromStr for DeviceUrl {
 
     fn from_str(url: &str) -> Result<Self, UrlError> {
         let err = |part: &str, expected: String, example: &'static str| error(url, part, expected, example);
+        // A bare absolute path is a serial port, as everyone writes one: `/dev/ttyUSB0`, `/dev/pts/3`. Written
+        // as a URL, a path is percent-encoded; bare, it is taken as it is (only `?` starts the parameters).
+        if url.starts_with('/') {
+            let (path, query) = url.split_once('?').map_or((url, None), |(p, q)| (p, Some(q)));
+            let encoded = encode(path, PATH_KEEP);
+            return parse_serial(url, &format!("//{encoded}"), query);
+        }
         let Some((scheme, rest)) = url.split_once(':') else {
             return if url.eq_ignore_ascii_case("pty") {
                 Ok(DeviceUrl::Pty)
@@ -194,7 +215,7 @@ fn parse_serial(url: &str, body: &str, query: Option<&str>) -> Result<DeviceUrl,
     }
     let path = decode(path).map_err(|e| err("serial path", e, EX_SERIAL))?;
     let mut serial = SerialUrl { path, baud: None, framing: Framing::default(), flow: FlowControl::None };
-    for (key, value) in params(query).map_err(|e| err("query", e, EX_SERIAL))? {
+    for (key, value) in params(query, Repeats::Refused).map_err(|e| err("query", e, EX_SERIAL))? {
         let bad = |what: &str| err(&format!("parameter {key:?}"), format!("expected {what}, got {value:?}"), EX_SERIAL);
         match key.as_str() {
             "baud" => {
@@ -289,7 +310,9 @@ fn parse_sim(url: &str, body: &str, query: Option<&str>) -> Result<DeviceUrl, Ur
             EX_SIM,
         ));
     }
-    let params = params(query).map_err(|e| err("query", e, EX_SIM))?.into_iter().collect();
+    let mut params = params(query, Repeats::Allowed).map_err(|e| err("query", e, EX_SIM))?;
+    // Canonical order: by key, a repeated key's values in the order written (the sort is stable).
+    params.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(DeviceUrl::Sim(SimUrl { device: device.to_owned(), params }))
 }
 
@@ -301,8 +324,15 @@ fn is_name(s: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_')
 }
 
-/// Splits `k=v&k2=v2` into decoded pairs, rejecting empty keys and duplicates.
-fn params(query: Option<&str>) -> Result<Vec<(String, String)>, String> {
+/// Whether a key may be given more than once.
+#[derive(Clone, Copy, PartialEq)]
+enum Repeats {
+    Allowed,
+    Refused,
+}
+
+/// Splits `k=v&k2=v2` into decoded pairs, rejecting empty keys (and duplicates where they are refused).
+fn params(query: Option<&str>, repeats: Repeats) -> Result<Vec<(String, String)>, String> {
     let Some(query) = query else { return Ok(Vec::new()) };
     let mut out: Vec<(String, String)> = Vec::new();
     for pair in query.split('&') {
@@ -315,7 +345,7 @@ fn params(query: Option<&str>) -> Result<Vec<(String, String)>, String> {
         if !is_name(key) {
             return Err(format!("expected a parameter name of lower-case letters, digits, '-' and '_', got {key:?}"));
         }
-        if out.iter().any(|(k, _)| k == key) {
+        if repeats == Repeats::Refused && out.iter().any(|(k, _)| k == key) {
             return Err(format!("parameter {key:?} is given twice"));
         }
         out.push((key.to_owned(), decode(value)?));
@@ -444,12 +474,20 @@ mod tests {
         );
         assert_eq!(parse("tcp://127.0.0.1:4001"), DeviceUrl::Tcp(TcpUrl { host: "127.0.0.1".into(), port: 4001 }));
         assert_eq!(parse("tcp://[::1]:4001"), DeviceUrl::Tcp(TcpUrl { host: "::1".into(), port: 4001 }));
+        assert_eq!(parse("/dev/pts/3"), DeviceUrl::serial("/dev/pts/3"), "a bare path is a serial port");
+        assert_eq!(parse("/dev/ttyUSB0?baud=57600"), parse("serial:///dev/ttyUSB0?baud=57600"));
+        assert_eq!(parse("/dev/serial/by-id/usb-FTDI 1"), DeviceUrl::serial("/dev/serial/by-id/usb-FTDI 1"));
         assert_eq!(parse("pty"), DeviceUrl::Pty);
         assert_eq!(parse("pty:"), DeviceUrl::Pty);
         let DeviceUrl::Sim(sim) = parse("sim:fingerprint?profile=r307&finger=auto%3A7") else { panic!() };
         assert_eq!(sim.device, "fingerprint");
-        assert_eq!(sim.params["profile"], "r307");
-        assert_eq!(sim.params["finger"], "auto:7");
+        assert_eq!(sim.get("profile"), Some("r307"));
+        assert_eq!(sim.get("finger"), Some("auto:7"));
+        let DeviceUrl::Sim(sim) = parse("sim:osdp-pd?fault=slow:every=5&quirk=needs-mark&fault=bad-crc:at=4") else {
+            panic!()
+        };
+        let faults: Vec<&str> = sim.params.iter().filter(|(k, _)| k == "fault").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(faults, ["slow:every=5", "bad-crc:at=4"], "repeated keys are kept in order");
         let DeviceUrl::Serial(s) = parse("serial:///dev/ttyS0?data_bits=7&parity=even&stop_bits=2&flow=hardware")
         else {
             panic!()
@@ -546,11 +584,11 @@ mod tests {
                 (any::<std::net::Ipv6Addr>(), 1u16..)
                     .prop_map(|(ip, port)| DeviceUrl::Tcp(TcpUrl { host: ip.to_string(), port })),
                 Just(DeviceUrl::Pty),
-                (
-                    "[a-z0-9][a-z0-9_-]{0,12}",
-                    proptest::collection::btree_map("[a-z0-9][a-z0-9_-]{0,8}", ".{0,20}", 0..4)
-                )
-                    .prop_map(|(device, params)| DeviceUrl::Sim(SimUrl { device, params })),
+                ("[a-z0-9][a-z0-9_-]{0,12}", proptest::collection::vec(("[a-z0-9][a-z0-9_-]{0,8}", ".{0,20}"), 0..4))
+                    .prop_map(|(device, mut params)| {
+                        params.sort_by(|a, b| a.0.cmp(&b.0));
+                        DeviceUrl::Sim(SimUrl { device, params })
+                    }),
             ]
         }
 

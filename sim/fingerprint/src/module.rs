@@ -17,10 +17,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::charfile;
 pub use crate::charfile::CharBuffer;
-use crate::finger::{FingerModel, Fingers, Impression, Presence, Sight};
 use crate::flash::{Flash, StateError, StateFile};
 use crate::profile::{CHAR_FILE_LEN, Profile};
 use crate::quirks::{Quirk, Quirks};
+use khil_sim_population::{FingerModel, Fingers, Impression, Presence, Sight};
 
 /// What Img2Tz makes of an image: a character buffer, or the code that says why not.
 pub type Extracted = Result<CharBuffer, Cc>;
@@ -485,7 +485,7 @@ impl Module {
         let extracted = match &self.image {
             // Manual: 15 "no valid primary image" when the buffer holds nothing to work on.
             ImageBuffer::Empty => Err(Cc::NoValidPrimaryImage),
-            ImageBuffer::Captured(imp) => imp.extracted.get_or_init(|| characteristics(&imp.image)).clone(),
+            ImageBuffer::Captured(imp) => imp.extracted(characteristics),
             ImageBuffer::Downloaded(img) => characteristics(img),
         };
         match extracted {
@@ -636,7 +636,7 @@ pub fn prepare(fingers: &Fingers, presence: Presence, count: u32, profile: &Prof
     let (Presence::Auto(id) | Presence::Placed(id)) = presence else { return };
     for index in 0..count {
         let imp = fingers.impression(id, index, profile.sensor());
-        imp.extracted.get_or_init(|| characteristics(&imp.image));
+        let _ = imp.extracted(characteristics);
     }
 }
 

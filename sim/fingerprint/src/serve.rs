@@ -12,11 +12,11 @@ use khil_sim_host::Device;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::faults::{DeviceFault, FaultPlan};
-use crate::finger::{FingerModel, Fingers, Presence};
 use crate::flash::{StateError, StateFile};
 use crate::module::{Conditions, FlashStore, Incoming, Module, Then, Volatile};
 use crate::profile::Profile;
 use crate::quirks::{Quirk, Quirks};
+use khil_sim_population::{FingerModel, Fingers, Presence};
 
 /// How long the module waits for the next data packet of a download before it gives up on the transfer and
 /// listens for commands again.
@@ -137,6 +137,10 @@ impl ZfmSensor {
     /// so per finger; `khil sim` does it before its ready line.
     pub fn prepare(&self) {
         crate::module::prepare(&self.fingers, self.presence, self.distinct.unwrap_or(3), &self.profile);
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
     }
 
     /// The finger on the sensor, for interactive control (`place`, `lift`, `auto`).

@@ -8,8 +8,10 @@
 
 pub mod bridge;
 pub mod model;
+pub mod sim;
 
 pub use bridge::{DEFAULT_TICK, GateBridge, GateHandle};
 pub use model::{
     Behaviour, Event, FailMode, Flap, GateConfig, GateModel, GateStatus, Logged, TravellerId, TravellerView, Zone,
 };
+pub use sim::{SIMULATOR, SimGate};

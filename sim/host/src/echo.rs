@@ -7,9 +7,25 @@ use khil_link::{BoxLink, LinkError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::Device;
+use crate::config::{self, ParamError, Params};
+use crate::simulator::{Built, Simulator};
 
 #[derive(Debug, Default)]
 pub struct Echo;
+
+/// `khil sim echo`, `sim:echo`: only the line parameters.
+pub const SIMULATOR: Simulator = Simulator {
+    name: "echo",
+    about: "A loopback device: every byte it receives goes straight back (proves links, pacing and faults)",
+    help: "Examples:\n  khil sim echo --pty\n  khil sim echo --tcp 127.0.0.1:4001 --pace 57600 --fault flip:p=0.001",
+    params: &[],
+    build,
+};
+
+fn build(params: &Params) -> Result<Built, ParamError> {
+    let (line, _) = config::line(params, "")?;
+    Ok(Built::new(Arc::new(Echo), line))
+}
 
 impl Device for Echo {
     fn name(&self) -> &'static str {

@@ -4,8 +4,12 @@
 //! A simulator implements [`Device`]: it serves one client session over a link. The host owns everything
 //! else (where it listens, line rate, faults, shutdown), so every simulator gets those for free.
 
+pub mod config;
 pub mod echo;
 pub mod persist;
+pub mod simulator;
+
+pub use simulator::{Built, Console, Simulator};
 
 use std::future::Future;
 use std::sync::Arc;

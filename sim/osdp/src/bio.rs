@@ -1,7 +1,7 @@
 //! The fingerprint sensor of the `bio-reader` PD: who is on it, what a scan sees, and the templates and scores
 //! the PD answers BIOREAD and BIOMATCH with.
 //!
-//! Fingers come from the synthetic population of [`khil_sim_fingerprint::Fingers`] (one per process, shared with
+//! Fingers come from the synthetic population of [`khil_sim_population::Fingers`] (one per process, shared with
 //! the ZFM simulators) and a [`FingerModel`] (`auto:<id>`, `place:<id>`, `none`, hesitation). A scan is one
 //! attempt, and a second one when the first finds no finger: a person who has just lifted the finger (auto)
 //! puts it back while the reader waits, one who hesitates may still come. Impressions cycle through a few
@@ -32,8 +32,7 @@ use khil_biometrics::matcher::{self, MatchTemplate};
 use khil_biometrics::minutia::Minutiae;
 use khil_biometrics::synth::SensorProfile;
 use khil_biometrics::template::ansi_from_minutiae;
-use khil_sim_fingerprint::Fingers;
-use khil_sim_fingerprint::finger::{FingerModel, Presence, Sight};
+use khil_sim_population::{FingerModel, Fingers, Presence, Sight};
 
 /// Biometric types.
 pub mod kind {

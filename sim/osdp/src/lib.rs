@@ -9,7 +9,8 @@
 //! - [`file`]: FILETRANSFER fragments in, FTSTAT out, the received file kept;
 //! - [`faults`]: slow, lost, BUSY and corrupted replies, a forgotten secure session;
 //! - [`state`]: the address and key kept over a power cycle (`--state FILE`);
-//! - [`serve`]: the wire: link -> codec -> PD -> codec -> link, answering only its own address.
+//! - [`serve`]: the wire: link -> codec -> PD -> codec -> link, answering only its own address;
+//! - [`sim`]: the one configuration of `khil sim osdp-pd` and `sim:osdp-pd?...`, and the console.
 
 pub mod bio;
 pub mod faults;
@@ -17,6 +18,7 @@ pub mod file;
 pub mod pd;
 pub mod profile;
 pub mod serve;
+pub mod sim;
 pub mod state;
 
 pub use bio::BioReader;
@@ -25,4 +27,5 @@ pub use file::ReceivedFile;
 pub use pd::{MatchDecision, Pd, PdConfig, PdEvent, PdQuirk};
 pub use profile::PdProfile;
 pub use serve::{Multidrop, OsdpPd};
+pub use sim::SIMULATOR;
 pub use state::{PdStateFile, Persisted};

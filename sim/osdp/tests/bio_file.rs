@@ -11,9 +11,9 @@ use khil_osdp::command::{BioMatch, BioRead, Command, FileTransfer, opcode};
 use khil_osdp::frame::{self, Decoded, OsdpFrame, Scb};
 use khil_osdp::reply::{BioReadR, FtStat, NakCode, Reply, function};
 use khil_osdp::sc::{self, ScSession, SessionKeys};
-use khil_sim_fingerprint::{Fingers, Presence};
 use khil_sim_osdp::file::ft_status;
 use khil_sim_osdp::{BioReader, Pd, PdConfig, PdProfile};
+use khil_sim_population::{Fingers, Presence};
 use proptest::prelude::*;
 
 const KEY: [u8; 16] = [0x42; 16];

@@ -11,10 +11,10 @@ use khil_biometrics::template::decode_ansi;
 use khil_osdp::command::{BioMatch, BioRead, Command};
 use khil_osdp::cp::{BusHandle, CpConfig, OsdpBus, PdSetup};
 use khil_osdp::reply::{BioReadR, Reply};
-use khil_sim_fingerprint::{Fingers, Presence};
 use khil_sim_host::{Line, in_process};
 use khil_sim_osdp::file::ft_status;
 use khil_sim_osdp::{BioReader, OsdpPd, PdConfig, PdProfile};
+use khil_sim_population::{Fingers, Presence};
 
 const KEY: [u8; 16] = [0x5C; 16];
 

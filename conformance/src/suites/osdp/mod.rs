@@ -204,10 +204,10 @@ impl Suite for OsdpSuite {
     fn default_ics(&self, url: &DeviceUrl) -> Ics {
         let (profile, address, scbk, finger) = match url {
             DeviceUrl::Sim(s) if s.device == "osdp-pd" => (
-                s.params.get("profile").map_or("gate-io", String::as_str).to_owned(),
-                s.params.get("address").cloned().unwrap_or_else(|| "1".into()),
-                s.params.get("scbk").cloned(),
-                s.params.get("finger").is_some_and(|f| f.starts_with("auto") || f.starts_with("place")),
+                s.get("profile").unwrap_or("gate-io").to_owned(),
+                s.get("address").unwrap_or("1").to_owned(),
+                s.get("scbk").map(str::to_owned),
+                s.get("finger").is_some_and(|f| f.starts_with("auto") || f.starts_with("place")),
             ),
             _ => ("gate-io".to_owned(), "1".to_owned(), None, false),
         };

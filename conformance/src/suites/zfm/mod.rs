@@ -247,9 +247,9 @@ impl Suite for ZfmSuite {
     /// An in-process simulator without a finger gets `finger=auto:1`: the suite plays the operator.
     fn device_url(&self, url: &DeviceUrl) -> DeviceUrl {
         match is_fingerprint_sim(url) {
-            Some(s) if !s.params.contains_key("finger") => {
+            Some(s) if s.get("finger").is_none() => {
                 let mut s = s.clone();
-                s.params.insert("finger".into(), "auto:1".into());
+                s.set("finger", "auto:1");
                 DeviceUrl::Sim(s)
             }
             _ => url.clone(),
@@ -266,10 +266,10 @@ impl Suite for ZfmSuite {
             ics.ixit.insert("destructive".into(), toml::Value::Boolean(false));
             return ics;
         };
-        let r503 = s.params.get("profile").is_some_and(|p| p.eq_ignore_ascii_case("r503"));
+        let r503 = s.get("profile").is_some_and(|p| p.eq_ignore_ascii_case("r503"));
         let mut ics = if r503 { parse(ICS_R503, "built-in r503") } else { parse(ICS_R307, "built-in r307") };
         // A simulator with nobody at the sensor: the IXIT says so.
-        if s.params.get("finger").is_some_and(|f| f == "none") {
+        if s.get("finger").is_some_and(|f| f == "none") {
             ics.ixit.insert("finger".into(), toml::Value::String("none".into()));
         }
         ics

@@ -1,6 +1,13 @@
-//! Who is on the sensor. A finger model decides what each capture (GenImg) sees; [`Fingers`] renders the
-//! impressions with the synthetic generator and keeps them, so that a finger drawn once is not drawn again.
+//! The synthetic world the simulated devices sense: seeded people with fingers today (documents and travellers
+//! come with the passport and clearance work). Every simulated sensor (the ZFM module, the OSDP bio reader, later
+//! a passport chip's DG3) draws from here, so the same seed gives the same person everywhere.
+//!
+//! - [`Fingers`]: the population of one seed and impression quality; renders impressions with the synthetic
+//!   generator and keeps them, so that a finger drawn once is not drawn again. [`Fingers::shared`] is the one
+//!   population of a process per seed and quality.
+//! - [`Presence`] and [`FingerModel`]: who is at a sensor and what each capture attempt sees.
 
+use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
@@ -31,6 +38,25 @@ impl fmt::Display for Presence {
             Presence::Auto(id) => write!(f, "auto:{id}"),
         }
     }
+}
+
+impl Presence {
+    /// For a person at a console.
+    pub fn in_words(self) -> String {
+        match self {
+            Presence::Lifted => "finger lifted: nobody at the sensor".into(),
+            Presence::Placed(id) => format!("finger {id} placed; it stays on the sensor"),
+            Presence::Auto(id) => format!("finger {id} comes and goes: placed, captured, lifted, placed again"),
+        }
+    }
+}
+
+/// A console line (`place <id>`, `lift`, `auto <id>`) applied to a sensor's finger; the answer in words. Every
+/// simulated fingerprint sensor's console (the ZFM module, the OSDP bio reader) moves fingers with this.
+pub fn move_finger(finger: &Mutex<FingerModel>, line: &str) -> Result<String, String> {
+    let presence: Presence = line.parse().map_err(|e: FingerSpecError| e.to_string())?;
+    finger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(presence);
+    Ok(presence.in_words())
 }
 
 /// A `--finger` value or a line typed on the simulator's stdin that cannot be understood.
@@ -125,12 +151,30 @@ impl FingerModel {
     }
 }
 
-/// A rendered impression, and its characteristics once a module has extracted them (extraction is
-/// deterministic, so every sensor that captures this impression can reuse them).
-#[derive(Debug)]
+/// A rendered impression, and what a sensor model extracted from it (extraction is deterministic, so every
+/// sensor of that model that captures this impression can reuse it).
 pub struct Impression {
     pub image: GrayImage,
-    pub extracted: OnceLock<crate::module::Extracted>,
+    /// The population knows no sensor models: each keeps its own extraction here, whatever its type.
+    extracted: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Impression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Impression").field("image", &self.image).finish_non_exhaustive()
+    }
+}
+
+impl Impression {
+    /// What `extract` makes of this impression, made once and kept. A sensor model of another extraction type
+    /// that meets the same impression (same geometry) gets a fresh, uncached result.
+    pub fn extracted<T: Any + Send + Sync + Clone>(&self, extract: impl Fn(&GrayImage) -> T) -> T {
+        let kept = self.extracted.get_or_init(|| Box::new(extract(&self.image)));
+        match kept.downcast_ref::<T>() {
+            Some(t) => t.clone(),
+            None => extract(&self.image),
+        }
+    }
 }
 
 /// Keeps at most `limit` values, dropping the oldest; each value is made once even when many ask at once,
@@ -189,6 +233,20 @@ impl Fingers {
     /// that arithmetic (not measured).
     pub fn new(seed: u64, quality: Quality) -> Fingers {
         Fingers { seed, quality, masters: Mutex::new(Cache::new(64)), impressions: Mutex::new(Cache::new(1024)) }
+    }
+
+    /// The population of `seed` and `quality` shared by every simulator of this process: a conformance run opens
+    /// a fresh simulator per test purpose, and a finger is synthesised once, not once per purpose.
+    pub fn shared(seed: u64, quality: Quality) -> Arc<Fingers> {
+        type Shared = Mutex<HashMap<(u64, Quality), Arc<Fingers>>>;
+        static POPULATIONS: OnceLock<Shared> = OnceLock::new();
+        let mut map =
+            POPULATIONS.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(map.entry((seed, quality)).or_insert_with(|| Arc::new(Fingers::new(seed, quality))))
+    }
+
+    pub fn quality(&self) -> Quality {
+        self.quality
     }
 
     /// Impression `index` of finger `id` on `sensor`.
