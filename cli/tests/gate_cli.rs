@@ -125,3 +125,24 @@ fn khil_gate_runs_against_an_in_process_gate_url() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("fail-mode \"open\": expected one of safe, secure"), "{err}");
 }
+
+/// A gate controller does not give up when its board's line drops: `khil gate` says the gate is out of service,
+/// keeps trying, and is back in service when the board answers again (here: the simulator restarted on the same
+/// TCP port, as a board power-cycled behind a serial-to-Ethernet converter).
+#[test]
+fn khil_gate_goes_out_of_service_and_reconnects_when_the_line_drops() {
+    let mut sim =
+        common::start_khil(&["sim", "gate", "--tcp", "127.0.0.1:0", "--scbk", KEY], Stdio::null(), Stdio::null());
+    let url = sim.url.clone();
+    let addr = url.strip_prefix("tcp://").unwrap().to_owned();
+    let (controller, states) = start_controller(&url, "1");
+    let mut seen = Vec::new();
+    expect(&states, "idle <- out-of-service: I/O board online", 15, &mut seen);
+    let _ = sim.child.kill();
+    let _ = sim.child.wait();
+    expect(&states, "out-of-service <- idle: the board's line dropped", 15, &mut seen);
+    // The same port again: the controller's next attempt (1 s, then 2 s...) finds the board.
+    let _sim = common::start_khil(&["sim", "gate", "--tcp", &addr, "--scbk", KEY], Stdio::null(), Stdio::null());
+    expect(&states, "idle <- out-of-service: I/O board online", 20, &mut seen);
+    stop(controller);
+}

@@ -20,6 +20,7 @@
 //! gate's, not the controller's: a flap that does not report closed in time raises an alarm instead of being
 //! forced.
 
+use khil_osdp::gate_io::input;
 use std::fmt;
 use std::time::Duration;
 
@@ -43,19 +44,19 @@ pub struct Sensors {
 
 impl Sensors {
     /// Inputs the `gate-io` board has.
-    pub const INPUTS: usize = 6;
+    pub const INPUTS: usize = input::NAMES.len();
 
     /// From an ISTATR image (one byte per input, non-zero = active). `None` if the board has fewer inputs than a
     /// gate needs.
     pub fn from_image(image: &[u8]) -> Option<Sensors> {
-        let b = |n: usize| image.get(n).map(|&v| v != 0);
+        let b = |n: u8| image.get(usize::from(n)).map(|&v| v != 0);
         Some(Sensors {
-            entry_presence: b(0)?,
-            mantrap_occupied: b(1)?,
-            exit_presence: b(2)?,
-            entry_closed: b(3)?,
-            exit_closed: b(4)?,
-            mantrap_multiple: b(5)?,
+            entry_presence: b(input::ENTRY_PRESENCE)?,
+            mantrap_occupied: b(input::MANTRAP_OCCUPIED)?,
+            exit_presence: b(input::EXIT_PRESENCE)?,
+            entry_closed: b(input::ENTRY_FLAP_CLOSED)?,
+            exit_closed: b(input::EXIT_FLAP_CLOSED)?,
+            mantrap_multiple: b(input::MANTRAP_MULTIPLE)?,
         })
     }
 }

@@ -19,11 +19,7 @@ use super::controller::{
 };
 
 /// Relay numbers on the `gate-io` board.
-pub mod relay {
-    pub const ENTRY_FLAP: u8 = 0;
-    pub const EXIT_FLAP: u8 = 1;
-    pub const ALARM: u8 = 2;
-}
+pub use khil_osdp::gate_io::output as relay;
 
 /// How the runner reaches its gate.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod command;
 pub mod cp;
 pub mod frame;
+pub mod gate_io;
 pub mod reply;
 pub mod sc;
 

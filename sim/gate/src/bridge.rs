@@ -87,7 +87,7 @@ impl Drop for GateBridge {
     }
 }
 
-fn push_inputs(pd: &OsdpPd, inputs: [bool; 6]) {
+fn push_inputs(pd: &OsdpPd, inputs: [bool; khil_osdp::gate_io::input::NAMES.len()]) {
     let mut pd = pd.pd();
     for (n, on) in (0u8..).zip(inputs) {
         // The PD queues an event only for a change.

@@ -25,6 +25,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use khil_osdp::gate_io::{input, output};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -108,10 +109,11 @@ pub enum Flap {
 }
 
 impl Flap {
+    /// The relay that opens this flap.
     const fn index(self) -> usize {
         match self {
-            Flap::Entry => 0,
-            Flap::Exit => 1,
+            Flap::Entry => output::ENTRY_FLAP as usize,
+            Flap::Exit => output::EXIT_FLAP as usize,
         }
     }
 }
@@ -236,7 +238,7 @@ pub struct GateModel {
     now: Duration,
     flaps: [FlapState; 2],
     /// Relays as last set: entry flap open, exit flap open, alarm.
-    outputs: [bool; 3],
+    outputs: [bool; output::NAMES.len()],
     powered: bool,
     in_service: bool,
     since_seen: Duration,
@@ -258,7 +260,7 @@ impl GateModel {
             config,
             now: Duration::ZERO,
             flaps: [closed; 2],
-            outputs: [false; 3],
+            outputs: [false; output::NAMES.len()],
             powered: true,
             in_service: true,
             since_seen: Duration::ZERO,
@@ -441,7 +443,7 @@ impl GateModel {
         }
     }
 
-    /// Sets the relays, in the gate-io profile's order: entry flap open, exit flap open, alarm. Missing
+    /// Sets the relays, by output number ([`khil_osdp::gate_io::output`]). Missing
     /// entries leave their relay as it was; extra ones are ignored.
     pub fn set_outputs(&mut self, outputs: &[bool]) {
         for (slot, &on) in self.outputs.iter_mut().zip(outputs) {
@@ -449,7 +451,7 @@ impl GateModel {
         }
     }
 
-    pub fn outputs(&self) -> [bool; 3] {
+    pub fn outputs(&self) -> [bool; output::NAMES.len()] {
         self.outputs
     }
 
@@ -460,20 +462,23 @@ impl GateModel {
 
     /// The alarm relay.
     pub fn alarm(&self) -> bool {
-        self.outputs[2]
+        self.outputs[output::ALARM as usize]
     }
 
-    /// The sensors, in the gate-io profile's input order: entry presence, mantrap occupied, exit presence, entry
-    /// flap closed, exit flap closed, more than one person in the mantrap (the people counter's contact).
-    pub fn inputs(&self) -> [bool; 6] {
-        [
-            self.count_in(Zone::EntryZone) > 0,
-            self.mantrap_count() > 0,
-            self.count_in(Zone::ExitZone) > 0,
-            self.flap_closed(Flap::Entry),
-            self.flap_closed(Flap::Exit),
-            self.mantrap_count() > 1,
-        ]
+    /// The sensors, by input number ([`khil_osdp::gate_io::input`]).
+    pub fn inputs(&self) -> [bool; input::NAMES.len()] {
+        let mut inputs = [false; input::NAMES.len()];
+        for (n, on) in [
+            (input::ENTRY_PRESENCE, self.count_in(Zone::EntryZone) > 0),
+            (input::MANTRAP_OCCUPIED, self.mantrap_count() > 0),
+            (input::EXIT_PRESENCE, self.count_in(Zone::ExitZone) > 0),
+            (input::ENTRY_FLAP_CLOSED, self.flap_closed(Flap::Entry)),
+            (input::EXIT_FLAP_CLOSED, self.flap_closed(Flap::Exit)),
+            (input::MANTRAP_MULTIPLE, self.mantrap_count() > 1),
+        ] {
+            inputs[usize::from(n)] = on;
+        }
+        inputs
     }
 
     // --- Events ------------------------------------------------------------------------------------------------

@@ -29,21 +29,14 @@ impl PdProfile {
     pub const GATE_IO: PdProfile = PdProfile {
         name: "gate-io",
         model: 1,
-        outputs: 3,
-        inputs: 6,
+        outputs: khil_osdp::gate_io::output::NAMES.len() as u8,
+        inputs: khil_osdp::gate_io::input::NAMES.len() as u8,
         readers: 1,
         leds: 2,
         biometrics: false,
         rx_buffer: 256,
-        output_names: &["entry-flap", "exit-flap", "alarm"],
-        input_names: &[
-            "entry-presence",
-            "mantrap-occupied",
-            "exit-presence",
-            "entry-flap-closed",
-            "exit-flap-closed",
-            "mantrap-multiple",
-        ],
+        output_names: &khil_osdp::gate_io::output::NAMES,
+        input_names: &khil_osdp::gate_io::input::NAMES,
     };
 
     /// A card reader: one reader with LEDs, buzzer and text, no I/O.
