@@ -151,7 +151,7 @@ impl VpcdEndpoint {
             match ended {
                 Ok(()) => tracing::warn!(reader = %self.reader, "vpcd closed the connection; plugging in again"),
                 Err(e) => {
-                    tracing::warn!(reader = %self.reader, error = %e, "vpcd connection failed; plugging in again")
+                    tracing::warn!(reader = %self.reader, error = %e, "vpcd connection failed; plugging in again");
                 }
             }
             session = loop {
