@@ -15,10 +15,10 @@ pub enum TransportError {
     #[error("{url}: {why}")]
     Unsupported { url: String, why: String },
     /// The reader has no card (or it was taken out).
-    #[error("{reader}: no card in the reader")]
+    #[error("{reader:?}: no card in the reader")]
     NoCard { reader: String },
     /// The reader, its driver or the PC/SC service failed: `what` we were doing, `why` in their words.
-    #[error("{reader}: {what}: {why}")]
+    #[error("{reader:?}: {what}: {why}")]
     Reader { reader: String, what: &'static str, why: String },
     /// The card answered bytes that are not a response APDU.
     #[error("the card's answer is not a response APDU: {0}")]
@@ -76,9 +76,10 @@ impl SimCardConnector for NoSimCards {
     }
 }
 
-/// How to get PC/SC into a build that has it off (it links libpcsclite).
-pub const PCSC_FEATURE_HINT: &str = "this khil was built without PC/SC support: rebuild with \
-     `--features khil-apdu/pcsc` (e.g. `cargo run -p khil --features khil-apdu/pcsc -- ...`; needs libpcsclite-dev)";
+/// How to get PC/SC into a build that has it off (it links libpcsclite). The `khil` binary reaches `khil-apdu` through
+/// other crates, so cargo wants both packages named to switch the feature on.
+pub const PCSC_FEATURE_HINT: &str = "this khil was built without PC/SC support: build it with the khil-apdu/pcsc \
+     feature (`cargo build -p khil -p khil-apdu --features khil-apdu/pcsc`; needs libpcsclite-dev)";
 
 /// Opens the APDU transport a URL names: `pcsc://<reader>` (with the `pcsc` feature) or an in-process `sim:` card.
 pub async fn connect(url: &DeviceUrl, sims: &dyn SimCardConnector) -> Result<BoxApdu, TransportError> {
