@@ -73,3 +73,36 @@ pub trait Suite: Send + Sync {
     /// What the device reports about itself.
     fn identify(&self, dut: &mut Self::Dut) -> impl Future<Output = Identity> + Send;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct LinksOnly;
+
+    impl Connector for LinksOnly {
+        fn connect<'a>(
+            &'a self,
+            url: &'a DeviceUrl,
+        ) -> Pin<Box<dyn Future<Output = Result<BoxLink, String>> + Send + 'a>> {
+            Box::pin(async move { Err(format!("{url}: no byte links in this test")) })
+        }
+    }
+
+    /// A connector that only knows byte links still opens APDU transports by URL: PC/SC readers (or the error
+    /// saying how to build with PC/SC), and a clear refusal for byte-stream URLs.
+    #[tokio::test]
+    async fn apdu_transports_by_default() {
+        let refuse = async |url: &str| match LinksOnly.connect_apdu(&url.parse().unwrap()).await {
+            Ok(_) => panic!("{url} opened"),
+            Err(e) => e,
+        };
+        let e = refuse("tcp://127.0.0.1:9").await;
+        assert!(e.contains("tcp://127.0.0.1:9") && e.contains("byte-stream"), "{e}");
+        let e = refuse("sim:emrtd-chip").await;
+        assert!(e.contains("sim:emrtd-chip"), "{e}");
+        // Built without PC/SC: the URL and how to build with it; with PC/SC: the reader that is not there.
+        let e = refuse("pcsc://No%20Such%20Reader").await;
+        assert!(e.contains("pcsc://No%20Such%20Reader") || e.contains("\"No Such Reader\""), "{e}");
+    }
+}
