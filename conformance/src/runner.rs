@@ -1,5 +1,6 @@
-//! Runs a suite against one device: applicability from the ICS, a fresh link per purpose, a time limit per
-//! purpose, and the results in order. Knows nothing about any device class.
+//! Runs a suite against one device: applicability from the ICS, a fresh transport per purpose (the suite opens the
+//! kind its class needs through the `Connector`), a time limit per purpose, and the results in order. Knows nothing
+//! about any device class.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -128,8 +129,7 @@ pub async fn run<S: Suite>(
     }
     // Identity first: a device that cannot be reached at all is one clear error, not N purpose errors.
     let url = suite.device_url(&opts.url);
-    let link = connector.connect(&url).await.map_err(|e| format!("{}: {e}", opts.url))?;
-    let mut dut = suite.open(link, &url, &opts.ics).await.map_err(|e| format!("{}: {e}", opts.url))?;
+    let mut dut = suite.open(connector, &url, &opts.ics).await.map_err(|e| format!("{}: {e}", opts.url))?;
     let identity = suite.identify(&mut dut).await;
     drop(dut);
 
@@ -185,8 +185,7 @@ async fn run_one<S: Suite>(
     let mut ctx = Ctx::new(opts.ics.clone());
     let body = async {
         let url = suite.device_url(&opts.url);
-        let link = connector.connect(&url).await.map_err(Stop::Error)?;
-        let mut dut = suite.open(link, &url, &opts.ics).await?;
+        let mut dut = suite.open(connector, &url, &opts.ics).await?;
         (purpose.run)(&mut dut, &mut ctx).await
     };
     let ended = tokio::time::timeout(opts.purpose_timeout, body).await;

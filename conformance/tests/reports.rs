@@ -161,7 +161,8 @@ impl Suite for EchoSuite {
         }
     }
 
-    async fn open(&self, link: BoxLink, _url: &DeviceUrl, _ics: &Ics) -> Result<EchoDut, Stop> {
+    async fn open(&self, connector: &dyn Connector, url: &DeviceUrl, _ics: &Ics) -> Result<EchoDut, Stop> {
+        let link = connector.connect(url).await.map_err(Stop::Error)?;
         Ok(EchoDut { link })
     }
 

@@ -1,6 +1,7 @@
 //! Byte links: the one thing every khil driver and simulator moves bytes over.
 //!
-//! - [`url`]: device URLs (`serial://`, `tcp://`, `pty`, `sim:`), parsed with errors that say what is wrong;
+//! - [`url`]: device URLs (`serial://`, `tcp://`, `pty`, `sim:`, and `pcsc://` for smart cards, which are APDU
+//!   devices opened by `khil-apdu`, not byte links), parsed with errors that say what is wrong;
 //! - [`connect`] opens the client side a URL names; [`Endpoint`] is where a device (a simulator) listens;
 //! - [`PtyDevice`]: the master side of a pty pair, the device end of a virtual serial port;
 //! - [`Paced`]: line-rate pacing on tokio's clock; [`FaultLink`]: a seeded bad line;
@@ -23,7 +24,7 @@ pub use memory::memory_pair;
 pub use open::{Endpoint, NoSimulators, SimConnector, connect};
 pub use pacing::{LineRate, Paced};
 pub use pty::{ClientClose, PtyDevice};
-pub use url::{DeviceUrl, Framing, UrlError};
+pub use url::{DeviceUrl, Framing, PcscUrl, UrlError};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 

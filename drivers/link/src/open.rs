@@ -53,6 +53,12 @@ pub async fn connect(
                 .into(),
         }),
         DeviceUrl::Sim(s) => sims.connect_sim(s),
+        DeviceUrl::Pcsc(_) => Err(LinkError::Unsupported {
+            url: text,
+            why: "this is an APDU (smart-card) device, not a byte link: open it with khil_apdu::connect \
+                  (a device class that talks APDUs, such as an e-passport chip)"
+                .into(),
+        }),
     }
 }
 

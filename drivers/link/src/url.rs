@@ -5,9 +5,10 @@
 //! tcp://127.0.0.1:4001                           a ser2net-style serial server, or a simulator on TCP
 //! pty                                            a new pty pair (device side; the client gets serial://...)
 //! sim:fingerprint?profile=r307                   an in-process simulator over an in-memory link
+//! pcsc://Virtual%20PCD%2000%2000                 a smart card in a PC/SC reader (APDUs, not a byte stream)
 //! ```
 //!
-//! Written by hand rather than with the `url` crate: our grammar is four schemes wide, errors must name the
+//! Written by hand rather than with the `url` crate: our grammar is five schemes wide, errors must name the
 //! part that is wrong and show an example (the WHATWG parser reports only a generic kind), and the `url`
 //! crate's IDNA tables are a large build for hosts we never need to internationalise.
 
@@ -22,6 +23,8 @@ pub enum DeviceUrl {
     /// Make a new pty pair; only a device (a simulator) can be "opened" on it.
     Pty,
     Sim(SimUrl),
+    /// A card in a PC/SC reader. Not a byte link: `khil_link::connect` refuses it, `khil_apdu` opens it.
+    Pcsc(PcscUrl),
 }
 
 /// `serial://<absolute path>?baud=..&data_bits=..&parity=..&stop_bits=..&flow=..`
@@ -61,6 +64,14 @@ impl SimUrl {
         let at = self.params.partition_point(|(k, _)| k.as_str() < key);
         self.params.insert(at, (key.to_owned(), value.to_owned()));
     }
+}
+
+/// `pcsc://<reader name>`, the name percent-encoded (PC/SC reader names contain spaces:
+/// `pcsc://Virtual%20PCD%2000%2000` is pcscd's reader `Virtual PCD 00 00`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcscUrl {
+    /// The reader's name exactly as PC/SC lists it (case and spaces matter).
+    pub reader: String,
 }
 
 /// Character framing on an asynchronous serial line, written `8N1`, `7E2`, ...
@@ -152,7 +163,9 @@ pub struct UrlError {
 const EX_SERIAL: &str = "serial:///dev/ttyUSB0?baud=57600";
 const EX_TCP: &str = "tcp://127.0.0.1:4001";
 const EX_SIM: &str = "sim:fingerprint?profile=r307";
-const EX_ANY: &str = "serial:///dev/ttyUSB0?baud=57600, tcp://127.0.0.1:4001, pty or sim:echo";
+const EX_PCSC: &str = "pcsc://Virtual%20PCD%2000%2000";
+const EX_ANY: &str =
+    "serial:///dev/ttyUSB0?baud=57600, tcp://127.0.0.1:4001, pty, sim:echo or pcsc://Virtual%20PCD%2000%2000";
 
 impl FromStr for DeviceUrl {
     type Err = UrlError;
@@ -170,7 +183,7 @@ impl FromStr for DeviceUrl {
             return if url.eq_ignore_ascii_case("pty") {
                 Ok(DeviceUrl::Pty)
             } else {
-                Err(err("scheme", "expected one of serial:, tcp:, pty, sim:".into(), EX_ANY))
+                Err(err("scheme", "expected one of serial:, tcp:, pty, sim:, pcsc:".into(), EX_ANY))
             };
         };
         if rest.contains('#') {
@@ -191,7 +204,8 @@ impl FromStr for DeviceUrl {
                 }
             }
             "sim" => parse_sim(url, body, query),
-            other => Err(err("scheme", format!("expected serial, tcp, pty or sim, got {other:?}"), EX_ANY)),
+            "pcsc" => parse_pcsc(url, body, query),
+            other => Err(err("scheme", format!("expected serial, tcp, pty, sim or pcsc, got {other:?}"), EX_ANY)),
         }
     }
 }
@@ -316,6 +330,28 @@ fn parse_sim(url: &str, body: &str, query: Option<&str>) -> Result<DeviceUrl, Ur
     Ok(DeviceUrl::Sim(SimUrl { device: device.to_owned(), params }))
 }
 
+fn parse_pcsc(url: &str, body: &str, query: Option<&str>) -> Result<DeviceUrl, UrlError> {
+    let err = |part: &str, expected: String| error(url, part, expected, EX_PCSC);
+    let Some(name) = body.strip_prefix("//") else {
+        return Err(err("pcsc reader", "expected pcsc:// followed by the percent-encoded reader name".into()));
+    };
+    if query.is_some() {
+        return Err(err("query", "pcsc URLs take no parameters (write '?' in a reader name as %3F)".into()));
+    }
+    let reader = decode(name).map_err(|e| err("pcsc reader", e))?;
+    if reader.trim().is_empty() {
+        return Err(err("pcsc reader", format!("expected a reader name as PC/SC lists it, got {reader:?}")));
+    }
+    // PC/SC takes the name as a C string.
+    if let Some(at) = reader.find(|c: char| c.is_control()) {
+        return Err(err(
+            "pcsc reader",
+            format!("expected no control characters in a reader name, found one at byte {at}"),
+        ));
+    }
+    Ok(DeviceUrl::Pcsc(PcscUrl { reader }))
+}
+
 /// `[a-z0-9][a-z0-9_-]*`: device names and parameter keys.
 fn is_name(s: &str) -> bool {
     let b = s.as_bytes();
@@ -392,6 +428,8 @@ fn encode(s: &str, keep: &[u8]) -> String {
 }
 
 const PATH_KEEP: &[u8] = b"/:@!$'()*+,;";
+/// A reader name keeps the path's characters; spaces, `%`, `?` and `#` are encoded.
+const READER_KEEP: &[u8] = PATH_KEEP;
 const VALUE_KEEP: &[u8] = b"/:@!$'()*+,;";
 
 impl fmt::Display for DeviceUrl {
@@ -437,6 +475,7 @@ impl fmt::Display for DeviceUrl {
                 }
                 Ok(())
             }
+            DeviceUrl::Pcsc(p) => write!(f, "pcsc://{}", encode(&p.reader, READER_KEEP)),
         }
     }
 }
@@ -450,6 +489,11 @@ impl DeviceUrl {
             framing: Framing::default(),
             flow: FlowControl::None,
         })
+    }
+
+    /// `pcsc://<reader>` for a reader name as PC/SC lists it, as a card simulator announces its reader.
+    pub fn pcsc(reader: impl Into<String>) -> Self {
+        DeviceUrl::Pcsc(PcscUrl { reader: reader.into() })
     }
 }
 
@@ -494,6 +538,13 @@ mod tests {
         };
         assert_eq!(s.framing.to_string(), "7E2");
         assert_eq!(s.framing.bits_per_char(), 11);
+        assert_eq!(parse("pcsc://Virtual%20PCD%2000%2000"), DeviceUrl::pcsc("Virtual PCD 00 00"));
+        assert_eq!(
+            parse("pcsc://Gemalto%20PC%20Twin%20Reader%20(A1B2)%2000%2000"),
+            DeviceUrl::pcsc("Gemalto PC Twin Reader (A1B2) 00 00")
+        );
+        // Reader names are case-sensitive: only the scheme is not.
+        assert_eq!(parse("PCSC://acs/ACR%3F%2300"), DeviceUrl::pcsc("acs/ACR?#00"));
     }
 
     #[test]
@@ -503,6 +554,8 @@ mod tests {
             ("serial:///dev/my%20port?parity=none&baud=9600", "serial:///dev/my%20port?baud=9600"),
             ("tcp://LocalHost:4001/", "tcp://localhost:4001"),
             ("sim:echo?b=2&a=x%26y", "sim:echo?a=x%26y&b=2"),
+            ("Pcsc://Virtual PCD 00 01", "pcsc://Virtual%20PCD%2000%2001"),
+            ("pcsc://Reader%2fA%3a1", "pcsc://Reader/A:1"),
         ] {
             assert_eq!(parse(input).to_string(), canonical, "{input}");
         }
@@ -534,6 +587,13 @@ mod tests {
             ("sim://echo", "sim device", "without //"),
             ("sim:echo?novalue", "query", "key=value"),
             ("sim:echo#x", "fragment", "no #fragment"),
+            ("pcsc:Virtual%20PCD", "pcsc reader", "pcsc://"),
+            ("pcsc://", "pcsc reader", "reader name"),
+            ("pcsc://%20%20", "pcsc reader", "reader name"),
+            ("pcsc://Reader%0A00", "pcsc reader", "control characters"),
+            ("pcsc://Reader%ZZ", "pcsc reader", "hex digits"),
+            ("pcsc://Reader?slot=1", "query", "no parameters"),
+            ("pcsc://Reader#1", "fragment", "no #fragment"),
         ] {
             let e = input.parse::<DeviceUrl>().expect_err(input);
             assert_eq!(e.url, input);
@@ -589,6 +649,7 @@ mod tests {
                         params.sort_by(|a, b| a.0.cmp(&b.0));
                         DeviceUrl::Sim(SimUrl { device, params })
                     }),
+                "[A-Za-z0-9][A-Za-z0-9 ()/%?#&=:.,_~é-]{0,30}".prop_map(DeviceUrl::pcsc),
             ]
         }
 
@@ -599,7 +660,7 @@ mod tests {
             }
 
             #[test]
-            fn never_panics_near_valid(scheme in prop_oneof!["serial://", "tcp://", "sim:", "pty", ""], rest in "[/a-z0-9%:?&=\\[\\].#]{0,40}") {
+            fn never_panics_near_valid(scheme in prop_oneof!["serial://", "tcp://", "sim:", "pty", "pcsc://", ""], rest in "[/a-z0-9%:?&=\\[\\].#]{0,40}") {
                 let s = format!("{scheme}{rest}");
                 if let Ok(u) = s.parse::<DeviceUrl>() {
                     // Whatever parses has a canonical form that parses to the same value.

@@ -175,4 +175,9 @@ async fn open_errors_name_the_url() {
     assert!(e.to_string().contains("sim:echo"), "{e}");
     let e = connect(&DeviceUrl::Pty, None, &NoSimulators).await.err().unwrap();
     assert!(e.to_string().contains("serial:///dev/pts/N"), "{e}");
+    // A smart card is not a byte stream: the refusal says what it is and where it is opened instead.
+    let e = connect(&"pcsc://Virtual%20PCD%2000%2000".parse().unwrap(), None, &NoSimulators).await.err().unwrap();
+    let text = e.to_string();
+    assert!(text.contains("pcsc://Virtual%20PCD%2000%2000") && text.contains("APDU (smart-card) device"), "{text}");
+    assert!(text.contains("khil_apdu"), "{text}");
 }

@@ -10,12 +10,12 @@ mod purposes;
 
 pub use dut::OsdpDut;
 
-use khil_link::{BoxLink, DeviceUrl};
+use khil_link::DeviceUrl;
 use serde::Deserialize;
 
 use crate::ics::Ics;
 use crate::purpose::{Purpose, Stop};
-use crate::suite::{Identity, Suite};
+use crate::suite::{Connector, Identity, Suite};
 
 /// Declares one OSDP PD purpose (see [`crate::purpose::purpose_for`]).
 macro_rules! purpose {
@@ -225,7 +225,8 @@ impl Suite for OsdpSuite {
         OsdpIcs::from_ics(ics).map(drop)
     }
 
-    async fn open(&self, link: BoxLink, _url: &DeviceUrl, ics: &Ics) -> Result<OsdpDut, Stop> {
+    async fn open(&self, connector: &dyn Connector, url: &DeviceUrl, ics: &Ics) -> Result<OsdpDut, Stop> {
+        let link = connector.connect(url).await.map_err(Stop::Error)?;
         let o = OsdpIcs::from_ics(ics).map_err(Stop::Error)?;
         Ok(OsdpDut::new(link, o))
     }

@@ -12,12 +12,12 @@ pub use dut::ZfmDut;
 
 use khil_fingerprint::command::{Command, ProductInfo};
 use khil_fingerprint::{ConfirmationCode as Cc, Reply};
-use khil_link::{BoxLink, DeviceUrl};
+use khil_link::DeviceUrl;
 use serde::Deserialize;
 
 use crate::ics::Ics;
 use crate::purpose::{Purpose, Stop};
-use crate::suite::{Identity, Suite};
+use crate::suite::{Connector, Identity, Suite};
 
 pub const TITLE: &str = "ZFM fingerprint modules (Grow R30x, R503, ZhianTec ZFM, Synochip AS60x)";
 
@@ -279,7 +279,8 @@ impl Suite for ZfmSuite {
         ZfmIcs::from_ics(ics).map(drop)
     }
 
-    async fn open(&self, link: BoxLink, _url: &DeviceUrl, ics: &Ics) -> Result<ZfmDut, Stop> {
+    async fn open(&self, connector: &dyn Connector, url: &DeviceUrl, ics: &Ics) -> Result<ZfmDut, Stop> {
+        let link = connector.connect(url).await.map_err(Stop::Error)?;
         let z = ZfmIcs::from_ics(ics).map_err(Stop::Error)?;
         let mut dut = ZfmDut::new(link, z);
         // Whatever an earlier session or a power-up left on the line (an R503's 0x55) is not this purpose's.
