@@ -78,8 +78,8 @@ impl SimCardConnector for NoSimCards {
 
 /// How to get PC/SC into a build that has it off (it links libpcsclite). The `khil` binary reaches `khil-apdu` through
 /// other crates, so cargo wants both packages named to switch the feature on.
-pub const PCSC_FEATURE_HINT: &str = "this khil was built without PC/SC support: build it with the khil-apdu/pcsc \
-     feature (`cargo build -p khil -p khil-apdu --features khil-apdu/pcsc`; needs libpcsclite-dev)";
+pub const PCSC_FEATURE_HINT: &str = "this khil was built without PC/SC support: build it with the pcsc feature \
+     (`cargo build -p khil --features pcsc`; needs libpcsclite-dev)";
 
 /// Opens the APDU transport a URL names: `pcsc://<reader>` (with the `pcsc` feature) or an in-process `sim:` card.
 pub async fn connect(url: &DeviceUrl, sims: &dyn SimCardConnector) -> Result<BoxApdu, TransportError> {

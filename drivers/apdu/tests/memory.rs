@@ -58,7 +58,7 @@ async fn urls_name_the_transport_they_need() {
     #[cfg(not(feature = "pcsc"))]
     {
         let e = refuse("pcsc://Virtual%20PCD%2000%2000").await;
-        assert!(e.contains("pcsc://Virtual%20PCD%2000%2000") && e.contains("--features khil-apdu/pcsc"), "{e}");
+        assert!(e.contains("pcsc://Virtual%20PCD%2000%2000") && e.contains("--features pcsc"), "{e}");
     }
     #[cfg(feature = "pcsc")]
     {
