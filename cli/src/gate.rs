@@ -89,27 +89,31 @@ pub(crate) async fn run(args: GateArgs) -> Result<(), String> {
     tokio::pin!(shutdown);
     let mut lines = crate::sim::stdin_lines();
     let mut stdin_open = true;
+    // Times on stdout count from the start, across reconnections (each connection has a fresh controller).
+    let epoch = tokio::time::Instant::now();
     let mut wait = RECONNECT_FIRST;
-    let mut first = true;
+    let mut retry = false;
     loop {
+        if retry {
+            tokio::select! {
+                name = &mut shutdown => {
+                    tracing::info!(signal = name, "gate controller stopping");
+                    return Ok(());
+                }
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(RECONNECT_MAX);
+        }
         let link = match khil_link::connect(&url, Some(115_200), &khil_sim_registry::Simulators).await {
             Ok(link) => link,
             // The first connection is the user's setting: a wrong path is an error, not something to wait for.
-            Err(e) if first => return Err(format!("--device: {e}")),
+            Err(e) if !retry => return Err(format!("--device: {e}")),
             Err(e) => {
                 eprintln!("board line {}: {e}; trying again in {} s", args.device, wait.as_secs());
-                tokio::select! {
-                    name = &mut shutdown => {
-                        tracing::info!(signal = name, "gate controller stopping");
-                        return Ok(());
-                    }
-                    () = tokio::time::sleep(wait) => {}
-                }
-                wait = (wait * 2).min(RECONNECT_MAX);
                 continue;
             }
         };
-        first = false;
+        retry = true;
         let mut bus = OsdpBus::new(link, CpConfig::default());
         bus.add_pd(setup.clone()).map_err(|e| e.to_string())?;
         let events = bus.take_events().ok_or("bus events taken twice")?;
@@ -118,6 +122,7 @@ pub(crate) async fn run(args: GateArgs) -> Result<(), String> {
             events,
             GateSetup { controller: controller.clone(), ..GateSetup::new(args.address) },
         );
+        let since = epoch.elapsed();
         let mut transitions = gate.transitions();
         let mut bus_task = tokio::spawn(async move { bus.run().await });
         let lost = loop {
@@ -131,7 +136,7 @@ pub(crate) async fn run(args: GateArgs) -> Result<(), String> {
                     if t.to != khil_clearance::gate::GateState::OutOfService {
                         wait = RECONNECT_FIRST;
                     }
-                    say(&format!("{:.3} {} <- {}: {}", t.at.as_secs_f64(), t.to, t.from, t.why))?;
+                    say(&format!("{:.3} {} <- {}: {}", (since + t.at).as_secs_f64(), t.to, t.from, t.why))?;
                 }
                 line = lines.recv(), if stdin_open => {
                     let Some(line) = line else {
@@ -151,20 +156,8 @@ pub(crate) async fn run(args: GateArgs) -> Result<(), String> {
         };
         // A gate controller does not exit when its board's line drops: the gate is out of service (its own
         // watchdog puts the flaps in the fail mode's state) until the line is back.
-        say(&format!(
-            "{:.3} out-of-service <- {}: the board's line dropped ({lost}); reconnecting",
-            0.0,
-            gate.state()
-        ))?;
-        drop(gate);
-        tokio::select! {
-            name = &mut shutdown => {
-                tracing::info!(signal = name, "gate controller stopping");
-                return Ok(());
-            }
-            () = tokio::time::sleep(wait) => {}
-        }
-        wait = (wait * 2).min(RECONNECT_MAX);
+        let at = epoch.elapsed().as_secs_f64();
+        say(&format!("{at:.3} out-of-service <- {}: the board's line dropped ({lost}); reconnecting", gate.state()))?;
     }
 }
 
