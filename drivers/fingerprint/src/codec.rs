@@ -6,22 +6,40 @@
 //!
 //! A header whose LEN was corrupted upwards (but stays within 2..=258) makes the decoder wait for up to 258 more
 //! bytes before the checksum exposes it; frames behind it then come out late. A driver's per-reply timeout covers
-//! that case; at end of stream [`Decoder::decode_eof`] recovers them.
+//! that case; at end of stream `tokio_util::codec::Decoder::decode_eof` recovers them.
 
-use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
+use bytes::BytesMut;
+use khil_link::framed::{Found, FrameCodec, FrameFormat};
+use tokio_util::codec::Encoder;
 
 use crate::frame::{self, Decoded, FrameError, ZfmFrame};
 
 /// Garbage the decoder dropped so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SkipStats {
-    /// Bytes dropped.
-    pub bytes: u64,
-    /// Separate drops (one per reason reported by [`frame::decode`], plus a truncated frame at end of stream).
-    pub events: u64,
-    /// The reason for the latest drop.
-    pub last: Option<FrameError>,
+pub type SkipStats = khil_link::SkipStats<FrameError>;
+
+/// How ZFM frames are found in a byte stream ([`frame::decode`]); the framing mechanics are `khil-link`'s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ZfmFormat;
+
+impl FrameFormat for ZfmFormat {
+    type Frame = ZfmFrame;
+    type Reason = FrameError;
+
+    fn find(&self, buf: &[u8]) -> Found<ZfmFrame, FrameError> {
+        match frame::decode(buf) {
+            Decoded::Frame { frame, consumed } => Found::Frame { frame, consumed },
+            Decoded::NeedMore => Found::NeedMore,
+            Decoded::Skipped { count, reason } => Found::Skipped { count, reason },
+        }
+    }
+
+    fn len_hint(&self, buf: &[u8]) -> Option<usize> {
+        frame::frame_len_hint(buf)
+    }
+
+    fn truncated(&self, expected: usize, found: usize) -> FrameError {
+        FrameError::Truncated { expected: expected.max(frame::HEADER_LEN + frame::CHECKSUM_LEN), found }
+    }
 }
 
 /// An encoding error or an I/O error from the underlying stream.
@@ -35,86 +53,8 @@ pub enum CodecError {
     Io(#[from] std::io::Error),
 }
 
-/// The ZFM frame codec.
-#[derive(Debug, Clone, Default)]
-pub struct ZfmCodec {
-    skipped: SkipStats,
-}
-
-impl ZfmCodec {
-    /// A codec with nothing skipped yet.
-    pub fn new() -> ZfmCodec {
-        ZfmCodec::default()
-    }
-
-    /// Garbage dropped so far.
-    pub fn skipped(&self) -> &SkipStats {
-        &self.skipped
-    }
-
-    /// Returns the garbage statistics and resets them.
-    pub fn take_skipped(&mut self) -> SkipStats {
-        std::mem::take(&mut self.skipped)
-    }
-
-    fn record(&mut self, count: usize, reason: FrameError) {
-        self.skipped.bytes += count as u64;
-        self.skipped.events += 1;
-        self.skipped.last = Some(reason);
-    }
-}
-
-impl Decoder for ZfmCodec {
-    type Item = ZfmFrame;
-    type Error = CodecError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<ZfmFrame>, CodecError> {
-        loop {
-            match frame::decode(src) {
-                Decoded::Frame { frame, consumed } => {
-                    src.advance(consumed);
-                    return Ok(Some(frame));
-                }
-                Decoded::NeedMore => {
-                    if let Some(total) = frame::frame_len_hint(src) {
-                        src.reserve(total.saturating_sub(src.len()));
-                    }
-                    return Ok(None);
-                }
-                Decoded::Skipped { count, reason } => {
-                    src.advance(count.min(src.len()));
-                    self.record(count, reason);
-                }
-            }
-        }
-    }
-
-    /// At end of stream a partial frame is garbage, but a LEN corrupted upwards may have hidden complete frames
-    /// behind it: drop one byte at a time and keep looking. The bytes dropped this way count as one `Truncated`
-    /// skip (whose `found` is the number of bytes left when the stream ended).
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ZfmFrame>, CodecError> {
-        let mut truncated = None;
-        let mut dropped = 0;
-        let found = loop {
-            if let Some(frame) = self.decode(src)? {
-                break Some(frame);
-            }
-            if src.is_empty() {
-                break None;
-            }
-            truncated.get_or_insert_with(|| FrameError::Truncated {
-                expected: frame::frame_len_hint(src).unwrap_or(frame::HEADER_LEN + frame::CHECKSUM_LEN),
-                found: src.len(),
-            });
-            src.advance(1);
-            dropped += 1;
-        };
-        if let Some(reason) = truncated {
-            self.record(dropped, reason);
-        }
-        Ok(found)
-    }
-}
+/// The ZFM frame codec: `khil-link`'s frame codec over [`ZfmFormat`], plus the encoder.
+pub type ZfmCodec = FrameCodec<ZfmFormat>;
 
 impl Encoder<&ZfmFrame> for ZfmCodec {
     type Error = CodecError;

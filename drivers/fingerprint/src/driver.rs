@@ -396,7 +396,7 @@ impl<L: Link> Zfm<L> {
     pub async fn connect(link: L, opts: Options) -> Result<Self, ZfmError> {
         let address = opts.address;
         let mut zfm = Zfm {
-            wire: Wire::new(link),
+            wire: Wire::new(link, crate::codec::ZfmFormat),
             opts,
             address,
             pending_address: None,
@@ -564,8 +564,8 @@ impl<L: Link> Zfm<L> {
                     return Ok(None);
                 }
                 Err(ZfmError::Timeout { .. }) => {
-                    let noisy =
-                        (self.stats.garbage_bytes, self.stats.stale_frames) != noise_before || self.wire.buffered() > 0;
+                    let noisy = (self.stats.garbage_bytes, self.stats.stale_frames) != noise_before
+                        || !self.wire.buffered().is_empty();
                     if !noisy || attempt == attempts {
                         debug!(noisy, "ReadProdInfo unanswered; taking it as unsupported");
                         return Ok(None);
@@ -1183,8 +1183,8 @@ impl<L: Link> Zfm<L> {
 
     async fn drain(&mut self, before: CommandId) -> Result<(), ZfmError> {
         let t = self.opts.timeouts;
-        let pending = self.wire.buffered();
-        let bytes = self.wire.drain(t.quiet, t.drain_limit).await.map_err(line(before))?;
+        let pending = self.wire.buffered().len();
+        let bytes = self.wire.drain(t.quiet, t.drain_limit).await.map_err(line(before))?.len();
         self.absorb_garbage();
         if bytes > 0 {
             debug!(bytes, pending, "drained stale bytes");

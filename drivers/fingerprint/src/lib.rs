@@ -8,7 +8,7 @@ pub mod error;
 pub mod frame;
 pub mod image;
 
-pub use codec::{CodecError, SkipStats, ZfmCodec};
+pub use codec::{CodecError, SkipStats, ZfmCodec, ZfmFormat};
 pub use command::{
     Command, ConfirmationCode, IndexBitmap, PacketSize, PayloadError, ProductInfo, Reply, SystemParameters,
 };

@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod fault;
+pub mod framed;
 pub mod memory;
 pub mod open;
 pub mod pacing;
@@ -20,6 +21,7 @@ pub mod url;
 
 pub use error::{LinkError, Normalized, is_peer_closed};
 pub use fault::{Fault, FaultLink, FaultLog};
+pub use framed::{Found, FrameCodec, FrameFormat, FramedLink, Received, SkipStats};
 pub use memory::memory_pair;
 pub use open::{Endpoint, NoSimulators, SimConnector, connect};
 pub use pacing::{LineRate, Paced};

@@ -4,12 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
 use khil_fingerprint::command::opcode;
-use khil_fingerprint::frame::{self, Decoded, FrameError, PacketKind, ZfmFrame};
-use khil_fingerprint::{Command, ConfirmationCode as Cc, PacketSize, Reply, image};
-use khil_link::BoxLink;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use khil_fingerprint::frame::{self, FrameError, PacketKind, ZfmFrame};
+use khil_fingerprint::{Command, ConfirmationCode as Cc, PacketSize, Reply, ZfmFormat, image};
+use khil_link::{BoxLink, FramedLink, LinkError, Received};
 
 use super::ZfmIcs;
 use crate::purpose::{Ctx, Stop};
@@ -17,8 +15,7 @@ use crate::verdict::{Direction, hex};
 
 /// A module on a link.
 pub struct ZfmDut {
-    link: BoxLink,
-    rx: BytesMut,
+    wire: FramedLink<BoxLink, ZfmFormat>,
     /// The address commands go to and replies must come from.
     pub address: u32,
     /// What the ICS declares.
@@ -81,7 +78,7 @@ impl Answer {
 
 impl ZfmDut {
     pub fn new(link: BoxLink, ics: ZfmIcs) -> ZfmDut {
-        ZfmDut { link, rx: BytesMut::with_capacity(4096), address: ics.ixit.address, packet_size: 128, ics }
+        ZfmDut { wire: FramedLink::new(link, ZfmFormat), address: ics.ixit.address, packet_size: 128, ics }
     }
 
     /// Timeout for `cmd`: the declared reply time, or the declared time for slow operations.
@@ -106,8 +103,12 @@ impl ZfmDut {
     /// Writes bytes as they are, recorded.
     pub async fn send_raw(&mut self, ctx: &mut Ctx, bytes: &[u8], summary: String) -> Result<(), Stop> {
         ctx.frame(Direction::Out, redacted(bytes), summary);
-        self.link.write_all(bytes).await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))?;
-        self.link.flush().await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(self.ics.caps.slow_reply_timeout_ms);
+        match self.wire.send(bytes, deadline).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Stop::Error("the line stalled: the command could not be written".into())),
+            Err(e) => Err(Stop::Error(format!("the line broke while sending: {e}"))),
+        }
     }
 
     /// Sends a command packet.
@@ -138,15 +139,14 @@ impl ZfmDut {
     pub async fn recv(&mut self, ctx: &mut Ctx, limit: Duration) -> Result<Option<ZfmFrame>, Stop> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            match frame::decode(&self.rx) {
-                Decoded::Frame { frame, consumed } => {
-                    let bytes = self.rx.split_to(consumed);
-                    ctx.frame(Direction::In, redacted(&bytes), describe_in(&frame));
+            match self.wire.next(deadline).await {
+                Ok(None) => return Ok(None),
+                Ok(Some(Received::Frame { frame, raw })) => {
+                    ctx.frame(Direction::In, redacted(&raw), describe_in(&frame));
                     return Ok(Some(frame));
                 }
-                Decoded::Skipped { count, reason } => {
-                    let bytes = self.rx.split_to(count.min(self.rx.len()));
-                    ctx.frame(Direction::In, hex(&bytes), format!("not a valid frame: {reason}"));
+                Ok(Some(Received::Skipped { raw, reason })) => {
+                    ctx.frame(Direction::In, hex(&raw), format!("not a valid frame: {reason}"));
                     let _ = ctx.check(
                         "replies are well-formed frames (EF 01, PID, LEN, checksum)",
                         "valid frames only",
@@ -155,45 +155,29 @@ impl ZfmDut {
                     );
                     if let FrameError::BadChecksum { .. } = reason {
                         // The rest of the corrupt frame goes with it: it is not a frame to resynchronise inside.
-                        if let Some(total) = frame::frame_len_hint(&bytes) {
-                            let extra = total.saturating_sub(bytes.len()).min(self.rx.len());
-                            self.rx.advance(extra);
+                        if let Some(total) = frame::frame_len_hint(&raw) {
+                            self.wire.discard(total.saturating_sub(raw.len()));
                         }
                     }
                 }
-                Decoded::NeedMore => {
-                    self.rx.reserve(4096);
-                    match tokio::time::timeout_at(deadline, self.link.read_buf(&mut self.rx)).await {
-                        Err(_) => return Ok(None),
-                        Ok(Ok(0)) => return Err(Stop::Error("the device closed the line".into())),
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => return Err(Stop::Error(format!("the line broke while receiving: {e}"))),
-                    }
-                }
+                Err(LinkError::PeerClosed) => return Err(Stop::Error("the device closed the line".into())),
+                Err(e) => return Err(Stop::Error(format!("the line broke while receiving: {e}"))),
             }
         }
     }
 
     /// Reads and discards until the line has been quiet for `quiet`; returns the bytes dropped.
     pub async fn drain(&mut self, ctx: &mut Ctx, quiet: Duration) -> Result<usize, Stop> {
-        let mut dropped = self.rx.len();
-        let mut seen = self.rx.split().to_vec();
-        let mut buf = [0u8; 1024];
-        loop {
-            match tokio::time::timeout(quiet, self.link.read(&mut buf)).await {
-                Err(_) => break,
-                Ok(Ok(0)) => return Err(Stop::Error("the device closed the line".into())),
-                Ok(Ok(n)) => {
-                    dropped += n;
-                    seen.extend_from_slice(&buf[..n.min(64)]);
-                }
-                Ok(Err(e)) => return Err(Stop::Error(format!("the line broke: {e}"))),
-            }
+        // An hour: the purpose's own time limit (a minute) ends a module that never falls quiet first.
+        let seen = match self.wire.drain(quiet, Duration::from_secs(3600)).await {
+            Ok(seen) => seen,
+            Err(LinkError::PeerClosed) => return Err(Stop::Error("the device closed the line".into())),
+            Err(e) => return Err(Stop::Error(format!("the line broke: {e}"))),
+        };
+        if !seen.is_empty() {
+            ctx.frame(Direction::In, hex(&seen[..seen.len().min(64)]), format!("{} bytes drained", seen.len()));
         }
-        if dropped > 0 {
-            ctx.frame(Direction::In, hex(&seen[..seen.len().min(64)]), format!("{dropped} bytes drained"));
-        }
-        Ok(dropped)
+        Ok(seen.len())
     }
 
     /// Sends `cmd` and waits for an ack. Silence is a failed check ("an ack within N ms") and stops the purpose.
