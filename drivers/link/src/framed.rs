@@ -250,6 +250,40 @@ impl<L: Link, P: FrameFormat> FramedLink<L, P> {
         }
     }
 
+    /// The next frame or piece of garbage, read the way a device's UART receiver reads: while a frame is
+    /// incomplete each read waits at most `idle` for more bytes (a client may write a byte at a time); when the line
+    /// stays quiet that long inside a frame, the frame's first byte is dropped and `Ok(None)` says so (the search
+    /// goes on at the next call). With nothing buffered it waits as long as it takes; `idle: None` never drops.
+    pub async fn next_idle(
+        &mut self,
+        idle: Option<Duration>,
+    ) -> Result<Option<Received<P::Frame, P::Reason>>, LinkError> {
+        loop {
+            if self.eof {
+                return self.codec.next_at_eof(&mut self.rx).map(Some).ok_or(LinkError::PeerClosed);
+            }
+            if let Some(item) = self.codec.next(&mut self.rx) {
+                return Ok(Some(item));
+            }
+            let partial = !self.rx.is_empty();
+            self.rx.reserve(READ_CHUNK);
+            let read = self.link.read_buf(&mut self.rx);
+            let read = match idle.filter(|_| partial) {
+                Some(idle) => timeout(idle, read).await,
+                None => Ok(read.await),
+            };
+            match read {
+                Err(_) => {
+                    self.rx.advance(1);
+                    return Ok(None);
+                }
+                Ok(Ok(0)) => self.eof = true,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(LinkError::from(e)),
+            }
+        }
+    }
+
     /// The next valid frame, or `None` if the deadline passes first. Garbage is skipped and counted.
     pub async fn recv(&mut self, deadline: Instant) -> Result<Option<P::Frame>, LinkError> {
         loop {
@@ -268,7 +302,7 @@ impl<L: Link, P: FrameFormat> FramedLink<L, P> {
         if self.eof {
             return Err(LinkError::PeerClosed);
         }
-        let end = Instant::now().checked_add(limit).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        let end = Instant::now().checked_add(limit).unwrap_or_else(|| Instant::now() + Duration::from_hours(24));
         let mut scratch = [0u8; READ_CHUNK];
         while Instant::now() < end {
             match timeout(quiet, self.link.read(&mut scratch)).await {

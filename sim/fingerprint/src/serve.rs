@@ -3,13 +3,12 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
 use khil_biometrics::synth::Quality;
-use khil_fingerprint::frame::{self, Decoded, FrameError, PacketKind, ZfmFrame};
+use khil_fingerprint::ZfmFormat;
+use khil_fingerprint::frame::{self, FrameError, PacketKind, ZfmFrame};
 use khil_fingerprint::{Command, Reply, image};
-use khil_link::{BoxLink, LinkError};
+use khil_link::{BoxLink, FramedLink, LinkError, Received};
 use khil_sim_host::Device;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::faults::{DeviceFault, FaultPlan};
 use crate::flash::{StateError, StateFile};
@@ -190,8 +189,7 @@ enum Event {
 }
 
 struct Wire {
-    link: BoxLink,
-    rx: BytesMut,
+    framed: FramedLink<BoxLink, ZfmFormat>,
     /// How long an incomplete frame may wait for its next byte (`None`: for ever, a quirk).
     idle: Option<Duration>,
     /// Garbage was skipped since the last frame (for the noise-deafens quirk).
@@ -203,40 +201,31 @@ struct Wire {
 impl Wire {
     async fn next(&mut self) -> Result<Event, LinkError> {
         loop {
-            match frame::decode(&self.rx) {
-                Decoded::Frame { frame, consumed } => {
-                    self.rx.advance(consumed);
-                    return Ok(Event::Frame(frame));
+            // pyfingerprint writes one byte per write(): fragments are reassembled by the framed read, and only an
+            // incomplete frame waits against the idle timeout.
+            let item = match self.framed.next_idle(self.idle).await {
+                Ok(Some(item)) => item,
+                Ok(None) => {
+                    tracing::debug!(pending = self.framed.buffered().len(), "incomplete frame dropped after line idle");
+                    continue;
                 }
-                Decoded::Skipped { count, reason } => {
-                    let corrupt_command = matches!(reason, FrameError::BadChecksum { .. })
-                        && self.rx.get(6) == Some(&PacketKind::Command.code());
-                    let instruction = self.rx.get(frame::HEADER_LEN).copied();
-                    let unchecked = if corrupt_command { unchecked_frame(&self.rx) } else { None };
+                Err(LinkError::PeerClosed) => return Ok(Event::Closed),
+                Err(e) => return Err(e),
+            };
+            match item {
+                Received::Frame { frame, .. } => return Ok(Event::Frame(frame)),
+                Received::Skipped { raw, reason } => {
                     self.saw_noise = true;
                     self.saw_bad_pid |= matches!(reason, FrameError::BadPid { .. });
-                    tracing::debug!(count, %reason, "skipped bytes on the line");
-                    self.rx.advance(count.min(self.rx.len()));
-                    if corrupt_command {
-                        return Ok(Event::CorruptCommand { instruction, frame: unchecked });
-                    }
-                }
-                Decoded::NeedMore => {
-                    // pyfingerprint writes one byte per write(): fragments are reassembled here, but only an
-                    // incomplete frame waits against the idle timeout.
-                    let idle = if self.rx.is_empty() { None } else { self.idle };
-                    let read = self.link.read_buf(&mut self.rx);
-                    let read = match idle {
-                        Some(idle) => tokio::time::timeout(idle, read).await,
-                        None => Ok(read.await),
-                    };
-                    if let Ok(read) = read {
-                        if read? == 0 {
-                            return Ok(Event::Closed);
+                    tracing::debug!(count = raw.len(), %reason, "skipped bytes on the line");
+                    // A checksum mismatch drops one byte; the corrupt frame is that byte and what follows it.
+                    if matches!(reason, FrameError::BadChecksum { .. }) {
+                        let mut whole = raw.to_vec();
+                        whole.extend_from_slice(self.framed.buffered());
+                        if whole.get(6) == Some(&PacketKind::Command.code()) {
+                            let instruction = whole.get(frame::HEADER_LEN).copied();
+                            return Ok(Event::CorruptCommand { instruction, frame: unchecked_frame(&whole) });
                         }
-                    } else {
-                        tracing::debug!(pending = self.rx.len(), "incomplete frame dropped after line idle");
-                        self.rx.advance(1);
                     }
                 }
             }
@@ -244,9 +233,9 @@ impl Wire {
     }
 
     async fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
-        self.link.write_all(bytes).await?;
-        self.link.flush().await?;
-        Ok(())
+        // A device's writes wait as long as the line makes them (a paced UART); the host's session ends them.
+        let far = tokio::time::Instant::now() + Duration::from_hours(24);
+        self.framed.send(bytes, far).await.map(drop)
     }
 }
 
@@ -280,7 +269,7 @@ impl Device for ZfmSensor {
         } else {
             Some(IDLE_TIMEOUT)
         };
-        let mut wire = Wire { link, rx: BytesMut::with_capacity(1024), idle, saw_noise: false, saw_bad_pid: false };
+        let mut wire = Wire { framed: FramedLink::new(link, ZfmFormat), idle, saw_noise: false, saw_bad_pid: false };
         let mut deaf_until: Option<tokio::time::Instant> = None;
         if lock(&self.faults).power_on_byte() {
             wire.send(&[HANDSHAKE_BYTE]).await?;
