@@ -8,6 +8,8 @@ pub mod cp;
 pub mod frame;
 pub mod reply;
 pub mod sc;
+pub mod secure;
+pub mod transfer;
 
 pub use codec::{CodecError, DecodedFrame, OsdpCodec, SkipStats};
 pub use command::{

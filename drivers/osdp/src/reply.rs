@@ -208,6 +208,40 @@ pub struct FtStat {
     pub update_max: u16,
 }
 
+/// FTSTAT status details (SIA OSDP 2.2 `osdp_FTSTAT`): named once for the PD simulator, the CP and the
+/// conformance suite.
+pub mod ft_status {
+    /// 0: OK to proceed.
+    pub const OK: i16 = 0;
+    /// 1: the file was processed.
+    pub const PROCESSED: i16 = 1;
+    /// 2: rebooting to apply the file.
+    pub const REBOOTING: i16 = 2;
+    /// 3: finishing; the CP sends idle fragments (no data) until the status changes.
+    pub const FINISHING: i16 = 3;
+    /// -1: abort the file transfer.
+    pub const ABORT: i16 = -1;
+    /// -2: unrecognised file contents (or type).
+    pub const UNRECOGNISED: i16 = -2;
+    /// -3: file data unacceptable (malformed, or too large).
+    pub const UNACCEPTABLE: i16 = -3;
+
+    /// What a status means, in words (for evidence and errors).
+    pub const fn describe(status: i16) -> &'static str {
+        match status {
+            OK => "OK to proceed",
+            PROCESSED => "file processed",
+            REBOOTING => "rebooting",
+            FINISHING => "finishing",
+            ABORT => "abort",
+            UNRECOGNISED => "unrecognised file",
+            UNACCEPTABLE => "file data unacceptable",
+            s if s < 0 => "an unlisted error",
+            _ => "an unlisted status",
+        }
+    }
+}
+
 impl FtStat {
     /// Bytes on the wire.
     pub const LEN: usize = 7;

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use khil_link::BoxLink;
 use khil_osdp::command::{Command, opcode};
-use khil_osdp::frame::{self, Decoded, OsdpFrame, Scb};
+use khil_osdp::frame::{self, Decoded, OsdpFrame};
 use khil_osdp::reply::Reply;
-use khil_osdp::sc::{self, ScSession, SessionKeys};
+use khil_osdp::sc::ScSession;
+use khil_osdp::secure::{CpHandshake, KeyType, OpenError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::OsdpIcs;
@@ -208,15 +209,8 @@ impl OsdpDut {
     /// The secured packet for `cmd` (advances the MAC chain).
     pub fn seal(&mut self, cmd: &Command, sqn: u8) -> Result<OsdpFrame, Stop> {
         let Some(session) = self.session.as_mut() else { return Err(Stop::Error("no secure session".into())) };
-        let data = cmd.to_data();
-        let mut f = OsdpFrame::command(self.ics.ixit.address, sqn, cmd.code(), data.clone());
-        if data.is_empty() {
-            f.scb = Some(Scb::new(0x15, vec![]));
-        } else {
-            f.data = session.encrypt_command_data(&data);
-            f.scb = Some(Scb::new(0x17, vec![]));
-        }
-        f.seal(|input| session.cp_mac_command(input)).map_err(|e| Stop::Error(e.to_string()))?;
+        let mut f = OsdpFrame::command(self.ics.ixit.address, sqn, cmd.code(), cmd.to_data());
+        session.seal_command(&mut f).map_err(|e| Stop::Error(e.to_string()))?;
         Ok(f)
     }
 
@@ -233,26 +227,23 @@ impl OsdpDut {
     /// Verifies and decrypts a secured reply.
     pub fn open(&mut self, ctx: &mut Ctx, r: Received) -> Result<Reply, Stop> {
         let Some(session) = self.session.as_mut() else { return Self::parse(ctx, &r.frame) };
-        let secured = r.frame.scb.as_ref().is_some_and(|s| matches!(s.kind, 0x16 | 0x18));
+        let opened = session.open_reply(&r.frame, &r.raw);
+        let secured = !matches!(opened, Err(OpenError::NotSecured { .. }));
         ctx.check(
             "reply is secured (SCB 16 or 18)",
             "SCB 16/18",
             format!("{:?}", r.frame.scb.as_ref().map(|s| s.kind)),
             secured,
         )?;
-        let (Some(input), Some(mac)) = (frame::mac_input(&r.raw), r.frame.mac) else {
+        if opened == Err(OpenError::NoMac) {
             return Err(ctx.fail("reply carries a MAC", "a MAC", "none"));
-        };
-        let ok = session.cp_verify_reply(input, &mac).is_ok();
+        }
+        let ok = opened != Err(OpenError::WrongMac);
         ctx.check("reply MAC verifies", "valid", if ok { "valid" } else { "invalid" }, ok)?;
         let mut f = r.frame;
-        if f.scb.as_ref().is_some_and(|s| s.kind == 0x18) {
-            match session.decrypt_reply_data(&f.data) {
-                Ok(d) => f.data = d,
-                Err(e) => {
-                    ctx.check("reply data decrypts", "valid padding", e.to_string(), false)?;
-                }
-            }
+        match opened {
+            Ok(data) => f.data = data,
+            Err(e) => ctx.check("reply data decrypts", "valid padding", e.to_string(), false)?,
         }
         Self::parse(ctx, &f)
     }
@@ -261,27 +252,28 @@ impl OsdpDut {
     pub async fn handshake(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.session = None;
         let rnd_a: [u8; 8] = std::array::from_fn(|i| 0xA0 ^ (i as u8).wrapping_mul(29));
-        let kt = u8::from(self.ics.keyed);
+        let key_type = if self.ics.keyed { KeyType::Own } else { KeyType::Default };
+        let mut handshake = CpHandshake::new(key_type, self.ics.key, rnd_a);
+        let (command, scb) = handshake.challenge();
         let sqn = self.next_sqn();
-        let mut chlng = OsdpFrame::command(self.address(), sqn, opcode::CHLNG, rnd_a.to_vec());
-        chlng.scb = Some(Scb::new(0x11, vec![kt]));
-        let got = self.exchange(ctx, &chlng, format!("CHLNG, key type {kt}")).await?;
+        let mut chlng = OsdpFrame::command(self.address(), sqn, command.code(), command.to_data());
+        chlng.scb = Some(scb);
+        let got = self.exchange(ctx, &chlng, format!("CHLNG, key type {}", key_type.byte())).await?;
         let r = self.checked(ctx, "CHLNG", &chlng, got)?;
         let Reply::CCrypt { rnd_b, cryptogram, .. } = Self::parse(ctx, &r.frame)? else {
             return Err(ctx.fail("answer to CHLNG", "CCRYPT (76)", format!("{:02X}", r.frame.code)));
         };
-        let keys = SessionKeys::derive(&self.ics.key, &rnd_a);
-        let expected = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
+        let scrypt = handshake.on_ccrypt(rnd_b, &cryptogram);
         ctx.check(
             "client cryptogram verifies with the declared key",
             "valid",
-            if expected == cryptogram { "valid" } else { "invalid" },
-            expected == cryptogram,
+            if scrypt.is_ok() { "valid" } else { "invalid" },
+            scrypt.is_ok(),
         )?;
-        let server = sc::server_cryptogram(&keys, &rnd_a, &rnd_b);
+        let (command, scb) = scrypt.map_err(|_| Stop::Failed)?;
         let sqn = self.next_sqn();
-        let mut scrypt = OsdpFrame::command(self.address(), sqn, opcode::SCRYPT, server.to_vec());
-        scrypt.scb = Some(Scb::new(0x13, vec![kt]));
+        let mut scrypt = OsdpFrame::command(self.address(), sqn, command.code(), command.to_data());
+        scrypt.scb = Some(scb);
         let got = self.exchange(ctx, &scrypt, "SCRYPT".into()).await?;
         let r = self.checked(ctx, "SCRYPT", &scrypt, got)?;
         let Reply::RMacI { mac } = Self::parse(ctx, &r.frame)? else {
@@ -289,9 +281,9 @@ impl OsdpDut {
         };
         let status = r.frame.scb.as_ref().and_then(|s| s.data.first().copied());
         ctx.check("RMAC_I SCB status", "01 or FF", format!("{status:02X?}"), matches!(status, Some(0x01 | 0xFF)))?;
-        let rmac = sc::initial_rmac(&keys, &server);
-        ctx.check("RMAC_I verifies", "valid", if rmac == mac { "valid" } else { "invalid" }, rmac == mac)?;
-        self.session = Some(ScSession::from_handshake(&self.ics.key, &rnd_a, &rnd_b));
+        let session = handshake.on_rmac_i(&mac, status);
+        ctx.check("RMAC_I verifies", "valid", if session.is_ok() { "valid" } else { "invalid" }, session.is_ok())?;
+        self.session = session.ok();
         Ok(())
     }
 
