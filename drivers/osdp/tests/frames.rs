@@ -196,9 +196,40 @@ fn bad_header_fields_skip_to_the_next_start() {
     // SCB length below 2.
     let scb = hex("53 01 0C 00 0C 01 15 60 00 00 00 00");
     assert!(matches!(decode(&scb), Decoded::Skipped { reason: FrameError::BadScbLength { found: 1, .. }, .. }));
-    // SCB with a MAC but LEN too short for it.
-    let short = hex("53 01 0A 00 0C 02 15 60 00 00");
-    assert!(matches!(decode(&short), Decoded::Skipped { reason: FrameError::BadLength { min: 14, .. }, .. }));
+    // An SCB too long for LEN.
+    let short = hex("53 01 0A 00 0C 05 15 60 00 00");
+    assert!(matches!(decode(&short), Decoded::Skipped { reason: FrameError::BadLength { min: 13, .. }, .. }));
+}
+
+/// OSDP.Net-derived panels open with a POLL that carries SCB `[02 15]` but no MAC (they add the SCB whenever the PD
+/// is set up for the secure channel, the MAC only once a session is up). It is a packet, with a MAC missing: it
+/// decodes (so that a PD can answer NAK 6) instead of being dropped as garbage, which left such panels facing a
+/// silent PD.
+#[test]
+fn a_secure_block_without_room_for_a_mac_decodes_without_one() {
+    let osdp_net_poll = hex("FF 53 01 0A 00 0C 02 15 60 39 6D");
+    let Decoded::Frame { frame, consumed, packet } = decode(&osdp_net_poll) else {
+        panic!("not decoded: {:?}", decode(&osdp_net_poll))
+    };
+    assert_eq!((consumed, packet.clone()), (11, 1..11));
+    assert_eq!(
+        (frame.address, frame.sqn, frame.code, frame.scb, frame.mac),
+        (1, 0, cmd::POLL, Some(Scb::new(0x15, [])), None)
+    );
+    assert!(frame.data.is_empty());
+    assert_eq!(mac_input(&osdp_net_poll[packet]), None, "no MAC to check");
+    // The same with a data byte (an ID): still no room for a MAC.
+    let mut id = hex("53 01 0B 00 0D 02 15 61 00");
+    let crc = frame::crc16(&id);
+    id.extend_from_slice(&crc.to_le_bytes());
+    let Decoded::Frame { frame, .. } = decode(&id) else { panic!("ID not decoded") };
+    assert_eq!((frame.sqn, frame.data.as_slice(), frame.mac), (1, &[0][..], None));
+    // Room for a MAC: the last 4 bytes before the check are the MAC.
+    let mut poll = OsdpFrame::command(1, 1, cmd::POLL, []);
+    poll.scb = Some(Scb::new(0x15, []));
+    poll.mac = Some([1, 2, 3, 4]);
+    let Decoded::Frame { frame, .. } = decode(&poll.encode(true)) else { panic!("sealed POLL not decoded") };
+    assert_eq!(frame.mac, Some([1, 2, 3, 4]));
 }
 
 #[test]

@@ -9,7 +9,9 @@
 //! Secure channel: CHLNG -> CCRYPT, SCRYPT -> RMAC_I, then every command carries a MAC (SCB 15, or 17 with its
 //! data encrypted) and every reply one (16, or 18). A PD configured with a key requires the secure channel for
 //! everything but ID, CAP and the handshake (NAK 6 otherwise). A MAC that does not verify drops the session and
-//! gets NAK 6 in plain text; the CP then sets the channel up again.
+//! gets NAK 6 in plain text; the CP then sets the channel up again. A packet with SCB 15-18 and no session (a PD
+//! that restarted, or a panel that opens with a secure block before the handshake, as OSDP.Net-derived ones do
+//! with SCB `[02 15]` and no MAC) gets NAK 6 in plain text too, never silence, as libosdp's PD answers it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -68,10 +70,13 @@ pub enum PdQuirk {
     FileIgnoresOffset,
     /// FILETRANSFER takes files of one fragment only: a fragment at a non-zero offset gets -1.
     FileOneFragment,
+    /// A packet with a secure block calling for a MAC (SCB 15-18) outside a session is not answered, as khil's PD
+    /// did before it decoded OSDP.Net's opening POLL (SCB `[02 15]`, no MAC): such a panel never gets it online.
+    SilentSecureBlock,
 }
 
 impl PdQuirk {
-    pub const ALL: [PdQuirk; 18] = [
+    pub const ALL: [PdQuirk; 19] = [
         PdQuirk::ReexecuteRetransmission,
         PdQuirk::NoSequenceCheck,
         PdQuirk::PlainAllowed,
@@ -90,6 +95,7 @@ impl PdQuirk {
         PdQuirk::PdcapNoBiometrics,
         PdQuirk::FileIgnoresOffset,
         PdQuirk::FileOneFragment,
+        PdQuirk::SilentSecureBlock,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -112,6 +118,7 @@ impl PdQuirk {
             PdQuirk::PdcapNoBiometrics => "pdcap-no-biometrics",
             PdQuirk::FileIgnoresOffset => "file-ignores-offset",
             PdQuirk::FileOneFragment => "file-one-fragment",
+            PdQuirk::SilentSecureBlock => "silent-secure-block",
         }
     }
 }
@@ -389,6 +396,12 @@ impl Pd {
             self.secure = Secure::None;
         } else if frame.sqn != expected && !self.quirk(PdQuirk::NoSequenceCheck) {
             return Some(self.send(frame, &Reply::nak(NakCode::BadSequence), false));
+        }
+        if self.quirk(PdQuirk::SilentSecureBlock)
+            && !self.secure()
+            && frame.scb.as_ref().is_some_and(khil_osdp::Scb::has_mac)
+        {
+            return None;
         }
         let bytes = self.respond(frame, raw);
         if let Some(address) = self.switch_to.take() {

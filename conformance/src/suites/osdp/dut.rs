@@ -54,6 +54,12 @@ impl OsdpDut {
         Duration::from_millis(self.ics.caps.reply_timeout_ms)
     }
 
+    /// Forgets the sequence and the session: the next command takes SQN 0 (which resets the PD).
+    pub fn restart(&mut self) {
+        self.last_sqn = None;
+        self.session = None;
+    }
+
     /// The SQN the next command takes: 0 first, then 1, 2, 3, 1...
     pub fn next_sqn(&mut self) -> u8 {
         let n = match self.last_sqn {
@@ -289,8 +295,7 @@ impl OsdpDut {
 
     /// Resets the PD's sequence (SQN 0 POLL) and sets up the secure channel when the PD has one.
     pub async fn start(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
-        self.last_sqn = None;
-        self.session = None;
+        self.restart();
         let sqn = self.next_sqn();
         let poll = OsdpFrame::command(self.address(), sqn, opcode::POLL, vec![]);
         let got = self.exchange(ctx, &poll, "POLL, SQN 0 (reset)".into()).await?;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use khil_osdp::command::{Buzzer, Command, LedControl, LedPermanent, LedTemporary, OutputControl, Text, opcode};
-use khil_osdp::frame::{BROADCAST, Integrity, OsdpFrame};
+use khil_osdp::frame::{self, BROADCAST, Integrity, OsdpFrame};
 use khil_osdp::reply::{NakCode, Reply, function};
 
 use super::dut::Received;
@@ -37,6 +37,17 @@ async fn expect_nak(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, f: &OsdpFrame,
     let got = dut.exchange(ctx, f, what.to_owned()).await?;
     let reply = plain_reply(&dut.checked(ctx, what, f, got)?);
     ctx.check(what, format!("NAK {nak}"), format!("{reply:?}"), is_nak(&reply, nak))
+}
+
+/// The packet OSDP.Net-derived panels open with (OSDP.Net's `Command.BuildCommand` until 2021: the SCB whenever the
+/// PD is set up for the secure channel, the MAC only once a session is up): a POLL with SCB `[02 15]` and no MAC,
+/// CRC, after the mark.
+fn secure_block_poll(address: u8, sqn: u8) -> Vec<u8> {
+    let mut bytes =
+        vec![frame::MARK, frame::SOM, address, 0x0A, 0x00, 0x0C | sqn, 0x02, frame::scs::CMD_MAC, opcode::POLL];
+    let crc = frame::crc16(&bytes[1..]);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short.
@@ -367,6 +378,31 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                     dut.handshake(ctx).await?;
                     let image = outputs(dut, ctx).await?;
                     ctx.check("output 0 after the refused plain OUT", 0, image.first().copied().unwrap_or(9), image.first() == Some(&0))?;
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-SC-005", group: "secure channel",
+            title: "A secure block the PD cannot honour gets NAK 6, not silence",
+            clause: "secure channel: a packet with SCB 15-18 outside a session; NAK code 6 (security conditions not met), NAK 5 from a PD without the secure channel",
+            when: when::always, condition: "always",
+            expected: "OSDP.Net's opening packet, a POLL with SQN 0 and SCB [02 15] but no MAC: NAK 6 in plain text (NAK 5 when the ICS declares no secure channel); then the handshake and a secured POLL succeed",
+            |dut, ctx| {
+                dut.restart();
+                let sqn = dut.next_sqn();
+                dut.send_bytes(ctx, &secure_block_poll(dut.address(), sqn), "POLL, SQN 0, SCB 15 without a MAC (as OSDP.Net-derived panels open)".into()).await?;
+                let limit = dut.timeout();
+                let got = dut.recv(ctx, limit).await?;
+                let reference = OsdpFrame::command(dut.address(), sqn, opcode::POLL, vec![]);
+                let r = dut.checked(ctx, "POLL with a secure block before any session", &reference, got)?;
+                let nak = if dut.ics.caps.secure_channel { NakCode::ScConditions } else { NakCode::ScUnsupported };
+                let reply = plain_reply(&r);
+                ctx.check("reply to a secure block outside a session", format!("NAK {nak}, in plain text"), format!("{reply:?} scb={:?}", r.frame.scb.as_ref().map(|s| s.kind)), is_nak(&reply, nak) && r.frame.scb.is_none())?;
+                if dut.ics.caps.secure_channel {
+                    dut.handshake(ctx).await?;
+                    let r = dut.secure(ctx, &Command::Poll).await?;
+                    ctx.check("secured POLL after the handshake", "ACK", format!("{r:?}"), r == Reply::Ack)?;
                 }
                 Ok(())
             }
