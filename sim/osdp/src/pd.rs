@@ -393,6 +393,7 @@ impl Pd {
         let expected = self.last.as_ref().map_or(0, |(s, _)| next_sqn(*s));
         if frame.sqn == 0 {
             // A CP starting over: the session is gone.
+            self.note_abandoned_handshake();
             self.secure = Secure::None;
         } else if frame.sqn != expected && !self.quirk(PdQuirk::NoSequenceCheck) {
             return Some(self.send(frame, &Reply::nak(NakCode::BadSequence), false));
@@ -734,6 +735,7 @@ impl Pd {
             _ => return self.nak(frame, NakCode::ScConditions),
         };
         let Ok(rnd_a) = <[u8; 8]>::try_from(frame.data.as_slice()) else { return self.nak(frame, NakCode::BadLength) };
+        self.note_abandoned_handshake();
         let handshake = PdHandshake::new(key_type, &scbk, rnd_a, self.rng.random());
         let cuid = {
             let mut c = [0u8; 8];
@@ -754,12 +756,32 @@ impl Pd {
         out.encode(true)
     }
 
+    /// Called when a CHLNG or an SQN 0 ends a handshake that stopped after this PD's CCRYPT. A CP checks the
+    /// client cryptogram in CCRYPT and goes no further when it does not verify (khil's CP and libosdp's do): the
+    /// usual cause is a CP with another key, and this log line is all the PD's operator gets to see of it. It
+    /// names the key's type, never the key.
+    fn note_abandoned_handshake(&self) {
+        if let Secure::Challenged { key, .. } = &self.secure {
+            tracing::warn!(
+                key = key.name(),
+                "secure channel not set up: the CP sent no SCRYPT after this PD's CCRYPT, so the client cryptogram \
+                 did not verify at the CP (wrong key? this PD uses its {})",
+                key.name()
+            );
+        }
+    }
+
     fn server_cryptogram(&mut self, frame: &OsdpFrame) -> Vec<u8> {
         let Secure::Challenged { handshake, key } = std::mem::replace(&mut self.secure, Secure::None) else {
             return self.nak(frame, NakCode::ScConditions);
         };
         let Ok((session, reply, scb)) = handshake.on_scrypt(&frame.data) else {
-            tracing::info!("server cryptogram does not verify: no secure channel");
+            tracing::warn!(
+                key = key.name(),
+                "secure channel refused: the CP's server cryptogram (SCRYPT) does not verify with this PD's {} \
+                 (wrong key?)",
+                key.name()
+            );
             return self.nak(frame, NakCode::ScConditions);
         };
         self.secure = Secure::Up(Box::new(session));
