@@ -117,6 +117,14 @@ pub enum Integrity {
 }
 
 impl Integrity {
+    /// "CRC-16" or "checksum", for evidence and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Integrity::Crc16 => "CRC-16",
+            Integrity::Checksum => "checksum",
+        }
+    }
+
     /// Bytes on the wire.
     pub const fn wire_len(self) -> usize {
         match self {

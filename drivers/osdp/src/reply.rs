@@ -370,6 +370,72 @@ impl Reply {
         }
     }
 
+    /// What the reply says, in words, for evidence and errors: every field a reader needs (NAK codes with their
+    /// meaning, statuses, counts and point values), biometric samples, card bits and manufacturer data as lengths
+    /// only, cryptograms and MACs not at all.
+    pub fn describe(&self) -> String {
+        let points = |v: &[u8]| v.iter().map(u8::to_string).collect::<Vec<_>>().join(" ");
+        match self {
+            Reply::Ack => "ACK".to_owned(),
+            Reply::Nak { code, detail } => {
+                let more = if detail.is_empty() { String::new() } else { format!(", and {} more bytes", detail.len()) };
+                format!("NAK {code}{more}")
+            }
+            Reply::PdId(id) => format!(
+                "PDID: vendor {:02X}{:02X}{:02X}, model {} version {}, serial {:08X}, firmware {}.{}.{}",
+                id.oui[0],
+                id.oui[1],
+                id.oui[2],
+                id.model,
+                id.version,
+                id.serial,
+                id.firmware[0],
+                id.firmware[1],
+                id.firmware[2]
+            ),
+            Reply::PdCap(caps) => {
+                let list: Vec<String> =
+                    caps.iter().map(|c| format!("{} x{} (compliance {})", c.function, c.count, c.compliance)).collect();
+                format!("PDCAP: {} functions: {}", caps.len(), list.join(", "))
+            }
+            Reply::LStatR { tamper, power } => format!("LSTATR: tamper {tamper}, power {power}"),
+            Reply::IStatR(v) => format!("ISTATR: {} inputs ({})", v.len(), points(v)),
+            Reply::OStatR(v) => format!("OSTATR: {} outputs ({})", v.len(), points(v)),
+            Reply::RStatR(v) => format!("RSTATR: {} readers ({})", v.len(), points(v)),
+            Reply::Raw(c) => format!("RAW: reader {}, format {}, {} bits", c.reader, c.format, c.bits),
+            Reply::Keypad { reader, digits } => format!("KEYPAD: reader {reader}, {} digits", digits.len()),
+            Reply::Com { address, baud } => format!("COM: address {address}, {baud} baud"),
+            Reply::BioReadR(b) => format!(
+                "BIOREADR: reader {}, status {}, type {}, quality {}, {} data bytes",
+                b.reader,
+                b.status,
+                b.kind,
+                b.quality,
+                b.data.len()
+            ),
+            Reply::BioMatchR { reader, status, score } => {
+                format!("BIOMATCHR: reader {reader}, status {status}, score {score}")
+            }
+            Reply::CCrypt { .. } => "CCRYPT (cUID, RND.B, client cryptogram)".to_owned(),
+            Reply::RMacI { .. } => "RMAC_I".to_owned(),
+            Reply::Busy => "BUSY".to_owned(),
+            Reply::FtStat(s) => format!(
+                "FTSTAT: status {} ({}), delay {} ms, update max {}, action {:02X}",
+                s.status,
+                ft_status::describe(s.status),
+                s.delay,
+                s.update_max,
+                s.action
+            ),
+            Reply::MfgRep { oui, data } => {
+                format!("MFGREP: vendor {:02X}{:02X}{:02X}, {} data bytes", oui[0], oui[1], oui[2], data.len())
+            }
+            Reply::Unknown { code, data } => {
+                format!("reply code {code:02X} (not in the reference), {} data bytes", data.len())
+            }
+        }
+    }
+
     /// The reply's name ("Unknown" for [`Reply::Unknown`]).
     pub fn name(&self) -> &'static str {
         match self {

@@ -534,3 +534,39 @@ fn frame_debug_is_readable() {
          data: <0 bytes>, mac: Some([C6, 04, 96, 42]) }"
     );
 }
+
+/// Evidence and errors say what a reply says in words: never a Debug form, never a sample or a card's bits.
+#[test]
+fn replies_are_described_in_words() {
+    let cases = [
+        (Reply::Ack, "ACK"),
+        (Reply::nak(NakCode::Other(0x41)), "NAK 41 unlisted NAK code"),
+        (
+            Reply::Nak { code: NakCode::BadSequence, detail: vec![1, 2] },
+            "NAK 04 unexpected sequence number, and 2 more bytes",
+        ),
+        (Reply::IStatR(vec![]), "ISTATR: 0 inputs ()"),
+        (Reply::OStatR(vec![1, 0, 0]), "OSTATR: 3 outputs (1 0 0)"),
+        (Reply::LStatR { tamper: 1, power: 0 }, "LSTATR: tamper 1, power 0"),
+        (
+            Reply::BioReadR(BioReadR { reader: 0, status: 0, kind: 1, quality: 80, data: vec![7; 300] }),
+            "BIOREADR: reader 0, status 0, type 1, quality 80, 300 data bytes",
+        ),
+        (
+            Reply::Raw(RawCard { reader: 0, format: 1, bits: 26, data: vec![0xAB; 4] }),
+            "RAW: reader 0, format 1, 26 bits",
+        ),
+        (
+            Reply::FtStat(FtStat { action: 1, delay: 10, status: -2, update_max: 0 }),
+            "FTSTAT: status -2 (unrecognised file), delay 10 ms, update max 0, action 01",
+        ),
+        (
+            Reply::PdCap(vec![Capability { function: 2, compliance: 1, count: 4 }]),
+            "PDCAP: 1 functions: 2 x4 (compliance 1)",
+        ),
+        (Reply::Unknown { code: 0x5F, data: vec![0; 3] }, "reply code 5F (not in the reference), 3 data bytes"),
+    ];
+    for (reply, words) in cases {
+        assert_eq!(reply.describe(), words);
+    }
+}

@@ -60,7 +60,7 @@ fn biomatch(template: Vec<u8>, threshold: u8) -> Command {
 /// record's bytes and the decoded record.
 async fn read_template(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<(Vec<u8>, FingerMinutiaeRecord), Stop> {
     let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-    let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", format!("{r:?}"))) };
+    let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", r.describe())) };
     ctx.check("BIOREADR status with a finger presented", "0 (success)", b.status, b.status == 0)?;
     let _ = ctx.check("BIOREADR reader", READER, b.reader, b.reader == READER);
     let _ = ctx.check("BIOREADR type echoes the BIOREAD's", RIGHT_THUMB, b.kind, b.kind == RIGHT_THUMB);
@@ -90,7 +90,7 @@ async fn match_template(
             let _ = ctx.check(format!("BIOMATCHR reader ({what})"), READER, reader, reader == READER);
             Ok((status, score))
         }
-        other => Err(ctx.fail(format!("BIOMATCH of {what} answered"), "BIOMATCHR (58)", format!("{other:?}"))),
+        other => Err(ctx.fail(format!("BIOMATCH of {what} answered"), "BIOMATCHR (58)", other.describe())),
     }
 }
 
@@ -187,7 +187,7 @@ fn fragment(kind: u8, data: &[u8], offset: usize, len: usize) -> Command {
 async fn send_fragment(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, cmd: &Command) -> Result<FtStat, Stop> {
     match dut.command(ctx, cmd).await? {
         Reply::FtStat(s) => Ok(s),
-        other => Err(ctx.fail(format!("{what} answered"), "FTSTAT (7A)", format!("{other:?}"))),
+        other => Err(ctx.fail(format!("{what} answered"), "FTSTAT (7A)", other.describe())),
     }
 }
 
@@ -235,7 +235,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-                let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", format!("{r:?}"))) };
+                let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", r.describe())) };
                 ctx.check(
                     "BIOREAD with no finger on the sensor",
                     "status 1 (timeout), or no data",
@@ -295,7 +295,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let t = dut.ics.ixit.match_threshold;
                 let r = dut.command(ctx, &biomatch(truncated_template(), t)).await?;
                 let refused = is_nak(&r, NakCode::CannotProcess) || matches!(r, Reply::BioMatchR { status, .. } if status != 0);
-                ctx.check("BIOMATCH with a truncated template", "NAK 09, or BIOMATCHR with a non-zero status", format!("{r:?}"), refused)
+                ctx.check("BIOMATCH with a truncated template", "NAK 09, or BIOMATCHR with a non-zero status", r.describe(), refused)
             }
         },
         purpose! {
@@ -307,7 +307,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(FACE, ANSI_378)).await?;
-                ctx.check("BIOREAD of a face", "NAK 07", format!("{r:?}"), is_nak(&r, NakCode::BioTypeUnsupported))
+                ctx.check("BIOREAD of a face", "NAK 07", r.describe(), is_nak(&r, NakCode::BioTypeUnsupported))
             }
         },
         purpose! {
@@ -319,7 +319,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, UNDEFINED_FORMAT)).await?;
-                ctx.check("BIOREAD in format 7F", "NAK 08", format!("{r:?}"), is_nak(&r, NakCode::BioFormatUnsupported))
+                ctx.check("BIOREAD in format 7F", "NAK 08", r.describe(), is_nak(&r, NakCode::BioFormatUnsupported))
             }
         },
         purpose! {
@@ -331,7 +331,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-                ctx.check("BIOREAD to a PD without biometrics", "NAK 03", format!("{r:?}"), is_nak(&r, NakCode::UnknownCommand))
+                ctx.check("BIOREAD to a PD without biometrics", "NAK 03", r.describe(), is_nak(&r, NakCode::UnknownCommand))
             }
         },
         purpose! {
