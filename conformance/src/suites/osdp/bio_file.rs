@@ -387,7 +387,8 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let again = dut.exchange(ctx, &f, "the same FILETRANSFER, resent with the same SQN".into()).await?;
                 let again = dut.checked(ctx, "FILETRANSFER resent", &f, again)?;
                 let same = again.raw == first.raw;
-                ctx.check("reply to the retransmitted fragment", "the previous FTSTAT, byte for byte", if same { "identical" } else { "different" }, same)?;
+                let observed = if same { "identical".to_owned() } else { format!("different: {}", dut.hear(&again).words) };
+                ctx.check("reply to the retransmitted fragment", "the previous FTSTAT, byte for byte", observed, same)?;
                 let Reply::FtStat(s) = dut.open(ctx, first)? else { return Err(ctx.fail("FILETRANSFER answered", "FTSTAT (7A)", "another reply")) };
                 ctx.check(format!("FTSTAT status for the fragment at offset {FRAGMENT}"), ">= 0", s.status, s.status >= 0)?;
                 let last = send_file(dut, ctx, kind, &data, 2 * FRAGMENT).await?;

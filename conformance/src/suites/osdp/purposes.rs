@@ -194,7 +194,9 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let first = dut.checked(ctx, "OUT on", &on, first)?;
                 let again = dut.exchange(ctx, &on, "OUT 0 on, resent with the same SQN".into()).await?;
                 let again = dut.checked(ctx, "OUT resent", &on, again)?;
-                let _ = ctx.check("reply to the retransmission", "the previous reply, byte for byte", if again.raw == first.raw { "identical" } else { "different" }, again.raw == first.raw);
+                let same = again.raw == first.raw;
+                let observed = if same { "identical".to_owned() } else { format!("different: {}", dut.hear(&again).words) };
+                let _ = ctx.check("reply to the retransmission", "the previous reply, byte for byte", observed, same);
                 // The same SQN with other content is still a retransmission: nothing runs.
                 let off = OsdpFrame { data: out(0, 1).to_data(), ..OsdpFrame::command(dut.address(), sqn, opcode::OUT, vec![]) };
                 if dut.session.is_none() {
