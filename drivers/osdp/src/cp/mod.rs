@@ -1,4 +1,4 @@
-//! The control panel (CP): drives a multidrop bus of PDs over any [`Link`], one exchange at a time.
+//! The control panel (CP): drives a multidrop bus of PDs over any [`khil_link::Link`], one exchange at a time.
 //!
 //! [`OsdpBus`] owns the link and one state machine per PD (up to 126, addresses 0-126). Each [`OsdpBus::tick`]
 //! does one exchange with one PD: the next one that is due, in address order after the last one served (commands
