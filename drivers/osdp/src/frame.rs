@@ -8,6 +8,14 @@
 //! the sequence number, bit 2 selects CRC-16 (set) or the 8-bit checksum (clear), bit 3 says an SCB follows; bits
 //! 7-4 are reserved and must be zero. A MAC follows the data when the SCB type is 0x15-0x18.
 //!
+//! One exception on receive: a packet whose SCB calls for a MAC but whose LEN leaves no room for one decodes
+//! with `mac: None`. Panels derived from OSDP.Net (its `Command.BuildCommand` until 2021) open with exactly that:
+//! `FF 53 ADDR 0A 00 0C 02 15 60 CRC CRC`, a POLL with SQN 0 and SCB `[02 15]` but no MAC, because they add the
+//! SCB whenever the PD is set up for the secure channel and the MAC only once a session is up. The packet is
+//! well-formed otherwise (its CRC is right), so a PD must answer it as the spec says (NAK 6, security conditions
+//! not met, as libosdp's PD does) and the panel then runs the handshake; dropped as garbage it would leave the
+//! panel polling a silent PD forever.
+//!
 //! [`decode`] works on whatever bytes have arrived so far and never panics: it answers with a frame (and where its
 //! bytes are), a request for more bytes, or a number of garbage bytes to drop (with the reason), after which the
 //! caller calls it again. Any number of leading `FF` marks is accepted, none included.
@@ -109,6 +117,14 @@ pub enum Integrity {
 }
 
 impl Integrity {
+    /// "CRC-16" or "checksum", for evidence and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Integrity::Crc16 => "CRC-16",
+            Integrity::Checksum => "checksum",
+        }
+    }
+
     /// Bytes on the wire.
     pub const fn wire_len(self) -> usize {
         match self {
@@ -258,7 +274,8 @@ pub struct OsdpFrame {
     pub code: u8,
     /// The data after the code (encrypted under SCB 0x17/0x18).
     pub data: Vec<u8>,
-    /// The MAC, present exactly when the SCB type is 0x15-0x18.
+    /// The MAC, present exactly when the SCB type is 0x15-0x18 (on receive it may be missing from such a
+    /// packet: see the module documentation).
     pub mac: Option<[u8; MAC_LEN]>,
 }
 
@@ -554,8 +571,12 @@ pub fn decode_with_max(buf: &[u8], max_len: u16) -> Decoded {
             return Decoded::NeedMore;
         };
         scb_len = usize::from(scb_byte);
-        has_mac = scb_has_mac(kind);
-        min = HEADER_LEN + scb_len + 1 + integrity.wire_len() + if has_mac { MAC_LEN } else { 0 };
+        min = HEADER_LEN + scb_len + 1 + integrity.wire_len();
+        // A MAC only if LEN has room for it: an SCB 15-18 packet without one is still a packet (module doc).
+        has_mac = scb_has_mac(kind) && usize::from(len_field) >= min + MAC_LEN;
+        if has_mac {
+            min += MAC_LEN;
+        }
     }
     let len = usize::from(len_field);
     if len < min || len_field > max_len {

@@ -9,6 +9,8 @@ pub mod frame;
 pub mod gate_io;
 pub mod reply;
 pub mod sc;
+pub mod secure;
+pub mod transfer;
 
 pub use codec::{CodecError, DecodedFrame, OsdpCodec, SkipStats};
 pub use command::{

@@ -208,6 +208,40 @@ pub struct FtStat {
     pub update_max: u16,
 }
 
+/// FTSTAT status details (SIA OSDP 2.2 `osdp_FTSTAT`): named once for the PD simulator, the CP and the
+/// conformance suite.
+pub mod ft_status {
+    /// 0: OK to proceed.
+    pub const OK: i16 = 0;
+    /// 1: the file was processed.
+    pub const PROCESSED: i16 = 1;
+    /// 2: rebooting to apply the file.
+    pub const REBOOTING: i16 = 2;
+    /// 3: finishing; the CP sends idle fragments (no data) until the status changes.
+    pub const FINISHING: i16 = 3;
+    /// -1: abort the file transfer.
+    pub const ABORT: i16 = -1;
+    /// -2: unrecognised file contents (or type).
+    pub const UNRECOGNISED: i16 = -2;
+    /// -3: file data unacceptable (malformed, or too large).
+    pub const UNACCEPTABLE: i16 = -3;
+
+    /// What a status means, in words (for evidence and errors).
+    pub const fn describe(status: i16) -> &'static str {
+        match status {
+            OK => "OK to proceed",
+            PROCESSED => "file processed",
+            REBOOTING => "rebooting",
+            FINISHING => "finishing",
+            ABORT => "abort",
+            UNRECOGNISED => "unrecognised file",
+            UNACCEPTABLE => "file data unacceptable",
+            s if s < 0 => "an unlisted error",
+            _ => "an unlisted status",
+        }
+    }
+}
+
 impl FtStat {
     /// Bytes on the wire.
     pub const LEN: usize = 7;
@@ -333,6 +367,72 @@ impl Reply {
             Reply::FtStat(_) => op::FTSTAT,
             Reply::MfgRep { .. } => op::MFGREP,
             Reply::Unknown { code, .. } => *code,
+        }
+    }
+
+    /// What the reply says, in words, for evidence and errors: every field a reader needs (NAK codes with their
+    /// meaning, statuses, counts and point values), biometric samples, card bits and manufacturer data as lengths
+    /// only, cryptograms and MACs not at all.
+    pub fn describe(&self) -> String {
+        let points = |v: &[u8]| v.iter().map(u8::to_string).collect::<Vec<_>>().join(" ");
+        match self {
+            Reply::Ack => "ACK".to_owned(),
+            Reply::Nak { code, detail } => {
+                let more = if detail.is_empty() { String::new() } else { format!(", and {} more bytes", detail.len()) };
+                format!("NAK {code}{more}")
+            }
+            Reply::PdId(id) => format!(
+                "PDID: vendor {:02X}{:02X}{:02X}, model {} version {}, serial {:08X}, firmware {}.{}.{}",
+                id.oui[0],
+                id.oui[1],
+                id.oui[2],
+                id.model,
+                id.version,
+                id.serial,
+                id.firmware[0],
+                id.firmware[1],
+                id.firmware[2]
+            ),
+            Reply::PdCap(caps) => {
+                let list: Vec<String> =
+                    caps.iter().map(|c| format!("{} x{} (compliance {})", c.function, c.count, c.compliance)).collect();
+                format!("PDCAP: {} functions: {}", caps.len(), list.join(", "))
+            }
+            Reply::LStatR { tamper, power } => format!("LSTATR: tamper {tamper}, power {power}"),
+            Reply::IStatR(v) => format!("ISTATR: {} inputs ({})", v.len(), points(v)),
+            Reply::OStatR(v) => format!("OSTATR: {} outputs ({})", v.len(), points(v)),
+            Reply::RStatR(v) => format!("RSTATR: {} readers ({})", v.len(), points(v)),
+            Reply::Raw(c) => format!("RAW: reader {}, format {}, {} bits", c.reader, c.format, c.bits),
+            Reply::Keypad { reader, digits } => format!("KEYPAD: reader {reader}, {} digits", digits.len()),
+            Reply::Com { address, baud } => format!("COM: address {address}, {baud} baud"),
+            Reply::BioReadR(b) => format!(
+                "BIOREADR: reader {}, status {}, type {}, quality {}, {} data bytes",
+                b.reader,
+                b.status,
+                b.kind,
+                b.quality,
+                b.data.len()
+            ),
+            Reply::BioMatchR { reader, status, score } => {
+                format!("BIOMATCHR: reader {reader}, status {status}, score {score}")
+            }
+            Reply::CCrypt { .. } => "CCRYPT (cUID, RND.B, client cryptogram)".to_owned(),
+            Reply::RMacI { .. } => "RMAC_I".to_owned(),
+            Reply::Busy => "BUSY".to_owned(),
+            Reply::FtStat(s) => format!(
+                "FTSTAT: status {} ({}), delay {} ms, update max {}, action {:02X}",
+                s.status,
+                ft_status::describe(s.status),
+                s.delay,
+                s.update_max,
+                s.action
+            ),
+            Reply::MfgRep { oui, data } => {
+                format!("MFGREP: vendor {:02X}{:02X}{:02X}, {} data bytes", oui[0], oui[1], oui[2], data.len())
+            }
+            Reply::Unknown { code, data } => {
+                format!("reply code {code:02X} (not in the reference), {} data bytes", data.len())
+            }
         }
     }
 

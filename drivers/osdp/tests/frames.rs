@@ -196,9 +196,40 @@ fn bad_header_fields_skip_to_the_next_start() {
     // SCB length below 2.
     let scb = hex("53 01 0C 00 0C 01 15 60 00 00 00 00");
     assert!(matches!(decode(&scb), Decoded::Skipped { reason: FrameError::BadScbLength { found: 1, .. }, .. }));
-    // SCB with a MAC but LEN too short for it.
-    let short = hex("53 01 0A 00 0C 02 15 60 00 00");
-    assert!(matches!(decode(&short), Decoded::Skipped { reason: FrameError::BadLength { min: 14, .. }, .. }));
+    // An SCB too long for LEN.
+    let short = hex("53 01 0A 00 0C 05 15 60 00 00");
+    assert!(matches!(decode(&short), Decoded::Skipped { reason: FrameError::BadLength { min: 13, .. }, .. }));
+}
+
+/// OSDP.Net-derived panels open with a POLL that carries SCB `[02 15]` but no MAC (they add the SCB whenever the PD
+/// is set up for the secure channel, the MAC only once a session is up). It is a packet, with a MAC missing: it
+/// decodes (so that a PD can answer NAK 6) instead of being dropped as garbage, which left such panels facing a
+/// silent PD.
+#[test]
+fn a_secure_block_without_room_for_a_mac_decodes_without_one() {
+    let osdp_net_poll = hex("FF 53 01 0A 00 0C 02 15 60 39 6D");
+    let Decoded::Frame { frame, consumed, packet } = decode(&osdp_net_poll) else {
+        panic!("not decoded: {:?}", decode(&osdp_net_poll))
+    };
+    assert_eq!((consumed, packet.clone()), (11, 1..11));
+    assert_eq!(
+        (frame.address, frame.sqn, frame.code, frame.scb, frame.mac),
+        (1, 0, cmd::POLL, Some(Scb::new(0x15, [])), None)
+    );
+    assert!(frame.data.is_empty());
+    assert_eq!(mac_input(&osdp_net_poll[packet]), None, "no MAC to check");
+    // The same with a data byte (an ID): still no room for a MAC.
+    let mut id = hex("53 01 0B 00 0D 02 15 61 00");
+    let crc = frame::crc16(&id);
+    id.extend_from_slice(&crc.to_le_bytes());
+    let Decoded::Frame { frame, .. } = decode(&id) else { panic!("ID not decoded") };
+    assert_eq!((frame.sqn, frame.data.as_slice(), frame.mac), (1, &[0][..], None));
+    // Room for a MAC: the last 4 bytes before the check are the MAC.
+    let mut poll = OsdpFrame::command(1, 1, cmd::POLL, []);
+    poll.scb = Some(Scb::new(0x15, []));
+    poll.mac = Some([1, 2, 3, 4]);
+    let Decoded::Frame { frame, .. } = decode(&poll.encode(true)) else { panic!("sealed POLL not decoded") };
+    assert_eq!(frame.mac, Some([1, 2, 3, 4]));
 }
 
 #[test]
@@ -502,4 +533,40 @@ fn frame_debug_is_readable() {
         "OsdpFrame { address: 65, reply: false, sqn: 1, integrity: Crc16, scb: Some(Scb(15 [])), code: 60, \
          data: <0 bytes>, mac: Some([C6, 04, 96, 42]) }"
     );
+}
+
+/// Evidence and errors say what a reply says in words: never a Debug form, never a sample or a card's bits.
+#[test]
+fn replies_are_described_in_words() {
+    let cases = [
+        (Reply::Ack, "ACK"),
+        (Reply::nak(NakCode::Other(0x41)), "NAK 41 unlisted NAK code"),
+        (
+            Reply::Nak { code: NakCode::BadSequence, detail: vec![1, 2] },
+            "NAK 04 unexpected sequence number, and 2 more bytes",
+        ),
+        (Reply::IStatR(vec![]), "ISTATR: 0 inputs ()"),
+        (Reply::OStatR(vec![1, 0, 0]), "OSTATR: 3 outputs (1 0 0)"),
+        (Reply::LStatR { tamper: 1, power: 0 }, "LSTATR: tamper 1, power 0"),
+        (
+            Reply::BioReadR(BioReadR { reader: 0, status: 0, kind: 1, quality: 80, data: vec![7; 300] }),
+            "BIOREADR: reader 0, status 0, type 1, quality 80, 300 data bytes",
+        ),
+        (
+            Reply::Raw(RawCard { reader: 0, format: 1, bits: 26, data: vec![0xAB; 4] }),
+            "RAW: reader 0, format 1, 26 bits",
+        ),
+        (
+            Reply::FtStat(FtStat { action: 1, delay: 10, status: -2, update_max: 0 }),
+            "FTSTAT: status -2 (unrecognised file), delay 10 ms, update max 0, action 01",
+        ),
+        (
+            Reply::PdCap(vec![Capability { function: 2, compliance: 1, count: 4 }]),
+            "PDCAP: 1 functions: 2 x4 (compliance 1)",
+        ),
+        (Reply::Unknown { code: 0x5F, data: vec![0; 3] }, "reply code 5F (not in the reference), 3 data bytes"),
+    ];
+    for (reply, words) in cases {
+        assert_eq!(reply.describe(), words);
+    }
 }

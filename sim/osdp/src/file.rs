@@ -22,16 +22,8 @@ use std::fmt;
 use khil_osdp::command::FileTransfer;
 use khil_osdp::reply::FtStat;
 
-/// FTSTAT status details.
-pub mod ft_status {
-    pub const OK: i16 = 0;
-    pub const PROCESSED: i16 = 1;
-    pub const REBOOTING: i16 = 2;
-    pub const FINISHING: i16 = 3;
-    pub const ABORT: i16 = -1;
-    pub const UNRECOGNISED: i16 = -2;
-    pub const UNACCEPTABLE: i16 = -3;
-}
+/// FTSTAT status details (named in `khil-osdp`, shared with the CP and the conformance suite).
+pub use khil_osdp::reply::ft_status;
 
 /// FTSTAT action bit 0: the CP may send other commands (POLLs) between fragments.
 pub const ACTION_INTERLEAVE: u8 = 0x01;

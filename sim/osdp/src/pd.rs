@@ -9,16 +9,19 @@
 //! Secure channel: CHLNG -> CCRYPT, SCRYPT -> RMAC_I, then every command carries a MAC (SCB 15, or 17 with its
 //! data encrypted) and every reply one (16, or 18). A PD configured with a key requires the secure channel for
 //! everything but ID, CAP and the handshake (NAK 6 otherwise). A MAC that does not verify drops the session and
-//! gets NAK 6 in plain text; the CP then sets the channel up again.
+//! gets NAK 6 in plain text; the CP then sets the channel up again. A packet with SCB 15-18 and no session (a PD
+//! that restarted, or a panel that opens with a secure block before the handshake, as OSDP.Net-derived ones do
+//! with SCB `[02 15]` and no MAC) gets NAK 6 in plain text too, never silence, as libosdp's PD answers it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use khil_biometrics::minutia::Minutiae;
 use khil_osdp::command::{BioMatch, BioRead, Buzzer, Command, KeySet, LedControl};
-use khil_osdp::frame::{Integrity, OsdpFrame, Scb, next_sqn, scs};
+use khil_osdp::frame::{Integrity, OsdpFrame, next_sqn, scs};
 use khil_osdp::reply::{BioReadR, NakCode, PdId, RawCard, Reply};
-use khil_osdp::sc::{self, ScSession, SessionKeys};
+use khil_osdp::sc::{self, ScSession};
+use khil_osdp::secure::{KeyType, OpenError, PdHandshake};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -67,10 +70,13 @@ pub enum PdQuirk {
     FileIgnoresOffset,
     /// FILETRANSFER takes files of one fragment only: a fragment at a non-zero offset gets -1.
     FileOneFragment,
+    /// A packet with a secure block calling for a MAC (SCB 15-18) outside a session is not answered, as khil's PD
+    /// did before it decoded OSDP.Net's opening POLL (SCB `[02 15]`, no MAC): such a panel never gets it online.
+    SilentSecureBlock,
 }
 
 impl PdQuirk {
-    pub const ALL: [PdQuirk; 18] = [
+    pub const ALL: [PdQuirk; 19] = [
         PdQuirk::ReexecuteRetransmission,
         PdQuirk::NoSequenceCheck,
         PdQuirk::PlainAllowed,
@@ -89,6 +95,7 @@ impl PdQuirk {
         PdQuirk::PdcapNoBiometrics,
         PdQuirk::FileIgnoresOffset,
         PdQuirk::FileOneFragment,
+        PdQuirk::SilentSecureBlock,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -111,6 +118,7 @@ impl PdQuirk {
             PdQuirk::PdcapNoBiometrics => "pdcap-no-biometrics",
             PdQuirk::FileIgnoresOffset => "file-ignores-offset",
             PdQuirk::FileOneFragment => "file-one-fragment",
+            PdQuirk::SilentSecureBlock => "silent-secure-block",
         }
     }
 }
@@ -180,8 +188,8 @@ pub struct Indicators {
 enum Secure {
     /// No session.
     None,
-    /// CHLNG answered; waiting for SCRYPT.
-    Challenged { scbk: [u8; 16], rnd_a: [u8; 8], rnd_b: [u8; 8] },
+    /// CHLNG answered; waiting for SCRYPT. `key`: the key this PD answered with (SCBK-D in install mode).
+    Challenged { handshake: Box<PdHandshake>, key: KeyType },
     /// Up.
     Up(Box<ScSession>),
 }
@@ -385,9 +393,16 @@ impl Pd {
         let expected = self.last.as_ref().map_or(0, |(s, _)| next_sqn(*s));
         if frame.sqn == 0 {
             // A CP starting over: the session is gone.
+            self.note_abandoned_handshake();
             self.secure = Secure::None;
         } else if frame.sqn != expected && !self.quirk(PdQuirk::NoSequenceCheck) {
             return Some(self.send(frame, &Reply::nak(NakCode::BadSequence), false));
+        }
+        if self.quirk(PdQuirk::SilentSecureBlock)
+            && !self.secure()
+            && frame.scb.as_ref().is_some_and(khil_osdp::Scb::has_mac)
+        {
+            return None;
         }
         let bytes = self.respond(frame, raw);
         if let Some(address) = self.switch_to.take() {
@@ -430,38 +445,23 @@ impl Pd {
         }
     }
 
-    /// A reply, secured when the session is up (`drop_session` after a security failure: sent in plain text).
+    /// A reply, secured when the session is up (data encrypted when the command's was); in plain text, with the
+    /// session dropped, when it cannot be sealed.
     fn send(&mut self, frame: &OsdpFrame, reply: &Reply, encrypted_request: bool) -> Vec<u8> {
         let address = self.reply_address(frame);
         let reply_bit = !self.quirk(PdQuirk::NoReplyBit);
         let Secure::Up(session) = &mut self.secure else { return self.plain(frame, reply) };
-        let data = reply.to_data();
-        let (kind, data) = if encrypted_request && !data.is_empty() {
-            match session.encrypt_reply_data(&data) {
-                Ok(enc) => (scs::REPLY_ENC, enc),
-                Err(_) => (scs::REPLY_MAC, data),
-            }
-        } else {
-            (scs::REPLY_MAC, data)
-        };
         let mut out = OsdpFrame {
             address,
             reply: reply_bit,
             sqn: frame.sqn,
             integrity: frame.integrity,
-            scb: Some(Scb::new(kind, Vec::new())),
+            scb: None,
             code: reply.code(),
-            data,
+            data: reply.to_data(),
             mac: None,
         };
-        let mut failed = false;
-        let sealed = out.seal(|input| {
-            session.pd_mac_reply(input).unwrap_or_else(|_| {
-                failed = true;
-                [0; 4]
-            })
-        });
-        if sealed.is_err() || failed {
+        if session.seal_reply(&mut out, encrypted_request).is_err() {
             self.secure = Secure::None;
             return self.plain(frame, &Reply::nak(NakCode::ScConditions));
         }
@@ -488,27 +488,19 @@ impl Pd {
                 // handshakes again.
                 return self.plain(frame, &Reply::nak(NakCode::ScConditions));
             };
-            let (Some(input), Some(mac)) = (khil_osdp::frame::mac_input(raw), frame.mac) else {
-                self.secure = Secure::None;
-                return self.plain(frame, &Reply::nak(NakCode::ScConditions));
-            };
-            if session.pd_verify_command(input, &mac).is_err() {
-                if self.quirk(PdQuirk::IgnoreMac) {
-                    // The mis-implementation: a command with a bad MAC is executed anyway (answered in the
-                    // clear, since its MAC chain is broken).
-                    if let Ok(command) = Command::parse(frame.code, &data) {
+            match session.open_command(frame, raw) {
+                Ok(plain) => data = plain,
+                Err(e) => {
+                    if e == OpenError::WrongMac
+                        && self.quirk(PdQuirk::IgnoreMac)
+                        && let Ok(command) = Command::parse(frame.code, &data)
+                    {
+                        // The mis-implementation: a command with a bad MAC is executed anyway (answered in the
+                        // clear, since its MAC chain is broken).
                         let reply = self.execute(command);
                         return self.plain(frame, &reply);
                     }
-                }
-                tracing::info!("command MAC does not verify: secure channel dropped");
-                self.secure = Secure::None;
-                return self.plain(frame, &Reply::nak(NakCode::ScConditions));
-            }
-            if kind == Some(scs::CMD_ENC) && !data.is_empty() {
-                if let Ok(d) = session.decrypt_command_data(&data) {
-                    data = d;
-                } else {
+                    tracing::info!(error = %e, "secured command refused: secure channel dropped");
                     self.secure = Secure::None;
                     return self.plain(frame, &Reply::nak(NakCode::ScConditions));
                 }
@@ -735,50 +727,67 @@ impl Pd {
     }
 
     fn challenge(&mut self, frame: &OsdpFrame) -> Vec<u8> {
-        let key_type = frame.scb.as_ref().and_then(|s| s.data.first().copied()).unwrap_or(1);
-        let scbk = match (key_type, self.config.scbk) {
-            (1, Some(k)) => k,
+        let named = frame.scb.as_ref().and_then(|s| s.data.first().copied()).unwrap_or(KeyType::Own.byte());
+        let (key_type, scbk, key) = match (KeyType::from_byte(named), self.config.scbk) {
+            (Some(KeyType::Own), Some(k)) => (KeyType::Own, k, KeyType::Own),
             // Install mode: a PD without its own key has the default one, whichever way the CP names it.
-            (0 | 1, None) => sc::SCBK_D,
+            (Some(t), None) => (t, sc::SCBK_D, KeyType::Default),
             _ => return self.nak(frame, NakCode::ScConditions),
         };
         let Ok(rnd_a) = <[u8; 8]>::try_from(frame.data.as_slice()) else { return self.nak(frame, NakCode::BadLength) };
-        let rnd_b: [u8; 8] = self.rng.random();
-        let keys = SessionKeys::derive(&scbk, &rnd_a);
-        let mut cryptogram = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
-        if self.quirk(PdQuirk::WrongCryptogram) {
-            cryptogram[0] ^= 0x01;
-        }
+        self.note_abandoned_handshake();
+        let handshake = PdHandshake::new(key_type, &scbk, rnd_a, self.rng.random());
         let cuid = {
             let mut c = [0u8; 8];
             c[..4].copy_from_slice(&self.config.serial.to_le_bytes());
             c[4] = self.config.profile.model;
             c
         };
-        self.secure = Secure::Challenged { scbk, rnd_a, rnd_b };
-        let reply = Reply::CCrypt { cuid, rnd_b, cryptogram };
+        let (mut reply, scb) = handshake.ccrypt(cuid);
+        if self.quirk(PdQuirk::WrongCryptogram)
+            && let Reply::CCrypt { cryptogram, .. } = &mut reply
+        {
+            cryptogram[0] ^= 0x01;
+        }
+        self.secure = Secure::Challenged { handshake: Box::new(handshake), key };
         let mut out = OsdpFrame::reply(self.reply_address(frame), frame.sqn, reply.code(), reply.to_data());
         out.integrity = Integrity::Crc16;
-        out.scb = Some(Scb::new(scs::CCRYPT, vec![key_type]));
+        out.scb = Some(scb);
         out.encode(true)
     }
 
+    /// Called when a CHLNG or an SQN 0 ends a handshake that stopped after this PD's CCRYPT. A CP checks the
+    /// client cryptogram in CCRYPT and goes no further when it does not verify (khil's CP and libosdp's do): the
+    /// usual cause is a CP with another key, and this log line is all the PD's operator gets to see of it. It
+    /// names the key's type, never the key.
+    fn note_abandoned_handshake(&self) {
+        if let Secure::Challenged { key, .. } = &self.secure {
+            tracing::warn!(
+                key = key.name(),
+                "secure channel not set up: the CP sent no SCRYPT after this PD's CCRYPT, so the client cryptogram \
+                 did not verify at the CP (wrong key? this PD uses its {})",
+                key.name()
+            );
+        }
+    }
+
     fn server_cryptogram(&mut self, frame: &OsdpFrame) -> Vec<u8> {
-        let Secure::Challenged { scbk, rnd_a, rnd_b } = std::mem::replace(&mut self.secure, Secure::None) else {
+        let Secure::Challenged { handshake, key } = std::mem::replace(&mut self.secure, Secure::None) else {
             return self.nak(frame, NakCode::ScConditions);
         };
-        let keys = SessionKeys::derive(&scbk, &rnd_a);
-        let expected = sc::server_cryptogram(&keys, &rnd_a, &rnd_b);
-        if !sc::ct_eq(&expected, &frame.data) {
-            tracing::info!("server cryptogram does not verify: no secure channel");
+        let Ok((session, reply, scb)) = handshake.on_scrypt(&frame.data) else {
+            tracing::warn!(
+                key = key.name(),
+                "secure channel refused: the CP's server cryptogram (SCRYPT) does not verify with this PD's {} \
+                 (wrong key?)",
+                key.name()
+            );
             return self.nak(frame, NakCode::ScConditions);
-        }
-        let rmac = sc::initial_rmac(&keys, &expected);
-        self.secure = Secure::Up(Box::new(ScSession::new(keys, rmac)));
-        tracing::info!(key = if scbk == sc::SCBK_D { "SCBK-D" } else { "SCBK" }, "secure channel up");
-        let reply = Reply::RMacI { mac: rmac };
+        };
+        self.secure = Secure::Up(Box::new(session));
+        tracing::info!(key = key.name(), "secure channel up");
         let mut out = OsdpFrame::reply(self.reply_address(frame), frame.sqn, reply.code(), reply.to_data());
-        out.scb = Some(Scb::new(scs::RMAC_I, vec![0x01]));
+        out.scb = Some(scb);
         out.encode(true)
     }
 }

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use khil_biometrics::template::{FingerMinutiaeRecord, decode_ansi};
 use khil_osdp::command::{BioMatch, BioRead, Command, FileTransfer};
-use khil_osdp::reply::{FtStat, NakCode, Reply};
+use khil_osdp::reply::{FtStat, NakCode, Reply, ft_status};
+use khil_osdp::transfer::{FileSender, FileStep};
 
 use super::purposes::is_nak;
 use super::{OsdpDut, purpose, when};
@@ -42,7 +43,7 @@ const IMPOSTOR_MINUTIAE: usize = 100;
 /// under the 256-byte receive buffer of the smallest PDs.
 const FRAGMENT: usize = 128;
 /// Idle fragments sent at most while the PD says it is finishing (status 3).
-const MAX_IDLE: usize = 50;
+const MAX_IDLE: u32 = 50;
 /// Longest FTSTAT delay honoured between fragments.
 const MAX_DELAY: Duration = Duration::from_secs(2);
 
@@ -59,7 +60,7 @@ fn biomatch(template: Vec<u8>, threshold: u8) -> Command {
 /// record's bytes and the decoded record.
 async fn read_template(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<(Vec<u8>, FingerMinutiaeRecord), Stop> {
     let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-    let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", format!("{r:?}"))) };
+    let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", r.describe())) };
     ctx.check("BIOREADR status with a finger presented", "0 (success)", b.status, b.status == 0)?;
     let _ = ctx.check("BIOREADR reader", READER, b.reader, b.reader == READER);
     let _ = ctx.check("BIOREADR type echoes the BIOREAD's", RIGHT_THUMB, b.kind, b.kind == RIGHT_THUMB);
@@ -89,7 +90,7 @@ async fn match_template(
             let _ = ctx.check(format!("BIOMATCHR reader ({what})"), READER, reader, reader == READER);
             Ok((status, score))
         }
-        other => Err(ctx.fail(format!("BIOMATCH of {what} answered"), "BIOMATCHR (58)", format!("{other:?}"))),
+        other => Err(ctx.fail(format!("BIOMATCH of {what} answered"), "BIOMATCHR (58)", other.describe())),
     }
 }
 
@@ -186,37 +187,29 @@ fn fragment(kind: u8, data: &[u8], offset: usize, len: usize) -> Command {
 async fn send_fragment(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, cmd: &Command) -> Result<FtStat, Stop> {
     match dut.command(ctx, cmd).await? {
         Reply::FtStat(s) => Ok(s),
-        other => Err(ctx.fail(format!("{what} answered"), "FTSTAT (7A)", format!("{other:?}"))),
+        other => Err(ctx.fail(format!("{what} answered"), "FTSTAT (7A)", other.describe())),
     }
 }
 
 /// Sends `data` from `offset` to its end in fragments of [`FRAGMENT`] bytes (fewer when the PD's FTSTAT asks for
-/// less), waiting the delays the PD asks for; every FTSTAT must be >= 0. While the PD answers 3 (finishing),
-/// idle fragments (no data, at the end) follow. The last status.
-async fn send_file(dut: &mut OsdpDut, ctx: &mut Ctx, kind: u8, data: &[u8], mut offset: usize) -> Result<i16, Stop> {
-    let mut size = FRAGMENT;
-    let mut status = 0;
-    let mut idle = 0;
-    while offset < data.len() || (status == 3 && idle < MAX_IDLE) {
-        let finishing = offset >= data.len();
-        let what =
-            if finishing { "an idle FILETRANSFER".to_owned() } else { format!("the fragment at offset {offset}") };
-        let sent = if finishing { 0 } else { size.min(data.len() - offset) };
-        let s = send_fragment(dut, ctx, &what, &fragment(kind, data, offset, sent)).await?;
+/// less), waiting the delays the PD asks for (at most [`MAX_DELAY`]); every FTSTAT must be >= 0. While the PD
+/// answers 3 (finishing), idle fragments (no data, at the end) follow, [`MAX_IDLE`] at most. The last status.
+async fn send_file(dut: &mut OsdpDut, ctx: &mut Ctx, kind: u8, data: &[u8], offset: usize) -> Result<i16, Stop> {
+    let sender = FileSender::new(kind, data, FRAGMENT).map_err(|e| Stop::Error(format!("the test file: {e}")))?;
+    let mut sender = sender.from_offset(offset).max_idle(MAX_IDLE);
+    loop {
+        let what = if sender.finishing() {
+            "an idle FILETRANSFER".to_owned()
+        } else {
+            format!("the fragment at offset {}", sender.offset())
+        };
+        let s = send_fragment(dut, ctx, &what, &Command::FileTransfer(sender.fragment())).await?;
         ctx.check(format!("FTSTAT status for {what}"), ">= 0", s.status, s.status >= 0)?;
-        if s.update_max > 0 {
-            size = size.min(usize::from(s.update_max));
+        match sender.on_ftstat(&s) {
+            FileStep::Send { delay } => tokio::time::sleep(delay.min(MAX_DELAY)).await,
+            FileStep::Done(s) | FileStep::Refused(s) | FileStep::StillFinishing(s) => return Ok(s.status),
         }
-        if s.delay > 0 {
-            tokio::time::sleep(Duration::from_millis(u64::from(s.delay)).min(MAX_DELAY)).await;
-        }
-        if finishing {
-            idle += 1;
-        }
-        offset += sent;
-        status = s.status;
     }
-    Ok(status)
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short.
@@ -242,7 +235,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-                let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", format!("{r:?}"))) };
+                let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", r.describe())) };
                 ctx.check(
                     "BIOREAD with no finger on the sensor",
                     "status 1 (timeout), or no data",
@@ -302,7 +295,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let t = dut.ics.ixit.match_threshold;
                 let r = dut.command(ctx, &biomatch(truncated_template(), t)).await?;
                 let refused = is_nak(&r, NakCode::CannotProcess) || matches!(r, Reply::BioMatchR { status, .. } if status != 0);
-                ctx.check("BIOMATCH with a truncated template", "NAK 09, or BIOMATCHR with a non-zero status", format!("{r:?}"), refused)
+                ctx.check("BIOMATCH with a truncated template", "NAK 09, or BIOMATCHR with a non-zero status", r.describe(), refused)
             }
         },
         purpose! {
@@ -314,7 +307,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(FACE, ANSI_378)).await?;
-                ctx.check("BIOREAD of a face", "NAK 07", format!("{r:?}"), is_nak(&r, NakCode::BioTypeUnsupported))
+                ctx.check("BIOREAD of a face", "NAK 07", r.describe(), is_nak(&r, NakCode::BioTypeUnsupported))
             }
         },
         purpose! {
@@ -326,7 +319,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, UNDEFINED_FORMAT)).await?;
-                ctx.check("BIOREAD in format 7F", "NAK 08", format!("{r:?}"), is_nak(&r, NakCode::BioFormatUnsupported))
+                ctx.check("BIOREAD in format 7F", "NAK 08", r.describe(), is_nak(&r, NakCode::BioFormatUnsupported))
             }
         },
         purpose! {
@@ -338,7 +331,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
-                ctx.check("BIOREAD to a PD without biometrics", "NAK 03", format!("{r:?}"), is_nak(&r, NakCode::UnknownCommand))
+                ctx.check("BIOREAD to a PD without biometrics", "NAK 03", r.describe(), is_nak(&r, NakCode::UnknownCommand))
             }
         },
         purpose! {
@@ -352,7 +345,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let data = test_file(300, 0x11);
                 let kind = dut.ics.ixit.file_type;
                 let last = send_file(dut, ctx, kind, &data, 0).await?;
-                ctx.check("FTSTAT status after the last fragment", "1 (processed) or 0 (OK)", last, matches!(last, 0 | 1))
+                ctx.check("FTSTAT status after the last fragment", "1 (processed) or 0 (OK)", last, matches!(last, ft_status::OK | ft_status::PROCESSED))
             }
         },
         purpose! {
@@ -371,7 +364,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let s = send_fragment(dut, ctx, "a fragment past a gap", &fragment(kind, &data, gap, FRAGMENT)).await?;
                 ctx.check(format!("FTSTAT status for a fragment at offset {gap} when {FRAGMENT} is next"), "negative (refused)", s.status, s.status < 0)?;
                 let last = send_file(dut, ctx, kind, &data, 0).await?;
-                ctx.check("the file sent again from offset 0: FTSTAT status after the last fragment", "1 (processed) or 0 (OK)", last, matches!(last, 0 | 1))
+                ctx.check("the file sent again from offset 0: FTSTAT status after the last fragment", "1 (processed) or 0 (OK)", last, matches!(last, ft_status::OK | ft_status::PROCESSED))
             }
         },
         purpose! {
@@ -394,11 +387,12 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let again = dut.exchange(ctx, &f, "the same FILETRANSFER, resent with the same SQN".into()).await?;
                 let again = dut.checked(ctx, "FILETRANSFER resent", &f, again)?;
                 let same = again.raw == first.raw;
-                ctx.check("reply to the retransmitted fragment", "the previous FTSTAT, byte for byte", if same { "identical" } else { "different" }, same)?;
+                let observed = if same { "identical".to_owned() } else { format!("different: {}", dut.hear(&again).words) };
+                ctx.check("reply to the retransmitted fragment", "the previous FTSTAT, byte for byte", observed, same)?;
                 let Reply::FtStat(s) = dut.open(ctx, first)? else { return Err(ctx.fail("FILETRANSFER answered", "FTSTAT (7A)", "another reply")) };
                 ctx.check(format!("FTSTAT status for the fragment at offset {FRAGMENT}"), ">= 0", s.status, s.status >= 0)?;
                 let last = send_file(dut, ctx, kind, &data, 2 * FRAGMENT).await?;
-                ctx.check("FTSTAT status after the last fragment (the resent one taken once)", "1 (processed) or 0 (OK)", last, matches!(last, 0 | 1))
+                ctx.check("FTSTAT status after the last fragment (the resent one taken once)", "1 (processed) or 0 (OK)", last, matches!(last, ft_status::OK | ft_status::PROCESSED))
             }
         },
     ]

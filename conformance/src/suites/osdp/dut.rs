@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use khil_link::BoxLink;
 use khil_osdp::command::{Command, opcode};
-use khil_osdp::frame::{self, Decoded, OsdpFrame, Scb};
+use khil_osdp::frame::{self, Decoded, OsdpFrame, scs};
 use khil_osdp::reply::Reply;
-use khil_osdp::sc::{self, ScSession, SessionKeys};
+use khil_osdp::sc::ScSession;
+use khil_osdp::secure::{CpHandshake, KeyType, OpenError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::OsdpIcs;
@@ -23,6 +24,20 @@ pub struct OsdpDut {
     /// The SQN of the last command sent (`None`: the next one is 0).
     last_sqn: Option<u8>,
     pub session: Option<ScSession>,
+    /// The session a purpose left (to send plain packets while the PD may still hold it): kept only to open the
+    /// PD's secured replies for the evidence, never to seal.
+    left: Option<ScSession>,
+}
+
+/// A reply as the PD sent it: parsed (opened first when it came inside the secure channel) and in words.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    /// `None` when it does not open or parse (the words say why).
+    pub reply: Option<Reply>,
+    /// It came with SCB 16 or 18.
+    pub secured: bool,
+    /// What the PD sent, decoded, in words (for checks' observed values).
+    pub words: String,
 }
 
 impl std::fmt::Debug for OsdpDut {
@@ -42,7 +57,7 @@ pub struct Received {
 
 impl OsdpDut {
     pub fn new(link: BoxLink, ics: OsdpIcs) -> OsdpDut {
-        OsdpDut { link, rx: BytesMut::new(), ics, last_sqn: None, session: None }
+        OsdpDut { link, rx: BytesMut::new(), ics, last_sqn: None, session: None, left: None }
     }
 
     pub fn address(&self) -> u8 {
@@ -51,6 +66,55 @@ impl OsdpDut {
 
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.ics.caps.reply_timeout_ms)
+    }
+
+    /// Forgets the sequence and the session: the next command takes SQN 0 (which resets the PD).
+    pub fn restart(&mut self) {
+        self.last_sqn = None;
+        self.session = None;
+        self.left = None;
+    }
+
+    /// Stops securing commands (to send plain ones) while the PD may still hold the session: its secured replies
+    /// are still opened for the evidence.
+    pub fn leave_session(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.left = Some(session);
+        }
+    }
+
+    /// What the PD sent in `r`, decoded: a reply inside the secure channel is opened (with the session, or the one
+    /// a purpose left) before it is parsed; the words say which channel it came in and, when it does not open or
+    /// parse, why.
+    pub fn hear(&self, r: &Received) -> Heard {
+        let f = &r.frame;
+        let kind = f.scb.as_ref().map(|s| s.kind);
+        let secured = matches!(kind, Some(scs::REPLY_MAC | scs::REPLY_ENC));
+        let channel = match kind {
+            None => "in plain text".to_owned(),
+            Some(k) if secured => format!("inside the secure channel (SCB {k:02X})"),
+            Some(k) => format!("with SCB {k:02X}"),
+        };
+        let name =
+            khil_osdp::reply::opcode::name(f.code).map_or_else(|| format!("reply {:02X}", f.code), str::to_owned);
+        let data = if secured {
+            match self.session.as_ref().or(self.left.as_ref()) {
+                Some(session) => session
+                    .clone()
+                    .open_reply(f, &r.raw)
+                    .map_err(|e| format!("{name} {channel} that does not open: {e}")),
+                None => Err(format!("{name} {channel}, but this control panel has no session to open it with")),
+            }
+        } else {
+            Ok(f.data.clone())
+        };
+        match data.map(|d| Reply::parse(f.code, &d)) {
+            Ok(Ok(reply)) => Heard { words: format!("{}, {channel}", reply.describe()), reply: Some(reply), secured },
+            Ok(Err(e)) => {
+                Heard { reply: None, words: format!("{name} whose data does not parse ({e}), {channel}"), secured }
+            }
+            Err(words) => Heard { reply: None, words, secured },
+        }
     }
 
     /// The SQN the next command takes: 0 first, then 1, 2, 3, 1...
@@ -104,9 +168,15 @@ impl OsdpDut {
                 Decoded::Frame { frame, consumed, packet } => {
                     let raw = self.rx[packet].to_vec();
                     self.rx.advance(consumed);
+                    let name = if frame.reply {
+                        khil_osdp::reply::opcode::name(frame.code)
+                    } else {
+                        khil_osdp::command::opcode::name(frame.code)
+                    };
                     let summary = format!(
-                        "{} {:02X}, SQN {}{}",
+                        "{} {} ({:02X}), SQN {}{}",
                         if frame.reply { "reply" } else { "command(!)" },
+                        name.unwrap_or("of no known code"),
                         frame.code,
                         frame.sqn,
                         frame.scb.as_ref().map_or(String::new(), |s| format!(", SCB {:02X}", s.kind))
@@ -181,13 +251,21 @@ impl OsdpDut {
         Ok(r)
     }
 
-    /// A plain command; the parsed reply.
-    pub async fn plain(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
+    /// A plain command; the reply heard (a secured one opened).
+    pub async fn plain_heard(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Heard, Stop> {
         let sqn = self.next_sqn();
         let f = OsdpFrame::command(self.address(), sqn, cmd.code(), cmd.to_data());
         let got = self.exchange(ctx, &f, format!("{} (plain), SQN {sqn}", cmd.name())).await?;
         let r = self.checked(ctx, cmd.name(), &f, got)?;
-        Self::parse(ctx, &r.frame)
+        Ok(self.hear(&r))
+    }
+
+    /// A plain command; the parsed reply (a secured one opened).
+    pub async fn plain(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
+        let heard = self.plain_heard(ctx, cmd).await?;
+        heard.reply.ok_or_else(|| {
+            ctx.fail("reply data has its documented layout", "a reply that opens and parses", heard.words)
+        })
     }
 
     fn parse(ctx: &mut Ctx, f: &OsdpFrame) -> Result<Reply, Stop> {
@@ -208,15 +286,8 @@ impl OsdpDut {
     /// The secured packet for `cmd` (advances the MAC chain).
     pub fn seal(&mut self, cmd: &Command, sqn: u8) -> Result<OsdpFrame, Stop> {
         let Some(session) = self.session.as_mut() else { return Err(Stop::Error("no secure session".into())) };
-        let data = cmd.to_data();
-        let mut f = OsdpFrame::command(self.ics.ixit.address, sqn, cmd.code(), data.clone());
-        if data.is_empty() {
-            f.scb = Some(Scb::new(0x15, vec![]));
-        } else {
-            f.data = session.encrypt_command_data(&data);
-            f.scb = Some(Scb::new(0x17, vec![]));
-        }
-        f.seal(|input| session.cp_mac_command(input)).map_err(|e| Stop::Error(e.to_string()))?;
+        let mut f = OsdpFrame::command(self.ics.ixit.address, sqn, cmd.code(), cmd.to_data());
+        session.seal_command(&mut f).map_err(|e| Stop::Error(e.to_string()))?;
         Ok(f)
     }
 
@@ -233,26 +304,20 @@ impl OsdpDut {
     /// Verifies and decrypts a secured reply.
     pub fn open(&mut self, ctx: &mut Ctx, r: Received) -> Result<Reply, Stop> {
         let Some(session) = self.session.as_mut() else { return Self::parse(ctx, &r.frame) };
-        let secured = r.frame.scb.as_ref().is_some_and(|s| matches!(s.kind, 0x16 | 0x18));
-        ctx.check(
-            "reply is secured (SCB 16 or 18)",
-            "SCB 16/18",
-            format!("{:?}", r.frame.scb.as_ref().map(|s| s.kind)),
-            secured,
-        )?;
-        let (Some(input), Some(mac)) = (frame::mac_input(&r.raw), r.frame.mac) else {
+        let opened = session.open_reply(&r.frame, &r.raw);
+        if matches!(opened, Err(OpenError::NotSecured { .. })) {
+            let heard = self.hear(&r);
+            return Err(ctx.fail("reply is secured (SCB 16 or 18)", "SCB 16 or 18", heard.words));
+        }
+        if opened == Err(OpenError::NoMac) {
             return Err(ctx.fail("reply carries a MAC", "a MAC", "none"));
-        };
-        let ok = session.cp_verify_reply(input, &mac).is_ok();
+        }
+        let ok = opened != Err(OpenError::WrongMac);
         ctx.check("reply MAC verifies", "valid", if ok { "valid" } else { "invalid" }, ok)?;
         let mut f = r.frame;
-        if f.scb.as_ref().is_some_and(|s| s.kind == 0x18) {
-            match session.decrypt_reply_data(&f.data) {
-                Ok(d) => f.data = d,
-                Err(e) => {
-                    ctx.check("reply data decrypts", "valid padding", e.to_string(), false)?;
-                }
-            }
+        match opened {
+            Ok(data) => f.data = data,
+            Err(e) => ctx.check("reply data decrypts", "valid padding", e.to_string(), false)?,
         }
         Self::parse(ctx, &f)
     }
@@ -260,45 +325,46 @@ impl OsdpDut {
     /// CHLNG / CCRYPT / SCRYPT / RMAC_I with the IXIT's key; checks the PD's cryptograms.
     pub async fn handshake(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.session = None;
+        self.left = None;
         let rnd_a: [u8; 8] = std::array::from_fn(|i| 0xA0 ^ (i as u8).wrapping_mul(29));
-        let kt = u8::from(self.ics.keyed);
+        let key_type = if self.ics.keyed { KeyType::Own } else { KeyType::Default };
+        let mut handshake = CpHandshake::new(key_type, self.ics.key, rnd_a);
+        let (command, scb) = handshake.challenge();
         let sqn = self.next_sqn();
-        let mut chlng = OsdpFrame::command(self.address(), sqn, opcode::CHLNG, rnd_a.to_vec());
-        chlng.scb = Some(Scb::new(0x11, vec![kt]));
-        let got = self.exchange(ctx, &chlng, format!("CHLNG, key type {kt}")).await?;
+        let mut chlng = OsdpFrame::command(self.address(), sqn, command.code(), command.to_data());
+        chlng.scb = Some(scb);
+        let got = self.exchange(ctx, &chlng, format!("CHLNG, key type {}", key_type.byte())).await?;
         let r = self.checked(ctx, "CHLNG", &chlng, got)?;
-        let Reply::CCrypt { rnd_b, cryptogram, .. } = Self::parse(ctx, &r.frame)? else {
-            return Err(ctx.fail("answer to CHLNG", "CCRYPT (76)", format!("{:02X}", r.frame.code)));
+        let Some(Reply::CCrypt { rnd_b, cryptogram, .. }) = self.hear(&r).reply else {
+            return Err(ctx.fail("answer to CHLNG", "CCRYPT (76)", self.hear(&r).words));
         };
-        let keys = SessionKeys::derive(&self.ics.key, &rnd_a);
-        let expected = sc::client_cryptogram(&keys, &rnd_a, &rnd_b);
+        let scrypt = handshake.on_ccrypt(rnd_b, &cryptogram);
         ctx.check(
             "client cryptogram verifies with the declared key",
             "valid",
-            if expected == cryptogram { "valid" } else { "invalid" },
-            expected == cryptogram,
+            if scrypt.is_ok() { "valid" } else { "invalid" },
+            scrypt.is_ok(),
         )?;
-        let server = sc::server_cryptogram(&keys, &rnd_a, &rnd_b);
+        let (command, scb) = scrypt.map_err(|_| Stop::Failed)?;
         let sqn = self.next_sqn();
-        let mut scrypt = OsdpFrame::command(self.address(), sqn, opcode::SCRYPT, server.to_vec());
-        scrypt.scb = Some(Scb::new(0x13, vec![kt]));
+        let mut scrypt = OsdpFrame::command(self.address(), sqn, command.code(), command.to_data());
+        scrypt.scb = Some(scb);
         let got = self.exchange(ctx, &scrypt, "SCRYPT".into()).await?;
         let r = self.checked(ctx, "SCRYPT", &scrypt, got)?;
-        let Reply::RMacI { mac } = Self::parse(ctx, &r.frame)? else {
-            return Err(ctx.fail("answer to SCRYPT", "RMAC_I (78)", format!("{:02X}", r.frame.code)));
+        let Some(Reply::RMacI { mac }) = self.hear(&r).reply else {
+            return Err(ctx.fail("answer to SCRYPT", "RMAC_I (78)", self.hear(&r).words));
         };
         let status = r.frame.scb.as_ref().and_then(|s| s.data.first().copied());
         ctx.check("RMAC_I SCB status", "01 or FF", format!("{status:02X?}"), matches!(status, Some(0x01 | 0xFF)))?;
-        let rmac = sc::initial_rmac(&keys, &server);
-        ctx.check("RMAC_I verifies", "valid", if rmac == mac { "valid" } else { "invalid" }, rmac == mac)?;
-        self.session = Some(ScSession::from_handshake(&self.ics.key, &rnd_a, &rnd_b));
+        let session = handshake.on_rmac_i(&mac, status);
+        ctx.check("RMAC_I verifies", "valid", if session.is_ok() { "valid" } else { "invalid" }, session.is_ok())?;
+        self.session = session.ok();
         Ok(())
     }
 
     /// Resets the PD's sequence (SQN 0 POLL) and sets up the secure channel when the PD has one.
     pub async fn start(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
-        self.last_sqn = None;
-        self.session = None;
+        self.restart();
         let sqn = self.next_sqn();
         let poll = OsdpFrame::command(self.address(), sqn, opcode::POLL, vec![]);
         let got = self.exchange(ctx, &poll, "POLL, SQN 0 (reset)".into()).await?;
@@ -312,5 +378,96 @@ impl OsdpDut {
     /// A command in the way the PD expects it: secured when the session is up.
     pub async fn command(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<Reply, Stop> {
         if self.session.is_some() { self.secure(ctx, cmd).await } else { self.plain(ctx, cmd).await }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use khil_osdp::reply::{NakCode, PdId};
+    use khil_osdp::secure::PdHandshake;
+
+    use super::*;
+    use crate::ics::Ics;
+
+    const KEY: [u8; 16] = [0x42; 16];
+
+    fn dut() -> OsdpDut {
+        let text =
+            "[capabilities]\noutputs = 0\ninputs = 0\nreaders = 0\nsecure_channel = true\n\n[ixit]\naddress = 1\n";
+        let ics = OsdpIcs::from_ics(&Ics::parse(text, "test").unwrap()).unwrap();
+        let (link, _) = tokio::io::duplex(64);
+        OsdpDut::new(Box::new(link), ics)
+    }
+
+    fn received(f: &OsdpFrame) -> Received {
+        let bytes = f.encode(true);
+        let Decoded::Frame { frame, packet, .. } = frame::decode(&bytes) else { panic!("does not decode") };
+        Received { frame, raw: bytes[packet].to_vec(), elapsed: Duration::ZERO }
+    }
+
+    /// Both ends of a session, from the handshake steps.
+    fn sessions() -> (ScSession, ScSession) {
+        let mut cp = CpHandshake::new(KeyType::Own, KEY, [1; 8]);
+        let pd = PdHandshake::new(KeyType::Own, &KEY, [1; 8], [2; 8]);
+        let (Reply::CCrypt { rnd_b, cryptogram, .. }, _) = pd.ccrypt([0; 8]) else { panic!() };
+        let (Command::Scrypt { cryptogram: server }, _) = cp.on_ccrypt(rnd_b, &cryptogram).unwrap() else { panic!() };
+        let (pd_session, Reply::RMacI { mac }, _) = pd.on_scrypt(&server).unwrap() else { panic!() };
+        (cp.on_rmac_i(&mac, Some(1)).unwrap(), pd_session)
+    }
+
+    /// libosdp's PD answers a plain command sent inside its session with a NAK 6 sealed in the session: the
+    /// evidence opens it and says so, where it used to show the ciphertext parsed as a NAK with code 0x41.
+    #[test]
+    fn a_nak_inside_the_secure_channel_is_opened_for_the_evidence() {
+        let mut dut = dut();
+        let (cp, mut pd) = sessions();
+        dut.session = Some(cp);
+        let poll = dut.seal(&Command::Poll, 1).unwrap();
+        let got = received(&poll);
+        pd.open_command(&got.frame, &got.raw).unwrap();
+        dut.leave_session();
+        let nak = Reply::nak(NakCode::ScConditions);
+        let mut reply = OsdpFrame::reply(1, 2, nak.code(), nak.to_data());
+        pd.seal_reply(&mut reply, true).unwrap();
+        let heard = dut.hear(&received(&reply));
+        assert_eq!(heard.reply, Some(nak));
+        assert!(heard.secured);
+        assert_eq!(
+            heard.words,
+            "NAK 06 unsupported security block or security conditions not met, inside the secure channel (SCB 18)"
+        );
+        // Without any session it is said as much, not parsed from ciphertext.
+        let mut fresh = super::tests::dut();
+        fresh.restart();
+        let heard = fresh.hear(&received(&reply));
+        assert_eq!(heard.reply, None);
+        assert!(
+            heard.words.contains("NAK inside the secure channel (SCB 18), but this control panel has no session"),
+            "{}",
+            heard.words
+        );
+    }
+
+    #[test]
+    fn plain_replies_are_described_and_malformed_ones_say_why() {
+        let dut = dut();
+        let id = Reply::PdId(PdId {
+            oui: [0xC3, 0xB2, 0xA1],
+            model: 7,
+            version: 2,
+            serial: 0x1234_5678,
+            firmware: [1, 2, 3],
+        });
+        let heard = dut.hear(&received(&OsdpFrame::reply(1, 1, id.code(), id.to_data())));
+        assert_eq!(
+            heard.words,
+            "PDID: vendor C3B2A1, model 7 version 2, serial 12345678, firmware 1.2.3, in plain text"
+        );
+        let short = dut.hear(&received(&OsdpFrame::reply(1, 1, id.code(), vec![1, 2, 3])));
+        assert_eq!(short.reply, None);
+        assert!(short.words.starts_with("PDID whose data does not parse ("), "{}", short.words);
+        assert!(short.words.ends_with("), in plain text"), "{}", short.words);
+        let istat = dut.hear(&received(&OsdpFrame::reply(1, 1, 0x49, vec![1, 0])));
+        assert_eq!(istat.words, "ISTATR: 2 inputs (1 0), in plain text");
     }
 }

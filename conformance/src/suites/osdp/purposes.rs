@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use khil_osdp::command::{Buzzer, Command, LedControl, LedPermanent, LedTemporary, OutputControl, Text, opcode};
-use khil_osdp::frame::{BROADCAST, Integrity, OsdpFrame};
+use khil_osdp::frame::{self, BROADCAST, Integrity, OsdpFrame};
 use khil_osdp::reply::{NakCode, Reply, function};
 
-use super::dut::Received;
+use super::dut::Heard;
 use super::{OsdpDut, purpose, when};
 use crate::purpose::{Ctx, Purpose, Stop};
 
@@ -23,20 +23,36 @@ fn out(output: u8, control: u8) -> Command {
 async fn outputs(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop> {
     match dut.command(ctx, &Command::OStat).await? {
         Reply::OStatR(v) => Ok(v),
-        other => Err(ctx.fail("OSTAT answer", "OSTATR", format!("{other:?}"))),
+        other => Err(ctx.fail("OSTAT answer", "OSTATR", other.describe())),
     }
 }
 
-/// A plain reply as it is, for a check to judge: what does not parse is `Unknown` (without its data).
-fn plain_reply(r: &Received) -> Reply {
-    Reply::parse(r.frame.code, &r.frame.data).unwrap_or(Reply::Unknown { code: r.frame.code, data: vec![] })
+/// Output `n` of an OSTATR image, in words: its level, or that the image has no such output.
+fn level(image: &[u8], n: u8) -> String {
+    image.get(usize::from(n)).map_or_else(|| format!("no output {n} (OSTATR lists {})", image.len()), u8::to_string)
+}
+
+/// Whether a reply heard is the NAK `code`.
+fn heard_nak(heard: &Heard, code: NakCode) -> bool {
+    heard.reply.as_ref().is_some_and(|r| is_nak(r, code))
 }
 
 /// A plain packet whose reply is expected to be `nak`.
 async fn expect_nak(dut: &mut OsdpDut, ctx: &mut Ctx, what: &str, f: &OsdpFrame, nak: NakCode) -> Result<(), Stop> {
     let got = dut.exchange(ctx, f, what.to_owned()).await?;
-    let reply = plain_reply(&dut.checked(ctx, what, f, got)?);
-    ctx.check(what, format!("NAK {nak}"), format!("{reply:?}"), is_nak(&reply, nak))
+    let heard = dut.hear(&dut.checked(ctx, what, f, got)?);
+    ctx.check(what, format!("NAK {nak}"), heard.words.clone(), heard_nak(&heard, nak))
+}
+
+/// The packet OSDP.Net-derived panels open with (OSDP.Net's `Command.BuildCommand` until 2021: the SCB whenever the
+/// PD is set up for the secure channel, the MAC only once a session is up): a POLL with SCB `[02 15]` and no MAC,
+/// CRC, after the mark.
+fn secure_block_poll(address: u8, sqn: u8) -> Vec<u8> {
+    let mut bytes =
+        vec![frame::MARK, frame::SOM, address, 0x0A, 0x00, 0x0C | sqn, 0x02, frame::scs::CMD_MAC, opcode::POLL];
+    let crc = frame::crc16(&bytes[1..]);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short.
@@ -51,9 +67,9 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let id = dut.command(ctx, &Command::Id { kind: 0 }).await?;
-                ctx.check("ID answered with PDID", "PDID", format!("{:?}", id.code()), matches!(id, Reply::PdId(_)))?;
+                ctx.check("ID answered with PDID", "PDID", id.describe(), matches!(id, Reply::PdId(_)))?;
                 let r = dut.command(ctx, &Command::Cap { kind: 0 }).await?;
-                let Reply::PdCap(caps) = r else { return Err(ctx.fail("CAP answered with PDCAP", "PDCAP", format!("{r:?}"))) };
+                let Reply::PdCap(caps) = r else { return Err(ctx.fail("CAP answered with PDCAP", "PDCAP", r.describe())) };
                 let count = |f: u8| caps.iter().find(|c| c.function == f).map(|c| c.count);
                 let c = dut.ics.caps.clone();
                 let _ = ctx.check("outputs", c.outputs, count(function::OUTPUT_CONTROL).unwrap_or(0), count(function::OUTPUT_CONTROL).unwrap_or(0) == c.outputs);
@@ -82,17 +98,17 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                         if dut.session.is_some() {
                             // A secured packet's MAC covers the CTRL byte: build a plain ID in checksum mode on a
                             // fresh sequence instead (ID is open on every PD).
-                            dut.session = None;
+                            dut.leave_session();
                             dut.start(ctx).await.ok();
-                            dut.session = None;
+                            dut.leave_session();
                             let sqn = dut.next_sqn();
                             f = OsdpFrame::command(dut.address(), sqn, cmd.code(), cmd.to_data());
                         }
                         f.integrity = Integrity::Checksum;
                     }
-                    let got = dut.exchange(ctx, &f, format!("ID with {integrity:?}")).await?;
+                    let got = dut.exchange(ctx, &f, format!("ID with a {}", integrity.name())).await?;
                     let r = dut.checked(ctx, "ID", &f, got)?;
-                    let _ = ctx.check(format!("reply check mode for a {integrity:?} command"), format!("{integrity:?}"), format!("{:?}", r.frame.integrity), r.frame.integrity == integrity);
+                    let _ = ctx.check(format!("reply check mode for a {} command", integrity.name()), integrity.name(), r.frame.integrity.name(), r.frame.integrity == integrity);
                 }
                 Ok(())
             }
@@ -105,7 +121,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             expected: "ID sent without 0xFF is answered",
             |dut, ctx| {
                 dut.start(ctx).await?;
-                dut.session = None;
+                dut.leave_session();
                 let sqn = dut.next_sqn();
                 let f = OsdpFrame::command(dut.address(), sqn, opcode::ID, vec![0]);
                 let bytes = f.encode(false);
@@ -123,7 +139,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             expected: "silence, then the next valid packet is answered",
             |dut, ctx| {
                 dut.start(ctx).await?;
-                dut.session = None;
+                dut.leave_session();
                 let sqn = dut.next_sqn();
                 let f = OsdpFrame::command(dut.address(), sqn, opcode::ID, vec![0]);
                 let mut bytes = f.encode(true);
@@ -178,18 +194,20 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let first = dut.checked(ctx, "OUT on", &on, first)?;
                 let again = dut.exchange(ctx, &on, "OUT 0 on, resent with the same SQN".into()).await?;
                 let again = dut.checked(ctx, "OUT resent", &on, again)?;
-                let _ = ctx.check("reply to the retransmission", "the previous reply, byte for byte", if again.raw == first.raw { "identical" } else { "different" }, again.raw == first.raw);
+                let same = again.raw == first.raw;
+                let observed = if same { "identical".to_owned() } else { format!("different: {}", dut.hear(&again).words) };
+                let _ = ctx.check("reply to the retransmission", "the previous reply, byte for byte", observed, same);
                 // The same SQN with other content is still a retransmission: nothing runs.
                 let off = OsdpFrame { data: out(0, 1).to_data(), ..OsdpFrame::command(dut.address(), sqn, opcode::OUT, vec![]) };
                 if dut.session.is_none() {
                     let got = dut.exchange(ctx, &off, "OUT 0 off under the same SQN".into()).await?;
                     dut.checked(ctx, "OUT off resent", &off, got)?;
                     let image = outputs(dut, ctx).await?;
-                    ctx.check("output 0 after the resent OUT off", "on (1)", image.first().copied().unwrap_or(9), image.first() == Some(&1))?;
+                    ctx.check("output 0 after the resent OUT off", "on (1)", level(&image, 0), image.first() == Some(&1))?;
                 } else {
                     dut.open(ctx, first)?;
                     let image = outputs(dut, ctx).await?;
-                    ctx.check("output 0 after OUT on sent twice", "on (1)", image.first().copied().unwrap_or(9), image.first() == Some(&1))?;
+                    ctx.check("output 0 after OUT on sent twice", "on (1)", level(&image, 0), image.first() == Some(&1))?;
                 }
                 Ok(())
             }
@@ -202,7 +220,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             expected: "after SQN 0, a command with SQN 2 gets NAK 4",
             |dut, ctx| {
                 dut.start(ctx).await?;
-                dut.session = None;
+                dut.leave_session();
                 let poll = OsdpFrame::command(dut.address(), 0, opcode::POLL, vec![]);
                 let got = dut.exchange(ctx, &poll, "POLL SQN 0".into()).await?;
                 dut.checked(ctx, "POLL SQN 0", &poll, got)?;
@@ -219,7 +237,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &Command::Unknown { code: 0x5F, data: vec![] }).await?;
-                ctx.check("reply to command 5F", "NAK 03", format!("{r:?}"), is_nak(&r, NakCode::UnknownCommand))
+                ctx.check("reply to command 5F", "NAK 03", r.describe(), is_nak(&r, NakCode::UnknownCommand))
             }
         },
         purpose! {
@@ -231,7 +249,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &Command::Unknown { code: opcode::OUT, data: vec![0, 2] }).await?;
-                ctx.check("reply to a short OUT", "NAK 02", format!("{r:?}"), is_nak(&r, NakCode::BadLength))
+                ctx.check("reply to a short OUT", "NAK 02", r.describe(), is_nak(&r, NakCode::BadLength))
             }
         },
         purpose! {
@@ -243,11 +261,11 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 for n in 0..dut.ics.caps.outputs {
-                    for (control, level) in [(2u8, 1u8), (1, 0)] {
+                    for (control, want) in [(2u8, 1u8), (1, 0)] {
                         let r = dut.command(ctx, &out(n, control)).await?;
-                        ctx.check(format!("OUT {n} control {control}"), "ACK", format!("{r:?}"), r == Reply::Ack)?;
+                        ctx.check(format!("OUT {n} control {control}"), "ACK", r.describe(), r == Reply::Ack)?;
                         let image = outputs(dut, ctx).await?;
-                        let _ = ctx.check(format!("output {n} after control {control}"), level, image.get(usize::from(n)).copied().unwrap_or(9), image.get(usize::from(n)) == Some(&level));
+                        let _ = ctx.check(format!("output {n} after control {control}"), want, level(&image, n), image.get(usize::from(n)) == Some(&want));
                     }
                 }
                 Ok(())
@@ -262,10 +280,11 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let l = dut.command(ctx, &Command::LStat).await?;
-                let _ = ctx.check("LSTAT answer", "LSTATR", format!("{l:?}"), matches!(l, Reply::LStatR { .. }));
+                let _ = ctx.check("LSTAT answer", "LSTATR", l.describe(), matches!(l, Reply::LStatR { .. }));
                 let i = dut.command(ctx, &Command::IStat).await?;
-                let n = if let Reply::IStatR(v) = &i { v.len() } else { usize::MAX };
-                ctx.check("ISTATR points", dut.ics.caps.inputs, n, n == usize::from(dut.ics.caps.inputs))
+                let declared = dut.ics.caps.inputs;
+                let points = if let Reply::IStatR(v) = &i { Some(v.len()) } else { None };
+                ctx.check("ISTAT answer", format!("ISTATR with {declared} points"), i.describe(), points == Some(usize::from(declared)))
             }
         },
         purpose! {
@@ -286,7 +305,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 let text = Command::Text(Text { reader: 0, control: 1, temp_time: 0, row: 1, column: 1, text: b"Welcome".to_vec() });
                 for c in [led, buz, text] {
                     let r = dut.command(ctx, &c).await?;
-                    let _ = ctx.check(format!("{} answered", c.name()), "ACK", format!("{r:?}"), r == Reply::Ack);
+                    let _ = ctx.check(format!("{} answered", c.name()), "ACK", r.describe(), r == Reply::Ack);
                 }
                 Ok(())
             }
@@ -300,7 +319,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.secure(ctx, &Command::Poll).await?;
-                ctx.check("secured POLL answered", "ACK", format!("{r:?}"), r == Reply::Ack)
+                ctx.check("secured POLL answered", "ACK", r.describe(), r == Reply::Ack)
             }
         },
         purpose! {
@@ -313,12 +332,12 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 dut.start(ctx).await?;
                 if dut.ics.caps.outputs == 0 {
                     let r = dut.secure(ctx, &Command::IStat).await?;
-                    return ctx.check("encrypted ISTAT", "ISTATR", format!("{r:?}"), matches!(r, Reply::IStatR(_)));
+                    return ctx.check("encrypted ISTAT", "ISTATR", r.describe(), matches!(r, Reply::IStatR(_)));
                 }
                 let r = dut.secure(ctx, &out(0, 2)).await?;
-                ctx.check("encrypted OUT", "ACK", format!("{r:?}"), r == Reply::Ack)?;
+                ctx.check("encrypted OUT", "ACK", r.describe(), r == Reply::Ack)?;
                 let image = outputs(dut, ctx).await?;
-                ctx.check("output 0 after the encrypted OUT", 1, image.first().copied().unwrap_or(9), image.first() == Some(&1))
+                ctx.check("output 0 after the encrypted OUT", 1, level(&image, 0), image.first() == Some(&1))
             }
         },
         purpose! {
@@ -336,14 +355,14 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 }
                 let got = dut.exchange(ctx, &f, "POLL with a corrupted MAC".into()).await?;
                 let r = dut.checked(ctx, "POLL with a bad MAC", &f, got)?;
-                let reply = plain_reply(&r);
-                ctx.check("reply to a wrong MAC", "NAK 06 (plain)", format!("{reply:?} scb={:?}", r.frame.scb.as_ref().map(|s| s.kind)), is_nak(&reply, NakCode::ScConditions) && r.frame.scb.is_none())?;
+                let heard = dut.hear(&r);
+                ctx.check("reply to a wrong MAC", format!("NAK {}, in plain text", NakCode::ScConditions), heard.words.clone(), heard_nak(&heard, NakCode::ScConditions) && r.frame.scb.is_none())?;
                 // The PD dropped the session: a command MAC'd with the old chain is not accepted.
                 let sqn = dut.next_sqn();
                 let f = dut.seal(&Command::Poll, sqn)?;
                 let got = dut.exchange(ctx, &f, "POLL MAC'd with the old session".into()).await?;
-                let reply = plain_reply(&dut.checked(ctx, "POLL after the session ended", &f, got)?);
-                ctx.check("secured command after the session ended", "NAK 06", format!("{reply:?}"), is_nak(&reply, NakCode::ScConditions))
+                let heard = dut.hear(&dut.checked(ctx, "POLL after the session ended", &f, got)?);
+                ctx.check("secured command after the session ended", format!("NAK {}", NakCode::ScConditions), heard.words.clone(), heard_nak(&heard, NakCode::ScConditions))
             }
         },
         purpose! {
@@ -357,16 +376,41 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
                 if dut.ics.caps.outputs > 0 {
                     // A known state first: on a real bus the PD keeps what earlier purposes did.
                     let r = dut.command(ctx, &out(0, 1)).await?;
-                    ctx.check("OUT 0 off in the session", "ACK", format!("{r:?}"), r == Reply::Ack)?;
+                    ctx.check("OUT 0 off in the session", "ACK", r.describe(), r == Reply::Ack)?;
                 }
-                dut.session = None;
+                dut.leave_session();
                 let cmd = if dut.ics.caps.outputs > 0 { out(0, 2) } else { Command::IStat };
-                let r = dut.plain(ctx, &cmd).await?;
-                ctx.check(format!("plain {}", cmd.name()), "NAK 06", format!("{r:?}"), is_nak(&r, NakCode::ScConditions))?;
+                let heard = dut.plain_heard(ctx, &cmd).await?;
+                ctx.check(format!("plain {}", cmd.name()), format!("NAK {}", NakCode::ScConditions), heard.words.clone(), heard_nak(&heard, NakCode::ScConditions))?;
                 if dut.ics.caps.outputs > 0 {
                     dut.handshake(ctx).await?;
                     let image = outputs(dut, ctx).await?;
-                    ctx.check("output 0 after the refused plain OUT", 0, image.first().copied().unwrap_or(9), image.first() == Some(&0))?;
+                    ctx.check("output 0 after the refused plain OUT", 0, level(&image, 0), image.first() == Some(&0))?;
+                }
+                Ok(())
+            }
+        },
+        purpose! {
+            id: "OSDP-SC-005", group: "secure channel",
+            title: "A secure block the PD cannot honour gets NAK 6, not silence",
+            clause: "secure channel: a packet with SCB 15-18 outside a session; NAK code 6 (security conditions not met), NAK 5 from a PD without the secure channel",
+            when: when::always, condition: "always",
+            expected: "OSDP.Net's opening packet, a POLL with SQN 0 and SCB [02 15] but no MAC: NAK 6 in plain text (NAK 5 when the ICS declares no secure channel); then the handshake and a secured POLL succeed",
+            |dut, ctx| {
+                dut.restart();
+                let sqn = dut.next_sqn();
+                dut.send_bytes(ctx, &secure_block_poll(dut.address(), sqn), "POLL, SQN 0, SCB 15 without a MAC (as OSDP.Net-derived panels open)".into()).await?;
+                let limit = dut.timeout();
+                let got = dut.recv(ctx, limit).await?;
+                let reference = OsdpFrame::command(dut.address(), sqn, opcode::POLL, vec![]);
+                let r = dut.checked(ctx, "POLL with a secure block before any session", &reference, got)?;
+                let nak = if dut.ics.caps.secure_channel { NakCode::ScConditions } else { NakCode::ScUnsupported };
+                let heard = dut.hear(&r);
+                ctx.check("reply to a secure block outside a session", format!("NAK {nak}, in plain text"), heard.words.clone(), heard_nak(&heard, nak) && r.frame.scb.is_none())?;
+                if dut.ics.caps.secure_channel {
+                    dut.handshake(ctx).await?;
+                    let r = dut.secure(ctx, &Command::Poll).await?;
+                    ctx.check("secured POLL after the handshake", "ACK", r.describe(), r == Reply::Ack)?;
                 }
                 Ok(())
             }

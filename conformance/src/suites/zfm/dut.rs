@@ -169,7 +169,7 @@ impl ZfmDut {
     /// Reads and discards until the line has been quiet for `quiet`; returns the bytes dropped.
     pub async fn drain(&mut self, ctx: &mut Ctx, quiet: Duration) -> Result<usize, Stop> {
         // An hour: the purpose's own time limit (a minute) ends a module that never falls quiet first.
-        let seen = match self.wire.drain(quiet, Duration::from_secs(3600)).await {
+        let seen = match self.wire.drain(quiet, Duration::from_hours(1)).await {
             Ok(seen) => seen,
             Err(LinkError::PeerClosed) => return Err(Stop::Error("the device closed the line".into())),
             Err(e) => return Err(Stop::Error(format!("the line broke: {e}"))),
