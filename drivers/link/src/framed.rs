@@ -26,6 +26,9 @@ pub enum Found<F, R> {
     NeedMore,
     /// The first `count` bytes (at least one) are not a frame, for `reason`.
     Skipped { count: usize, reason: R },
+    /// The first `count` bytes are an idle line's fill (OSDP's marks), neither a frame nor garbage: dropped
+    /// without being counted, so that a line idling high does not fill the buffer.
+    Filler { count: usize },
 }
 
 /// How one protocol finds its frames. Pure: no I/O, no clocks, never panics on any input.
@@ -42,6 +45,11 @@ pub trait FrameFormat {
 
     /// The reason for the bytes left when the stream ended inside a frame of `expected` bytes.
     fn truncated(&self, expected: usize, found: usize) -> Self::Reason;
+
+    /// Whether bytes left at end of stream are only an idle line's fill (dropped silently then).
+    fn is_filler(&self, _buf: &[u8]) -> bool {
+        false
+    }
 }
 
 /// Garbage dropped so far.
@@ -120,6 +128,10 @@ impl<P: FrameFormat> FrameCodec<P> {
                 }
                 None
             }
+            Found::Filler { count } => {
+                src.advance(count.max(1).min(src.len()));
+                self.next(src)
+            }
             Found::Skipped { count, reason } => {
                 // At least one byte, so that a format's mistake cannot stall the line; at most what is there.
                 let raw = src.split_to(count.max(1).min(src.len())).freeze();
@@ -135,7 +147,8 @@ impl<P: FrameFormat> FrameCodec<P> {
         if let item @ Some(_) = self.next(src) {
             return item;
         }
-        if src.is_empty() {
+        if src.is_empty() || self.format.is_filler(src) {
+            src.clear();
             return None;
         }
         let expected = self.format.len_hint(src).unwrap_or(src.len() + 1);

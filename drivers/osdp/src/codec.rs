@@ -1,7 +1,7 @@
 //! A tokio-util [`Decoder`]/[`Encoder`] for OSDP packets over [`crate::frame`].
 //!
 //! The decoder drops garbage and resynchronises on the next `53` (or `FF` mark); what it dropped is counted in
-//! [`OsdpCodec::skipped`] (no logging here), never reported as an error, so one bad byte on the line does not end
+//! `OsdpCodec::skipped` (no logging here), never reported as an error, so one bad byte on the line does not end
 //! a `FramedRead`. It never panics, whatever the input. Mark bytes are not garbage: a run of them (an idle line
 //! that idles high) is collapsed to one without being counted.
 //!
@@ -10,23 +10,16 @@
 //!
 //! A header whose LEN was corrupted upwards (but stays within the limit) makes the decoder wait for up to
 //! [`frame::MAX_LEN`] bytes before the CRC exposes it; the frames behind it then come out late. A driver's reply
-//! timeout covers that case; at end of stream [`Decoder::decode_eof`] recovers them.
+//! timeout covers that case; at end of stream `tokio_util::codec::Decoder::decode_eof` recovers them.
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
+use bytes::{Bytes, BytesMut};
+use khil_link::framed::{Found, FrameCodec, FrameFormat};
+use tokio_util::codec::Encoder;
 
 use crate::frame::{self, Decoded, FrameError, MARK, OsdpFrame};
 
 /// Garbage the decoder dropped so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SkipStats {
-    /// Bytes dropped.
-    pub bytes: u64,
-    /// Separate drops (one per reason reported by [`frame::decode`], plus a truncated frame at end of stream).
-    pub events: u64,
-    /// The reason for the latest drop.
-    pub last: Option<FrameError>,
-}
+pub type SkipStats = khil_link::SkipStats<FrameError>;
 
 /// An encoding error or an I/O error from the underlying stream.
 #[derive(Debug, thiserror::Error)]
@@ -57,120 +50,81 @@ impl DecodedFrame {
     }
 }
 
-/// The OSDP packet codec.
-#[derive(Debug, Clone)]
-pub struct OsdpCodec {
-    skipped: SkipStats,
+/// How OSDP packets are found in a byte stream ([`frame::decode_with_max`]), and how they are written; the framing
+/// mechanics are `khil-link`'s.
+#[derive(Debug, Clone, Copy)]
+pub struct OsdpFormat {
     mark: bool,
     max_len: u16,
 }
 
-impl Default for OsdpCodec {
+impl Default for OsdpFormat {
     fn default() -> Self {
-        OsdpCodec::new()
+        OsdpFormat::new()
     }
 }
 
-impl OsdpCodec {
-    /// A codec that sends a mark before each packet and accepts LEN up to [`frame::MAX_LEN`].
-    pub fn new() -> OsdpCodec {
-        OsdpCodec { skipped: SkipStats::default(), mark: true, max_len: frame::MAX_LEN }
+impl OsdpFormat {
+    /// A mark before each packet sent, LEN up to [`frame::MAX_LEN`] accepted.
+    pub const fn new() -> OsdpFormat {
+        OsdpFormat { mark: true, max_len: frame::MAX_LEN }
     }
 
     /// Whether to send the `FF` mark before each packet (the spec wants it; some peers choke on it).
     #[must_use]
-    pub fn with_mark(mut self, mark: bool) -> OsdpCodec {
-        self.mark = mark;
-        self
+    pub const fn with_mark(self, mark: bool) -> OsdpFormat {
+        OsdpFormat { mark, ..self }
     }
 
     /// The largest LEN accepted when decoding (longer frames are garbage).
     #[must_use]
-    pub fn with_max_len(mut self, max_len: u16) -> OsdpCodec {
-        self.max_len = max_len;
-        self
-    }
-
-    /// Garbage dropped so far.
-    pub fn skipped(&self) -> &SkipStats {
-        &self.skipped
-    }
-
-    /// Returns the garbage statistics and resets them.
-    pub fn take_skipped(&mut self) -> SkipStats {
-        std::mem::take(&mut self.skipped)
-    }
-
-    fn record(&mut self, count: usize, reason: FrameError) {
-        self.skipped.bytes += count as u64;
-        self.skipped.events += 1;
-        self.skipped.last = Some(reason);
+    pub const fn with_max_len(self, max_len: u16) -> OsdpFormat {
+        OsdpFormat { max_len, ..self }
     }
 }
 
-impl Decoder for OsdpCodec {
-    type Item = DecodedFrame;
-    type Error = CodecError;
+impl FrameFormat for OsdpFormat {
+    type Frame = DecodedFrame;
+    type Reason = FrameError;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<DecodedFrame>, CodecError> {
-        loop {
-            match frame::decode_with_max(src, self.max_len) {
-                Decoded::Frame { frame, consumed, packet } => {
-                    let mut bytes = src.split_to(consumed.min(src.len())).freeze();
-                    let raw = bytes.split_off(packet.start.min(bytes.len()));
-                    return Ok(Some(DecodedFrame { frame, raw, marked: packet.start > 0 }));
-                }
-                Decoded::NeedMore => {
-                    let marks = src.iter().take_while(|&&b| b == MARK).count();
-                    if marks > 1 {
-                        src.advance(marks - 1);
-                    }
-                    if let Some(total) = frame::frame_len_hint(src) {
-                        src.reserve(total.saturating_sub(src.len()));
-                    }
-                    return Ok(None);
-                }
-                Decoded::Skipped { count, reason } => {
-                    src.advance(count.min(src.len()));
-                    self.record(count, reason);
-                }
+    fn find(&self, buf: &[u8]) -> Found<DecodedFrame, FrameError> {
+        match frame::decode_with_max(buf, self.max_len) {
+            Decoded::Frame { frame, consumed, packet } => {
+                let marked = packet.start > 0;
+                let raw = Bytes::copy_from_slice(buf.get(packet).unwrap_or_default());
+                Found::Frame { frame: DecodedFrame { frame, raw, marked }, consumed }
             }
+            Decoded::NeedMore => {
+                // A run of marks (a line idling high) keeps one: the packet that follows is still "marked".
+                let marks = buf.iter().take_while(|&&b| b == MARK).count();
+                if marks > 1 { Found::Filler { count: marks - 1 } } else { Found::NeedMore }
+            }
+            Decoded::Skipped { count, reason } => Found::Skipped { count, reason },
         }
     }
 
-    /// At end of stream a partial frame is garbage, but a LEN corrupted upwards may have hidden complete frames
-    /// behind it: drop one byte at a time and keep looking. The bytes dropped this way count as one `Truncated`
-    /// skip (whose `found` is the number of bytes left when the stream ended); trailing marks are dropped silently.
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<DecodedFrame>, CodecError> {
-        let mut truncated = None;
-        let mut dropped = 0;
-        let found = loop {
-            if let Some(frame) = self.decode(src)? {
-                break Some(frame);
-            }
-            if src.iter().all(|&b| b == MARK) {
-                src.clear();
-                break None;
-            }
-            truncated.get_or_insert_with(|| FrameError::Truncated {
-                expected: frame::frame_len_hint(src).unwrap_or(frame::HEADER_LEN + 2),
-                found: src.len(),
-            });
-            src.advance(1);
-            dropped += 1;
-        };
-        if let Some(reason) = truncated {
-            self.record(dropped, reason);
-        }
-        Ok(found)
+    fn len_hint(&self, buf: &[u8]) -> Option<usize> {
+        frame::frame_len_hint(buf)
+    }
+
+    fn truncated(&self, expected: usize, found: usize) -> FrameError {
+        FrameError::Truncated { expected: expected.max(frame::HEADER_LEN + 2), found }
+    }
+
+    fn is_filler(&self, buf: &[u8]) -> bool {
+        buf.iter().all(|&b| b == MARK)
     }
 }
+
+/// The OSDP packet codec: `khil-link`'s frame codec over [`OsdpFormat`], plus the encoder. Each frame comes with
+/// its raw packet bytes.
+pub type OsdpCodec = FrameCodec<OsdpFormat>;
 
 impl Encoder<&OsdpFrame> for OsdpCodec {
     type Error = CodecError;
 
     fn encode(&mut self, item: &OsdpFrame, dst: &mut BytesMut) -> Result<(), CodecError> {
-        let bytes = item.try_encode(self.mark)?;
+        let bytes = item.try_encode(self.format().mark)?;
         dst.extend_from_slice(&bytes);
         Ok(())
     }

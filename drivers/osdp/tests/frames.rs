@@ -331,7 +331,7 @@ fn codec_encodes_with_and_without_mark() {
     OsdpCodec::new().encode(&f, &mut dst).unwrap();
     assert_eq!(&dst[..], &hex("FF 53 00 09 00 04 61 00 C0 66")[..]);
     let mut dst = BytesMut::new();
-    OsdpCodec::new().with_mark(false).encode(f, &mut dst).unwrap();
+    OsdpCodec::with_format(khil_osdp::codec::OsdpFormat::new().with_mark(false)).encode(f, &mut dst).unwrap();
     assert_eq!(&dst[..], &hex("53 00 09 00 04 61 00 C0 66")[..]);
     let bad = OsdpFrame::command(0x80, 0, cmd::ID, [0]);
     assert!(OsdpCodec::new().encode(bad, &mut dst).is_err());

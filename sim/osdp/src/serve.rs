@@ -3,13 +3,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use bytes::BytesMut;
-use khil_link::{BoxLink, LinkError};
-use khil_osdp::codec::OsdpCodec;
+use khil_link::{BoxLink, FramedLink, LinkError, Received};
+use khil_osdp::codec::OsdpFormat;
 use khil_osdp::frame::BROADCAST;
 use khil_sim_host::Device;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_util::codec::Decoder;
 
 use crate::faults::{PdFault, PdFaults};
 use crate::pd::{Pd, PdConfig, PdEvent, PdQuirk};
@@ -71,7 +68,11 @@ impl OsdpPd {
 
 impl OsdpPd {
     /// Answers one packet if it is addressed to this PD (or broadcast).
-    async fn answer(&self, link: &mut BoxLink, decoded: &khil_osdp::codec::DecodedFrame) -> Result<(), LinkError> {
+    async fn answer(
+        &self,
+        wire: &mut FramedLink<BoxLink, OsdpFormat>,
+        decoded: &khil_osdp::codec::DecodedFrame,
+    ) -> Result<(), LinkError> {
         let f = &decoded.frame;
         let ignored = {
             let pd = self.pd();
@@ -87,38 +88,50 @@ impl OsdpPd {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
         if let Some(bytes) = answer {
-            link.write_all(&bytes).await?;
-            link.flush().await?;
+            send(wire, &bytes).await?;
         }
         Ok(())
     }
 }
 
 /// Serves `pds` on one line: each packet goes to the PD it is addressed to.
-async fn serve_line(pds: &[Arc<OsdpPd>], mut link: BoxLink) -> Result<(), LinkError> {
-    let mut codec = OsdpCodec::new();
-    let mut rx = BytesMut::with_capacity(1024);
+async fn serve_line(pds: &[Arc<OsdpPd>], link: BoxLink) -> Result<(), LinkError> {
+    let mut wire = FramedLink::new(link, OsdpFormat::new());
+    // Garbage since the last packet: the mis-implementation below answers a run of it once.
+    let mut in_garbage = false;
     loop {
-        while let Some(decoded) = codec.decode(&mut rx).map_err(|e| LinkError::Io(std::io::Error::other(e)))? {
-            for pd in pds {
-                pd.answer(&mut link, &decoded).await?;
+        let item = match wire.next_idle(None).await {
+            Ok(Some(item)) => item,
+            Ok(None) => continue,
+            Err(LinkError::PeerClosed) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        match item {
+            Received::Frame { frame: decoded, .. } => {
+                in_garbage = false;
+                for pd in pds {
+                    pd.answer(&mut wire, &decoded).await?;
+                }
             }
-        }
-        if codec.skipped().events > 0 {
-            let s = codec.take_skipped();
-            tracing::debug!(bytes = s.bytes, "skipped bytes on the bus");
-            // The mis-implementation answers garbage it could not even address (a bad CRC, above all).
-            for pd in pds.iter().filter(|p| p.pd().quirk(PdQuirk::AnswersBadCrc)) {
-                let nak = khil_osdp::reply::Reply::nak(khil_osdp::reply::NakCode::BadCheck);
-                let f = khil_osdp::OsdpFrame::reply(pd.pd().address(), 0, nak.code(), nak.to_data());
-                link.write_all(&f.encode(true)).await?;
-                link.flush().await?;
+            Received::Skipped { raw, reason } => {
+                tracing::debug!(bytes = raw.len(), %reason, "skipped bytes on the bus");
+                if std::mem::replace(&mut in_garbage, true) {
+                    continue;
+                }
+                // The mis-implementation answers garbage it could not even address (a bad CRC, above all).
+                for pd in pds.iter().filter(|p| p.pd().quirk(PdQuirk::AnswersBadCrc)) {
+                    let nak = khil_osdp::reply::Reply::nak(khil_osdp::reply::NakCode::BadCheck);
+                    let f = khil_osdp::OsdpFrame::reply(pd.pd().address(), 0, nak.code(), nak.to_data());
+                    send(&mut wire, &f.encode(true)).await?;
+                }
             }
-        }
-        if link.read_buf(&mut rx).await? == 0 {
-            return Ok(());
         }
     }
+}
+
+/// A device's write: as long as the line takes (a paced UART); the host's session ends it.
+async fn send(wire: &mut FramedLink<BoxLink, OsdpFormat>, bytes: &[u8]) -> Result<(), LinkError> {
+    wire.send(bytes, tokio::time::Instant::now() + std::time::Duration::from_hours(24)).await.map(drop)
 }
 
 impl Device for OsdpPd {

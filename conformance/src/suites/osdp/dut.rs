@@ -3,14 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
-use khil_link::BoxLink;
+use khil_link::framed::Received as Next;
+use khil_link::{BoxLink, FramedLink, LinkError};
+use khil_osdp::codec::OsdpFormat;
 use khil_osdp::command::{Command, opcode};
 use khil_osdp::frame::{self, Decoded, OsdpFrame, scs};
 use khil_osdp::reply::Reply;
 use khil_osdp::sc::ScSession;
 use khil_osdp::secure::{CpHandshake, KeyType, OpenError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::OsdpIcs;
 use crate::purpose::{Ctx, Stop};
@@ -18,8 +18,7 @@ use crate::verdict::{Direction, hex};
 
 /// A PD on a link.
 pub struct OsdpDut {
-    link: BoxLink,
-    rx: BytesMut,
+    wire: FramedLink<BoxLink, OsdpFormat>,
     pub ics: OsdpIcs,
     /// The SQN of the last command sent (`None`: the next one is 0).
     last_sqn: Option<u8>,
@@ -57,7 +56,7 @@ pub struct Received {
 
 impl OsdpDut {
     pub fn new(link: BoxLink, ics: OsdpIcs) -> OsdpDut {
-        OsdpDut { link, rx: BytesMut::new(), ics, last_sqn: None, session: None, left: None }
+        OsdpDut { wire: FramedLink::new(link, OsdpFormat::new()), ics, last_sqn: None, session: None, left: None }
     }
 
     pub fn address(&self) -> u8 {
@@ -154,8 +153,11 @@ impl OsdpDut {
             _ => None,
         };
         ctx.frame(Direction::Out, Self::evidence(bytes, decoded.as_ref()), summary);
-        self.link.write_all(bytes).await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))?;
-        self.link.flush().await.map_err(|e| Stop::Error(format!("the line broke while sending: {e}")))
+        match self.wire.send(bytes, tokio::time::Instant::now() + self.timeout()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Stop::Error("the line stalled: the packet could not be written".into())),
+            Err(e) => Err(Stop::Error(format!("the line broke while sending: {e}"))),
+        }
     }
 
     /// The next valid packet within `limit`. Bytes that are not a valid packet are recorded and fail the check
@@ -164,10 +166,10 @@ impl OsdpDut {
         let start = Instant::now();
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            match frame::decode(&self.rx) {
-                Decoded::Frame { frame, consumed, packet } => {
-                    let raw = self.rx[packet].to_vec();
-                    self.rx.advance(consumed);
+            match self.wire.next(deadline).await {
+                Ok(None) => return Ok(None),
+                Ok(Some(Next::Frame { frame: decoded, .. })) => {
+                    let (frame, raw) = (decoded.frame, decoded.raw.to_vec());
                     let name = if frame.reply {
                         khil_osdp::reply::opcode::name(frame.code)
                     } else {
@@ -184,13 +186,12 @@ impl OsdpDut {
                     ctx.frame(Direction::In, Self::evidence(&raw, Some(&frame)), summary);
                     return Ok(Some(Received { frame, raw, elapsed: start.elapsed() }));
                 }
-                Decoded::Skipped { count, reason } => {
-                    let bytes = self.rx.split_to(count.min(self.rx.len()));
+                Ok(Some(Next::Skipped { raw, reason })) => {
                     // Marks between packets are allowed; anything else is a malformed reply.
-                    if bytes.iter().all(|&b| b == frame::MARK) {
+                    if raw.iter().all(|&b| b == frame::MARK) {
                         continue;
                     }
-                    ctx.frame(Direction::In, hex(&bytes), format!("not a valid packet: {reason}"));
+                    ctx.frame(Direction::In, hex(&raw), format!("not a valid packet: {reason}"));
                     let _ = ctx.check(
                         "replies are well-formed packets (SOM, LEN, CTRL, CRC)",
                         "valid packets",
@@ -198,15 +199,8 @@ impl OsdpDut {
                         false,
                     );
                 }
-                Decoded::NeedMore => {
-                    self.rx.reserve(512);
-                    match tokio::time::timeout_at(deadline, self.link.read_buf(&mut self.rx)).await {
-                        Err(_) => return Ok(None),
-                        Ok(Ok(0)) => return Err(Stop::Error("the device closed the line".into())),
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => return Err(Stop::Error(format!("the line broke while receiving: {e}"))),
-                    }
-                }
+                Err(LinkError::PeerClosed) => return Err(Stop::Error("the device closed the line".into())),
+                Err(e) => return Err(Stop::Error(format!("the line broke while receiving: {e}"))),
             }
         }
     }

@@ -103,7 +103,7 @@ impl<L: Link> OsdpBus<L> {
 
     /// The link back (after [`OsdpBus::tick`]s or a stopped [`OsdpBus::run`]).
     pub fn into_link(self) -> L {
-        self.port.link
+        self.port.wire.into_inner()
     }
 
     /// Ticks until the link fails or closes.

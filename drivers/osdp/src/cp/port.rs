@@ -4,14 +4,11 @@
 
 use std::time::Duration;
 
-use bytes::BytesMut;
-use khil_link::{Link, LinkError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use khil_link::{FramedLink, Link};
 use tokio::time::Instant;
-use tokio_util::codec::Decoder;
 
-use super::{CpError, protocol};
-use crate::codec::{CodecError, DecodedFrame, OsdpCodec};
+use super::CpError;
+use crate::codec::{DecodedFrame, OsdpFormat};
 use crate::reply::opcode;
 
 /// How a packet went.
@@ -20,16 +17,14 @@ pub(super) enum Sent {
     Timeout { attempts: u32 },
 }
 
-/// The link with its decoder state.
+/// The link with its framed read.
 pub(super) struct Port<L> {
-    pub(super) link: L,
-    codec: OsdpCodec,
-    rx: BytesMut,
+    pub(super) wire: FramedLink<L, OsdpFormat>,
 }
 
 impl<L: Link> Port<L> {
     pub(super) fn new(link: L) -> Port<L> {
-        Port { link, codec: OsdpCodec::new(), rx: BytesMut::with_capacity(1024) }
+        Port { wire: FramedLink::new(link, OsdpFormat::new()) }
     }
 
     /// Writes `bytes`, waits up to `timeout` for `address`'s reply with `sqn` (or a BUSY), and resends the same
@@ -44,7 +39,7 @@ impl<L: Link> Port<L> {
         retransmissions: &mut u64,
     ) -> Result<Sent, CpError> {
         // Whatever is left over from earlier exchanges (a late reply, noise) is not an answer to this packet.
-        self.rx.clear();
+        self.wire.discard(self.wire.buffered().len());
         for attempt in 0..attempts {
             if attempt > 0 {
                 // A late reply to an earlier attempt still counts (same SQN, same bytes): keep what came in. A PD
@@ -53,26 +48,17 @@ impl<L: Link> Port<L> {
                 tracing::debug!(address, sqn, attempt, "no reply: the same packet again");
                 *retransmissions += 1;
             }
-            self.link.write_all(bytes).await.map_err(LinkError::from)?;
-            self.link.flush().await.map_err(LinkError::from)?;
             let deadline = Instant::now() + timeout;
-            loop {
-                while let Some(d) = self.codec.decode(&mut self.rx).map_err(|e| match e {
-                    CodecError::Io(e) => CpError::Link(e.into()),
-                    CodecError::Frame(e) => protocol(address, "decode", e),
-                })? {
-                    let f = &d.frame;
-                    if f.reply && f.address == address && (f.sqn == sqn || f.code == opcode::BUSY) {
-                        return Ok(Sent::Reply(d));
-                    }
-                    tracing::trace!(address = f.address, reply = f.reply, sqn = f.sqn, "not the awaited reply");
+            // A line that does not take the packet in the reply time is as silent as one that does not answer.
+            if !self.wire.send(bytes, deadline).await? {
+                continue;
+            }
+            while let Some(d) = self.wire.recv(deadline).await? {
+                let f = &d.frame;
+                if f.reply && f.address == address && (f.sqn == sqn || f.code == opcode::BUSY) {
+                    return Ok(Sent::Reply(d));
                 }
-                match tokio::time::timeout_at(deadline, self.link.read_buf(&mut self.rx)).await {
-                    Err(_) => break,
-                    Ok(Ok(0)) => return Err(CpError::Link(LinkError::PeerClosed)),
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Err(CpError::Link(e.into())),
-                }
+                tracing::trace!(address = f.address, reply = f.reply, sqn = f.sqn, "not the awaited reply");
             }
         }
         Ok(Sent::Timeout { attempts })
