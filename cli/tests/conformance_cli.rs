@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::khil;
-use khil_test_support::TempDir;
 use khil_conformance::suites::CLASSES;
+use khil_test_support::TempDir;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

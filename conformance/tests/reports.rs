@@ -569,7 +569,8 @@ fn find_banner(png_bytes: &[u8], colour: [u8; 3]) -> Banner {
         }
         best
     };
-    let Some((seed, (width, left))) = (0..h).map(|y| (y, longest(y))).max_by_key(|&(y, (len, _))| (len, usize::MAX - y))
+    let Some((seed, (width, left))) =
+        (0..h).map(|y| (y, longest(y))).max_by_key(|&(y, (len, _))| (len, usize::MAX - y))
     else {
         return Banner::default();
     };
@@ -579,8 +580,10 @@ fn find_banner(png_bytes: &[u8], colour: [u8; 3]) -> Banner {
     let mostly = |y: usize| 2 * (left..left + width).filter(|&x| pixel(x, y) == colour).count() >= width;
     let top = (0..seed).rev().take_while(|&y| mostly(y)).last().unwrap_or(seed);
     let bottom = (seed + 1..h).take_while(|&y| mostly(y)).last().unwrap_or(seed);
-    let white =
-        (top..=bottom).flat_map(|y| (left..left + width).map(move |x| (x, y))).filter(|&(x, y)| pixel(x, y) == [255; 3]).count();
+    let white = (top..=bottom)
+        .flat_map(|y| (left..left + width).map(move |x| (x, y)))
+        .filter(|&(x, y)| pixel(x, y) == [255; 3])
+        .count();
     Banner { left, top, width, height: bottom - top + 1, white }
 }
 

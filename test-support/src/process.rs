@@ -47,8 +47,7 @@ impl Drop for Guard {
 /// `limit`. Panics (having killed the process) otherwise, naming what came instead.
 pub fn start_ready(mut command: Command, limit: Duration) -> Ready {
     let shown = format!("{command:?}");
-    let mut child =
-        command.stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut guard = Guard(Some(child));
     let (tx, rx) = mpsc::channel();
@@ -64,7 +63,8 @@ pub fn start_ready(mut command: Command, limit: Duration) -> Ready {
     let line = match rx.recv_timeout(limit) {
         Ok(Ok(line)) => line,
         Ok(Err(e)) => panic!("{shown}: reading its stdout: {e}"),
-        Err(_) => panic!("{shown}: no ready line within {limit:?}"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{shown}: no ready line within {limit:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{shown}: the thread reading its stdout ended"),
     };
     let stdout = reader.join().expect("the reader thread does not panic");
     let Some(url) = line.strip_prefix("ready ") else {
@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn reads_the_ready_line_and_stops_the_process() {
-        let mut ready = start_ready(sh("echo 'ready serial:///dev/pts/77'; echo after; exec sleep 30"), Duration::from_secs(5));
+        let mut ready =
+            start_ready(sh("echo 'ready serial:///dev/pts/77'; echo after; exec sleep 30"), Duration::from_secs(5));
         assert_eq!(ready.url, "serial:///dev/pts/77");
         assert_eq!(ready.pty_path(), "/dev/pts/77");
         let mut next = String::new();

@@ -18,10 +18,9 @@ pub fn temp_dir(label: &str) -> TempDir {
     let label: String =
         label.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).collect();
     let prefix = format!("khil-{label}-");
-    let dir = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempdir()
-        .unwrap_or_else(|e| panic!("cannot make a temporary directory {prefix}* in {}: {e}", std::env::temp_dir().display()));
+    let dir = tempfile::Builder::new().prefix(&prefix).tempdir().unwrap_or_else(|e| {
+        panic!("cannot make a temporary directory {prefix}* in {}: {e}", std::env::temp_dir().display())
+    });
     TempDir { dir: Some(dir) }
 }
 
