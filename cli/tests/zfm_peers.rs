@@ -123,7 +123,7 @@ fn pyfingerprint_downloads_one_capture_identically_at_packet_sizes_32_128_256() 
     let dir = scratch.to_str().unwrap();
     run_peer(&python, "pyfingerprint_flows.py", "image", &sim, &[dir]);
     for size in [32, 128, 256] {
-        let bmp = std::fs::read(scratch.join(&format!("image-{size}.bmp"))).unwrap();
+        let bmp = std::fs::read(scratch.join(format!("image-{size}.bmp"))).unwrap();
         assert_eq!(&bmp[..2], b"BM", "image-{size}.bmp");
     }
 }

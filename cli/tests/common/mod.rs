@@ -1,6 +1,7 @@
 //! Helpers for tests that run the `khil` binary and independent peers.
 
-#![allow(dead_code, unreachable_pub)]
+// Each test binary uses some of these helpers (and of the re-exports), never all of them.
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
