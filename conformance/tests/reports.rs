@@ -526,6 +526,9 @@ async fn html_renders_in_a_browser() {
     assert!(top < 300 && left > 640, "the banner is not at the top right: {banner:?}");
     // White lettering ("FAILED" and the reason) inside the red box: the text was rendered, not only the box.
     assert!(white > 200, "the banner has no text: {banner:?}");
+    // And no green box of a passed run (`--pass`): the colour says the verdict.
+    let green = find_banner(&bytes, [0x1e, 0x7b, 0x34]);
+    assert!(green.width < 220, "a passed-run banner in a failed run's report: {green:?}");
     keep(&png);
 }
 
