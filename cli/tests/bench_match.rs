@@ -7,10 +7,10 @@ use common::khil;
 
 #[test]
 fn bench_match_reports_both_systems_or_says_why_not() {
-    let dir = std::env::temp_dir().join(format!("khil-bench-match-{}", std::process::id()));
+    let dir = khil_test_support::temp_dir("bench-match");
     let json = dir.join("report.json");
     let mut cmd = khil();
-    cmd.args(["bench", "match", "--fingers", "3", "--impressions", "2", "--truth-fingers", "1", "--out"]).arg(&dir);
+    cmd.args(["bench", "match", "--fingers", "3", "--impressions", "2", "--truth-fingers", "1", "--out"]).arg(&*dir);
     if !cfg!(feature = "nbis") {
         // Without the reference built in, the command must refuse rather than report khil alone as a comparison.
         let out = khil().args(["bench", "match", "--fingers", "3", "--impressions", "2"]).output().unwrap();
@@ -39,7 +39,6 @@ fn bench_match_reports_both_systems_or_says_why_not() {
     let png = std::fs::read(dir.join("finger0-impression1.png")).unwrap();
     let image = khil_biometrics::GrayImage::from_png(&png).unwrap();
     assert_eq!((image.width, image.height), (300, 400));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::process::Output;
 
 use common::khil;
 use khil_conformance::suites::CLASSES;
+use khil_test_support::TempDir;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -18,11 +19,8 @@ fn stderr(out: &Output) -> String {
 }
 
 /// A fresh, empty scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("khil-conformance-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> TempDir {
+    khil_test_support::temp_dir(&format!("conformance-cli-{name}"))
 }
 
 /// Runs `khil conformance <args>` and checks it could not start: exit status 2, every needle on stderr.
@@ -158,7 +156,8 @@ fn assert_reports(dir: &Path) {
 /// Every purpose stopped by the time limit: the run happened, the device did not pass, exit status 1.
 #[test]
 fn purposes_that_error_make_exit_status_1() {
-    let dir = scratch("errors").join("out");
+    let scratch = scratch("errors");
+    let dir = scratch.join("out");
     let out = khil()
         .args(["conformance", "run", "--class", "zfm", "--device", "sim:fingerprint?profile=r307"])
         .args(["--only", "ZFM-SYS-001", "ZFM-SYS-003", "--purpose-timeout", "0.000001", "--out"])
@@ -177,7 +176,8 @@ fn purposes_that_error_make_exit_status_1() {
 
 #[test]
 fn a_run_against_the_simulator_writes_the_three_reports() {
-    let dir = scratch("sim-run").join("out");
+    let scratch = scratch("sim-run");
+    let dir = scratch.join("out");
     let out = khil()
         .args(["conformance", "run", "--class", "zfm", "--device", "sim:fingerprint?profile=r307", "--out"])
         .arg(&dir)

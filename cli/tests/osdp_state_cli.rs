@@ -36,10 +36,8 @@ fn stop(sim: common::Sim) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_given_by_keyset_is_there_after_a_restart() {
-    let dir = std::env::temp_dir().join(format!("khil-osdp-state-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = khil_test_support::temp_dir("osdp-state-cli");
     let state = dir.join("pd4.json");
-    let _ = std::fs::remove_file(&state);
 
     let sim = start(&state);
     let handle = bus(&sim.url, PdSetup::install(4)).await;

@@ -108,8 +108,7 @@ fn faults_and_pacing_apply_to_the_served_line() {
 /// A state file that is not one is refused, named, and left as it was: never overwritten.
 #[test]
 fn fingerprint_refuses_a_foreign_state_file() {
-    let dir = std::env::temp_dir().join(format!("khil-sim-state-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = khil_test_support::temp_dir("sim-state");
     let path = dir.join("lib.json");
     std::fs::write(&path, "{\"not\": \"ours\"}").unwrap();
     let out = khil().args(["sim", "fingerprint", "--state"]).arg(&path).output().unwrap();
@@ -117,7 +116,6 @@ fn fingerprint_refuses_a_foreign_state_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lib.json") && err.contains("not a khil fingerprint state file"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"not\": \"ours\"}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The ready line, then the finger console: `place`, `lift` and nonsense typed on stdin are answered on stderr,
@@ -340,8 +338,7 @@ fn every_command_has_help_with_an_example() {
 
 #[test]
 fn bench_link_writes_json() {
-    let dir = std::env::temp_dir().join(format!("khil-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = khil_test_support::temp_dir("bench-link");
     let json = dir.join("link.json");
     let out =
         khil().args(["bench", "link", "--bytes", "262144", "--pings", "20", "--json"]).arg(&json).output().unwrap();
@@ -357,7 +354,6 @@ fn bench_link_writes_json() {
         assert!(row["khil_mib_per_s"].as_f64().unwrap() > 0.0, "{row}");
         assert!(row["throughput_ratio"].as_f64().unwrap() > 0.0, "{row}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// khil's serial client holds the port exclusively while open and leaves no exclusive flag behind when it

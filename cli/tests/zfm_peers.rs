@@ -7,46 +7,18 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{Sim, peer_python, peer_script, start_sim, terminate_sim};
+use khil_test_support::temp_dir;
 
 /// Seed of every simulator here: the same seed gives the same fingers, so a second process on the same state
 /// file sees the finger the first one enrolled.
 const SEED: &str = "1";
 /// A script that has not finished by then is stuck (every flow takes a few seconds here).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(30);
-
-/// A fresh directory for one test's state file and images; removed when the test passes, kept (and named)
-/// when it fails.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("khil-zfm-peers-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch { dir }
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("kept for inspection: {}", self.dir.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
 
 /// `khil sim fingerprint --pty` with `profile`, `finger` and the flash in `state`.
 fn start_fingerprint(profile: &str, finger: &str, state: &Path, extra: &[&str]) -> Sim {
@@ -121,8 +93,8 @@ fn state_slots(state: &Path) -> Vec<String> {
 #[test]
 fn pyfingerprint_enrols_and_a_second_process_finds_the_slot() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("enrol-search");
-    let state = scratch.file("library.json");
+    let scratch = temp_dir("zfm-peers-enrol-search");
+    let state = scratch.join("library.json");
 
     let mut first = start_fingerprint("r307", "auto:7", &state, &["--no-finger", "0.3"]);
     let out = run_peer(&python, "pyfingerprint_flows.py", "enrol", &first, &[]);
@@ -146,12 +118,12 @@ fn pyfingerprint_enrols_and_a_second_process_finds_the_slot() {
 #[test]
 fn pyfingerprint_downloads_one_capture_identically_at_packet_sizes_32_128_256() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("image");
-    let sim = start_fingerprint("r307", "auto:7", &scratch.file("library.json"), &[]);
-    let dir = scratch.dir.to_str().unwrap();
+    let scratch = temp_dir("zfm-peers-image");
+    let sim = start_fingerprint("r307", "auto:7", &scratch.join("library.json"), &[]);
+    let dir = scratch.to_str().unwrap();
     run_peer(&python, "pyfingerprint_flows.py", "image", &sim, &[dir]);
     for size in [32, 128, 256] {
-        let bmp = std::fs::read(scratch.file(&format!("image-{size}.bmp"))).unwrap();
+        let bmp = std::fs::read(scratch.join(format!("image-{size}.bmp"))).unwrap();
         assert_eq!(&bmp[..2], b"BM", "image-{size}.bmp");
     }
 }
@@ -161,8 +133,8 @@ fn pyfingerprint_downloads_one_capture_identically_at_packet_sizes_32_128_256() 
 #[test]
 fn pyfingerprint_characteristics_come_back_and_find_the_slot() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("chars");
-    let sim = start_fingerprint("r307", "auto:7", &scratch.file("library.json"), &[]);
+    let scratch = temp_dir("zfm-peers-chars");
+    let sim = start_fingerprint("r307", "auto:7", &scratch.join("library.json"), &[]);
     run_peer(&python, "pyfingerprint_flows.py", "chars", &sim, &[]);
 }
 
@@ -172,8 +144,8 @@ fn pyfingerprint_characteristics_come_back_and_find_the_slot() {
 #[test]
 fn pyfingerprint_template_index_and_delete() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("index");
-    let state = scratch.file("library.json");
+    let scratch = temp_dir("zfm-peers-index");
+    let state = scratch.join("library.json");
     let sim = start_fingerprint("r307", "auto:7", &state, &[]);
     run_peer(&python, "pyfingerprint_flows.py", "index", &sim, &[]);
     let mut slots = state_slots(&state);
@@ -187,8 +159,8 @@ fn pyfingerprint_template_index_and_delete() {
 #[test]
 fn pyfingerprint_random_numbers_differ() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("random");
-    let sim = start_fingerprint("r307", "none", &scratch.file("library.json"), &[]);
+    let scratch = temp_dir("zfm-peers-random");
+    let sim = start_fingerprint("r307", "none", &scratch.join("library.json"), &[]);
     run_peer(&python, "pyfingerprint_flows.py", "random", &sim, &[]);
 }
 
@@ -197,8 +169,8 @@ fn pyfingerprint_random_numbers_differ() {
 #[test]
 fn adafruit_enrols_searches_deletes_and_empties() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("adafruit-library");
-    let state = scratch.file("library.json");
+    let scratch = temp_dir("zfm-peers-adafruit-library");
+    let state = scratch.join("library.json");
     let sim = start_fingerprint("r503", "auto:7", &state, &["--no-finger", "0.3"]);
     run_peer(&python, "adafruit_flows.py", "library", &sim, &[]);
     assert!(state_slots(&state).is_empty(), "state file after empty_library");
@@ -209,8 +181,8 @@ fn adafruit_enrols_searches_deletes_and_empties() {
 #[test]
 fn adafruit_transfers_images_and_characteristics() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("adafruit-transfers");
-    let sim = start_fingerprint("r503", "auto:7", &scratch.file("library.json"), &[]);
+    let scratch = temp_dir("zfm-peers-adafruit-transfers");
+    let sim = start_fingerprint("r503", "auto:7", &scratch.join("library.json"), &[]);
     run_peer(&python, "adafruit_flows.py", "transfers", &sim, &[]);
 }
 
@@ -218,7 +190,7 @@ fn adafruit_transfers_images_and_characteristics() {
 #[test]
 fn adafruit_sets_the_led_ring_and_soft_resets() {
     let Some(python) = peer_python() else { return };
-    let scratch = Scratch::new("adafruit-led");
-    let sim = start_fingerprint("r503", "none", &scratch.file("library.json"), &[]);
+    let scratch = temp_dir("zfm-peers-adafruit-led");
+    let sim = start_fingerprint("r503", "none", &scratch.join("library.json"), &[]);
     run_peer(&python, "adafruit_flows.py", "led", &sim, &[]);
 }

@@ -14,6 +14,7 @@ use khil_conformance::{
     Suite, Verdict, report, run,
 };
 use khil_link::{BoxLink, DeviceUrl};
+use khil_test_support::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The identity the echo device reports: device-provided text that must never become markup.
@@ -307,15 +308,29 @@ async fn a_run_that_cannot_start_says_why() {
     assert!(err.contains("echo.toml") && err.contains("reverse"), "{err}");
 }
 
-fn out_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("khil-conformance-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+fn out_dir(name: &str) -> TempDir {
+    khil_test_support::temp_dir(&format!("conformance-{name}"))
 }
 
-async fn written(name: &str) -> (RunReport, PathBuf, Vec<PathBuf>) {
+/// A report folder below a temporary directory (so that `write_all` has to make the folders); the whole tree is
+/// removed when this drops. Derefs to the report folder.
+struct Written {
+    path: PathBuf,
+    _tmp: TempDir,
+}
+
+impl std::ops::Deref for Written {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+async fn written(name: &str) -> (RunReport, Written, Vec<PathBuf>) {
     let report = run_echo().await;
-    let dir = out_dir(name).join("nested/out");
+    let tmp = out_dir(name);
+    let dir = Written { path: tmp.join("nested/out"), _tmp: tmp };
     let files = report::write_all(&report, &dir).unwrap();
     (report, dir, files)
 }
@@ -416,17 +431,10 @@ len(r.findall('.//skipped')), len(r.findall('.//testcase/properties/property')))
     }
 }
 
-/// `python3` for the independent cross-checks, or `None` (skipped, reason printed) when it is not on PATH. Under
-/// `CI=true` a missing python3 fails the test instead, as every peer check of the workspace does: CI must never
-/// pass by skipping (ci/test installs python3).
+/// `python3` for the independent cross-checks, or `None` (skipped, reason printed) when it is not on PATH; a
+/// failure under `CI=true`, as every peer check of the workspace (ci/test installs python3).
 fn python3() -> Option<PathBuf> {
-    let found = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        let why = "no python3 on PATH for the independent cross-check";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {why}");
-        eprintln!("skipped: {why}");
-    }
-    found.then(|| PathBuf::from("python3"))
+    khil_test_support::program("python3")
 }
 
 #[tokio::test]
@@ -479,34 +487,108 @@ p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read()); p.close()
 if p.stack: sys.exit(f"unclosed: {p.stack}")
 "#;
 
-/// Renders report.html in a headless browser when one is installed; skipped (reason printed) otherwise, also in
-/// CI, whose image has no browser.
+/// Renders report.html in headless Chromium and finds the verdict banner in the screenshot: the red "FAILED"
+/// box at the top, with its white lettering. Skipped (reason printed) without Chromium, except under `CI=true`,
+/// where ci/test installs Debian's `chromium` and a missing browser fails the test.
 #[tokio::test]
 async fn html_renders_in_a_browser() {
-    let Some(browser) = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
-        .iter()
-        .find(|b| Command::new("which").arg(b).output().is_ok_and(|o| o.status.success()))
-    else {
-        eprintln!("skipped: no chromium, chromium-browser or google-chrome on PATH");
+    let Some(browser) = khil_test_support::program_any(&["chromium", "chromium-browser", "google-chrome"]) else {
         return;
     };
-    let (_, dir, _) = written("browser").await;
+    let (report, dir, _) = written("browser").await;
+    assert!(!report.summary.passed(), "the echo run fails, so the banner is red");
     let png = dir.join("report.png");
-    let profile = dir.join("browser-profile");
-    let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,2000"])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    // A fresh profile in the report's temporary folder (removed with it), nothing fetched in the background, and
+    // no sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+    let out = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("browser-profile").display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", dir.join("report.html").display()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{browser}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{}: {}", browser.display(), String::from_utf8_lossy(&out.stderr));
     let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    // 1280x2000 of one colour compresses to a few kilobytes; a rendered report is much larger.
-    assert!(bytes.len() > 30_000, "suspiciously small screenshot: {} bytes", bytes.len());
-    eprintln!("screenshot: {} ({} bytes)", png.display(), bytes.len());
+    let banner = find_banner(&bytes, FAIL_RED);
+    eprintln!("screenshot: {} ({} bytes), banner {banner:?}", png.display(), bytes.len());
+    let Banner { left, top, width, height, white } = banner;
+    // The banner is at least 220 px wide (`.overall { min-width: 220px }`) and two lines tall, in the page head.
+    assert!(width >= 220 && height >= 40, "no verdict banner in the screenshot: {banner:?}");
+    assert!(top < 300 && left > 640, "the banner is not at the top right: {banner:?}");
+    // White lettering ("FAILED" and the reason) inside the red box: the text was rendered, not only the box.
+    assert!(white > 200, "the banner has no text: {banner:?}");
+    // And no green box of a passed run (`--pass`): the colour says the verdict.
+    let green = find_banner(&bytes, [0x1e, 0x7b, 0x34]);
+    assert!(green.width < 220, "a passed-run banner in a failed run's report: {green:?}");
     keep(&png);
+}
+
+/// `--fail` in the report's CSS: the banner of a failed run.
+const FAIL_RED: [u8; 3] = [0xc6, 0x28, 0x28];
+
+/// A box of one colour in the top 400 rows of a screenshot: grown up and down from the row with the longest run
+/// of the colour while at least half of each row is that colour (rows through the lettering count too), and the
+/// number of white pixels inside it.
+#[derive(Debug, Default)]
+struct Banner {
+    left: usize,
+    top: usize,
+    width: usize,
+    height: usize,
+    white: usize,
+}
+
+fn find_banner(png_bytes: &[u8], colour: [u8; 3]) -> Banner {
+    assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "a colour screenshot: {:?}", info.color_type);
+    let pixel = |x: usize, y: usize| {
+        let i = y * info.line_size + x * channels;
+        [buf[i], buf[i + 1], buf[i + 2]]
+    };
+    let (w, h) = (info.width as usize, (info.height as usize).min(400));
+    // The longest run of `colour` in each row: (length, start).
+    let longest = |y: usize| {
+        let (mut best, mut run) = ((0, 0), 0);
+        for x in 0..w {
+            run = if pixel(x, y) == colour { run + 1 } else { 0 };
+            if run > best.0 {
+                best = (run, x + 1 - run);
+            }
+        }
+        best
+    };
+    let Some((seed, (width, left))) =
+        (0..h).map(|y| (y, longest(y))).max_by_key(|&(y, (len, _))| (len, usize::MAX - y))
+    else {
+        return Banner::default();
+    };
+    if width == 0 {
+        return Banner::default();
+    }
+    let mostly = |y: usize| 2 * (left..left + width).filter(|&x| pixel(x, y) == colour).count() >= width;
+    let top = (0..seed).rev().take_while(|&y| mostly(y)).last().unwrap_or(seed);
+    let bottom = (seed + 1..h).take_while(|&y| mostly(y)).last().unwrap_or(seed);
+    let white = (top..=bottom)
+        .flat_map(|y| (left..left + width).map(move |x| (x, y)))
+        .filter(|&(x, y)| pixel(x, y) == [255; 3])
+        .count();
+    Banner { left, top, width, height: bottom - top + 1, white }
 }
 
 /// Leaves the screenshot for a person when KHIL_KEEP_SCREENSHOT names a path.

@@ -1,25 +1,18 @@
 //! Helpers for tests that run the `khil` binary and independent peers.
 
-#![allow(dead_code, unreachable_pub)]
+// Each test binary uses some of these helpers (and of the re-exports), never all of them.
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The Python interpreter of ci/test's peers venv, or `None` (test skipped, reason printed) when it is not
-/// installed. Under `CI=true` a missing peer fails the test instead: CI must never pass by skipping.
+/// The Python interpreter of ci/test's peers venv, or `None` (test skipped, reason printed); a failure under
+/// `CI=true`. See `khil_test_support::peer`.
 pub fn peer_python() -> Option<PathBuf> {
-    let from_env = std::env::var_os("KHIL_PEERS_PY").map(PathBuf::from);
-    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python");
-    let found = from_env.into_iter().chain([default]).find(|p| p.exists());
-    if found.is_none() {
-        let why = "peer venv missing: run ci/test once (it installs .peers/venv), or set KHIL_PEERS_PY";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {why}");
-        eprintln!("skipped: {why}");
-    }
-    found
+    khil_test_support::python()
 }
 
 /// `python tests/peers/<script>`: one of this crate's peer scripts, run without writing a `__pycache__` into
@@ -31,26 +24,10 @@ pub fn peer_script(python: &Path, script: &str) -> Command {
     command
 }
 
-/// A running `khil sim ...` process; killed on drop.
-pub struct Sim {
-    pub child: Child,
-    pub url: String,
-    pub stdout: BufReader<ChildStdout>,
-}
+/// A running `khil sim ...` process that printed `ready <url>`; killed on drop.
+pub type Sim = khil_test_support::Ready;
 
-impl Sim {
-    /// The pty a `--pty` simulator serves on: its URL without `serial://`.
-    pub fn pty_path(&self) -> &str {
-        self.url.strip_prefix("serial://").unwrap_or_else(|| panic!("not a pty URL: {}", self.url))
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use khil_test_support::{terminate, wait_exit};
 
 pub fn khil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_khil"))
@@ -65,24 +42,9 @@ pub fn start_sim(args: &[&str]) -> Sim {
 /// Starts `khil <args>` (a `sim` command, maybe after global flags) with the given stdin and stderr, and reads its
 /// first stdout line, which must be `ready <url>`.
 pub fn start_khil(args: &[&str], stdin: Stdio, stderr: Stdio) -> Sim {
-    let mut child = khil().args(args).stdin(stdin).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut line = String::new();
-        let r = stdout.read_line(&mut line);
-        let _ = tx.send((r.map(|_| line), ()));
-        stdout
-    });
-    let (line, ()) = rx.recv_timeout(Duration::from_secs(20)).expect("no ready line within 20 s");
-    let line = line.unwrap();
-    let stdout = reader.join().unwrap();
-    let url = line
-        .strip_prefix("ready ")
-        .unwrap_or_else(|| panic!("first line is not `ready <url>`: {line:?}"))
-        .trim_end()
-        .to_owned();
-    Sim { child, url, stdout }
+    let mut command = khil();
+    command.args(args).stdin(stdin).stderr(stderr);
+    khil_test_support::start_ready(command, Duration::from_secs(20))
 }
 
 /// Types `input` on the console of `khil sim <args>` (then closes stdin) and returns the first `n` lines it
@@ -102,26 +64,6 @@ pub fn console(args: &[&str], input: &str, n: usize) -> Vec<String> {
             line.trim().to_owned()
         })
         .collect()
-}
-
-/// Waits up to `limit` for the process to exit; returns its status.
-pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(std::time::Instant::now() < deadline, "process did not exit within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Ends a process with SIGTERM, as a user (or a service manager) stops it, and returns its exit status.
-pub fn terminate(child: &mut Child, limit: Duration) -> ExitStatus {
-    let pid = child.id().to_string();
-    let status = Command::new("kill").args(["-s", "TERM", &pid]).status().unwrap();
-    assert!(status.success(), "kill -s TERM {pid} failed");
-    wait_exit(child, limit)
 }
 
 /// Ends a simulator with SIGTERM (see [`terminate`]) and returns its exit status.

@@ -11,7 +11,6 @@ mod common;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
 
 use khil_fingerprint::{
@@ -176,14 +175,7 @@ fn scenarios() -> Vec<Scenario> {
 
 #[test]
 fn pyfingerprint_frames_match_ours() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = root.join(".peers/venv/bin/python");
-    if !python.exists() {
-        let msg = format!("skipping: no peer venv at {} (pyfingerprint 1.5)", python.display());
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but {msg}");
-        eprintln!("{msg}");
-        return;
-    }
+    let Some(python) = khil_test_support::python_with("pyfingerprint.pyfingerprint") else { return };
 
     let bitmap = sample_bitmap();
     // Our bitmap helper agrees with what pyfingerprint reads from the same bytes (page 1 = slots 256..).

@@ -586,7 +586,7 @@ fn cross_check_with_pycryptodome() {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
 
-    let Some(python) = peer_python("Crypto.Cipher.AES", "cross_check_with_pycryptodome") else { return };
+    let Some(python) = khil_test_support::python_with("Crypto.Cipher.AES") else { return };
 
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut input = String::new();
@@ -627,36 +627,12 @@ fn cross_check_with_pycryptodome() {
     }
 }
 
-/// The peer venv's Python if it can import `module`; otherwise `None` after printing why (the test skips), or a
-/// failure under `CI=true`, where a missing peer must never pass as a skip.
-fn peer_python(module: &str, test: &str) -> Option<std::path::PathBuf> {
-    use std::process::{Command, Stdio};
-    let python = std::env::var_os("KHIL_PEERS_PY").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.peers/venv/bin/python"),
-        std::path::PathBuf::from,
-    );
-    let usable = python.exists()
-        && Command::new(&python)
-            .args(["-c", &format!("import {module}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    if usable {
-        return Some(python);
-    }
-    let reason = format!("{} with {module} not available (run ci/test once)", python.display());
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{reason} (CI=true: failing instead of skipping)");
-    println!("SKIPPED {test}: {reason}");
-    None
-}
-
 /// A session recorded live, now, between libosdp 3.2.9's own CP and PD (`tests/peers/libosdp_capture.py`,
 /// SCBK-D): khil follows its handshake and every MAC and ciphertext, and finds in the decrypted data what the
 /// script had libosdp send: the TEXT "khil" and the card read 12 34 56 78.
 #[test]
 fn a_live_libosdp_session_follows_khils_rules() {
-    let Some(python) = peer_python("osdp", "a_live_libosdp_session_follows_khils_rules") else { return };
+    let Some(python) = khil_test_support::python_with("osdp") else { return };
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/libosdp_capture.py");
     let out = std::process::Command::new(python).arg(script).output().unwrap();
     assert!(out.status.success(), "capture failed: {}", String::from_utf8_lossy(&out.stderr));

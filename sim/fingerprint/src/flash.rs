@@ -219,22 +219,25 @@ impl StateFile {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("khil-flash-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join("state.json")
+    /// A state file path in a fresh directory, removed when the returned guard drops.
+    fn temp(name: &str) -> (khil_test_support::TempDir, PathBuf) {
+        let dir = khil_test_support::temp_dir(&format!("flash-{name}"));
+        let path = dir.join("state.json");
+        (dir, path)
     }
 
     #[test]
     fn a_missing_file_is_a_factory_module() {
-        let f = StateFile::new(temp("missing"));
+        let (_dir, path) = temp("missing");
+        let f = StateFile::new(path);
         let _ = std::fs::remove_file(f.path());
         assert_eq!(f.load(&Profile::R307).unwrap(), Flash::factory());
     }
 
     #[test]
     fn saves_and_loads_everything() {
-        let f = StateFile::new(temp("round"));
+        let (_dir, path) = temp("round");
+        let f = StateFile::new(path);
         let mut flash = Flash::factory();
         flash.password = 0x1234_5678;
         flash.address = 0xCAFE_F00D;
@@ -250,7 +253,8 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_field() {
-        let f = StateFile::new(temp("bad"));
+        let (_dir, path) = temp("bad");
+        let f = StateFile::new(path);
         let mut flash = Flash::factory();
         flash.library.insert(300, CharBuffer::zeros());
         f.save(&Profile::R307, &flash).unwrap();

@@ -165,7 +165,7 @@ async fn enrolment_matches_the_same_finger_and_not_another() {
 
 #[tokio::test(start_paused = true)]
 async fn the_library_survives_a_restart_through_the_state_file() {
-    let state = temp_file("restart");
+    let (_dir, state) = temp_file("restart");
     let config =
         SensorConfig { state: Some(state.clone()), presence: Presence::Auto(5), ..SensorConfig::new(Profile::R503) };
     let mut first = Host::on(ZfmSensor::standalone(config.clone()).unwrap());
@@ -188,7 +188,7 @@ async fn the_library_survives_a_restart_through_the_state_file() {
 
 #[tokio::test(start_paused = true)]
 async fn a_state_file_that_cannot_be_written_loses_nothing() {
-    let state = temp_file("readonly");
+    let (_dir, state) = temp_file("readonly");
     let config =
         SensorConfig { state: Some(state.clone()), presence: Presence::Auto(5), ..SensorConfig::new(Profile::R503) };
     let mut h = Host::on(ZfmSensor::standalone(config).unwrap());

@@ -28,8 +28,7 @@ mod tests {
     #[test]
     fn replaces_the_file_whole_and_owner_only() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("khil-persist-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = khil_test_support::temp_dir("persist");
         let path = dir.join("state.json");
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();

@@ -138,15 +138,16 @@ impl PdStore for PdStateFile {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("khil-osdp-state-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join("pd.json")
+    /// A state file path in a fresh directory, removed when the returned guard drops.
+    fn temp(name: &str) -> (khil_test_support::TempDir, PathBuf) {
+        let dir = khil_test_support::temp_dir(&format!("osdp-state-{name}"));
+        let path = dir.join("pd.json");
+        (dir, path)
     }
 
     #[test]
     fn saves_loads_and_keeps_the_key_private() {
-        let path = temp("roundtrip");
+        let (_dir, path) = temp("roundtrip");
         let file = PdStateFile::new(&path);
         assert_eq!(file.load("gate-io").unwrap(), None, "no file yet: factory state");
         let state = Persisted { address: 9, scbk: Some([0xA5; 16]) };
@@ -161,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_foreign_or_broken_file_is_refused_with_the_field_named() {
-        let path = temp("refused");
+        let (_dir, path) = temp("refused");
         let file = PdStateFile::new(&path);
         file.save("gate-io", &Persisted { address: 1, scbk: None }).unwrap();
         let e = file.load("bio-reader").unwrap_err().to_string();

@@ -27,17 +27,16 @@ async fn secure(handle: &BusHandle, address: u8) {
     timeout(Duration::from_secs(30), handle.wait_for(address, |s| s.secure)).await.expect("secure channel").unwrap();
 }
 
-fn temp_file(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("khil-pd-state-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A state file path in a fresh directory, removed when the returned guard drops.
+fn temp_file(name: &str) -> (khil_test_support::TempDir, std::path::PathBuf) {
+    let dir = khil_test_support::temp_dir(&format!("pd-state-{name}"));
     let path = dir.join("pd.json");
-    let _ = std::fs::remove_file(&path);
-    path
+    (dir, path)
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_key_set_by_keyset_survives_a_restart() {
-    let path = temp_file("keyset");
+    let (_dir, path) = temp_file("keyset");
     let file = PdStateFile::new(&path);
     let pd = Arc::new(OsdpPd::new(PdConfig::new(PdProfile::GATE_IO, 1)));
     pd.pd().set_store(Box::new(file.clone()));
@@ -66,7 +65,8 @@ async fn a_key_set_by_keyset_survives_a_restart() {
 
 #[tokio::test(start_paused = true)]
 async fn comset_stores_the_new_address() {
-    let file = PdStateFile::new(temp_file("comset"));
+    let (_dir, path) = temp_file("comset");
+    let file = PdStateFile::new(path);
     let pd = Arc::new(OsdpPd::new(PdConfig::new(PdProfile::CARD_READER, 5)));
     pd.pd().set_store(Box::new(file.clone()));
     let handle = bus(&pd, PdSetup::plain(5));

@@ -116,10 +116,9 @@ pub fn sensor(profile: Profile, presence: Presence) -> ZfmSensor {
     ZfmSensor::standalone(SensorConfig { presence, seed: 11, ..SensorConfig::new(profile) }).unwrap()
 }
 
-pub fn temp_file(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("khil-zfm-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A state file path in a fresh directory, removed when the returned guard drops.
+pub fn temp_file(name: &str) -> (khil_test_support::TempDir, std::path::PathBuf) {
+    let dir = khil_test_support::temp_dir(&format!("zfm-{name}"));
     let path = dir.join("state.json");
-    let _ = std::fs::remove_file(&path);
-    path
+    (dir, path)
 }

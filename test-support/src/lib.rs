@@ -1,0 +1,14 @@
+//! What khil's tests share, so that each mechanism exists once: finding an independent peer or skipping with a
+//! reason ([`peer`]; under `CI=true` a missing peer fails instead), temporary directories that remove themselves
+//! ([`temp`]), and `khil` processes that announce themselves with a `ready <url>` line ([`process`]).
+//!
+//! Only ever a dev-dependency. It depends on no khil crate, so every crate of the workspace (even `khil-sim-host`,
+//! at the bottom) can use it in its unit tests without a cycle.
+
+pub mod peer;
+pub mod process;
+pub mod temp;
+
+pub use peer::{data, missing, program, program_any, python, python_with};
+pub use process::{Ready, start_ready, terminate, wait_exit};
+pub use temp::{TempDir, temp_dir};
