@@ -11,4 +11,4 @@ pub mod temp;
 
 pub use peer::{data, missing, program, program_any, python, python_with};
 pub use process::{Ready, start_ready, terminate, wait_exit};
-pub use temp::{TempDir, temp_dir};
+pub use temp::{TempDir, temp_dir, temp_file};

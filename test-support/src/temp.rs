@@ -24,6 +24,14 @@ pub fn temp_dir(label: &str) -> TempDir {
     TempDir { dir: Some(dir) }
 }
 
+/// A path for a file called `file` in a fresh `khil-<label>-XXXXXX` directory (the file is not made); the
+/// directory goes when the returned guard drops.
+pub fn temp_file(label: &str, file: &str) -> (TempDir, PathBuf) {
+    let dir = temp_dir(label);
+    let path = dir.join(file);
+    (dir, path)
+}
+
 impl TempDir {
     pub fn path(&self) -> &Path {
         self.dir.as_ref().expect("present until dropped").path()

@@ -15,7 +15,7 @@ import threading
 import time
 
 import osdp
-from osdp_pty import Pty
+from osdp_pty import PD_ID, Pty, pd_capabilities
 
 ADDRESS = 101
 
@@ -47,21 +47,12 @@ def main():
     a = ap.parse_args()
     if a.key:
         info = osdp.PDInfo(ADDRESS, Pty(a.pty), scbk=bytes.fromhex(a.key), flags=[osdp.LibFlag.EnforceSecure],
-                           id=osdp.PdId(2, 7, 0xA1B2C3, 0x12345678, 0x010203))
+                           id=PD_ID)
     elif a.install:
-        info = osdp.PDInfo(ADDRESS, Pty(a.pty), scbk=None, flags=[osdp.LibFlag.InstallMode],
-                           id=osdp.PdId(2, 7, 0xA1B2C3, 0x12345678, 0x010203))
+        info = osdp.PDInfo(ADDRESS, Pty(a.pty), scbk=None, flags=[osdp.LibFlag.InstallMode], id=PD_ID)
     else:
         sys.exit("give --key or --install")
-    caps = osdp.PDCapabilities([
-        (osdp.Capability.ContactStatusMonitoring, 1, 2),
-        (osdp.Capability.OutputControl, 1, 4),
-        (osdp.Capability.LEDControl, 1, 1),
-        (osdp.Capability.AudibleControl, 1, 1),
-        (osdp.Capability.TextOutput, 1, 1),
-        (osdp.Capability.CommunicationSecurity, 1, 1),
-    ])
-    pd = osdp.PeripheralDevice(info, caps, log_level=osdp.LogLevel.Warning, command_handler=on_command)
+    pd = osdp.PeripheralDevice(info, pd_capabilities(), log_level=osdp.LogLevel.Warning, command_handler=on_command)
     pd.start()
     say({"ready": True})
 

@@ -19,57 +19,16 @@ biometrics, no FILETRANSFER handler: what `conformance/ics/osdp-libosdp-pd.toml`
 """
 import argparse
 import os
-import select
 import subprocess
 import sys
-import termios
-import tty
 
 import osdp
+from osdp_pty import PD_ID, WirePty, pd_capabilities
 
 ADDRESS = 101
 KEY = bytes(range(16))
 ICS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "conformance", "ics",
                    "osdp-libosdp-pd.toml")
-
-
-class WirePty(osdp.Channel):
-    """The master side of a new pty as an `osdp.Channel`, with a wire's semantics for the clients of the slave."""
-
-    def __init__(self):
-        super().__init__()
-        self.fd, slave = os.openpty()
-        self.path = os.ttyname(slave)
-        tty.setraw(slave)
-        # Until a client opens the slave, nobody is on the wire: the master then reports POLLHUP.
-        os.close(slave)
-        os.set_blocking(self.fd, False)
-        self.poll = select.poll()
-        self.poll.register(self.fd, select.POLLIN)
-
-    def nobody_listening(self):
-        return any(ev & select.POLLHUP for _, ev in self.poll.poll(0))
-
-    def read(self, max_bytes):
-        try:
-            return os.read(self.fd, max_bytes)
-        except (BlockingIOError, OSError):
-            return b""
-
-    def write(self, buf):
-        if self.nobody_listening():
-            return len(buf)  # lost on the wire, as on a real line with no CP attached
-        try:
-            return os.write(self.fd, buf)
-        except (BlockingIOError, OSError):
-            return 0
-
-    def flush(self):
-        pass
-
-    def close(self):
-        termios.tcflush(self.fd, termios.TCIOFLUSH)
-        os.close(self.fd)
 
 
 def on_command(command):
@@ -79,17 +38,8 @@ def on_command(command):
 
 def start():
     chan = WirePty()
-    info = osdp.PDInfo(ADDRESS, chan, scbk=KEY, flags=[osdp.LibFlag.EnforceSecure],
-                       id=osdp.PdId(2, 7, 0xA1B2C3, 0x12345678, 0x010203))
-    caps = osdp.PDCapabilities([
-        (osdp.Capability.ContactStatusMonitoring, 1, 2),
-        (osdp.Capability.OutputControl, 1, 4),
-        (osdp.Capability.LEDControl, 1, 1),
-        (osdp.Capability.AudibleControl, 1, 1),
-        (osdp.Capability.TextOutput, 1, 1),
-        (osdp.Capability.CommunicationSecurity, 1, 1),
-    ])
-    pd = osdp.PeripheralDevice(info, caps, log_level=osdp.LogLevel.Error, command_handler=on_command)
+    info = osdp.PDInfo(ADDRESS, chan, scbk=KEY, flags=[osdp.LibFlag.EnforceSecure], id=PD_ID)
+    pd = osdp.PeripheralDevice(info, pd_capabilities(), log_level=osdp.LogLevel.Error, command_handler=on_command)
     pd.start()
     return pd, chan
 

@@ -221,9 +221,7 @@ mod tests {
 
     /// A state file path in a fresh directory, removed when the returned guard drops.
     fn temp(name: &str) -> (khil_test_support::TempDir, PathBuf) {
-        let dir = khil_test_support::temp_dir(&format!("flash-{name}"));
-        let path = dir.join("state.json");
-        (dir, path)
+        khil_test_support::temp_file(&format!("flash-{name}"), "state.json")
     }
 
     #[test]

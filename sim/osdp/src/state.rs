@@ -140,9 +140,7 @@ mod tests {
 
     /// A state file path in a fresh directory, removed when the returned guard drops.
     fn temp(name: &str) -> (khil_test_support::TempDir, PathBuf) {
-        let dir = khil_test_support::temp_dir(&format!("osdp-state-{name}"));
-        let path = dir.join("pd.json");
-        (dir, path)
+        khil_test_support::temp_file(&format!("osdp-state-{name}"), "pd.json")
     }
 
     #[test]
