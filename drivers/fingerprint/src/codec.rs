@@ -43,15 +43,7 @@ impl FrameFormat for ZfmFormat {
 }
 
 /// An encoding error or an I/O error from the underlying stream.
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    /// The frame cannot be encoded.
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-    /// The stream failed.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-}
+pub type CodecError = khil_link::CodecError<FrameError>;
 
 /// The ZFM frame codec: `khil-link`'s frame codec over [`ZfmFormat`], plus the encoder.
 pub type ZfmCodec = FrameCodec<ZfmFormat>;
@@ -61,7 +53,7 @@ impl Encoder<&ZfmFrame> for ZfmCodec {
 
     fn encode(&mut self, item: &ZfmFrame, dst: &mut BytesMut) -> Result<(), CodecError> {
         let mut bytes = Vec::with_capacity(item.encoded_len());
-        item.encode_into(&mut bytes)?;
+        item.encode_into(&mut bytes).map_err(CodecError::Frame)?;
         dst.extend_from_slice(&bytes);
         Ok(())
     }

@@ -52,6 +52,15 @@ pub trait FrameFormat {
     }
 }
 
+/// A codec's error: a frame that cannot be encoded (the format's error `E`), or the stream under it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Frame(E),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Garbage dropped so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkipStats<R> {

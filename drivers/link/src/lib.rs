@@ -21,7 +21,7 @@ pub mod url;
 
 pub use error::{LinkError, Normalized, is_peer_closed};
 pub use fault::{Fault, FaultLink, FaultLog};
-pub use framed::{Found, FrameCodec, FrameFormat, FramedLink, Received, SkipStats};
+pub use framed::{CodecError, Found, FrameCodec, FrameFormat, FramedLink, Received, SkipStats};
 pub use memory::memory_pair;
 pub use open::{Endpoint, NoSimulators, SimConnector, connect};
 pub use pacing::{LineRate, Paced};

@@ -22,15 +22,7 @@ use crate::frame::{self, Decoded, FrameError, MARK, OsdpFrame};
 pub type SkipStats = khil_link::SkipStats<FrameError>;
 
 /// An encoding error or an I/O error from the underlying stream.
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    /// The frame cannot be encoded.
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-    /// The stream failed.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-}
+pub type CodecError = khil_link::CodecError<FrameError>;
 
 /// A decoded frame and the packet it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +116,7 @@ impl Encoder<&OsdpFrame> for OsdpCodec {
     type Error = CodecError;
 
     fn encode(&mut self, item: &OsdpFrame, dst: &mut BytesMut) -> Result<(), CodecError> {
-        let bytes = item.try_encode(self.format().mark)?;
+        let bytes = item.try_encode(self.format().mark).map_err(CodecError::Frame)?;
         dst.extend_from_slice(&bytes);
         Ok(())
     }
