@@ -134,15 +134,13 @@ impl AsyncRead for PtyDevice {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         loop {
             let this = &mut *self;
-            if this.io.is_none() {
-                if this.session()?.is_none() {
-                    if this.on_close == ClientClose::Eof && this.seen_client {
-                        return Poll::Ready(Ok(()));
-                    }
-                    // Wire mode, or no client yet: wait for one.
-                    ready!(this.poll_recheck(cx));
-                    continue;
+            if this.io.is_none() && this.session()?.is_none() {
+                if this.on_close == ClientClose::Eof && this.seen_client {
+                    return Poll::Ready(Ok(()));
                 }
+                // Wire mode, or no client yet: wait for one.
+                ready!(this.poll_recheck(cx));
+                continue;
             }
             let Some(io) = &mut this.io else { continue };
             match ready!(Pin::new(&mut io.rx).poll_read(cx, buf)) {
