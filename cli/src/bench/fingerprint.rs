@@ -23,7 +23,7 @@ use super::{quantile, round};
 #[derive(Debug, Args)]
 #[command(
     about = "ZFM fingerprint simulator + driver: paced image upload vs the line limit, N sensors at once vs one",
-    after_help = "Example:\n  khil bench fingerprint --sensors 64 --json fp.json"
+    after_help = "Examples:\n  khil bench fingerprint --sensors 64 --json fp.json\n  khil bench fingerprint --only rounds"
 )]
 pub(crate) struct FingerprintBenchArgs {
     /// Baud rate of the paced upload
@@ -38,9 +38,21 @@ pub(crate) struct FingerprintBenchArgs {
     /// Timed enrol + identify rounds per sensor (after one untimed warm-up round)
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Run only these parts (default: both)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PART")]
+    only: Vec<Part>,
     /// Also write the results as JSON to FILE
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+}
+
+/// The parts of the bench, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// The paced image upload against the line's limit.
+    Upload,
+    /// Enrol + identify rounds, one sensor and all of them, over ptys and in memory.
+    Rounds,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,14 +99,19 @@ pub(crate) async fn run(args: &FingerprintBenchArgs) -> Result<(), String> {
         return Err("--sensors, --rounds and --baud must be at least 1".into());
     }
     let profile = Profile::R307;
+    let runs = |part| args.only.is_empty() || args.only.contains(&part);
     let mut upload = Vec::new();
-    for &size in &args.packet_sizes {
-        upload.push(paced_upload(profile, args.baud, size).await?);
+    if runs(Part::Upload) {
+        for &size in &args.packet_sizes {
+            upload.push(paced_upload(profile, args.baud, size).await?);
+        }
     }
     let mut round_trips = Vec::new();
-    for transport in [Transport::Pty, Transport::Memory] {
-        round_trips.push(concurrent_rounds(profile, 1, args.rounds, transport).await?);
-        round_trips.push(concurrent_rounds(profile, args.sensors, args.rounds, transport).await?);
+    if runs(Part::Rounds) {
+        for transport in [Transport::Pty, Transport::Memory] {
+            round_trips.push(concurrent_rounds(profile, 1, args.rounds, transport).await?);
+            round_trips.push(concurrent_rounds(profile, args.sensors, args.rounds, transport).await?);
+        }
     }
     let report = Report { bench: "fingerprint", profile: profile.name, baud: args.baud, upload, round_trips };
     print(&report);
@@ -105,13 +122,23 @@ pub(crate) async fn run(args: &FingerprintBenchArgs) -> Result<(), String> {
 }
 
 fn print(r: &Report) {
-    println!("paced image upload, {} at {} baud 8N1 (limit: payload bytes / {} B/s)", r.profile, r.baud, r.baud / 10);
-    println!("{:>11} {:>9} {:>9} {:>9} {:>9} {:>8}", "packet", "payload", "wire", "seconds", "limit s", "ratio");
-    for u in &r.upload {
+    if !r.upload.is_empty() {
         println!(
-            "{:>11} {:>9} {:>9} {:>9.3} {:>9.3} {:>8.3}",
-            u.packet_size, u.payload_bytes, u.wire_bytes, u.seconds, u.limit_seconds, u.ratio_to_limit
+            "paced image upload, {} at {} baud 8N1 (limit: payload bytes / {} B/s)",
+            r.profile,
+            r.baud,
+            r.baud / 10
         );
+        println!("{:>11} {:>9} {:>9} {:>9} {:>9} {:>8}", "packet", "payload", "wire", "seconds", "limit s", "ratio");
+        for u in &r.upload {
+            println!(
+                "{:>11} {:>9} {:>9} {:>9.3} {:>9.3} {:>8.3}",
+                u.packet_size, u.payload_bytes, u.wire_bytes, u.seconds, u.limit_seconds, u.ratio_to_limit
+            );
+        }
+    }
+    if r.round_trips.is_empty() {
+        return;
     }
     println!("\nenrol + identify round trip, unpaced, sensors and drivers in this process");
     println!(

@@ -32,7 +32,7 @@ const KEY: [u8; 16] = [0x4B, 0x48, 0x49, 0x4C, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 #[derive(Debug, Args)]
 #[command(
     about = "OSDP control panel and simulated PDs: handshake time, polls per second on a paced bus, gates per process",
-    after_help = "Example:\n  khil bench osdp --pds 126 --gates 64 --gate-seconds 30 --json osdp.json"
+    after_help = "Examples:\n  khil bench osdp --pds 126 --gates 64 --gate-seconds 30 --json osdp.json\n  khil bench osdp --only bus"
 )]
 pub(crate) struct OsdpBenchArgs {
     /// PDs on the one multidrop line
@@ -54,29 +54,63 @@ pub(crate) struct OsdpBenchArgs {
     /// Handshakes timed
     #[arg(long, default_value_t = 50)]
     handshakes: usize,
+    /// Run only these parts (default: all of them)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PART")]
+    only: Vec<Part>,
     /// Also write the results as JSON to FILE
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 }
 
+/// The parts of the bench, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Handshake,
+    Bus,
+    Gates,
+}
+
+impl OsdpBenchArgs {
+    fn runs(&self, part: Part) -> bool {
+        self.only.is_empty() || self.only.contains(&part)
+    }
+}
+
+/// What ran; a part left out with `--only` is `null` in the JSON.
 #[derive(Debug, Serialize)]
 struct Report {
     bench: &'static str,
-    handshake_ms_median: f64,
-    handshake_ms_max: f64,
-    bus_pds: u8,
     baud: u32,
-    bus_polls_per_s: f64,
+    handshake: Option<HandshakeReport>,
+    bus: Option<BusReport>,
+    gates: Option<GatesReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct HandshakeReport {
+    runs: usize,
+    ms_median: f64,
+    ms_max: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct BusReport {
+    pds: u8,
+    polls_per_s: f64,
     /// A secure POLL and its ACK: 15 bytes each way with the mark, 10 bits a byte.
-    bus_line_limit_polls_per_s: f64,
-    bus_ratio_to_limit: f64,
+    line_limit_polls_per_s: f64,
+    ratio_to_limit: f64,
     /// The same bus without pacing: what the CP and PDs manage when the line costs nothing.
-    bus_unpaced_polls_per_s: f64,
+    unpaced_polls_per_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct GatesReport {
     gates: usize,
-    gates_online: usize,
-    gate_seconds: u64,
+    online: usize,
+    seconds: u64,
     /// POLLs and commands the two PDs of a gate executed per second.
-    gate_commands_per_s_median: f64,
+    commands_per_s_median: f64,
     travellers_through: usize,
     travellers_per_gate_min: usize,
     passage_s_median: f64,
@@ -91,72 +125,72 @@ pub(crate) async fn run(args: &OsdpBenchArgs) -> Result<(), String> {
     if args.baud == 0 || args.seconds == 0 || args.gates == 0 || args.handshakes == 0 || args.gate_seconds == 0 {
         return Err("--baud, --seconds, --gates, --gate-seconds and --handshakes must be at least 1".into());
     }
-    let mut handshakes = Vec::new();
-    for _ in 0..args.handshakes {
-        handshakes.push(handshake_ms().await?);
+    let mut report = Report { bench: "osdp", baud: args.baud, handshake: None, bus: None, gates: None };
+    if args.runs(Part::Handshake) {
+        let mut handshakes = Vec::new();
+        for _ in 0..args.handshakes {
+            handshakes.push(handshake_ms().await?);
+        }
+        let h = HandshakeReport {
+            runs: args.handshakes,
+            ms_median: round(quantile(&mut handshakes, 0.5), 3),
+            ms_max: round(quantile(&mut handshakes, 1.0), 3),
+        };
+        println!("secure channel handshake + first encrypted command, unpaced, in-process:");
+        println!("  median {:.3} ms, max {:.3} ms over {} runs", h.ms_median, h.ms_max, h.runs);
+        report.handshake = Some(h);
     }
-    let (bus_polls, limit) = bus(args, true).await?;
-    let (unpaced_polls, _) = bus(args, false).await?;
-    let mut g = gates(args).await?;
-    let report = Report {
-        bench: "osdp",
-        handshake_ms_median: round(quantile(&mut handshakes, 0.5), 3),
-        handshake_ms_max: round(quantile(&mut handshakes, 1.0), 3),
-        bus_pds: args.pds,
-        baud: args.baud,
-        bus_polls_per_s: round(bus_polls, 1),
-        bus_line_limit_polls_per_s: round(limit, 1),
-        bus_ratio_to_limit: round(bus_polls / limit, 3),
-        bus_unpaced_polls_per_s: round(unpaced_polls, 1),
-        gates: args.gates,
-        gates_online: g.online,
-        gate_seconds: args.gate_seconds,
-        gate_commands_per_s_median: round(quantile(&mut g.commands_per_s, 0.5), 1),
-        travellers_through: g.through.iter().sum(),
-        travellers_per_gate_min: g.through.iter().copied().min().unwrap_or(0),
-        passage_s_median: round(quantile(&mut g.passage_s, 0.5), 2),
-        passage_s_max: round(quantile(&mut g.passage_s, 1.0), 2),
-        biomatch_round_trip_ms_median: round(quantile(&mut g.biomatch_ms, 0.5), 2),
-        biomatch_round_trip_ms_max: round(quantile(&mut g.biomatch_ms, 1.0), 2),
-        cpu_cores_used: round(g.cores, 2),
-    };
-    println!("secure channel handshake + first encrypted command, unpaced, in-process:");
-    println!(
-        "  median {:.3} ms, max {:.3} ms over {} runs",
-        report.handshake_ms_median, report.handshake_ms_max, args.handshakes
-    );
-    println!(
-        "{} gate I/O boards on one line at {} baud 8N1, secure channel, one CP polling as fast as it can:",
-        args.pds, args.baud
-    );
-    println!(
-        "  {:.1} polls/s; line limit {:.1} polls/s (30 bytes a secure POLL+ACK); ratio {:.3}",
-        report.bus_polls_per_s, report.bus_line_limit_polls_per_s, report.bus_ratio_to_limit
-    );
-    println!(
-        "  the same bus unpaced: {:.1} polls/s (the pacing's sleeps end on tokio's 1 ms timer ticks)",
-        report.bus_unpaced_polls_per_s
-    );
-    println!(
-        "{} gates in one process, each a CP + gate I/O board + bio reader on its own {}-baud line, khil's gate \
-         controller, the gate model and travellers, for {} s:",
-        args.gates, args.baud, args.gate_seconds
-    );
-    println!(
-        "  {} online; {} travellers through (at least {} a gate); passage median {:.2} s, max {:.2} s",
-        report.gates_online,
-        report.travellers_through,
-        report.travellers_per_gate_min,
-        report.passage_s_median,
-        report.passage_s_max
-    );
-    println!(
-        "  BIOMATCH round trip median {:.2} ms, max {:.2} ms; {:.1} commands/s a gate; CPU {:.2} cores",
-        report.biomatch_round_trip_ms_median,
-        report.biomatch_round_trip_ms_max,
-        report.gate_commands_per_s_median,
-        report.cpu_cores_used
-    );
+    if args.runs(Part::Bus) {
+        let (polls, limit) = bus(args, true).await?;
+        let (unpaced, _) = bus(args, false).await?;
+        let b = BusReport {
+            pds: args.pds,
+            polls_per_s: round(polls, 1),
+            line_limit_polls_per_s: round(limit, 1),
+            ratio_to_limit: round(polls / limit, 3),
+            unpaced_polls_per_s: round(unpaced, 1),
+        };
+        println!(
+            "{} gate I/O boards on one line at {} baud 8N1, secure channel, one CP polling as fast as it can:",
+            b.pds, args.baud
+        );
+        println!(
+            "  {:.1} polls/s; line limit {:.1} polls/s (30 bytes a secure POLL+ACK); ratio {:.3}",
+            b.polls_per_s, b.line_limit_polls_per_s, b.ratio_to_limit
+        );
+        println!("  the same bus unpaced: {:.1} polls/s", b.unpaced_polls_per_s);
+        report.bus = Some(b);
+    }
+    if args.runs(Part::Gates) {
+        let mut g = gates(args).await?;
+        let r = GatesReport {
+            gates: args.gates,
+            online: g.online,
+            seconds: args.gate_seconds,
+            commands_per_s_median: round(quantile(&mut g.commands_per_s, 0.5), 1),
+            travellers_through: g.through.iter().sum(),
+            travellers_per_gate_min: g.through.iter().copied().min().unwrap_or(0),
+            passage_s_median: round(quantile(&mut g.passage_s, 0.5), 2),
+            passage_s_max: round(quantile(&mut g.passage_s, 1.0), 2),
+            biomatch_round_trip_ms_median: round(quantile(&mut g.biomatch_ms, 0.5), 2),
+            biomatch_round_trip_ms_max: round(quantile(&mut g.biomatch_ms, 1.0), 2),
+            cpu_cores_used: round(g.cores, 2),
+        };
+        println!(
+            "{} gates in one process, each a CP + gate I/O board + bio reader on its own {}-baud line, khil's gate \
+             controller, the gate model and travellers, for {} s:",
+            r.gates, args.baud, r.seconds
+        );
+        println!(
+            "  {} online; {} travellers through (at least {} a gate); passage median {:.2} s, max {:.2} s",
+            r.online, r.travellers_through, r.travellers_per_gate_min, r.passage_s_median, r.passage_s_max
+        );
+        println!(
+            "  BIOMATCH round trip median {:.2} ms, max {:.2} ms; {:.1} commands/s a gate; CPU {:.2} cores",
+            r.biomatch_round_trip_ms_median, r.biomatch_round_trip_ms_max, r.commands_per_s_median, r.cpu_cores_used
+        );
+        report.gates = Some(r);
+    }
     match &args.json {
         Some(path) => super::write_json(path, &report),
         None => Ok(()),

@@ -19,6 +19,9 @@
 //!
 //! Each direction draws from its own ChaCha stream of the seed, one draw per byte per probabilistic fault,
 //! so the same seed and the same byte streams give the same faults however the bytes were chunked.
+//!
+//! The grammar and the triggers are shared with the simulators' device faults ([`FaultSpec`], [`Trigger`]):
+//! one parser, one way of firing, one error type, whatever a family of faults counts.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -30,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use rand::{RngExt, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -55,13 +58,6 @@ pub enum FaultKind {
     Close,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Trigger {
-    Probability(f64),
-    At(u64),
-    Every(u64),
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Bytes this side reads.
@@ -79,7 +75,85 @@ pub struct Fault {
     pub dir: Direction,
 }
 
-/// What was wrong with a fault spec: the spec, the part, what was expected, and an example.
+/// When a fault fires: the trigger grammar every kind of fault shares (line faults here, device faults in the
+/// simulators). What is counted is the user's: bytes of a direction here, acks or commands in a simulator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trigger {
+    /// `p=<probability>`: each counted unit independently, from 0 to 1.
+    Probability(f64),
+    /// `at=<n>`: the unit numbered n, counting from 0, once.
+    At(u64),
+    /// `every=<n>`: units n-1, 2n-1, ... (each n-th).
+    Every(u64),
+}
+
+impl Trigger {
+    /// The random stream probabilistic triggers of `seed` draw from. Each user of a seed takes its own
+    /// `stream`, so a line and the device behind it never draw the same numbers.
+    pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(stream);
+        rng
+    }
+
+    /// Whether the trigger fires on unit `n` (counted from 0). A probabilistic trigger draws exactly one number
+    /// from `rng`, hit or not, so the stream stays aligned with the units whatever else fires; the draw is a
+    /// uniform f64 below `p`, which never panics (an out-of-range `p` acts as 0 or 1).
+    pub fn fires(self, n: u64, rng: &mut impl Rng) -> bool {
+        match self {
+            Trigger::Probability(p) => rng.random::<f64>() < p,
+            Trigger::At(at) => n == at,
+            Trigger::Every(every) => every > 0 && (n + 1).is_multiple_of(every),
+        }
+    }
+
+    /// Parses one trigger argument; `Ok(None)` when `key` is not a trigger's. `unit` is what the user counts
+    /// (`byte`, `command`), for the error text.
+    fn parse_arg(key: &str, value: &str, unit: &str) -> Result<Option<Trigger>, String> {
+        Ok(Some(match key {
+            "p" => Trigger::Probability(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|p: &f64| (0.0..=1.0).contains(p))
+                    .ok_or_else(|| format!("expected a probability from 0 to 1, got {value:?}"))?,
+            ),
+            "at" => Trigger::At(
+                value.parse().map_err(|_| format!("expected an offset in {unit}s (counting from 0), got {value:?}"))?,
+            ),
+            "every" => Trigger::Every(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|n: &u64| *n > 0)
+                    .ok_or_else(|| format!("expected a number of {unit}s, at least 1, got {value:?}"))?,
+            ),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trigger::Probability(p) => write!(f, "p={p}"),
+            Trigger::At(n) => write!(f, "at={n}"),
+            Trigger::Every(n) => write!(f, "every={n}"),
+        }
+    }
+}
+
+impl FromStr for Trigger {
+    type Err = FaultSpecError;
+
+    /// One trigger on its own, as [`Display`](fmt::Display) writes it: `p=0.01`, `at=3`, `every=10`.
+    fn from_str(text: &str) -> Result<Trigger, FaultSpecError> {
+        FaultSpec::parse(text, text, &[], "every=10")?.required_trigger("unit")
+    }
+}
+
+/// What was wrong with a fault spec (a line fault or a simulator's device fault): the spec, the part, what was
+/// expected, and an example.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid fault spec {spec:?}: {part}: {expected} (example: {example})")]
 pub struct FaultSpecError {
@@ -89,67 +163,112 @@ pub struct FaultSpecError {
     pub example: &'static str,
 }
 
+const TRIGGER_KEYS: [&str; 3] = ["p", "at", "every"];
+
+/// A fault spec split up: `<kind>[:<key>=<value>,...]`, the grammar of every kind of fault. The trigger keys
+/// (`p`, `at`, `every`; at most one) are common; each family of faults names the other keys it takes, and
+/// reads them and the trigger through this type, so every family's errors read the same.
+#[derive(Debug, Clone)]
+pub struct FaultSpec<'a> {
+    spec: &'a str,
+    /// The kind's name: the text before the first `:`.
+    pub kind: &'a str,
+    args: Vec<(&'a str, &'a str)>,
+    example: &'static str,
+}
+
+impl<'a> FaultSpec<'a> {
+    /// Splits `spec`. `keys` are the keys besides the trigger's this family takes; `example` goes into errors.
+    /// Refuses an argument that is not `key=value`, an unknown key, a key given twice and a second trigger.
+    pub fn new(spec: &'a str, keys: &[&str], example: &'static str) -> Result<Self, FaultSpecError> {
+        let (kind, args) = spec.split_once(':').unwrap_or((spec, ""));
+        Self::parse(spec, args, keys, example).map(|s| FaultSpec { kind, ..s })
+    }
+
+    fn parse(spec: &'a str, args: &'a str, keys: &[&str], example: &'static str) -> Result<Self, FaultSpecError> {
+        let mut this = FaultSpec { spec, kind: "", args: Vec::new(), example };
+        for arg in args.split(',').filter(|a| !a.is_empty()) {
+            let Some((key, value)) = arg.split_once('=') else {
+                return Err(this.error(arg, "expected key=value"));
+            };
+            if !TRIGGER_KEYS.contains(&key) && !keys.contains(&key) {
+                let all: Vec<&str> = TRIGGER_KEYS.iter().chain(keys).copied().collect();
+                return Err(this.error(key, format!("expected one of {}", all.join(", "))));
+            }
+            if this.args.iter().any(|(k, _)| *k == key) {
+                return Err(this.error(key, "expected each key once"));
+            }
+            if TRIGGER_KEYS.contains(&key) && this.args.iter().any(|(k, _)| TRIGGER_KEYS.contains(k)) {
+                return Err(this.error(key, "expected exactly one trigger of p, at and every"));
+            }
+            this.args.push((key, value));
+        }
+        Ok(this)
+    }
+
+    /// An error about `part` of this spec.
+    pub fn error(&self, part: &str, expected: impl Into<String>) -> FaultSpecError {
+        FaultSpecError {
+            spec: self.spec.to_owned(),
+            part: part.to_owned(),
+            expected: expected.into(),
+            example: self.example,
+        }
+    }
+
+    /// The raw value of `key`, if given.
+    pub fn value(&self, key: &str) -> Option<&'a str> {
+        self.args.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The value of `key` as a whole number, if given; `what` says what it is (`milliseconds`).
+    pub fn number(&self, key: &str, what: &str) -> Result<Option<u64>, FaultSpecError> {
+        self.value(key)
+            .map(|v| v.parse().map_err(|_| self.error(key, format!("expected {what}, got {v:?}"))))
+            .transpose()
+    }
+
+    /// Refuses `key` when given to a kind that does not take it: `only <takers> take(s) <key>`.
+    pub fn only(&self, key: &str, allowed: bool, takers: &str) -> Result<(), FaultSpecError> {
+        if !allowed && self.value(key).is_some() {
+            let verb = if takers.contains(" and ") { "take" } else { "takes" };
+            return Err(self.error(key, format!("only {takers} {verb} {key}")));
+        }
+        Ok(())
+    }
+
+    /// The trigger, `None` when the spec has none. `unit` is what the family counts, for errors (`byte`).
+    pub fn trigger(&self, unit: &str) -> Result<Option<Trigger>, FaultSpecError> {
+        for (key, value) in &self.args {
+            if let Some(t) = Trigger::parse_arg(key, value, unit).map_err(|e| self.error(key, e))? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The trigger, which this kind needs.
+    pub fn required_trigger(&self, unit: &str) -> Result<Trigger, FaultSpecError> {
+        self.trigger(unit)?.ok_or_else(|| self.error("trigger", "expected one of p=<probability>, at=<n>, every=<n>"))
+    }
+}
+
 const KINDS: &str = "drop, flip, dup, garbage, delay, stall or close";
 
 impl FromStr for Fault {
     type Err = FaultSpecError;
 
-    fn from_str(spec: &str) -> Result<Self, FaultSpecError> {
-        let err = |part: &str, expected: String| FaultSpecError {
-            spec: spec.to_owned(),
-            part: part.to_owned(),
-            expected,
-            example: "flip:p=0.001,dir=rx",
+    fn from_str(text: &str) -> Result<Self, FaultSpecError> {
+        let spec = FaultSpec::new(text, &["dir", "len", "ms"], "flip:p=0.001,dir=rx")?;
+        let dir = match spec.value("dir") {
+            None | Some("both") => Direction::Both,
+            Some("rx") => Direction::Rx,
+            Some("tx") => Direction::Tx,
+            Some(other) => return Err(spec.error("dir", format!("expected rx, tx or both, got {other:?}"))),
         };
-        let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
-        let mut trigger = None;
-        let mut dir = Direction::Both;
-        let (mut len, mut ms) = (None, None);
-        for arg in args.split(',').filter(|a| !a.is_empty()) {
-            let Some((key, value)) = arg.split_once('=') else {
-                return Err(err(arg, "expected key=value".into()));
-            };
-            let int = |what: &str| -> Result<u64, FaultSpecError> {
-                value.parse().map_err(|_| err(key, format!("expected {what}, got {value:?}")))
-            };
-            let set = |t: &mut Option<Trigger>, new: Trigger| {
-                if t.replace(new).is_some() {
-                    Err(err(key, "expected exactly one trigger of p, at and every".into()))
-                } else {
-                    Ok(())
-                }
-            };
-            match key {
-                "p" => {
-                    let p: f64 = value
-                        .parse()
-                        .ok()
-                        .filter(|p| (0.0..=1.0).contains(p))
-                        .ok_or_else(|| err(key, format!("expected a probability from 0 to 1, got {value:?}")))?;
-                    set(&mut trigger, Trigger::Probability(p))?;
-                }
-                "at" => set(&mut trigger, Trigger::At(int("a byte offset")?))?,
-                "every" => {
-                    let n = int("a byte count of at least 1")?;
-                    if n == 0 {
-                        return Err(err(key, "expected a byte count of at least 1, got \"0\"".into()));
-                    }
-                    set(&mut trigger, Trigger::Every(n))?;
-                }
-                "dir" => {
-                    dir = match value {
-                        "rx" => Direction::Rx,
-                        "tx" => Direction::Tx,
-                        "both" => Direction::Both,
-                        _ => return Err(err(key, format!("expected rx, tx or both, got {value:?}"))),
-                    }
-                }
-                "len" => len = Some(int("a byte count")?),
-                "ms" => ms = Some(int("milliseconds")?),
-                _ => return Err(err(key, "expected one of p, at, every, dir, len, ms".into())),
-            }
-        }
-        let kind = match name {
+        let len = spec.number("len", "a byte count")?;
+        let ms = spec.number("ms", "milliseconds")?;
+        let kind = match spec.kind {
             "drop" => FaultKind::Drop,
             "flip" => FaultKind::Flip,
             "dup" => FaultKind::Duplicate,
@@ -157,17 +276,11 @@ impl FromStr for Fault {
             "delay" => FaultKind::Delay { ms: ms.unwrap_or(50) },
             "stall" => FaultKind::Stall { ms },
             "close" => FaultKind::Close,
-            _ => return Err(err("kind", format!("expected {KINDS}, got {name:?}"))),
+            other => return Err(spec.error("kind", format!("expected {KINDS}, got {other:?}"))),
         };
-        if len.is_some() && !matches!(kind, FaultKind::Garbage { .. }) {
-            return Err(err("len", "only garbage takes len".into()));
-        }
-        if ms.is_some() && !matches!(kind, FaultKind::Delay { .. } | FaultKind::Stall { .. }) {
-            return Err(err("ms", "only delay and stall take ms".into()));
-        }
-        let trigger =
-            trigger.ok_or_else(|| err("trigger", "expected one of p=<probability>, at=<offset>, every=<n>".into()))?;
-        Ok(Fault { kind, trigger, dir })
+        spec.only("len", matches!(kind, FaultKind::Garbage { .. }), "garbage")?;
+        spec.only("ms", matches!(kind, FaultKind::Delay { .. } | FaultKind::Stall { .. }), "delay and stall")?;
+        Ok(Fault { kind, trigger: spec.required_trigger("byte")?, dir })
     }
 }
 
@@ -182,12 +295,7 @@ impl fmt::Display for Fault {
             FaultKind::Stall { .. } => "stall",
             FaultKind::Close => "close",
         };
-        write!(f, "{name}:")?;
-        match self.trigger {
-            Trigger::Probability(p) => write!(f, "p={p}")?,
-            Trigger::At(n) => write!(f, "at={n}")?,
-            Trigger::Every(n) => write!(f, "every={n}")?,
-        }
+        write!(f, "{name}:{}", self.trigger)?;
         match self.kind {
             FaultKind::Garbage { len } => write!(f, ",len={len}")?,
             FaultKind::Delay { ms } | FaultKind::Stall { ms: Some(ms) } => write!(f, ",ms={ms}")?,
@@ -200,7 +308,6 @@ impl fmt::Display for Fault {
         }
     }
 }
-
 /// A fault that was injected: where, and which. Never the data itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultEvent {
@@ -250,6 +357,10 @@ impl Segment {
     }
 }
 
+/// The [`Trigger::rng`] streams of a line's two directions (the simulators' device faults take 3 and up).
+const STREAM_RX: u64 = 1;
+const STREAM_TX: u64 = 2;
+
 /// One direction: its faults, its random stream, its byte count and what waits to be delivered.
 #[derive(Debug)]
 struct Lane {
@@ -264,12 +375,10 @@ struct Lane {
 
 impl Lane {
     fn new(dir: Direction, faults: &[Fault], seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(if dir == Direction::Rx { 1 } else { 2 });
         Self {
             dir,
             faults: faults.iter().filter(|f| f.dir == dir || f.dir == Direction::Both).copied().collect(),
-            rng,
+            rng: Trigger::rng(seed, if dir == Direction::Rx { STREAM_RX } else { STREAM_TX }),
             offset: 0,
             queue: VecDeque::new(),
             closing: false,
@@ -297,12 +406,7 @@ impl Lane {
             let mut copies = 1;
             for i in 0..self.faults.len() {
                 let fault = self.faults[i];
-                let hit = match fault.trigger {
-                    // One draw per byte per probabilistic fault, hit or not: keeps the stream aligned.
-                    Trigger::Probability(p) => self.rng.random::<f64>() < p,
-                    Trigger::At(n) => n == offset,
-                    Trigger::Every(n) => (offset + 1).is_multiple_of(n),
-                };
+                let hit = fault.trigger.fires(offset, &mut self.rng);
                 if !hit || byte.is_none() {
                     continue;
                 }

@@ -40,18 +40,30 @@ pub enum ClientClose {
 
 /// The master side of a pty pair in raw mode. Implements `AsyncRead + AsyncWrite`.
 ///
-/// The master descriptor is registered with tokio twice (a duplicate for each direction) through tokio's
-/// pipe types, whose `from_owned_fd_unchecked` accept any non-blocking descriptor: that gives readiness-driven
-/// I/O without `unsafe` (`AsyncFd::register` is unsafe, and this workspace forbids unsafe code).
+/// While a client has the slave open, the master is registered with tokio twice (a duplicate for each
+/// direction) through tokio's pipe types, whose `from_owned_fd_unchecked` accept any non-blocking descriptor:
+/// that gives readiness-driven I/O without `unsafe` (`AsyncFd::register` is unsafe, and this workspace forbids
+/// unsafe code). While no client has it open, the master is not registered at all, and a short timer looks for
+/// the next client: a master without a client reports POLLHUP, which tokio records as "read closed" for the life
+/// of a registration and never clears, so a registration that ever saw a hang-up makes every later read that
+/// finds no data try again at once instead of waiting (a busy loop of EAGAIN reads, one core per waiting
+/// device). Each client session therefore gets a registration of its own.
 #[derive(Debug)]
 pub struct PtyDevice {
-    rx: pipe::Receiver,
-    tx: pipe::Sender,
+    master: OwnedFd,
+    /// The registrations of the current client session; `None` while no client is there.
+    io: Option<Registered>,
     slave_path: String,
     on_close: ClientClose,
-    /// A client has written at least once since the slave was last seen closed.
+    /// A client has had the slave open since this device was made (`Eof` mode ends when it leaves).
     seen_client: bool,
     retry: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+#[derive(Debug)]
+struct Registered {
+    rx: pipe::Receiver,
+    tx: pipe::Sender,
 }
 
 /// How often a device with no client re-checks whether one has opened the slave.
@@ -73,16 +85,7 @@ impl PtyDevice {
             cfmakeraw(&mut t);
             tcsetattr(&slave, SetArg::TCSANOW, &t)?;
         }
-        let master = OwnedFd::from(master);
-        let reader = master.try_clone()?;
-        Ok(Self {
-            rx: pipe::Receiver::from_owned_fd_unchecked(reader)?,
-            tx: pipe::Sender::from_owned_fd_unchecked(master)?,
-            slave_path,
-            on_close,
-            seen_client: false,
-            retry: None,
-        })
+        Ok(Self { master: OwnedFd::from(master), io: None, slave_path, on_close, seen_client: false, retry: None })
     }
 
     /// The path a client opens, e.g. `/dev/pts/3`.
@@ -97,37 +100,53 @@ impl PtyDevice {
 
     /// True while no client has the slave open.
     fn no_client(&self) -> bool {
-        let mut fds = [PollFd::new(self.tx.as_fd(), PollFlags::empty())];
+        let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::empty())];
         matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
             && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP))
+    }
+
+    /// The registrations for a client that is there now, made afresh for each session; `None` without a client.
+    fn session(&mut self) -> io::Result<Option<&mut Registered>> {
+        if self.no_client() {
+            self.io = None;
+            return Ok(None);
+        }
+        self.seen_client = true;
+        if self.io.is_none() {
+            self.io = Some(Registered {
+                rx: pipe::Receiver::from_owned_fd_unchecked(self.master.try_clone()?)?,
+                tx: pipe::Sender::from_owned_fd_unchecked(self.master.try_clone()?)?,
+            });
+        }
+        Ok(self.io.as_mut())
+    }
+
+    /// Waits `CLIENT_RECHECK` (opening the slave does not wake the master).
+    fn poll_recheck(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let retry = self.retry.get_or_insert_with(|| Box::pin(tokio::time::sleep(CLIENT_RECHECK)));
+        ready!(retry.as_mut().poll(cx));
+        self.retry = None;
+        Poll::Ready(())
     }
 }
 
 impl AsyncRead for PtyDevice {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         loop {
-            let before = buf.filled().len();
-            match ready!(Pin::new(&mut self.rx).poll_read(cx, buf)) {
-                Ok(()) => {
-                    if buf.filled().len() > before {
-                        self.seen_client = true;
-                    }
-                    self.retry = None;
+            let this = &mut *self;
+            if this.io.is_none() && this.session()?.is_none() {
+                if this.on_close == ClientClose::Eof && this.seen_client {
                     return Poll::Ready(Ok(()));
                 }
-                Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => {
-                    // No client has the slave open.
-                    if self.on_close == ClientClose::Eof && self.seen_client {
-                        return Poll::Ready(Ok(()));
-                    }
-                    // Wire mode, or the raw-mode setup's close before the first client: wait for a client.
-                    // Opening the slave does not wake the master, so re-check on a short timer. (An EIO
-                    // leaves tokio's readiness set, so the next poll_read really calls read(2) again.)
-                    self.seen_client = false;
-                    let retry = self.retry.get_or_insert_with(|| Box::pin(tokio::time::sleep(CLIENT_RECHECK)));
-                    ready!(retry.as_mut().poll(cx));
-                    self.retry = None;
-                }
+                // Wire mode, or no client yet: wait for one.
+                ready!(this.poll_recheck(cx));
+                continue;
+            }
+            let Some(io) = &mut this.io else { continue };
+            match ready!(Pin::new(&mut io.rx).poll_read(cx, buf)) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                // The client closed the slave: this session's registrations go; the next client gets new ones.
+                Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => this.io = None,
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
@@ -136,15 +155,29 @@ impl AsyncRead for PtyDevice {
 
 impl AsyncWrite for PtyDevice {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if self.no_client() {
-            match self.on_close {
-                ClientClose::Wire => return Poll::Ready(Ok(buf.len())),
-                ClientClose::Eof if self.seen_client => return Poll::Ready(Err(crate::error::peer_closed())),
-                // Not yet connected: buffer for the client that is about to open the slave.
-                ClientClose::Eof => {}
-            }
+        let this = &mut *self;
+        // Checked before every write, not taken from the reader's view: a client may have left a moment ago, and
+        // what is written then must not wait in the pty for the next one.
+        if this.session()?.is_none() {
+            return match this.on_close {
+                ClientClose::Wire => Poll::Ready(Ok(buf.len())),
+                ClientClose::Eof if this.seen_client => Poll::Ready(Err(crate::error::peer_closed())),
+                // Not yet connected: buffer in the pty for the client that is about to open the slave.
+                ClientClose::Eof => match nix::unistd::write(&this.master, buf) {
+                    Ok(n) => Poll::Ready(Ok(n)),
+                    Err(nix::errno::Errno::EAGAIN) => {
+                        ready!(this.poll_recheck(cx));
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                    Err(e) => Poll::Ready(Err(e.into())),
+                },
+            };
         }
-        Pin::new(&mut self.tx).poll_write(cx, buf)
+        match &mut this.io {
+            Some(io) => Pin::new(&mut io.tx).poll_write(cx, buf),
+            None => Poll::Ready(Ok(buf.len())),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

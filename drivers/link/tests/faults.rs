@@ -186,18 +186,80 @@ fn spec_errors_name_the_part() {
         ("flip:p=2", "p", "probability"),
         ("flip:p=0.1,at=3", "at", "exactly one trigger"),
         ("drop:every=0", "every", "at least 1"),
-        ("drop:at=x", "at", "byte offset"),
+        ("drop:at=x", "at", "offset in bytes"),
         ("drop:at=1,dir=up", "dir", "rx, tx or both"),
         ("drop:at=1,len=3", "len", "only garbage"),
         ("flip:at=1,ms=3", "ms", "only delay and stall"),
         ("drop:at", "at", "key=value"),
-        ("drop:at=1,speed=2", "speed", "one of p, at"),
+        ("drop:at=1,speed=2", "speed", "one of p, at, every, dir, len, ms"),
+        ("drop:at=1,at=2", "at", "each key once"),
+        ("drop:at=1,dir=rx,dir=tx", "dir", "each key once"),
+        ("garbage:at=1,len=x", "len", "a byte count"),
     ] {
         let e = spec.parse::<Fault>().expect_err(spec);
         assert_eq!(e.part, part, "{spec}: {e}");
         assert!(e.expected.contains(expected), "{spec}: {e}");
         assert!(e.to_string().contains(spec) && e.to_string().contains("example:"), "{e}");
     }
+}
+
+/// The shared trigger grammar on its own: parses, prints, and refuses with the part named.
+#[test]
+fn triggers_parse_print_and_refuse() {
+    for (text, trigger) in
+        [("p=0.25", Trigger::Probability(0.25)), ("at=0", Trigger::At(0)), ("every=7", Trigger::Every(7))]
+    {
+        assert_eq!(text.parse::<Trigger>().unwrap(), trigger);
+        assert_eq!(trigger.to_string(), text);
+    }
+    for (text, part, expected) in [
+        ("", "trigger", "p=<probability>"),
+        ("p=-0.1", "p", "probability from 0 to 1"),
+        ("p=NaN", "p", "probability from 0 to 1"),
+        ("every=0", "every", "at least 1"),
+        ("at=-1", "at", "offset in units (counting from 0)"),
+        ("p=0.5,every=2", "every", "exactly one trigger"),
+        ("ms=3", "ms", "expected one of p, at, every"),
+    ] {
+        let e = text.parse::<Trigger>().expect_err(text);
+        assert_eq!((e.part.as_str(), e.spec.as_str()), (part, text), "{e}");
+        assert!(e.expected.contains(expected), "{text}: {e}");
+    }
+}
+
+/// `at` fires once, `every` on each n-th unit, and they draw nothing; a probabilistic trigger draws exactly one
+/// number whether it fires or not, so streams stay aligned with the units.
+#[test]
+fn triggers_fire_on_their_units_and_draw_once() {
+    let mut rng = Trigger::rng(5, 9);
+    let fired =
+        |t: Trigger, rng: &mut rand_chacha::ChaCha8Rng| (0..10).filter(|&n| t.fires(n, rng)).collect::<Vec<u64>>();
+    assert_eq!(fired(Trigger::At(3), &mut rng), [3]);
+    assert_eq!(fired(Trigger::Every(4), &mut rng), [3, 7]);
+    assert_eq!(rng, Trigger::rng(5, 9), "a counting trigger drew from the stream");
+    let mut reference = Trigger::rng(5, 9);
+    for n in 0..100 {
+        assert!(Trigger::Probability(1.0).fires(n, &mut rng));
+        assert!(!Trigger::Probability(0.0).fires(n, &mut rng));
+        let _: [u64; 2] = [rand::RngExt::random(&mut reference), rand::RngExt::random(&mut reference)];
+    }
+    assert_eq!(rng, reference, "p=0 and p=1 must each draw one number");
+    // Another stream of the same seed draws other numbers.
+    let hits = |stream| {
+        let mut rng = Trigger::rng(5, stream);
+        (0..2000).filter(|&n| Trigger::Probability(0.5).fires(n, &mut rng)).collect::<Vec<u64>>()
+    };
+    assert_ne!(hits(1), hits(2));
+    assert!((850..=1150).contains(&hits(1).len()), "{} of 2000 at p=0.5", hits(1).len());
+}
+
+fn trigger() -> impl Strategy<Value = Trigger> {
+    prop_oneof![
+        (0.0f64..=1.0).prop_map(Trigger::Probability),
+        prop_oneof![Just(0.0), Just(1.0), Just(1e-300), Just(f64::MIN_POSITIVE)].prop_map(Trigger::Probability),
+        any::<u64>().prop_map(Trigger::At),
+        (1u64..).prop_map(Trigger::Every),
+    ]
 }
 
 fn fault() -> impl Strategy<Value = Fault> {
@@ -210,13 +272,8 @@ fn fault() -> impl Strategy<Value = Fault> {
         proptest::option::of(any::<u64>()).prop_map(|ms| FaultKind::Stall { ms }),
         Just(FaultKind::Close),
     ];
-    let trigger = prop_oneof![
-        (0.0f64..=1.0).prop_map(Trigger::Probability),
-        any::<u64>().prop_map(Trigger::At),
-        (1u64..).prop_map(Trigger::Every),
-    ];
     let dir = prop_oneof![Just(Direction::Rx), Just(Direction::Tx), Just(Direction::Both)];
-    (kind, trigger, dir).prop_map(|(kind, trigger, dir)| Fault { kind, trigger, dir })
+    (kind, trigger(), dir).prop_map(|(kind, trigger, dir)| Fault { kind, trigger, dir })
 }
 
 proptest! {
@@ -226,7 +283,25 @@ proptest! {
     }
 
     #[test]
-    fn spec_parser_never_panics(s in "[a-z]{0,8}(:[a-z=0-9.,]{0,30})?") {
+    fn trigger_round_trips(t in trigger()) {
+        prop_assert_eq!(t.to_string().parse::<Trigger>().unwrap(), t);
+    }
+
+    #[test]
+    fn spec_parser_never_panics(s in "[a-z]{0,8}(:[a-z=0-9.,e+-]{0,30})?", any in "\\PC{0,40}") {
         let _ = s.parse::<Fault>();
+        let _ = any.parse::<Fault>();
+        let _ = s.split_once(':').map_or(s.as_str(), |(_, a)| a).parse::<Trigger>();
+        let _ = any.parse::<Trigger>();
+    }
+
+    /// Whatever the trigger (even one built by hand with an out-of-range probability or a zero period),
+    /// firing never panics.
+    #[test]
+    fn firing_never_panics(p in any::<f64>(), n in any::<u64>(), k in any::<u64>()) {
+        let mut rng = Trigger::rng(k, n);
+        for t in [Trigger::Probability(p), Trigger::At(k), Trigger::Every(k)] {
+            let _ = t.fires(n, &mut rng);
+        }
     }
 }

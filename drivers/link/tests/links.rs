@@ -131,6 +131,49 @@ async fn pty_wire_mode_serves_client_after_client() {
     }
 }
 
+/// CPU time this process has used (user + system), from `/proc/self/stat` in clock ticks of 10 ms.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // After the command name (which may hold spaces) come the state, field 3, ...; utime and stime are 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks = |i: usize| fields[i].parse::<u64>().unwrap();
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// A device waiting for its client's next bytes sleeps until they come: no loop of empty reads. (A master that
+/// tokio had seen without a client kept tokio's "read closed" mark and spun, a core per waiting simulator.) The
+/// device reads before any client is there, as a simulator does, and again after a client has come and gone.
+#[tokio::test]
+async fn a_pty_device_waiting_for_its_client_uses_no_cpu() {
+    let pty = PtyDevice::open(ClientClose::Wire).unwrap();
+    let url = pty.client_url();
+    let mut device: BoxLink = Box::new(pty);
+    for session in 0..2u8 {
+        let first = tokio::spawn(async move {
+            let got = read_n(&mut device, 1).await;
+            (got, device)
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut client = connect(&url, None, &NoSimulators).await.unwrap();
+        client.write_all(&[session]).await.unwrap();
+        let (got, back) = first.await.unwrap();
+        device = back;
+        assert_eq!(got, [session]);
+        let waiting = tokio::spawn(async move {
+            let got = read_n(&mut device, 1).await;
+            (got, device)
+        });
+        let before = cpu_time();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let used = cpu_time().saturating_sub(before);
+        client.write_all(&[session + 10]).await.unwrap();
+        let (got, back) = waiting.await.unwrap();
+        device = back;
+        assert_eq!(got, [session + 10]);
+        assert!(used < Duration::from_millis(150), "session {session}: waiting 500 ms took {used:?} of CPU");
+    }
+}
+
 /// A client that opens the path without touching termios (plain open(2)) still gets a raw line: no echo,
 /// no CR/LF translation, no signals from 0x03.
 #[tokio::test]

@@ -10,14 +10,14 @@
 //! | `sensor-error` | captures and CheckSensor    | the answer is 29 "sensor hardware error"                    |
 //! | `power-on`     | -                           | a raw 0x55 at the start of every client session (R503)      |
 //!
-//! Triggers are those of line faults: `p=<probability>`, `at=<n>` (0-based, once), `every=<n>`. Draws come
-//! from one ChaCha stream of the seed, one draw per counted unit per probabilistic fault.
+//! Grammar, triggers and errors are those of line faults ([`khil_link::fault::FaultSpec`]): `p=<probability>`,
+//! `at=<n>` (0-based, once), `every=<n>`. Draws come from the seed's ChaCha stream 3, one draw per counted unit
+//! per probabilistic fault.
 
 use std::fmt;
 use std::str::FromStr;
 
-use khil_link::fault::Trigger;
-use rand::{RngExt, SeedableRng};
+use khil_link::fault::{FaultSpec, FaultSpecError, Trigger};
 use rand_chacha::ChaCha8Rng;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,14 +52,8 @@ pub struct DeviceFault {
     pub trigger: Option<Trigger>,
 }
 
-/// A device fault spec that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid device fault {spec:?}: {part}: {expected} (example: checksum:p=0.05)")]
-pub struct DeviceFaultError {
-    pub spec: String,
-    pub part: String,
-    pub expected: String,
-}
+/// A device fault spec that does not parse: the one error of every fault grammar.
+pub type DeviceFaultError = FaultSpecError;
 
 /// The kinds, for error messages.
 pub const KINDS: &str = "checksum, drop-packet, hang, busy, sensor-error or power-on";
@@ -67,71 +61,35 @@ pub const KINDS: &str = "checksum, drop-packet, hang, busy, sensor-error or powe
 impl FromStr for DeviceFault {
     type Err = DeviceFaultError;
 
-    fn from_str(spec: &str) -> Result<DeviceFault, DeviceFaultError> {
-        let err =
-            |part: &str, expected: String| DeviceFaultError { spec: spec.to_owned(), part: part.to_owned(), expected };
-        let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
-        let mut trigger = None;
-        let mut ms = None;
-        for arg in args.split(',').filter(|a| !a.is_empty()) {
-            let Some((key, value)) = arg.split_once('=') else {
-                return Err(err(arg, "expected key=value".into()));
-            };
-            let int = |what: &str| -> Result<u64, DeviceFaultError> {
-                value.parse().map_err(|_| err(key, format!("expected {what}, got {value:?}")))
-            };
-            let new = match key {
-                "p" => Trigger::Probability(
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|p: &f64| (0.0..=1.0).contains(p))
-                        .ok_or_else(|| err(key, format!("expected a probability from 0 to 1, got {value:?}")))?,
-                ),
-                "at" => Trigger::At(int("a count")?),
-                "every" => match int("a count of at least 1")? {
-                    0 => return Err(err(key, "expected a count of at least 1, got \"0\"".into())),
-                    n => Trigger::Every(n),
-                },
-                "ms" => {
-                    ms = Some(int("milliseconds")?);
-                    continue;
-                }
-                _ => return Err(err(key, "expected one of p, at, every, ms".into())),
-            };
-            if trigger.replace(new).is_some() {
-                return Err(err(key, "expected exactly one trigger of p, at and every".into()));
-            }
-        }
-        let kind = match name {
+    fn from_str(text: &str) -> Result<DeviceFault, DeviceFaultError> {
+        let spec = FaultSpec::new(text, &["ms"], "checksum:p=0.05")?;
+        let ms = spec.number("ms", "milliseconds")?;
+        let kind = match spec.kind {
             "checksum" => DeviceFaultKind::Checksum,
             "drop-packet" => DeviceFaultKind::DropPacket,
             "hang" => DeviceFaultKind::Hang,
             "busy" => DeviceFaultKind::Busy { ms: ms.unwrap_or(500) },
             "sensor-error" => DeviceFaultKind::SensorError,
             "power-on" => DeviceFaultKind::PowerOn,
-            _ => return Err(err("kind", format!("expected {KINDS}, got {name:?}"))),
+            other => return Err(spec.error("kind", format!("expected {KINDS}, got {other:?}"))),
         };
-        if ms.is_some() && !matches!(kind, DeviceFaultKind::Busy { .. }) {
-            return Err(err("ms", "only busy takes ms".into()));
-        }
-        match (kind, trigger) {
-            (DeviceFaultKind::PowerOn, None) => Ok(DeviceFault { kind, trigger: None }),
-            (DeviceFaultKind::PowerOn, Some(_)) => Err(err("trigger", "power-on takes no trigger".into())),
-            (_, None) => Err(err("trigger", "expected one of p=<probability>, at=<n>, every=<n>".into())),
-            (_, Some(t)) => Ok(DeviceFault { kind, trigger: Some(t) }),
-        }
+        spec.only("ms", matches!(kind, DeviceFaultKind::Busy { .. }), "busy")?;
+        let trigger = match unit(kind) {
+            None => match spec.trigger("unit")? {
+                None => None,
+                Some(_) => return Err(spec.error("trigger", "power-on takes no trigger")),
+            },
+            Some(u) => Some(spec.required_trigger(u.name())?),
+        };
+        Ok(DeviceFault { kind, trigger })
     }
 }
 
 impl fmt::Display for DeviceFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.kind.name())?;
-        match self.trigger {
-            Some(Trigger::Probability(p)) => write!(f, ":p={p}")?,
-            Some(Trigger::At(n)) => write!(f, ":at={n}")?,
-            Some(Trigger::Every(n)) => write!(f, ":every={n}")?,
-            None => {}
+        if let Some(t) = self.trigger {
+            write!(f, ":{t}")?;
         }
         if let DeviceFaultKind::Busy { ms } = self.kind {
             write!(f, ",ms={ms}")?;
@@ -157,6 +115,18 @@ enum Unit {
     Capture,
 }
 
+impl Unit {
+    /// As errors name it: `expected an offset in commands`.
+    const fn name(self) -> &'static str {
+        match self {
+            Unit::Ack => "ack",
+            Unit::DataPacket => "data packet",
+            Unit::Command => "command",
+            Unit::Capture => "capture",
+        }
+    }
+}
+
 fn unit(kind: DeviceFaultKind) -> Option<Unit> {
     Some(match kind {
         DeviceFaultKind::Checksum => Unit::Ack,
@@ -166,6 +136,10 @@ fn unit(kind: DeviceFaultKind) -> Option<Unit> {
         DeviceFaultKind::PowerOn => return None,
     })
 }
+
+/// The module's [`Trigger::rng`] stream: apart from the line's (1 and 2), so the cable and the module of one seed
+/// draw different numbers.
+const STREAM: u64 = 3;
 
 /// The faults of one module, with their counters and random stream.
 #[derive(Debug)]
@@ -182,7 +156,7 @@ impl FaultPlan {
         FaultPlan {
             faults,
             counts: [0; 4],
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6b68_696c_6661_756c),
+            rng: Trigger::rng(seed, STREAM),
             injected: std::collections::BTreeMap::new(),
         }
     }
@@ -200,12 +174,7 @@ impl FaultPlan {
             if unit(f.kind) != Some(which) {
                 continue;
             }
-            let fire = match f.trigger {
-                Some(Trigger::Probability(p)) => self.rng.random_bool(p),
-                Some(Trigger::At(at)) => n == at,
-                Some(Trigger::Every(every)) => (n + 1).is_multiple_of(every),
-                None => false,
-            };
+            let fire = f.trigger.is_some_and(|t| t.fires(n, &mut self.rng));
             if fire {
                 hit.push(f.kind);
                 let name = f.kind.name();
@@ -289,10 +258,52 @@ mod tests {
         assert!(plan.on_command(true).sensor_error);
     }
 
+    /// Errors are the shared grammar's: the spec, the part, what was expected, in the unit this kind counts.
+    #[test]
+    fn errors_name_the_part_and_the_unit() {
+        for (spec, part, expected) in [
+            ("hang:at=x", "at", "an offset in commands"),
+            ("checksum:every=0", "every", "a number of acks, at least 1"),
+            ("sensor-error:p=3", "p", "probability from 0 to 1"),
+            ("drop-packet:at=1,at=2", "at", "each key once"),
+            ("busy:at=1,dir=rx", "dir", "expected one of p, at, every, ms"),
+            ("busy:at=1,ms=soon", "ms", "milliseconds"),
+        ] {
+            let e = spec.parse::<DeviceFault>().expect_err(spec);
+            assert_eq!((e.spec.as_str(), e.part.as_str()), (spec, part), "{e}");
+            assert!(e.expected.contains(expected), "{spec}: {e}");
+        }
+    }
+
+    fn fault() -> impl Strategy<Value = DeviceFault> {
+        let trigger = prop_oneof![
+            (0.0f64..=1.0).prop_map(Trigger::Probability),
+            any::<u64>().prop_map(Trigger::At),
+            (1u64..).prop_map(Trigger::Every),
+        ];
+        let kind = prop_oneof![
+            Just(DeviceFaultKind::Checksum),
+            Just(DeviceFaultKind::DropPacket),
+            Just(DeviceFaultKind::Hang),
+            any::<u64>().prop_map(|ms| DeviceFaultKind::Busy { ms }),
+            Just(DeviceFaultKind::SensorError),
+        ];
+        prop_oneof![
+            (kind, trigger).prop_map(|(kind, t)| DeviceFault { kind, trigger: Some(t) }),
+            Just(DeviceFault { kind: DeviceFaultKind::PowerOn, trigger: None }),
+        ]
+    }
+
     proptest! {
         #[test]
-        fn parser_never_panics(s in "\\PC{0,40}") {
+        fn parser_never_panics(s in "\\PC{0,40}", t in "[a-z-]{0,12}(:[a-z=0-9.,]{0,30})?") {
             let _ = s.parse::<DeviceFault>();
+            let _ = t.parse::<DeviceFault>();
+        }
+
+        #[test]
+        fn specs_round_trip(f in fault()) {
+            prop_assert_eq!(f.to_string().parse::<DeviceFault>().unwrap(), f);
         }
     }
 }

@@ -9,13 +9,14 @@
 //! | `bad-crc`  | the reply goes out with its check corrupted                            |
 //! | `sc-drop`  | the PD forgets its secure session just before the command              |
 //!
-//! Triggers: `p=<probability>`, `at=<n>` (0-based, once), `every=<n>`, drawn from a ChaCha stream of the seed.
+//! Grammar, triggers and errors are those of line faults ([`khil_link::fault::FaultSpec`]): `p=<probability>`,
+//! `at=<n>` (0-based, once), `every=<n>`, drawn from the seed's ChaCha stream 4, one draw per command per
+//! probabilistic fault.
 
 use std::fmt;
 use std::str::FromStr;
 
-use khil_link::fault::Trigger;
-use rand::{RngExt, SeedableRng};
+use khil_link::fault::{FaultSpec, FaultSpecError, Trigger};
 use rand_chacha::ChaCha8Rng;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,74 +50,31 @@ pub struct PdFault {
 /// The kinds, for messages.
 pub const KINDS: &str = "slow, no-reply, busy, bad-crc or sc-drop";
 
-/// A PD fault spec that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid PD fault {spec:?}: {part}: {expected} (example: no-reply:every=10)")]
-pub struct PdFaultError {
-    pub spec: String,
-    pub part: String,
-    pub expected: String,
-}
+/// A PD fault spec that does not parse: the one error of every fault grammar.
+pub type PdFaultError = FaultSpecError;
 
 impl FromStr for PdFault {
     type Err = PdFaultError;
 
-    fn from_str(spec: &str) -> Result<PdFault, PdFaultError> {
-        let err =
-            |part: &str, expected: String| PdFaultError { spec: spec.to_owned(), part: part.to_owned(), expected };
-        let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
-        let (mut trigger, mut ms) = (None, None);
-        for arg in args.split(',').filter(|a| !a.is_empty()) {
-            let (key, value) = arg.split_once('=').ok_or_else(|| err(arg, "expected key=value".into()))?;
-            let int = || value.parse::<u64>().map_err(|_| err(key, format!("expected a whole number, got {value:?}")));
-            let t = match key {
-                "p" => Trigger::Probability(
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|p: &f64| (0.0..=1.0).contains(p))
-                        .ok_or_else(|| err(key, format!("expected a probability from 0 to 1, got {value:?}")))?,
-                ),
-                "at" => Trigger::At(int()?),
-                "every" => match int()? {
-                    0 => return Err(err(key, "expected at least 1".into())),
-                    n => Trigger::Every(n),
-                },
-                "ms" => {
-                    ms = Some(int()?);
-                    continue;
-                }
-                _ => return Err(err(key, "expected one of p, at, every, ms".into())),
-            };
-            if trigger.replace(t).is_some() {
-                return Err(err(key, "expected exactly one trigger of p, at and every".into()));
-            }
-        }
-        let kind = match name {
+    fn from_str(text: &str) -> Result<PdFault, PdFaultError> {
+        let spec = FaultSpec::new(text, &["ms"], "no-reply:every=10")?;
+        let ms = spec.number("ms", "milliseconds")?;
+        let kind = match spec.kind {
             "slow" => PdFaultKind::Slow { ms: ms.unwrap_or(300) },
             "no-reply" => PdFaultKind::NoReply,
             "busy" => PdFaultKind::Busy,
             "bad-crc" => PdFaultKind::BadCrc,
             "sc-drop" => PdFaultKind::ScDrop,
-            _ => return Err(err("kind", format!("expected {KINDS}, got {name:?}"))),
+            other => return Err(spec.error("kind", format!("expected {KINDS}, got {other:?}"))),
         };
-        if ms.is_some() && !matches!(kind, PdFaultKind::Slow { .. }) {
-            return Err(err("ms", "only slow takes ms".into()));
-        }
-        let trigger =
-            trigger.ok_or_else(|| err("trigger", "expected one of p=<probability>, at=<n>, every=<n>".into()))?;
-        Ok(PdFault { kind, trigger })
+        spec.only("ms", matches!(kind, PdFaultKind::Slow { .. }), "slow")?;
+        Ok(PdFault { kind, trigger: spec.required_trigger("command")? })
     }
 }
 
 impl fmt::Display for PdFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:", self.kind.name())?;
-        match self.trigger {
-            Trigger::Probability(p) => write!(f, "p={p}")?,
-            Trigger::At(n) => write!(f, "at={n}")?,
-            Trigger::Every(n) => write!(f, "every={n}")?,
-        }
+        write!(f, "{}:{}", self.kind.name(), self.trigger)?;
         if let PdFaultKind::Slow { ms } = self.kind {
             write!(f, ",ms={ms}")?;
         }
@@ -135,6 +93,9 @@ pub struct Mishaps {
     pub sc_drop: bool,
 }
 
+/// The PD's [`Trigger::rng`] stream: apart from the line's (1 and 2) and the ZFM module's (3).
+const STREAM: u64 = 4;
+
 /// The faults of one PD.
 #[derive(Debug)]
 pub struct PdFaults {
@@ -145,7 +106,7 @@ pub struct PdFaults {
 
 impl PdFaults {
     pub fn new(faults: Vec<PdFault>, seed: u64) -> PdFaults {
-        PdFaults { faults, count: 0, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6b68_696c_7064_6674) }
+        PdFaults { faults, count: 0, rng: Trigger::rng(seed, STREAM) }
     }
 
     /// Decides the mishaps of the next command.
@@ -154,12 +115,7 @@ impl PdFaults {
         self.count += 1;
         let mut m = Mishaps::default();
         for f in &self.faults {
-            let hit = match f.trigger {
-                Trigger::Probability(p) => self.rng.random_bool(p),
-                Trigger::At(at) => n == at,
-                Trigger::Every(e) => (n + 1).is_multiple_of(e),
-            };
-            if !hit {
+            if !f.trigger.fires(n, &mut self.rng) {
                 continue;
             }
             tracing::info!(fault = f.kind.name(), command = n, "PD fault injected");
@@ -178,6 +134,7 @@ impl PdFaults {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn specs_parse_print_and_refuse() {
@@ -187,6 +144,50 @@ mod tests {
         assert!("smoke:p=1".parse::<PdFault>().unwrap_err().to_string().contains("slow, no-reply"));
         assert!("busy".parse::<PdFault>().unwrap_err().to_string().contains("trigger"));
         assert!("busy:at=1,ms=3".parse::<PdFault>().unwrap_err().to_string().contains("only slow"));
+    }
+
+    /// Errors are the shared grammar's: the spec, the part, what was expected, counted in commands.
+    #[test]
+    fn errors_name_the_part() {
+        for (spec, part, expected) in [
+            ("no-reply:at=x", "at", "an offset in commands"),
+            ("busy:every=0", "every", "a number of commands, at least 1"),
+            ("slow:every=2,ms=2,ms=3", "ms", "each key once"),
+            ("bad-crc:at=1,p=0.5", "p", "exactly one trigger"),
+        ] {
+            let e = spec.parse::<PdFault>().expect_err(spec);
+            assert_eq!((e.spec.as_str(), e.part.as_str()), (spec, part), "{e}");
+            assert!(e.expected.contains(expected), "{spec}: {e}");
+        }
+    }
+
+    fn fault() -> impl Strategy<Value = PdFault> {
+        let trigger = prop_oneof![
+            (0.0f64..=1.0).prop_map(Trigger::Probability),
+            any::<u64>().prop_map(Trigger::At),
+            (1u64..).prop_map(Trigger::Every),
+        ];
+        let kind = prop_oneof![
+            any::<u64>().prop_map(|ms| PdFaultKind::Slow { ms }),
+            Just(PdFaultKind::NoReply),
+            Just(PdFaultKind::Busy),
+            Just(PdFaultKind::BadCrc),
+            Just(PdFaultKind::ScDrop),
+        ];
+        (kind, trigger).prop_map(|(kind, trigger)| PdFault { kind, trigger })
+    }
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(s in "\\PC{0,40}", t in "[a-z-]{0,10}(:[a-z=0-9.,]{0,30})?") {
+            let _ = s.parse::<PdFault>();
+            let _ = t.parse::<PdFault>();
+        }
+
+        #[test]
+        fn specs_round_trip(f in fault()) {
+            prop_assert_eq!(f.to_string().parse::<PdFault>().unwrap(), f);
+        }
     }
 
     #[test]
