@@ -98,6 +98,19 @@ pub enum SealError {
     Sc(#[from] ScError),
 }
 
+/// Checks a received MAC (the packet before it, the 4 bytes) and moves the chain on.
+type VerifyMac = fn(&mut ScSession, &[u8], &[u8]) -> Result<(), sc::ScError>;
+/// Decrypts received data with the direction's IV.
+type Decrypt = fn(&ScSession, &[u8]) -> Result<Vec<u8>, sc::ScError>;
+
+/// One direction of secured packets: SCB types (MAC only, MAC and encrypted data), the MAC check, the decryption.
+struct Way {
+    kinds: (u8, u8),
+    expected: &'static str,
+    verify: VerifyMac,
+    decrypt: Decrypt,
+}
+
 fn scb_words(scb: Option<&Scb>) -> String {
     scb.map_or_else(|| "none".to_owned(), |s| format!("SCB {:02X}", s.kind))
 }
@@ -120,19 +133,13 @@ impl ScSession {
     /// PD: opens a received command (`raw`: the packet as received, SOM through the check): SCB 15 or 17, the
     /// MAC verified, the data decrypted. The command's plain data.
     pub fn open_command(&mut self, frame: &OsdpFrame, raw: &[u8]) -> Result<Vec<u8>, OpenError> {
-        let encrypted = match frame.scb.as_ref().map(|s| s.kind) {
-            Some(scs::CMD_MAC) => false,
-            Some(scs::CMD_ENC) => true,
-            _ => return Err(OpenError::NotSecured { expected: "15 or 17", found: scb_words(frame.scb.as_ref()) }),
+        let way = Way {
+            kinds: (scs::CMD_MAC, scs::CMD_ENC),
+            expected: "15 or 17",
+            verify: ScSession::pd_verify_command,
+            decrypt: ScSession::decrypt_command_data,
         };
-        let (Some(input), Some(mac)) = (crate::frame::mac_input(raw), frame.mac) else {
-            return Err(OpenError::NoMac);
-        };
-        self.pd_verify_command(input, &mac).map_err(|_| OpenError::WrongMac)?;
-        if encrypted && !frame.data.is_empty() {
-            return self.decrypt_command_data(&frame.data).map_err(OpenError::Decrypt);
-        }
-        Ok(frame.data.clone())
+        self.open(frame, raw, &way)
     }
 
     /// PD: seals a reply frame: its data encrypted (SCB 18) when `encrypt` (the command came encrypted) and there
@@ -158,17 +165,29 @@ impl ScSession {
 
     /// CP: opens a received reply: SCB 16 or 18, the MAC verified, the data decrypted. The reply's plain data.
     pub fn open_reply(&mut self, frame: &OsdpFrame, raw: &[u8]) -> Result<Vec<u8>, OpenError> {
-        let encrypted = match frame.scb.as_ref().map(|s| s.kind) {
-            Some(scs::REPLY_MAC) => false,
-            Some(scs::REPLY_ENC) => true,
-            _ => return Err(OpenError::NotSecured { expected: "16 or 18", found: scb_words(frame.scb.as_ref()) }),
+        let way = Way {
+            kinds: (scs::REPLY_MAC, scs::REPLY_ENC),
+            expected: "16 or 18",
+            verify: ScSession::cp_verify_reply,
+            decrypt: ScSession::decrypt_reply_data,
+        };
+        self.open(frame, raw, &way)
+    }
+
+    /// Opening, the same both ways but for the SCB types, the MAC chain and the IV.
+    fn open(&mut self, frame: &OsdpFrame, raw: &[u8], way: &Way) -> Result<Vec<u8>, OpenError> {
+        let kind = frame.scb.as_ref().map(|s| s.kind);
+        let encrypted = match kind {
+            Some(k) if k == way.kinds.0 => false,
+            Some(k) if k == way.kinds.1 => true,
+            _ => return Err(OpenError::NotSecured { expected: way.expected, found: scb_words(frame.scb.as_ref()) }),
         };
         let (Some(input), Some(mac)) = (crate::frame::mac_input(raw), frame.mac) else {
             return Err(OpenError::NoMac);
         };
-        self.cp_verify_reply(input, &mac).map_err(|_| OpenError::WrongMac)?;
+        (way.verify)(self, input, &mac).map_err(|_| OpenError::WrongMac)?;
         if encrypted && !frame.data.is_empty() {
-            return self.decrypt_reply_data(&frame.data).map_err(OpenError::Decrypt);
+            return (way.decrypt)(self, &frame.data).map_err(OpenError::Decrypt);
         }
         Ok(frame.data.clone())
     }
