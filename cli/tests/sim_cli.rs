@@ -302,11 +302,12 @@ fn bad_input_is_named() {
     }
 }
 
-/// The same parameters reach a simulator from the command line and from a `sim:` URL: every flag of `khil sim
-/// <device> --help` is a parameter a `sim:<device>` URL takes (pinned on the URL side in
-/// `sim/registry/tests/urls.rs`), and `--pace` now works on every device.
+/// `--pace`, repeated `--fault` and repeated `--quirk` are accepted by every device that takes them (`osdp-pd` and
+/// `gate` used to refuse `pace`): each simulator starts and prints its ready line. That they take effect is shown
+/// elsewhere: quirks in `osdp_pd_quirk_flag_takes_effect` and `sim/registry/tests/urls.rs`, pacing and faults in
+/// the link and simulator crates' tests.
 #[test]
-fn every_device_is_paced_and_takes_repeated_faults() {
+fn every_device_accepts_pace_and_repeated_faults_and_quirks() {
     for args in [
         &["osdp-pd", "--pty", "--pace", "115200", "--fault", "slow:every=5,ms=1", "--fault", "flip:p=0.0001"][..],
         &["gate", "--pty", "--pace", "115200"],

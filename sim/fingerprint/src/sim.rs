@@ -57,38 +57,30 @@ pub const SIMULATOR: Simulator = Simulator {
     build,
 };
 
-/// The quality names `quality` takes.
-pub fn quality(p: &config::Param<'_>) -> Result<khil_biometrics::synth::Quality, ParamError> {
-    use khil_biometrics::synth::Quality;
-    p.one_of("good, mixed", |v| match v {
-        "good" => Some(Quality::Good),
-        "mixed" => Some(Quality::Mixed),
-        _ => None,
-    })
-}
-
-/// The module's configuration from `params`, and the impression quality of its population.
-pub fn sensor_config(params: &Params) -> Result<(SensorConfig, khil_biometrics::synth::Quality), ParamError> {
-    let (_, own_faults) = config::line(params, crate::faults::KINDS)?;
-    let get = |key| params.get(key).expect("every parameter read here has a default");
-    let profile = get("profile").one_of(&Profile::names(), Profile::by_name)?;
-    let impressions = get("impressions").range(0, 1_000_000)? as u32;
+/// The module's configuration from `params` (`own_faults`: the faults [`config::line`] left to the device), and
+/// the impression quality of its population.
+pub fn sensor_config(
+    params: &Params,
+    own_faults: &[config::Param<'_>],
+) -> Result<(SensorConfig, khil_biometrics::synth::Quality), ParamError> {
+    let impressions = params.value("impressions").range(0, 1_000_000)? as u32;
     let config = SensorConfig {
-        profile,
+        profile: params.value("profile").one_of(&Profile::names(), Profile::by_name)?,
         state: params.get("state").map(|p| p.value.into()),
-        presence: get("finger").parsed()?,
-        no_finger: get("no-finger").probability()?,
+        presence: params.value("finger").parsed()?,
+        no_finger: params.value("no-finger").probability()?,
         distinct_impressions: (impressions > 0).then_some(impressions),
         faults: own_faults.iter().map(config::Param::parsed::<DeviceFault>).collect::<Result<_, _>>()?,
         quirks: params.all("quirk").map(|p| p.parsed()).collect::<Result<_, _>>()?,
-        seed: get("seed").u64()?,
+        seed: params.value("seed").u64()?,
     };
-    Ok((config, quality(&get("quality"))?))
+    let quality = params.value("quality").one_of(khil_sim_population::QUALITIES, khil_sim_population::quality_named)?;
+    Ok((config, quality))
 }
 
 fn build(params: &Params) -> Result<Built, ParamError> {
-    let (line, _) = config::line(params, crate::faults::KINDS)?;
-    let (config, quality) = sensor_config(params)?;
+    let (line, own_faults) = config::line(params, crate::faults::KINDS)?;
+    let (config, quality) = sensor_config(params, &own_faults)?;
     let fingers = Fingers::shared(config.seed, quality);
     let sensor = ZfmSensor::new(config, Arc::clone(&fingers))
         .map_err(|e| params.error("state", format!("expected a library file of this module: {e}")))?;

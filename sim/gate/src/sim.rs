@@ -76,9 +76,9 @@ impl Device for SimGate {
 }
 
 fn build(params: &Params) -> Result<Built, ParamError> {
-    let (line, _) = config::line(params, khil_sim_osdp::faults::KINDS)?;
-    let (pd, faults) = khil_sim_osdp::sim::pd_config(params, PdProfile::GATE_IO)?;
-    let fail_mode = params.get("fail-mode").expect("has a default").one_of("safe, secure", |v| match v {
+    let (line, own_faults) = config::line(params, khil_sim_osdp::faults::KINDS)?;
+    let (pd, faults) = khil_sim_osdp::sim::pd_config(params, PdProfile::GATE_IO, &own_faults)?;
+    let fail_mode = params.value("fail-mode").one_of("safe, secure", |v| match v {
         "safe" => Some(FailMode::Safe),
         "secure" => Some(FailMode::Secure),
         _ => None,

@@ -170,6 +170,13 @@ impl Params {
         Some(Param { surface: self.surface, key: self.name_of(key), value })
     }
 
+    /// `key`'s value, given or its default, for a parameter the simulator declared with a default. Reading one
+    /// declared without a default this way is a mistake in the simulator's specs (every simulator's defaults are
+    /// built in `khil-sim-registry`'s tests), hence the panic.
+    pub fn value(&self, key: &str) -> Param<'_> {
+        self.get(key).unwrap_or_else(|| panic!("simulator {:?}: parameter {key:?} has no default", self.device))
+    }
+
     /// Whether `key` was given (not merely defaulted).
     pub fn given(&self, key: &str) -> bool {
         self.pairs.iter().any(|(k, _)| k == key)

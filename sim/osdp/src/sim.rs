@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use khil_biometrics::synth::Quality;
-use khil_sim_host::config::{self, ParamError, ParamSpec, Params};
+use khil_sim_host::config::{self, Param, ParamError, ParamSpec, Params};
 use khil_sim_host::{Built, Console, Simulator};
 use khil_sim_population::{Fingers, Presence};
 
@@ -90,24 +89,26 @@ fn key(params: &Params) -> Result<Option<[u8; 16]>, ParamError> {
     }
 }
 
-/// A PD's address, key, seed and faults from `params` (the profile is the caller's).
-pub fn pd_config(params: &Params, profile: PdProfile) -> Result<(PdConfig, Vec<PdFault>), ParamError> {
-    let (_, own_faults) = config::line(params, crate::faults::KINDS)?;
-    let get = |key| params.get(key).expect("every parameter read here has a default");
+/// A PD's address, key, seed and faults from `params` (`own_faults`: the faults [`config::line`] left to the
+/// device; the profile is the caller's).
+pub fn pd_config(
+    params: &Params,
+    profile: PdProfile,
+    own_faults: &[Param<'_>],
+) -> Result<(PdConfig, Vec<PdFault>), ParamError> {
     let config = PdConfig {
         scbk: key(params)?,
-        seed: get("seed").u64()?,
-        ..PdConfig::new(profile, get("address").range(0, 126)? as u8)
+        seed: params.value("seed").u64()?,
+        ..PdConfig::new(profile, params.value("address").range(0, 126)? as u8)
     };
-    let faults = own_faults.iter().map(khil_sim_host::config::Param::parsed).collect::<Result<_, _>>()?;
+    let faults = own_faults.iter().map(Param::parsed).collect::<Result<_, _>>()?;
     Ok((config, faults))
 }
 
 fn build(params: &Params) -> Result<Built, ParamError> {
-    let (line, _) = config::line(params, crate::faults::KINDS)?;
-    let get = |key| params.get(key).expect("every parameter read here has a default");
-    let profile = get("profile").one_of(&PdProfile::names(), PdProfile::by_name)?;
-    let (mut config, faults) = pd_config(params, profile)?;
+    let (line, own_faults) = config::line(params, crate::faults::KINDS)?;
+    let profile = params.value("profile").one_of(&PdProfile::names(), PdProfile::by_name)?;
+    let (mut config, faults) = pd_config(params, profile, &own_faults)?;
     config.quirks = params.all("quirk").map(|p| p.parsed()).collect::<Result<_, _>>()?;
     // The PD's non-volatile memory: what a KEYSET or COMSET stored there wins over the parameters, as on a
     // device that was given a key once and keeps it.
@@ -139,7 +140,6 @@ fn build(params: &Params) -> Result<Built, ParamError> {
 
 /// The fingerprint sensor of a bio-reader PD, or an error naming a finger parameter given to a PD without one.
 fn bio_reader(params: &Params, profile: PdProfile, seed: u64) -> Result<Option<Arc<BioReader>>, ParamError> {
-    let get = |key| params.get(key).expect("every parameter read here has a default");
     if !profile.biometrics {
         for key in ["finger", "no-finger", "impressions", "quality"] {
             if params.given(key) {
@@ -151,14 +151,10 @@ fn bio_reader(params: &Params, profile: PdProfile, seed: u64) -> Result<Option<A
         }
         return Ok(None);
     }
-    let presence: Presence = get("finger").parsed()?;
-    let no_finger = get("no-finger").probability()?;
-    let impressions = get("impressions").range(0, 1000)? as u32;
-    let quality = match get("quality").value {
-        "good" => Quality::Good,
-        "mixed" => Quality::Mixed,
-        _ => return Err(get("quality").bad("expected one of good, mixed")),
-    };
+    let presence: Presence = params.value("finger").parsed()?;
+    let no_finger = params.value("no-finger").probability()?;
+    let impressions = params.value("impressions").range(0, 1000)? as u32;
+    let quality = params.value("quality").one_of(khil_sim_population::QUALITIES, khil_sim_population::quality_named)?;
     let fingers = Fingers::shared(seed, quality);
     Ok(Some(Arc::new(BioReader::new(fingers, presence, no_finger, impressions, seed))))
 }

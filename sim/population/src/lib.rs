@@ -40,6 +40,18 @@ impl fmt::Display for Presence {
     }
 }
 
+/// The impression qualities a simulator takes by name.
+pub const QUALITIES: &str = "good, mixed";
+
+/// The quality called `name` (`good`, `mixed`).
+pub fn quality_named(name: &str) -> Option<Quality> {
+    match name {
+        "good" => Some(Quality::Good),
+        "mixed" => Some(Quality::Mixed),
+        _ => None,
+    }
+}
+
 impl Presence {
     /// For a person at a console.
     pub fn in_words(self) -> String {
@@ -243,10 +255,6 @@ impl Fingers {
         let mut map =
             POPULATIONS.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(map.entry((seed, quality)).or_insert_with(|| Arc::new(Fingers::new(seed, quality))))
-    }
-
-    pub fn quality(&self) -> Quality {
-        self.quality
     }
 
     /// Impression `index` of finger `id` on `sensor`.
