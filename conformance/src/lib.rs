@@ -4,6 +4,7 @@
 //! A device class is a [`Suite`]; the first is [`suites::zfm`] (ZFM fingerprint modules). One purpose body runs
 //! unchanged against a simulator or a vendor's device: only the device URL differs.
 
+pub mod catalogue;
 pub mod ics;
 pub mod purpose;
 pub mod report;

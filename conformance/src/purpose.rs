@@ -1,4 +1,5 @@
-//! Test purposes: data (id, title, clause, ICS condition) plus a body that runs against any device of its class.
+//! Test purposes: data (id, title, clause, ICS condition; from the class's catalogue) plus a body that runs
+//! against any device of its class.
 
 use std::fmt;
 use std::future::Future;
@@ -70,6 +71,20 @@ pub struct PurposeMeta {
     pub condition: &'static str,
     /// What passes, in words.
     pub expected: &'static str,
+}
+
+/// The code of a purpose on devices of type `D`: what [`crate::catalogue::Catalogue::assemble`] joins to the
+/// catalogue entry of the same id.
+pub struct Body<D> {
+    pub id: &'static str,
+    pub applies: fn(&Ics) -> Applicability,
+    pub run: for<'a> fn(&'a mut D, &'a mut Ctx) -> BodyFuture<'a>,
+}
+
+impl<D> fmt::Debug for Body<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Body").field("id", &self.id).finish_non_exhaustive()
+    }
 }
 
 /// A test purpose on devices of type `D`.
@@ -185,30 +200,15 @@ impl Ctx {
     }
 }
 
-/// Declares one purpose on devices of type `$dut_ty`: its metadata, applicability and body (an expression, usually
-/// a block, over `dut` and `ctx` that ends in `Ok(())`). Each suite wraps it in its own `purpose!`.
+/// Declares one purpose's code on devices of type `$dut_ty`: its id (its words are in the class's catalogue), its
+/// applicability and its body (an expression, usually a block, over `dut` and `ctx` that ends in `Ok(())`). Each
+/// suite wraps it in its own `purpose!`.
 macro_rules! purpose_for {
-    (
-        $dut_ty:ty;
-        id: $id:literal, group: $group:literal, title: $title:literal, clause: $clause:literal,
-        when: $when:path, condition: $cond:literal, expected: $exp:literal,
-        |$dut:ident, $ctx:ident| $body:expr
-    ) => {{
+    ($dut_ty:ty; id: $id:literal, when: $when:path, |$dut:ident, $ctx:ident| $body:expr) => {{
         fn run<'a>($dut: &'a mut $dut_ty, $ctx: &'a mut crate::purpose::Ctx) -> crate::purpose::BodyFuture<'a> {
             Box::pin(async move { $body })
         }
-        crate::purpose::Purpose {
-            meta: crate::purpose::PurposeMeta {
-                id: $id,
-                title: $title,
-                clause: $clause,
-                group: $group,
-                condition: $cond,
-                expected: $exp,
-            },
-            applies: $when,
-            run,
-        }
+        crate::purpose::Body { id: $id, applies: $when, run }
     }};
 }
 pub(crate) use purpose_for;

@@ -19,7 +19,7 @@ use khil_osdp::transfer::{FileSender, FileStep};
 
 use super::purposes::is_nak;
 use super::{OsdpDut, purpose, when};
-use crate::purpose::{Ctx, Purpose, Stop};
+use crate::purpose::{Body, Ctx, Stop};
 
 /// The reader every purpose uses.
 const READER: u8 = 0;
@@ -213,25 +213,17 @@ async fn send_file(dut: &mut OsdpDut, ctx: &mut Ctx, kind: u8, data: &[u8], offs
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short.
-pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
+pub(super) fn bodies() -> Vec<Body<OsdpDut>> {
     vec![
         purpose! {
-            id: "OSDP-BIO-001", group: "biometrics",
-            title: "BIOREAD with a finger presented returns an ANSI/INCITS 378 template",
-            clause: "osdp_BIOREAD (73) / osdp_BIOREADR (57): reader, status, type, quality, data; format 2 = ANSI/INCITS 378",
-            when: when::biometrics_with_finger, condition: "ics.biometrics and ixit.finger",
-            expected: "BIOREADR with status 0, reader and type (1, right thumb) echoed, data that khil's ANSI/INCITS 378 decoder reads, at least one minutia",
+            id: "OSDP-BIO-001", when: when::biometrics_with_finger,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 read_template(dut, ctx).await.map(drop)
             }
         },
         purpose! {
-            id: "OSDP-BIO-002", group: "biometrics",
-            title: "BIOREAD without a finger times out",
-            clause: "osdp_BIOREADR status 1: timeout (no sample within the scan window)",
-            when: when::biometrics_without_finger, condition: "ics.biometrics and not ixit.finger",
-            expected: "BIOREADR with status 1, or with no data",
+            id: "OSDP-BIO-002", when: when::biometrics_without_finger,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
@@ -245,11 +237,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-BIO-003", group: "biometrics",
-            title: "BIOMATCH accepts the template just read from the same finger",
-            clause: "osdp_BIOMATCH (74) / osdp_BIOMATCHR (58): the quality byte is the threshold; score 0x00-0xFF",
-            when: when::biometrics_with_finger, condition: "ics.biometrics and ixit.finger",
-            expected: "BIOREAD, then BIOMATCH of that template at ixit.match_threshold (default 66): status 0, score >= threshold",
+            id: "OSDP-BIO-003", when: when::biometrics_with_finger,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let (template, _) = read_template(dut, ctx).await?;
@@ -260,11 +248,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-BIO-004", group: "biometrics",
-            title: "BIOMATCH rejects templates of another finger",
-            clause: "osdp_BIOMATCH (74) / osdp_BIOMATCHR (58): a match is status 0 with score >= the threshold",
-            when: when::biometrics_with_finger, condition: "ics.biometrics and ixit.finger",
-            expected: "at ixit.match_threshold (default 66), neither the template just read with every minutia moved 40-100 px and turned, nor another synthetic finger's template (khil's synthesis, seed \"osdp-bio\"), is a match",
+            id: "OSDP-BIO-004", when: when::biometrics_with_finger,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let (_, record) = read_template(dut, ctx).await?;
@@ -285,11 +269,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-BIO-005", group: "biometrics",
-            title: "BIOMATCH with a template that does not decode is refused",
-            clause: "NAK code 9 (unable to process the command), or osdp_BIOMATCHR with a status other than 0 (success)",
-            when: when::biometrics, condition: "ics.biometrics",
-            expected: "NAK 9, or BIOMATCHR with a non-zero status, to a BIOMATCH (format 2) whose template is a 20-byte ANSI/INCITS 378 header declaring 64 bytes; never a score with status 0",
+            id: "OSDP-BIO-005", when: when::biometrics,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let t = dut.ics.ixit.match_threshold;
@@ -299,11 +279,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-BIO-006", group: "biometrics",
-            title: "A biometric type that is not a finger gets NAK 7",
-            clause: "osdp_BIOREAD type; NAK code 7 (biometric type not supported)",
-            when: when::biometrics, condition: "ics.biometrics",
-            expected: "NAK 7 to a BIOREAD of type 0x0F (face) from a fingerprint reader",
+            id: "OSDP-BIO-006", when: when::biometrics,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(FACE, ANSI_378)).await?;
@@ -311,11 +287,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-BIO-007", group: "biometrics",
-            title: "An unsupported biometric format gets NAK 8",
-            clause: "osdp_BIOREAD format (0 default, 1 raw PGM, 2 ANSI/INCITS 378); NAK code 8 (biometric format not supported)",
-            when: when::biometrics, condition: "ics.biometrics",
-            expected: "NAK 8 to a BIOREAD of a right thumb in format 0x7F (not defined)",
+            id: "OSDP-BIO-007", when: when::biometrics,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, UNDEFINED_FORMAT)).await?;
@@ -323,11 +295,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-BIO-008", group: "biometrics",
-            title: "A PD without biometrics answers BIOREAD with NAK 3",
-            clause: "NAK code 3: unknown command code, i.e. a command the PD does not implement (libosdp answers it for a command whose PDCAP function the PD lacks)",
-            when: when::no_biometrics, condition: "not ics.biometrics",
-            expected: "NAK 3 to a BIOREAD (right thumb, ANSI/INCITS 378)",
+            id: "OSDP-BIO-008", when: when::no_biometrics,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
@@ -335,11 +303,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FT-001", group: "file transfer",
-            title: "A file in several fragments is accepted",
-            clause: "osdp_FILETRANSFER (7C) / osdp_FTSTAT (7A): status 0 OK to proceed, 1 processed, 3 finishing, negative errors",
-            when: when::file_transfer, condition: "ics.file_transfer",
-            expected: "a 300-byte file of ixit.file_type (default 1) in fragments of 128 bytes (fewer if FTSTAT asks): every FTSTAT status >= 0; after the last fragment (and idle fragments while 3), 1 or 0",
+            id: "OSDP-FT-001", when: when::file_transfer,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let data = test_file(300, 0x11);
@@ -349,11 +313,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FT-002", group: "file transfer",
-            title: "A fragment at the wrong offset is refused",
-            clause: "osdp_FILETRANSFER offset; osdp_FTSTAT negative status (-1 abort)",
-            when: when::file_transfer, condition: "ics.file_transfer",
-            expected: "after the fragment at offset 0, the one at 256 (128 is next) gets a negative status; the file sent again from offset 0 is accepted (1 or 0)",
+            id: "OSDP-FT-002", when: when::file_transfer,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let data = test_file(3 * FRAGMENT, 0x22);
@@ -368,11 +328,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FT-003", group: "file transfer",
-            title: "A retransmitted fragment gets the same FTSTAT and is taken once",
-            clause: "SQN: a repeated SQN is a retransmission (the last reply again, nothing executed); osdp_FILETRANSFER offsets",
-            when: when::file_transfer, condition: "ics.file_transfer",
-            expected: "the fragment at offset 128 sent twice with the same SQN: byte-identical replies; the rest of the file then completes (1 or 0)",
+            id: "OSDP-FT-003", when: when::file_transfer,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let data = test_file(300, 0x33);

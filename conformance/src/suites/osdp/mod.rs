@@ -179,7 +179,11 @@ impl Default for OsdpSuite {
 
 impl OsdpSuite {
     pub fn new() -> OsdpSuite {
-        OsdpSuite { purposes: purposes::all() }
+        OsdpSuite {
+            purposes: crate::catalogue::OSDP_PD
+                .assemble(purposes::bodies())
+                .expect("the OSDP catalogue and bodies agree (checked by this module's tests)"),
+        }
     }
 }
 
@@ -243,5 +247,17 @@ impl Suite for OsdpSuite {
             fields.push(("firmware".to_owned(), format!("{}.{}.{}", id.firmware[0], id.firmware[1], id.firmware[2])));
         }
         Identity { fields }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::suite::Suite;
+
+    #[test]
+    fn every_catalogue_entry_has_its_body() {
+        let suite = super::OsdpSuite::new();
+        assert_eq!(suite.purposes().len(), crate::catalogue::OSDP_PD.entries.len());
+        assert!(suite.purposes().iter().all(|p| p.meta.id.starts_with("OSDP-")));
     }
 }

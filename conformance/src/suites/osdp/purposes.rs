@@ -9,7 +9,7 @@ use khil_osdp::reply::{NakCode, Reply, function};
 
 use super::dut::Heard;
 use super::{OsdpDut, purpose, when};
-use crate::purpose::{Ctx, Purpose, Stop};
+use crate::purpose::{Body, Ctx, Stop};
 
 /// What a POLL may be answered with: ACK when nothing is pending, else the PD's pending report (an input or local
 /// status change, card data, keys). A PD whose inputs move (a gate's sensors) answers a POLL with ISTATR.
@@ -67,14 +67,10 @@ fn secure_block_poll(address: u8, sqn: u8) -> Vec<u8> {
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short.
-pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
+pub(super) fn bodies() -> Vec<Body<OsdpDut>> {
     let mut all = vec![
         purpose! {
-            id: "OSDP-ICS-001", group: "declared vs observed",
-            title: "PDID and PDCAP agree with the ICS",
-            clause: "osdp_ID (61) / osdp_PDID (45); osdp_CAP (62) / osdp_PDCAP (46)",
-            when: when::always, condition: "always",
-            expected: "a 12-byte PDID; PDCAP lists the declared outputs, inputs and readers, communication security and biometrics (function 14) exactly when declared",
+            id: "OSDP-ICS-001", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let id = dut.command(ctx, &Command::Id { kind: 0 }).await?;
@@ -94,11 +90,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FRM-001", group: "framing",
-            title: "A reply echoes address and SQN, with the reply bit, in the command's check mode",
-            clause: "packet format: ADDR bit 7, CTRL SQN, CRC-16 or checksum",
-            when: when::always, condition: "always",
-            expected: "ID with CRC-16 and with a checksum: each answered, address | 0x80, same SQN, same check mode",
+            id: "OSDP-FRM-001", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 for integrity in [Integrity::Crc16, Integrity::Checksum] {
@@ -125,11 +117,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FRM-002", group: "framing",
-            title: "A command without the mark byte is answered",
-            clause: "packet format: leading 0xFF mark (optional on receive)",
-            when: when::always, condition: "always",
-            expected: "ID sent without 0xFF is answered",
+            id: "OSDP-FRM-002", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 dut.leave_session();
@@ -143,11 +131,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FRM-003", group: "framing",
-            title: "A packet with a bad CRC is not answered",
-            clause: "packet format: CRC-16; a PD cannot trust the address of a corrupted packet",
-            when: when::always, condition: "always",
-            expected: "silence, then the next valid packet is answered",
+            id: "OSDP-FRM-003", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 dut.leave_session();
@@ -165,11 +149,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FRM-004", group: "framing",
-            title: "Packets for other addresses are ignored",
-            clause: "multidrop bus: ADDR",
-            when: when::always, condition: "always",
-            expected: "no reply to an ID for another address",
+            id: "OSDP-FRM-004", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let other = (dut.address() + 1) % 0x7F;
@@ -179,11 +159,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-FRM-005", group: "framing",
-            title: "A broadcast is answered from 0x7F",
-            clause: "ADDR 0x7F broadcast; the reply uses 0xFF",
-            when: when::always, condition: "always",
-            expected: "a reply to ID sent to 0x7F with address byte 0xFF",
+            id: "OSDP-FRM-005", when: when::always,
             |dut, ctx| {
                 let f = OsdpFrame::command(BROADCAST, 0, opcode::ID, vec![0]);
                 let got = dut.exchange(ctx, &f, "ID to broadcast".into()).await?;
@@ -192,11 +168,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-SEQ-001", group: "sequence",
-            title: "A retransmitted command is answered again, not executed again",
-            clause: "SQN: a repeated SQN is a retransmission; the PD resends its last reply",
-            when: when::outputs, condition: "ics.outputs > 0",
-            expected: "the same reply bytes; an OUT 'off' resent under the SQN of an OUT 'on' leaves the output on",
+            id: "OSDP-SEQ-001", when: when::outputs,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let sqn = dut.next_sqn();
@@ -224,11 +196,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-SEQ-002", group: "sequence",
-            title: "An unexpected SQN is refused with NAK 4",
-            clause: "SQN 1, 2, 3, 1...; NAK code 4",
-            when: when::always, condition: "always",
-            expected: "after SQN 0, a command with SQN 2 gets NAK 4",
+            id: "OSDP-SEQ-002", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 dut.leave_session();
@@ -240,11 +208,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-NAK-001", group: "errors",
-            title: "An unknown command gets NAK 3",
-            clause: "NAK code 3: unknown command code",
-            when: when::always, condition: "always",
-            expected: "NAK 3 to command code 5F",
+            id: "OSDP-NAK-001", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &Command::Unknown { code: 0x5F, data: vec![] }).await?;
@@ -252,11 +216,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-NAK-002", group: "errors",
-            title: "A command of the wrong length gets NAK 2",
-            clause: "NAK code 2: command length error",
-            when: when::always, condition: "always",
-            expected: "NAK 2 to an OUT with 2 data bytes",
+            id: "OSDP-NAK-002", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &Command::Unknown { code: opcode::OUT, data: vec![0, 2] }).await?;
@@ -264,11 +224,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-CMD-001", group: "commands",
-            title: "OUT drives the outputs and OSTAT reports them",
-            clause: "osdp_OUT (68) control codes 1/2; osdp_OSTAT (66)",
-            when: when::outputs, condition: "ics.outputs > 0",
-            expected: "each output reads 1 after 'on' and 0 after 'off'",
+            id: "OSDP-CMD-001", when: when::outputs,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 for n in 0..dut.ics.caps.outputs {
@@ -283,11 +239,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-CMD-002", group: "commands",
-            title: "Status queries report the declared points",
-            clause: "osdp_LSTAT (64), osdp_ISTAT (65), osdp_RSTAT (67)",
-            when: when::always, condition: "always",
-            expected: "LSTATR; ISTATR with one byte per declared input",
+            id: "OSDP-CMD-002", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let l = dut.command(ctx, &Command::LStat).await?;
@@ -299,11 +251,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-CMD-003", group: "commands",
-            title: "LED, buzzer and text commands are accepted",
-            clause: "osdp_LED (69), osdp_BUZ (6A), osdp_TEXT (6B)",
-            when: when::always, condition: "always",
-            expected: "ACK to each",
+            id: "OSDP-CMD-003", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let led = Command::Led(vec![LedControl {
@@ -322,11 +270,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-SC-001", group: "secure channel",
-            title: "The secure channel comes up with the declared key",
-            clause: "secure channel: CHLNG/CCRYPT/SCRYPT/RMAC_I; Annex E key derivation",
-            when: when::secure, condition: "ics.secure_channel",
-            expected: "client cryptogram and RMAC_I verify; a MAC'd POLL's reply MAC verifies",
+            id: "OSDP-SC-001", when: when::secure,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let r = dut.secure(ctx, &Command::Poll).await?;
@@ -334,11 +278,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-SC-002", group: "secure channel",
-            title: "Encrypted commands are executed",
-            clause: "secure channel: SCB 17 (MAC and encrypted data) / 18",
-            when: when::secure, condition: "ics.secure_channel",
-            expected: "an encrypted OUT is acknowledged (MAC'd) and takes effect",
+            id: "OSDP-SC-002", when: when::secure,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 if dut.ics.caps.outputs == 0 {
@@ -352,11 +292,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-SC-003", group: "secure channel",
-            title: "A command with a wrong MAC is refused and ends the session",
-            clause: "secure channel: MAC check; NAK code 6",
-            when: when::secure, condition: "ics.secure_channel",
-            expected: "NAK 6 in plain text; the next secured command is refused too",
+            id: "OSDP-SC-003", when: when::secure,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let sqn = dut.next_sqn();
@@ -377,11 +313,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-SC-004", group: "secure channel",
-            title: "A PD with its own key refuses plain commands",
-            clause: "secure channel required; NAK code 6 (security conditions not met)",
-            when: when::keyed, condition: "ics.secure_channel and ixit.scbk",
-            expected: "NAK 6 to a plain OUT (or OSTAT), and nothing executed",
+            id: "OSDP-SC-004", when: when::keyed,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 if dut.ics.caps.outputs > 0 {
@@ -402,11 +334,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-SC-005", group: "secure channel",
-            title: "A secure block the PD cannot honour gets NAK 6, not silence",
-            clause: "secure channel: a packet with SCB 15-18 outside a session; NAK code 6 (security conditions not met), NAK 5 from a PD without the secure channel",
-            when: when::always, condition: "always",
-            expected: "OSDP.Net's opening packet, a POLL with SQN 0 and SCB [02 15] but no MAC: NAK 6 in plain text (NAK 5 when the ICS declares no secure channel); then the handshake and a secured POLL succeed",
+            id: "OSDP-SC-005", when: when::always,
             |dut, ctx| {
                 dut.restart();
                 let sqn = dut.next_sqn();
@@ -427,11 +355,7 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
         purpose! {
-            id: "OSDP-TIM-001", group: "timing",
-            title: "Replies come within 200 ms",
-            clause: "reply timeout 200 ms (spec 5.7)",
-            when: when::always, condition: "always",
-            expected: "20 POLLs, each answered within the declared reply time",
+            id: "OSDP-TIM-001", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;
                 let mut worst = Duration::ZERO;
@@ -450,6 +374,6 @@ pub(super) fn all() -> Vec<Purpose<OsdpDut>> {
             }
         },
     ];
-    all.extend(super::bio_file::all());
+    all.extend(super::bio_file::bodies());
     all
 }

@@ -3,7 +3,7 @@
 use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply, image};
 
 use super::purpose;
-use crate::purpose::{Ctx, Purpose, Stop};
+use crate::purpose::{Body, Ctx, Stop};
 use crate::suites::zfm::{ZfmDut, when};
 
 /// Uploads the image buffer at the current packet size and checks its length against the declared geometry.
@@ -18,30 +18,18 @@ pub(super) async fn up_image(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<Vec<u8>,
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
-pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
     vec![
         purpose! {
-            id: "ZFM-CAP-001", group: "capture",
-            title: "GenImg captures a presented finger",
-            clause: "R503 manual: GenImg (01)",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "00 (after 02 while the finger is not yet down)",
+            id: "ZFM-CAP-001", when: when::finger,
             |dut, ctx| dut.capture(ctx).await
         },
         purpose! {
-            id: "ZFM-CAP-002", group: "capture",
-            title: "GenImg without a finger says so",
-            clause: "R503 manual: GenImg (01); confirmation code 02",
-            when: when::no_finger, condition: "ixit.finger = none",
-            expected: "02",
+            id: "ZFM-CAP-002", when: when::no_finger,
             |dut, ctx| dut.expect(ctx, "GenImg with nobody at the sensor", &Command::GenImg, Cc::NoFinger).await.map(drop)
         },
         purpose! {
-            id: "ZFM-CAP-003", group: "capture",
-            title: "Characteristics go into every declared buffer and no other",
-            clause: "R503 manual: GenChar (02) buffer 1-2 (R503: 1-6)",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "00 for buffers 1..=char_buffers, refused (not 00) for the next",
+            id: "ZFM-CAP-003", when: when::finger,
             |dut, ctx| {
                 dut.capture(ctx).await?;
                 let n = dut.ics.caps.char_buffers;
@@ -53,11 +41,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-CAP-004", group: "capture",
-            title: "GetImageEx captures for enrolment",
-            clause: "R503 manual: GetImageEx (28)",
-            when: when::get_image_ex, condition: "ics.get_image_ex and ixit.finger = auto",
-            expected: "00 within the capture attempts",
+            id: "ZFM-CAP-004", when: when::get_image_ex,
             |dut, ctx| {
                 for _ in 0..dut.ics.ixit.capture_attempts {
                     let r = dut.call(ctx, &Command::GetImageEx).await?;
@@ -69,11 +53,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-CAP-005", group: "capture",
-            title: "An uploaded image has the declared geometry and content",
-            clause: "UpImage (0A): 4 bits a pixel, width x height / 2 bytes, data packets then end-data",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "width x height / 2 bytes in packets of the packet size, with ridge contrast (at least 8 grey levels)",
+            id: "ZFM-CAP-005", when: when::finger,
             |dut, ctx| {
                 dut.capture(ctx).await?;
                 let img = up_image(dut, ctx).await?;
@@ -82,11 +62,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-CAP-006", group: "capture",
-            title: "One capture uploads identically at every declared packet size",
-            clause: "SetSysPara (0E) parameter 6; UpImage (0A)",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "the same image bytes at each size, packets of that size",
+            id: "ZFM-CAP-006", when: when::finger,
             |dut, ctx| {
                 dut.capture(ctx).await?;
                 let original = dut.packet_size;
@@ -103,11 +79,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-CAP-007", group: "capture",
-            title: "A downloaded image uploads back unchanged",
-            clause: "DownImage (0B), UpImage (0A)",
-            when: when::always, condition: "always",
-            expected: "UpImage returns the bytes DownImage sent",
+            id: "ZFM-CAP-007", when: when::always,
             |dut, ctx| {
                 let caps = dut.ics.caps.clone();
                 let n = usize::from(caps.image_width) * usize::from(caps.image_height) / 2;
@@ -120,11 +92,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-CAP-008", group: "capture",
-            title: "Two captures of one finger match",
-            clause: "R503 manual: Match (03)",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "00 with a score above 0",
+            id: "ZFM-CAP-008", when: when::finger,
             |dut, ctx| {
                 dut.capture_into(ctx, 1).await?;
                 dut.capture_into(ctx, 2).await?;
@@ -135,11 +103,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-CAP-009", group: "capture",
-            title: "A finger does not match a blank template",
-            clause: "R503 manual: Match (03); confirmation code 08",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "08",
+            id: "ZFM-CAP-009", when: when::finger,
             |dut, ctx| {
                 dut.capture_into(ctx, 1).await?;
                 let zeros = vec![0u8; dut.ics.caps.template_size];
@@ -148,11 +112,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-CAP-010", group: "capture",
-            title: "RegModel merges two captures and refuses unrelated buffers",
-            clause: "R503 manual: RegModel (05); confirmation code 0A",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "00 for two captures of one finger; 0A for a capture and a blank buffer",
+            id: "ZFM-CAP-010", when: when::finger,
             |dut, ctx| {
                 dut.capture_into(ctx, 1).await?;
                 dut.capture_into(ctx, 2).await?;

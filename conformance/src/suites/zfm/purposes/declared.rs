@@ -4,17 +4,13 @@ use khil_fingerprint::command::{Command, ProductInfo};
 use khil_fingerprint::{ConfirmationCode as Cc, PacketSize, Reply};
 
 use super::purpose;
-use crate::purpose::Purpose;
+use crate::purpose::Body;
 use crate::suites::zfm::{ZfmDut, when};
 
-pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
     vec![
         purpose! {
-            id: "ZFM-ICS-001", group: "declared vs observed",
-            title: "System parameters agree with the ICS",
-            clause: "R503 manual: ReadSysPara (0F) parameter block",
-            when: when::always, condition: "always",
-            expected: "library size, address and a declared packet size as declared; security level 1-5; baud one of the declared multipliers",
+            id: "ZFM-ICS-001", when: when::always,
             |dut, ctx| {
                 let p = dut.params(ctx).await?;
                 let caps = dut.ics.caps.clone();
@@ -35,11 +31,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-ICS-002", group: "declared vs observed",
-            title: "Product information agrees with the ICS",
-            clause: "R503 manual: ReadProdInfo (3C)",
-            when: when::product_info, condition: "ics.product_info",
-            expected: "image width and height, library capacity and template size as declared; a model name",
+            id: "ZFM-ICS-002", when: when::product_info,
             |dut, ctx| {
                 let r = dut.ok(ctx, &Command::ReadProdInfo).await?;
                 let Reply::ProductInfo { info, .. } = r else { return Err(ctx.fail("ReadProdInfo reply", "46 information bytes", format!("{r:?}"))) };
@@ -54,11 +46,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-ICS-003", group: "declared vs observed",
-            title: "Optional instructions are there exactly when declared",
-            clause: "R503 manual instruction table; ICS optional instructions",
-            when: when::always, condition: "always",
-            expected: "each optional instruction answers 00 when declared, FC (unsupported) or 01 when not",
+            id: "ZFM-ICS-003", when: when::always,
             |dut, ctx| {
                 let caps = dut.ics.caps.clone();
                 let probes = [
@@ -81,11 +69,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-ICS-004", group: "declared vs observed",
-            title: "Every declared packet size can be set and is reported back",
-            clause: "R503 manual: SetSysPara (0E) parameter 6",
-            when: when::always, condition: "always",
-            expected: "SetSysPara 6 answers 00 for each declared size and ReadSysPara then reports it",
+            id: "ZFM-ICS-004", when: when::always,
             |dut, ctx| {
                 let original = dut.packet_size;
                 for size in dut.ics.caps.packet_sizes.clone() {

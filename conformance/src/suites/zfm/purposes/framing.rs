@@ -7,7 +7,7 @@ use khil_fingerprint::frame::{PacketKind, ZfmFrame};
 use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply};
 
 use super::purpose;
-use crate::purpose::{Purpose, Stop};
+use crate::purpose::{Body, Stop};
 use crate::suites::zfm::{ZfmDut, when};
 
 /// After a disturbance: the module answers a valid TemplateNum correctly.
@@ -18,14 +18,10 @@ async fn still_answers(dut: &mut ZfmDut, ctx: &mut crate::purpose::Ctx) -> Resul
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
-pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
     vec![
         purpose! {
-            id: "ZFM-FRM-001", group: "framing",
-            title: "Acks are well-formed packets from the module address",
-            clause: "packet format: EF 01 | ADDR | PID | LEN | content | SUM",
-            when: when::always, condition: "always",
-            expected: "start code EF 01, the module address, PID 07, LEN = content + 2, checksum = PID + LEN + content",
+            id: "ZFM-FRM-001", when: when::always,
             |dut, ctx| {
                 for cmd in [Command::ReadSysPara, Command::TemplateNum, Command::ReadIndexTable { page: 0 }] {
                     let answer = dut.ask(ctx, &cmd).await?;
@@ -40,11 +36,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-002", group: "framing",
-            title: "A command with a wrong checksum is refused with 01",
-            clause: "confirmation code 01: error when receiving the packet",
-            when: when::always, condition: "always",
-            expected: "ack 01 (not executed), and the next valid command is answered",
+            id: "ZFM-FRM-002", when: when::always,
             |dut, ctx| {
                 // SetSysPara security level 5 with a broken checksum: if the module executed it, ReadSysPara shows it.
                 let before = dut.params(ctx).await?.security_level;
@@ -63,11 +55,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-003", group: "framing",
-            title: "A command with parameters of the wrong length is refused",
-            clause: "instruction table: parameter lengths; confirmation code 01",
-            when: when::always, condition: "always",
-            expected: "a non-00 ack (01), not silence and not execution",
+            id: "ZFM-FRM-003", when: when::always,
             |dut, ctx| {
                 // Store with one parameter byte instead of three.
                 let frame = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::STORE, 1] };
@@ -80,11 +68,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-004", group: "framing",
-            title: "The module resynchronises on EF 01 after line noise",
-            clause: "packet format: start code EF 01",
-            when: when::always, condition: "always",
-            expected: "a valid command right after 64 bytes of noise is answered correctly",
+            id: "ZFM-FRM-004", when: when::always,
             |dut, ctx| {
                 let noise: Vec<u8> = (0..64u32).map(|i| (i.wrapping_mul(167).wrapping_add(13) % 251) as u8).filter(|&b| b != 0xEF).collect();
                 dut.send_raw(ctx, &noise, format!("{} bytes of noise (no EF)", noise.len())).await?;
@@ -93,11 +77,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-005", group: "framing",
-            title: "A command written one byte at a time is answered",
-            clause: "UART: the module reassembles a packet from any fragments (pyfingerprint writes byte by byte)",
-            when: when::always, condition: "always",
-            expected: "the ReadSysPara ack with 16 parameter bytes",
+            id: "ZFM-FRM-005", when: when::always,
             |dut, ctx| {
                 let bytes = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::READ_SYS_PARA] }.encode();
                 for (i, b) in bytes.iter().enumerate() {
@@ -110,11 +90,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-006", group: "framing",
-            title: "A command to another address is not executed",
-            clause: "packet format: ADDR; confirmation code 20 (wrong address)",
-            when: when::always, condition: "always",
-            expected: "silence or ack 20; the module still answers its own address",
+            id: "ZFM-FRM-006", when: when::always,
             |dut, ctx| {
                 let other = dut.address ^ 0x0101_0101;
                 let frame = ZfmFrame { address: other, kind: PacketKind::Command, payload: vec![opcode::TEMPLATE_NUM] };
@@ -127,11 +103,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-007", group: "framing",
-            title: "Error acks keep the full length of their instruction's reply",
-            clause: "adafruit-circuitpython-fingerprint reads fixed reply lengths (14 for Match, 16 for Search)",
-            when: when::always, condition: "always",
-            expected: "Search not found: 5 content bytes; Match no match: 3; ReadNotepad bad page: 33",
+            id: "ZFM-FRM-007", when: when::always,
             |dut, ctx| {
                 let zeros = vec![0u8; dut.ics.caps.template_size];
                 dut.down_char(ctx, 1, &zeros).await?;
@@ -152,11 +124,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-008", group: "framing",
-            title: "An unknown instruction is refused, not ignored",
-            clause: "confirmation codes FC (unsupported) / 01",
-            when: when::always, condition: "always",
-            expected: "ack FC or 01 to instruction 77, then normal service",
+            id: "ZFM-FRM-008", when: when::always,
             |dut, ctx| {
                 let a = dut.ask(ctx, &Command::Unknown { code: 0x77, params: vec![1, 2, 3] }).await?;
                 let _ = ctx.check("ack to instruction 77", "FC or 01", a.cc(), matches!(a.cc(), Cc::Unsupported | Cc::PacketReceiveError));
@@ -164,11 +132,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-FRM-009", group: "framing",
-            title: "A packet cut short does not block the line",
-            clause: "UART receive: an incomplete packet is dropped after the line goes idle",
-            when: when::always, condition: "always",
-            expected: "after a header announcing 256 content bytes and 1 s of silence, a valid command is answered",
+            id: "ZFM-FRM-009", when: when::always,
             |dut, ctx| {
                 let mut cut = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::WRITE_NOTEPAD; 256] }.encode();
                 cut.truncate(20);

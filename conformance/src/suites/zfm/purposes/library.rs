@@ -6,7 +6,7 @@ use std::time::Duration;
 use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply};
 
 use super::purpose;
-use crate::purpose::{Ctx, Purpose, Stop};
+use crate::purpose::{Body, Ctx, Stop};
 use crate::suites::zfm::{ZfmDut, when};
 
 /// Enrols the presented finger into buffer 1 (two captures, RegModel) and returns its characteristics.
@@ -31,14 +31,10 @@ async fn some_template(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<Vec<u8>, Stop>
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
-pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
     vec![
         purpose! {
-            id: "ZFM-LIB-001", group: "library",
-            title: "A stored template loads back unchanged",
-            clause: "R503 manual: Store (06), LoadChar (07), UpChar (08)",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "UpChar after LoadChar returns the characteristics that were stored",
+            id: "ZFM-LIB-001", when: when::finger,
             |dut, ctx| {
                 let page = dut.ics.ixit.scratch_first;
                 let stored = model(dut, ctx).await?;
@@ -50,11 +46,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-002", group: "library",
-            title: "Pages run from 0 to library size - 1, exactly",
-            clause: "R503 manual: Store (06), LoadChar (07); confirmation code 0B",
-            when: when::always, condition: "always",
-            expected: "Store at the last page: 00; Store and LoadChar at the library size: 0B",
+            id: "ZFM-LIB-002", when: when::always,
             |dut, ctx| {
                 let last = dut.ics.caps.library_size - 1;
                 dut.ok(ctx, &Command::Store { buffer: 1, page: last }).await?;
@@ -64,11 +56,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-003", group: "library",
-            title: "Loading an empty page is refused",
-            clause: "R503 manual: LoadChar (07); confirmation code 0C",
-            when: when::always, condition: "always",
-            expected: "0C after the page is deleted",
+            id: "ZFM-LIB-003", when: when::always,
             |dut, ctx| {
                 clear_scratch(dut, ctx).await?;
                 let page = dut.ics.ixit.scratch_first;
@@ -76,11 +64,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-004", group: "library",
-            title: "DeleteChar removes exactly the pages asked for",
-            clause: "R503 manual: DeletChar (0C), TempleteNum (1D)",
-            when: when::always, condition: "always",
-            expected: "after storing 3 scratch pages and deleting 2, only the third is used and the count drops by 2",
+            id: "ZFM-LIB-004", when: when::always,
             |dut, ctx| {
                 clear_scratch(dut, ctx).await?;
                 let t = some_template(dut, ctx).await?;
@@ -103,11 +87,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-005", group: "library",
-            title: "The index table maps bit j of byte i to page 256 p + 8 i + j",
-            clause: "R503 manual: ReadIndexTable (1F)",
-            when: when::always, condition: "always",
-            expected: "exactly the stored scratch pages show, at their bits; index page 4 is refused",
+            id: "ZFM-LIB-005", when: when::always,
             |dut, ctx| {
                 clear_scratch(dut, ctx).await?;
                 let t = some_template(dut, ctx).await?;
@@ -129,11 +109,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-006", group: "library",
-            title: "Search and HiSpeedSearch find an enrolled finger at its page",
-            clause: "R503 manual: Search (04), HiSpeedSearch (1B)",
-            when: when::finger, condition: "ixit.finger = auto",
-            expected: "00 with the stored page and a score above 0, for both searches",
+            id: "ZFM-LIB-006", when: when::finger,
             |dut, ctx| {
                 clear_scratch(dut, ctx).await?;
                 let page = dut.ics.ixit.scratch_first + 1;
@@ -152,11 +128,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-007", group: "library",
-            title: "Search reports not found with zeros",
-            clause: "R503 manual: Search (04); confirmation code 09",
-            when: when::always, condition: "always",
-            expected: "09 with page 0 and score 0 for a blank probe",
+            id: "ZFM-LIB-007", when: when::always,
             |dut, ctx| {
                 let zeros = vec![0u8; dut.ics.caps.template_size];
                 dut.down_char(ctx, 1, &zeros).await?;
@@ -166,22 +138,14 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-008", group: "library",
-            title: "A search starting past the library is refused",
-            clause: "R503 manual: Search (04); confirmation code 0B",
-            when: when::always, condition: "always",
-            expected: "0B",
+            id: "ZFM-LIB-008", when: when::always,
             |dut, ctx| {
                 let cap = dut.ics.caps.library_size;
                 dut.expect(ctx, "Search from page = library size", &Command::Search { buffer: 1, start: cap, count: 1 }, Cc::PageOutOfRange).await.map(drop)
             }
         },
         purpose! {
-            id: "ZFM-LIB-009", group: "library",
-            title: "Empty clears the whole library",
-            clause: "R503 manual: Empty (0D)",
-            when: when::destructive, condition: "ixit.destructive",
-            expected: "00, then count 0, every index page empty, and a search finds nothing",
+            id: "ZFM-LIB-009", when: when::destructive,
             |dut, ctx| {
                 let t = some_template(dut, ctx).await?;
                 dut.down_char(ctx, 1, &t).await?;
@@ -194,11 +158,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-010", group: "library",
-            title: "Every page of the library can hold a template",
-            clause: "R503 manual: Store (06); library capacity",
-            when: when::destructive, condition: "ixit.destructive",
-            expected: "all library-size pages stored: count = library size, every bit set; then emptied",
+            id: "ZFM-LIB-010", when: when::destructive,
             |dut, ctx| {
                 let t = some_template(dut, ctx).await?;
                 dut.down_char(ctx, 1, &t).await?;
@@ -218,11 +178,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-011", group: "library",
-            title: "The library survives a reset",
-            clause: "R503 manual: flash library; SoftRst (3D)",
-            when: when::finger_and_reset, condition: "ics.soft_reset and ixit.finger = auto",
-            expected: "after SoftRst the stored page loads and a new capture finds it",
+            id: "ZFM-LIB-011", when: when::finger_and_reset,
             |dut, ctx| {
                 clear_scratch(dut, ctx).await?;
                 let page = dut.ics.ixit.scratch_first;
@@ -238,11 +194,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-LIB-012", group: "library",
-            title: "Characteristics round-trip at every packet size",
-            clause: "R503 manual: UpChar (08), DownChar (09)",
-            when: when::always, condition: "always",
-            expected: "what DownChar sends, UpChar returns, at each declared size; template size as declared",
+            id: "ZFM-LIB-012", when: when::always,
             |dut, ctx| {
                 let original = dut.packet_size;
                 let n = dut.ics.caps.template_size;

@@ -35,16 +35,18 @@ pub(crate) fn check_bytes(
     ctx.check(what, format!("the same {} bytes", expected.len()), found, ok)
 }
 
-/// Every purpose, declared-vs-observed first.
+/// Every purpose, in the catalogue's order (declared-vs-observed first).
 pub(super) fn all() -> Vec<Purpose<ZfmDut>> {
-    let mut all = declared::purposes();
-    all.extend(framing::purposes());
-    all.extend(system::purposes());
-    all.extend(capture::purposes());
-    all.extend(library::purposes());
-    all.extend(timing::purposes());
-    all.extend(robustness::purposes());
-    all
+    let mut bodies = declared::purposes();
+    bodies.extend(framing::purposes());
+    bodies.extend(system::purposes());
+    bodies.extend(capture::purposes());
+    bodies.extend(library::purposes());
+    bodies.extend(timing::purposes());
+    bodies.extend(robustness::purposes());
+    crate::catalogue::ZFM
+        .assemble(bodies)
+        .expect("the ZFM catalogue and bodies agree (tests::ids_are_unique_and_well_formed)")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply};
 
 use super::purpose;
-use crate::purpose::{Ctx, Purpose, Stop};
+use crate::purpose::{Body, Ctx, Stop};
 use crate::suites::zfm::{ZfmDut, when};
 
 /// SoftRst, its ack, the handshake byte when declared, and a module that answers again.
@@ -27,14 +27,10 @@ async fn read_notepad(dut: &mut ZfmDut, ctx: &mut Ctx, page: u8) -> Result<[u8; 
 }
 
 #[allow(clippy::too_many_lines)] // A list of purposes, each short: splitting it would only scatter them.
-pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
+pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
     vec![
         purpose! {
-            id: "ZFM-SYS-001", group: "system",
-            title: "VfyPwd accepts the password and refuses another",
-            clause: "R503 manual: VfyPwd (13); confirmation code 13",
-            when: when::always, condition: "always",
-            expected: "00 for the IXIT password, 13 for any other",
+            id: "ZFM-SYS-001", when: when::always,
             |dut, ctx| {
                 let pw = dut.ics.ixit.password;
                 dut.expect(ctx, "VfyPwd with the right password", &Command::VfyPwd(pw), Cc::Ok).await?;
@@ -44,11 +40,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-002", group: "system",
-            title: "A new password is required after the next power-up",
-            clause: "R503 manual: SetPwd (12) takes effect at power-up; confirmation code 21",
-            when: when::soft_reset, condition: "ics.soft_reset",
-            expected: "after SetPwd and SoftRst: 21 before VfyPwd, 13 for the old password, 00 for the new; restored afterwards",
+            id: "ZFM-SYS-002", when: when::soft_reset,
             |dut, ctx| {
                 let old = dut.ics.ixit.password;
                 let new = old ^ 0x1357_9BDF;
@@ -65,11 +57,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-003", group: "system",
-            title: "SetSysPara refuses unknown registers and out-of-range values",
-            clause: "R503 manual: SetSysPara (0E); confirmation codes 1A, 1B",
-            when: when::always, condition: "always",
-            expected: "register 9: 1A; security level 6 and packet size code 4: refused; parameters unchanged",
+            id: "ZFM-SYS-003", when: when::always,
             |dut, ctx| {
                 let before = dut.params(ctx).await?;
                 dut.expect(ctx, "register 9", &Command::SetSysPara { param: 9, value: 1 }, Cc::InvalidRegister).await?;
@@ -82,11 +70,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-004", group: "system",
-            title: "The security level can be set and read back",
-            clause: "R503 manual: SetSysPara (0E) parameter 5",
-            when: when::always, condition: "always",
-            expected: "each level 1-5 is reported back; the original level is restored",
+            id: "ZFM-SYS-004", when: when::always,
             |dut, ctx| {
                 let original = dut.params(ctx).await?.security_level;
                 for level in 1..=5u8 {
@@ -99,11 +83,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-005", group: "system",
-            title: "GetRandomCode returns varying numbers",
-            clause: "R503 manual: GetRandomCode (14)",
-            when: when::always, condition: "always",
-            expected: "00 and at least 7 distinct values in 8 calls",
+            id: "ZFM-SYS-005", when: when::always,
             |dut, ctx| {
                 let mut values = std::collections::BTreeSet::new();
                 for _ in 0..8 {
@@ -115,11 +95,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-006", group: "system",
-            title: "Notepad pages keep what is written",
-            clause: "R503 manual: WriteNotepad (18), ReadNotepad (19); confirmation code 1C",
-            when: when::notepad, condition: "ics.notepad",
-            expected: "page 15 reads back what was written (then restored); page 16 is refused with 1C",
+            id: "ZFM-SYS-006", when: when::notepad,
             |dut, ctx| {
                 let original = read_notepad(dut, ctx, 15).await?;
                 let pattern: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xA5);
@@ -132,11 +108,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-007", group: "system",
-            title: "TemplateNum counts the slots the index table shows",
-            clause: "R503 manual: TempleteNum (1D), ReadIndexTable (1F)",
-            when: when::always, condition: "always",
-            expected: "the count equals the number of set bits over all index pages",
+            id: "ZFM-SYS-007", when: when::always,
             |dut, ctx| {
                 let count = dut.template_count(ctx).await?;
                 let used = dut.used_slots(ctx).await?;
@@ -144,11 +116,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-008", group: "system",
-            title: "SoftRst answers, sends its handshake byte, and the module comes back",
-            clause: "R503 manual: SoftRst (3D), 0x55 after reset",
-            when: when::soft_reset, condition: "ics.soft_reset",
-            expected: "ack 00, then 0x55 when declared, then 00 to VfyPwd",
+            id: "ZFM-SYS-008", when: when::soft_reset,
             |dut, ctx| {
                 soft_reset(dut, ctx).await?;
                 let pw = dut.ics.ixit.password;
@@ -156,19 +124,11 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-009", group: "system",
-            title: "CheckSensor reports a working sensor",
-            clause: "R503 manual: CheckSensor (36); code 29 = abnormal",
-            when: when::check_sensor, condition: "ics.check_sensor",
-            expected: "00",
+            id: "ZFM-SYS-009", when: when::check_sensor,
             |dut, ctx| dut.ok(ctx, &Command::CheckSensor).await.map(drop)
         },
         purpose! {
-            id: "ZFM-SYS-010", group: "system",
-            title: "Firmware and algorithm versions are printable strings",
-            clause: "R503 manual: GetAlgVer (39), GetFwVer (3A)",
-            when: when::versions, condition: "ics.versions",
-            expected: "00 and non-empty printable text in both",
+            id: "ZFM-SYS-010", when: when::versions,
             |dut, ctx| {
                 for cmd in [Command::GetFwVer, Command::GetAlgVer] {
                     if let Reply::Version { text, .. } = dut.ok(ctx, &cmd).await? {
@@ -180,11 +140,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-011", group: "system",
-            title: "The LED ring takes every mode and colour and refuses others",
-            clause: "R503 manual: AuraLedConfig (35): control 1-6, colour 1-7",
-            when: when::led, condition: "ics.led",
-            expected: "00 for the 6 x 7 valid settings; not 00 for control 0 and colour 9",
+            id: "ZFM-SYS-011", when: when::led,
             |dut, ctx| {
                 let mut refused = 0;
                 for ctrl in 1..=6u8 {
@@ -204,11 +160,7 @@ pub(super) fn purposes() -> Vec<Purpose<ZfmDut>> {
             }
         },
         purpose! {
-            id: "ZFM-SYS-012", group: "system",
-            title: "ReadInfPage sends 512 bytes",
-            clause: "R503 manual: ReadInfPage (16)",
-            when: when::always, condition: "always",
-            expected: "ack 00 then data packets totalling 512 bytes",
+            id: "ZFM-SYS-012", when: when::always,
             |dut, ctx| {
                 dut.ok(ctx, &Command::ReadInfPage).await?;
                 let size = dut.packet_size;
