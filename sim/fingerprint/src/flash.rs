@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use khil_sim_host::persist;
 use serde::{Deserialize, Serialize};
 
 use crate::charfile::CharBuffer;
@@ -41,18 +42,11 @@ impl Flash {
     }
 }
 
-/// A state file that cannot be used. The simulator refuses to start rather than overwrite it.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("state file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("state file {path}: not a khil fingerprint state file: {source}")]
-    Json { path: PathBuf, source: serde_json::Error },
-    #[error("state file {path}: {field}: expected {expected}, found {found}")]
-    Field { path: PathBuf, field: String, expected: String, found: String },
-}
+pub use khil_sim_host::persist::StateError;
 
 const FORMAT: &str = "khil-zfm-state";
+/// What a file that is not one is not, in messages.
+const KIND: &str = "khil fingerprint";
 
 /// The JSON shape of a state file. Binary fields are lower-case hex.
 #[derive(Serialize, Deserialize)]
@@ -105,19 +99,8 @@ impl StateFile {
     /// Loads the flash, or the factory state if the file does not exist yet. Every field is checked against
     /// `profile`; any problem is an error naming the file and the field.
     pub fn load(&self, profile: &Profile) -> Result<Flash, StateError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Flash::factory()),
-            Err(source) => return Err(StateError::Io { path: self.path.clone(), source }),
-        };
-        let json: StateJson =
-            serde_json::from_str(&text).map_err(|source| StateError::Json { path: self.path.clone(), source })?;
-        let field = |field: &str, expected: &str, found: String| StateError::Field {
-            path: self.path.clone(),
-            field: field.to_owned(),
-            expected: expected.to_owned(),
-            found,
-        };
+        let Some(json) = persist::read_json::<StateJson>(&self.path, KIND)? else { return Ok(Flash::factory()) };
+        let field = |field: &str, expected: &str, found: String| StateError::field(&self.path, field, expected, found);
         if json.format != FORMAT || json.version != 1 {
             return Err(field(
                 "format",
@@ -208,10 +191,7 @@ impl StateFile {
                 .collect(),
             library: flash.library.iter().map(|(slot, file)| (*slot, hex(file.bytes()))).collect(),
         };
-        let io = |source| StateError::Io { path: self.path.clone(), source };
-        let text = serde_json::to_string_pretty(&json)
-            .map_err(|source| StateError::Json { path: self.path.clone(), source })?;
-        khil_sim_host::persist::write_atomic(&self.path, format!("{text}\n").as_bytes()).map_err(io)
+        persist::write_json(&self.path, KIND, &json)
     }
 }
 

@@ -4,6 +4,54 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A state file that cannot be read or written, naming the file: a simulator refuses to start rather than
+/// overwrite a file it cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("state file {path}: not a {kind} state file: {source}")]
+    Json { path: PathBuf, kind: &'static str, source: serde_json::Error },
+    #[error("state file {path}: {field}: expected {expected}, found {found}")]
+    Field { path: PathBuf, field: String, expected: String, found: String },
+}
+
+impl StateError {
+    /// A field of the file at `path` that is not what the simulator can take.
+    pub fn field(path: &Path, field: &str, expected: impl Into<String>, found: impl Into<String>) -> StateError {
+        StateError::Field {
+            path: path.to_owned(),
+            field: field.to_owned(),
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+}
+
+/// Reads a JSON state file of `kind` (`khil fingerprint`, for messages); `None` when there is none yet.
+pub fn read_json<T: DeserializeOwned>(path: &Path, kind: &'static str) -> Result<Option<T>, StateError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StateError::Io { path: path.to_owned(), source }),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|source| StateError::Json { path: path.to_owned(), kind, source })
+}
+
+/// Writes a JSON state file of `kind` whole ([`write_atomic`]).
+pub fn write_json<T: Serialize>(path: &Path, kind: &'static str, value: &T) -> Result<(), StateError> {
+    let text = serde_json::to_string_pretty(value).map_err(|source| StateError::Json {
+        path: path.to_owned(),
+        kind,
+        source,
+    })?;
+    write_atomic(path, format!("{text}\n").as_bytes())
+        .map_err(|source| StateError::Io { path: path.to_owned(), source })
+}
+
 /// Writes `contents` to a temporary file beside `path` (created readable and writable by its owner only: state
 /// files hold templates and keys), syncs it, renames it over `path` and syncs the directory. A crash or a full disk
 /// leaves the old file or the new one, never half of each.

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use khil_sim_host::persist;
 use serde::{Deserialize, Serialize};
 
 /// The persistent part of a PD.
@@ -33,18 +34,11 @@ pub trait PdStore: Send + fmt::Debug {
     fn save(&mut self, profile: &str, state: &Persisted) -> Result<(), StateError>;
 }
 
-/// A state file that cannot be used: the simulator refuses to start rather than overwrite it.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("state file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("state file {path}: not a khil OSDP PD state file: {source}")]
-    Json { path: PathBuf, source: serde_json::Error },
-    #[error("state file {path}: {field}: expected {expected}, found {found}")]
-    Field { path: PathBuf, field: &'static str, expected: String, found: String },
-}
+pub use khil_sim_host::persist::StateError;
 
 const FORMAT: &str = "khil-osdp-pd-state";
+/// What a file that is not one is not, in messages.
+const KIND: &str = "khil OSDP PD";
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,19 +69,8 @@ impl PdStateFile {
     /// The stored state, or `None` if the file does not exist yet. Checked against `profile`; any problem is an
     /// error naming the file and the field.
     pub fn load(&self, profile: &str) -> Result<Option<Persisted>, StateError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StateError::Io { path: self.path.clone(), source }),
-        };
-        let json: StateJson =
-            serde_json::from_str(&text).map_err(|source| StateError::Json { path: self.path.clone(), source })?;
-        let field = |field, expected: String, found: String| StateError::Field {
-            path: self.path.clone(),
-            field,
-            expected,
-            found,
-        };
+        let Some(json) = persist::read_json::<StateJson>(&self.path, KIND)? else { return Ok(None) };
+        let field = |field, expected: String, found: String| StateError::field(&self.path, field, expected, found);
         if json.format != FORMAT || json.version != 1 {
             return Err(field(
                 "format",
@@ -121,10 +104,7 @@ impl PdStateFile {
             address: state.address,
             scbk: state.scbk.as_ref().map(khil_osdp::sc::key_to_hex),
         };
-        let io = |source| StateError::Io { path: self.path.clone(), source };
-        let text = serde_json::to_string_pretty(&json)
-            .map_err(|source| StateError::Json { path: self.path.clone(), source })?;
-        khil_sim_host::persist::write_atomic(&self.path, format!("{text}\n").as_bytes()).map_err(io)
+        persist::write_json(&self.path, KIND, &json)
     }
 }
 
