@@ -199,14 +199,9 @@ impl StateFile {
 mod tests {
     use super::*;
 
-    /// A state file path in a fresh directory, removed when the returned guard drops.
-    fn temp(name: &str) -> (khil_test_support::TempDir, PathBuf) {
-        khil_test_support::temp_file(&format!("flash-{name}"), "state.json")
-    }
-
     #[test]
     fn a_missing_file_is_a_factory_module() {
-        let (_dir, path) = temp("missing");
+        let (_dir, path) = khil_test_support::temp_file("flash-missing", "state.json");
         let f = StateFile::new(path);
         let _ = std::fs::remove_file(f.path());
         assert_eq!(f.load(&Profile::R307).unwrap(), Flash::factory());
@@ -214,7 +209,7 @@ mod tests {
 
     #[test]
     fn saves_and_loads_everything() {
-        let (_dir, path) = temp("round");
+        let (_dir, path) = khil_test_support::temp_file("flash-round", "state.json");
         let f = StateFile::new(path);
         let mut flash = Flash::factory();
         flash.password = 0x1234_5678;
@@ -231,7 +226,7 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_field() {
-        let (_dir, path) = temp("bad");
+        let (_dir, path) = khil_test_support::temp_file("flash-bad", "state.json");
         let f = StateFile::new(path);
         let mut flash = Flash::factory();
         flash.library.insert(300, CharBuffer::zeros());

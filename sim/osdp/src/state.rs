@@ -118,14 +118,9 @@ impl PdStore for PdStateFile {
 mod tests {
     use super::*;
 
-    /// A state file path in a fresh directory, removed when the returned guard drops.
-    fn temp(name: &str) -> (khil_test_support::TempDir, PathBuf) {
-        khil_test_support::temp_file(&format!("osdp-state-{name}"), "pd.json")
-    }
-
     #[test]
     fn saves_loads_and_keeps_the_key_private() {
-        let (_dir, path) = temp("roundtrip");
+        let (_dir, path) = khil_test_support::temp_file("osdp-state-roundtrip", "pd.json");
         let file = PdStateFile::new(&path);
         assert_eq!(file.load("gate-io").unwrap(), None, "no file yet: factory state");
         let state = Persisted { address: 9, scbk: Some([0xA5; 16]) };
@@ -140,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_foreign_or_broken_file_is_refused_with_the_field_named() {
-        let (_dir, path) = temp("refused");
+        let (_dir, path) = khil_test_support::temp_file("osdp-state-refused", "pd.json");
         let file = PdStateFile::new(&path);
         file.save("gate-io", &Persisted { address: 1, scbk: None }).unwrap();
         let e = file.load("bio-reader").unwrap_err().to_string();
