@@ -1,10 +1,13 @@
-//! `khil conformance list|run`: the test purposes of a device class, and a run against one device that writes
-//! `report.json`, `junit.xml` and `report.html`.
+//! `khil conformance list|ics|run`: the test purposes of a device class, an ICS to start from, and a run against
+//! one device that writes `report.json`, `junit.xml` and `report.html` as it goes.
 //!
-//! Exit status of `run`: 0 when no purpose failed or stopped with an error (inconclusive and not applicable do
-//! not fail a run), 1 when some did (the reports are written either way), 2 when the run could not start or its
-//! reports could not be written (unknown class, bad URL, unreadable or invalid ICS, no purpose selected, device
-//! unreachable, output directory not writable): the message names the input.
+//! Exit status of `run`: 0 PASSED (every purpose ran, every applicable one passed), 1 FAILED (a purpose failed or
+//! stopped with an error), 3 INCOMPLETE (nothing failed, but not everything ran or was decided: `--only`, Ctrl-C,
+//! an inconclusive purpose); the reports are written in all three cases. 2 when the run could not start or its
+//! reports could not be written (unknown class, bad URL, unreadable or invalid ICS, no purpose selected, and the
+//! preflight's setup mistakes: the device does not answer at the declared address or speed, the declared key does
+//! not open its secure channel, no ICS given for a device khil has no declaration of): the message names the
+//! setting to fix.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -19,11 +22,13 @@ use khil_conformance::purpose::PurposeMeta;
 use khil_conformance::report;
 use khil_conformance::runner::PurposeResult;
 use khil_conformance::suites::CLASSES;
-use khil_conformance::{Connector, Ics, Progress, RunOptions, RunReport, Suite};
+use khil_conformance::{Connector, Ics, Progress, RunOptions, RunReport, RunVerdict, Suite};
 use khil_link::{BoxLink, DeviceUrl};
 
 /// Exit status when a run could not start or finish (clap's usage errors use it too).
 const CANNOT_RUN: u8 = 2;
+/// Exit status of an INCOMPLETE run.
+const INCOMPLETE: u8 = 3;
 
 /// The one place that maps a class name to its suite: adding a class adds an arm here (and a line in
 /// `khil_conformance::suites::CLASSES`). `$body` sees the suite as `$suite` and may `.await`.
@@ -50,7 +55,7 @@ macro_rules! with_suite {
 khil conformance run --class zfm --device sim:fingerprint?profile=r307 --out report/\n  \
 khil conformance run --class zfm --device serial:///dev/ttyUSB0?baud=57600 --ics vendor-r503.toml --out r503/\n\n\
 `run` writes report.html (for people), junit.xml (for CI) and report.json (everything) into --out.\n\
-Exit status: 0 no purpose failed or errored, 1 some did, 2 the run could not start."
+Exit status: 0 PASSED, 1 FAILED, 3 INCOMPLETE (not everything ran or was decided), 2 the run could not start."
 )]
 pub(crate) struct ConformanceArgs {
     #[command(subcommand)]
@@ -66,11 +71,26 @@ enum ConformanceCommand {
         #[arg(long)]
         class: Option<String>,
     },
+    /// Write a class's ICS with every key commented, to start a vendor's declaration from
+    #[command(after_help = "Examples:\n  khil conformance ics --class zfm > r503.toml\n  \
+khil conformance ics --class osdp-pd --from-device serial:///dev/ttyUSB0?baud=115200 > reader.toml\n\n\
+With --from-device, [device] (and any key named like a field the device reports) holds what the device reports.")]
+    Ics {
+        /// Device class (see `khil conformance list`)
+        #[arg(long)]
+        class: String,
+        /// Fill in what this device reports about itself (its identity; for OSDP also the address it answers at)
+        #[arg(long, value_name = "URL")]
+        from_device: Option<String>,
+    },
     /// Run a class's test purposes against a device and write the reports
     #[command(
         after_help = "Examples:\n  khil conformance run --class zfm --device sim:fingerprint?profile=r503 --out report/\n  \
 khil conformance run --class zfm --device serial:///dev/ttyUSB0 --ics r503.toml --only ZFM-CAP ZFM-LIB-001 --out out/\n\n\
-Exit status: 0 no purpose failed or errored, 1 some did (reports written), 2 the run could not start."
+Before any purpose the device is checked: it answers at the declared address and speed, the declared key opens its \
+secure channel, and the ICS is given unless the device identifies as one of khil's simulated models. Reports are \
+rewritten after every purpose, so Ctrl-C leaves a valid INCOMPLETE report.\n\n\
+Exit status: 0 PASSED, 1 FAILED, 3 INCOMPLETE (reports written in all three), 2 the run could not start."
     )]
     Run(RunArgs),
 }
@@ -83,7 +103,8 @@ struct RunArgs {
     /// Device URL: serial:///dev/ttyUSB0?baud=57600, tcp://host:port, sim:fingerprint?profile=r307
     #[arg(long, value_name = "URL")]
     device: String,
-    /// The vendor's ICS file (TOML: [device], [capabilities], [ixit]); default: the suite's for this URL
+    /// The vendor's ICS file (TOML: [device], [capabilities], [ixit]; `khil conformance ics` writes one to start
+    /// from). Without it, only a device that identifies as one of khil's simulated models can be run
     #[arg(long, value_name = "FILE")]
     ics: Option<PathBuf>,
     /// Run only purposes whose id starts with one of these (repeatable, several values allowed)
@@ -114,6 +135,14 @@ fn unknown_class(name: &str) -> String {
 pub(crate) async fn run(args: ConformanceArgs) -> ExitCode {
     let ended = match args.command {
         ConformanceCommand::List { class } => list(class.as_deref()).map(|()| ExitCode::SUCCESS),
+        ConformanceCommand::Ics { class, from_device } => {
+            with_suite!(class.as_str(), |suite| ics_template(&suite, from_device.as_deref()).await).and_then(|r| r).map(
+                |text| {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                },
+            )
+        }
         ConformanceCommand::Run(args) => {
             with_suite!(args.class.as_str(), |suite| run_class(&suite, &args).await).and_then(|r| r)
         }
@@ -165,25 +194,89 @@ fn purpose_table<S: Suite>(suite: &S) -> String {
     out
 }
 
+/// The class's ICS template; with a device, its `[device]` fields (and any key named like a reported field, such
+/// as `library_size` or `address`) hold what the device reports, and a header lists everything it reported.
+async fn ics_template<S: Suite>(suite: &S, from_device: Option<&str>) -> Result<String, String> {
+    let template = suite.ics_template();
+    let Some(device) = from_device else { return Ok(template.to_owned()) };
+    let url: DeviceUrl = device.parse().map_err(|e| format!("--from-device: {e}"))?;
+    let identity =
+        suite.identify(&CliConnector, &suite.device_url(&url), None).await.map_err(|e| format!("{url}: {e}"))?;
+    Ok(khil_conformance::ics::fill_template(template, &identity, &url.to_string()))
+}
+
 /// One run of one class. `Err`: the run could not start, or its reports could not be written.
 async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, String> {
     let url: DeviceUrl = args.device.parse().map_err(|e| format!("--device: {e}"))?;
     let ics = match &args.ics {
-        Some(path) => Ics::load(path).map_err(|e| format!("--ics: {e}"))?,
-        None => suite.default_ics(&url),
+        Some(path) => Some(Ics::load(path).map_err(|e| format!("--ics: {e}"))?),
+        None => None,
     };
     // Before a run that may take minutes, not after it.
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("--out {}: cannot create the directory: {e}", args.out.display()))?;
-    let opts = RunOptions { url, ics, only: args.only.clone(), purpose_timeout: args.purpose_timeout };
-    let mut progress: Box<dyn Progress> =
+    let (stop, cancel) = tokio::sync::watch::channel(false);
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("khil conformance: interrupted: finishing the reports (INCOMPLETE)");
+            let _ = stop.send(true);
+        }
+    });
+    let opts = RunOptions {
+        only: args.only.clone(),
+        purpose_timeout: args.purpose_timeout,
+        cancel: Some(cancel),
+        ..RunOptions::new(url, ics)
+    };
+    let shown: Box<dyn Progress> =
         if std::io::stderr().is_terminal() { Box::new(Bar::default()) } else { Box::new(Lines::default()) };
-    let report = khil_conformance::run(suite, &CliConnector, &opts, progress.as_mut()).await?;
+    let mut progress = Writing { shown, out: args.out.clone(), failed: None };
+    let ran = khil_conformance::run(suite, &CliConnector, &opts, &mut progress).await;
+    ctrl_c.abort();
+    let report = ran?;
+    if let Some(e) = progress.failed {
+        return Err(e);
+    }
     let files = report::write_all(&report, &args.out)?;
     print!("{}", outcome_text(&report));
     let html = files.iter().find(|f| f.ends_with(report::HTML_FILE)).unwrap_or(&files[0]);
     println!("report: {}", html.display());
-    Ok(if report.summary.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(match report.verdict {
+        RunVerdict::Passed => ExitCode::SUCCESS,
+        RunVerdict::Failed => ExitCode::FAILURE,
+        RunVerdict::Incomplete => ExitCode::from(INCOMPLETE),
+    })
+}
+
+/// Shows progress and rewrites the reports at every checkpoint, so that an interrupted run leaves them valid.
+struct Writing {
+    shown: Box<dyn Progress>,
+    out: PathBuf,
+    /// The first write that failed (the run goes on; the error is reported at the end).
+    failed: Option<String>,
+}
+
+impl Progress for Writing {
+    fn started(&mut self, total: usize) {
+        self.shown.started(total);
+    }
+    fn purpose_started(&mut self, meta: &PurposeMeta) {
+        self.shown.purpose_started(meta);
+    }
+    fn purpose_running(&mut self, meta: &PurposeMeta, elapsed: Duration) {
+        self.shown.purpose_running(meta, elapsed);
+    }
+    fn purpose_done(&mut self, result: &PurposeResult) {
+        self.shown.purpose_done(result);
+    }
+    fn checkpoint(&mut self, report: &RunReport) {
+        if let Err(e) = report::write_all(report, &self.out) {
+            self.failed.get_or_insert(e);
+        }
+    }
+    fn finished(&mut self) {
+        self.shown.finished();
+    }
 }
 
 /// The failed and errored purposes, one a line, then the summary line.
@@ -200,13 +293,16 @@ fn outcome_text(report: &RunReport) -> String {
     }
     counts.push(format!("{} not applicable", s.not_applicable));
     counts.push(format!("{} error", s.error));
+    if !report.not_run.is_empty() {
+        counts.push(format!("{} not run", report.not_run.len()));
+    }
     let _ = writeln!(
         out,
         "{} {}: {}: {} test purposes: {} ({})",
         report.class,
         report.device_url,
-        if s.passed() { "PASSED" } else { "FAILED" },
-        s.total,
+        report.verdict.word(),
+        s.total + report.not_run.len(),
         counts.join(", "),
         report::human_ms(report.duration_ms),
     );
@@ -246,6 +342,12 @@ impl Progress for Bar {
         }
     }
 
+    fn purpose_running(&mut self, meta: &PurposeMeta, elapsed: Duration) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} {} ({} s)", meta.id, meta.title, elapsed.as_secs()));
+        }
+    }
+
     fn purpose_done(&mut self, result: &PurposeResult) {
         if let Some(bar) = &self.bar {
             if result.outcome.is_failure() {
@@ -272,6 +374,14 @@ struct Lines {
 impl Progress for Lines {
     fn started(&mut self, total: usize) {
         self.total = total;
+    }
+
+    /// At one second, then every ten: enough to see that a long purpose is alive without flooding a CI log.
+    fn purpose_running(&mut self, meta: &PurposeMeta, elapsed: Duration) {
+        let s = elapsed.as_secs();
+        if s == 1 || s.is_multiple_of(10) {
+            eprintln!("[{}/{}] {} running ({s} s)", self.done + 1, self.total, meta.id);
+        }
     }
 
     fn purpose_done(&mut self, r: &PurposeResult) {

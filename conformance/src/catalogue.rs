@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_built_in_catalogues_parse() {
-        assert_eq!(ZFM.entries.len(), 52);
-        assert_eq!(OSDP_PD.entries.len(), 30);
+        assert_eq!(ZFM.entries.len(), 53);
+        assert_eq!(OSDP_PD.entries.len(), 31);
     }
 }

@@ -17,9 +17,12 @@
 //! The framework only knows the three tables; a suite parses `capabilities` and `ixit` into its own types and
 //! reports a missing or mistyped key with the file and key named.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::suite::{DECLARED_FIELDS, Identity};
 
 /// Who made the device, as declared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +34,23 @@ pub struct DeviceDecl {
     pub model: String,
     #[serde(default)]
     pub firmware: String,
+    /// One unit's serial number, when the ICS is for one unit.
+    #[serde(default)]
+    pub serial: String,
+}
+
+impl DeviceDecl {
+    /// The declared value of an identity field (`vendor`, `model`, `firmware`, `serial`); `None` when left empty.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        let v = match field {
+            "vendor" => &self.vendor,
+            "model" => &self.model,
+            "firmware" => &self.firmware,
+            "serial" => &self.serial,
+            _ => return None,
+        };
+        Some(v.as_str()).filter(|v| !v.trim().is_empty())
+    }
 }
 
 /// A parsed ICS.
@@ -43,9 +63,12 @@ pub struct Ics {
     pub capabilities: toml::Table,
     #[serde(default)]
     pub ixit: toml::Table,
-    /// Where it was read from (`None`: the suite's built-in default).
+    /// Where it was read from (`None`: built into khil, or made by a test).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// The name of a built-in declaration (`built-in r503`).
+    #[serde(skip)]
+    pub builtin: Option<String>,
 }
 
 /// An ICS that cannot be used.
@@ -73,9 +96,20 @@ impl Ics {
         toml::from_str(text).map_err(|e| IcsError::Parse { path: name.to_owned(), message: e.to_string() })
     }
 
+    /// A declaration built into khil (a simulator profile's), named `name` in reports and messages.
+    pub fn builtin(text: &str, name: &str) -> Result<Ics, IcsError> {
+        let mut ics = Ics::parse(text, name)?;
+        ics.builtin = Some(name.to_owned());
+        Ok(ics)
+    }
+
     /// Where this ICS came from, for messages.
     pub fn name(&self) -> String {
-        self.source.as_ref().map_or_else(|| "built-in default".to_owned(), |p| p.display().to_string())
+        match (&self.source, &self.builtin) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => "an ICS made in code".to_owned(),
+        }
     }
 
     /// A typed view of `[capabilities]` (or `[ixit]`): the suite's struct, with unknown keys refused.
@@ -87,5 +121,85 @@ impl Ics {
         toml::Value::Table(value.clone())
             .try_into()
             .map_err(|e: toml::de::Error| IcsError::Parse { path: self.name(), message: format!("[{table}] {e}") })
+    }
+}
+
+/// `template` (a class's commented ICS) with what a device reported filled in: each `[device]` field it reports
+/// (a commented-out one is switched on), and any other key named like a reported field (`library size` fills
+/// `library_size`, `address` fills `[ixit] address`), keeping the value's form (a string, a number, 0x hex). A
+/// header lists everything the device reported, so the vendor can check the rest by hand.
+pub fn fill_template(template: &str, identity: &Identity, url: &str) -> String {
+    let mut out = format!("# Filled in from what the device at {url} reported:\n");
+    for (k, v) in &identity.fields {
+        let _ = writeln!(out, "#   {k}: {v}");
+    }
+    out.push_str("# Every other value is the template's: replace it with what the vendor declares.\n\n");
+    let mut section = "";
+    for line in template.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed.trim_matches(|c| c == '[' || c == ']');
+        }
+        out.push_str(&filled(line, section, identity).unwrap_or_else(|| line.to_owned()));
+        out.push('\n');
+    }
+    out
+}
+
+/// `line` with the reported value, when it is a `key = value` line (or, in `[device]`, a commented-out one) whose
+/// key names a reported field.
+fn filled(line: &str, section: &str, identity: &Identity) -> Option<String> {
+    // A commented-out `key = "value"` line of [device] (the template's optional serial), not prose.
+    let commented = line.strip_prefix("# ").filter(|l| section == "device" && l.contains("= \""));
+    let (key, value) = commented.unwrap_or(line).split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('#') || key.contains(' ') {
+        return None;
+    }
+    let field = key.replace('_', " ");
+    let reported = identity.get(&field).filter(|_| section == "device" || !DECLARED_FIELDS.contains(&key))?;
+    let value = value.split('#').next().unwrap_or("").trim();
+    let new = if section == "device" || value.starts_with('"') {
+        format!("{reported:?}")
+    } else if value.starts_with("0x") {
+        format!("0x{reported}")
+    } else if reported.parse::<i64>().is_ok() {
+        reported.to_owned()
+    } else {
+        return None;
+    };
+    Some(format!("{key} = {new}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = "[device]\nvendor = \"V\"\nmodel = \"M\"\n# serial = \"0\"\n\n[capabilities]\nlibrary_size = 200\n\
+                            # a comment = kept\n\n[ixit]\naddress = 0xFFFFFFFF\nfinger = \"none\"\n";
+
+    #[test]
+    fn a_template_is_filled_with_what_the_device_reports() {
+        let identity = Identity {
+            fields: [("model", "R503"), ("serial", "42"), ("library size", "1000"), ("address", "12345678")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .to_vec(),
+        };
+        let text = fill_template(TEMPLATE, &identity, "serial:///dev/ttyUSB0");
+        let ics = Ics::parse(&text, "filled").unwrap();
+        assert_eq!(
+            (ics.device.vendor.as_str(), ics.device.model.as_str(), ics.device.serial.as_str()),
+            ("V", "R503", "42")
+        );
+        assert_eq!(ics.capabilities["library_size"].as_integer(), Some(1000));
+        assert_eq!(ics.ixit["address"].as_integer(), Some(0x1234_5678));
+        assert_eq!(ics.ixit["finger"].as_str(), Some("none"));
+        assert!(text.contains("#   library size: 1000") && text.contains("# a comment = kept"), "{text}");
+    }
+
+    #[test]
+    fn a_device_that_reports_nothing_leaves_the_template_as_it_is() {
+        let text = fill_template(TEMPLATE, &Identity::default(), "tcp://h:1");
+        assert!(text.ends_with(TEMPLATE), "{text}");
     }
 }

@@ -15,6 +15,6 @@ pub mod verdict;
 
 pub use ics::Ics;
 pub use purpose::{Applicability, Ctx, Purpose, PurposeMeta, Stop};
-pub use runner::{Progress, Quiet, RunOptions, RunReport, run};
-pub use suite::{Connector, Identity, Suite};
+pub use runner::{NotRun, Progress, Quiet, RunOptions, RunReport, RunVerdict, run};
+pub use suite::{Connector, Identity, Preflight, SetupError, Suite, check_declared};
 pub use verdict::{Outcome, Verdict};

@@ -1,6 +1,7 @@
-//! Runs a suite against one device: applicability from the ICS, a fresh transport per purpose (the suite opens the
-//! kind its class needs through the `Connector`), a time limit per purpose, and the results in order. Knows nothing
-//! about any device class.
+//! Runs a suite against one device: the suite's preflight first (setup mistakes stop the run before any verdict),
+//! applicability from the ICS, a fresh transport per purpose (the suite opens the kind its class needs through the
+//! `Connector`), a time limit per purpose, and the results in order, with the verdict of the run: PASSED only when
+//! every purpose ran and every applicable one passed. Knows nothing about any device class.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -9,18 +10,62 @@ use serde::Serialize;
 
 use crate::ics::{DeviceDecl, Ics};
 use crate::purpose::{Applicability, Ctx, PurposeMeta, Stop};
-use crate::suite::{Connector, Identity, Suite};
+use crate::suite::{Connector, Identity, Preflight, Suite};
 use crate::verdict::{Evidence, Outcome, Verdict};
 
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub url: DeviceUrl,
-    pub ics: Ics,
-    /// Run only purposes whose id starts with one of these (empty: all).
+    /// The vendor's ICS; `None`: the built-in declaration of the model the device identifies as, if khil has one.
+    pub ics: Option<Ics>,
+    /// Run only purposes whose id starts with one of these (empty: all). A run with a selection is INCOMPLETE.
     pub only: Vec<String>,
     /// A purpose still running after this is stopped with `error`.
     pub purpose_timeout: Duration,
+    /// Set to `true` to stop the run (Ctrl-C): the purpose running is abandoned, the rest are listed as not run and
+    /// the report is INCOMPLETE.
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+impl RunOptions {
+    /// Every purpose against `url`, a minute each at most.
+    pub fn new(url: DeviceUrl, ics: Option<Ics>) -> RunOptions {
+        RunOptions { url, ics, only: Vec::new(), purpose_timeout: Duration::from_mins(1), cancel: None }
+    }
+}
+
+/// The verdict of a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RunVerdict {
+    /// Every purpose ran; each applicable one passed.
+    Passed,
+    /// A purpose failed or stopped with an error.
+    Failed,
+    /// Nothing failed, but not everything was shown: purposes not run (`--only`, an interrupted run), or
+    /// inconclusive or without a verdict.
+    Incomplete,
+}
+
+impl RunVerdict {
+    /// `PASSED`, `FAILED`, `INCOMPLETE`.
+    pub fn word(self) -> &'static str {
+        match self {
+            RunVerdict::Passed => "PASSED",
+            RunVerdict::Failed => "FAILED",
+            RunVerdict::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+/// A purpose of the suite that did not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotRun {
+    pub id: String,
+    pub title: String,
+    /// `not selected (--only ...)`, `the run was interrupted`.
+    pub reason: String,
 }
 
 /// One purpose's result.
@@ -66,6 +111,17 @@ impl Summary {
     pub fn passed(&self) -> bool {
         self.fail == 0 && self.error == 0
     }
+
+    /// The run's verdict, given the purposes that did not run.
+    pub fn verdict(&self, not_run: usize) -> RunVerdict {
+        if !self.passed() {
+            RunVerdict::Failed
+        } else if not_run > 0 || self.inconclusive > 0 || self.none > 0 {
+            RunVerdict::Incomplete
+        } else {
+            RunVerdict::Passed
+        }
+    }
 }
 
 /// A whole run.
@@ -73,7 +129,12 @@ impl Summary {
 pub struct RunReport {
     pub class: String,
     pub suite: String,
+    /// PASSED, FAILED or INCOMPLETE.
+    pub verdict: RunVerdict,
+    /// What the device is, in its own words ([`Identity::title`]), or the declared model when it reports none.
+    pub title: String,
     pub device_url: String,
+    /// Where the ICS came from (a file, or the built-in declaration of a khil simulator's model).
     pub ics: String,
     pub declared: DeviceDecl,
     pub identity: Identity,
@@ -83,13 +144,22 @@ pub struct RunReport {
     pub khil_version: String,
     pub summary: Summary,
     pub results: Vec<PurposeResult>,
+    /// The suite's purposes that did not run, in catalogue order.
+    pub not_run: Vec<NotRun>,
+    /// Stopped before the end (Ctrl-C).
+    pub interrupted: bool,
 }
 
-/// Hears about the run as it goes (the CLI's progress bar; nothing in tests).
+/// Hears about the run as it goes (the CLI's progress bar and report files; nothing in tests).
 pub trait Progress: Send {
     fn started(&mut self, _total: usize) {}
     fn purpose_started(&mut self, _meta: &PurposeMeta) {}
+    /// A purpose still running, about once a second after its first second.
+    fn purpose_running(&mut self, _meta: &PurposeMeta, _elapsed: Duration) {}
     fn purpose_done(&mut self, _result: &PurposeResult) {}
+    /// The report as it stands: before the first purpose and after each (what has not run yet is listed as not
+    /// run, and the verdict is INCOMPLETE until the end), so an interrupted run leaves a valid report.
+    fn checkpoint(&mut self, _report: &RunReport) {}
     fn finished(&mut self) {}
 }
 
@@ -108,14 +178,17 @@ pub fn selected<'s, S: Suite>(suite: &'s S, only: &[String]) -> Vec<&'s crate::p
         .collect()
 }
 
-/// Runs `suite` against `opts.url`.
+/// Runs `suite` against `opts.url`. `Err`: the run could not start (nothing selected, the ICS is invalid, the
+/// preflight found a setup mistake); the message names what to fix.
 pub async fn run<S: Suite>(
     suite: &S,
     connector: &dyn Connector,
     opts: &RunOptions,
     progress: &mut dyn Progress,
 ) -> Result<RunReport, String> {
-    suite.validate_ics(&opts.ics)?;
+    if let Some(ics) = &opts.ics {
+        suite.validate_ics(ics)?;
+    }
     let started = Instant::now();
     let started_unix = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let purposes = selected(suite, &opts.only);
@@ -127,53 +200,123 @@ pub async fn run<S: Suite>(
             suite.class()
         ));
     }
-    // Identity first: a device that cannot be reached at all is one clear error, not N purpose errors.
+    // Setup first: a device that cannot be reached, a wrong key or no ICS is one clear error, not N failures.
     let url = suite.device_url(&opts.url);
-    let mut dut = suite.open(connector, &url, &opts.ics).await.map_err(|e| format!("{}: {e}", opts.url))?;
-    let identity = suite.identify(&mut dut).await;
-    drop(dut);
-
-    progress.started(purposes.len());
-    let mut results = Vec::with_capacity(purposes.len());
-    let mut summary = Summary::default();
-    for purpose in purposes {
-        progress.purpose_started(&purpose.meta);
-        let began = Instant::now();
-        let (outcome, evidence) = match (purpose.applies)(&opts.ics) {
-            Applicability::NotApplicable(reason) => (Outcome::NotApplicable { reason }, Evidence::default()),
-            Applicability::Applies => run_one(suite, connector, opts, purpose).await,
-        };
-        let m = &purpose.meta;
-        let result = PurposeResult {
-            id: m.id.to_owned(),
-            title: m.title.to_owned(),
-            clause: m.clause.to_owned(),
-            group: m.group.to_owned(),
-            condition: m.condition.to_owned(),
-            expected: m.expected.to_owned(),
-            outcome,
-            duration_ms: Evidence::duration_ms(began.elapsed()),
-            evidence,
-        };
-        tracing::info!(id = %result.id, outcome = %result.outcome.label(), "test purpose done");
-        summary.add(&result.outcome);
-        progress.purpose_done(&result);
-        results.push(result);
-    }
-    progress.finished();
-    Ok(RunReport {
+    let Preflight { identity, ics } =
+        suite.preflight(connector, &url, opts.ics.as_ref()).await.map_err(|e| format!("{}: {e}", opts.url))?;
+    suite.validate_ics(&ics)?;
+    let opts = &RunOptions { ics: Some(ics.clone()), ..opts.clone() };
+    let title = identity.title().unwrap_or_else(|| {
+        let d = &ics.device;
+        format!("{} {} (as declared: the device reports no model)", d.vendor, d.model).trim().to_owned()
+    });
+    let mut report = RunReport {
         class: suite.class().to_owned(),
         suite: suite.title().to_owned(),
+        verdict: RunVerdict::Incomplete,
+        title,
         device_url: opts.url.to_string(),
-        ics: opts.ics.name(),
-        declared: opts.ics.device.clone(),
+        ics: ics.name(),
+        declared: ics.device.clone(),
         identity,
         started_unix,
-        duration_ms: Evidence::duration_ms(started.elapsed()),
+        duration_ms: 0.0,
         khil_version: env!("CARGO_PKG_VERSION").to_owned(),
-        summary,
-        results,
-    })
+        summary: Summary::default(),
+        results: Vec::with_capacity(purposes.len()),
+        not_run: Vec::new(),
+        interrupted: false,
+    };
+    let unselected: Vec<NotRun> = suite
+        .purposes()
+        .iter()
+        .filter(|p| !purposes.iter().any(|s| s.meta.id == p.meta.id))
+        .map(|p| not_run(&p.meta, &format!("not selected (--only {})", opts.only.join(" "))))
+        .collect();
+    let pending = |done: usize, why: &str| -> Vec<NotRun> {
+        let mut all = unselected.clone();
+        all.extend(purposes[done..].iter().map(|p| not_run(&p.meta, why)));
+        all.sort_by_key(|n| suite.purposes().iter().position(|p| p.meta.id == n.id));
+        all
+    };
+    report.not_run = pending(0, "not run yet");
+    progress.checkpoint(&report);
+
+    progress.started(purposes.len());
+    let mut cancel = opts.cancel.clone();
+    for (done, purpose) in purposes.iter().enumerate() {
+        if cancel.as_ref().is_some_and(|c| *c.borrow()) {
+            report.interrupted = true;
+            break;
+        }
+        progress.purpose_started(&purpose.meta);
+        let began = Instant::now();
+        let (outcome, evidence) = match (purpose.applies)(&ics) {
+            Applicability::NotApplicable(reason) => (Outcome::NotApplicable { reason }, Evidence::default()),
+            Applicability::Applies => {
+                let ran = watched(run_one(suite, connector, opts, purpose), &purpose.meta, progress);
+                match cancel.as_mut() {
+                    None => ran.await,
+                    Some(c) => {
+                        tokio::select! {
+                            r = ran => r,
+                            _ = c.wait_for(|stop| *stop) => {
+                                report.interrupted = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let result = result_of(&purpose.meta, outcome, began.elapsed(), evidence);
+        tracing::info!(id = %result.id, outcome = %result.outcome.label(), "test purpose done");
+        report.summary.add(&result.outcome);
+        progress.purpose_done(&result);
+        report.results.push(result);
+        report.not_run = pending(done + 1, "not run yet");
+        report.duration_ms = Evidence::duration_ms(started.elapsed());
+        progress.checkpoint(&report);
+    }
+    let done = report.results.len();
+    report.not_run = pending(done, "the run was interrupted");
+    report.verdict = report.summary.verdict(report.not_run.len());
+    report.duration_ms = Evidence::duration_ms(started.elapsed());
+    progress.checkpoint(&report);
+    progress.finished();
+    Ok(report)
+}
+
+fn not_run(meta: &PurposeMeta, reason: &str) -> NotRun {
+    NotRun { id: meta.id.to_owned(), title: meta.title.to_owned(), reason: reason.to_owned() }
+}
+
+fn result_of(m: &PurposeMeta, outcome: Outcome, took: Duration, evidence: Evidence) -> PurposeResult {
+    PurposeResult {
+        id: m.id.to_owned(),
+        title: m.title.to_owned(),
+        clause: m.clause.to_owned(),
+        group: m.group.to_owned(),
+        condition: m.condition.to_owned(),
+        expected: m.expected.to_owned(),
+        outcome,
+        duration_ms: Evidence::duration_ms(took),
+        evidence,
+    }
+}
+
+/// Runs `body`, telling `progress` about once a second that the purpose is still running.
+async fn watched<T>(body: impl Future<Output = T>, meta: &PurposeMeta, progress: &mut dyn Progress) -> T {
+    let began = Instant::now();
+    let mut body = std::pin::pin!(body);
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            out = &mut body => return out,
+            _ = tick.tick() => progress.purpose_running(meta, began.elapsed()),
+        }
+    }
 }
 
 async fn run_one<S: Suite>(
@@ -182,10 +325,11 @@ async fn run_one<S: Suite>(
     opts: &RunOptions,
     purpose: &crate::purpose::Purpose<S::Dut>,
 ) -> (Outcome, Evidence) {
-    let mut ctx = Ctx::new(opts.ics.clone());
+    let ics = opts.ics.clone().unwrap_or_default();
+    let mut ctx = Ctx::new(ics.clone());
     let body = async {
         let url = suite.device_url(&opts.url);
-        let mut dut = suite.open(connector, &url, &opts.ics).await?;
+        let mut dut = suite.open(connector, &url, &ics).await?;
         (purpose.run)(&mut dut, &mut ctx).await
     };
     let ended = tokio::time::timeout(opts.purpose_timeout, body).await;

@@ -8,14 +8,97 @@ use khil_apdu::{BoxApdu, NoSimCards};
 use khil_link::{BoxLink, DeviceUrl};
 use serde::Serialize;
 
-use crate::ics::Ics;
-use crate::purpose::{Purpose, Stop};
+use crate::ics::{DeviceDecl, Ics};
+use crate::purpose::{Ctx, Purpose, Stop};
 
-/// What the device says it is (for the report's header).
+/// What the device says it is: the report is titled from it, and its `vendor`, `model`, `firmware` and `serial`
+/// fields are compared with the ICS's `[device]` table ([`check_declared`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Identity {
     /// `(field, value)` pairs in display order: model, firmware, serial, capacity...
     pub fields: Vec<(String, String)>,
+}
+
+/// The identity fields an ICS can declare (`[device]`), in the order they are compared.
+pub const DECLARED_FIELDS: [&str; 4] = ["vendor", "model", "firmware", "serial"];
+
+impl Identity {
+    /// The value the device reported for `field`.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == field).map(|(_, v)| v.as_str())
+    }
+
+    /// `get`, but `None` for an empty value too (for display).
+    fn shown(&self, field: &str) -> Option<&str> {
+        self.get(field).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A title in the device's own words: model, firmware and serial as far as it reports them; `None` when it
+    /// reports none of them.
+    pub fn title(&self) -> Option<String> {
+        let model = self.shown("model");
+        let mut extra = Vec::new();
+        if let Some(f) = self.shown("firmware") {
+            extra.push(format!("firmware {f}"));
+        }
+        if let Some(s) = self.shown("serial") {
+            extra.push(format!("serial {s}"));
+        }
+        match (model, extra.is_empty()) {
+            (None, true) => None,
+            (Some(m), true) => Some(m.to_owned()),
+            (Some(m), false) => Some(format!("{m} ({})", extra.join(", "))),
+            (None, false) => Some(extra.join(", ")),
+        }
+    }
+
+    /// Whether every identity field `declared` names agrees with what the device reported (fields it does not
+    /// report are not held against it). Used to pick a built-in ICS.
+    pub fn agrees_with(&self, declared: &DeviceDecl) -> bool {
+        DECLARED_FIELDS.iter().all(|f| match (declared.get(f), self.get(f)) {
+            (Some(d), Some(r)) => same(d, r),
+            _ => true,
+        })
+    }
+}
+
+/// Declared and reported identity values are the same text, whatever the case and surrounding blanks.
+fn same(declared: &str, reported: &str) -> bool {
+    declared.trim().eq_ignore_ascii_case(reported.trim())
+}
+
+/// Compares the ICS's `[device]` fields with what the device reported, one check per field both give: a
+/// mismatch fails with both values. A declared field the device cannot report, or a reported one the ICS leaves
+/// out, is a note. Returns whether anything was compared.
+pub fn check_declared(ctx: &mut Ctx, declared: &DeviceDecl, identity: &Identity) -> bool {
+    let mut compared = false;
+    for field in DECLARED_FIELDS {
+        match (declared.get(field), identity.get(field)) {
+            (Some(d), Some(r)) => {
+                compared = true;
+                let _ = ctx.check(format!("{field}: declared vs reported"), d, r, same(d, r));
+            }
+            (Some(d), None) => ctx.note(format!("the ICS declares {field} {d:?}; the device does not report one")),
+            (None, Some(r)) => ctx.note(format!("the device reports {field} {r:?}; the ICS declares none")),
+            (None, None) => {}
+        }
+    }
+    compared
+}
+
+/// A mistake in the setup of a run, found before any purpose is judged (the device does not answer at the
+/// declared address or speed, the declared key does not open its secure channel, no ICS describes it). The run
+/// stops; the message names the setting to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(pub String);
+
+/// What the preflight found: the device's identity and the ICS the run uses (the one given, or the built-in
+/// declaration of the model the device identifies as).
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    pub identity: Identity,
+    pub ics: Ics,
 }
 
 /// Opens transports: a suite asks for a fresh one per purpose, of the kind its class talks over. `sim:` URLs make a
@@ -54,9 +137,6 @@ pub trait Suite: Send + Sync {
         url.clone()
     }
 
-    /// The ICS used when none is given.
-    fn default_ics(&self, url: &DeviceUrl) -> Ics;
-
     /// Checks the ICS before anything runs (keys, types, values), naming what is wrong.
     fn validate_ics(&self, ics: &Ics) -> Result<(), String>;
 
@@ -70,8 +150,28 @@ pub trait Suite: Send + Sync {
         ics: &Ics,
     ) -> impl Future<Output = Result<Self::Dut, Stop>> + Send;
 
-    /// What the device reports about itself.
-    fn identify(&self, dut: &mut Self::Dut) -> impl Future<Output = Identity> + Send;
+    /// Reaches the device at `url` (with what `given` says about reaching it, or the class's defaults and
+    /// discovery) and reads what it reports about itself.
+    fn identify(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        given: Option<&Ics>,
+    ) -> impl Future<Output = Result<Identity, SetupError>> + Send;
+
+    /// Before any verdict: reaches the device at `url` (with what `given` says about reaching it, or the class's
+    /// defaults and discovery), reads its identity, picks the ICS (`given`, or the built-in declaration of the
+    /// model the device identifies as: never one of another model) and checks the setup the ICS describes (the
+    /// address answers, the key opens the secure channel). A mistake stops the run with a [`SetupError`].
+    fn preflight(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        given: Option<&Ics>,
+    ) -> impl Future<Output = Result<Preflight, SetupError>> + Send;
+
+    /// The class's ICS template: every key, commented (`khil conformance ics --class C`).
+    fn ics_template(&self) -> &'static str;
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use khil_conformance::suites::osdp::OsdpSuite;
 use khil_conformance::{Connector, Ics, Outcome, Quiet, RunOptions, Verdict, run};
@@ -122,7 +121,7 @@ async fn the_suite_judges_libosdps_pd_as_pinned_and_explained() {
     let pd = LibosdpPd::start(&python);
     let ics = Ics::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("ics/osdp-libosdp-pd.toml")).unwrap();
     let url: DeviceUrl = pd.url.parse().unwrap();
-    let opts = RunOptions { ics, url, only: Vec::new(), purpose_timeout: Duration::from_mins(1) };
+    let opts = RunOptions::new(url, Some(ics));
     let report = run(&OsdpSuite::new(), &Links, &opts, &mut Quiet).await.unwrap();
 
     // One line a purpose: its verdict, and for a failure the checks that did not pass, what was expected and what

@@ -10,8 +10,8 @@ use khil_conformance::purpose::BodyFuture;
 use khil_conformance::runner::PurposeResult;
 use khil_conformance::verdict::{Direction, hex};
 use khil_conformance::{
-    Applicability, Connector, Ctx, Ics, Identity, Outcome, Purpose, PurposeMeta, Quiet, RunOptions, RunReport, Stop,
-    Suite, Verdict, report, run,
+    Applicability, Connector, Ctx, Ics, Identity, Outcome, Preflight, Purpose, PurposeMeta, Quiet, RunOptions,
+    RunReport, SetupError, Stop, Suite, Verdict, report, run,
 };
 use khil_link::{BoxLink, DeviceUrl};
 use khil_test_support::TempDir;
@@ -149,10 +149,6 @@ impl Suite for EchoSuite {
         &self.purposes
     }
 
-    fn default_ics(&self, _url: &DeviceUrl) -> Ics {
-        Ics::default()
-    }
-
     fn validate_ics(&self, ics: &Ics) -> Result<(), String> {
         match ics.capabilities.get("reverse") {
             None | Some(toml::Value::Boolean(_)) => Ok(()),
@@ -167,8 +163,29 @@ impl Suite for EchoSuite {
         Ok(EchoDut { link })
     }
 
-    async fn identify(&self, _dut: &mut EchoDut) -> Identity {
-        Identity { fields: vec![("model".into(), EVIL.into()), ("firmware".into(), "1.0 & \"beta\"".into())] }
+    async fn identify(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        _: Option<&Ics>,
+    ) -> Result<Identity, SetupError> {
+        self.open(connector, url, &Ics::default()).await.map_err(|e| SetupError(e.to_string()))?;
+        Ok(Identity { fields: vec![("model".into(), EVIL.into()), ("firmware".into(), "1.0 & \"beta\"".into())] })
+    }
+
+    async fn preflight(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        given: Option<&Ics>,
+    ) -> Result<Preflight, SetupError> {
+        let identity = self.identify(connector, url, given).await?;
+        let ics = given.cloned().ok_or_else(|| SetupError("no built-in ICS for an echo device: give --ics".into()))?;
+        Ok(Preflight { identity, ics })
+    }
+
+    fn ics_template(&self) -> &'static str {
+        "[device]\nmodel = \"E-1\"\n"
     }
 }
 
@@ -205,7 +222,7 @@ fn options(url: &str) -> RunOptions {
         Ics::parse("[device]\nvendor = \"Acme <Devices>\"\nmodel = \"E-1\"\nfirmware = \"2.0\"\n", "echo.toml")
             .unwrap();
     ics.source = Some(PathBuf::from("echo.toml"));
-    RunOptions { url: url.parse().unwrap(), ics, only: Vec::new(), purpose_timeout: Duration::from_millis(400) }
+    RunOptions { purpose_timeout: Duration::from_millis(400), ..RunOptions::new(url.parse().unwrap(), Some(ics)) }
 }
 
 async fn run_echo() -> RunReport {
@@ -286,7 +303,7 @@ async fn a_verdict_only_gets_worse() {
 async fn only_and_ics_select_purposes() {
     let mut opts = options("sim:echo");
     opts.only = vec!["ECHO-REV".into(), "ECHO-BAS-001".into()];
-    opts.ics.capabilities.insert("reverse".into(), toml::Value::Boolean(false));
+    opts.ics.as_mut().unwrap().capabilities.insert("reverse".into(), toml::Value::Boolean(false));
     let report = run(&EchoSuite::new(), &EchoConnector, &opts, &mut Quiet).await.unwrap();
     let ids: Vec<&str> = report.results.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["ECHO-BAS-001", "ECHO-REV-001"]);
@@ -303,7 +320,7 @@ async fn a_run_that_cannot_start_says_why() {
     assert!(err.contains("tcp://127.0.0.1:9") && err.contains("connection refused"), "{err}");
 
     let mut opts = options("sim:echo");
-    opts.ics.capabilities.insert("reverse".into(), toml::Value::String("maybe".into()));
+    opts.ics.as_mut().unwrap().capabilities.insert("reverse".into(), toml::Value::String("maybe".into()));
     let err = run(&EchoSuite::new(), &EchoConnector, &opts, &mut Quiet).await.unwrap_err();
     assert!(err.contains("echo.toml") && err.contains("reverse"), "{err}");
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::run_against;
+use common::{run_against, run_zfm_with, zfm_ics};
 use khil_conformance::{Outcome, Suite};
 
 /// `(variant, URL parameter, purposes that must fail)`.
@@ -37,7 +37,7 @@ const CATALOGUE: &[(&str, &str, &[&str])] = &[
     ("loads empty pages", "quirk=load-empty-ok", &["ZFM-LIB-003"]),
     ("accepts unknown registers", "quirk=accepts-bad-register", &["ZFM-SYS-003"]),
     ("ignores unknown instructions", "quirk=silent-unknown", &["ZFM-FRM-008"]),
-    ("empty version strings", "quirk=empty-versions", &["ZFM-SYS-010"]),
+    ("empty version strings", "quirk=empty-versions", &["ZFM-SYS-010", "ZFM-ID-001"]),
     ("no 0x55 after SoftRst", "quirk=no-handshake-byte", &["ZFM-SYS-008"]),
     ("executes commands for any address", "quirk=any-address", &["ZFM-FRM-006"]),
     ("acknowledges short parameters", "quirk=acks-short-params", &["ZFM-FRM-003"]),
@@ -59,7 +59,7 @@ async fn every_faulty_variant_is_caught_by_its_purposes() {
             let url = format!("sim:fingerprint?profile=r503&{param}");
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
-                (run_against(&url).await, started.elapsed())
+                (run_zfm_with(&url, Some(zfm_ics(&url))).await, started.elapsed())
             })
         })
         .collect();

@@ -10,15 +10,14 @@
 //! | not applicable | `<skipped type="not-applicable">`: the ICS reason                 |
 //! | inconclusive   | `<skipped type="inconclusive" message="inconclusive: ...">`       |
 //! | none           | `<skipped type="none" message="no verdict: ...">`                 |
+//! | not run        | `<skipped type="not-run">` in the testsuite `...not-run`: why     |
 //!
-//! Inconclusive is not a failure of the device (the run still passes, as in [`Summary::passed`]), but it is not a
-//! pass either: `skipped` keeps it visible in CI dashboards without turning them red, and the `verdict` property
-//! says which of the three skipped kinds it is. Every testcase carries the properties `purpose_id`, `clause`,
+//! Inconclusive is not a failure of the device, but it is not a pass either (the run is INCOMPLETE): `skipped`
+//! keeps it visible in CI dashboards without turning them red, and the `verdict` property says which of the
+//! skipped kinds it is. The run's verdict (PASSED, FAILED, INCOMPLETE) is the testsuites' `verdict` property. Every testcase carries the properties `purpose_id`, `clause`,
 //! `condition` and `verdict` (the report's word: `pass`, `fail`, `inconclusive`, `none`, `not applicable`,
 //! `error`); its system-out holds the evidence as text. Every testsuite carries the run's properties (device
 //! URL, ICS, declared and reported identity, khil version).
-//!
-//! [`Summary::passed`]: crate::runner::Summary::passed
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -45,6 +44,22 @@ pub fn junit(report: &RunReport) -> Result<String, String> {
         }
         junit.add_test_suite(suite);
     }
+    if !report.not_run.is_empty() {
+        let classname = format!("khil.conformance.{}.not-run", report.class);
+        let mut suite = TestSuite::new(classname.clone());
+        suite.extra.insert("timestamp".into(), timestamp.clone().into());
+        suite.add_properties(run_properties.iter().cloned());
+        for n in &report.not_run {
+            let mut status = TestCaseStatus::skipped();
+            status.set_type("not-run").set_message(format!("not run: {}", n.reason));
+            let mut case = TestCase::new(format!("{} {}", n.id, n.title), status);
+            case.set_classname(classname.clone());
+            case.add_property(Property::new("purpose_id", n.id.as_str()));
+            case.add_property(Property::new("verdict", "not run"));
+            suite.add_test_case(case);
+        }
+        junit.add_test_suite(suite);
+    }
     junit.to_string().map_err(|e| format!("cannot write JUnit XML: {e}"))
 }
 
@@ -54,6 +69,9 @@ fn ms(ms: f64) -> Duration {
 
 fn run_properties(report: &RunReport) -> Vec<Property> {
     let mut props = vec![
+        Property::new("verdict", report.verdict.word()),
+        Property::new("not_run", report.not_run.len().to_string()),
+        Property::new("title", report.title.as_str()),
         Property::new("class", report.class.as_str()),
         Property::new("device_url", report.device_url.as_str()),
         Property::new("ics", report.ics.as_str()),

@@ -3,10 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::time::Duration;
-
 use khil_conformance::suites::zfm::ZfmSuite;
-use khil_conformance::{Connector, Quiet, RunOptions, RunReport, Suite, run};
+use khil_conformance::{Connector, Quiet, RunOptions, RunReport, run};
 use khil_link::{BoxLink, DeviceUrl};
 
 pub struct TestSims;
@@ -22,26 +20,66 @@ impl Connector for TestSims {
     }
 }
 
-/// Runs the whole OSDP PD suite against `url` with the URL's default ICS.
+/// The ICS a tester would write for the simulated PD this test starts with `url` (the key and finger it was
+/// started with), or `None` when the PD is in install mode with nobody at a sensor: then the suite's built-in
+/// declaration of the model the PD identifies as must be right.
+pub fn osdp_ics(url: &str) -> Option<khil_conformance::Ics> {
+    let DeviceUrl::Sim(s) = url.parse::<DeviceUrl>().unwrap() else { return None };
+    let finger = s.get("finger").is_some_and(|f| f.starts_with("auto") || f.starts_with("place"));
+    if s.get("scbk").is_none() && !finger {
+        return None;
+    }
+    let text = match s.get("profile").unwrap_or("gate-io") {
+        "bio-reader" => khil_conformance::suites::osdp::ICS_BIO_READER,
+        "card-reader" => khil_conformance::suites::osdp::ICS_CARD_READER,
+        _ => khil_conformance::suites::osdp::ICS_GATE_IO,
+    };
+    let mut ics = khil_conformance::Ics::parse(text, "test fixture").unwrap();
+    let address: i64 = s.get("address").unwrap_or("1").parse().unwrap();
+    ics.ixit.insert("address".into(), address.into());
+    match s.get("scbk") {
+        Some(key) => ics.ixit.insert("scbk".into(), key.into()),
+        None => ics.ixit.remove("scbk"),
+    };
+    ics.ixit.insert("finger".into(), finger.into());
+    Some(ics)
+}
+
+/// Runs the whole OSDP PD suite against `url` with [`osdp_ics`].
 pub async fn run_osdp(url: &str) -> RunReport {
-    let suite = khil_conformance::suites::osdp::OsdpSuite::new();
-    let parsed: DeviceUrl = url.parse().unwrap();
-    run_osdp_with(url, suite.default_ics(&parsed)).await
+    run_osdp_with(url, osdp_ics(url)).await
 }
 
-/// Runs the whole OSDP PD suite against `url` with `ics`.
-pub async fn run_osdp_with(url: &str, ics: khil_conformance::Ics) -> RunReport {
+/// Runs the whole OSDP PD suite against `url` with `ics` (`None`: the built-in declaration).
+pub async fn run_osdp_with(url: &str, ics: Option<khil_conformance::Ics>) -> RunReport {
     let suite = khil_conformance::suites::osdp::OsdpSuite::new();
-    let url: DeviceUrl = url.parse().unwrap();
-    let opts = RunOptions { ics, url, only: Vec::new(), purpose_timeout: Duration::from_mins(1) };
+    let opts = RunOptions::new(url.parse().unwrap(), ics);
     run(&suite, &TestSims, &opts, &mut Quiet).await.unwrap()
 }
 
-/// Runs the whole ZFM suite against `url` with the URL's default ICS.
-pub async fn run_against(url: &str) -> RunReport {
+/// The ICS a tester would write for the simulated module this test starts with `url`: its profile's declaration,
+/// with nobody at the sensor when the URL says `finger=none` (a faulty module may misreport itself, so the
+/// built-in choice by identity is no way to run one).
+pub fn zfm_ics(url: &str) -> khil_conformance::Ics {
+    let DeviceUrl::Sim(s) = url.parse::<DeviceUrl>().unwrap() else { panic!("{url}: not a simulator") };
+    let r503 = s.get("profile").is_some_and(|p| p.eq_ignore_ascii_case("r503"));
+    let text = if r503 { khil_conformance::suites::zfm::ICS_R503 } else { khil_conformance::suites::zfm::ICS_R307 };
+    let mut ics = khil_conformance::Ics::parse(text, "test fixture").unwrap();
+    if s.get("finger") == Some("none") {
+        ics.ixit.insert("finger".into(), "none".into());
+    }
+    ics
+}
+
+/// Runs the whole ZFM suite against `url` with `ics` (`None`: the built-in declaration of the model the module
+/// identifies as).
+pub async fn run_zfm_with(url: &str, ics: Option<khil_conformance::Ics>) -> RunReport {
     let suite = ZfmSuite::new();
-    let url: DeviceUrl = url.parse().unwrap();
-    let opts =
-        RunOptions { ics: suite.default_ics(&url), url, only: Vec::new(), purpose_timeout: Duration::from_mins(1) };
+    let opts = RunOptions::new(url.parse().unwrap(), ics);
     run(&suite, &TestSims, &opts, &mut Quiet).await.unwrap()
+}
+
+/// Runs the whole ZFM suite against `url` with the built-in declaration of the model the module identifies as.
+pub async fn run_against(url: &str) -> RunReport {
+    run_zfm_with(url, None).await
 }

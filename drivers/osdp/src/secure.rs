@@ -272,6 +272,15 @@ impl CpHandshake {
         Ok((Command::Scrypt { cryptogram: server }, Scb::new(scs::SCRYPT, vec![self.key_type.byte()])))
     }
 
+    /// The SCRYPT this CP sends after `rnd_b`, whether or not the PD's client cryptogram verified. A tester uses it to
+    /// tell a wrong key (the PD refuses the server cryptogram too) from a PD that computes its client cryptogram
+    /// wrongly (it accepts the server cryptogram: both hold the same key).
+    pub fn scrypt_regardless(&self, rnd_b: [u8; 8]) -> (Command, Scb) {
+        let keys = SessionKeys::derive(&self.scbk, &self.rnd_a);
+        let server = sc::server_cryptogram(&keys, &self.rnd_a, &rnd_b);
+        (Command::Scrypt { cryptogram: server }, Scb::new(scs::SCRYPT, vec![self.key_type.byte()]))
+    }
+
     /// The PD's RMAC_I and its SCB status byte: on success the session both sides now hold. Called before
     /// [`CpHandshake::on_ccrypt`] succeeded, it fails as a wrong RMAC_I.
     pub fn on_rmac_i(self, mac: &[u8; 16], status: Option<u8>) -> Result<ScSession, HandshakeError> {

@@ -73,10 +73,12 @@ pub enum PdQuirk {
     /// A packet with a secure block calling for a MAC (SCB 15-18) outside a session is not answered, as khil's PD
     /// did before it decoded OSDP.Net's opening POLL (SCB `[02 15]`, no MAC): such a panel never gets it online.
     SilentSecureBlock,
+    /// PDID reports a model number one higher than the PD's profile (firmware that misreports what it is).
+    MisreportsModel,
 }
 
 impl PdQuirk {
-    pub const ALL: [PdQuirk; 19] = [
+    pub const ALL: [PdQuirk; 20] = [
         PdQuirk::ReexecuteRetransmission,
         PdQuirk::NoSequenceCheck,
         PdQuirk::PlainAllowed,
@@ -96,6 +98,7 @@ impl PdQuirk {
         PdQuirk::FileIgnoresOffset,
         PdQuirk::FileOneFragment,
         PdQuirk::SilentSecureBlock,
+        PdQuirk::MisreportsModel,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -119,6 +122,7 @@ impl PdQuirk {
             PdQuirk::FileIgnoresOffset => "file-ignores-offset",
             PdQuirk::FileOneFragment => "file-one-fragment",
             PdQuirk::SilentSecureBlock => "silent-secure-block",
+            PdQuirk::MisreportsModel => "misreports-model",
         }
     }
 }
@@ -544,7 +548,7 @@ impl Pd {
             },
             Command::Id { .. } => Reply::PdId(PdId {
                 oui: [0x4B, 0x48, 0x4C],
-                model: p.model,
+                model: if self.quirk(PdQuirk::MisreportsModel) { p.model.wrapping_add(1) } else { p.model },
                 version: 1,
                 serial: self.config.serial,
                 firmware: [0, 1, 0],

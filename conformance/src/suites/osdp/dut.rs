@@ -356,6 +356,41 @@ impl OsdpDut {
         Ok(())
     }
 
+    /// Whether the PD holds the declared key (the IXIT's, or SCBK-D): its client cryptogram verifies, or, when it
+    /// does not, the PD still accepts the server cryptogram made with the key (then the PD computes its cryptogram
+    /// wrongly: a fault for the purposes to judge, not a wrong key). A NAK to a CHLNG on SCBK-D is a no too (a PD
+    /// with its own key may refuse install-mode handshakes). `None`: the PD did not take part in the handshake far
+    /// enough to tell (the purposes judge that).
+    pub async fn holds_declared_key(&mut self, ctx: &mut Ctx) -> Result<Option<bool>, Stop> {
+        self.restart();
+        let rnd_a: [u8; 8] = std::array::from_fn(|i| 0x5A ^ (i as u8).wrapping_mul(31));
+        let key_type = if self.ics.keyed { KeyType::Own } else { KeyType::Default };
+        let mut handshake = CpHandshake::new(key_type, self.ics.key, rnd_a);
+        let (command, scb) = handshake.challenge();
+        let mut chlng = OsdpFrame::command(self.address(), self.next_sqn(), command.code(), command.to_data());
+        chlng.scb = Some(scb);
+        let got = self.exchange(ctx, &chlng, format!("CHLNG, key type {}", key_type.byte())).await?;
+        let (rnd_b, cryptogram) = match got.and_then(|r| self.hear(&r).reply) {
+            Some(Reply::CCrypt { rnd_b, cryptogram, .. }) => (rnd_b, cryptogram),
+            // A PD with a key of its own may refuse a handshake on SCBK-D outright.
+            Some(Reply::Nak { .. }) if !self.ics.keyed => return Ok(Some(false)),
+            _ => return Ok(None),
+        };
+        let (command, scb) = match handshake.on_ccrypt(rnd_b, &cryptogram) {
+            Ok(_) => return Ok(Some(true)),
+            Err(_) => handshake.scrypt_regardless(rnd_b),
+        };
+        let mut scrypt = OsdpFrame::command(self.address(), self.next_sqn(), command.code(), command.to_data());
+        scrypt.scb = Some(scb);
+        let got = self.exchange(ctx, &scrypt, "SCRYPT".into()).await?;
+        let accepted = got.as_ref().is_some_and(|r| {
+            matches!(self.hear(r).reply, Some(Reply::RMacI { .. }))
+                && matches!(r.frame.scb.as_ref().and_then(|s| s.data.first()), Some(0x01 | 0xFF))
+        });
+        self.restart();
+        Ok(Some(accepted))
+    }
+
     /// Resets the PD's sequence (SQN 0 POLL) and sets up the secure channel when the PD has one.
     pub async fn start(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.restart();

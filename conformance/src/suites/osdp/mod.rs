@@ -15,7 +15,10 @@ use serde::Deserialize;
 
 use crate::ics::Ics;
 use crate::purpose::{Purpose, Stop};
-use crate::suite::{Connector, Identity, Suite};
+use crate::suite::{Connector, Identity, Preflight, SetupError, Suite};
+use khil_osdp::command::{Command, opcode};
+use khil_osdp::frame::{BROADCAST, OsdpFrame};
+use khil_osdp::reply::Reply;
 
 /// Declares one OSDP PD purpose (see [`crate::purpose::purpose_for`]).
 macro_rules! purpose {
@@ -24,6 +27,13 @@ macro_rules! purpose {
 use purpose;
 
 pub const TITLE: &str = "OSDP peripheral devices (SIA OSDP 2.2 / IEC 60839-11-5)";
+
+/// Every key of an OSDP PD ICS, commented: what `khil conformance ics --class osdp-pd` writes.
+pub const ICS_TEMPLATE: &str = include_str!("../../../ics/template-osdp-pd.toml");
+/// The declarations of the khil simulator's profiles.
+pub const ICS_GATE_IO: &str = include_str!("../../../ics/osdp-gate-io.toml");
+pub const ICS_CARD_READER: &str = include_str!("../../../ics/osdp-card-reader.toml");
+pub const ICS_BIO_READER: &str = include_str!("../../../ics/osdp-bio-reader.toml");
 
 fn default_timeout() -> u64 {
     200
@@ -202,29 +212,6 @@ impl Suite for OsdpSuite {
         &self.purposes
     }
 
-    /// For `sim:osdp-pd` URLs, the declaration of the simulated profile with the URL's address and key (every
-    /// profile takes files; a `bio-reader` reads fingers, with a finger on it when the URL has `finger=auto:<id>`
-    /// or `place:<id>`); for anything else a gate I/O board at address 1 in install mode.
-    fn default_ics(&self, url: &DeviceUrl) -> Ics {
-        let (profile, address, scbk, finger) = match url {
-            DeviceUrl::Sim(s) if s.device == "osdp-pd" => (
-                s.get("profile").unwrap_or("gate-io").to_owned(),
-                s.get("address").unwrap_or("1").to_owned(),
-                s.get("scbk").map(str::to_owned),
-                s.get("finger").is_some_and(|f| f.starts_with("auto") || f.starts_with("place")),
-            ),
-            _ => ("gate-io".to_owned(), "1".to_owned(), None, false),
-        };
-        let (outputs, inputs) = if matches!(profile.as_str(), "card-reader" | "bio-reader") { (0, 0) } else { (3, 6) };
-        let biometrics = profile == "bio-reader";
-        let finger = finger && biometrics;
-        let key = scbk.map_or(String::new(), |k| format!("scbk = \"{k}\"\n"));
-        let text = format!(
-            "[device]\nvendor = \"khil\"\nmodel = \"{profile}\"\n\n[capabilities]\noutputs = {outputs}\ninputs = {inputs}\nreaders = 1\nsecure_channel = true\nbiometrics = {biometrics}\nfile_transfer = true\n\n[ixit]\naddress = {address}\nfinger = {finger}\n{key}"
-        );
-        Ics::parse(&text, "built-in osdp-pd").unwrap_or_default()
-    }
-
     fn validate_ics(&self, ics: &Ics) -> Result<(), String> {
         OsdpIcs::from_ics(ics).map(drop)
     }
@@ -235,24 +222,177 @@ impl Suite for OsdpSuite {
         Ok(OsdpDut::new(link, o))
     }
 
-    async fn identify(&self, dut: &mut OsdpDut) -> Identity {
-        let mut ctx = crate::purpose::Ctx::new(Ics::default());
-        let mut fields = vec![("address".to_owned(), dut.ics.ixit.address.to_string())];
-        if let Ok(khil_osdp::reply::Reply::PdId(id)) =
-            dut.plain(&mut ctx, &khil_osdp::command::Command::Id { kind: 0 }).await
-        {
-            fields.push(("vendor OUI".to_owned(), format!("{:02X}{:02X}{:02X}", id.oui[0], id.oui[1], id.oui[2])));
-            fields.push(("model".to_owned(), format!("{} version {}", id.model, id.version)));
-            fields.push(("serial".to_owned(), format!("{:08X}", id.serial)));
-            fields.push(("firmware".to_owned(), format!("{}.{}.{}", id.firmware[0], id.firmware[1], id.firmware[2])));
-        }
-        Identity { fields }
+    async fn identify(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        given: Option<&Ics>,
+    ) -> Result<Identity, SetupError> {
+        reach(connector, url, given).await.map(|(_, identity)| identity)
     }
+
+    async fn preflight(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        given: Option<&Ics>,
+    ) -> Result<Preflight, SetupError> {
+        let setup = |stop: Stop| SetupError(stop.to_string());
+        let (mut dut, identity) = reach(connector, url, given).await?;
+        let found = dut.address();
+        let mut scratch = crate::purpose::Ctx::new(Ics::default());
+        let ics = match given {
+            Some(ics) => ics.clone(),
+            None => builtin_for(&identity, found)?,
+        };
+        let o = OsdpIcs::from_ics(&ics).map_err(SetupError)?;
+        if o.caps.secure_channel {
+            dut.ics = o.clone();
+            match dut.holds_declared_key(&mut scratch).await.map_err(setup)? {
+                Some(false) if o.keyed => {
+                    return Err(SetupError(
+                        "[ixit] scbk does not open the PD's secure channel: the PD refuses the server cryptogram made \
+                         with it, so it holds another key; check the key"
+                            .into(),
+                    ));
+                }
+                Some(false) => {
+                    return Err(SetupError(format!(
+                        "the PD does not take the install-mode key SCBK-D: it has a key of its own; give it as [ixit] \
+                         scbk in {}",
+                        if given.is_some() { "the ICS" } else { "an ICS (--ics)" }
+                    )));
+                }
+                Some(true) | None => {}
+            }
+        }
+        Ok(Preflight { identity, ics })
+    }
+
+    fn ics_template(&self) -> &'static str {
+        ICS_TEMPLATE
+    }
+}
+
+/// The PD on the line at `url`, at the ICS's address (checked) or, without an ICS, the lowest address it answers
+/// at; and what it reports about itself.
+async fn reach(
+    connector: &dyn Connector,
+    url: &DeviceUrl,
+    given: Option<&Ics>,
+) -> Result<(OsdpDut, Identity), SetupError> {
+    let setup = |stop: Stop| SetupError(stop.to_string());
+    let reach = match given {
+        Some(ics) => OsdpIcs::from_ics(ics).map_err(SetupError)?,
+        None => OsdpIcs::from_ics(&builtin(ICS_GATE_IO, "built-in gate-io", 0)?).map_err(SetupError)?,
+    };
+    let link = connector.connect(url).await.map_err(SetupError)?;
+    let mut dut = OsdpDut::new(link, reach);
+    let mut scratch = crate::purpose::Ctx::new(Ics::default());
+    let declared = given.map(|_| dut.address());
+    let found = match declared {
+        Some(a) if answers_id(&mut dut, &mut scratch, a).await.map_err(setup)? => a,
+        _ => scan(&mut dut, &mut scratch).await.map_err(setup)?.ok_or_else(|| {
+            SetupError(format!(
+                "no PD answers ID at any address from 0 to 126{}: check the line's speed (the URL's baud=) and \
+                 the wiring",
+                declared.map_or(String::new(), |a| format!(" (the ICS declares address {a})"))
+            ))
+        })?,
+    };
+    if let Some(a) = declared.filter(|a| *a != found) {
+        return Err(SetupError(format!("the PD answers at address {found}, not at [ixit] address {a}: fix the ICS")));
+    }
+    dut.ics.ixit.address = found;
+    let identity = identity(&mut dut, &mut scratch).await;
+    Ok((dut, identity))
+}
+
+/// Whether a PD answers a plain ID at `address` (SQN 0, so whatever the PD's sequence was): any packet back from
+/// that address.
+async fn answers_id(dut: &mut OsdpDut, ctx: &mut crate::purpose::Ctx, address: u8) -> Result<bool, Stop> {
+    dut.restart();
+    let f = OsdpFrame::command(address, dut.next_sqn(), opcode::ID, vec![0]);
+    let got = dut.exchange(ctx, &f, format!("ID to address {address}")).await?;
+    // Anything from that address will do: whether the reply is well formed (the reply bit, the SQN) is for the
+    // purposes to judge, with evidence; here the question is only whether the line and the address are right.
+    Ok(got.is_some_and(|r| r.frame.address == address))
+}
+
+/// The lowest address a PD answers at (a reply to the broadcast address carries 7F, not the PD's own).
+async fn scan(dut: &mut OsdpDut, ctx: &mut crate::purpose::Ctx) -> Result<Option<u8>, Stop> {
+    for address in 0..BROADCAST {
+        if answers_id(dut, ctx, address).await? {
+            return Ok(Some(address));
+        }
+    }
+    Ok(None)
+}
+
+/// What the PD reports about itself (PDID): `vendor` (its IEEE OUI, 6 hex digits), `model` and `version`
+/// (numbers), `serial` (8 hex digits) and `firmware` (major.minor.build), the fields an ICS's `[device]` declares
+/// in the same form. The frames go into `ctx`'s evidence.
+pub(crate) async fn identity(dut: &mut OsdpDut, ctx: &mut crate::purpose::Ctx) -> Identity {
+    let mut fields = vec![("address".to_owned(), dut.address().to_string())];
+    dut.restart();
+    if let Ok(heard) = dut.plain_heard(ctx, &Command::Id { kind: 0 }).await
+        && let Some(Reply::PdId(id)) = heard.reply
+    {
+        fields.push(("vendor".to_owned(), format!("{:02X}{:02X}{:02X}", id.oui[0], id.oui[1], id.oui[2])));
+        fields.push(("model".to_owned(), id.model.to_string()));
+        fields.push(("version".to_owned(), id.version.to_string()));
+        fields.push(("serial".to_owned(), format!("{:08X}", id.serial)));
+        fields.push(("firmware".to_owned(), format!("{}.{}.{}", id.firmware[0], id.firmware[1], id.firmware[2])));
+    }
+    Identity { fields }
+}
+
+/// A shipped declaration of a khil simulator profile, for a PD found at `address` in install mode (no key) with
+/// nobody at a fingerprint sensor.
+fn builtin(text: &str, name: &str, address: u8) -> Result<Ics, SetupError> {
+    let mut ics = Ics::builtin(text, name).map_err(|e| SetupError(e.to_string()))?;
+    ics.ixit.insert("address".into(), toml::Value::Integer(address.into()));
+    ics.ixit.remove("scbk");
+    ics.ixit.insert("finger".into(), toml::Value::Boolean(false));
+    Ok(ics)
+}
+
+/// The built-in declaration of the khil simulator profile the PD identifies as (vendor, model and firmware as
+/// declared); any other PD needs the vendor's ICS.
+fn builtin_for(identity: &Identity, address: u8) -> Result<Ics, SetupError> {
+    for (text, name) in [
+        (ICS_GATE_IO, "built-in gate-io"),
+        (ICS_CARD_READER, "built-in card-reader"),
+        (ICS_BIO_READER, "built-in bio-reader"),
+    ] {
+        let ics = builtin(text, name, address)?;
+        if identity.get("model").is_some() && identity.agrees_with(&ics.device) {
+            return Ok(ics);
+        }
+    }
+    let what = identity.title().map_or_else(|| "no PDID".to_owned(), |t| format!("PDID {t}"));
+    Err(SetupError(format!(
+        "the PD at address {address} reports {what}, which no built-in ICS describes (khil declares only its \
+         simulated gate-io, card-reader and bio-reader): give the vendor's declaration with --ics (`khil conformance \
+         ics --class osdp-pd --from-device URL` writes one to start from)"
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use crate::suite::Suite;
+
+    #[test]
+    fn the_ics_template_is_a_valid_ics_with_every_key_the_shipped_ones_use() {
+        let ics = crate::ics::Ics::parse(super::ICS_TEMPLATE, "template").unwrap();
+        super::OsdpIcs::from_ics(&ics).unwrap();
+        for shipped in [super::ICS_GATE_IO, super::ICS_CARD_READER, super::ICS_BIO_READER] {
+            let s = crate::ics::Ics::parse(shipped, "shipped").unwrap();
+            for key in s.capabilities.keys().chain(s.ixit.keys()).filter(|k| *k != "scbk") {
+                assert!(ics.capabilities.contains_key(key) || ics.ixit.contains_key(key), "{key}");
+            }
+        }
+    }
 
     #[test]
     fn every_catalogue_entry_has_its_body() {

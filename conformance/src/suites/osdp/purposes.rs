@@ -70,6 +70,20 @@ fn secure_block_poll(address: u8, sqn: u8) -> Vec<u8> {
 pub(super) fn bodies() -> Vec<Body<OsdpDut>> {
     let mut all = vec![
         purpose! {
+            id: "OSDP-ID-001", when: when::always,
+            |dut, ctx| {
+                let identity = super::identity(dut, ctx).await;
+                if identity.get("model").is_none() {
+                    return Err(ctx.fail("ID answered with PDID", "PDID", "no PDID (see the frames)"));
+                }
+                let declared = ctx.ics.device.clone();
+                if !crate::suite::check_declared(ctx, &declared, &identity) {
+                    ctx.inconclusive("identity", "a vendor, model, firmware or serial declared", "the ICS declares none");
+                }
+                Ok(())
+            }
+        },
+        purpose! {
             id: "OSDP-ICS-001", when: when::always,
             |dut, ctx| {
                 dut.start(ctx).await?;

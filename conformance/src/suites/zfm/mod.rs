@@ -17,11 +17,13 @@ use serde::Deserialize;
 
 use crate::ics::Ics;
 use crate::purpose::{Purpose, Stop};
-use crate::suite::{Connector, Identity, Suite};
+use crate::suite::{Connector, Identity, Preflight, SetupError, Suite};
 
 pub const TITLE: &str = "ZFM fingerprint modules (Grow R30x, R503, ZhianTec ZFM, Synochip AS60x)";
 
-/// The ICS of the khil simulator's `r307` profile (also the default declaration).
+/// Every key of a ZFM ICS, commented: what `khil conformance ics --class zfm` writes.
+pub const ICS_TEMPLATE: &str = include_str!("../../../ics/template-zfm.toml");
+/// The ICS of the khil simulator's `r307` profile.
 pub const ICS_R307: &str = include_str!("../../../ics/r307.toml");
 /// The ICS of the khil simulator's `r503` profile.
 pub const ICS_R503: &str = include_str!("../../../ics/r503.toml");
@@ -179,6 +181,13 @@ pub(crate) mod when {
     pub(crate) fn led(ics: &Ics) -> Applicability {
         cond(ics, |z| z.caps.led, "ICS led = false: no LED ring")
     }
+    pub(crate) fn reports_identity(ics: &Ics) -> Applicability {
+        cond(
+            ics,
+            |z| z.caps.product_info || z.caps.versions,
+            "ICS product_info = false and versions = false: the module reports no model or firmware",
+        )
+    }
     pub(crate) fn product_info(ics: &Ics) -> Applicability {
         cond(ics, |z| z.caps.product_info, "ICS product_info = false: no ReadProdInfo")
     }
@@ -256,25 +265,6 @@ impl Suite for ZfmSuite {
         }
     }
 
-    /// The simulator's profile declaration for `sim:fingerprint` URLs; for anything else the R307 declaration
-    /// with a safe IXIT (no finger, nothing destructive), so that a first run on a real module changes nothing.
-    fn default_ics(&self, url: &DeviceUrl) -> Ics {
-        let parse = |text: &str, name: &str| Ics::parse(text, name).unwrap_or_default();
-        let Some(s) = is_fingerprint_sim(url) else {
-            let mut ics = parse(ICS_R307, "built-in r307");
-            ics.ixit.insert("finger".into(), toml::Value::String("none".into()));
-            ics.ixit.insert("destructive".into(), toml::Value::Boolean(false));
-            return ics;
-        };
-        let r503 = s.get("profile").is_some_and(|p| p.eq_ignore_ascii_case("r503"));
-        let mut ics = if r503 { parse(ICS_R503, "built-in r503") } else { parse(ICS_R307, "built-in r307") };
-        // A simulator with nobody at the sensor: the IXIT says so.
-        if s.get("finger").is_some_and(|f| f == "none") {
-            ics.ixit.insert("finger".into(), toml::Value::String("none".into()));
-        }
-        ics
-    }
-
     fn validate_ics(&self, ics: &Ics) -> Result<(), String> {
         ZfmIcs::from_ics(ics).map(drop)
     }
@@ -296,13 +286,17 @@ impl Suite for ZfmSuite {
                 Some(f) if f.kind == khil_fingerprint::PacketKind::Ack => break f,
                 Some(_) => {}
                 None => {
-                    return Err(Stop::Error("the module does not answer VfyPwd (wrong address, baud or line?)".into()));
+                    return Err(Stop::Error(format!(
+                        "the module does not answer VfyPwd at address {:08X}: check [ixit] address, the line's speed \
+                         (the URL's baud=) and the wiring",
+                        dut.ics.ixit.address
+                    )));
                 }
             }
         };
         let cc = Cc::from_code(ack.payload.first().copied().unwrap_or(0xFF));
         if !cc.is_ok() {
-            return Err(Stop::Error(format!("VfyPwd with the IXIT password: device said {cc}")));
+            return Err(Stop::Error(format!("the module refuses [ixit] password: VfyPwd answered {cc}")));
         }
         if let Ok(Reply::SystemParameters { params, .. }) = dut.call(&mut scratch, &Command::ReadSysPara).await {
             dut.packet_size = params.packet_size.bytes().unwrap_or(128);
@@ -310,32 +304,91 @@ impl Suite for ZfmSuite {
         Ok(dut)
     }
 
-    async fn identify(&self, dut: &mut ZfmDut) -> Identity {
-        let mut ctx = crate::purpose::Ctx::new(Ics::default());
-        let mut fields = Vec::new();
-        if let Ok(Reply::SystemParameters { params, .. }) = dut.call(&mut ctx, &Command::ReadSysPara).await {
-            fields.push(("library size".to_owned(), params.library_size.to_string()));
-            fields.push(("address".to_owned(), format!("{:08X}", params.address)));
-            fields.push((
-                "packet size".to_owned(),
-                params.packet_size.bytes().map_or("invalid".into(), |b| b.to_string()),
-            ));
-            fields.push(("security level".to_owned(), params.security_level.to_string()));
-            fields.push(("system id".to_owned(), format!("{:04X}", params.system_id)));
-        }
-        if dut.ics.caps.product_info
-            && let Ok(Reply::ProductInfo { cc: Cc::Ok, info }) = dut.call(&mut ctx, &Command::ReadProdInfo).await
-        {
-            fields.push(("model".to_owned(), ProductInfo::text(&info.model)));
-            fields.push(("serial".to_owned(), ProductInfo::text(&info.serial)));
-            fields.push(("sensor".to_owned(), ProductInfo::text(&info.sensor_type)));
-            fields.push(("image".to_owned(), format!("{} x {}", info.width, info.height)));
-        }
-        if dut.ics.caps.versions
-            && let Ok(Reply::Version { cc: Cc::Ok, text }) = dut.call(&mut ctx, &Command::GetFwVer).await
-        {
-            fields.push(("firmware".to_owned(), ProductInfo::text(&text)));
-        }
-        Identity { fields }
+    async fn identify(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        given: Option<&Ics>,
+    ) -> Result<Identity, SetupError> {
+        // Without an ICS the module is reached as it leaves the factory: address FFFFFFFF, password 0.
+        let reach = match given {
+            Some(ics) => ics.clone(),
+            None => Ics::builtin(ICS_R307, "built-in r307").map_err(|e| SetupError(e.to_string()))?,
+        };
+        let mut dut = self.open(connector, url, &reach).await.map_err(|stop| SetupError(stop.to_string()))?;
+        let mut scratch = crate::purpose::Ctx::new(reach.clone());
+        Ok(identity(&mut dut, &mut scratch).await)
     }
+
+    async fn preflight(
+        &self,
+        connector: &dyn Connector,
+        url: &DeviceUrl,
+        given: Option<&Ics>,
+    ) -> Result<Preflight, SetupError> {
+        let identity = self.identify(connector, url, given).await?;
+        let ics = match given {
+            Some(ics) => ics.clone(),
+            None => builtin_ics(url, &identity)?,
+        };
+        Ok(Preflight { identity, ics })
+    }
+
+    fn ics_template(&self) -> &'static str {
+        ICS_TEMPLATE
+    }
+}
+
+/// What the module reports about itself: ReadSysPara always, ReadProdInfo and GetFwVer when it answers them.
+/// The frames go into `ctx`'s evidence.
+pub(crate) async fn identity(dut: &mut ZfmDut, ctx: &mut crate::purpose::Ctx) -> Identity {
+    let mut fields = Vec::new();
+    if let Ok(Reply::SystemParameters { params, .. }) = dut.call(ctx, &Command::ReadSysPara).await {
+        fields.push(("library size".to_owned(), params.library_size.to_string()));
+        fields.push(("address".to_owned(), format!("{:08X}", params.address)));
+        fields.push(("packet size".to_owned(), params.packet_size.bytes().map_or("invalid".into(), |b| b.to_string())));
+        fields.push(("security level".to_owned(), params.security_level.to_string()));
+        fields.push(("system id".to_owned(), format!("{:04X}", params.system_id)));
+    }
+    if let Ok(Reply::ProductInfo { cc: Cc::Ok, info }) = dut.call(ctx, &Command::ReadProdInfo).await {
+        fields.push(("model".to_owned(), ProductInfo::text(&info.model)));
+        fields.push(("serial".to_owned(), ProductInfo::text(&info.serial)));
+        fields.push(("sensor".to_owned(), ProductInfo::text(&info.sensor_type)));
+        fields.push(("image".to_owned(), format!("{} x {}", info.width, info.height)));
+    }
+    if let Ok(Reply::Version { cc: Cc::Ok, text }) = dut.call(ctx, &Command::GetFwVer).await {
+        fields.push(("firmware".to_owned(), ProductInfo::text(&text)));
+    }
+    Identity { fields }
+}
+
+/// The built-in declaration of the model the module identifies as: the simulator's R307 (no ReadProdInfo, a
+/// library of 1000) or R503 (model, firmware and library as declared). Its IXIT fits the URL: a finger and
+/// destructive purposes only on an in-process simulator the suite puts a finger on; on anything else nobody is
+/// at the sensor and nothing in the library is overwritten. Any other module needs the vendor's ICS.
+fn builtin_ics(url: &DeviceUrl, identity: &Identity) -> Result<Ics, SetupError> {
+    for (text, name) in [(ICS_R307, "built-in r307"), (ICS_R503, "built-in r503")] {
+        let mut ics = Ics::builtin(text, name).map_err(|e| SetupError(e.to_string()))?;
+        let Ok(z) = ZfmIcs::from_ics(&ics) else { continue };
+        let library = identity.get("library size") == Some(z.caps.library_size.to_string().as_str());
+        let model_known = identity.get("model").is_some() == z.caps.product_info;
+        if !(library && model_known && identity.agrees_with(&ics.device)) {
+            continue;
+        }
+        let sim = is_fingerprint_sim(url);
+        let finger = sim.is_some_and(|s| s.get("finger").is_some_and(|f| f.starts_with("auto")));
+        ics.ixit.insert("finger".into(), toml::Value::String(if finger { "auto" } else { "none" }.into()));
+        if sim.is_none() {
+            ics.ixit.insert("destructive".into(), toml::Value::Boolean(false));
+        }
+        return Ok(ics);
+    }
+    let what = identity
+        .title()
+        .unwrap_or_else(|| format!("no model (library size {})", identity.get("library size").unwrap_or("unknown")));
+    Err(SetupError(format!(
+        "the module reports {what}, which no built-in ICS describes (khil declares only its simulated R307 and \
+         R503): give the vendor's declaration with --ics (`khil conformance ics --class zfm --from-device URL` \
+         writes one to start from)"
+    )))
 }

@@ -10,6 +10,17 @@ use crate::suites::zfm::{ZfmDut, when};
 pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
     vec![
         purpose! {
+            id: "ZFM-ID-001", when: when::reports_identity,
+            |dut, ctx| {
+                let identity = crate::suites::zfm::identity(dut, ctx).await;
+                let declared = ctx.ics.device.clone();
+                if !crate::suite::check_declared(ctx, &declared, &identity) {
+                    ctx.inconclusive("identity", "a model, firmware or serial both declared and reported", "none in common");
+                }
+                Ok(())
+            }
+        },
+        purpose! {
             id: "ZFM-ICS-001", when: when::always,
             |dut, ctx| {
                 let p = dut.params(ctx).await?;

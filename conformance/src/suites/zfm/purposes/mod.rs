@@ -52,6 +52,19 @@ pub(super) fn all() -> Vec<Purpose<ZfmDut>> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn the_ics_template_is_a_valid_ics_with_every_optional_key() {
+        let ics = crate::ics::Ics::parse(crate::suites::zfm::ICS_TEMPLATE, "template").unwrap();
+        crate::suites::zfm::ZfmIcs::from_ics(&ics).unwrap();
+        // Every key the shipped profiles declare is in the template too.
+        for shipped in [crate::suites::zfm::ICS_R307, crate::suites::zfm::ICS_R503] {
+            let s = crate::ics::Ics::parse(shipped, "shipped").unwrap();
+            for key in s.capabilities.keys().chain(s.ixit.keys()) {
+                assert!(ics.capabilities.contains_key(key) || ics.ixit.contains_key(key), "{key}");
+            }
+        }
+    }
+
+    #[test]
     fn ids_are_unique_and_well_formed() {
         let all = super::all();
         assert!(all.len() >= 40, "{} purposes", all.len());
