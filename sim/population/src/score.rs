@@ -19,10 +19,10 @@
 //!   false match rate, and every threshold up to 5 decades (ZFM security levels 1-4, OSDP thresholds up to 100)
 //!   accepts exactly the pairs it accepted before.
 //! - Above it, where no impostor was ever seen, the score rises in proportion to the raw similarity, from
-//!   5 decades at raw 0.0628 to the top of the scale (12) at raw 1 (identical templates). There the score no
-//!   longer states a false match rate beyond "below 10^-5": it says how much of the two prints agree, as a
-//!   module's score does for a genuine pair. ZFM level 5 (6 decades) now needs raw 0.197 where the extrapolation
-//!   needed 0.069: it accepts fewer impostors than before, never more.
+//!   5 decades at raw 0.0628 to the top of the scale (12) at raw 0.997, the similarity of a template with itself
+//!   ([`IDENTICAL_RAW`]). There the score no longer states a false match rate beyond "below 10^-5": it says how
+//!   much of the two prints agree, as a module's score does for a genuine pair. ZFM level 5 (6 decades) now needs
+//!   raw 0.196 where the extrapolation needed 0.069: it accepts fewer impostors than before, never more.
 //!
 //! Nothing random is added: a pair scores the same every time (a real module also answers the same Match of the
 //! same two buffers), and a seed fixes every score of a run. Impression quality moves the genuine distribution
@@ -32,14 +32,15 @@
 //! # What it gives (measured)
 //!
 //! `cargo test --release -p khil-sim-population --test scores -- --ignored --nocapture` (seed 1, 50 fingers x 4
-//! impressions: 300 genuine pairs per row, 1,225 impostor pairs), on the ZFM module's scale (25 per decade):
+//! impressions: 300 genuine pairs per row, 1,225 impostor pairs), on the ZFM module's scale (25 per decade, so
+//! 100 / 125 / 150 are the thresholds of security levels 3 / 4 / 5):
 //!
-//! | quality | sensor | genuine p5 / p25 / median / p75 / p95 | genuine under level 3 / 4 / 5 (100 / 125 / 150) | impostor median / max |
+//! | quality | sensor | genuine p5 / p25 / p50 / p75 / p95 | genuine under 100 / 125 / 150 | impostor p50 / max |
 //! |---|---|---|---|---|
-//! | good | R307 | 215 / 231 / 240 / 248 / 257 | 0.0 % / 0.0 % / 0.0 % | 12 / 89 |
+//! | good | R307 | 215 / 231 / 241 / 248 / 257 | 0.0 % / 0.0 % / 0.0 % | 12 / 89 |
 //! | good | R503 | 170 / 193 / 210 / 226 / 241 | 0.0 % / 0.0 % / 0.0 % | 11 / 126 |
-//! | mixed | R307 | 136 / 152 / 166 / 183 / 219 | 1.0 % / 1.0 % / 21.3 % | 11 / 80 |
-//! | mixed | R503 | 127 / 144 / 159 / 173 / 201 | 3.0 % / 3.3 % / 34.3 % | 11 / 98 |
+//! | mixed | R307 | 136 / 152 / 167 / 183 / 219 | 1.0 % / 1.0 % / 21.3 % | 11 / 80 |
+//! | mixed | R503 | 127 / 144 / 159 / 174 / 201 | 3.0 % / 3.3 % / 34.3 % | 11 / 98 |
 //!
 //! Good captures pass at every level; `mixed` moves the genuine median down by about 50-75 and turns a fifth to a
 //! third of the captures away at level 5, a few at the default level. Few genuine scores fall between 4 and 5
@@ -56,16 +57,23 @@
 //! - The vendor SDK's PC matcher (ARTH_DLL, which brianrho/fpmatch says scores "nearly the same" as the sensor):
 //!   one genuine pair 143 and 298 (each half of a 512-byte template), an impostor pair 3 and 0
 //!   (brianrho/fpmatch issue 9, 2024).
-//! - Datasheets (R307): five security levels, FAR < 0.001 %, FRR < 1.0 %, with no level named and no score scale.
+//! - R307 datasheets (as sellers reprint them): five security levels, FAR < 0.001 %, FRR < 1.0 %, with no level
+//!   named and no score scale.
 //!
 //! So real genuine scores spread over roughly 50-300 and impostors sit near 0; how a vendor's score maps to a
-//! false match rate, and which score each security level needs, is not published. A real module accepted 52 at
-//! its default level, so its own threshold there is lower than the simulator's 100 (4 decades, khil's measured
-//! calibration): simulated genuine scores sit higher on the scale than a real module's, and spread as widely.
+//! false match rate, and which score each security level needs, is not published. The ZFM-20 above found a
+//! finger with 52 (at a level the report does not give; 3 is the default), so a real module's threshold can lie
+//! well under the simulator's 100 at level 3 (4 decades of khil's measured calibration): simulated genuine scores
+//! sit higher on the scale than a real module's, and spread as widely.
 //! The linear rise above the last measured point is an assumption (the simplest monotone continuation that puts
 //! identical templates at the top), not a measurement of any module.
 
 use khil_biometrics::matcher::{self, MAX_SCORE, MEASURED_LIMIT};
+
+/// The raw similarity of a template with itself: 0.99712 for every one of 360 synthetic templates (good and
+/// mixed, R307 and R503 windows), just below 1 because the relaxation's compatibility terms are. Identical
+/// templates reach the top of the scale here.
+pub const IDENTICAL_RAW: f32 = 0.997;
 
 /// The score a simulated sensor reports for a raw matcher similarity (`matcher::compare`, 0-1), in decades of
 /// false match rate: 0 (no agreement) to [`MAX_SCORE`] (identical templates). Monotone; never panics (NaN counts
@@ -76,7 +84,7 @@ pub fn reported(raw: f32) -> f32 {
     if raw <= knee_raw {
         return matcher::calibrated(raw);
     }
-    let above = (raw - knee_raw) / (1.0 - knee_raw);
+    let above = (raw - knee_raw) / (IDENTICAL_RAW - knee_raw);
     (knee_score + above * (MAX_SCORE - knee_score)).clamp(knee_score, MAX_SCORE)
 }
 
@@ -106,7 +114,8 @@ mod tests {
         assert!(scores.windows(2).all(|w| w[1] - w[0] > 1.0), "{scores:?}");
         assert!(scores.iter().all(|&s| s > MEASURED_LIMIT.1 && s < MAX_SCORE), "{scores:?}");
         assert!(matcher::calibrated(0.15) >= MAX_SCORE, "the extrapolation saturates here: the reason for the model");
-        assert!((reported(1.0) - MAX_SCORE).abs() < 1e-6, "identical templates: the top of the scale");
+        assert!((reported(IDENTICAL_RAW) - MAX_SCORE).abs() < 1e-6, "identical templates: the top of the scale");
+        assert!((reported(1.0) - MAX_SCORE).abs() < 1e-6);
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn survey() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     println!(
-        "| quality | sensor | genuine p5 / p25 / median / p75 / p95 | genuine under level 3 / 4 / 5 (100 / 125 / 150) | impostor median / max |"
+        "| quality | sensor | genuine p5 / p25 / p50 / p75 / p95 | genuine under 100 / 125 / 150 | impostor p50 / max |"
     );
     println!("|---|---|---|---|---|");
     for ((name, _, sensor), r) in rows.iter().zip(&results) {
