@@ -5,13 +5,12 @@
 //!
 //! # Why a model at all
 //!
-//! khil's matcher calibrates its raw similarity on impostors
-//! ([`matcher::calibrated`](khil_biometrics::matcher::calibrated)): a score `s` means "impostors reach this with
-//! probability about 10^-s". The calibration was measured up to 5 decades (raw similarity 0.0628,
-//! [`matcher::MEASURED_LIMIT`]) and extrapolated above it, steeply, up to the top of the scale (12) at a raw
-//! similarity of about 0.11. Synthetic genuine pairs lie far above that (raw similarity 0.3-0.8 for good
-//! impressions), so every genuine pair reported the top of the scale, 300 on the module, whatever the impression
-//! quality, and neither a threshold nor a re-capture could be exercised against the simulators.
+//! khil's matcher calibrates its raw similarity on impostors ([`matcher::calibrated`]): a score `s` means
+//! "impostors reach this with probability about 10^-s". The calibration was measured up to 5 decades (raw
+//! similarity 0.0628, [`matcher::MEASURED_LIMIT`]) and extrapolated above it, steeply, up to the top of the scale
+//! (12) at a raw similarity of about 0.11. Synthetic genuine pairs lie far above that (raw similarity 0.3-0.8 for
+//! good impressions), so every genuine pair reported the top of the scale, 300 on the module, whatever the
+//! impression quality, and neither a threshold nor a re-capture could be exercised against the simulators.
 //!
 //! # The model
 //!
