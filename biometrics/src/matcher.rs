@@ -448,6 +448,10 @@ const CALIBRATION: &[(f32, f32)] = &[
     (0.0628, 5.0),
 ];
 
+/// The last point of the calibration `(raw, score)`: the highest score whose false match rate was measured. Above
+/// it [`calibrated`] extrapolates.
+pub const MEASURED_LIMIT: (f32, f32) = CALIBRATION[CALIBRATION.len() - 1];
+
 /// Top of the calibrated scale.
 pub const MAX_SCORE: f32 = 12.0;
 

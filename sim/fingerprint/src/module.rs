@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use khil_biometrics::extract::extract;
 use khil_biometrics::image::GrayImage;
-use khil_biometrics::matcher;
 use khil_fingerprint::command::{IndexBitmap, ProductInfo, SystemParameters, opcode};
 use khil_fingerprint::{Command, ConfirmationCode as Cc, PacketSize, Reply};
 use rand::{Rng, SeedableRng};
@@ -20,16 +19,19 @@ pub use crate::charfile::CharBuffer;
 use crate::flash::{Flash, StateError, StateFile};
 use crate::profile::{CHAR_FILE_LEN, Profile};
 use crate::quirks::{Quirk, Quirks};
-use khil_sim_population::{FingerModel, Fingers, Impression, Presence, Sight};
+use khil_sim_population::{FingerModel, Fingers, Impression, Presence, Sight, score};
 
 /// What Img2Tz makes of an image: a character buffer, or the code that says why not.
 pub type Extracted = Result<CharBuffer, Cc>;
 
 /// Fewer minutiae than this: 07 "too few feature points".
 const MIN_MINUTIAE: usize = 8;
-/// Module scores are the calibrated matcher score times this: score s means impostors reach it with
-/// probability about 10^-(s/25). Security level L accepts scores from 25 (L + 1), i.e. a false match rate of
-/// 10^-(L+1): level 1 is 1 %, the default level 3 is 0.01 %, level 5 is 0.0001 %.
+/// Module scores are the simulated sensors' reported score ([`khil_sim_population::score`], in decades of false
+/// match rate) times this, 0-300. Up to 125 a score s means impostors reach it with probability about
+/// 10^-(s/25) (measured); above it a score says how much of two prints agree, so genuine pairs spread from about
+/// 125 (poor captures) to 265 (good ones) and identical templates score 300. Security level L accepts scores from
+/// 25 (L + 1): level 1 is a false match rate of 1 %, the default level 3 is 0.01 %, level 4 0.001 %; level 5
+/// (150) lies beyond the measured range and turns away a fifth to a third of `mixed` genuine captures.
 pub const SCORE_PER_DECADE: f32 = 25.0;
 
 /// The score a comparison must reach at security level `level` (1-5).
@@ -500,7 +502,7 @@ impl Module {
     /// Module score of two character buffers; 0 when either is not a template.
     fn compare_buffers(&self, a: usize, b: usize) -> u16 {
         match (self.buffers[a].template(), self.buffers[b].template()) {
-            (Some(x), Some(y)) => module_score(matcher::score(&x, &y)),
+            (Some(x), Some(y)) => module_score(score::compare(&x, &y)),
             _ => 0,
         }
     }
@@ -515,7 +517,7 @@ impl Module {
         if let Some(probe) = self.buffers[b].template() {
             for (&slot, file) in self.flash.library.range(start..end) {
                 let Some(t) = file.template() else { continue };
-                let score = module_score(matcher::score(&probe, &t));
+                let score = module_score(score::compare(&probe, &t));
                 if best.is_none_or(|(_, s)| score > s) {
                     best = Some((slot, score));
                 }
@@ -654,7 +656,7 @@ fn characteristics(image: &GrayImage) -> Extracted {
     Ok(buffer)
 }
 
-/// The calibrated matcher score on the module's 16-bit scale.
-pub fn module_score(calibrated: f32) -> u16 {
-    (calibrated * SCORE_PER_DECADE).round().clamp(0.0, f32::from(u16::MAX)) as u16
+/// A reported score (decades, see [`khil_sim_population::score`]) on the module's 16-bit scale.
+pub fn module_score(decades: f32) -> u16 {
+    (decades * SCORE_PER_DECADE).round().clamp(0.0, f32::from(u16::MAX)) as u16
 }

@@ -26,7 +26,8 @@ pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::new(
         "quality",
         "NAME",
-        "Impression quality: good, or mixed (FVC-like: rotation, partial contact, dry/wet skin)",
+        "Impression quality: good, or mixed (FVC-like: rotation, partial contact, dry/wet skin; genuine match scores \
+         drop, a fifth to a third under security level 5)",
     )
     .default("good"),
     ParamSpec::new(

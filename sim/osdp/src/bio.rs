@@ -28,7 +28,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use khil_biometrics::extract::extract;
-use khil_biometrics::matcher::{self, MatchTemplate};
+use khil_biometrics::matcher::MatchTemplate;
 use khil_biometrics::minutia::Minutiae;
 use khil_biometrics::synth::SensorProfile;
 use khil_biometrics::template::ansi_from_minutiae;
@@ -63,18 +63,19 @@ pub mod status {
 
 /// OSDP score units per decade of false match rate.
 ///
-/// khil's matcher reports a calibrated score `s` (see [`khil_biometrics::matcher::calibrated`]): impostor pairs
-/// reach `s` with probability about 10^-s, on a scale that ends at [`matcher::MAX_SCORE`] (12). BIOMATCHR's score
-/// is one byte, 0x00 no match .. 0xFF best match, and BIOMATCH's threshold is on the same scale. The reader sends
-/// `round(20 * s)`, so the whole calibrated range fits (12 -> 240) and a threshold byte `t` means a false match
-/// rate of 10^-(t/20): 60 is 1 in 1000, 66 the EU Entry/Exit System's 0.05 %, 80 is 1 in 10 000, 100 1 in
-/// 100 000. The reader decides "match" when score >= threshold (a threshold of 0 accepts everything, as the
-/// field's definition says).
+/// The reader reports the score every simulated sensor reports ([`khil_sim_population::score`]), in decades: up
+/// to 5, impostor pairs reach a score `s` with probability about 10^-s (khil's measured calibration); above it,
+/// genuine pairs spread with how much of the two prints agree, up to 12 for identical templates. BIOMATCHR's
+/// score is one byte, 0x00 no match .. 0xFF best match, and BIOMATCH's threshold is on the same scale. The reader
+/// sends `round(20 * s)`, so the whole range fits (12 -> 240) and a threshold byte `t` up to 100 means a false
+/// match rate of 10^-(t/20): 60 is 1 in 1000, 66 the EU Entry/Exit System's 0.05 %, 80 is 1 in 10 000, 100 1 in
+/// 100 000. Genuine scans score about 170-205 with `good` impressions and 110-175 with `mixed` ones. The reader
+/// decides "match" when score >= threshold (a threshold of 0 accepts everything, as the field's definition says).
 pub const SCORE_PER_DECADE: f32 = 20.0;
 
-/// The OSDP score byte of a calibrated matcher score.
-pub fn osdp_score(calibrated: f32) -> u8 {
-    (calibrated * SCORE_PER_DECADE).round().clamp(0.0, 255.0) as u8
+/// The OSDP score byte of a reported score in decades.
+pub fn osdp_score(decades: f32) -> u8 {
+    (decades * SCORE_PER_DECADE).round().clamp(0.0, 255.0) as u8
 }
 
 /// The false match rate a BIOMATCH threshold byte stands for.
@@ -211,15 +212,16 @@ impl BioReader {
         }
     }
 
-    /// The calibrated score of `probe` against a reference template.
+    /// The reported score of `probe` against a reference template, in decades ([`khil_sim_population::score`]).
     pub fn score(probe: &Capture, reference: &MatchTemplate) -> f32 {
-        matcher::score(&probe.template, reference)
+        khil_sim_population::score::compare(&probe.template, reference)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use khil_biometrics::matcher;
 
     #[test]
     fn scores_and_thresholds_share_one_scale() {

@@ -715,8 +715,7 @@ impl Pd {
             tracing::info!(reader = m.reader, "BIOMATCH: no finger, scan timed out");
             return Reply::BioMatchR { reader: m.reader, status: bio::status::TIMEOUT, score: 0 };
         };
-        let calibrated = BioReader::score(&capture, &reference);
-        let score = bio::osdp_score(calibrated);
+        let score = bio::osdp_score(BioReader::score(&capture, &reference));
         let matched = score >= m.quality;
         self.last_match = Some(MatchDecision { score, threshold: m.quality, matched });
         tracing::info!(

@@ -55,7 +55,12 @@ pub const PARAMS: &[ParamSpec] = &[
         "bio-reader: impressions per finger, all synthesised before a scan needs them (0: 4)",
     )
     .default("0"),
-    ParamSpec::new("quality", "NAME", "bio-reader: impression quality, good or mixed").default("good"),
+    ParamSpec::new(
+        "quality",
+        "NAME",
+        "bio-reader: impression quality, good or mixed (mixed lowers genuine BIOMATCH scores)",
+    )
+    .default("good"),
 ];
 
 pub const SIMULATOR: Simulator = Simulator {

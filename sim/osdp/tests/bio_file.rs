@@ -166,6 +166,41 @@ fn biomatch_scores_the_same_finger_above_the_threshold_and_another_below() {
     assert!(score >= threshold);
 }
 
+/// Finger 7 enrolled by one BIOREAD (impression 0), then matched in `scans` BIOMATCHes of its next impressions
+/// at threshold 80: the BIOMATCHR scores.
+fn genuine_biomatch_scores(quality: Quality, scans: u32) -> Vec<u8> {
+    let fingers = Arc::new(Fingers::new(11, quality));
+    let bio = Arc::new(BioReader::new(fingers, Presence::Placed(7), 0.0, scans + 1, 5));
+    bio.prepare();
+    let mut pd = Pd::new(PdConfig { scbk: Some(KEY), bio: Some(bio), ..PdConfig::new(PdProfile::BIO_READER, 1) });
+    let mut cp = Cp::connect(&mut pd);
+    let template = sample(cp.command(&mut pd, &bioread(2, 2))).data;
+    (0..scans)
+        .map(|_| match cp.command(&mut pd, &biomatch(2, 2, 80, template.clone())) {
+            Reply::BioMatchR { status: 0, score, .. } => score,
+            other => panic!("BIOMATCH: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn biomatch_genuine_scores_spread_under_the_top_and_mixed_quality_lowers_them() {
+    let good = genuine_biomatch_scores(Quality::Good, 5);
+    let mixed = genuine_biomatch_scores(Quality::Mixed, 5);
+    let top = khil_sim_osdp::bio::osdp_score(khil_biometrics::matcher::MAX_SCORE);
+    for scores in [&good, &mixed] {
+        assert!(scores.iter().all(|&s| s < top), "a genuine scan at the top of the scale ({top}): {scores:?}");
+        let (low, high) = (scores.iter().min().unwrap(), scores.iter().max().unwrap());
+        assert!(high - low >= 10, "genuine scans all score alike: {scores:?}");
+    }
+    let median = |s: &[u8]| {
+        let mut v = s.to_vec();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    assert!(median(&good) >= median(&mixed) + 20, "good {good:?}, mixed {mixed:?}");
+}
+
 #[test]
 fn unsupported_types_formats_and_readers_get_the_reference_naks() {
     let fingers = population();

@@ -6,6 +6,8 @@
 //!   generator and keeps them, so that a finger drawn once is not drawn again. [`Fingers::shared`] is the one
 //!   population of a process per seed and quality.
 //! - [`Presence`] and [`FingerModel`]: who is at a sensor and what each capture attempt sees.
+//! - [`score`]: the match score every simulated sensor reports for two prints (genuine pairs spread with the
+//!   impression quality instead of all reaching the top of the scale).
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
@@ -17,6 +19,8 @@ use khil_biometrics::image::GrayImage;
 use khil_biometrics::synth::{Finger, Quality, SensorProfile};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+pub mod score;
 
 /// What is on the sensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
