@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use khil_conformance::operator::{Answer, Desk, Operator};
 use khil_conformance::purpose::PurposeMeta;
 use khil_conformance::report;
 use khil_conformance::runner::PurposeResult;
@@ -113,6 +114,14 @@ struct RunArgs {
     /// A purpose still running after this many seconds is stopped with verdict `error`
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
     purpose_timeout: Duration,
+    /// A person is at the device: purposes that need one (place a finger, lift it) ask on this terminal (stderr)
+    /// and wait for Enter (done) or `n` and Enter (could not: the purpose is inconclusive). The ICS's `[ixit]
+    /// finger = "operator"` does the same for a ZFM module
+    #[arg(long)]
+    operator: bool,
+    /// Seconds the operator has for each action before the purpose is inconclusive
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_secs)]
+    operator_timeout: Duration,
     /// Directory for report.html, junit.xml and report.json (created if missing)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -222,14 +231,27 @@ async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, Stri
             let _ = stop.send(true);
         }
     });
+    // Any purpose that needs a person asks on the terminal (an ICS can name an operator without --operator).
+    let desk = Desk::new(std::sync::Arc::new(TerminalOperator::default()), args.operator_timeout);
     let opts = RunOptions {
         only: args.only.clone(),
-        purpose_timeout: args.purpose_timeout,
+        // The operator's own time comes on top of the device's.
+        purpose_timeout: if args.operator {
+            args.purpose_timeout + args.operator_timeout
+        } else {
+            args.purpose_timeout
+        },
         cancel: Some(cancel),
+        operator: Some(desk),
+        operator_mode: args.operator,
         ..RunOptions::new(url, ics)
     };
-    let shown: Box<dyn Progress> =
-        if std::io::stderr().is_terminal() { Box::new(Bar::default()) } else { Box::new(Lines::default()) };
+    // A progress bar would redraw over the operator's prompts.
+    let shown: Box<dyn Progress> = if std::io::stderr().is_terminal() && !args.operator {
+        Box::new(Bar::default())
+    } else {
+        Box::new(Lines::default())
+    };
     let mut progress = Writing { shown, out: args.out.clone(), failed: None };
     let ran = khil_conformance::run(suite, &CliConnector, &opts, &mut progress).await;
     ctrl_c.abort();
@@ -246,6 +268,66 @@ async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, Stri
         RunVerdict::Failed => ExitCode::FAILURE,
         RunVerdict::Incomplete => ExitCode::from(INCOMPLETE),
     })
+}
+
+/// The person at the device, on this terminal: prompts on stderr, answers on stdin (read on a thread of its own,
+/// started at the first question, so a run nobody attends never touches stdin).
+#[derive(Default)]
+struct TerminalOperator {
+    lines: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
+}
+
+impl TerminalOperator {
+    /// The next line typed; `None` when stdin is closed.
+    async fn next_line(&self) -> Option<String> {
+        let mut lines = self.lines.lock().await;
+        let rx = lines.get_or_insert_with(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            std::thread::spawn(move || {
+                for line in std::io::stdin().lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        });
+        rx.recv().await
+    }
+}
+
+impl Operator for TerminalOperator {
+    fn ask<'a>(
+        &'a self,
+        purpose: &'a str,
+        action: &'a str,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>> {
+        Box::pin(async move {
+            eprintln!(
+                "operator ({purpose}): {action}. Press Enter when done, or type n and Enter if you cannot ({} s).",
+                limit.as_secs()
+            );
+            match tokio::time::timeout(limit, self.next_line()).await {
+                Err(_) => Answer::NoAnswer,
+                Ok(None) => Answer::CouldNot("stdin is closed: nobody to answer".into()),
+                Ok(Some(line)) => operator_answer(&line),
+            }
+        })
+    }
+}
+
+/// A typed answer: `n` or `no` (and why, after it) could not; anything else, an empty line included, done.
+fn operator_answer(line: &str) -> Answer {
+    let line = line.trim();
+    let lower = line.to_ascii_lowercase();
+    for no in ["no", "n"] {
+        if lower == no || lower.starts_with(&format!("{no} ")) {
+            return Answer::CouldNot(line[no.len()..].trim().to_owned());
+        }
+    }
+    Answer::Done
 }
 
 /// Shows progress and rewrites the reports at every checkpoint, so that an interrupted run leaves them valid.
@@ -410,6 +492,15 @@ mod tests {
         }
         let err = with_suite!("nope", |suite| suite.class()).unwrap_err();
         assert!(err.contains("\"nope\"") && err.contains("zfm"), "{err}");
+    }
+
+    #[test]
+    fn operator_answers() {
+        assert_eq!(operator_answer(""), Answer::Done);
+        assert_eq!(operator_answer(" done "), Answer::Done);
+        assert_eq!(operator_answer("n"), Answer::CouldNot(String::new()));
+        assert_eq!(operator_answer("No  sensor is cracked"), Answer::CouldNot("sensor is cracked".into()));
+        assert_eq!(operator_answer("never mind"), Answer::Done);
     }
 
     #[test]

@@ -483,3 +483,103 @@ fn an_ics_template_is_written_and_filled_from_a_device() {
     }
     cannot_start(&["ics", "--class", "zfm", "--from-device", "tcp://127.0.0.1:1"], &["tcp://127.0.0.1:1"]);
 }
+
+/// `khil conformance run --class <class> --device <the simulator's URL> --operator --out <dir>` against `khil sim
+/// <sim>`, whose console plays the person at the sensor: each prompt for a finger becomes `place 4` or `lift` on
+/// the console, then Enter on khil's terminal. Returns khil's output and what was asked.
+fn operator_run(class: &str, sim: &[&str], dir: &Path) -> (Output, Vec<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let args: Vec<&str> = ["sim"].iter().chain(sim).copied().collect();
+    let mut sim = common::start_khil(&args, std::process::Stdio::piped(), std::process::Stdio::piped());
+    let mut console = sim.child.stdin.take().unwrap();
+    let mut answers = BufReader::new(sim.child.stderr.take().unwrap());
+    let mut run = khil()
+        .args(["conformance", "run", "--class", class, "--device", &sim.url, "--operator", "--out"])
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut keyboard = run.stdin.take().unwrap();
+    let mut asked = Vec::new();
+    for line in BufReader::new(run.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let Some(prompt) = line.strip_prefix("operator (") else { continue };
+        let command = if prompt.contains("place a finger") {
+            "place 4"
+        } else if prompt.contains("lift every finger") {
+            "lift"
+        } else {
+            panic!("an action the console cannot play: {line}")
+        };
+        writeln!(console, "{command}").unwrap();
+        // The console's answer (log lines may come between), so the finger has moved before khil goes on.
+        let said = loop {
+            let mut said = String::new();
+            assert!(answers.read_line(&mut said).unwrap() > 0, "the simulator ended");
+            if said.starts_with("finger") {
+                break said;
+            }
+        };
+        asked.push(format!("{command} -> {}", said.trim()));
+        writeln!(keyboard).unwrap();
+    }
+    (run.wait_with_output().unwrap(), asked)
+}
+
+/// `--operator` against a module nobody touches (`--finger none`), with the simulator's console playing the person
+/// at the sensor: the capture and library purposes run (none is "not applicable") and pass.
+#[test]
+fn an_operator_run_places_and_lifts_fingers_through_the_console() {
+    let scratch = scratch("operator");
+    let dir = scratch.join("out");
+    let (out, asked) = operator_run("zfm", &["fingerprint", "--pty", "--profile", "r503", "--finger", "none"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}\nasked: {asked:#?}", stdout(&out));
+    assert!((2..=12).contains(&asked.len()), "a held finger is asked for once until it is lifted: {asked:#?}");
+    let v = verdicts(&dir);
+    for id in ["ZFM-CAP-001", "ZFM-CAP-002", "ZFM-CAP-005", "ZFM-CAP-008", "ZFM-LIB-001", "ZFM-LIB-006", "ZFM-TIM-002"]
+    {
+        assert!(v.iter().any(|(i, o)| i == id && o == "verdict pass"), "{id}: {v:?}");
+    }
+    let not_applicable: Vec<&String> =
+        v.iter().filter(|(_, o)| o.starts_with("not_applicable")).map(|(i, _)| i).collect();
+    // Only what the IXIT forbids on a device that is not in-process: emptying and filling the library.
+    assert_eq!(not_applicable, ["ZFM-LIB-009", "ZFM-LIB-010"], "{v:?}");
+
+    // An OSDP fingerprint reader in install mode, nobody at it: every biometric purpose runs, with and without a
+    // finger.
+    let dir = scratch.join("osdp");
+    let (out, asked) =
+        operator_run("osdp-pd", &["osdp-pd", "--pty", "--profile", "bio-reader", "--finger", "none"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}\nasked: {asked:#?}", stdout(&out));
+    let v = verdicts(&dir);
+    for id in ["OSDP-BIO-001", "OSDP-BIO-002", "OSDP-BIO-003", "OSDP-BIO-004"] {
+        assert!(v.iter().any(|(i, o)| i == id && o == "verdict pass"), "{id}: {v:?}");
+    }
+}
+
+/// An operator who cannot do what is asked makes the purpose inconclusive and the run INCOMPLETE, not FAILED.
+#[test]
+fn an_operator_who_cannot_makes_the_purpose_inconclusive() {
+    use std::io::Write;
+    let scratch = scratch("operator-cannot");
+    let dir = scratch.join("out");
+    let mut run = khil()
+        .args(["conformance", "run", "--class", "zfm", "--device", "sim:fingerprint?profile=r503&finger=none"])
+        .args(["--operator", "--only", "ZFM-CAP-001", "--out"])
+        .arg(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(run.stdin.take().unwrap(), "n the sensor is cracked").unwrap();
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("operator (ZFM-CAP-001): place a finger"), "{}", stderr(&out));
+    let json = report_json(&dir);
+    let r = &json["results"][0];
+    assert_eq!(r["outcome"]["verdict"], "inconclusive", "{r}");
+    assert_eq!(r["evidence"]["checks"][0]["observed"], "could not do it: the sensor is cracked");
+}

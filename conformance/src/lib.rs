@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod ics;
+pub mod operator;
 pub mod purpose;
 pub mod report;
 pub mod runner;

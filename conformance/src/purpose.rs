@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use crate::ics::Ics;
+use crate::operator::{Answer, Desk};
 use crate::verdict::{Check, Direction, Evidence, FrameRecord, MAX_FRAMES, Verdict};
 
 /// What a body returns: it ran to the end (its checks decide the verdict), or it had to stop.
@@ -22,6 +23,9 @@ pub enum Stop {
     Failed,
     /// The test could not go on: the link broke, the device vanished. The purpose's outcome is `error`.
     Error(String),
+    /// Nothing after this can be decided (the operator could not do what was asked): the verdict so far stands,
+    /// inconclusive at best.
+    Undecided,
 }
 
 impl fmt::Display for Stop {
@@ -29,6 +33,7 @@ impl fmt::Display for Stop {
         match self {
             Stop::Failed => f.write_str("stopped after a failed check"),
             Stop::Error(e) => f.write_str(e),
+            Stop::Undecided => f.write_str("stopped: the rest cannot be decided"),
         }
     }
 }
@@ -106,6 +111,10 @@ impl<D> fmt::Debug for Purpose<D> {
 #[derive(Debug)]
 pub struct Ctx {
     pub ics: Ics,
+    /// The purpose running (for the operator's prompts).
+    purpose: &'static str,
+    /// Somebody at the device, when the run has an operator.
+    desk: Option<Desk>,
     started: Instant,
     verdict: Verdict,
     evidence: Evidence,
@@ -114,7 +123,47 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(ics: Ics) -> Ctx {
-        Ctx { ics, started: Instant::now(), verdict: Verdict::None, evidence: Evidence::default(), frames_dropped: 0 }
+        Ctx {
+            ics,
+            purpose: "",
+            desk: None,
+            started: Instant::now(),
+            verdict: Verdict::None,
+            evidence: Evidence::default(),
+            frames_dropped: 0,
+        }
+    }
+
+    /// The context of purpose `id`, with the run's operator if it has one.
+    pub fn for_purpose(ics: Ics, id: &'static str, desk: Option<Desk>) -> Ctx {
+        Ctx { purpose: id, desk, ..Ctx::new(ics) }
+    }
+
+    /// Asks the operator to do `action` (an imperative: "place a finger on the sensor and keep it there";
+    /// `standing`: it stays done until another action is asked for). Done: `Ok`. Could not, or no answer in time:
+    /// an inconclusive check in the evidence and [`Stop::Undecided`]. A run without an operator cannot get here
+    /// (purposes that need one apply only when the IXIT names one): that is an error of the suite.
+    pub async fn operator(&mut self, action: &str, standing: bool) -> Result<(), Stop> {
+        let Some(desk) = self.desk.clone() else {
+            return Err(Stop::Error(format!("this purpose needs an operator to {action}, and the run has none")));
+        };
+        let answer = desk.ask(self.purpose, action, standing).await;
+        match answer {
+            Answer::Done => {
+                self.note(format!("operator: {action}: done"));
+                Ok(())
+            }
+            Answer::CouldNot(why) => {
+                let said =
+                    if why.is_empty() { "could not do it".to_owned() } else { format!("could not do it: {why}") };
+                self.inconclusive(format!("operator: {action}"), "done", said);
+                Err(Stop::Undecided)
+            }
+            Answer::NoAnswer => {
+                self.inconclusive(format!("operator: {action}"), "done", "no answer in time");
+                Err(Stop::Undecided)
+            }
+        }
     }
 
     /// The verdict so far.

@@ -9,6 +9,7 @@ use khil_link::DeviceUrl;
 use serde::Serialize;
 
 use crate::ics::{DeviceDecl, Ics};
+use crate::operator::Desk;
 use crate::purpose::{Applicability, Ctx, PurposeMeta, Stop};
 use crate::suite::{Connector, Identity, Preflight, Suite};
 use crate::verdict::{Evidence, Outcome, Verdict};
@@ -26,12 +27,26 @@ pub struct RunOptions {
     /// Set to `true` to stop the run (Ctrl-C): the purpose running is abandoned, the rest are listed as not run and
     /// the report is INCOMPLETE.
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Somebody at the device: purposes that need a person ask them (the IXIT says which actions an operator
+    /// does; with `operator_mode` the suite is told that every such action has one).
+    pub operator: Option<Desk>,
+    /// An operator does what the IXIT would otherwise leave to nobody (`khil conformance run --operator`): the
+    /// suite adjusts the ICS it runs with ([`Suite::with_operator`]).
+    pub operator_mode: bool,
 }
 
 impl RunOptions {
     /// Every purpose against `url`, a minute each at most.
     pub fn new(url: DeviceUrl, ics: Option<Ics>) -> RunOptions {
-        RunOptions { url, ics, only: Vec::new(), purpose_timeout: Duration::from_mins(1), cancel: None }
+        RunOptions {
+            url,
+            ics,
+            only: Vec::new(),
+            purpose_timeout: Duration::from_mins(1),
+            cancel: None,
+            operator: None,
+            operator_mode: false,
+        }
     }
 }
 
@@ -204,6 +219,7 @@ pub async fn run<S: Suite>(
     let url = suite.device_url(&opts.url);
     let Preflight { identity, ics } =
         suite.preflight(connector, &url, opts.ics.as_ref()).await.map_err(|e| format!("{}: {e}", opts.url))?;
+    let ics = if opts.operator_mode { suite.with_operator(ics) } else { ics };
     suite.validate_ics(&ics)?;
     let opts = &RunOptions { ics: Some(ics.clone()), ..opts.clone() };
     let title = identity.title().unwrap_or_else(|| {
@@ -326,7 +342,7 @@ async fn run_one<S: Suite>(
     purpose: &crate::purpose::Purpose<S::Dut>,
 ) -> (Outcome, Evidence) {
     let ics = opts.ics.clone().unwrap_or_default();
-    let mut ctx = Ctx::new(ics.clone());
+    let mut ctx = Ctx::for_purpose(ics.clone(), purpose.meta.id, opts.operator.clone());
     let body = async {
         let url = suite.device_url(&opts.url);
         let mut dut = suite.open(connector, &url, &ics).await?;
@@ -335,7 +351,7 @@ async fn run_one<S: Suite>(
     let ended = tokio::time::timeout(opts.purpose_timeout, body).await;
     let (verdict, evidence) = ctx.finish();
     let outcome = match ended {
-        Ok(Ok(()) | Err(Stop::Failed)) => Outcome::Verdict { verdict },
+        Ok(Ok(()) | Err(Stop::Failed | Stop::Undecided)) => Outcome::Verdict { verdict },
         Ok(Err(Stop::Error(message))) => Outcome::Error { message },
         Err(_) => Outcome::Error { message: format!("still running after {:?}: stopped", opts.purpose_timeout) },
     };

@@ -170,6 +170,12 @@ pub trait Suite: Send + Sync {
         given: Option<&Ics>,
     ) -> impl Future<Output = Result<Preflight, SetupError>> + Send;
 
+    /// `ics` for a run with an operator at the device (`--operator`): every action the IXIT leaves to nobody or to
+    /// a machine is the operator's. Without an override, unchanged.
+    fn with_operator(&self, ics: Ics) -> Ics {
+        ics
+    }
+
     /// The class's ICS template: every key, commented (`khil conformance ics --class C`).
     fn ics_template(&self) -> &'static str;
 }

@@ -59,6 +59,9 @@ fn biomatch(template: Vec<u8>, threshold: u8) -> Command {
 /// status 0, the reader and type echoed, data that decodes as a record with at least one minutia. The
 /// record's bytes and the decoded record.
 async fn read_template(dut: &mut OsdpDut, ctx: &mut Ctx) -> Result<(Vec<u8>, FingerMinutiaeRecord), Stop> {
+    if dut.ics.ixit.operator {
+        ctx.operator(super::PLACE_FINGER, true).await?;
+    }
     let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
     let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", r.describe())) };
     ctx.check("BIOREADR status with a finger presented", "0 (success)", b.status, b.status == 0)?;
@@ -225,6 +228,9 @@ pub(super) fn bodies() -> Vec<Body<OsdpDut>> {
         purpose! {
             id: "OSDP-BIO-002", when: when::biometrics_without_finger,
             |dut, ctx| {
+                if dut.ics.ixit.operator {
+                    ctx.operator(super::LIFT_FINGER, true).await?;
+                }
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
                 let Reply::BioReadR(b) = r else { return Err(ctx.fail("BIOREAD answer", "BIOREADR (57)", r.describe())) };
@@ -297,6 +303,9 @@ pub(super) fn bodies() -> Vec<Body<OsdpDut>> {
         purpose! {
             id: "OSDP-BIO-008", when: when::no_biometrics,
             |dut, ctx| {
+                if dut.ics.ixit.operator {
+                    ctx.operator(super::LIFT_FINGER, true).await?;
+                }
                 dut.start(ctx).await?;
                 let r = dut.command(ctx, &bioread(RIGHT_THUMB, ANSI_378)).await?;
                 ctx.check("BIOREAD to a PD without biometrics", "NAK 03", r.describe(), is_nak(&r, NakCode::UnknownCommand))

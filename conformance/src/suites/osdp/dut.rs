@@ -376,10 +376,9 @@ impl OsdpDut {
             Some(Reply::Nak { .. }) if !self.ics.keyed => return Ok(Some(false)),
             _ => return Ok(None),
         };
-        let (command, scb) = match handshake.on_ccrypt(rnd_b, &cryptogram) {
-            Ok(_) => return Ok(Some(true)),
-            Err(_) => handshake.scrypt_regardless(rnd_b),
-        };
+        // Verified or not, the handshake is finished with SCRYPT, so the PD is not left waiting for one.
+        let verified = handshake.on_ccrypt(rnd_b, &cryptogram).is_ok();
+        let (command, scb) = handshake.scrypt_regardless(rnd_b);
         let mut scrypt = OsdpFrame::command(self.address(), self.next_sqn(), command.code(), command.to_data());
         scrypt.scb = Some(scb);
         let got = self.exchange(ctx, &scrypt, "SCRYPT".into()).await?;
@@ -388,7 +387,7 @@ impl OsdpDut {
                 && matches!(r.frame.scb.as_ref().and_then(|s| s.data.first()), Some(0x01 | 0xFF))
         });
         self.restart();
-        Ok(Some(accepted))
+        Ok(Some(verified || accepted))
     }
 
     /// Resets the PD's sequence (SQN 0 POLL) and sets up the secure channel when the PD has one.

@@ -28,6 +28,10 @@ use purpose;
 
 pub const TITLE: &str = "OSDP peripheral devices (SIA OSDP 2.2 / IEC 60839-11-5)";
 
+/// What the operator is asked before a BIOREAD that needs a finger, and before one that needs none.
+pub const PLACE_FINGER: &str = "place a finger on the reader's fingerprint sensor and keep it there";
+pub const LIFT_FINGER: &str = "lift every finger off the reader's fingerprint sensor";
+
 /// Every key of an OSDP PD ICS, commented: what `khil conformance ics --class osdp-pd` writes.
 pub const ICS_TEMPLATE: &str = include_str!("../../../ics/template-osdp-pd.toml");
 /// The declarations of the khil simulator's profiles.
@@ -83,6 +87,10 @@ pub struct OsdpIxit {
     /// A finger is on the biometric sensor during the run (placed, or put back after each scan).
     #[serde(default)]
     pub finger: bool,
+    /// A person at the sensor places and lifts a finger when asked on the terminal (`--operator`): purposes with
+    /// and without a finger both apply.
+    #[serde(default)]
+    pub operator: bool,
     /// The BIOMATCH threshold (quality byte) on the PD's score scale; a score at or above it is a match.
     #[serde(default = "default_match_threshold")]
     pub match_threshold: u8,
@@ -150,11 +158,11 @@ pub(crate) mod when {
     }
 
     pub(crate) fn biometrics_with_finger(ics: &Ics) -> Applicability {
-        biometrics(ics).and(cond(ics, |o| o.ixit.finger, "IXIT finger = false"))
+        biometrics(ics).and(cond(ics, |o| o.ixit.finger || o.ixit.operator, "IXIT finger = false, no operator"))
     }
 
     pub(crate) fn biometrics_without_finger(ics: &Ics) -> Applicability {
-        biometrics(ics).and(cond(ics, |o| !o.ixit.finger, "IXIT finger = true"))
+        biometrics(ics).and(cond(ics, |o| !o.ixit.finger || o.ixit.operator, "IXIT finger = true, no operator"))
     }
 
     pub(crate) fn no_biometrics(ics: &Ics) -> Applicability {
@@ -267,6 +275,12 @@ impl Suite for OsdpSuite {
             }
         }
         Ok(Preflight { identity, ics })
+    }
+
+    /// The operator places and lifts the finger on a fingerprint reader.
+    fn with_operator(&self, mut ics: Ics) -> Ics {
+        ics.ixit.insert("operator".into(), toml::Value::Boolean(true));
+        ics
     }
 
     fn ics_template(&self) -> &'static str {

@@ -274,6 +274,9 @@ impl ZfmDut {
 
     /// Captures until a finger is there (02 means "not yet"), at most `attempts` times.
     pub async fn capture(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        if self.ics.ixit.finger == super::FingerSource::Operator {
+            ctx.operator(super::PLACE_FINGER, true).await?;
+        }
         for _ in 0..self.ics.ixit.capture_attempts {
             let r = self.call(ctx, &Command::GenImg).await?;
             match r.cc() {

@@ -21,6 +21,10 @@ use crate::suite::{Connector, Identity, Preflight, SetupError, Suite};
 
 pub const TITLE: &str = "ZFM fingerprint modules (Grow R30x, R503, ZhianTec ZFM, Synochip AS60x)";
 
+/// What the operator is asked before a capture, and before a purpose that needs nobody at the sensor.
+pub const PLACE_FINGER: &str = "place a finger on the sensor and keep it there";
+pub const LIFT_FINGER: &str = "lift every finger off the sensor";
+
 /// Every key of a ZFM ICS, commented: what `khil conformance ics --class zfm` writes.
 pub const ICS_TEMPLATE: &str = include_str!("../../../ics/template-zfm.toml");
 /// The ICS of the khil simulator's `r307` profile.
@@ -86,6 +90,9 @@ pub enum FingerSource {
     Auto,
     /// Nobody: purposes that need a finger are not applicable.
     None,
+    /// A person, asked on the terminal to place and lift a finger (`khil conformance run --operator`): every
+    /// purpose applies, with and without a finger.
+    Operator,
 }
 
 /// `[ixit]` of a ZFM ICS.
@@ -167,10 +174,10 @@ pub(crate) mod when {
     }
 
     pub(crate) fn finger(ics: &Ics) -> Applicability {
-        cond(ics, |z| z.ixit.finger == FingerSource::Auto, "IXIT finger = none: nobody presents a finger")
+        cond(ics, |z| z.ixit.finger != FingerSource::None, "IXIT finger = none: nobody presents a finger")
     }
     pub(crate) fn no_finger(ics: &Ics) -> Applicability {
-        cond(ics, |z| z.ixit.finger == FingerSource::None, "IXIT finger = auto: a finger is always presented")
+        cond(ics, |z| z.ixit.finger != FingerSource::Auto, "IXIT finger = auto: a finger is always presented")
     }
     pub(crate) fn soft_reset(ics: &Ics) -> Applicability {
         cond(ics, |z| z.caps.soft_reset, "ICS soft_reset = false: no SoftRst, no way to power-cycle from the host")
@@ -332,6 +339,12 @@ impl Suite for ZfmSuite {
             None => builtin_ics(url, &identity)?,
         };
         Ok(Preflight { identity, ics })
+    }
+
+    /// The operator places and lifts the finger.
+    fn with_operator(&self, mut ics: Ics) -> Ics {
+        ics.ixit.insert("finger".into(), toml::Value::String("operator".into()));
+        ics
     }
 
     fn ics_template(&self) -> &'static str {

@@ -26,7 +26,12 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
         },
         purpose! {
             id: "ZFM-CAP-002", when: when::no_finger,
-            |dut, ctx| dut.expect(ctx, "GenImg with nobody at the sensor", &Command::GenImg, Cc::NoFinger).await.map(drop)
+            |dut, ctx| {
+                if dut.ics.ixit.finger == crate::suites::zfm::FingerSource::Operator {
+                    ctx.operator(crate::suites::zfm::LIFT_FINGER, true).await?;
+                }
+                dut.expect(ctx, "GenImg with nobody at the sensor", &Command::GenImg, Cc::NoFinger).await.map(drop)
+            }
         },
         purpose! {
             id: "ZFM-CAP-003", when: when::finger,
