@@ -52,6 +52,12 @@ impl Applicability {
         if ok { Applicability::Applies } else { Applicability::NotApplicable(why.to_owned()) }
     }
 
+    /// Applies when the class's typed ICS (`None`: it does not parse) passes `test`; otherwise not applicable,
+    /// because `why`.
+    pub fn when_typed<T>(typed: Option<T>, test: impl FnOnce(&T) -> bool, why: &str) -> Applicability {
+        Applicability::when(typed.is_some_and(|t| test(&t)), why)
+    }
+
     /// Applies when both do; otherwise the first reason.
     #[must_use]
     pub fn and(self, other: Applicability) -> Applicability {
@@ -60,6 +66,11 @@ impl Applicability {
             Applicability::NotApplicable(why) => Applicability::NotApplicable(why),
         }
     }
+}
+
+/// Applies to every device of the class.
+pub(crate) fn always(_: &Ics) -> Applicability {
+    Applicability::Applies
 }
 
 /// The static description of a test purpose.

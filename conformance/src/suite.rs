@@ -69,8 +69,9 @@ fn same(declared: &str, reported: &str) -> bool {
 
 /// Compares the ICS's `[device]` fields with what the device reported, one check per field both give: a
 /// mismatch fails with both values. A declared field the device cannot report, or a reported one the ICS leaves
-/// out, is a note. Returns whether anything was compared.
-pub fn check_declared(ctx: &mut Ctx, declared: &DeviceDecl, identity: &Identity) -> bool {
+/// out, is a note; when no field could be compared at all, the identity is inconclusive.
+pub fn check_declared(ctx: &mut Ctx, identity: &Identity) {
+    let declared = ctx.ics.device.clone();
     let mut compared = false;
     for field in DECLARED_FIELDS {
         match (declared.get(field), identity.get(field)) {
@@ -83,7 +84,10 @@ pub fn check_declared(ctx: &mut Ctx, declared: &DeviceDecl, identity: &Identity)
             (None, None) => {}
         }
     }
-    compared
+    if !compared {
+        let expected = format!("one of {} both declared and reported", DECLARED_FIELDS.join(", "));
+        ctx.inconclusive("identity", expected, "none in common");
+    }
 }
 
 /// A mistake in the setup of a run, found before any purpose is judged (the device does not answer at the

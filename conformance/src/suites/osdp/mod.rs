@@ -137,12 +137,10 @@ pub(crate) mod when {
     use crate::ics::Ics;
     use crate::purpose::Applicability;
 
-    pub(crate) fn always(_: &Ics) -> Applicability {
-        Applicability::Applies
-    }
+    pub(crate) use crate::purpose::always;
 
     fn cond(ics: &Ics, test: impl Fn(&OsdpIcs) -> bool, why: &str) -> Applicability {
-        Applicability::when(OsdpIcs::of(ics).is_some_and(|o| test(&o)), why)
+        Applicability::when_typed(OsdpIcs::of(ics), test, why)
     }
 
     pub(crate) fn secure(ics: &Ics) -> Applicability {

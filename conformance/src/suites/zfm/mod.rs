@@ -165,12 +165,10 @@ pub(crate) mod when {
     use crate::ics::Ics;
     use crate::purpose::Applicability;
 
-    pub(crate) fn always(_: &Ics) -> Applicability {
-        Applicability::Applies
-    }
+    pub(crate) use crate::purpose::always;
 
     fn cond(ics: &Ics, test: impl Fn(&ZfmIcs) -> bool, why: &str) -> Applicability {
-        Applicability::when(ZfmIcs::of(ics).is_some_and(|z| test(&z)), why)
+        Applicability::when_typed(ZfmIcs::of(ics), test, why)
     }
 
     pub(crate) fn finger(ics: &Ics) -> Applicability {
