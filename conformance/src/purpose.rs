@@ -73,6 +73,18 @@ pub(crate) fn always(_: &Ics) -> Applicability {
     Applicability::Applies
 }
 
+/// A list in words for evidence: `5, 6 and 199`, `none`.
+pub fn listed<T: fmt::Display>(items: &[T]) -> String {
+    match items {
+        [] => "none".to_owned(),
+        [one] => one.to_string(),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(ToString::to_string).collect();
+            format!("{} and {last}", rest.join(", "))
+        }
+    }
+}
+
 /// The static description of a test purpose.
 #[derive(Debug, Clone, Copy)]
 pub struct PurposeMeta {
@@ -208,16 +220,17 @@ impl Ctx {
         Stop::Failed
     }
 
-    /// `check` for values that must be equal.
+    /// `check` for values that must be equal, shown in words (their `Display`: reports never show Rust's debug
+    /// forms).
     #[allow(clippy::needless_pass_by_value)] // Callers pass temporaries; taking references would only add `&`s.
-    pub fn check_eq<T: PartialEq + fmt::Debug>(
+    pub fn check_eq<T: PartialEq + fmt::Display>(
         &mut self,
         what: impl Into<String>,
         expected: T,
         observed: T,
     ) -> Result<(), Stop> {
         let ok = expected == observed;
-        self.check(what, format!("{expected:?}"), format!("{observed:?}"), ok)
+        self.check(what, expected.to_string(), observed.to_string(), ok)
     }
 
     /// Records an inconclusive outcome: the device did something the purpose cannot judge.

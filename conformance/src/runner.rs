@@ -353,7 +353,12 @@ async fn run_one<S: Suite>(
     let outcome = match ended {
         Ok(Ok(()) | Err(Stop::Failed | Stop::Undecided)) => Outcome::Verdict { verdict },
         Ok(Err(Stop::Error(message))) => Outcome::Error { message },
-        Err(_) => Outcome::Error { message: format!("still running after {:?}: stopped", opts.purpose_timeout) },
+        Err(_) => Outcome::Error {
+            message: format!(
+                "still running after {}: stopped",
+                crate::report::human_ms(opts.purpose_timeout.as_secs_f64() * 1000.0)
+            ),
+        },
     };
     (outcome, evidence)
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run_osdp, run_osdp_with};
+use common::{debug_forms, run_osdp, run_osdp_with};
 use khil_conformance::{RunReport, Suite};
 
 const KEYED: &str = "sim:osdp-pd?profile=gate-io&scbk=000102030405060708090a0b0c0d0e0f";
@@ -128,9 +128,11 @@ async fn the_shipped_ics_files_pass_against_the_simulator() {
 async fn every_faulty_pd_is_caught_by_its_purposes() {
     let mut missed = Vec::new();
     let mut caught: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut debug = Vec::new();
     println!("| faulty PD | simulator parameter | purposes failed |\n|---|---|---|");
     for (name, pd, param, expected) in CATALOGUE {
         let report = run_osdp(&format!("{pd}&{param}")).await;
+        debug.extend(debug_forms(&report));
         let failed: Vec<&str> =
             report.results.iter().filter(|r| r.outcome.is_failure()).map(|r| r.id.as_str()).collect();
         if !param.contains("no-reply-bit") {
@@ -144,6 +146,8 @@ async fn every_faulty_pd_is_caught_by_its_purposes() {
         println!("| {name} | `{param}` | {} |", failed.join(", "));
     }
     assert!(missed.is_empty(), "{missed:#?}");
+    // Words and decoded frames for people, never Rust's debug forms.
+    assert!(debug.is_empty(), "evidence in Rust debug forms: {debug:#?}");
     // Every purpose fails against some faulty PD other than the catch-all (no reply bit), which counts only for
     // the purpose about reply framing.
     let all: Vec<&str> =

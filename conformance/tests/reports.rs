@@ -55,7 +55,7 @@ fn meta(id: &'static str, title: &'static str, group: &'static str) -> PurposeMe
 fn echoes<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
     Box::pin(async move {
         let back = dut.round_trip(ctx, b"\xEF\x01hello").await?;
-        ctx.check_eq("echoed bytes", b"\xEF\x01hello".to_vec(), back)?;
+        ctx.check_eq("echoed bytes", hex(b"\xEF\x01hello"), hex(&back))?;
         ctx.timing("round trip", Duration::from_millis(3));
         Ok(())
     })
@@ -76,7 +76,7 @@ fn fails<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
 fn undecided<'a>(dut: &'a mut EchoDut, ctx: &'a mut Ctx) -> BodyFuture<'a> {
     Box::pin(async move {
         let back = dut.round_trip(ctx, b"x").await?;
-        ctx.check_eq("one byte back", b"x".to_vec(), back)?;
+        ctx.check_eq("one byte back", hex(b"x"), hex(&back))?;
         ctx.inconclusive("LED colour", "blue", "cannot see the LED from here");
         ctx.check("still alive", "yes", "yes", true)?;
         Ok(())

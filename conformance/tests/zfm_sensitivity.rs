@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{run_against, run_zfm_with, zfm_ics};
+use common::{debug_forms, run_against, run_zfm_with, zfm_ics};
 use khil_conformance::{Outcome, Suite};
 
 /// `(variant, URL parameter, purposes that must fail)`.
@@ -66,8 +66,10 @@ async fn every_faulty_variant_is_caught_by_its_purposes() {
     let mut table = Vec::new();
     let mut missed = Vec::new();
     let mut caught = std::collections::BTreeSet::new();
+    let mut debug = Vec::new();
     for ((name, param, expected), run) in CATALOGUE.iter().zip(runs) {
         let (report, took) = run.await.unwrap();
+        debug.extend(debug_forms(&report));
         let failed: Vec<&str> =
             report.results.iter().filter(|r| r.outcome.is_failure()).map(|r| r.id.as_str()).collect();
         if !param.contains("wrong-reply-address") {
@@ -91,6 +93,9 @@ async fn every_faulty_variant_is_caught_by_its_purposes() {
     }
     println!("caught: {} of {} variants", CATALOGUE.len() - missed.len(), CATALOGUE.len());
     assert!(missed.is_empty(), "{missed:#?}");
+    // What a failure says is read by people (junit.xml, report.json): words and decoded frames, never Rust's
+    // debug forms.
+    assert!(debug.is_empty(), "evidence in Rust debug forms: {debug:#?}");
     // Every purpose is shown failing against some faulty module, and not only against the one that breaks
     // everything (replies from the wrong address), which counts only for the purpose about addresses.
     let all: Vec<&str> = khil_conformance::suites::zfm::ZfmSuite::new().purposes().iter().map(|p| p.meta.id).collect();

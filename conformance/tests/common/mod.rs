@@ -83,3 +83,66 @@ pub async fn run_zfm_with(url: &str, ics: Option<khil_conformance::Ics>) -> RunR
 pub async fn run_against(url: &str) -> RunReport {
     run_zfm_with(url, None).await
 }
+
+/// Texts of `report` (check descriptions, expected and observed values, notes, frame meanings, error and
+/// not-applicable reasons) that show a Rust debug form instead of words: `Search { cc: .. }`, `Status(NotFound)`,
+/// `Some(128)`, `Cc::Ok`. People read these in junit.xml and report.json.
+pub fn debug_forms(report: &RunReport) -> Vec<String> {
+    let mut found = Vec::new();
+    for r in &report.results {
+        let ev = &r.evidence;
+        let mut texts: Vec<&str> = Vec::new();
+        for c in &ev.checks {
+            texts.extend([c.what.as_str(), c.expected.as_str(), c.observed.as_str()]);
+        }
+        texts.extend(ev.notes.iter().map(String::as_str));
+        texts.extend(ev.frames.iter().map(|f| f.summary.as_str()));
+        let reason = match &r.outcome {
+            khil_conformance::Outcome::Error { message } => message.as_str(),
+            khil_conformance::Outcome::NotApplicable { reason } => reason.as_str(),
+            khil_conformance::Outcome::Verdict { .. } => "",
+        };
+        texts.push(reason);
+        found.extend(texts.into_iter().filter(|t| looks_like_debug(t)).map(|t| format!("{}: {t}", r.id)));
+    }
+    found
+}
+
+/// A `CamelCase {` struct, a `CamelCase(` or `Some(`/`Ok(` tuple, or a `::` path.
+fn looks_like_debug(text: &str) -> bool {
+    if text.contains("::") {
+        return true;
+    }
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_word = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if starts_word && bytes[i].is_ascii_uppercase() {
+            let end = (i..bytes.len())
+                .find(|&j| !bytes[j].is_ascii_alphanumeric() && bytes[j] != b'_')
+                .unwrap_or(bytes.len());
+            let word = &text[i..end];
+            let camel = word.len() > 1 && word.bytes().any(|b| b.is_ascii_lowercase());
+            let rest = &text[end..];
+            if camel && (rest.starts_with('(') || rest.starts_with(" { ")) {
+                return true;
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+#[test]
+fn debug_forms_are_recognised() {
+    for debug in ["Search { cc: NotFound, page: 0, score: 0 }", "Status(NotFound)", "Some(128)", "Cc::Ok"] {
+        assert!(looks_like_debug(debug), "{debug}");
+    }
+    for words in
+        ["09 no matching template found, page 0, score 0", "GenImg (01)", "one of 32 and 128 bytes", "NAK (41)"]
+    {
+        assert!(!looks_like_debug(words), "{words}");
+    }
+}

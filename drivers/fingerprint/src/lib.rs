@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod command;
+mod describe;
 pub mod driver;
 pub mod error;
 pub mod frame;

@@ -349,7 +349,12 @@ impl OsdpDut {
             return Err(ctx.fail("answer to SCRYPT", "RMAC_I (78)", self.hear(&r).words));
         };
         let status = r.frame.scb.as_ref().and_then(|s| s.data.first().copied());
-        ctx.check("RMAC_I SCB status", "01 or FF", format!("{status:02X?}"), matches!(status, Some(0x01 | 0xFF)))?;
+        ctx.check(
+            "RMAC_I SCB status",
+            "01 or FF",
+            status.map_or("no status byte".to_owned(), |s| format!("{s:02X}")),
+            matches!(status, Some(0x01 | 0xFF)),
+        )?;
         let session = handshake.on_rmac_i(&mac, status);
         ctx.check("RMAC_I verifies", "valid", if session.is_ok() { "valid" } else { "invalid" }, session.is_ok())?;
         self.session = session.ok();

@@ -52,14 +52,11 @@ fn redacted(bytes: &[u8]) -> String {
     }
 }
 
-fn describe_command(cmd: &Command) -> String {
-    match cmd {
-        Command::VfyPwd(_) | Command::SetPwd(_) => format!("{} ({:02X}) <password>", cmd.name(), cmd.opcode()),
-        Command::WriteNotepad { page, .. } => format!("WriteNotepad (18) page {page}"),
-        Command::Unknown { code, params } => {
-            format!("unknown instruction {code:02X}, {} parameter bytes", params.len())
-        }
-        other => format!("{other:?} ({:02X})", other.opcode()),
+/// A reply frame in words: its kind and confirmation code (`ack 01 error receiving packet`).
+pub(crate) fn reply_words(f: &ZfmFrame) -> String {
+    match f.payload.first() {
+        Some(&code) => format!("{} {}", f.kind, Cc::from_code(code)),
+        None => format!("{} with no content", f.kind),
     }
 }
 
@@ -114,7 +111,7 @@ impl ZfmDut {
     /// Sends a command packet.
     pub async fn send(&mut self, ctx: &mut Ctx, cmd: &Command) -> Result<(), Stop> {
         let frame = ZfmFrame { address: self.address, kind: PacketKind::Command, payload: cmd.to_payload() };
-        self.send_raw(ctx, &frame.encode(), format!("command {}", describe_command(cmd))).await
+        self.send_raw(ctx, &frame.encode(), format!("command {cmd}")).await
     }
 
     /// Sends a data transfer, split at `packet_size`.
@@ -323,7 +320,7 @@ impl ZfmDut {
         for page in 0..pages {
             match self.ok(ctx, &Command::ReadIndexTable { page }).await? {
                 Reply::IndexTable { bitmap, .. } => out.extend(bitmap.slots(page)),
-                other => return Err(ctx.fail("ReadIndexTable reply", "an index bitmap", format!("{other:?}"))),
+                other => return Err(ctx.fail("ReadIndexTable reply", "an index bitmap", format!("{other}"))),
             }
         }
         Ok(out)
@@ -339,7 +336,7 @@ impl ZfmDut {
     pub async fn params(&mut self, ctx: &mut Ctx) -> Result<khil_fingerprint::SystemParameters, Stop> {
         match self.ok(ctx, &Command::ReadSysPara).await? {
             Reply::SystemParameters { params, .. } => Ok(params),
-            other => Err(ctx.fail("ReadSysPara reply", "16 parameter bytes", format!("{other:?}"))),
+            other => Err(ctx.fail("ReadSysPara reply", "16 parameter bytes", format!("{other}"))),
         }
     }
 
@@ -347,7 +344,7 @@ impl ZfmDut {
     pub async fn template_count(&mut self, ctx: &mut Ctx) -> Result<u16, Stop> {
         match self.ok(ctx, &Command::TemplateNum).await? {
             Reply::TemplateNum { count, .. } => Ok(count),
-            other => Err(ctx.fail("TemplateNum reply", "a 2-byte count", format!("{other:?}"))),
+            other => Err(ctx.fail("TemplateNum reply", "a 2-byte count", format!("{other}"))),
         }
     }
 }

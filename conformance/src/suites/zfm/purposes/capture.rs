@@ -103,7 +103,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 dut.capture_into(ctx, 2).await?;
                 let what = "Match of two captures of the presented finger";
                 let r = dut.call(ctx, &Command::Match).await?;
-                let Reply::Match { cc, score } = r else { return Err(ctx.fail(what, "00, score > 0", format!("{r:?}"))) };
+                let Reply::Match { cc, score } = r else { return Err(ctx.fail(what, "00, score > 0", r.to_string())) };
                 ctx.check(what, "00, score > 0", format!("{cc}, score {score}"), cc.is_ok() && score > 0)
             }
         },

@@ -4,7 +4,7 @@ use khil_fingerprint::command::{Command, ProductInfo};
 use khil_fingerprint::{ConfirmationCode as Cc, PacketSize, Reply};
 
 use super::purpose;
-use crate::purpose::Body;
+use crate::purpose::{Body, listed};
 use crate::suites::zfm::{ZfmDut, when};
 
 pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
@@ -25,15 +25,15 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 let _ = ctx.check("library size", caps.library_size, p.library_size, p.library_size == caps.library_size);
                 let _ = ctx.check("address", format!("{:08X}", dut.address), format!("{:08X}", p.address), p.address == dut.address);
                 let size = p.packet_size.bytes();
-                let _ = ctx.check("packet size is one the ICS declares", format!("{:?}", caps.packet_sizes), format!("{size:?}"), size.is_some_and(|s| caps.packet_sizes.contains(&s)));
+                let _ = ctx.check("packet size is one the ICS declares", format!("one of {} bytes", listed(&caps.packet_sizes)), p.packet_size, size.is_some_and(|s| caps.packet_sizes.contains(&s)));
                 let _ = ctx.check("security level", "1..=5", p.security_level, (1..=5).contains(&p.security_level));
                 // Modules have been seen reporting a baud field that contradicts their real baud: a mismatch
                 // here is not proof of a fault.
                 let baud_ok = u8::try_from(p.baud_multiplier).is_ok_and(|b| caps.baud_multipliers.contains(&b));
                 if baud_ok {
-                    let _ = ctx.check("baud multiplier is a declared one", format!("{:?}", caps.baud_multipliers), p.baud_multiplier, true);
+                    let _ = ctx.check("baud multiplier is a declared one", format!("one of {}", listed(&caps.baud_multipliers)), p.baud_multiplier, true);
                 } else {
-                    ctx.inconclusive("baud multiplier is a declared one", format!("{:?}", caps.baud_multipliers), p.baud_multiplier);
+                    ctx.inconclusive("baud multiplier is a declared one", format!("one of {}", listed(&caps.baud_multipliers)), p.baud_multiplier);
                 }
                 Ok(())
             }
@@ -42,7 +42,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
             id: "ZFM-ICS-002", when: when::product_info,
             |dut, ctx| {
                 let r = dut.ok(ctx, &Command::ReadProdInfo).await?;
-                let Reply::ProductInfo { info, .. } = r else { return Err(ctx.fail("ReadProdInfo reply", "46 information bytes", format!("{r:?}"))) };
+                let Reply::ProductInfo { info, .. } = r else { return Err(ctx.fail("ReadProdInfo reply", "46 information bytes", r.to_string())) };
                 let caps = dut.ics.caps.clone();
                 let _ = ctx.check("image width", caps.image_width, info.width, info.width == caps.image_width);
                 let _ = ctx.check("image height", caps.image_height, info.height, info.height == caps.image_height);
@@ -83,7 +83,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 for size in dut.ics.caps.packet_sizes.clone() {
                     dut.set_packet_size(ctx, size).await?;
                     let p = dut.params(ctx).await?;
-                    let _ = ctx.check(format!("packet size {size} reported"), size, format!("{:?}", p.packet_size.bytes()), p.packet_size == PacketSize::from_bytes(size).unwrap_or(PacketSize::Invalid(9)));
+                    let _ = ctx.check(format!("packet size {size} reported"), format!("{size} bytes"), p.packet_size, p.packet_size == PacketSize::from_bytes(size).unwrap_or(PacketSize::Invalid(9)));
                 }
                 dut.set_packet_size(ctx, original).await?;
                 Ok(())

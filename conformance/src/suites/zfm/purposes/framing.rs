@@ -8,6 +8,7 @@ use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply};
 
 use super::purpose;
 use crate::purpose::{Body, Stop};
+use crate::suites::zfm::dut::reply_words;
 use crate::suites::zfm::{ZfmDut, when};
 
 /// After a disturbance: the module answers a valid TemplateNum correctly.
@@ -46,7 +47,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 bytes[last] ^= 0x5A;
                 dut.send_raw(ctx, &bytes, "SetSysPara (0E) security level with a corrupted checksum".into()).await?;
                 match dut.recv(ctx, Duration::from_millis(dut.ics.caps.reply_timeout_ms)).await? {
-                    Some(f) => { let _ = ctx.check("reply to the corrupted command", "ack 01", format!("{} {:02X?}", f.kind, f.payload.first()), f.kind == PacketKind::Ack && f.payload.first() == Some(&0x01)); }
+                    Some(f) => { let _ = ctx.check("reply to the corrupted command", "ack 01", reply_words(&f), f.kind == PacketKind::Ack && f.payload.first() == Some(&0x01)); }
                     None => { let _ = ctx.check("reply to the corrupted command", "ack 01", "silence", false); }
                 }
                 let after = dut.params(ctx).await?.security_level;
@@ -61,7 +62,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 let frame = ZfmFrame { address: dut.address, kind: PacketKind::Command, payload: vec![opcode::STORE, 1] };
                 dut.send_raw(ctx, &frame.encode(), "Store (06) with 1 parameter byte instead of 3".into()).await?;
                 match dut.recv(ctx, Duration::from_millis(dut.ics.caps.reply_timeout_ms)).await? {
-                    Some(f) => { let _ = ctx.check("reply to the short Store", "ack other than 00", format!("{:02X?}", f.payload.first()), f.kind == PacketKind::Ack && f.payload.first().is_some_and(|&c| c != 0)); }
+                    Some(f) => { let _ = ctx.check("reply to the short Store", "ack other than 00", reply_words(&f), f.kind == PacketKind::Ack && f.payload.first().is_some_and(|&c| c != 0)); }
                     None => { let _ = ctx.check("reply to the short Store", "ack other than 00", "silence", false); }
                 }
                 still_answers(dut, ctx).await
@@ -96,7 +97,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 let frame = ZfmFrame { address: other, kind: PacketKind::Command, payload: vec![opcode::TEMPLATE_NUM] };
                 dut.send_raw(ctx, &frame.encode(), format!("TemplateNum (1D) to address {other:08X}")).await?;
                 let f = dut.recv(ctx, Duration::from_millis(dut.ics.caps.reply_timeout_ms)).await?;
-                let observed = f.as_ref().map_or("silence".to_owned(), |f| format!("ack {:02X?}", f.payload.first()));
+                let observed = f.as_ref().map_or("silence".to_owned(), reply_words);
                 let ok = f.as_ref().is_none_or(|f| f.payload.first() == Some(&0x20));
                 let _ = ctx.check("reply to a foreign address", "silence or ack 20", observed, ok);
                 still_answers(dut, ctx).await

@@ -6,7 +6,7 @@ use std::time::Duration;
 use khil_fingerprint::{Command, ConfirmationCode as Cc, Reply};
 
 use super::purpose;
-use crate::purpose::{Body, Ctx, Stop};
+use crate::purpose::{Body, Ctx, Stop, listed};
 use crate::suites::zfm::{ZfmDut, when};
 
 /// Enrols the presented finger into buffer 1 (two captures, RegModel) and returns its characteristics.
@@ -79,7 +79,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 let _ = ctx.check("count after deleting 2", before.saturating_sub(2), after, after + 2 == before);
                 let used = dut.used_slots(ctx).await?;
                 let scratch: Vec<u16> = used.into_iter().filter(|s| (first..first + 3).contains(s)).collect();
-                let _ = ctx.check_eq("scratch pages still used", vec![first + 2], scratch);
+                let _ = ctx.check("scratch pages still used", listed(&[first + 2]), listed(&scratch), scratch == [first + 2]);
                 let end = dut.ics.caps.library_size;
                 let r = dut.call(ctx, &Command::DeleteChar { page: end, count: 1 }).await?;
                 let _ = ctx.check("DeleteChar past the library", "refused (0B or 10)", r.cc(), matches!(r.cc(), Cc::PageOutOfRange | Cc::DeleteFailed));
@@ -102,7 +102,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                 let seen: Vec<u16> = used.into_iter().filter(|s| *s >= first).collect();
                 let mut want = pick.to_vec();
                 want.dedup();
-                let _ = ctx.check_eq("scratch pages in the index", want, seen);
+                let _ = ctx.check("scratch pages in the index", listed(&want), listed(&seen), want == seen);
                 let r = dut.call(ctx, &Command::ReadIndexTable { page: 4 }).await?;
                 let _ = ctx.check("index page 4", "refused", r.cc(), !r.cc().is_ok());
                 clear_scratch(dut, ctx).await
@@ -121,7 +121,7 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                     let what = format!("{} for a new capture", search.name());
                     let expected = format!("00 at page {page}, score > 0");
                     let r = dut.call(ctx, &search).await?;
-                    let Reply::Search { cc, page: found, score } = r else { return Err(ctx.fail(what, expected, format!("{r:?}"))) };
+                    let Reply::Search { cc, page: found, score } = r else { return Err(ctx.fail(what, expected, r.to_string())) };
                     let _ = ctx.check(what, expected, format!("{cc} at page {found}, score {score}"), cc.is_ok() && found == page && score > 0);
                 }
                 clear_scratch(dut, ctx).await

@@ -22,7 +22,7 @@ pub(super) async fn soft_reset(dut: &mut ZfmDut, ctx: &mut Ctx) -> Result<(), St
 async fn read_notepad(dut: &mut ZfmDut, ctx: &mut Ctx, page: u8) -> Result<[u8; 32], Stop> {
     match dut.ok(ctx, &Command::ReadNotepad { page }).await? {
         Reply::Notepad { data, .. } => Ok(data),
-        other => Err(ctx.fail("ReadNotepad reply", "32 notepad bytes", format!("{other:?}"))),
+        other => Err(ctx.fail("ReadNotepad reply", "32 notepad bytes", other.to_string())),
     }
 }
 
@@ -66,7 +66,8 @@ pub(super) fn purposes() -> Vec<Body<ZfmDut>> {
                     let _ = ctx.check(what, "1B or 1A (refused)", r.cc(), matches!(r.cc(), Cc::BadRegisterConfiguration | Cc::InvalidRegister));
                 }
                 let after = dut.params(ctx).await?;
-                ctx.check_eq("parameters unchanged", (before.security_level, before.packet_size), (after.security_level, after.packet_size))
+                let _ = ctx.check_eq("security level unchanged", before.security_level, after.security_level);
+                ctx.check_eq("packet size unchanged", before.packet_size, after.packet_size)
             }
         },
         purpose! {
