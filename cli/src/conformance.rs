@@ -23,7 +23,7 @@ use khil_conformance::purpose::PurposeMeta;
 use khil_conformance::report;
 use khil_conformance::runner::PurposeResult;
 use khil_conformance::suites::CLASSES;
-use khil_conformance::{Connector, Ics, Progress, RunOptions, RunReport, RunVerdict, Suite};
+use khil_conformance::{Connector, Ics, Progress, RunOptions, RunReport, RunVerdict, SignOff, Suite};
 use khil_link::{BoxLink, DeviceUrl};
 
 /// Exit status when a run could not start or finish (clap's usage errors use it too).
@@ -55,7 +55,8 @@ macro_rules! with_suite {
     after_help = "Examples:\n  khil conformance list --class zfm\n  \
 khil conformance run --class zfm --device sim:fingerprint?profile=r307 --out report/\n  \
 khil conformance run --class zfm --device serial:///dev/ttyUSB0?baud=57600 --ics vendor-r503.toml --out r503/\n\n\
-`run` writes report.html (for people), junit.xml (for CI) and report.json (everything) into --out.\n\
+`run` writes report.html (for people), junit.xml (for CI) and report.json (everything) into --out; --pdf prints \
+report.html to report.pdf.\n\
 Exit status: 0 PASSED, 1 FAILED, 3 INCOMPLETE (not everything ran or was decided), 2 the run could not start."
 )]
 pub(crate) struct ConformanceArgs {
@@ -87,7 +88,9 @@ With --from-device, [device] (and any key named like a field the device reports)
     /// Run a class's test purposes against a device and write the reports
     #[command(
         after_help = "Examples:\n  khil conformance run --class zfm --device sim:fingerprint?profile=r503 --out report/\n  \
-khil conformance run --class zfm --device serial:///dev/ttyUSB0 --ics r503.toml --only ZFM-CAP ZFM-LIB-001 --out out/\n\n\
+khil conformance run --class zfm --device serial:///dev/ttyUSB0 --ics r503.toml --only ZFM-CAP ZFM-LIB-001 --out out/\n  \
+khil conformance run --class osdp-pd --device serial:///dev/ttyUSB1?baud=115200 --ics reader.toml --operator \\\n      \
+--tester \"B. Bat-Erdene\" --site Zamiin-Uud --note \"unit 4 of lot 12\" --pdf --out reader/\n\n\
 Before any purpose the device is checked: it answers at the declared address and speed, the declared key opens its \
 secure channel, and the ICS is given unless the device identifies as one of khil's simulated models. Reports are \
 rewritten after every purpose, so Ctrl-C leaves a valid INCOMPLETE report.\n\n\
@@ -125,6 +128,18 @@ struct RunArgs {
     /// Directory for report.html, junit.xml and report.json (created if missing)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Who ran the tests (shown in the report's sign-off block and the JUnit properties)
+    #[arg(long, value_name = "NAME")]
+    tester: Option<String>,
+    /// Where the tests ran (a border point, a lab)
+    #[arg(long, value_name = "PLACE")]
+    site: Option<String>,
+    /// A note for the report (repeatable): the unit's lot, the set-up, anything a reader should know
+    #[arg(long = "note", value_name = "TEXT")]
+    notes: Vec<String>,
+    /// Also print report.html to report.pdf with headless Chromium (KHIL_CHROMIUM, or chromium on PATH)
+    #[arg(long)]
+    pdf: bool,
 }
 
 fn parse_secs(text: &str) -> Result<Duration, String> {
@@ -224,6 +239,7 @@ async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, Stri
     // Before a run that may take minutes, not after it.
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("--out {}: cannot create the directory: {e}", args.out.display()))?;
+    let browser = if args.pdf { Some(crate::pdf::find_browser()?) } else { None };
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -244,6 +260,11 @@ async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, Stri
         cancel: Some(cancel),
         operator: Some(desk),
         operator_mode: args.operator,
+        sign: SignOff {
+            tester: args.tester.clone().unwrap_or_default(),
+            site: args.site.clone().unwrap_or_default(),
+            notes: args.notes.clone(),
+        },
         ..RunOptions::new(url, ics)
     };
     // A progress bar would redraw over the operator's prompts.
@@ -263,6 +284,11 @@ async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, Stri
     print!("{}", outcome_text(&report));
     let html = files.iter().find(|f| f.ends_with(report::HTML_FILE)).unwrap_or(&files[0]);
     println!("report: {}", html.display());
+    if let Some(browser) = browser {
+        let pdf = args.out.join(crate::pdf::PDF_FILE);
+        crate::pdf::print(&browser, html, &pdf).await.map_err(|e| format!("{e} (the other reports are written)"))?;
+        println!("report: {}", pdf.display());
+    }
     Ok(match report.verdict {
         RunVerdict::Passed => ExitCode::SUCCESS,
         RunVerdict::Failed => ExitCode::FAILURE,

@@ -3,6 +3,7 @@
 mod bench;
 mod conformance;
 mod gate;
+mod pdf;
 mod sim;
 
 use std::process::ExitCode;
@@ -15,7 +16,7 @@ const NOT_BUILT: u8 = 69;
 #[derive(Debug, Parser)]
 #[command(
     name = "khil",
-    version,
+    version = khil_conformance::KHIL_VERSION,
     about = "Drivers, simulators and conformance tests for border-control devices",
     after_help = "Example:\n  khil sim echo --pty          # a loopback device on a new virtual serial port\n\nLogs go to stderr: -v, -vv, -vvv or RUST_LOG=khil=debug."
 )]

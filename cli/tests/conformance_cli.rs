@@ -583,3 +583,62 @@ fn an_operator_who_cannot_makes_the_purpose_inconclusive() {
     assert_eq!(r["outcome"]["verdict"], "inconclusive", "{r}");
     assert_eq!(r["evidence"]["checks"][0]["observed"], "could not do it: the sensor is cracked");
 }
+
+/// `--pdf` prints the report through Chromium, and the PDF says what the page says: read back by poppler's
+/// `pdftotext` (an independent PDF reader), it has the verdict, the device, the ICS digest, the tester, site and
+/// notes, and the lines to sign, on A4 pages. Skipped (reason printed) without Chromium or poppler-utils, except
+/// under `CI=true`, where ci/test installs both and a missing one fails the test.
+#[test]
+fn the_report_prints_to_pdf_with_the_sign_off() {
+    let Some(browser) = khil_test_support::program_any(&["chromium", "chromium-browser", "google-chrome"]) else {
+        return;
+    };
+    let (Some(pdftotext), Some(pdfinfo)) =
+        (khil_test_support::program("pdftotext"), khil_test_support::program("pdfinfo"))
+    else {
+        return;
+    };
+    let scratch = scratch("pdf");
+    let dir = scratch.join("signed report");
+    let out = khil()
+        .env("KHIL_CHROMIUM", &browser)
+        .args(["conformance", "run", "--class", "zfm", "--device", "sim:fingerprint?profile=r503"])
+        .args(["--only", "ZFM-ID", "ZFM-ICS", "--tester", "B. Bat-Erdene", "--site", "Zamiin-Uud lane 3"])
+        .args(["--note", "unit 4 of lot 12", "--pdf", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}{}", stdout(&out), stderr(&out));
+    let pdf = dir.join("report.pdf");
+    assert!(stdout(&out).contains(&format!("report: {}", pdf.display())), "{}", stdout(&out));
+    let text = std::process::Command::new(pdftotext).arg(&pdf).arg("-").output().unwrap();
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    let text = String::from_utf8_lossy(&text.stdout);
+    let digest = report_json(&dir)["ics_sha256"].as_str().unwrap().to_owned();
+    // Table cells wrap, so words are compared with the line breaks folded into single spaces.
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in
+        ["INCOMPLETE", "R503", "B. Bat-Erdene", "Zamiin-Uud lane 3", "unit 4 of lot 12", "Reviewed and accepted by"]
+    {
+        assert!(words.contains(needle), "the PDF has no {needle:?}:\n{text}");
+    }
+    // The digest may be broken over two lines on the page.
+    let flat: String = text.split_whitespace().collect();
+    assert!(flat.contains(&digest), "the PDF has no ICS SHA-256 {digest}:\n{text}");
+    let info = std::process::Command::new(pdfinfo).arg(&pdf).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("(A4)"), "{info}");
+    let pages: u32 = info.lines().find_map(|l| l.strip_prefix("Pages:")).and_then(|n| n.trim().parse().ok()).unwrap();
+    assert!(pages >= 2, "{info}");
+    // No browser: stopped before any purpose, naming the setting.
+    let none = scratch.join("no-browser");
+    let out = khil()
+        .env("KHIL_CHROMIUM", scratch.join("no-such-browser"))
+        .args(["conformance", "run", "--class", "zfm", "--device", "sim:fingerprint?profile=r503", "--pdf", "--out"])
+        .arg(&none)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("KHIL_CHROMIUM"), "{}", stderr(&out));
+    assert!(!none.join("report.json").exists(), "a run started without the browser it needs");
+}

@@ -69,6 +69,30 @@ pub struct Ics {
     /// The name of a built-in declaration (`built-in r503`).
     #[serde(skip)]
     pub builtin: Option<String>,
+    /// SHA-256 of the file's bytes (or of the built-in text), lowercase hex: what a signed report names, so the
+    /// declaration it was judged against can be told apart from any later edit.
+    #[serde(skip)]
+    pub sha256: Option<String>,
+}
+
+/// One table of an ICS as a report shows it: `key = value` rows in TOML notation, secrets hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShownTable {
+    /// `device`, `capabilities` or `ixit`.
+    pub name: String,
+    pub rows: Vec<(String, String)>,
+}
+
+/// What a report shows instead of a secret's value.
+pub const HIDDEN: &str = "(set; not shown)";
+
+/// Keys whose values never reach a report or a log: keys, passwords, PINs. A key is secret when one of its
+/// `_`-separated words is one of these (`scbk`, `password`, `master_key`), whatever the class.
+const SECRET_WORDS: [&str; 8] = ["scbk", "key", "keys", "password", "pwd", "secret", "pin", "mk"];
+
+/// `true` for an ICS key whose value is a secret.
+pub fn is_secret(key: &str) -> bool {
+    key.to_ascii_lowercase().split(['_', '-', '.']).any(|w| SECRET_WORDS.contains(&w))
 }
 
 /// An ICS that cannot be used.
@@ -85,9 +109,17 @@ pub enum IcsError {
 impl Ics {
     /// Reads and parses an ICS file.
     pub fn load(path: &Path) -> Result<Ics, IcsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| IcsError::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| IcsError::Io { path: path.to_owned(), source })?;
+        let text = String::from_utf8(bytes).map_err(|e| IcsError::Parse {
+            path: path.display().to_string(),
+            message: format!(
+                "not UTF-8 text (byte {} is not valid): TOML files are UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        })?;
         let mut ics = Ics::parse(&text, &path.display().to_string())?;
         ics.source = Some(path.to_owned());
+        ics.sha256 = Some(sha256_hex(text.as_bytes()));
         Ok(ics)
     }
 
@@ -100,7 +132,24 @@ impl Ics {
     pub fn builtin(text: &str, name: &str) -> Result<Ics, IcsError> {
         let mut ics = Ics::parse(text, name)?;
         ics.builtin = Some(name.to_owned());
+        ics.sha256 = Some(sha256_hex(text.as_bytes()));
         Ok(ics)
+    }
+
+    /// The declaration as a report shows it: `[device]`, `[capabilities]` and `[ixit]` with every key in TOML
+    /// notation (nested tables as dotted keys), secrets ([`is_secret`]) replaced by [`HIDDEN`].
+    pub fn shown(&self) -> Vec<ShownTable> {
+        // `[device]` keys left out of the file are empty here: leave them out of the table too.
+        let mut device = toml::Table::try_from(&self.device).unwrap_or_default();
+        device.retain(|_, v| v.as_str().is_none_or(|s| !s.is_empty()));
+        [("device", &device), ("capabilities", &self.capabilities), ("ixit", &self.ixit)]
+            .into_iter()
+            .map(|(name, table)| {
+                let mut rows = Vec::new();
+                flatten("", table, &mut rows);
+                ShownTable { name: name.to_owned(), rows }
+            })
+            .collect()
     }
 
     /// Where this ICS came from, for messages.
@@ -121,6 +170,27 @@ impl Ics {
         toml::Value::Table(value.clone())
             .try_into()
             .map_err(|e: toml::de::Error| IcsError::Parse { path: self.name(), message: format!("[{table}] {e}") })
+    }
+}
+
+/// Lowercase hex SHA-256.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// `table`'s keys under `prefix` as `key = value` rows, secrets hidden.
+fn flatten(prefix: &str, table: &toml::Table, rows: &mut Vec<(String, String)>) {
+    for (key, value) in table {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match value {
+            toml::Value::Table(inner) if !is_secret(key) => flatten(&path, inner, rows),
+            _ if is_secret(key) => rows.push((path, HIDDEN.to_owned())),
+            other => rows.push((path, other.to_string())),
+        }
     }
 }
 
@@ -195,6 +265,31 @@ mod tests {
         assert_eq!(ics.ixit["address"].as_integer(), Some(0x1234_5678));
         assert_eq!(ics.ixit["finger"].as_str(), Some("none"));
         assert!(text.contains("#   library size: 1000") && text.contains("# a comment = kept"), "{text}");
+    }
+
+    #[test]
+    fn shown_tables_hide_secrets_and_keep_everything_else() {
+        let text = "[device]\nmodel = \"M\"\n[capabilities]\nsizes = [32, 128]\nlimits = { reply_ms = 50 }\n\
+                    [ixit]\nscbk = \"000102030405060708090a0b0c0d0e0f\"\npassword = 0\nkeyset = true\nmaster_key = \"ab\"\n";
+        let ics = Ics::builtin(text, "test").unwrap();
+        let shown = ics.shown();
+        let names: Vec<&str> = shown.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["device", "capabilities", "ixit"]);
+        let rows: Vec<(&str, &str)> =
+            shown.iter().flat_map(|t| &t.rows).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for want in [("model", "\"M\""), ("sizes", "[32, 128]"), ("limits.reply_ms", "50"), ("keyset", "true")] {
+            assert!(rows.contains(&want), "{want:?} in {rows:?}");
+        }
+        for secret in ["scbk", "password", "master_key"] {
+            assert!(rows.contains(&(secret, HIDDEN)), "{secret} in {rows:?}");
+        }
+        assert!(!format!("{shown:?}").contains("0001020304"), "a key reached the shown tables");
+        // The digest is of the text, as `sha256sum` gives it.
+        assert_eq!(ics.sha256.as_deref().map(str::len), Some(64));
+        assert_eq!(
+            Ics::builtin("", "empty").unwrap().sha256.as_deref(),
+            Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
     }
 
     #[test]

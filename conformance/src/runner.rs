@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use khil_link::DeviceUrl;
 use serde::Serialize;
 
-use crate::ics::{DeviceDecl, Ics};
+use crate::ics::{DeviceDecl, Ics, ShownTable};
 use crate::operator::Desk;
 use crate::purpose::{Applicability, Ctx, PurposeMeta, Stop};
 use crate::suite::{Connector, Identity, Preflight, Suite};
@@ -33,6 +33,16 @@ pub struct RunOptions {
     /// An operator does what the IXIT would otherwise leave to nobody (`khil conformance run --operator`): the
     /// suite adjusts the ICS it runs with ([`Suite::with_operator`]).
     pub operator_mode: bool,
+    /// Who ran it, where, and what they noted (the report's sign-off block).
+    pub sign: SignOff,
+}
+
+/// The people's part of a report: who tested, where, and their notes (`--tester`, `--site`, `--note`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SignOff {
+    pub tester: String,
+    pub site: String,
+    pub notes: Vec<String>,
 }
 
 impl RunOptions {
@@ -46,6 +56,7 @@ impl RunOptions {
             cancel: None,
             operator: None,
             operator_mode: false,
+            sign: SignOff::default(),
         }
     }
 }
@@ -151,12 +162,20 @@ pub struct RunReport {
     pub device_url: String,
     /// Where the ICS came from (a file, or the built-in declaration of a khil simulator's model).
     pub ics: String,
+    /// SHA-256 of the ICS file as read (of the built-in text for a built-in one); `None` for one made in code.
+    pub ics_sha256: Option<String>,
+    /// The declaration the run was judged against, every table and key, secrets hidden ([`Ics::shown`]). After
+    /// `--operator`, the IXIT as the run used it.
+    pub ics_tables: Vec<ShownTable>,
     pub declared: DeviceDecl,
     pub identity: Identity,
     /// Seconds since the Unix epoch when the run started.
     pub started_unix: u64,
     pub duration_ms: f64,
+    /// khil's version and the commit it was built from ([`crate::KHIL_VERSION`]).
     pub khil_version: String,
+    /// Tester, site and notes.
+    pub sign: SignOff,
     pub summary: Summary,
     pub results: Vec<PurposeResult>,
     /// The suite's purposes that did not run, in catalogue order.
@@ -233,11 +252,14 @@ pub async fn run<S: Suite>(
         title,
         device_url: opts.url.to_string(),
         ics: ics.name(),
+        ics_sha256: ics.sha256.clone(),
+        ics_tables: ics.shown(),
         declared: ics.device.clone(),
         identity,
         started_unix,
         duration_ms: 0.0,
-        khil_version: env!("CARGO_PKG_VERSION").to_owned(),
+        khil_version: crate::KHIL_VERSION.to_owned(),
+        sign: opts.sign.clone(),
         summary: Summary::default(),
         results: Vec::with_capacity(purposes.len()),
         not_run: Vec::new(),

@@ -33,10 +33,15 @@ impl Identity {
         self.get(field).filter(|v| !v.trim().is_empty())
     }
 
-    /// A title in the device's own words: model, firmware and serial as far as it reports them; `None` when it
-    /// reports none of them.
+    /// A title in the device's own words: vendor, model, firmware and serial as far as it reports them (`model 1`
+    /// for a bare model number, as OSDP reports it); `None` when it reports none of them.
     pub fn title(&self) -> Option<String> {
-        let model = self.shown("model");
+        let model = match (self.shown("vendor"), self.shown("model")) {
+            (None, model) => model.map(str::to_owned),
+            (Some(v), None) => Some(format!("vendor {v}")),
+            (Some(v), Some(m)) if m.bytes().all(|b| b.is_ascii_digit()) => Some(format!("vendor {v} model {m}")),
+            (Some(v), Some(m)) => Some(format!("{v} {m}")),
+        };
         let mut extra = Vec::new();
         if let Some(f) = self.shown("firmware") {
             extra.push(format!("firmware {f}"));
@@ -46,7 +51,7 @@ impl Identity {
         }
         match (model, extra.is_empty()) {
             (None, true) => None,
-            (Some(m), true) => Some(m.to_owned()),
+            (Some(m), true) => Some(m),
             (Some(m), false) => Some(format!("{m} ({})", extra.join(", "))),
             (None, false) => Some(extra.join(", ")),
         }

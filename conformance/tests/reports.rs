@@ -486,6 +486,90 @@ async fn html_is_escaped_complete_and_self_contained() {
     }
 }
 
+/// What a signed report must carry: the whole declaration (secrets hidden everywhere: HTML, JSON, JUnit), the ICS
+/// file's SHA-256 as `sha256sum` computes it, khil's version with the commit it was built from, the tester, site
+/// and notes, and lines to sign.
+#[tokio::test]
+async fn a_signed_report_carries_the_declaration_and_the_people() {
+    let tmp = out_dir("signed");
+    let key = "6b68696c2d7365637265742d6b657921";
+    let ics_path = tmp.join("vendor.toml");
+    std::fs::write(
+        &ics_path,
+        format!(
+            "[device]\nvendor = \"Acme\"\nmodel = \"E-1\"\nfirmware = \"2.0\"\nserial = \"SN-7\"\n\n\
+             [capabilities]\nreverse = false\nsizes = [32, 128]\n\n[ixit]\nscbk = \"{key}\"\nwait_ms = 250\n"
+        ),
+    )
+    .unwrap();
+    let mut opts = options("sim:echo");
+    opts.ics = Some(Ics::load(&ics_path).unwrap());
+    opts.sign = khil_conformance::SignOff {
+        tester: "B. Bat-Erdene <QA>".into(),
+        site: "Zamiin-Uud, lane 3".into(),
+        notes: vec!["unit taken from lot 4 & tested on battery".into()],
+    };
+    let report = run(&EchoSuite::new(), &EchoConnector, &opts, &mut Quiet).await.unwrap();
+    let dir = tmp.join("out");
+    report::write_all(&report, &dir).unwrap();
+    let text = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let (html, json, junit) = (text("report.html"), text("report.json"), text("junit.xml"));
+    for (name, body) in [("report.html", &html), ("report.json", &json), ("junit.xml", &junit)] {
+        assert!(!body.contains(key), "{name} shows the key");
+    }
+    // The whole declaration, in TOML notation, key hidden.
+    for row in [
+        "<caption>[capabilities]</caption>",
+        "<caption>[ixit]</caption>",
+        "<th class=\"mono\">sizes</th><td class=\"mono\">[32, 128]</td>",
+        "<th class=\"mono\">wait_ms</th><td class=\"mono\">250</td>",
+        "<th class=\"mono\">scbk</th><td class=\"mono\">(set; not shown)</td>",
+        "<th class=\"mono\">serial</th><td class=\"mono\">&quot;SN-7&quot;</td>",
+    ] {
+        assert!(html.contains(row), "no {row}");
+    }
+    // The file's digest, as an independent tool computes it.
+    let digest = report.ics_sha256.clone().expect("a file ICS has a digest");
+    if let Some(sha256sum) = khil_test_support::program("sha256sum") {
+        let out = Command::new(sha256sum).arg(&ics_path).output().unwrap();
+        let theirs = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(theirs.split_whitespace().next(), Some(digest.as_str()));
+    }
+    assert!(html.contains(&digest) && junit.contains(&digest) && json.contains(&digest));
+    // Version and commit: the commit HEAD is at, when this is a git checkout built from it.
+    let version = &report.khil_version;
+    assert!(version.starts_with(env!("CARGO_PKG_VERSION")) && version.contains("(commit "), "{version}");
+    let head =
+        Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok().filter(|o| o.status.success());
+    if let Some(head) = head.filter(|_| std::env::var_os("KHIL_GIT_COMMIT").is_none()) {
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+        assert!(version.contains(&head), "{version} is not HEAD {head}");
+    }
+    assert!(html.contains(&esc_text(version)));
+    // The people, escaped, and lines to sign.
+    for part in [
+        "B. Bat-Erdene &lt;QA&gt;",
+        "Zamiin-Uud, lane 3",
+        "unit taken from lot 4 &amp; tested on battery",
+        "Reviewed and accepted by",
+    ] {
+        assert!(html.contains(part), "no {part}");
+    }
+    let parsed = quick_junit::Report::deserialize_from_str(&junit).unwrap();
+    let props = &parsed.test_suites[0].properties;
+    let prop = |name: &str| props.iter().find(|p| p.name.as_str() == name).map(|p| p.value.as_str().to_owned());
+    assert_eq!(prop("tester").as_deref(), Some("B. Bat-Erdene <QA>"));
+    assert_eq!(prop("site").as_deref(), Some("Zamiin-Uud, lane 3"));
+    assert_eq!(prop("ics_sha256").as_deref(), Some(digest.as_str()));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["sign"]["notes"][0], "unit taken from lot 4 & tested on battery");
+}
+
+/// `text` as HTML escapes it (the report's version string has parentheses only, but say so in one place).
+fn esc_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// Python: every non-void element opened is closed, in order.
 const HTML_BALANCE: &str = r#"
 import sys

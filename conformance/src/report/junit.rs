@@ -82,6 +82,15 @@ fn run_properties(report: &RunReport) -> Vec<Property> {
     props.extend(report.identity.fields.iter().map(|(k, v)| Property::new(format!("identity.{k}"), v.as_str())));
     props.push(Property::new("started_utc", super::utc_datetime(report.started_unix)));
     props.push(Property::new("khil_version", report.khil_version.as_str()));
+    if let Some(digest) = &report.ics_sha256 {
+        props.push(Property::new("ics_sha256", digest.as_str()));
+    }
+    for (name, value) in [("tester", &report.sign.tester), ("site", &report.sign.site)] {
+        if !value.is_empty() {
+            props.push(Property::new(name, value.as_str()));
+        }
+    }
+    props.extend(report.sign.notes.iter().map(|n| Property::new("note", n.as_str())));
     props
 }
 
