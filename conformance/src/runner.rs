@@ -241,30 +241,7 @@ pub async fn run<S: Suite>(
     let ics = if opts.operator_mode { suite.with_operator(ics) } else { ics };
     suite.validate_ics(&ics)?;
     let opts = &RunOptions { ics: Some(ics.clone()), ..opts.clone() };
-    let title = identity.title().unwrap_or_else(|| {
-        let d = &ics.device;
-        format!("{} {} (as declared: the device reports no model)", d.vendor, d.model).trim().to_owned()
-    });
-    let mut report = RunReport {
-        class: suite.class().to_owned(),
-        suite: suite.title().to_owned(),
-        verdict: RunVerdict::Incomplete,
-        title,
-        device_url: opts.url.to_string(),
-        ics: ics.name(),
-        ics_sha256: ics.sha256.clone(),
-        ics_tables: ics.shown(),
-        declared: ics.device.clone(),
-        identity,
-        started_unix,
-        duration_ms: 0.0,
-        khil_version: crate::KHIL_VERSION.to_owned(),
-        sign: opts.sign.clone(),
-        summary: Summary::default(),
-        results: Vec::with_capacity(purposes.len()),
-        not_run: Vec::new(),
-        interrupted: false,
-    };
+    let mut report = fresh_report(suite, opts, identity, &ics, started_unix, purposes.len());
     let unselected: Vec<NotRun> = suite
         .purposes()
         .iter()
@@ -323,6 +300,41 @@ pub async fn run<S: Suite>(
     progress.checkpoint(&report);
     progress.finished();
     Ok(report)
+}
+
+/// The report before any purpose ran: who and what is tested, against which declaration, by whom.
+fn fresh_report<S: Suite>(
+    suite: &S,
+    opts: &RunOptions,
+    identity: Identity,
+    ics: &Ics,
+    started_unix: u64,
+    selected: usize,
+) -> RunReport {
+    let title = identity.title().unwrap_or_else(|| {
+        let d = &ics.device;
+        format!("{} {} (as declared: the device reports no model)", d.vendor, d.model).trim().to_owned()
+    });
+    RunReport {
+        class: suite.class().to_owned(),
+        suite: suite.title().to_owned(),
+        verdict: RunVerdict::Incomplete,
+        title,
+        device_url: opts.url.to_string(),
+        ics: ics.name(),
+        ics_sha256: ics.sha256.clone(),
+        ics_tables: ics.shown(),
+        declared: ics.device.clone(),
+        identity,
+        started_unix,
+        duration_ms: 0.0,
+        khil_version: crate::KHIL_VERSION.to_owned(),
+        sign: opts.sign.clone(),
+        summary: Summary::default(),
+        results: Vec::with_capacity(selected),
+        not_run: Vec::new(),
+        interrupted: false,
+    }
 }
 
 fn not_run(meta: &PurposeMeta, reason: &str) -> NotRun {
