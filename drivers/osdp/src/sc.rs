@@ -75,8 +75,7 @@
 //! side's last R-MAC. [`ScSession`] is `Clone`, so a driver can keep the state from before a command.
 
 use aes::Aes128;
-use aes::cipher::generic_array::GenericArray;
-use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use thiserror::Error;
 
 /// The AES block size, and the size of every key, MAC and cryptogram here.
@@ -135,12 +134,12 @@ pub enum ScError {
 }
 
 fn cipher(key: &[u8; 16]) -> Aes128 {
-    Aes128::new(GenericArray::from_slice(key))
+    Aes128::new(&Array::from(*key))
 }
 
 /// One AES-128 block encryption (ECB on a single block).
 pub fn aes128_encrypt_block(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
-    let mut b = GenericArray::clone_from_slice(block);
+    let mut b = Array::from(*block);
     cipher(key).encrypt_block(&mut b);
     b.into()
 }
@@ -252,7 +251,7 @@ pub fn mac(keys: &SessionKeys, chain: &[u8; 16], message: &[u8]) -> [u8; 16] {
     let mut x = *chain;
     for block in head.chunks_exact(BLOCK) {
         xor_into(&mut x, block);
-        let mut b = GenericArray::from(x);
+        let mut b = Array::from(x);
         mac1.encrypt_block(&mut b);
         x = b.into();
     }
@@ -262,7 +261,7 @@ pub fn mac(keys: &SessionKeys, chain: &[u8; 16], message: &[u8]) -> [u8; 16] {
         last[tail.len()] = PAD_MARKER;
     }
     xor_into(&mut x, &last);
-    let mut b = GenericArray::from(x);
+    let mut b = Array::from(x);
     mac2.encrypt_block(&mut b);
     b.into()
 }
@@ -284,7 +283,7 @@ pub fn encrypt(s_enc: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Vec<u8> {
     let mut prev = *iv;
     for chunk in out.chunks_exact_mut(BLOCK) {
         xor_into(&mut prev, chunk);
-        let mut b = GenericArray::from(prev);
+        let mut b = Array::from(prev);
         aes.encrypt_block(&mut b);
         prev = b.into();
         chunk.copy_from_slice(&prev);
@@ -302,7 +301,7 @@ pub fn decrypt(s_enc: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Result<Vec<u8>, 
     let mut out = Vec::with_capacity(data.len());
     let mut prev = *iv;
     for chunk in data.chunks_exact(BLOCK) {
-        let mut b = GenericArray::clone_from_slice(chunk);
+        let mut b = Array::try_from(chunk).expect("chunks_exact(16)");
         aes.decrypt_block(&mut b);
         let mut plain: [u8; 16] = b.into();
         xor_into(&mut plain, &prev);
