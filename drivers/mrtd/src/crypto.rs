@@ -270,7 +270,7 @@ fn check_blocks(n: usize, iv: &[u8], data: &[u8]) -> Result<(), CryptoError> {
     if iv.len() != n {
         return Err(CryptoError::IvLength { expected: n, got: iv.len() });
     }
-    if data.len() % n != 0 {
+    if !data.len().is_multiple_of(n) {
         return Err(CryptoError::NotBlocks { what: "CBC data", block: n, got: data.len() });
     }
     Ok(())

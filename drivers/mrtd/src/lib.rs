@@ -1,8 +1,12 @@
 //! Travel documents, inspection-system side (ICAO Doc 9303): everything here is pure logic (no I/O, no clocks);
 //! the card is reached through `khil-apdu`, and the chip simulator (`sim/mrtd`) reuses the same codecs.
 //!
+//! - [`bac`]: Basic Access Control, terminal and chip sides, opening a 3DES secure messaging session;
 //! - [`crypto`]: 3DES and AES (CBC, retail MAC, CMAC), ISO 9797-1 padding, the 9303 key derivation;
+//! - [`sm`]: secure messaging, 3DES and AES, terminal side (protect, unprotect) and chip side;
 //! - [`tlv`]: BER-TLV as ISO 7816-4 and the LDS use it (multi-byte tags, definite lengths), parse and encode.
 
+pub mod bac;
 pub mod crypto;
+pub mod sm;
 pub mod tlv;
