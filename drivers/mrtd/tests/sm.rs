@@ -134,7 +134,7 @@ fn rekeying_restarts_the_counter_and_debug_hides_keys() {
     terminal.protect(&Command::new(0, 0xA4, 0, 0)).unwrap();
     assert_eq!(terminal.ssc_bytes(), [1, 2, 3, 4, 5, 6, 7, 9]);
     let keys = SessionKeys::derive(Cipher::Aes128, b"chip authentication secret");
-    let key_hex: String = keys.enc.expose_bytes().iter().map(|b| format!("{b:02X}")).collect();
+    let key_hex = keys.enc.expose_bytes().iter().fold(String::new(), |s, b| s + &format!("{b:02X}"));
     terminal.rekey(keys);
     assert_eq!(terminal.ssc_bytes(), [0; 16]);
     let shown = format!("{terminal:?} {:?}", terminal.keys());
