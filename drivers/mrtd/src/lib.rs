@@ -3,10 +3,13 @@
 //!
 //! - [`bac`]: Basic Access Control, terminal and chip sides, opening a 3DES secure messaging session;
 //! - [`crypto`]: 3DES and AES (CBC, retail MAC, CMAC), ISO 9797-1 padding, the 9303 key derivation;
+//! - [`pace`]: PACE v2 (ECDH generic mapping, P-256 and brainpoolP256r1, 3DES and AES), terminal and chip, and
+//!   the PACEInfos of EF.CardAccess;
 //! - [`sm`]: secure messaging, 3DES and AES, terminal side (protect, unprotect) and chip side;
 //! - [`tlv`]: BER-TLV as ISO 7816-4 and the LDS use it (multi-byte tags, definite lengths), parse and encode.
 
 pub mod bac;
 pub mod crypto;
+pub mod pace;
 pub mod sm;
 pub mod tlv;
