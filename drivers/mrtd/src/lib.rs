@@ -2,6 +2,8 @@
 //! the card is reached through `khil-apdu`, and the chip simulator (`sim/mrtd`) reuses the same codecs.
 //!
 //! - [`bac`]: Basic Access Control, terminal and chip sides, opening a 3DES secure messaging session;
+//! - [`ca`]: Chip Authentication with ECDH (3DES via MSE:Set KAT, AES via MSE:Set AT and GENERAL
+//!   AUTHENTICATE), both sides, giving the new secure messaging keys;
 //! - [`crypto`]: 3DES and AES (CBC, retail MAC, CMAC), ISO 9797-1 padding, the 9303 key derivation;
 //! - [`pace`]: PACE v2 (ECDH generic mapping, P-256 and brainpoolP256r1, 3DES and AES), terminal and chip, and
 //!   the PACEInfos of EF.CardAccess;
@@ -9,6 +11,7 @@
 //! - [`tlv`]: BER-TLV as ISO 7816-4 and the LDS use it (multi-byte tags, definite lengths), parse and encode.
 
 pub mod bac;
+pub mod ca;
 pub mod crypto;
 pub mod pace;
 pub mod sm;
