@@ -164,3 +164,41 @@ fn tampered_protected_apdus_give_6988_and_missing_mac_6987() {
     let err = sm.unprotect(&Response::status(StatusWord::SM_OBJECTS_INCORRECT)).unwrap_err();
     assert_eq!(err, SmError::PlainStatus { sw: StatusWord::SM_OBJECTS_INCORRECT });
 }
+
+mod never_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The chip's EXTERNAL AUTHENTICATE and the terminal's checks of GET CHALLENGE and EIC || MIC, on any
+        /// bytes (40-byte data half the time, so the MAC check runs).
+        #[test]
+        fn bac_messages_never_panic(
+            data in prop_oneof![prop::collection::vec(any::<u8>(), 0..80), prop::collection::vec(any::<u8>(), 40..=40)],
+            sw in any::<u16>(),
+            header in any::<[u8; 4]>(),
+        ) {
+            let chip = BacChip::new(keys(), arr(RND_IC), arr(K_IC));
+            let command = Command::new(header[0], header[1], header[2], header[3]).with_data(data.clone()).unwrap();
+            let _ = chip.external_authenticate(&command);
+            let ea = Command::new(0, 0x82, 0, 0).with_data(data.clone()).unwrap();
+            prop_assert!(chip.external_authenticate(&ea).is_err());
+            let response = Response::new(data, StatusWord(sw)).unwrap();
+            let _ = bac::challenge_from(&response);
+            let terminal = BacTerminal::new(keys(), arr(RND_IC), arr(RND_IFD), arr(K_IFD));
+            prop_assert!(terminal.finish(&response).is_err());
+        }
+    }
+}
+
+#[test]
+fn debug_of_key_holding_types_shows_no_key_bytes() {
+    // KEnc starts AB94FD, KSEnc 979EC1, K.IFD 0B7952, RND.IC 4608F9: none may appear, in hex or as byte lists.
+    let terminal = BacTerminal::new(keys(), arr(RND_IC), arr(RND_IFD), arr(K_IFD));
+    let chip = BacChip::new(keys(), arr(RND_IC), arr(K_IC));
+    let (_, sm) = chip.external_authenticate(&command(EXTERNAL_AUTHENTICATE)).unwrap();
+    let shown = format!("{:?} {:?} {terminal:?} {chip:?} {sm:?} {:?}", keys(), keys().enc(), sm.keys());
+    for secret in ["AB94FD", "979EC1", "0B7952", "4608F9", "171, 148", "151, 158", "11, 121", "70, 8"] {
+        assert!(!shown.to_uppercase().contains(secret), "{secret} in {shown}");
+    }
+}

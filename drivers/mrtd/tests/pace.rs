@@ -311,3 +311,65 @@ proptest! {
         let _ = t2.answer(&Response::ok(wrapped).unwrap());
     }
 }
+
+#[test]
+fn debug_of_key_holding_types_shows_no_secrets() {
+    let mut terminal = PaceTerminal::new(G1, password(), terminal_secrets());
+    let mut chip = PaceChip::new(vec![password(), Password::Can("123456".into())], vec![G1], chip_secrets());
+    let mut command = terminal.start();
+    let mut sessions = Vec::new();
+    // Debug at every step of the run, then of the sessions.
+    let mut shown = String::new();
+    loop {
+        shown += &format!("{terminal:?} {chip:?} ");
+        let response = match chip.answer(&command).unwrap() {
+            ChipStep::Reply(r) => r,
+            ChipStep::Established(r, sm) => {
+                sessions.push(sm);
+                r
+            }
+        };
+        match terminal.answer(&response).unwrap() {
+            PaceStep::Send(next) => command = next,
+            PaceStep::Established(sm) => {
+                sessions.push(sm);
+                break;
+            }
+        }
+    }
+    shown += &format!("{sessions:?} {:?} {:?} {:?}", terminal_secrets(), password(), password().key(Cipher::Aes128));
+    let shown = shown.to_uppercase();
+    for secret in [
+        MRZ_INFORMATION,
+        "123456",
+        &KPI[..6],
+        &NONCE_S[..6],
+        &SK_MAP_IFD[..6],
+        &SK_IC[..6],
+        &KS_ENC[..6],
+        &KS_MAC[..6],
+        &K[..6],
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(!shown.as_bytes().windows(2).any(|w| w[0] == b'[' && w[1].is_ascii_digit()), "a byte list in {shown}");
+}
+
+/// Measured figures (run with `--ignored --nocapture`, in release for real numbers).
+#[test]
+#[ignore = "timing, not a check"]
+fn timing_of_a_full_pace_run() {
+    for curve in [PaceCurve::P256, PaceCurve::BrainpoolP256r1] {
+        let params = PaceParams { protocol: PaceProtocol::EcdhGmAes128, curve };
+        let start = std::time::Instant::now();
+        let runs = 20;
+        for i in 0..runs {
+            let (terminal, _, _) = run(params, password(), vec![password()], i);
+            terminal.unwrap();
+        }
+        println!(
+            "{curve:?}: {:.1} ms per PACE run (terminal and chip)",
+            start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs)
+        );
+    }
+}
