@@ -319,9 +319,9 @@ fn debug_of_key_holding_types_shows_no_secrets() {
     let mut command = terminal.start();
     let mut sessions = Vec::new();
     // Debug at every step of the run, then of the sessions.
-    let mut shown = String::new();
+    let mut shown = Vec::new();
     loop {
-        shown += &format!("{terminal:?} {chip:?} ");
+        shown.push(format!("{terminal:?} {chip:?}"));
         let response = match chip.answer(&command).unwrap() {
             ChipStep::Reply(r) => r,
             ChipStep::Established(r, sm) => {
@@ -337,8 +337,8 @@ fn debug_of_key_holding_types_shows_no_secrets() {
             }
         }
     }
-    shown += &format!("{sessions:?} {:?} {:?} {:?}", terminal_secrets(), password(), password().key(Cipher::Aes128));
-    let shown = shown.to_uppercase();
+    shown.push(format!("{sessions:?} {:?} {:?} {:?}", terminal_secrets(), password(), password().key(Cipher::Aes128)));
+    let shown = shown.join(" ").to_uppercase();
     for secret in [
         MRZ_INFORMATION,
         "123456",
