@@ -512,26 +512,7 @@ pub fn passive_authentication(
         )),
     );
 
-    // Data group hashes: every DG read, and every DG the SOD lists but that was not read.
-    let hash = Hash::from_oid(&lso.hash_algorithm.oid);
-    let mut numbers: Vec<u8> = data_groups.keys().copied().collect();
-    numbers.extend(lso.data_group_hash_values.iter().map(|h| h.data_group_number));
-    numbers.sort_unstable();
-    numbers.dedup();
-    for n in numbers {
-        let status = match (data_groups.get(&n), lso.hash_of(n), hash) {
-            (_, _, None) => Status::Failed(format!("unknown hash algorithm {}", lso.hash_algorithm.oid)),
-            (None, Some(_), _) => Status::NotChecked(format!("{} was not read", FileId::Dg(n))),
-            (Some(_), None, _) => Status::Failed(format!("EF.SOD holds no hash for {}", FileId::Dg(n))),
-            (Some(bytes), Some(stored), Some(h)) => {
-                if h.digest(bytes) == stored {
-                    Status::Passed(format!("{h} matches"))
-                } else {
-                    Status::Failed(format!("the {h} of {} as read differs from the one in EF.SOD", FileId::Dg(n)))
-                }
-            }
-            (None, None, _) => continue,
-        };
+    for (n, status) in hash_checks(lso, data_groups) {
         push(CheckName::DataGroupHash(n), status);
     }
 
@@ -543,37 +524,8 @@ pub fn passive_authentication(
         },
     );
 
-    // The CSCA: named as the DS's issuer, key identifiers agreeing where both are present, signature verifying.
-    let issuer = ds.tbs_certificate().issuer();
-    let named: Vec<&Certificate> = trust.cscas.iter().filter(|c| c.tbs_certificate().subject() == issuer).collect();
-    let ds_aki = aki(&ds);
-    let mut csca = None;
-    let mut why_not = Vec::new();
-    for c in &named {
-        if let (Some(a), Some(s)) = (&ds_aki, ski(c)) {
-            if *a != s {
-                why_not.push("authority key identifier differs".to_owned());
-                continue;
-            }
-        }
-        match verify_certificate_signature(&ds, c) {
-            Ok(()) => {
-                csca = Some(*c);
-                break;
-            }
-            Err(e) => why_not.push(e),
-        }
-    }
-    push(
-        CheckName::DsIssuedByCsca,
-        match (csca, named.is_empty()) {
-            (Some(c), _) => Status::Passed(format!("signed by CSCA {}", c.tbs_certificate().subject())),
-            (None, true) => Status::Failed(format!("no CSCA in the trust store is named {issuer}")),
-            (None, false) => {
-                Status::Failed(format!("{} CSCA(s) named {issuer}, none verifies: {}", named.len(), why_not.join("; ")))
-            }
-        },
-    );
+    let (csca, issued) = find_csca(&ds, trust);
+    push(CheckName::DsIssuedByCsca, issued);
     push(
         CheckName::DsValidity,
         match valid_at(&ds, date) {
@@ -595,6 +547,60 @@ pub fn passive_authentication(
     );
     push(CheckName::DsNotRevoked, revocation(&ds, csca, trust, date));
     Report { checks }
+}
+
+/// Each data group read, and each the SOD lists but that was not read, with its status.
+fn hash_checks(lso: &crate::lds::LdsSecurityObject, data_groups: &BTreeMap<u8, Vec<u8>>) -> Vec<(u8, Status)> {
+    let hash = Hash::from_oid(&lso.hash_algorithm.oid);
+    let mut numbers: Vec<u8> = data_groups.keys().copied().collect();
+    numbers.extend(lso.data_group_hash_values.iter().map(|h| h.data_group_number));
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut out = Vec::new();
+    for n in numbers {
+        let status = match (data_groups.get(&n), lso.hash_of(n), hash) {
+            (_, _, None) => Status::Failed(format!("unknown hash algorithm {}", lso.hash_algorithm.oid)),
+            (None, Some(_), _) => Status::NotChecked(format!("{} was not read", FileId::Dg(n))),
+            (Some(_), None, _) => Status::Failed(format!("EF.SOD holds no hash for {}", FileId::Dg(n))),
+            (Some(bytes), Some(stored), Some(h)) => {
+                if h.digest(bytes) == stored {
+                    Status::Passed(format!("{h} matches"))
+                } else {
+                    Status::Failed(format!("the {h} of {} as read differs from the one in EF.SOD", FileId::Dg(n)))
+                }
+            }
+            (None, None, _) => continue,
+        };
+        out.push((n, status));
+    }
+    out
+}
+
+/// The CSCA that issued `ds`: named as its issuer, key identifiers agreeing where both are present, signature
+/// verifying. Returns it (if any) and the status of [`CheckName::DsIssuedByCsca`].
+fn find_csca<'a>(ds: &Certificate, trust: &'a TrustStore) -> (Option<&'a Certificate>, Status) {
+    let issuer = ds.tbs_certificate().issuer();
+    let named: Vec<&Certificate> = trust.cscas.iter().filter(|c| c.tbs_certificate().subject() == issuer).collect();
+    let ds_aki = aki(ds);
+    let mut why_not = Vec::new();
+    for c in &named {
+        if let (Some(a), Some(s)) = (&ds_aki, ski(c))
+            && *a != s
+        {
+            why_not.push("authority key identifier differs".to_owned());
+            continue;
+        }
+        match verify_certificate_signature(ds, c) {
+            Ok(()) => return (Some(*c), Status::Passed(format!("signed by CSCA {}", c.tbs_certificate().subject()))),
+            Err(e) => why_not.push(e),
+        }
+    }
+    let status = if named.is_empty() {
+        Status::Failed(format!("no CSCA in the trust store is named {issuer}"))
+    } else {
+        Status::Failed(format!("{} CSCA(s) named {issuer}, none verifies: {}", named.len(), why_not.join("; ")))
+    };
+    (None, status)
 }
 
 fn revocation(ds: &Certificate, csca: &Certificate, trust: &TrustStore, date: DateTime) -> Status {
@@ -619,11 +625,11 @@ fn revocation(ds: &Certificate, csca: &Certificate, trust: &TrustStore, date: Da
             problems.push(format!("a CRL of {subject} does not verify: {e}"));
             continue;
         }
-        if let Some(next) = &crl.tbs_cert_list.next_update {
-            if secs(next.to_date_time()) < secs(date) {
-                problems.push(format!("the CRL of {subject} is out of date (next update {})", next.to_date_time()));
-                continue;
-            }
+        if let Some(next) = &crl.tbs_cert_list.next_update
+            && secs(next.to_date_time()) < secs(date)
+        {
+            problems.push(format!("the CRL of {subject} is out of date (next update {})", next.to_date_time()));
+            continue;
         }
         let serial = ds.tbs_certificate().serial_number();
         if let Some(r) = crl.tbs_cert_list.revoked_certificates.iter().flatten().find(|r| &r.serial_number == serial) {

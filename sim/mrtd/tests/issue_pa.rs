@@ -20,7 +20,7 @@ fn reference() -> DateTime {
 /// The 9303-3 TD3 specimen with `state` as issuing state and nationality (neither is under a check digit).
 fn mrz(state: State) -> String {
     let code = format!("{:<<3}", state.code());
-    format!("P<{code}ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36{code}7408122F1204159ZE184226B<<<<<10",)
+    format!("P<{code}ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36{code}7408122F1204159ZE184226B<<<<<10")
 }
 
 fn small_finger(seed: u8) -> GreyFinger {
@@ -202,7 +202,7 @@ fn the_same_seed_gives_the_same_bytes() {
 fn the_master_list_verifies_and_fills_a_trust_store() {
     let pki = pki();
     let anchor = pki.state(State::Uto).csca.certificate.clone();
-    let ml = MasterList::parse_and_verify(&pki.master_list, &[anchor.clone()], reference()).unwrap();
+    let ml = MasterList::parse_and_verify(&pki.master_list, std::slice::from_ref(&anchor), reference()).unwrap();
     assert_eq!(ml.cscas.len(), 7);
     let trust = TrustStore::new(ml.cscas, pki.trust_store().crls);
     let report = pa(&issue_for(&pki, State::Kaz, Signer::Valid), &trust);

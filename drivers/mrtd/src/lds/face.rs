@@ -209,7 +209,8 @@ impl FaceRecord {
             .collect();
         let total = GENERAL_HEADER + blocks.iter().map(Vec::len).sum::<usize>();
         let mut out = Vec::with_capacity(total);
-        out.extend(b"FAC\0010\0");
+        out.extend(b"FAC\0");
+        out.extend(b"010\0");
         out.extend((total as u32).to_be_bytes());
         out.extend((self.images.len() as u16).to_be_bytes());
         for b in blocks {

@@ -146,7 +146,8 @@ impl FingerRecord {
     pub fn encode(&self) -> Vec<u8> {
         let total = GENERAL_HEADER + self.images.iter().map(|i| FINGER_HEADER + i.image.len()).sum::<usize>();
         let mut out = Vec::with_capacity(total);
-        out.extend(b"FIR\0010\0");
+        out.extend(b"FIR\0");
+        out.extend(b"010\0");
         out.extend(&(total as u64).to_be_bytes()[2..]);
         out.extend(self.capture_device.to_be_bytes());
         out.extend(self.acquisition_level.to_be_bytes());

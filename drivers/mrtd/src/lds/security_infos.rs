@@ -118,7 +118,7 @@ impl SecurityInfo {
             let signature_algorithm = raw
                 .optional
                 .as_ref()
-                .map(|a| a.decode_as::<ObjectIdentifier>())
+                .map(Any::decode_as::<ObjectIdentifier>)
                 .transpose()
                 .map_err(|e| LdsError::der(file, &format!("{path}.signatureAlgorithm"), &e))?;
             SecurityInfo::ActiveAuthentication { version: int(&raw.required, "version")?, signature_algorithm }
