@@ -130,14 +130,14 @@ struct PssParams {
 
 /// Verifies `signature` over `message` by the key in `spki`, under `algorithm`. `digest_algorithm` gives the
 /// hash when the signature algorithm does not (CMS signers may name plain `id-ecPublicKey` or
-/// `rsaEncryption`). The error says why, in words.
+/// `rsaEncryption`). Returns the scheme in words ("ECDSA P-256 with SHA-256"); the error says why, in words.
 pub fn verify_signature(
     spki: &SubjectPublicKeyInfoOwned,
     algorithm: &AlgorithmIdentifierOwned,
     digest_algorithm: Option<&AlgorithmIdentifierOwned>,
     message: &[u8],
     signature: &[u8],
-) -> Result<(), String> {
+) -> Result<String, String> {
     use ecdsa::signature::hazmat::PrehashVerifier;
     let from_digest = || {
         digest_algorithm
@@ -147,7 +147,8 @@ pub fn verify_signature(
     enum Scheme {
         Ecdsa,
         Pkcs1,
-        Pss,
+        /// With the salt length of the parameters (RFC 4055 default 20).
+        Pss(usize),
     }
     let (scheme, hash) = match algorithm.oid {
         oid::ECDSA_SHA1 => (Scheme::Ecdsa, Hash::Sha1),
@@ -173,7 +174,7 @@ pub fn verify_signature(
                 None => Hash::Sha1,
                 Some(h) => Hash::from_oid(&h.oid).ok_or_else(|| format!("RSASSA-PSS with unknown hash {}", h.oid))?,
             };
-            (Scheme::Pss, hash)
+            (Scheme::Pss(params.salt_length.unwrap_or(20) as usize), hash)
         }
         other => return Err(format!("unsupported signature algorithm {other}")),
     };
@@ -197,23 +198,26 @@ pub fn verify_signature(
                 oid::P256 => {
                     let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(bad_key)?;
                     let sig = p256::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
-                    key.verify_prehash(&digest, &sig).map_err(wrong)
+                    key.verify_prehash(&digest, &sig).map_err(wrong)?;
+                    Ok(format!("ECDSA P-256 with {hash}"))
                 }
                 oid::P384 => {
                     let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(bad_key)?;
                     let sig = p384::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
-                    key.verify_prehash(&digest, &sig).map_err(wrong)
+                    key.verify_prehash(&digest, &sig).map_err(wrong)?;
+                    Ok(format!("ECDSA P-384 with {hash}"))
                 }
                 oid::BRAINPOOL_P256R1 => {
                     let key =
                         ecdsa::VerifyingKey::<bp256::BrainpoolP256r1>::from_sec1_bytes(key_bytes).map_err(bad_key)?;
                     let sig = bp256::r1::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
-                    key.verify_prehash(&digest, &sig).map_err(wrong)
+                    key.verify_prehash(&digest, &sig).map_err(wrong)?;
+                    Ok(format!("ECDSA brainpoolP256r1 with {hash}"))
                 }
                 other => Err(format!("unsupported curve {other}")),
             }
         }
-        Scheme::Pkcs1 | Scheme::Pss => {
+        Scheme::Pkcs1 | Scheme::Pss(_) => {
             use rsa::pkcs1v15::Pkcs1v15Sign;
             if spki.algorithm.oid != oid::RSA_ENCRYPTION && spki.algorithm.oid != oid::RSASSA_PSS {
                 return Err(format!("an RSA signature but the key is {}", spki.algorithm.oid));
@@ -221,20 +225,36 @@ pub fn verify_signature(
             let der = spki.to_der().map_err(|e| format!("RSA public key: {e}"))?;
             let spki_ref = spki::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| format!("RSA public key: {e}"))?;
             let key = rsa::PublicKey::try_from(spki_ref).map_err(|e| format!("RSA public key: {e}"))?;
-            let name = if matches!(scheme, Scheme::Pss) { "RSASSA-PSS" } else { "RSA PKCS#1 v1.5" };
+            use rsa::pss::Pss;
+            let name = match scheme {
+                Scheme::Pss(salt) => format!("RSASSA-PSS (salt {salt})"),
+                _ => "RSA PKCS#1 v1.5".to_owned(),
+            };
             let result = match (scheme, hash) {
-                (Scheme::Pss, Hash::Sha1) => key.pss_verify_prehash::<sha1::Sha1>(&digest, signature),
-                (Scheme::Pss, Hash::Sha224) => key.pss_verify_prehash::<sha2::Sha224>(&digest, signature),
-                (Scheme::Pss, Hash::Sha256) => key.pss_verify_prehash::<sha2::Sha256>(&digest, signature),
-                (Scheme::Pss, Hash::Sha384) => key.pss_verify_prehash::<sha2::Sha384>(&digest, signature),
-                (Scheme::Pss, Hash::Sha512) => key.pss_verify_prehash::<sha2::Sha512>(&digest, signature),
+                (Scheme::Pss(salt), Hash::Sha1) => {
+                    key.verify(Pss::<sha1::Sha1>::new_with_salt(salt), &digest, signature)
+                }
+                (Scheme::Pss(salt), Hash::Sha224) => {
+                    key.verify(Pss::<sha2::Sha224>::new_with_salt(salt), &digest, signature)
+                }
+                (Scheme::Pss(salt), Hash::Sha256) => {
+                    key.verify(Pss::<sha2::Sha256>::new_with_salt(salt), &digest, signature)
+                }
+                (Scheme::Pss(salt), Hash::Sha384) => {
+                    key.verify(Pss::<sha2::Sha384>::new_with_salt(salt), &digest, signature)
+                }
+                (Scheme::Pss(salt), Hash::Sha512) => {
+                    key.verify(Pss::<sha2::Sha512>::new_with_salt(salt), &digest, signature)
+                }
                 (_, Hash::Sha1) => key.verify(Pkcs1v15Sign::new::<sha1::Sha1>(), &digest, signature),
                 (_, Hash::Sha224) => key.verify(Pkcs1v15Sign::new::<sha2::Sha224>(), &digest, signature),
                 (_, Hash::Sha256) => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, signature),
                 (_, Hash::Sha384) => key.verify(Pkcs1v15Sign::new::<sha2::Sha384>(), &digest, signature),
                 (_, Hash::Sha512) => key.verify(Pkcs1v15Sign::new::<sha2::Sha512>(), &digest, signature),
             };
-            result.map_err(|_| format!("{name} with {hash} signature does not verify"))
+            let bits = rsa::traits::PublicKeyParts::n(&key).bit_width();
+            result.map_err(|_| format!("{name} with {hash} signature does not verify"))?;
+            Ok(format!("RSA-{bits} {name} with {hash}"))
         }
     }
 }
@@ -244,6 +264,7 @@ pub fn verify_certificate_signature(cert: &Certificate, issuer: &Certificate) ->
     let tbs = cert.tbs_certificate().to_der().map_err(|e| format!("re-encoding the certificate: {e}"))?;
     let sig = cert.signature().as_bytes().ok_or("the signature BIT STRING has unused bits")?;
     verify_signature(issuer.tbs_certificate().subject_public_key_info(), cert.signature_algorithm(), None, &tbs, sig)
+        .map(drop)
 }
 
 fn ski(cert: &Certificate) -> Option<Vec<u8>> {
@@ -453,14 +474,14 @@ pub fn verify_signer(sd: &SignedData, econtent: &[u8], cert: &Certificate) -> Re
         }
         None => econtent.to_vec(),
     };
-    verify_signature(
+    let scheme = verify_signature(
         spki,
         &signer.signature_algorithm,
         Some(&signer.digest_alg),
         &message,
         signer.signature.as_bytes(),
     )?;
-    Ok(format!("{} signature by {} verifies", signer.signature_algorithm.oid, cert.tbs_certificate().subject()))
+    Ok(format!("{scheme} signature by {} verifies", cert.tbs_certificate().subject()))
 }
 
 /// Passive authentication of the data groups read (`data_groups`: number -> the file's bytes as read) against
