@@ -128,29 +128,26 @@ struct PssParams {
     trailer_field: Option<u32>,
 }
 
-/// Verifies `signature` over `message` by the key in `spki`, under `algorithm`. `digest_algorithm` gives the
-/// hash when the signature algorithm does not (CMS signers may name plain `id-ecPublicKey` or
-/// `rsaEncryption`). Returns the scheme in words ("ECDSA P-256 with SHA-256"); the error says why, in words.
-pub fn verify_signature(
-    spki: &SubjectPublicKeyInfoOwned,
+/// The signature schemes passive authentication meets.
+#[derive(Clone, Copy)]
+enum Scheme {
+    Ecdsa,
+    Pkcs1,
+    /// With the salt length of the parameters (RFC 4055 default 20).
+    Pss(usize),
+}
+
+/// The scheme and hash an AlgorithmIdentifier names (`digest_algorithm` when the OID names only the key type).
+fn scheme_of(
     algorithm: &AlgorithmIdentifierOwned,
     digest_algorithm: Option<&AlgorithmIdentifierOwned>,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<String, String> {
-    use ecdsa::signature::hazmat::PrehashVerifier;
+) -> Result<(Scheme, Hash), String> {
     let from_digest = || {
         digest_algorithm
             .and_then(|d| Hash::from_oid(&d.oid))
             .ok_or_else(|| format!("signature algorithm {} needs a known digest algorithm", algorithm.oid))
     };
-    enum Scheme {
-        Ecdsa,
-        Pkcs1,
-        /// With the salt length of the parameters (RFC 4055 default 20).
-        Pss(usize),
-    }
-    let (scheme, hash) = match algorithm.oid {
+    Ok(match algorithm.oid {
         oid::ECDSA_SHA1 => (Scheme::Ecdsa, Hash::Sha1),
         oid::ECDSA_SHA224 => (Scheme::Ecdsa, Hash::Sha224),
         oid::ECDSA_SHA256 => (Scheme::Ecdsa, Hash::Sha256),
@@ -177,86 +174,105 @@ pub fn verify_signature(
             (Scheme::Pss(params.salt_length.unwrap_or(20) as usize), hash)
         }
         other => return Err(format!("unsupported signature algorithm {other}")),
-    };
+    })
+}
+
+/// Verifies `signature` over `message` by the key in `spki`, under `algorithm`. `digest_algorithm` gives the
+/// hash when the signature algorithm does not (CMS signers may name plain `id-ecPublicKey` or
+/// `rsaEncryption`). Returns the scheme in words ("ECDSA P-256 with SHA-256"); the error says why, in words.
+pub fn verify_signature(
+    spki: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest_algorithm: Option<&AlgorithmIdentifierOwned>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<String, String> {
+    let (scheme, hash) = scheme_of(algorithm, digest_algorithm)?;
     let digest = hash.digest(message);
-    let key_bytes = spki.subject_public_key.raw_bytes();
     match scheme {
-        Scheme::Ecdsa => {
-            if spki.algorithm.oid != oid::EC_PUBLIC_KEY {
-                return Err(format!("an ECDSA signature but the key is {}", spki.algorithm.oid));
-            }
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-                .ok_or("EC key without a named curve (explicit domain parameters are not supported)")?;
-            let bad_key = |e: ecdsa::Error| format!("EC public key: {e}");
-            let bad_sig = |e: ecdsa::Error| format!("ECDSA signature encoding: {e}");
-            let wrong = |_| format!("ECDSA-with-{hash} signature does not verify");
-            match curve {
-                oid::P256 => {
-                    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(bad_key)?;
-                    let sig = p256::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
-                    key.verify_prehash(&digest, &sig).map_err(wrong)?;
-                    Ok(format!("ECDSA P-256 with {hash}"))
-                }
-                oid::P384 => {
-                    let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(bad_key)?;
-                    let sig = p384::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
-                    key.verify_prehash(&digest, &sig).map_err(wrong)?;
-                    Ok(format!("ECDSA P-384 with {hash}"))
-                }
-                oid::BRAINPOOL_P256R1 => {
-                    let key =
-                        ecdsa::VerifyingKey::<bp256::BrainpoolP256r1>::from_sec1_bytes(key_bytes).map_err(bad_key)?;
-                    let sig = bp256::r1::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
-                    key.verify_prehash(&digest, &sig).map_err(wrong)?;
-                    Ok(format!("ECDSA brainpoolP256r1 with {hash}"))
-                }
-                other => Err(format!("unsupported curve {other}")),
-            }
-        }
-        Scheme::Pkcs1 | Scheme::Pss(_) => {
-            use rsa::pkcs1v15::Pkcs1v15Sign;
-            if spki.algorithm.oid != oid::RSA_ENCRYPTION && spki.algorithm.oid != oid::RSASSA_PSS {
-                return Err(format!("an RSA signature but the key is {}", spki.algorithm.oid));
-            }
-            let der = spki.to_der().map_err(|e| format!("RSA public key: {e}"))?;
-            let spki_ref = spki::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| format!("RSA public key: {e}"))?;
-            let key = rsa::PublicKey::try_from(spki_ref).map_err(|e| format!("RSA public key: {e}"))?;
-            use rsa::pss::Pss;
-            let name = match scheme {
-                Scheme::Pss(salt) => format!("RSASSA-PSS (salt {salt})"),
-                _ => "RSA PKCS#1 v1.5".to_owned(),
-            };
-            let result = match (scheme, hash) {
-                (Scheme::Pss(salt), Hash::Sha1) => {
-                    key.verify(Pss::<sha1::Sha1>::new_with_salt(salt), &digest, signature)
-                }
-                (Scheme::Pss(salt), Hash::Sha224) => {
-                    key.verify(Pss::<sha2::Sha224>::new_with_salt(salt), &digest, signature)
-                }
-                (Scheme::Pss(salt), Hash::Sha256) => {
-                    key.verify(Pss::<sha2::Sha256>::new_with_salt(salt), &digest, signature)
-                }
-                (Scheme::Pss(salt), Hash::Sha384) => {
-                    key.verify(Pss::<sha2::Sha384>::new_with_salt(salt), &digest, signature)
-                }
-                (Scheme::Pss(salt), Hash::Sha512) => {
-                    key.verify(Pss::<sha2::Sha512>::new_with_salt(salt), &digest, signature)
-                }
-                (_, Hash::Sha1) => key.verify(Pkcs1v15Sign::new::<sha1::Sha1>(), &digest, signature),
-                (_, Hash::Sha224) => key.verify(Pkcs1v15Sign::new::<sha2::Sha224>(), &digest, signature),
-                (_, Hash::Sha256) => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, signature),
-                (_, Hash::Sha384) => key.verify(Pkcs1v15Sign::new::<sha2::Sha384>(), &digest, signature),
-                (_, Hash::Sha512) => key.verify(Pkcs1v15Sign::new::<sha2::Sha512>(), &digest, signature),
-            };
-            let bits = rsa::traits::PublicKeyParts::n(&key).bit_width();
-            result.map_err(|_| format!("{name} with {hash} signature does not verify"))?;
-            Ok(format!("RSA-{bits} {name} with {hash}"))
-        }
+        Scheme::Ecdsa => verify_ecdsa(spki, hash, &digest, signature),
+        Scheme::Pkcs1 | Scheme::Pss(_) => verify_rsa(spki, scheme, hash, &digest, signature),
     }
+}
+
+fn verify_ecdsa(
+    spki: &SubjectPublicKeyInfoOwned,
+    hash: Hash,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<String, String> {
+    use ecdsa::signature::hazmat::PrehashVerifier;
+    if spki.algorithm.oid != oid::EC_PUBLIC_KEY {
+        return Err(format!("an ECDSA signature but the key is {}", spki.algorithm.oid));
+    }
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+        .ok_or("EC key without a named curve (explicit domain parameters are not supported)")?;
+    let key_bytes = spki.subject_public_key.raw_bytes();
+    let bad_key = |e: ecdsa::Error| format!("EC public key: {e}");
+    let bad_sig = |e: ecdsa::Error| format!("ECDSA signature encoding: {e}");
+    let wrong = |_| format!("ECDSA with {hash} signature does not verify");
+    let name = match curve {
+        oid::P256 => {
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(bad_key)?;
+            let sig = p256::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
+            key.verify_prehash(digest, &sig).map_err(wrong)?;
+            "P-256"
+        }
+        oid::P384 => {
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(bad_key)?;
+            let sig = p384::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
+            key.verify_prehash(digest, &sig).map_err(wrong)?;
+            "P-384"
+        }
+        oid::BRAINPOOL_P256R1 => {
+            let key = ecdsa::VerifyingKey::<bp256::BrainpoolP256r1>::from_sec1_bytes(key_bytes).map_err(bad_key)?;
+            let sig = bp256::r1::ecdsa::Signature::from_der(signature).map_err(bad_sig)?;
+            key.verify_prehash(digest, &sig).map_err(wrong)?;
+            "brainpoolP256r1"
+        }
+        other => return Err(format!("unsupported curve {other}")),
+    };
+    Ok(format!("ECDSA {name} with {hash}"))
+}
+
+fn verify_rsa(
+    spki: &SubjectPublicKeyInfoOwned,
+    scheme: Scheme,
+    hash: Hash,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<String, String> {
+    use rsa::pkcs1v15::Pkcs1v15Sign;
+    use rsa::pss::Pss;
+    if spki.algorithm.oid != oid::RSA_ENCRYPTION && spki.algorithm.oid != oid::RSASSA_PSS {
+        return Err(format!("an RSA signature but the key is {}", spki.algorithm.oid));
+    }
+    let der = spki.to_der().map_err(|e| format!("RSA public key: {e}"))?;
+    let spki_ref = spki::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| format!("RSA public key: {e}"))?;
+    let key = rsa::PublicKey::try_from(spki_ref).map_err(|e| format!("RSA public key: {e}"))?;
+    let result = match (scheme, hash) {
+        (Scheme::Pss(salt), Hash::Sha1) => key.verify(Pss::<sha1::Sha1>::new_with_salt(salt), digest, signature),
+        (Scheme::Pss(salt), Hash::Sha224) => key.verify(Pss::<sha2::Sha224>::new_with_salt(salt), digest, signature),
+        (Scheme::Pss(salt), Hash::Sha256) => key.verify(Pss::<sha2::Sha256>::new_with_salt(salt), digest, signature),
+        (Scheme::Pss(salt), Hash::Sha384) => key.verify(Pss::<sha2::Sha384>::new_with_salt(salt), digest, signature),
+        (Scheme::Pss(salt), Hash::Sha512) => key.verify(Pss::<sha2::Sha512>::new_with_salt(salt), digest, signature),
+        (_, Hash::Sha1) => key.verify(Pkcs1v15Sign::new::<sha1::Sha1>(), digest, signature),
+        (_, Hash::Sha224) => key.verify(Pkcs1v15Sign::new::<sha2::Sha224>(), digest, signature),
+        (_, Hash::Sha256) => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), digest, signature),
+        (_, Hash::Sha384) => key.verify(Pkcs1v15Sign::new::<sha2::Sha384>(), digest, signature),
+        (_, Hash::Sha512) => key.verify(Pkcs1v15Sign::new::<sha2::Sha512>(), digest, signature),
+    };
+    let name = match scheme {
+        Scheme::Pss(salt) => format!("RSASSA-PSS (salt {salt})"),
+        _ => "RSA PKCS#1 v1.5".to_owned(),
+    };
+    result.map_err(|_| format!("{name} with {hash} signature does not verify"))?;
+    let bits = rsa::traits::PublicKeyParts::n(&key).bit_width();
+    Ok(format!("RSA-{bits} {name} with {hash}"))
 }
 
 /// Verifies a certificate's signature by `issuer`'s key.

@@ -78,126 +78,83 @@ fn with_opts<'a>(args: &[&'a str], flag: &'a str, opts: &[&'a str]) -> Vec<&'a s
     v
 }
 
+/// Arguments without spaces of their own, split at spaces.
+fn words(line: &str) -> Vec<&str> {
+    line.split(' ').collect()
+}
+
 fn der_of(bin: &Path, dir: &Path, kind: &str, pem: &str) -> Vec<u8> {
     run(bin, dir, &[kind, "-in", pem, "-outform", "DER"])
 }
 
-#[test]
-fn openssl_made_chains_pass_and_a_revoked_signer_fails_revocation() {
-    let Some(bin) = khil_test_support::program("openssl") else { return };
-    for alg in &ALGORITHMS {
-        let dir = khil_test_support::temp_dir("pa-openssl");
-        let d: &Path = &dir;
-        run(&bin, d, &[&["genpkey"][..], alg.keygen, &["-out", "csca.key"]].concat());
-        run(&bin, d, &[&["genpkey"][..], alg.keygen, &["-out", "ds.key"]].concat());
-        let md = format!("-{}", alg.md);
-        run(
-            &bin,
-            d,
-            &with_opts(
-                &[
-                    "req",
-                    "-x509",
-                    "-new",
-                    "-key",
-                    "csca.key",
-                    "-subj",
-                    "/C=UT/O=peer/CN=CSCA peer",
-                    "-days",
-                    "3650",
-                    &md,
-                    "-addext",
-                    "keyUsage=critical,keyCertSign,cRLSign",
-                    "-addext",
-                    "basicConstraints=critical,CA:TRUE,pathlen:0",
-                    "-out",
-                    "csca.pem",
-                ],
-                "-sigopt",
-                alg.opts,
-            ),
-        );
-        run(&bin, d, &["req", "-new", "-key", "ds.key", "-subj", "/C=UT/O=peer/CN=DS peer", "-out", "ds.csr"]);
-        run(
-            &bin,
-            d,
-            &with_opts(
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    "ds.csr",
-                    "-CA",
-                    "csca.pem",
-                    "-CAkey",
-                    "csca.key",
-                    "-set_serial",
-                    "2",
-                    "-days",
-                    "365",
-                    &md,
-                    "-out",
-                    "ds.pem",
-                ],
-                "-sigopt",
-                alg.opts,
-            ),
-        );
+/// CSCA and DS keys and certificates made by openssl in `d`.
+fn make_chain(bin: &Path, d: &Path, alg: &Algorithm) {
+    run(bin, d, &[&["genpkey"][..], alg.keygen, &["-out", "csca.key"]].concat());
+    run(bin, d, &[&["genpkey"][..], alg.keygen, &["-out", "ds.key"]].concat());
+    let md = format!("-{}", alg.md);
+    run(
+        bin,
+        d,
+        &with_opts(
+            &words(&format!(
+                "req -x509 -new -key csca.key -subj /C=UT/O=peer/CN=CSCA-peer -days 3650 {md} -out csca.pem \
+                 -addext keyUsage=critical,keyCertSign,cRLSign -addext basicConstraints=critical,CA:TRUE,pathlen:0"
+            )),
+            "-sigopt",
+            alg.opts,
+        ),
+    );
+    run(bin, d, &["req", "-new", "-key", "ds.key", "-subj", "/C=UT/O=peer/CN=DS-peer", "-out", "ds.csr"]);
+    run(
+        bin,
+        d,
+        &with_opts(
+            &words(&format!(
+                "x509 -req -in ds.csr -CA csca.pem -CAkey csca.key -set_serial 2 -days 365 {md} -out ds.pem"
+            )),
+            "-sigopt",
+            alg.opts,
+        ),
+    );
+}
 
-        // Two data groups and their LDSSecurityObject, signed by openssl.
-        let dg1 = encode(Tag(0x61), &encode(Tag(0x5F1F), &[b'<'; 88]));
-        let dg2 = encode(Tag(0x75), b"not a real DG2");
-        let lso = LdsSecurityObject {
-            version: 0,
-            hash_algorithm: AlgorithmIdentifierOwned { oid: alg.hash.oid(), parameters: None },
-            data_group_hash_values: [(1, &dg1), (2, &dg2)]
-                .into_iter()
-                .map(|(n, b)| DataGroupHash {
-                    data_group_number: n,
-                    data_group_hash_value: OctetString::new(alg.hash.digest(b)).unwrap(),
-                })
-                .collect(),
-            lds_version_info: None,
-        };
-        std::fs::write(d.join("lso.der"), lso.to_der().unwrap()).unwrap();
-        run(
-            &bin,
-            d,
-            &with_opts(
-                &[
-                    "cms",
-                    "-sign",
-                    "-binary",
-                    "-nodetach",
-                    "-nosmimecap",
-                    "-in",
-                    "lso.der",
-                    "-econtent_type",
-                    "2.23.136.1.1.1",
-                    "-signer",
-                    "ds.pem",
-                    "-inkey",
-                    "ds.key",
-                    "-md",
-                    alg.md,
-                    "-outform",
-                    "DER",
-                    "-out",
-                    "sod.p7",
-                ],
-                "-keyopt",
-                alg.opts,
-            ),
-        );
-        let sod = encode(Tag(0x77), &std::fs::read(d.join("sod.p7")).unwrap());
-        let csca = Certificate::from_der(&der_of(&bin, d, "x509", "csca.pem")).unwrap();
-        let ds = Certificate::from_der(&der_of(&bin, d, "x509", "ds.pem")).unwrap();
-        let groups = BTreeMap::from([(1, dg1.clone()), (2, dg2.clone())]);
-        // An hour into the DS's validity (openssl starts it now).
-        let start = ds.tbs_certificate().validity().not_before.to_unix_duration();
-        let date = DateTime::from_unix_duration(start + Duration::from_secs(3600)).unwrap();
+/// Two data groups, their LDSSecurityObject, and EF.SOD signed by openssl with the DS of `d`.
+fn sign_sod(bin: &Path, d: &Path, alg: &Algorithm) -> (BTreeMap<u8, Vec<u8>>, Vec<u8>) {
+    let dg1 = encode(Tag(0x61), &encode(Tag(0x5F1F), &[b'<'; 88]));
+    let dg2 = encode(Tag(0x75), b"not a real DG2");
+    let lso = LdsSecurityObject {
+        version: 0,
+        hash_algorithm: AlgorithmIdentifierOwned { oid: alg.hash.oid(), parameters: None },
+        data_group_hash_values: [(1, &dg1), (2, &dg2)]
+            .into_iter()
+            .map(|(n, b)| DataGroupHash {
+                data_group_number: n,
+                data_group_hash_value: OctetString::new(alg.hash.digest(b)).unwrap(),
+            })
+            .collect(),
+        lds_version_info: None,
+    };
+    std::fs::write(d.join("lso.der"), lso.to_der().unwrap()).unwrap();
+    run(
+        bin,
+        d,
+        &with_opts(
+            &words(&format!(
+                "cms -sign -binary -nodetach -nosmimecap -in lso.der -econtent_type 2.23.136.1.1.1 \
+                 -signer ds.pem -inkey ds.key -md {} -outform DER -out sod.p7",
+                alg.md
+            )),
+            "-keyopt",
+            alg.opts,
+        ),
+    );
+    let sod = encode(Tag(0x77), &std::fs::read(d.join("sod.p7")).unwrap());
+    (BTreeMap::from([(1, dg1), (2, dg2)]), sod)
+}
 
-        // The CA database openssl ca wants, then an empty CRL.
+/// A CRL of the CSCA of `d`, by `openssl ca -gencrl` (with whatever was revoked so far).
+fn gencrl(bin: &Path, d: &Path, alg: &Algorithm, out: &str) -> CertificateList {
+    if !d.join("ca.cnf").exists() {
         std::fs::write(d.join("index.txt"), "").unwrap();
         std::fs::write(d.join("crlnumber"), "01\n").unwrap();
         std::fs::write(
@@ -208,25 +165,41 @@ fn openssl_made_chains_pass_and_a_revoked_signer_fails_revocation() {
             ),
         )
         .unwrap();
-        let gencrl = |out: &str| {
-            run(
-                &bin,
-                d,
-                &with_opts(
-                    &["ca", "-config", "ca.cnf", "-gencrl", "-keyfile", "csca.key", "-cert", "csca.pem", "-out", out],
-                    "-sigopt",
-                    alg.opts,
-                ),
-            );
-            CertificateList::from_der(&der_of(&bin, d, "crl", out)).unwrap()
-        };
-        let crl = gencrl("empty.crl");
+    }
+
+    run(
+        bin,
+        d,
+        &with_opts(
+            &["ca", "-config", "ca.cnf", "-gencrl", "-keyfile", "csca.key", "-cert", "csca.pem", "-out", out],
+            "-sigopt",
+            alg.opts,
+        ),
+    );
+    CertificateList::from_der(&der_of(bin, d, "crl", out)).unwrap()
+}
+
+#[test]
+fn openssl_made_chains_pass_and_a_revoked_signer_fails_revocation() {
+    let Some(bin) = khil_test_support::program("openssl") else { return };
+    for alg in &ALGORITHMS {
+        let dir = khil_test_support::temp_dir("pa-openssl");
+        let d: &Path = &dir;
+        make_chain(&bin, d, alg);
+        let (groups, sod) = sign_sod(&bin, d, alg);
+        let csca = Certificate::from_der(&der_of(&bin, d, "x509", "csca.pem")).unwrap();
+        let ds = Certificate::from_der(&der_of(&bin, d, "x509", "ds.pem")).unwrap();
+        // An hour into the DS's validity (openssl starts it now).
+        let start = ds.tbs_certificate().validity().not_before.to_unix_duration();
+        let date = DateTime::from_unix_duration(start + Duration::from_hours(1)).unwrap();
+
+        let crl = gencrl(&bin, d, alg, "empty.crl");
         let trust = TrustStore::new(vec![csca.clone()], vec![crl]);
         let report = passive_authentication(&sod, &groups, &trust, date);
         assert_eq!(report.outcome(), Outcome::Passed, "{}: {report}", alg.name);
 
         run(&bin, d, &["ca", "-config", "ca.cnf", "-revoke", "ds.pem", "-keyfile", "csca.key", "-cert", "csca.pem"]);
-        let crl = gencrl("revoked.crl");
+        let crl = gencrl(&bin, d, alg, "revoked.crl");
         let trust = TrustStore::new(vec![csca], vec![crl]);
         let report = passive_authentication(&sod, &groups, &trust, date);
         assert_eq!(report.failed(), [CheckName::DsNotRevoked], "{}: {report}", alg.name);
