@@ -461,7 +461,14 @@ fn signer_certificate<'a>(sd: &SignedData, certs: &[&'a Certificate]) -> Result<
 /// Verifies the (first) SignerInfo of `sd` over `econtent` with `cert`: with signed attributes, contentType must
 /// be the eContentType and messageDigest the hash of `econtent`, and the signature covers the DER SET OF the
 /// attributes; without, it covers `econtent` itself.
-pub fn verify_signer(sd: &SignedData, econtent: &[u8], cert: &Certificate) -> Result<String, String> {
+/// `raw_signed_attributes` are the attributes as the file holds them (see [`crate::lds::raw_signed_attributes`]);
+/// without them the parsed attributes are re-encoded (sorted, as DER wants).
+pub fn verify_signer(
+    sd: &SignedData,
+    econtent: &[u8],
+    cert: &Certificate,
+    raw_signed_attributes: Option<&[u8]>,
+) -> Result<String, String> {
     let signer = sd.signer_infos.0.iter().next().ok_or("no SignerInfo")?;
     let digest_hash = Hash::from_oid(&signer.digest_alg.oid)
         .ok_or_else(|| format!("unknown digest algorithm {}", signer.digest_alg.oid))?;
@@ -486,7 +493,10 @@ pub fn verify_signer(sd: &SignedData, econtent: &[u8], cert: &Certificate) -> Re
             if md.as_bytes() != digest_hash.digest(econtent) {
                 return Err(format!("messageDigest attribute is not the {digest_hash} of the eContent"));
             }
-            attrs.to_der().map_err(|e| format!("re-encoding the signed attributes: {e}"))?
+            match raw_signed_attributes {
+                Some(raw) => raw.to_vec(),
+                None => attrs.to_der().map_err(|e| format!("re-encoding the signed attributes: {e}"))?,
+            }
         }
         None => econtent.to_vec(),
     };
@@ -555,7 +565,7 @@ pub fn passive_authentication(
 
     push(
         CheckName::SodSignature,
-        match verify_signer(&sod.signed_data, &sod.econtent, &ds) {
+        match verify_signer(&sod.signed_data, &sod.econtent, &ds, sod.signed_attributes.as_deref()) {
             Ok(why) => Status::Passed(why),
             Err(why) => Status::Failed(why),
         },
@@ -759,7 +769,8 @@ impl MasterList {
             })
             .collect();
         let signer = signer_certificate(&sd, &certs).map_err(MasterListError::Structure)?.clone();
-        verify_signer(&sd, econtent.as_bytes(), &signer).map_err(MasterListError::Signature)?;
+        let raw = crate::lds::raw_signed_attributes(bytes);
+        verify_signer(&sd, econtent.as_bytes(), &signer, raw.as_deref()).map_err(MasterListError::Signature)?;
         let anchor = anchors
             .iter()
             .find(|a| {

@@ -286,3 +286,42 @@ fn portraits_are_15_to_20_kb_for_many_seeds() {
     let sizes: Vec<usize> = (0..12).map(|s| khil_sim_mrtd::issue::placeholder_portrait(s).unwrap().0.len()).collect();
     assert!(sizes.iter().all(|n| (15_000..=20_000).contains(n)), "{sizes:?}");
 }
+
+#[test]
+fn signed_attributes_in_the_signers_order_are_verified_as_stored() {
+    // A signer that does not sort its signed attributes (DER wants contentType before messageDigest here): the
+    // signature covers the bytes as stored, which `der` would re-sort on decoding. Swap the two attributes,
+    // sign the swapped SET with the DS key, and patch both into EF.SOD (documents are tried until the new
+    // signature has the old one's length, so the file's lengths stay put).
+    let pki = pki();
+    let trust = pki.trust_store();
+    let ds = &pki.state(State::Uto).ds;
+    let patched = (0..40u64)
+        .find_map(|seed| {
+            let mrz = mrz(State::Uto);
+            let spec = DocumentSpec { state: State::Uto, mrz: &mrz, seed, finger: None, pace: vec![] };
+            let doc = issue(&pki, &spec, Signer::Valid).unwrap();
+            let sod = doc.get(FileId::Sod).unwrap().to_vec();
+            let parsed = Sod::parse(&sod).unwrap();
+            let raw = parsed.signed_attributes.clone().unwrap();
+            let set = khil_mrtd::tlv::parse(&raw).unwrap().0;
+            let attrs = set.children().unwrap();
+            let swapped_value = [attrs[1].to_bytes(), attrs[0].to_bytes()].concat();
+            let swapped_set = khil_mrtd::tlv::encode(khil_mrtd::tlv::Tag(0x31), &swapped_value);
+            let old_sig = parsed.signed_data.signer_infos.0.iter().next().unwrap().signature.as_bytes().to_vec();
+            let new_sig = ds.sign(&swapped_set);
+            if new_sig.len() != old_sig.len() {
+                return None;
+            }
+            let mut out = sod.clone();
+            let at = out.windows(raw.len() - 2).position(|w| w == &raw[2..]).unwrap();
+            out[at..at + swapped_value.len()].copy_from_slice(&swapped_value);
+            let at = out.windows(old_sig.len()).position(|w| w == old_sig).unwrap();
+            out[at..at + new_sig.len()].copy_from_slice(&new_sig);
+            Some((doc, out))
+        })
+        .expect("a document whose re-signature keeps its length");
+    let (doc, sod) = patched;
+    let report = passive_authentication(&sod, &doc.data_groups(), &trust, reference());
+    assert_eq!(report.outcome(), Outcome::Passed, "{report}");
+}

@@ -21,7 +21,10 @@ pub use dg1::Dg1;
 pub use face::{FaceImage, FaceRecord};
 pub use finger::{FingerImage, FingerRecord};
 pub use security_infos::{Dg14, Dg15, EfCardAccess, ID_AA, ID_CA, ID_PACE, ID_PK, SecurityInfo, SecurityInfos};
-pub use sod::{DataGroupHash, ID_LDS_SECURITY_OBJECT, ID_SIGNED_DATA, LdsSecurityObject, LdsVersionInfo, Sod};
+pub use sod::{
+    DataGroupHash, ID_LDS_SECURITY_OBJECT, ID_SIGNED_DATA, LdsSecurityObject, LdsVersionInfo, Sod,
+    raw_signed_attributes,
+};
 
 use crate::tlv::{TlvError, TlvProblem};
 

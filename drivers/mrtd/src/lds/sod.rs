@@ -59,6 +59,20 @@ impl LdsSecurityObject {
     }
 }
 
+/// The signed attributes of the first SignerInfo of a DER ContentInfo (SignedData), as the bytes the signature
+/// covers: the `[0] IMPLICIT` value under a SET tag (RFC 5652 5.4). Found with the BER-TLV walker so that their
+/// order is the signer's. None when there are none or the structure is not SignedData.
+pub fn raw_signed_attributes(content_info: &[u8]) -> Option<Vec<u8>> {
+    use crate::tlv::{Tag, parse};
+    let (ci, _) = parse(content_info).ok()?;
+    let explicit = ci.children().ok()?.into_iter().find(|t| t.tag == Tag(0xA0))?;
+    let signed_data = explicit.children().ok()?.into_iter().next()?;
+    let signer_infos = signed_data.children().ok()?.into_iter().rfind(|t| t.tag == Tag(0x31))?;
+    let signer_info = signer_infos.children().ok()?.into_iter().next()?;
+    let attrs = signer_info.children().ok()?.into_iter().find(|t| t.tag == Tag(0xA0))?;
+    Some(crate::tlv::encode(Tag(0x31), attrs.value))
+}
+
 /// EF.SOD parsed: the SignedData, the security object inside it and the exact eContent bytes (what the
 /// messageDigest signed attribute covers).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -66,6 +80,10 @@ pub struct Sod {
     pub signed_data: SignedData,
     pub security_object: LdsSecurityObject,
     pub econtent: Vec<u8>,
+    /// The first SignerInfo's signed attributes exactly as the file holds them, re-tagged as a SET (`31`): what
+    /// the signature covers. `der` sorts a SET OF when it decodes one, so re-encoding the parsed attributes
+    /// would differ from a signer that did not sort them.
+    pub signed_attributes: Option<Vec<u8>>,
 }
 
 const FILE: FileId = FileId::Sod;
@@ -109,7 +127,8 @@ impl Sod {
             .map_err(|e| LdsError::der(FILE, "SignedData.encapContentInfo.eContent (OCTET STRING)", &e))?;
         let security_object = LdsSecurityObject::from_der(econtent.as_bytes())
             .map_err(|e| LdsError::der(FILE, "SignedData.encapContentInfo.eContent.LDSSecurityObject", &e))?;
-        Ok(Sod { signed_data, security_object, econtent: econtent.into_bytes().into_vec() })
+        let signed_attributes = raw_signed_attributes(file.value);
+        Ok(Sod { signed_data, security_object, econtent: econtent.into_bytes().into_vec(), signed_attributes })
     }
 
     /// EF.SOD for a SignedData: `77` around the ContentInfo.
