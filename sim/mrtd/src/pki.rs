@@ -30,9 +30,13 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
 use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::crl::CrlDistributionPoints;
 use x509_cert::ext::pkix::crl::CrlNumber;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, PrivateKeyUsagePeriod,
+    SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -40,6 +44,20 @@ use x509_cert::time::Time;
 
 /// id-icao-cscaMasterListSigningKey (2.23.136.1.1.3): the extended key usage of a master-list signer.
 pub const ID_ICAO_CSCA_MASTER_LIST_SIGNING_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.3");
+
+/// id-icao-mrtd-security-extensions-documentTypeList (2.23.136.1.1.6.2): the document types a DS may sign.
+pub const ID_ICAO_DOCUMENT_TYPE_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.6.2");
+
+/// `DocumentTypeListSyntax ::= SEQUENCE { version INTEGER (v0), docTypeList SET OF PrintableString }` (9303-12).
+#[derive(Sequence)]
+struct DocumentTypeList {
+    version: u8,
+    doc_type_list: SetOfVec<der::asn1::PrintableString>,
+}
+
+impl AssociatedOid for DocumentTypeList {
+    const OID: ObjectIdentifier = ID_ICAO_DOCUMENT_TYPE_LIST;
+}
 
 /// An issuing state of the test population, by its ICAO 9303 three-letter code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -239,6 +257,10 @@ struct CertSpec<'a> {
     key: &'a SigningKey,
     from: DateTime,
     to: DateTime,
+    /// Days from `from` during which the private key signs (9303-12 privateKeyUsagePeriod).
+    key_use_days: i64,
+    /// Where the issuer's CRL is published (cRLDistributionPoints).
+    crl_uri: String,
 }
 
 /// Issues a certificate; `issuer` is None for a self-signed CSCA.
@@ -258,6 +280,25 @@ fn issue_certificate(spec: &CertSpec<'_>, issuer: Option<&Authority>) -> Result<
         )?,
         extension(&SubjectKeyIdentifier(key_id(spec.key)), false)?,
     ];
+    let not_after = GeneralizedTime::from_date_time(shift(spec.from, spec.key_use_days)?);
+    extensions.push(extension(
+        &PrivateKeyUsagePeriod {
+            not_before: Some(GeneralizedTime::from_date_time(spec.from)),
+            not_after: Some(not_after),
+        },
+        false,
+    )?);
+    let uri = der::asn1::Ia5String::new(&spec.crl_uri).map_err(der_err("a CRL URI"))?;
+    extensions.push(extension(
+        &CrlDistributionPoints(vec![DistributionPoint {
+            distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(
+                uri,
+            )])),
+            reasons: None,
+            crl_issuer: None,
+        }]),
+        false,
+    )?);
     match spec.role {
         Role::Csca => {
             extensions.push(extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign), true)?);
@@ -265,6 +306,12 @@ fn issue_certificate(spec: &CertSpec<'_>, issuer: Option<&Authority>) -> Result<
         }
         Role::DocumentSigner => {
             extensions.push(extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?);
+            let passport = der::asn1::PrintableString::new("P").map_err(der_err("a document type"))?;
+            let list = DocumentTypeList {
+                version: 0,
+                doc_type_list: SetOfVec::try_from(vec![passport]).map_err(der_err("a document type list"))?,
+            };
+            extensions.push(extension(&list, false)?);
         }
         Role::MasterListSigner => {
             extensions.push(extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?);
@@ -302,10 +349,10 @@ fn name(s: &str) -> Result<Name, PkiError> {
 pub struct StatePki {
     pub state: State,
     pub csca: Authority,
-    /// The current Document Signer: valid from a year before the reference date for eleven years (the key's use
-    /// period plus the ten-year validity of the documents it signs).
+    /// The current Document Signer: valid from 30 days before the reference date for ten years and 90 days (the
+    /// key's 90-day use period plus the ten-year validity of the documents it signs).
     pub ds: Authority,
-    /// A DS whose certificate expired a year before the reference date.
+    /// A DS whose certificate expired about two years before the reference date.
     pub expired_ds: Authority,
     /// A DS in its validity period but revoked on the CSCA's CRL.
     pub revoked_ds: Authority,
@@ -371,47 +418,64 @@ fn crl_for(
     Ok(CertificateList { tbs_cert_list: tbs, signature_algorithm: ecdsa_sha256(), signature })
 }
 
+/// Where a CSCA's CRL would be published (a reserved `.invalid` host: nothing is fetched).
+fn crl_uri(country: &str) -> String {
+    format!("http://pki.khil.invalid/crl/{country}.crl")
+}
+
+/// One state's CSCA (valid from five years before `reference` for twenty years, its key in use for five), its
+/// Document Signers and its CRL.
+fn state_pki(seed: u64, idx: u8, state: State, reference: DateTime) -> Result<StatePki, PkiError> {
+    let day = |d| shift(reference, d);
+    let c = state.country();
+    let key = |role: &str| derive_key(seed, &format!("{} {role}", state.code()));
+    let csca_key = key("CSCA");
+    let csca = issue_certificate(
+        &CertSpec {
+            role: Role::Csca,
+            serial: [0x01, idx, 0x00, 0x01],
+            subject: name(&format!("CN=CSCA {c} (khil test),O=khil test PKI,C={c}"))?,
+            key: &csca_key,
+            from: day(-5 * 365)?,
+            to: day(15 * 365)?,
+            key_use_days: 5 * 365,
+            crl_uri: crl_uri(c),
+        },
+        None,
+    )?;
+    // A DS key signs for 90 days; its certificate lives as long as the documents it signed (ten years) more.
+    let ds_cert = |n: u8, label: &str, from: i64| -> Result<Authority, PkiError> {
+        let k = key(label);
+        issue_certificate(
+            &CertSpec {
+                role: Role::DocumentSigner,
+                serial: [0x02, idx, 0x00, n],
+                subject: name(&format!("CN=Document Signer {c} {n} (khil test),O=khil test PKI,C={c}"))?,
+                key: &k,
+                from: day(from)?,
+                to: day(from + 90 + 10 * 365)?,
+                key_use_days: 90,
+                crl_uri: crl_uri(c),
+            },
+            Some(&csca),
+        )
+    };
+    let ds = ds_cert(1, "DS", -30)?;
+    let expired_ds = ds_cert(2, "DS expired", -12 * 365)?;
+    let revoked_ds = ds_cert(3, "DS revoked", -30)?;
+    let crl = crl_for(&csca, &revoked_ds, 1, reference)?;
+    Ok(StatePki { state, csca, ds, expired_ds, revoked_ds, crl })
+}
+
 impl TestPki {
     /// Builds the PKI for `seed`, with validity windows around `reference`.
     pub fn new(seed: u64, reference: DateTime) -> Result<TestPki, PkiError> {
         let day = |d| shift(reference, d);
-        let mut states = Vec::new();
-        for (i, state) in State::ALL.into_iter().enumerate() {
-            let idx = i as u8 + 1;
-            let c = state.country();
-            let key = |role: &str| derive_key(seed, &format!("{} {role}", state.code()));
-            let csca_key = key("CSCA");
-            let csca = issue_certificate(
-                &CertSpec {
-                    role: Role::Csca,
-                    serial: [0x01, idx, 0x00, 0x01],
-                    subject: name(&format!("CN=CSCA {c} (khil test),O=khil test PKI,C={c}"))?,
-                    key: &csca_key,
-                    from: day(-5 * 365)?,
-                    to: day(15 * 365)?,
-                },
-                None,
-            )?;
-            let ds_cert = |n: u8, label: &str, from: i64, to: i64| -> Result<Authority, PkiError> {
-                let k = key(label);
-                issue_certificate(
-                    &CertSpec {
-                        role: Role::DocumentSigner,
-                        serial: [0x02, idx, 0x00, n],
-                        subject: name(&format!("CN=Document Signer {c} {n} (khil test),O=khil test PKI,C={c}"))?,
-                        key: &k,
-                        from: day(from)?,
-                        to: day(to)?,
-                    },
-                    Some(&csca),
-                )
-            };
-            let ds = ds_cert(1, "DS", -365, 10 * 365 + 365)?;
-            let expired_ds = ds_cert(2, "DS expired", -12 * 365, -365)?;
-            let revoked_ds = ds_cert(3, "DS revoked", -365, 10 * 365 + 365)?;
-            let crl = crl_for(&csca, &revoked_ds, 1, reference)?;
-            states.push(StatePki { state, csca, ds, expired_ds, revoked_ds, crl });
-        }
+        let states = State::ALL
+            .into_iter()
+            .enumerate()
+            .map(|(i, state)| state_pki(seed, i as u8 + 1, state, reference))
+            .collect::<Result<Vec<_>, _>>()?;
         let rogue_key = derive_key(seed, "rogue CSCA");
         let unknown_csca = issue_certificate(
             &CertSpec {
@@ -421,6 +485,8 @@ impl TestPki {
                 key: &rogue_key,
                 from: day(-5 * 365)?,
                 to: day(15 * 365)?,
+                key_use_days: 5 * 365,
+                crl_uri: crl_uri("XX"),
             },
             None,
         )?;
@@ -431,8 +497,10 @@ impl TestPki {
                 serial: [0x0F, 0x00, 0x00, 0x02],
                 subject: name("CN=Document Signer XX (khil rogue),O=khil rogue PKI,C=UT")?,
                 key: &rogue_ds_key,
-                from: day(-365)?,
-                to: day(11 * 365)?,
+                from: day(-30)?,
+                to: day(10 * 365 + 60)?,
+                key_use_days: 90,
+                crl_uri: crl_uri("XX"),
             },
             Some(&unknown_csca),
         )?;
@@ -446,6 +514,8 @@ impl TestPki {
                 key: &mls_key,
                 from: day(-365)?,
                 to: day(2 * 365)?,
+                key_use_days: 365,
+                crl_uri: crl_uri("UT"),
             },
             Some(&uto.csca),
         )?;

@@ -68,6 +68,9 @@ fn openssl_reads_the_certificates_and_verifies_chain_and_crl() {
             "Certificate Sign, CRL Sign".into(),
             "ASN1 OID: prime256v1".into(),
             "ecdsa-with-SHA256".into(),
+            "X509v3 Private Key Usage Period".into(),
+            format!("URI:http://pki.khil.invalid/crl/{}.crl", s.country()),
+            "X509v3 Subject Key Identifier".into(),
         ] {
             assert!(text.contains(&want), "{} CSCA lacks {want:?}:\n{text}", s.code());
         }
@@ -88,6 +91,8 @@ fn openssl_reads_the_certificates_and_verifies_chain_and_crl() {
         let ds = pem(&bin, &dir, "ds", &sp.ds.certificate_der());
         let (ok, text) = openssl(&bin, &["x509", "-in", &ds, "-noout", "-text"]);
         assert!(ok && text.contains("Digital Signature") && text.contains("critical"), "{text}");
+        // The ICAO document type list (OpenSSL knows it only by number) and the authority key identifier.
+        assert!(text.contains("2.23.136.1.1.6.2") && text.contains("X509v3 Authority Key Identifier"), "{text}");
     }
     // The rogue DS does not chain to a trusted CSCA.
     let uto = pem(&bin, &dir, "uto", &pki.state(State::Uto).csca.certificate_der());
