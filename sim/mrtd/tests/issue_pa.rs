@@ -325,3 +325,37 @@ fn signed_attributes_in_the_signers_order_are_verified_as_stored() {
     let report = passive_authentication(&sod, &doc.data_groups(), &trust, reference());
     assert_eq!(report.outcome(), Outcome::Passed, "{report}");
 }
+
+#[test]
+fn an_lds_v1_security_object_carries_its_version_info() {
+    // LDS 1.8 SODs are LDSSecurityObject v1 with ldsVersionInfo; the structure check accepts v0 or v1 and the
+    // version info exactly with v1.
+    use der::Encode;
+    use khil_mrtd::lds::{LdsSecurityObject, LdsVersionInfo};
+    let pki = pki();
+    let doc = issue_for(&pki, State::Uto, Signer::Valid);
+    let mut lso = Sod::parse(doc.get(FileId::Sod).unwrap()).unwrap().security_object;
+    lso.version = 1;
+    lso.lds_version_info = Some(LdsVersionInfo {
+        lds_version: der::asn1::PrintableString::new("0108").unwrap(),
+        unicode_version: der::asn1::PrintableString::new("040000").unwrap(),
+    });
+    let sign = |lso: &LdsSecurityObject| {
+        let sd = khil_sim_mrtd::pki::signed_data(
+            khil_mrtd::lds::ID_LDS_SECURITY_OBJECT,
+            &lso.to_der().unwrap(),
+            &pki.state(State::Uto).ds,
+        )
+        .unwrap();
+        Sod::encode_signed_data(&sd).unwrap()
+    };
+    let report = passive_authentication(&sign(&lso), &doc.data_groups(), &pki.trust_store(), reference());
+    assert_eq!(report.outcome(), Outcome::Passed, "{report}");
+    lso.version = 0;
+    let report = passive_authentication(&sign(&lso), &doc.data_groups(), &pki.trust_store(), reference());
+    let Some(Status::Failed(why)) = report.get(CheckName::SodStructure) else { panic!("{report}") };
+    assert_eq!(
+        why,
+        "EF.SOD at LDSSecurityObject.version: version: expected v0 without ldsVersionInfo or v1 with it, found v0 with ldsVersionInfo"
+    );
+}

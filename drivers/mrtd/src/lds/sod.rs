@@ -127,6 +127,18 @@ impl Sod {
             .map_err(|e| LdsError::der(FILE, "SignedData.encapContentInfo.eContent (OCTET STRING)", &e))?;
         let security_object = LdsSecurityObject::from_der(econtent.as_bytes())
             .map_err(|e| LdsError::der(FILE, "SignedData.encapContentInfo.eContent.LDSSecurityObject", &e))?;
+        match (security_object.version, &security_object.lds_version_info) {
+            (0, None) | (1, Some(_)) => {}
+            (v, info) => {
+                return Err(LdsError::value(
+                    FILE,
+                    Place::Path("LDSSecurityObject.version".into()),
+                    "version",
+                    "v0 without ldsVersionInfo or v1 with it",
+                    format!("v{v} {} ldsVersionInfo", if info.is_some() { "with" } else { "without" }),
+                ));
+            }
+        }
         let signed_attributes = raw_signed_attributes(file.value);
         Ok(Sod { signed_data, security_object, econtent: econtent.into_bytes().into_vec(), signed_attributes })
     }
