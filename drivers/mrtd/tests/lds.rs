@@ -257,6 +257,7 @@ proptest! {
             let _ = EfCardAccess::parse(b);
             let _ = Sod::parse(b);
             let _ = LdsSecurityObject::from_der(b);
+            let _ = khil_mrtd::lds::raw_signed_attributes(b);
             let _ = MasterList::parse_and_verify(b, &[], DateTime::new(2026, 1, 1, 0, 0, 0).unwrap());
             let report = passive_authentication(b, &BTreeMap::from([(1, input.clone())]), &TrustStore::default(), DateTime::new(2026, 1, 1, 0, 0, 0).unwrap());
             prop_assert!(!report.checks.is_empty());

@@ -89,6 +89,7 @@ pub struct DocumentSpec<'a> {
     /// Seeds the chip keys and the portrait.
     pub seed: u64,
     pub finger: Option<GreyFinger>,
+    /// The PACEInfos of EF.CardAccess; none: no PACE, no EF.CardAccess.
     pub pace: Vec<PaceOffer>,
 }
 
@@ -389,7 +390,10 @@ pub fn issue(pki: &TestPki, spec: &DocumentSpec<'_>, signer: Signer) -> Result<D
             .map(|p| SecurityInfo::Pace { protocol: p.protocol, version: 2, parameter_id: Some(p.parameter_id) })
             .collect(),
     ));
-    files.insert(FileId::CardAccess, card_access.encode()?);
+    // A chip without PACE has no EF.CardAccess (9303-10 3.11.1: present only when PACE is supported).
+    if !spec.pace.is_empty() {
+        files.insert(FileId::CardAccess, card_access.encode()?);
+    }
 
     let com = EfCom {
         lds_version: "0107".into(),

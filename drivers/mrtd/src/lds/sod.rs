@@ -75,7 +75,7 @@ pub fn raw_signed_attributes(content_info: &[u8]) -> Option<Vec<u8>> {
 
 /// EF.SOD parsed: the SignedData, the security object inside it and the exact eContent bytes (what the
 /// messageDigest signed attribute covers).
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sod {
     pub signed_data: SignedData,
     pub security_object: LdsSecurityObject,
@@ -84,6 +84,21 @@ pub struct Sod {
     /// the signature covers. `der` sorts a SET OF when it decodes one, so re-encoding the parsed attributes
     /// would differ from a signer that did not sort them.
     pub signed_attributes: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Sod {
+    // The hashes of personal data stay out of logs: counts and lengths only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Sod(LDSSecurityObject v{} over {} data groups with {}, {} certificates, {} eContent bytes)",
+            self.security_object.version,
+            self.security_object.data_group_hash_values.len(),
+            self.security_object.hash_algorithm.oid,
+            self.certificates().len(),
+            self.econtent.len()
+        )
+    }
 }
 
 const FILE: FileId = FileId::Sod;
