@@ -359,3 +359,25 @@ fn an_lds_v1_security_object_carries_its_version_info() {
         "EF.SOD at LDSSecurityObject.version: version: expected v0 without ldsVersionInfo or v1 with it, found v0 with ldsVersionInfo"
     );
 }
+
+#[test]
+fn ef_card_access_offering_the_worked_example_pace_is_its_bytes() {
+    // 9303-11 Appendix G.1's EF.CardAccess: id-PACE-ECDH-GM-AES-CBC-CMAC-128, version 2, brainpoolP256r1.
+    let pki = pki();
+    let mrz = mrz(State::Uto);
+    let spec = DocumentSpec {
+        state: State::Uto,
+        mrz: &mrz,
+        seed: 1,
+        finger: None,
+        pace: vec![PaceOffer::GM_AES128_BRAINPOOL_P256R1],
+    };
+    let doc = issue(&pki, &spec, Signer::Valid).unwrap();
+    let expected = [
+        0x31, 0x14, 0x30, 0x12, 0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02, 0x02, 0x01,
+        0x02, 0x02, 0x01, 0x0D,
+    ];
+    assert_eq!(doc.get(FileId::CardAccess).unwrap(), expected);
+    assert_eq!(doc.get(FileId::Dg(3)), None, "no finger, no DG3");
+    assert_eq!(EfCom::parse(doc.get(FileId::Com).unwrap()).unwrap().data_groups, [1, 2, 14, 15]);
+}
