@@ -185,6 +185,25 @@ impl DocumentFiles {
         }
     }
 
+    /// Fault, the forger's move: changes data group `n` (as [`Self::corrupt_data_group`]) and writes its new
+    /// SHA-256 over the old one inside EF.SOD's LDSSecurityObject, without signing again: the hash check passes,
+    /// the signature check fails. Returns false if there is no such data group or its hash is not in EF.SOD.
+    pub fn forge_data_group(&mut self, n: u8) -> bool {
+        let Some(old) = self.get(FileId::Dg(n)).map(|b| Hash::Sha256.digest(b)) else { return false };
+        if !self.corrupt_data_group(n) {
+            return false;
+        }
+        let new = Hash::Sha256.digest(&self.files[&FileId::Dg(n)]);
+        let Some(sod) = self.files.get_mut(&FileId::Sod) else { return false };
+        match sod.windows(old.len()).position(|w| w == old) {
+            Some(at) => {
+                sod[at..at + new.len()].copy_from_slice(&new);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Fault: changes the last byte of the SignerInfo's signature in EF.SOD (the structure still parses; the
     /// signature no longer verifies). Returns false if EF.SOD is missing or unreadable.
     pub fn corrupt_sod_signature(&mut self) -> bool {

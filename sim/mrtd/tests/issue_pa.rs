@@ -381,3 +381,16 @@ fn ef_card_access_offering_the_worked_example_pace_is_its_bytes() {
     assert_eq!(doc.get(FileId::Dg(3)), None, "no finger, no DG3");
     assert_eq!(EfCom::parse(doc.get(FileId::Com).unwrap()).unwrap().data_groups, [1, 2, 14, 15]);
 }
+
+#[test]
+fn a_data_group_rewritten_with_its_hash_in_the_sod_fails_the_signature_only() {
+    // The forger's move: change DG2 and put its new hash into EF.SOD. The hash check passes; the messageDigest
+    // signed attribute no longer matches the LDSSecurityObject, so the signature check names it.
+    let pki = pki();
+    let mut doc = issue_for(&pki, State::Mng, Signer::Valid);
+    assert!(doc.forge_data_group(2));
+    let report = pa(&doc, &pki.trust_store());
+    failed_only(&report, &[CheckName::SodSignature]);
+    let Some(Status::Failed(why)) = report.get(CheckName::SodSignature) else { unreachable!() };
+    assert_eq!(why, "messageDigest attribute is not the SHA-256 of the eContent");
+}
