@@ -66,7 +66,7 @@ pub(crate) struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], LdsError> {
-        let out = self.bytes.get(self.at..self.at + n).ok_or_else(|| {
+        let out = self.at.checked_add(n).and_then(|end| self.bytes.get(self.at..end)).ok_or_else(|| {
             LdsError::value(
                 self.file,
                 Place::Offset(self.base + self.at),
