@@ -8,6 +8,10 @@
 //! - [`crypto`]: 3DES and AES (CBC, retail MAC, CMAC), ISO 9797-1 padding, the 9303 key derivation;
 //! - [`files`]: SELECT and READ BINARY as typed commands (short EF identifiers, odd INS beyond offset 32767),
 //!   encoded by the inspection system and decoded by the chip;
+//! - [`lds`]: the LDS files (EF.COM, DG1, DG2/DG3 with their ISO 19794 records, DG14, DG15, EF.CardAccess,
+//!   EF.SOD), file ids and SFIs, typed parse and encode;
+//! - [`pa`]: passive authentication (9303-11 5.1) against a CSCA trust store and CRLs, each check named; CSCA
+//!   master lists;
 //! - [`pace`]: PACE v2 (ECDH generic mapping, P-256 and brainpoolP256r1, 3DES and AES), terminal and chip, and
 //!   the PACEInfos of EF.CardAccess;
 //! - [`sm`]: secure messaging, 3DES and AES, terminal side (protect, unprotect) and chip side;
@@ -18,6 +22,8 @@ pub mod bac;
 pub mod ca;
 pub mod crypto;
 pub mod files;
+pub mod lds;
+pub mod pa;
 pub mod pace;
 pub mod sm;
 pub mod tlv;

@@ -1,0 +1,9 @@
+//! The e-passport chip side for khil (ICAO Doc 9303): what an issuing state puts on the chip.
+//!
+//! - [`pki`]: a deterministic test PKI: CSCAs per state, Document Signers (valid, expired, revoked, from an
+//!   unknown CSCA), CRLs, a CSCA master list.
+//! - [`issue`]: the LDS files of one document (EF.COM, EF.CardAccess, DG1, DG2, DG3, DG14, DG15, EF.SOD),
+//!   with faults for passive authentication tests.
+
+pub mod issue;
+pub mod pki;
