@@ -78,7 +78,8 @@ pub enum SmError {
     #[error("secure messaging: the {apdu}'s data field: {source}")]
     Tlv { apdu: &'static str, source: tlv::TlvError },
     /// The card answered a protected command with a plain status word and no data objects: it ended secure
-    /// messaging (6987, 6988) or refused the command before opening it.
+    /// messaging (6987, 6988) or refused the command before opening it. The SSC has counted the response (as
+    /// JMRTD does); after 6987/6988 the session is over on the chip anyway.
     #[error("secure messaging: the card answered without secure messaging, status {sw}")]
     PlainStatus { sw: StatusWord },
     /// The protected command would not fit an APDU (more than 65535 data bytes once wrapped).

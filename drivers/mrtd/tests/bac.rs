@@ -78,6 +78,9 @@ fn assert_session(sm: &SecureMessaging) {
 
 #[test]
 fn terminal_side_of_appendix_d() {
+    // SELECT of the eMRTD application (plain, before BAC), then GET CHALLENGE.
+    let select_aid = Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(hex("A0000002471001")).unwrap();
+    assert_eq!(select_aid.encode(), hex("00A4040C07A0000002471001"));
     assert_eq!(bac::get_challenge().encode(), hex("0084000008"));
     let rnd_ic = bac::challenge_from(&response(&format!("{RND_IC} 9000"))).unwrap();
     let terminal = BacTerminal::new(keys(), rnd_ic, arr(RND_IFD), arr(K_IFD));
