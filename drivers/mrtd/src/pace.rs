@@ -24,14 +24,15 @@ use elliptic_curve::sec1::{FromSec1Point, ModulusSize, ToSec1Point};
 use elliptic_curve::{CurveArithmetic, FieldBytes, FieldBytesSize, Group, PrimeField};
 use khil_apdu::{Command, Response, StatusWord};
 
+use der::asn1::ObjectIdentifier;
+
 use crate::crypto::{Cipher, KdfCounter, Key, sha1};
+use crate::lds::{EfCardAccess, SecurityInfo};
 use crate::sm::{SecureMessaging, SessionKeys};
 use crate::tlv::{self, Tag};
 
 /// id-PACE-ECDH-GM (0.4.0.127.0.7.2.2.4.2) as DER content bytes; the last arc names the cipher.
 const ID_PACE_ECDH_GM: [u8; 9] = [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02];
-/// id-PACE (0.4.0.127.0.7.2.2.4): every PACEInfo's protocol starts with it.
-const ID_PACE: [u8; 8] = [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04];
 const INS_MSE: u8 = 0x22;
 const INS_GENERAL_AUTHENTICATE: u8 = 0x86;
 /// The chip's answer to a token that does not match (another password).
@@ -763,101 +764,35 @@ impl PaceChip {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// EF.CardAccess.
+// EF.CardAccess: read and written by `lds` (one SecurityInfos parser for EF.CardAccess and DG14); here only what
+// a PACEInfo means.
 
-/// One PACEInfo of EF.CardAccess: `SEQUENCE { protocol OID, version INTEGER, parameterId INTEGER OPTIONAL }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaceInfo {
-    /// The protocol OID as DER content bytes (an id-PACE OID, possibly one this crate does not run).
-    pub protocol_oid: Vec<u8>,
-    pub version: u32,
-    pub parameter_id: Option<u32>,
-}
-
-impl PaceInfo {
-    /// The protocol and curve, when this crate runs both.
-    pub fn params(&self) -> Option<PaceParams> {
-        Some(PaceParams {
-            protocol: PaceProtocol::from_oid(&self.protocol_oid)?,
-            curve: PaceCurve::from_parameter_id(self.parameter_id?)?,
-        })
+impl PaceParams {
+    /// The protocol and curve of a PACEInfo, when this crate runs both (`None` for other SecurityInfos, DH, or
+    /// curves it does not have).
+    pub fn from_security_info(info: &SecurityInfo) -> Option<PaceParams> {
+        match info {
+            SecurityInfo::Pace { protocol, parameter_id, .. } => Some(PaceParams {
+                protocol: PaceProtocol::from_oid(protocol.as_bytes())?,
+                curve: PaceCurve::from_parameter_id((*parameter_id)?)?,
+            }),
+            _ => None,
+        }
     }
 
-    pub fn from_params(params: PaceParams) -> PaceInfo {
-        PaceInfo {
-            protocol_oid: params.protocol.oid(),
+    /// The PACEInfo (version 2) a chip offering these parameters lists in EF.CardAccess.
+    pub fn security_info(self) -> SecurityInfo {
+        SecurityInfo::Pace {
+            protocol: ObjectIdentifier::from_bytes(&self.protocol.oid()).expect("id-PACE OIDs are valid"),
             version: 2,
-            parameter_id: Some(u32::from(params.curve.parameter_id())),
+            parameter_id: Some(u32::from(self.curve.parameter_id())),
         }
     }
 }
 
-/// Why EF.CardAccess could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CardAccessError {
-    #[error("EF.CardAccess: {0}")]
-    Tlv(#[from] tlv::TlvError),
-    #[error("EF.CardAccess at byte {offset}: {expected}")]
-    Malformed { offset: usize, expected: String },
-}
-
-/// The PACEInfos of EF.CardAccess (`SecurityInfos ::= SET OF SecurityInfo`), in file order; SecurityInfos of
-/// other protocols (chip authentication, terminal authentication, ...) are skipped. DER is read with the BER-TLV
-/// module: SET, SEQUENCE, OID and INTEGER are plain data objects here.
-pub fn parse_card_access(bytes: &[u8]) -> Result<Vec<PaceInfo>, CardAccessError> {
-    let set = tlv::parse_expecting(bytes, Tag(0x31))?;
-    let mut infos = Vec::new();
-    for info in set.children()? {
-        let malformed = |offset, expected: &str| CardAccessError::Malformed { offset, expected: expected.into() };
-        if info.tag != Tag(0x30) {
-            return Err(malformed(info.offset, "a SecurityInfo SEQUENCE (30)"));
-        }
-        let fields = info.children()?;
-        let Some(oid) = fields.first().filter(|f| f.tag == Tag(0x06)) else {
-            return Err(malformed(info.value_offset, "the protocol OBJECT IDENTIFIER (06) first"));
-        };
-        if !oid.value.starts_with(&ID_PACE) || oid.value.len() == ID_PACE.len() {
-            continue;
-        }
-        let integer = |i: usize, what: &str| -> Result<Option<u32>, CardAccessError> {
-            match fields.get(i) {
-                None => Ok(None),
-                Some(f) if f.tag == Tag(0x02) && (1..=4).contains(&f.value.len()) && f.value[0] & 0x80 == 0 => {
-                    Ok(Some(be_unsigned(f.value)))
-                }
-                Some(f) => Err(malformed(f.offset, &format!("{what}: a non-negative INTEGER (02) of 1 to 4 bytes"))),
-            }
-        };
-        let version = integer(1, "the PACEInfo version")?.ok_or_else(|| malformed(info.offset, "a version"))?;
-        let parameter_id = integer(2, "the PACEInfo parameterId")?;
-        if fields.len() > 3 {
-            return Err(malformed(fields[3].offset, "the end of the PACEInfo after parameterId"));
-        }
-        infos.push(PaceInfo { protocol_oid: oid.value.to_vec(), version, parameter_id });
-    }
-    Ok(infos)
-}
-
-/// EF.CardAccess holding these PACEInfos (DER: each INTEGER minimal, with a leading 00 where the high bit is set).
-pub fn encode_card_access(infos: &[PaceInfo]) -> Vec<u8> {
-    let integer = |v: u32| {
-        let mut bytes = unsigned_be(v);
-        if bytes[0] & 0x80 != 0 {
-            bytes.insert(0, 0);
-        }
-        tlv::encode(Tag(0x02), &bytes)
-    };
-    // DER orders SET OF by encoding.
-    let mut items: Vec<Vec<u8>> = infos
-        .iter()
-        .map(|info| {
-            let mut fields = vec![tlv::encode(Tag(0x06), &info.protocol_oid), integer(info.version)];
-            fields.extend(info.parameter_id.map(integer));
-            tlv::encode_constructed(Tag(0x30), &fields)
-        })
-        .collect();
-    items.sort();
-    tlv::encode_constructed(Tag(0x31), &items)
+/// The PACE parameters an EF.CardAccess offers that this crate can run, in file order.
+pub fn offered(card_access: &EfCardAccess) -> Vec<PaceParams> {
+    card_access.0.0.iter().filter_map(PaceParams::from_security_info).collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -12,7 +12,8 @@ use dmrtd::proto::can_key::CanKey;
 use dmrtd::proto::dba_key::DBAKey;
 use khil_apdu::{Command, Response, StatusWord};
 use khil_mrtd::bac::{BacChip, BacKeys};
-use khil_mrtd::pace::{self, ChipStep, PaceChip, PaceCurve, PaceInfo, PaceParams, PaceProtocol, PaceSecrets, Password};
+use khil_mrtd::lds::{EfCardAccess, SecurityInfos};
+use khil_mrtd::pace::{ChipStep, PaceChip, PaceCurve, PaceParams, PaceProtocol, PaceSecrets, Password};
 use khil_mrtd::sm::SecureMessaging;
 use sha2::{Digest, Sha256};
 
@@ -46,7 +47,7 @@ impl MiniChip {
         };
         let passwords = vec![Password::Mrz(mrz_information.into()), Password::Can(CAN.into())];
         MiniChip {
-            card_access: pace::encode_card_access(&[PaceInfo::from_params(params)]),
+            card_access: EfCardAccess(SecurityInfos(vec![params.security_info()])).encode().unwrap(),
             ef_com: hex(EF_COM),
             current: None,
             bac: BacChip::new(BacKeys::from_mrz_information(mrz_information), [0x46; 8], [0x0B; 16]),
