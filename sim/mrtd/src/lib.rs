@@ -2,8 +2,11 @@
 //!
 //! - [`pki`]: a deterministic test PKI: CSCAs per state, Document Signers (valid, expired, revoked, from an
 //!   unknown CSCA), CRLs, a CSCA master list.
+//! - [`chip`]: the chip itself: an eMRTD application answering APDUs (`khil_apdu::Card`): files, BAC, PACE,
+//!   secure messaging, chip and active authentication, each refusal with its status word.
 //! - [`issue`]: the LDS files of one document (EF.COM, EF.CardAccess, DG1, DG2, DG3, DG14, DG15, EF.SOD),
 //!   with faults for passive authentication tests.
 
+pub mod chip;
 pub mod issue;
 pub mod pki;
