@@ -11,7 +11,11 @@
 
 use std::fmt;
 
-use khil_mrtd::mrz::{CivilDate, Format, Generated, Mrz, Name, Sex};
+/// The MRZ types a [`TravelDocument`] is made of (its dates, sex, format, the generated lines), so that users of
+/// the population need no second dependency to read them.
+pub use khil_mrtd::mrz;
+
+use mrz::{CivilDate, Format, Generated, Mrz, Name, Sex};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
