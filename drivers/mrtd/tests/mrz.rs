@@ -148,15 +148,16 @@ fn visas() {
         assert_eq!(r.checks.len(), 3, "a visa has no composite check digit");
         assert!(r.all_ok() && r.mrz == m);
     }
-    // 9303-7's MRV-A specimen line 2 (no composite; optional data to the end of the line).
-    let l2 = "L8988901C4XXX4009078F96121096ZE184226B<<<<<<";
-    let l1 = "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
-    let r = Mrz::read_lines(&[l1, l2]).unwrap();
-    assert!(r.all_ok(), "{:?}", r.checks);
-    assert_eq!(
-        (r.mrz.format, r.mrz.nationality.as_str(), r.mrz.optional_data.as_str()),
-        (Format::MrvA, "XXX", "6ZE184226B")
-    );
+    // 9303-7's specimens: no composite; the optional data runs to the end of the line.
+    let mrv_a = ["V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L8988901C4XXX4009078F96121096ZE184226B<<<<<<"];
+    let mrv_b = ["V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "L8988901C4XXX4009078F9612109<<<<<<<<"];
+    for (format, lines, optional) in [(Format::MrvA, mrv_a, "6ZE184226B"), (Format::MrvB, mrv_b, "")] {
+        let mut m = anna(format, "V", "L8988901C", optional);
+        m.nationality = "XXX".into();
+        m.birth_date = date("400907");
+        m.expiry_date = date("961210");
+        specimen(&lines, &m, "L8988901C440090789612109");
+    }
 }
 
 #[test]
@@ -315,4 +316,22 @@ fn trailing_whitespace_and_crlf_only() {
     assert!(Mrz::read(&text).unwrap().all_ok());
     let leading = format!(" {}\n{}", TD3[0], TD3[1]);
     assert!(matches!(Mrz::read(&leading), Err(MrzError::Shape { .. })));
+}
+
+/// K_seed = SHA-1(MRZ information)[0..16] (9303-11 §9.7.1.1): the MRZ information read from the specimens seeds
+/// exactly the keys of 9303-11 Appendix D.1 and of the long-number example.
+#[test]
+fn mrz_information_seeds_the_published_bac_keys() {
+    use sha1::{Digest, Sha1};
+    let kseed = |lines: &[&str]| {
+        let info = Mrz::read_lines(lines).unwrap().mrz.mrz_information().unwrap();
+        let digest = Sha1::digest(info.as_bytes());
+        digest[..16].iter().fold(String::new(), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02X}");
+            hex
+        })
+    };
+    assert_eq!(kseed(&[TD3[0], TD3_OLD_LINE_2]), "239AB9CB282DAF66231DC5A4DF6BFBAE");
+    assert_eq!(kseed(&LONG), "B366AD857DDCA2B08C0E299811714730");
 }
