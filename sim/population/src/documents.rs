@@ -4,10 +4,14 @@
 //! on every run and on every machine, whichever documents were drawn before it: each draws from its own
 //! ChaCha8 stream.
 //!
-//! Names are romanised as the issuing state prints them on the data page (Mongolian and Russian names by
-//! ICAO 9303-3 §6 transliteration, Chinese in pinyin, Korean in the Revised Romanisation, German umlauts as AE,
-//! OE, UE); some do not fit their MRZ field and are cut, some have hyphens and apostrophes. Number shapes follow
-//! each state's passports as published (letters and digits per position); the numbers themselves are random.
+//! Names are romanised as the issuing state prints them on the data page: Russian ones by ICAO 9303-3's Cyrillic
+//! table (IULIIA, DMITRII), Mongolian ones as Mongolian passports write them (KH, TS, hyphenated BAT-ERDENE),
+//! Chinese ones in pinyin (compound surnames OUYANG, SIMA), Korean surnames in the spellings passports mostly
+//! carry (LEE, PARK, CHOI) with given names in the Revised Romanisation, German umlauts as AE, OE, UE. Some do
+//! not fit their MRZ field and are cut, some have hyphens, spaces and apostrophes. Numbers have the shape each
+//! state's documents are known to carry (which positions hold letters, which digits, German numbers' reduced
+//! letter set); the digits themselves are random. Plausible, not authoritative: nothing here is a real person's
+//! or a real document's data.
 
 use std::fmt;
 
@@ -304,7 +308,8 @@ fn validity(
     (issue, expiry)
 }
 
-/// German document numbers use digits and consonants without the easily confused letters (BSI TR-03130).
+/// German document numbers use digits and the consonants C F G H J K L M N P R T V W X Y Z (no vowels, nothing
+/// that reads like a digit).
 const GERMAN_SET: &[u8] = b"0123456789CFGHJKLMNPRTVWXYZ";
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -426,9 +431,9 @@ fn name(rng: &mut ChaCha8Rng, state: State, sex: Sex) -> (String, String) {
             &["SEOYEON", "JIWOO", "HAEUN", "MIN-SEO", "SUBIN", "YEJIN"],
         ),
         State::Kazakhstan => {
-            let men: &[&str] = &["NURLANOV", "ZHUMABEKOV", "SEITKALI", "ABDRAKHMANOV", "KURMANGALIYEV", "TOKAYEV"];
+            let men: &[&str] = &["NURLANOV", "ZHUMABEKOV", "SEITKALI", "ABDRAKHMANOV", "KURMANGALIYEV", "SULEIMENOV"];
             let women: &[&str] =
-                &["NURLANOVA", "ZHUMABEKOVA", "SEITKALI", "ABDRAKHMANOVA", "KURMANGALIYEVA", "TOKAYEVA"];
+                &["NURLANOVA", "ZHUMABEKOVA", "SEITKALI", "ABDRAKHMANOVA", "KURMANGALIYEVA", "SULEIMENOVA"];
             (
                 if female { women } else { men },
                 &["ASKAR", "NURSULTAN", "YERLAN", "DAULET", "ARMAN", "YERZHAN"],
@@ -443,7 +448,7 @@ fn name(rng: &mut ChaCha8Rng, state: State, sex: Sex) -> (String, String) {
                 "FISCHER",
                 "WEBER",
                 "SCHMIDT-WEBER",
-                "VON DER LEYEN",
+                "VON DER HEIDE",
                 "VON DER SCHULENBURG-WOLFSBURG",
                 "GROSSE-BOECKMANN",
             ],
