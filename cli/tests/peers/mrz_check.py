@@ -6,6 +6,7 @@ Reads JSON lines on stdin, one MRZ each:
               "surname", "given", "raw_surname", "raw_given"}   (absent for corrupted MRZs)}
 and writes one JSON line each:
   {"id", "ok": bool (mrz's checker: every hash and field), "falses": [the checks it found false],
+   "warnings": [its warnings, e.g. "possible truncating" for a name field that ends in a letter],
    "parsed": {surname, name, document_number, optional_data, ...} (its reading of the fields),
    "generated": [lines] or null, "generate_error": str or null      (from khil's typed fields, names as the MRZ
                                                                       holds them)
@@ -56,6 +57,7 @@ def main():
             checker = CHECKERS[fmt]("\n".join(item["lines"]))
             out["ok"] = bool(checker)
             out["falses"] = [name for name, ok in checker.report.falses]
+            out["warnings"] = list(checker.report.warnings)
             out["parsed"] = checker.fields()._asdict()
         except Exception as e:
             out["ok"] = False

@@ -90,30 +90,32 @@ impl Name {
         &self.secondary
     }
 
-    /// Read from an MRZ whose name field is full to its last position with a letter: 9303 truncates names
-    /// that do not fit by cutting them at the field's end, so such a name may be longer on the document.
+    /// Read from an MRZ whose name field ends in a letter: 9303 (9303-4 §4.2.3) makes that the mark of a cut name
+    /// and says a reader must treat the name as possibly truncated, even when it happens to fit exactly.
     pub fn truncated(&self) -> bool {
         self.truncated
     }
 
-    /// The field of `width` characters and whether the name had to be cut to fit it. Truncation keeps `<<` and
-    /// at least the first letter of the secondary identifier (9303-3 §4.6): the primary identifier is cut to
-    /// leave three positions, the secondary identifier then fills what is left; a cut that falls on a
-    /// component boundary leaves no dangling filler.
+    /// The field of `width` characters and whether the name had to be cut to fit it (9303-4 §4.2.3, 9303-5 and
+    /// -6 alike): a cut name keeps `<<` and at least the first letter of the secondary identifier (the primary
+    /// identifier is cut to leave three positions when it must be), and its last character is a letter, which
+    /// is how a reader knows a name may have been cut. Where the cut would end on a filler between components,
+    /// the component before it loses a letter so that the next one's first letter takes the last position.
     pub fn field(&self, width: usize) -> (String, bool) {
         let primary = self.primary.replace(' ', "<");
         let secondary = self.secondary.replace(' ', "<");
-        let (p, s) = if secondary.is_empty() {
-            (cut(&primary, width), String::new())
+        let whole = if secondary.is_empty() { primary.clone() } else { format!("{primary}<<{secondary}") };
+        if whole.len() <= width {
+            return (pad(whole, width), false);
+        }
+        // A primary identifier too long for `<<` and a letter after it is cut first.
+        let text = if !secondary.is_empty() && primary.len() + 3 > width && width >= 3 {
+            format!("{}<<{secondary}", cut_to_letter(&primary, width - 3))
         } else {
-            let p = if primary.len() + 3 <= width { primary.clone() } else { cut(&primary, width - 3) };
-            let s = cut(&secondary, width - p.len() - 2);
-            (p, s)
+            whole
         };
-        let truncated = p.len() < primary.len() || s.len() < secondary.len();
-        let mut field = if s.is_empty() { p } else { format!("{p}<<{s}") };
-        field.extend(std::iter::repeat_n('<', width - field.len()));
-        (field, truncated)
+        let field = cut_to_letter(&text, width);
+        (pad(field, width), true)
     }
 
     /// The name in a field read from an MRZ: `Err((offset, expected))` with the 0-based offset in the field.
@@ -143,9 +145,47 @@ impl Name {
     }
 }
 
-/// `text` cut to at most `width` characters, without a trailing filler.
-fn cut(text: &str, width: usize) -> String {
-    text[..text.len().min(width)].trim_end_matches('<').to_owned()
+fn pad(mut field: String, width: usize) -> String {
+    let fill = width.saturating_sub(field.len());
+    field.extend(std::iter::repeat_n('<', fill));
+    field
+}
+
+/// `text` (components of letters separated by `<`, the identifiers by `<<`) in at most `width` positions, ending
+/// in a letter. 9303: characters are removed from one or more components until the last character of the field
+/// is a letter. Here from the nearest component before the cut with a letter to spare; when every one is a single
+/// initial, the nearest initial (never the first component) is dropped with the filler after it.
+fn cut_to_letter(text: &str, width: usize) -> String {
+    let mut t = text.as_bytes().to_vec();
+    while t.len() > width && width > 0 {
+        if t[width - 1] != b'<' {
+            t.truncate(width);
+            break;
+        }
+        // The components standing wholly before the cut, as (start, end) ranges.
+        let mut components = Vec::new();
+        let mut start = 0;
+        for (i, &b) in t[..width].iter().enumerate() {
+            if b == b'<' {
+                if i > start {
+                    components.push((start, i));
+                }
+                start = i + 1;
+            }
+        }
+        if let Some(&(_, end)) = components.iter().rev().find(|(s, e)| e - s >= 2) {
+            t.remove(end - 1);
+        } else if let [_, .., (s, e)] = components[..] {
+            t.drain(s..=e);
+        } else {
+            t.truncate(width);
+            break;
+        }
+    }
+    while t.last() == Some(&b'<') {
+        t.pop();
+    }
+    String::from_utf8(t).unwrap_or_default()
 }
 
 impl fmt::Display for Name {
@@ -180,9 +220,35 @@ mod tests {
         assert!(truncated);
         let n = Name::new("Stevenson", "Peter Johnathan Maximilian").unwrap();
         assert_eq!(n.field(30), ("STEVENSON<<PETER<JOHNATHAN<MAX".to_owned(), true));
-        // A cut on a component boundary leaves no trailing filler inside the name.
+        // A cut on a component boundary: the component before it gives up a letter, the field ends in one.
         let n = Name::new("Stevenson", "Peter Johnathanx M").unwrap();
-        assert_eq!(n.field(28), ("STEVENSON<<PETER<JOHNATHANX<".to_owned(), true));
+        assert_eq!(n.field(28), ("STEVENSON<<PETER<JOHNATHAN<M".to_owned(), true));
+        // Only initials before a cut on a boundary: one is dropped (no field of four can end in a letter here).
+        let n = Name::new("A B C", "").unwrap();
+        assert_eq!(n.field(4), ("A<C<".to_owned(), true));
+        assert_eq!(n.field(3), ("A<B".to_owned(), true));
+        // The secondary identifier's initial cannot end the field: the primary gives up a letter instead.
+        let n = Name::new("Aaaaaaaaa Aaaaaaa Aaaaaaaa", "A Bcd").unwrap();
+        assert_eq!(n.field(30), ("AAAAAAAAA<AAAAAAA<AAAAAAA<<A<B".to_owned(), true));
+        // 9303-4 §4.2.3's examples (TD3, 39 positions): the secondary identifier cut, exactly as printed there.
+        let cut = |p: &str, s: &str| Name::new(p, s).unwrap().field(39);
+        assert_eq!(
+            cut("Nilavadhanananda", "Arnpol Petch Charonguang"),
+            ("NILAVADHANANANDA<<ARNPOL<PETCH<CHARONGU".to_owned(), true)
+        );
+        assert_eq!(
+            cut("Nilavadhanananda", "Chayapa Dejthamrong Krasuang"),
+            ("NILAVADHANANANDA<<CHAYAPA<DEJTHAMRONG<K".to_owned(), true)
+        );
+        // The primary identifier cut: 9303 shows several ways; this one keeps as much of it as the rule allows.
+        assert_eq!(
+            cut("Bennelong Wooloomooloo Warrandyte Warnambool", "Dingo Potoroo"),
+            ("BENNELONG<WOOLOOMOOLOO<WARRANDYTE<WA<<D".to_owned(), true)
+        );
+        // A name that fills the field exactly is not cut, but a reader must assume it may have been.
+        let full = cut("Papandropoulous", "Jonathon Warren Trevor");
+        assert_eq!(full, ("PAPANDROPOULOUS<<JONATHON<WARREN<TREVOR".to_owned(), false));
+        assert!(Name::from_field(&full.0).unwrap().truncated());
         let read = Name::from_field("STEVENSON<<PETER<JOHNATHAN<MAX").unwrap();
         assert!(read.truncated());
         assert!(!Name::from_field("ERIKSSON<<ANNA<MARIA<<<<<<<<<<").unwrap().truncated());
