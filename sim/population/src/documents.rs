@@ -85,7 +85,7 @@ pub struct TravelDocument {
     pub id: u64,
     pub kind: Kind,
     pub format: Format,
-    /// `P`, `PO`, `PM`, `I`, `ID`, `V`, ...
+    /// `P`, `PP`, `PO`, `PM`, `I`, `ID`, `V`, `VC`, ...
     pub document_code: String,
     pub issuing_state: State,
     pub nationality: State,
@@ -232,17 +232,22 @@ fn draw(rng: &mut ChaCha8Rng, id: u64, today: CivilDate) -> TravelDocument {
     let min_age = if kind == Kind::Passport { 0 } else { 16 };
     let age_days = rng.random_range(min_age * 365 + 1..90 * 365);
     let birth_date = today.add_days(-age_days).expect("in the calendar");
+    let (issue_date, expiry_date) = validity(rng, kind, issuing_state, birth_date, today);
+    // 9303-4 §4.4 as amended: a passport issued from 2026 with a second letter in its code carries the harmonised
+    // one (PP for an ordinary passport, where China wrote PO and Korea PM); from 2028 every passport has one.
+    let since = |year| issue_date >= CivilDate::new(year, 1, 1).expect("a day");
     let (format, document_code) = match (kind, issuing_state) {
         (Kind::Visa, State::Germany) => (Format::MrvB, "VC"),
         (Kind::Visa, _) => (Format::MrvA, "V"),
         (Kind::IdentityCard, State::Utopia) if rng.random_bool(0.4) => (Format::Td2, "I"),
         (Kind::IdentityCard, State::Utopia) => (Format::Td1, "I"),
         (Kind::IdentityCard, _) => (Format::Td1, "ID"),
+        (Kind::Passport, State::China | State::Korea) if since(2026) => (Format::Td3, "PP"),
         (Kind::Passport, State::China) => (Format::Td3, "PO"),
         (Kind::Passport, State::Korea) => (Format::Td3, "PM"),
+        (Kind::Passport, _) if since(2028) => (Format::Td3, "PP"),
         (Kind::Passport, _) => (Format::Td3, "P"),
     };
-    let (issue_date, expiry_date) = validity(rng, kind, issuing_state, birth_date, today);
     let document_number = number(rng, kind, issuing_state, format);
     let personal_number = match (kind, nationality) {
         (Kind::Visa, _) => None,
@@ -514,6 +519,10 @@ mod tests {
             assert_eq!(m.document_number, d.document_number);
             assert!(d.birth_date <= d.issue_date && d.issue_date <= today() && d.issue_date < d.expiry_date);
             assert_eq!(d.kind == Kind::Visa, d.issuing_state != d.nationality || d.format.is_visa());
+            if d.kind == Kind::Passport && matches!(d.issuing_state, State::China | State::Korea) {
+                let harmonised = d.issue_date >= CivilDate::new(2026, 1, 1).unwrap();
+                assert_eq!(d.document_code == "PP", harmonised, "document {}", d.id);
+            }
             formats.insert(d.format);
             issuers.insert(d.issuing_state);
             long += usize::from(d.document_number.len() > 9);
