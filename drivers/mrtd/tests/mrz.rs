@@ -126,6 +126,17 @@ fn long_document_number() {
     let g = with_optional.generate().unwrap();
     assert_eq!(g.lines[0], "I<UTOD23145890<7349<X1<<<<<<<<");
     assert!(Mrz::parse(&g.text()).unwrap() == with_optional);
+    // The longest number TD1 holds: the rest, its check digit and the filler fill the optional data.
+    let mut longest = m.clone();
+    longest.document_number = "D231458907341234567890".into();
+    let g = longest.generate().unwrap();
+    assert_eq!(&g.lines[0][14..], "<7341234567890".to_owned() + &g.lines[0][28..29] + "<");
+    assert!(Mrz::parse(&g.text()).unwrap() == longest);
+    longest.document_number.push('1');
+    assert_eq!(
+        longest.generate().unwrap_err().to_string(),
+        "cannot generate a TD1 MRZ: document number: expected 1-22 letters A-Z and digits"
+    );
     // TD2: the same rule in seven positions.
     let mut td2 = anna(Format::Td2, "I", "D2314589073", "");
     td2.optional_data = "Z".into();

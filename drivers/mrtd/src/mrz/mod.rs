@@ -60,9 +60,10 @@ impl Format {
         matches!(self, Format::Td1 | Format::Td2)
     }
 
-    /// Longest document number: nine, or nine plus the optional data less its check digit.
+    /// Longest document number: nine, or nine plus the optional data less the check digit and the filler that
+    /// follow the rest of a long number (22 on TD1, 14 on TD2).
     pub fn max_document_number_len(self) -> usize {
-        if self.allows_long_document_number() { 9 + self.optional_width() - 1 } else { 9 }
+        if self.allows_long_document_number() { 9 + self.optional_width() - 2 } else { 9 }
     }
 
     fn name_width(self) -> usize {
@@ -373,7 +374,8 @@ impl<'a> Reader<'a> {
             return Ok((number, None));
         }
         let optional = self.text(line, opt_column, opt_len);
-        // The rest of the number, its check digit, then a filler (unless they fill the field).
+        // The rest of the number, its check digit, then a filler; a number whose rest and check digit fill the
+        // field without that filler is read too (the filler is the issuer's duty, the number is still whole).
         let end = optional.find('<').unwrap_or(optional.len());
         if end < 2 {
             return Err(self.error(
@@ -509,10 +511,11 @@ impl Mrz {
             let n = format!("{:<<9}", self.document_number);
             (format!("{n}{}", cd(&n)), String::new())
         } else {
-            let separator = if self.optional_data.is_empty() { "" } else { "<" };
+            // 9303-5 §4.2.2 note j, 9303-6 likewise: the nine principal characters, a filler for the check digit,
+            // then the remaining characters, the check digit and a filler at the start of the optional data.
             (
                 format!("{}<", &self.document_number[..9]),
-                format!("{}{}{separator}", &self.document_number[9..], cd(&self.document_number)),
+                format!("{}{}<", &self.document_number[9..], cd(&self.document_number)),
             )
         };
         let opt_width = f.optional_width() - continued.len();
