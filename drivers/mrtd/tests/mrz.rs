@@ -172,6 +172,28 @@ fn visas() {
 }
 
 #[test]
+fn names_as_9303_writes_them() {
+    // 9303-4 §4.2.3.1's examples: no secondary identifier, with one and with two components; components that
+    // came with hyphens, apostrophes and spaces.
+    let read = |field: &str| {
+        let line1 = format!("P<UTO{field:<<39}");
+        let mut m = anna(Format::Td3, "P", "L898902C3", "ZE184226B");
+        m.name = Mrz::read_lines(&[line1.as_str(), TD3[1]]).unwrap().mrz.name;
+        let generated = m.generate().unwrap().lines[0].clone();
+        assert_eq!(generated, line1);
+        (m.name.primary().to_owned(), m.name.secondary().to_owned())
+    };
+    assert_eq!(read("ARKFREITH"), ("ARKFREITH".into(), String::new()));
+    assert_eq!(read("SATRIYA<SUDARPA"), ("SATRIYA SUDARPA".into(), String::new()));
+    assert_eq!(read("SMITH<JONES<<SUSIE<MARGARET"), ("SMITH JONES".into(), "SUSIE MARGARET".into()));
+    assert_eq!(read("VAN<DER<MUELLEN<<MARTIN"), ("VAN DER MUELLEN".into(), "MARTIN".into()));
+    let typed = |p: &str, s: &str| Name::new(p, s).unwrap().field(39).0;
+    assert_eq!(typed("Smith-Jones", "Susie Margaret"), format!("{:<<39}", "SMITH<JONES<<SUSIE<MARGARET"));
+    assert_eq!(typed("O'Connor", "Enya Siobhan"), format!("{:<<39}", "OCONNOR<<ENYA<SIOBHAN"));
+    assert_eq!(typed("Al-Basri", "Huda Muhammad Jawad"), format!("{:<<39}", "AL<BASRI<<HUDA<MUHAMMAD<JAWAD"));
+}
+
+#[test]
 fn names_sex_and_personal_number_rules() {
     // An empty personal number: its check digit is < (generated) or 0 (accepted).
     let m = anna(Format::Td3, "P", "L898902C", "");

@@ -3,10 +3,13 @@
 //! generated from typed fields ([`Mrz::generate`]), and the MRZ information BAC and PACE derive their keys from
 //! ([`Mrz::mrz_information`]).
 //!
-//! Written by hand: the Rust MRZ crates either stop at the first bad check digit, or know fewer formats, or
-//! cannot generate; the layouts are small tables. Only the MRZ character set is accepted; reading tolerates
-//! trailing whitespace on a line (CR of CRLF) and nothing else, so OCR slips surface as errors with their
-//! place instead of being silently repaired.
+//! Written here rather than taken from the `mrz` crate (crates.io), which parses and emits the same five formats:
+//! an inspection system's codec must read by 9303 alone, where that crate repairs OCR on purpose (a name field
+//! without `<<` is split at its first `<`, for one), and khil reports every field's line and column (in
+//! `khil mrz check`, in conformance evidence, in every error). The crate is a dev-only peer instead:
+//! `tests/mrz_props.rs` has it read and write everything this module generates. Only the MRZ character set is
+//! accepted; reading tolerates trailing whitespace on a line (CR of CRLF) and nothing else, so OCR slips surface
+//! as errors with their place instead of being silently repaired.
 
 mod check;
 mod date;
