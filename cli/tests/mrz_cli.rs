@@ -102,7 +102,7 @@ fn unreadable_input_exits_2_naming_line_and_column() {
     assert_eq!(
         text(&date.stderr),
         "khil mrz check: MRZ 1 (input line 1): MRZ TD3 date of birth (line 2, column 16): expected a date YYMMDD: \
-         month 13 is not 01-12\n"
+         the month (MM) is not 01-12\n"
     );
 }
 

@@ -276,11 +276,11 @@ fn every_error_kind_by_its_message() {
     );
     assert_eq!(
         err_with(&TD3, 2, 16, '3'),
-        "MRZ TD3 date of birth (line 2, column 16): expected a date YYMMDD: month 38 is not 01-12"
+        "MRZ TD3 date of birth (line 2, column 16): expected a date YYMMDD: the month (MM) is not 01-12"
     );
     assert_eq!(
         err_with(&TD3, 2, 26, '3'),
-        "MRZ TD3 date of expiry (line 2, column 26): expected a date YYMMDD: day 35 does not exist in month 04"
+        "MRZ TD3 date of expiry (line 2, column 26): expected a date YYMMDD: that month has no such day (DD)"
     );
     assert_eq!(
         err_with(&TD3, 2, 17, 'A'),

@@ -13,24 +13,23 @@ pub struct MrzDate {
     dd: u8,
 }
 
-/// Why six characters are not an MRZ date.
+/// Why six characters are not an MRZ date. The values are not kept: they are someone's date of birth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateProblem {
     /// Position (0-based) of the first character that is not a digit.
     NotDigit(usize),
-    Month(u8),
-    Day {
-        day: u8,
-        month: u8,
-    },
+    /// The month is not 01-12.
+    Month,
+    /// The month has no such day (29 February counts in years divisible by four).
+    Day,
 }
 
 impl fmt::Display for DateProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DateProblem::NotDigit(i) => write!(f, "character {} of YYMMDD is not a digit", i + 1),
-            DateProblem::Month(m) => write!(f, "month {m:02} is not 01-12"),
-            DateProblem::Day { day, month } => write!(f, "day {day:02} does not exist in month {month:02}"),
+            DateProblem::Month => f.write_str("the month (MM) is not 01-12"),
+            DateProblem::Day => f.write_str("that month has no such day (DD)"),
         }
     }
 }
@@ -60,9 +59,9 @@ impl MrzDate {
         let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');
         let (yy, mm, dd) = (two(0), two(2), two(4));
         if !(1..=12).contains(&mm) {
-            return Err(DateProblem::Month(mm));
+            return Err(DateProblem::Month);
         }
-        MrzDate::new(yy, mm, dd).ok_or(DateProblem::Day { day: dd, month: mm })
+        MrzDate::new(yy, mm, dd).ok_or(DateProblem::Day)
     }
 
     pub fn yy(self) -> u8 {
@@ -237,8 +236,8 @@ mod tests {
         assert_eq!(MrzDate::parse("760101").unwrap().year_near(2026), 1976);
         assert_eq!(MrzDate::parse("000229").unwrap().in_year(1900), None);
         assert_eq!(MrzDate::parse("000229").unwrap().in_year(2000).unwrap().to_string(), "2000-02-29");
-        assert_eq!(MrzDate::parse("741332"), Err(DateProblem::Month(13)));
-        assert_eq!(MrzDate::parse("010229"), Err(DateProblem::Day { day: 29, month: 2 }));
+        assert_eq!(MrzDate::parse("741332"), Err(DateProblem::Month));
+        assert_eq!(MrzDate::parse("010229"), Err(DateProblem::Day));
         assert_eq!(MrzDate::parse("74A812"), Err(DateProblem::NotDigit(2)));
     }
 }

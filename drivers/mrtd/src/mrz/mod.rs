@@ -341,8 +341,8 @@ impl<'a> Reader<'a> {
         MrzDate::parse(t).map_err(|p| {
             let offset = match p {
                 DateProblem::NotDigit(i) => i as u8,
-                DateProblem::Month(_) => 2,
-                DateProblem::Day { .. } => 4,
+                DateProblem::Month => 2,
+                DateProblem::Day => 4,
             };
             self.error(field, line, column + offset, format!("a date YYMMDD: {p}"))
         })
