@@ -194,6 +194,37 @@ fn names_as_9303_writes_them() {
 }
 
 #[test]
+fn unknown_parts_of_a_date_of_birth() {
+    // 9303-3 §4.8: unknown parts of a date of birth are fillers; a filler counts 0 in its check digit.
+    for (birth, cd) in [("7408<<", '7'), ("74<<<<", '1'), ("<<<<<<", '0')] {
+        let mut m = anna(Format::Td3, "P", "L898902C3", "ZE184226B");
+        m.birth_date = MrzDate::parse_birth(birth).unwrap();
+        let g = m.generate().unwrap();
+        assert_eq!(&g.lines[1][13..20], format!("{birth}{cd}"));
+        let r = Mrz::read_lines(&g.lines).unwrap();
+        assert!(r.all_ok() && r.mrz == m, "{birth}");
+        assert_eq!(r.mrz.mrz_information().unwrap().as_str(), format!("L898902C36{birth}{cd}1204159"));
+    }
+    // Only a date of birth: a date of expiry is complete, and fillers stand for whole parts.
+    assert_eq!(
+        err(&[TD3[0], "L898902C36UTO7408122F1204<<9ZE184226B<<<<<10"]),
+        "MRZ TD3 date of expiry (line 2, column 26): expected a date YYMMDD: character 5 of YYMMDD is not a digit"
+    );
+    assert_eq!(
+        err(&[TD3[0], "L898902C36UTO74081<2F1204159ZE184226B<<<<<10"]),
+        "MRZ TD3 date of birth (line 2, column 19): expected a date YYMMDD: character 6 of YYMMDD is a filler, \
+         which stands only for a whole unknown YY, MM or DD (<<)"
+    );
+    let mut m = anna(Format::Td3, "P", "L898902C3", "");
+    m.expiry_date = MrzDate::parse_birth("12<<<<").unwrap();
+    assert_eq!(
+        m.generate().unwrap_err().to_string(),
+        "cannot generate a TD3 MRZ: date of expiry: expected a complete date (only a date of birth may have unknown \
+         parts, 9303-3 §4.8)"
+    );
+}
+
+#[test]
 fn names_sex_and_personal_number_rules() {
     // An empty personal number: its check digit is < (generated) or 0 (accepted).
     let m = anna(Format::Td3, "P", "L898902C", "");

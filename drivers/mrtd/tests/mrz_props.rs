@@ -33,7 +33,7 @@ fn any_mrz() -> impl Strategy<Value = Mrz> {
             words(1, 3),
             words(0, 3),
             number,
-            (0u8..100, 1u8..=12, 1u8..=28),
+            (0u8..100, 1u8..=12, 1u8..=28, 0u8..15),
             (0u8..100, 1u8..=12, 1u8..=28),
             proptest::sample::select(vec![Sex::Male, Sex::Female, Sex::Unspecified, Sex::X]),
             optional(f.optional_width()),
@@ -57,7 +57,14 @@ fn any_mrz() -> impl Strategy<Value = Mrz> {
                     name: Name::new(&primary, &secondary).unwrap(),
                     document_number: number,
                     nationality,
-                    birth_date: MrzDate::new(b.0, b.1, b.2).unwrap(),
+                    // One date of birth in five has unknown parts (9303-3 §4.8): day, month and day, or all.
+                    birth_date: match b.3 {
+                        0 => MrzDate::partly_unknown(Some(b.0), Some(b.1), None),
+                        1 => MrzDate::partly_unknown(Some(b.0), None, None),
+                        2 => MrzDate::partly_unknown(None, None, None),
+                        _ => MrzDate::new(b.0, b.1, b.2),
+                    }
+                    .unwrap(),
                     sex,
                     expiry_date: MrzDate::new(e.0, e.1, e.2).unwrap(),
                     optional_data: opt,
@@ -138,8 +145,14 @@ proptest! {
 }
 
 fn peer_date(d: MrzDate) -> peer::MrzDate {
-    // The zone holds two digits; any century ending in them writes the same six.
-    peer::MrzDate::Calendar(peer::Date::new(2000 + i32::from(d.yy()), u32::from(d.month()), u32::from(d.day())))
+    match (d.yy(), d.month(), d.day()) {
+        // The zone holds two digits; any century ending in them writes the same six.
+        (Some(y), Some(m), Some(d)) => {
+            peer::MrzDate::Calendar(peer::Date::new(2000 + i32::from(y), u32::from(m), u32::from(d)))
+        }
+        // Unknown parts: the crate takes the raw field.
+        _ => d.to_string().parse().unwrap(),
+    }
 }
 
 fn peer_sex(s: Sex) -> peer::Sex {
@@ -266,7 +279,10 @@ proptest! {
         };
         prop_assert_eq!(&data.surname, primary, "{:?}", g.lines);
         prop_assert_eq!(&data.given_names, secondary);
-        prop_assert_eq!(&data.date_of_birth.to_string()[2..].replace('-', ""), &ours.birth_date.to_string());
+        // The crate writes a complete date as ISO YYYY-MM-DD (its century), one with unknown parts as the field.
+        let peer_birth = data.date_of_birth.to_string();
+        let peer_birth = if ours.birth_date.is_complete() { peer_birth[2..].replace('-', "") } else { peer_birth };
+        prop_assert_eq!(peer_birth, ours.birth_date.to_string());
         prop_assert_eq!(&data.date_of_expiry.to_string()[2..].replace('-', ""), &ours.expiry_date.to_string());
         prop_assert_eq!(data.sex.zone_char(), ours.sex.to_char());
         prop_assert_eq!(data.optional_data_1.clone().unwrap_or_default(), ours.optional_data.clone());

@@ -4,13 +4,15 @@
 
 use std::fmt;
 
-/// A date in the MRZ: two-digit year, month, day. It is a valid calendar day in at least one century (29
-/// February needs a year divisible by 4: 2000 was a leap year, so `000229` is accepted).
+/// A date in the MRZ: two-digit year, month, day. A complete date is a valid calendar day in at least one century
+/// (29 February needs a year divisible by 4: 2000 was a leap year, so `000229` is accepted). A date of birth may
+/// have unknown parts, written as fillers (9303-3 §4.8: `7408<<` day unknown, `74<<<<`, `<<<<<<`); the known parts
+/// are still checked.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MrzDate {
-    yy: u8,
-    mm: u8,
-    dd: u8,
+    yy: Option<u8>,
+    mm: Option<u8>,
+    dd: Option<u8>,
 }
 
 /// Why six characters are not an MRZ date. The values are not kept: they are someone's date of birth.
@@ -18,6 +20,8 @@ pub struct MrzDate {
 pub enum DateProblem {
     /// Position (0-based) of the first character that is not a digit.
     NotDigit(usize),
+    /// Position (0-based) of a filler that does not stand with another for a whole unknown YY, MM or DD.
+    Filler(usize),
     /// The month is not 01-12.
     Month,
     /// The month has no such day (29 February counts in years divisible by four).
@@ -28,6 +32,11 @@ impl fmt::Display for DateProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DateProblem::NotDigit(i) => write!(f, "character {} of YYMMDD is not a digit", i + 1),
+            DateProblem::Filler(i) => write!(
+                f,
+                "character {} of YYMMDD is a filler, which stands only for a whole unknown YY, MM or DD (<<)",
+                i + 1
+            ),
             DateProblem::Month => f.write_str("the month (MM) is not 01-12"),
             DateProblem::Day => f.write_str("that month has no such day (DD)"),
         }
@@ -46,67 +55,102 @@ fn days_in_month(month: u8, leap: bool) -> u8 {
 impl MrzDate {
     /// `None` unless `mm`/`dd` name a day of a year ending in `yy` (`yy` < 100).
     pub fn new(yy: u8, mm: u8, dd: u8) -> Option<MrzDate> {
-        let valid = yy < 100 && (1..=12).contains(&mm) && dd >= 1 && dd <= days_in_month(mm, yy.is_multiple_of(4));
+        MrzDate::partly_unknown(Some(yy), Some(mm), Some(dd))
+    }
+
+    /// A date of birth with unknown parts (`None`); the known ones must be possible together (day 31 needs a
+    /// month that has it, or an unknown month; 29 February a year divisible by four, or an unknown year).
+    pub fn partly_unknown(yy: Option<u8>, mm: Option<u8>, dd: Option<u8>) -> Option<MrzDate> {
+        let leap = yy.is_none_or(|y| y.is_multiple_of(4));
+        let valid = yy.is_none_or(|y| y < 100)
+            && mm.is_none_or(|m| (1..=12).contains(&m))
+            && dd.is_none_or(|d| d >= 1 && d <= mm.map_or(31, |m| days_in_month(m, leap)));
         valid.then_some(MrzDate { yy, mm, dd })
     }
 
     /// Six digits YYMMDD.
     pub fn parse(text: &str) -> Result<MrzDate, DateProblem> {
-        let b = text.as_bytes();
-        if let Some(i) = (0..6).find(|&i| !b.get(i).is_some_and(u8::is_ascii_digit)) {
-            return Err(DateProblem::NotDigit(i));
+        let date = MrzDate::parse_birth(text)?;
+        match text.bytes().position(|b| b == b'<') {
+            Some(i) => Err(DateProblem::NotDigit(i)),
+            None => Ok(date),
         }
-        let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');
-        let (yy, mm, dd) = (two(0), two(2), two(4));
-        if !(1..=12).contains(&mm) {
-            return Err(DateProblem::Month);
-        }
-        MrzDate::new(yy, mm, dd).ok_or(DateProblem::Day)
     }
 
-    pub fn yy(self) -> u8 {
+    /// A date of birth: six digits, or with unknown parts as `<<` (9303-3 §4.8).
+    pub fn parse_birth(text: &str) -> Result<MrzDate, DateProblem> {
+        let b = text.as_bytes();
+        if let Some(i) = (0..6).find(|&i| !b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'<')) {
+            return Err(DateProblem::NotDigit(i));
+        }
+        let two = |i: usize| match (b[i], b[i + 1]) {
+            (b'<', b'<') => Ok(None),
+            (b'<', _) => Err(DateProblem::Filler(i)),
+            (_, b'<') => Err(DateProblem::Filler(i + 1)),
+            (x, y) => Ok(Some((x - b'0') * 10 + (y - b'0'))),
+        };
+        let (yy, mm, dd) = (two(0)?, two(2)?, two(4)?);
+        if mm.is_some_and(|m| !(1..=12).contains(&m)) {
+            return Err(DateProblem::Month);
+        }
+        MrzDate::partly_unknown(yy, mm, dd).ok_or(DateProblem::Day)
+    }
+
+    /// Every part known.
+    pub fn is_complete(self) -> bool {
+        self.yy.is_some() && self.mm.is_some() && self.dd.is_some()
+    }
+
+    pub fn yy(self) -> Option<u8> {
         self.yy
     }
 
-    pub fn month(self) -> u8 {
+    pub fn month(self) -> Option<u8> {
         self.mm
     }
 
-    pub fn day(self) -> u8 {
+    pub fn day(self) -> Option<u8> {
         self.dd
     }
 
     /// The latest year not after `reference_year` that ends in these two digits: the century of a date of birth
     /// read on `reference_year`'s date (a person is never born in the future). Callers with better knowledge
-    /// (a person older than 100) decide otherwise; the MRZ cannot say.
-    pub fn year_not_after(self, reference_year: u16) -> u16 {
-        let base = reference_year - reference_year % 100 + u16::from(self.yy);
-        if base > reference_year { base - 100 } else { base }
+    /// (a person older than 100) decide otherwise; the MRZ cannot say. `None` when the year is unknown.
+    pub fn year_not_after(self, reference_year: u16) -> Option<u16> {
+        let base = reference_year - reference_year % 100 + u16::from(self.yy?);
+        Some(if base > reference_year { base - 100 } else { base })
     }
 
     /// The year ending in these two digits within 50 years before and 49 after `reference_year`: the century of
-    /// a date of expiry or issue.
-    pub fn year_near(self, reference_year: u16) -> u16 {
-        let base = reference_year - reference_year % 100 + u16::from(self.yy);
-        if base + 50 <= reference_year {
+    /// a date of expiry or issue. `None` when the year is unknown.
+    pub fn year_near(self, reference_year: u16) -> Option<u16> {
+        let base = reference_year - reference_year % 100 + u16::from(self.yy?);
+        Some(if base + 50 <= reference_year {
             base + 100
         } else if base > reference_year + 49 {
             base - 100
         } else {
             base
-        }
+        })
     }
 
     /// This date in `year` (which must end in the date's two digits); `None` for 29 February of a century year
-    /// that was not a leap year (1900, 2100).
+    /// that was not a leap year (1900, 2100), and for a date with unknown parts.
     pub fn in_year(self, year: u16) -> Option<CivilDate> {
-        (year % 100 == u16::from(self.yy)).then(|| CivilDate::new(year, self.mm, self.dd)).flatten()
+        (year % 100 == u16::from(self.yy?)).then(|| CivilDate::new(year, self.mm?, self.dd?)).flatten()
     }
 }
 
 impl fmt::Display for MrzDate {
+    /// YYMMDD, `<<` for an unknown part.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}{:02}{:02}", self.yy, self.mm, self.dd)
+        for part in [self.yy, self.mm, self.dd] {
+            match part {
+                Some(v) => write!(f, "{v:02}")?,
+                None => f.write_str("<<")?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -189,7 +233,7 @@ impl CivilDate {
 
     /// As the MRZ writes it.
     pub fn to_mrz(self) -> MrzDate {
-        MrzDate { yy: (self.year % 100) as u8, mm: self.month, dd: self.day }
+        MrzDate { yy: Some((self.year % 100) as u8), mm: Some(self.month), dd: Some(self.day) }
     }
 }
 
@@ -227,17 +271,29 @@ mod tests {
     #[test]
     fn centuries() {
         let d = MrzDate::parse("740812").unwrap();
-        assert_eq!(d.year_not_after(2026), 1974);
-        assert_eq!(MrzDate::parse("250101").unwrap().year_not_after(2026), 2025);
-        assert_eq!(MrzDate::parse("270101").unwrap().year_not_after(2026), 1927);
-        assert_eq!(MrzDate::parse("350101").unwrap().year_near(2026), 2035);
-        assert_eq!(MrzDate::parse("990101").unwrap().year_near(2026), 1999);
-        assert_eq!(MrzDate::parse("750101").unwrap().year_near(2026), 2075);
-        assert_eq!(MrzDate::parse("760101").unwrap().year_near(2026), 1976);
+        assert_eq!(d.year_not_after(2026), Some(1974));
+        assert_eq!(MrzDate::parse("250101").unwrap().year_not_after(2026), Some(2025));
+        assert_eq!(MrzDate::parse("270101").unwrap().year_not_after(2026), Some(1927));
+        assert_eq!(MrzDate::parse("350101").unwrap().year_near(2026), Some(2035));
+        assert_eq!(MrzDate::parse("990101").unwrap().year_near(2026), Some(1999));
+        assert_eq!(MrzDate::parse("750101").unwrap().year_near(2026), Some(2075));
+        assert_eq!(MrzDate::parse("760101").unwrap().year_near(2026), Some(1976));
         assert_eq!(MrzDate::parse("000229").unwrap().in_year(1900), None);
         assert_eq!(MrzDate::parse("000229").unwrap().in_year(2000).unwrap().to_string(), "2000-02-29");
         assert_eq!(MrzDate::parse("741332"), Err(DateProblem::Month));
         assert_eq!(MrzDate::parse("010229"), Err(DateProblem::Day));
         assert_eq!(MrzDate::parse("74A812"), Err(DateProblem::NotDigit(2)));
+        // Unknown parts: a date of birth only.
+        for (text, complete) in [("7408<<", false), ("74<<<<", false), ("<<<<<<", false), ("<<0229", false)] {
+            let d = MrzDate::parse_birth(text).unwrap();
+            assert_eq!((d.to_string().as_str(), d.is_complete()), (text, complete));
+        }
+        assert_eq!(MrzDate::parse_birth("7408<<").unwrap().year_not_after(2026), Some(1974));
+        assert_eq!(MrzDate::parse_birth("<<<<<<").unwrap().year_not_after(2026), None);
+        assert_eq!(MrzDate::parse("7408<<"), Err(DateProblem::NotDigit(4)));
+        assert_eq!(MrzDate::parse_birth("7408<1"), Err(DateProblem::Filler(4)));
+        assert_eq!(MrzDate::parse_birth("74<<31"), Ok(MrzDate::partly_unknown(Some(74), None, Some(31)).unwrap()));
+        assert_eq!(MrzDate::parse_birth("<<1331"), Err(DateProblem::Month));
+        assert_eq!(MrzDate::parse_birth("010229"), Err(DateProblem::Day));
     }
 }

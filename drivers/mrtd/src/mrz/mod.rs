@@ -338,9 +338,11 @@ impl<'a> Reader<'a> {
 
     fn date(&mut self, field: Field, line: u8, column: u8) -> Result<MrzDate, MrzError> {
         let t = self.take(field, line, column, 6);
-        MrzDate::parse(t).map_err(|p| {
+        // 9303-3 §4.8: only a date of birth may have unknown parts.
+        let date = if field == Field::BirthDate { MrzDate::parse_birth(t) } else { MrzDate::parse(t) };
+        date.map_err(|p| {
             let offset = match p {
-                DateProblem::NotDigit(i) => i as u8,
+                DateProblem::NotDigit(i) | DateProblem::Filler(i) => i as u8,
                 DateProblem::Month => 2,
                 DateProblem::Day => 4,
             };
@@ -498,6 +500,12 @@ impl Mrz {
                 Ok(())
             }
         };
+        if !self.expiry_date.is_complete() {
+            return Err(value(
+                Field::ExpiryDate,
+                "a complete date (only a date of birth may have unknown parts, 9303-3 §4.8)".into(),
+            ));
+        }
         let name_ok = |s: &str| s.split(' ').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_uppercase()));
         if !name_ok(self.name.primary()) || !(self.name.secondary().is_empty() || name_ok(self.name.secondary())) {
             return Err(value(Field::Name, "components of letters A-Z separated by single spaces".into()));
