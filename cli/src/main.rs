@@ -3,6 +3,7 @@
 mod bench;
 mod conformance;
 mod gate;
+mod mrz;
 mod pdf;
 mod sim;
 
@@ -35,6 +36,7 @@ enum Command {
     Bench(bench::BenchArgs),
     Conformance(conformance::ConformanceArgs),
     Gate(gate::GateArgs),
+    Mrz(mrz::MrzArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -62,6 +64,8 @@ fn main() -> ExitCode {
             on_runtime(conformance::run(args), Runtime::MultiThread).unwrap_or(ExitCode::from(2))
         }
         Command::Gate(args) => run(gate::run(args), Runtime::MultiThread),
+        // Pure and synchronous: no runtime. Exit status 0, 1 (a check digit failed) or 2 (unreadable): see mrz.rs.
+        Command::Mrz(args) => mrz::run(args),
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }

@@ -10,6 +10,8 @@
 //!   encoded by the inspection system and decoded by the chip;
 //! - [`lds`]: the LDS files (EF.COM, DG1, DG2/DG3 with their ISO 19794 records, DG14, DG15, EF.CardAccess,
 //!   EF.SOD), file ids and SFIs, typed parse and encode;
+//! - [`mrz`]: machine readable zones (TD1, TD2, TD3, MRV-A, MRV-B): read with every check digit reported,
+//!   generate from typed fields, the MRZ information BAC and PACE derive their keys from;
 //! - [`pa`]: passive authentication (9303-11 5.1) against a CSCA trust store and CRLs, each check named; CSCA
 //!   master lists;
 //! - [`pace`]: PACE v2 (ECDH generic mapping, P-256 and brainpoolP256r1, 3DES and AES), terminal and chip, and
@@ -23,6 +25,7 @@ pub mod ca;
 pub mod crypto;
 pub mod files;
 pub mod lds;
+pub mod mrz;
 pub mod pa;
 pub mod pace;
 pub mod sm;

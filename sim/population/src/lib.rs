@@ -6,6 +6,8 @@
 //!   generator and keeps them, so that a finger drawn once is not drawn again. [`Fingers::shared`] is the one
 //!   population of a process per seed and quality.
 //! - [`Presence`] and [`FingerModel`]: who is at a sensor and what each capture attempt sees.
+//! - [`documents`]: travel documents of synthetic people (passports, identity cards, visas of seven states) with
+//!   MRZs made by khil-mrtd's generator.
 //! - [`score`]: the match score every simulated sensor reports for two prints (genuine pairs spread with the
 //!   impression quality instead of all reaching the top of the scale).
 
@@ -20,6 +22,7 @@ use khil_biometrics::synth::{Finger, Quality, SensorProfile};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+pub mod documents;
 pub mod score;
 
 /// What is on the sensor.
