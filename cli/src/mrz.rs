@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 // The MRZ codec is khil-mrtd's; it reaches the CLI through the population's re-export (see the report).
-use khil_sim_population::documents::mrz::{Field, Mrz, Reading};
+use khil_mrtd::mrz::{Field, Mrz, Reading};
 use serde_json::{Value, json};
 
 #[derive(Debug, Args)]

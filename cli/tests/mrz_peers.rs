@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::Stdio;
 
-use khil_sim_population::documents::mrz::{CheckName, CivilDate, Field, Format, Mrz};
+use khil_mrtd::mrz::{CheckName, CivilDate, Field, Format, Mrz};
 use khil_sim_population::documents::{Documents, TravelDocument};
 use serde_json::{Value, json};
 
@@ -253,7 +253,7 @@ fn sex_x_is_where_mrz_is_older_than_9303() {
     let today = CivilDate::new(2026, 12, 6).unwrap();
     let d = Documents::new(SEED, today).first(40).find(|d| d.format == Format::Td3).unwrap();
     let mut m = d.mrz_fields();
-    m.sex = khil_sim_population::documents::mrz::Sex::X;
+    m.sex = khil_mrtd::mrz::Sex::X;
     let lines = m.generate().unwrap().lines;
     assert!(Mrz::read_lines(&lines).unwrap().all_ok());
     let item = json!({"id": 1, "format": "TD3", "lines": lines, "fields": fields_for_peer(&d, &lines)});

@@ -8,6 +8,8 @@
 //! - [`crypto`]: 3DES and AES (CBC, retail MAC, CMAC), ISO 9797-1 padding, the 9303 key derivation;
 //! - [`files`]: SELECT and READ BINARY as typed commands (short EF identifiers, odd INS beyond offset 32767),
 //!   encoded by the inspection system and decoded by the chip;
+//! - [`inspect`]: the inspection system over any `ApduTransport` (the one module that talks to a card): access
+//!   control, every data group, passive, chip and active authentication, MRZ against DG1, each check named;
 //! - [`lds`]: the LDS files (EF.COM, DG1, DG2/DG3 with their ISO 19794 records, DG14, DG15, EF.CardAccess,
 //!   EF.SOD), file ids and SFIs, typed parse and encode;
 //! - [`mrz`]: machine readable zones (TD1, TD2, TD3, MRV-A, MRV-B): read with every check digit reported,
@@ -24,6 +26,7 @@ pub mod bac;
 pub mod ca;
 pub mod crypto;
 pub mod files;
+pub mod inspect;
 pub mod lds;
 pub mod mrz;
 pub mod pa;

@@ -15,11 +15,7 @@
 
 use std::fmt;
 
-/// The MRZ types a [`TravelDocument`] is made of (its dates, sex, format, the generated lines), so that users of
-/// the population need no second dependency to read them.
-pub use khil_mrtd::mrz;
-
-use mrz::{CivilDate, Format, Generated, Mrz, Name, Sex};
+use khil_mrtd::mrz::{CivilDate, Format, Generated, Mrz, Name, Sex};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -1,0 +1,574 @@
+//! The inspection system: reads and verifies an eMRTD over any [`ApduTransport`] (PC/SC, the in-memory reader).
+//! The one module of this crate that talks to a card; every step it takes is one of the pure modules'
+//! (`files`, `bac`, `pace`, `sm`, `lds`, `pa`, `ca`, `aa`, `mrz`).
+//!
+//! The order is 9303-11's: EF.CardAccess, then PACE when it offers a protocol we run (BAC otherwise, or when PACE
+//! fails), the application, EF.COM and EF.SOD, every data group EF.COM lists, passive authentication, chip
+//! authentication (DG14), active authentication (DG15), and the MRZ on the page against DG1. The result names
+//! each check and how it went; nothing in it is document data (no MRZ, no names, no images).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use der::DateTime;
+use der::asn1::ObjectIdentifier;
+use khil_apdu::{ApduTransport, Command, Response, StatusWord, TransportError};
+use spki::SubjectPublicKeyInfoOwned;
+
+use crate::aa::{self, AaHash};
+use crate::bac::{self, BacKeys, BacTerminal};
+use crate::ca::{CaProtocol, CaStep, CaTerminal};
+use crate::files::{ReadBinary, ReadTarget, SelectCommand};
+use crate::lds::{Dg1, Dg14, Dg15, EfCardAccess, EfCom, FileId, SecurityInfo};
+use crate::mrz::Mrz;
+use crate::pa::{self, Status, TrustStore};
+use crate::pace::{self, PaceCurve, PaceParams, PaceSecrets, PaceStep, PaceTerminal, Password};
+use crate::sm::SecureMessaging;
+
+/// What the inspection system knows before it starts.
+pub struct InspectOptions {
+    /// The MRZ as read from the data page (the document reader's OCR, or typed in): its MRZ information opens
+    /// the chip, and the whole of it is compared with DG1.
+    pub mrz: String,
+    /// The CSCAs (and their CRLs) passive authentication trusts.
+    pub trust: TrustStore,
+    /// The date the certificates' validity is judged on.
+    pub date: DateTime,
+    /// Try PACE when EF.CardAccess offers it (otherwise BAC straight away).
+    pub pace: bool,
+    /// The most bytes one READ BINARY asks for ([`crate::files::SM_SHORT_READ`] fits a short response APDU).
+    pub read_size: usize,
+}
+
+impl fmt::Debug for InspectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "InspectOptions(MRZ set, {} CSCAs, pace {}, read {})",
+            self.trust.cscas.len(),
+            self.pace,
+            self.read_size
+        )
+    }
+}
+
+/// One named check of the inspection and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectCheck {
+    pub name: String,
+    pub status: Status,
+}
+
+impl fmt::Display for InspectCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.status {
+            Status::Passed(why) => write!(f, "{}: passed ({why})", self.name),
+            Status::Failed(why) => write!(f, "{}: FAILED ({why})", self.name),
+            Status::NotChecked(why) => write!(f, "{}: not checked ({why})", self.name),
+        }
+    }
+}
+
+/// The inspection's result: each check in the order made, and what was read (file and length, never content).
+#[derive(Debug, Clone, Default)]
+pub struct Inspection {
+    pub checks: Vec<InspectCheck>,
+    /// How the chip was opened: "PACE ECDH-GM AES-128 on brainpoolP256r1", "BAC", or nothing.
+    pub access: Option<String>,
+    pub files_read: Vec<(FileId, usize)>,
+    /// The files as read, for callers that go on (the clearance flow's face and finger comparison). Not printed.
+    files: BTreeMap<FileId, Vec<u8>>,
+}
+
+impl Inspection {
+    /// Passed only when every check passed; failed when any failed; otherwise incomplete.
+    pub fn outcome(&self) -> pa::Outcome {
+        if self.checks.iter().any(|c| c.status.failed()) {
+            pa::Outcome::Failed
+        } else if self.checks.iter().all(|c| c.status.passed()) {
+            pa::Outcome::Passed
+        } else {
+            pa::Outcome::Incomplete
+        }
+    }
+
+    pub fn file(&self, file: FileId) -> Option<&[u8]> {
+        self.files.get(&file).map(Vec::as_slice)
+    }
+
+    fn push(&mut self, name: impl Into<String>, status: Status) {
+        self.checks.push(InspectCheck { name: name.into(), status });
+    }
+}
+
+/// Why the inspection could not go on (the reader, or the chip stopped answering as a chip must). Everything the
+/// chip did wrong before that is in the checks.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error("the reader: {0}")]
+    Transport(#[from] TransportError),
+    #[error("{0}")]
+    Mrz(String),
+}
+
+/// A failed exchange: the reader, the secure messaging, or the chip's status word, with what we were doing.
+#[derive(Debug)]
+enum StepError {
+    Transport(TransportError),
+    Chip { what: String, sw: StatusWord },
+    Protocol { what: String, why: String },
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::Transport(e) => write!(f, "the reader: {e}"),
+            StepError::Chip { what, sw } => write!(f, "{what}: the chip answered {sw}"),
+            StepError::Protocol { what, why } => write!(f, "{what}: {why}"),
+        }
+    }
+}
+
+impl From<TransportError> for StepError {
+    fn from(e: TransportError) -> Self {
+        StepError::Transport(e)
+    }
+}
+
+/// The random bytes an inspection needs (challenges, keys, nonces): from the caller, so tests are reproducible
+/// and the binary can use the operating system's generator.
+pub trait Randomness: Send {
+    fn fill(&mut self, out: &mut [u8]);
+}
+
+impl<R: rand::Rng + Send> Randomness for R {
+    fn fill(&mut self, out: &mut [u8]) {
+        self.fill_bytes(out);
+    }
+}
+
+struct Session<'a> {
+    transport: &'a mut dyn ApduTransport,
+    sm: Option<SecureMessaging>,
+    rng: &'a mut dyn Randomness,
+}
+
+impl Session<'_> {
+    fn random<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        self.rng.fill(&mut out);
+        out
+    }
+
+    fn private_key(&mut self, curve: PaceCurve) -> Vec<u8> {
+        loop {
+            let k = self.random::<32>().to_vec();
+            if curve.public_key(&k).is_ok() {
+                return k;
+            }
+        }
+    }
+
+    /// One exchange, protected when a session is open. A chip that ends secure messaging answers a plain error
+    /// status; that ends our session too.
+    async fn exchange(&mut self, command: &Command, what: &str) -> Result<Response, StepError> {
+        let Some(sm) = self.sm.as_mut() else {
+            return Ok(self.transport.transmit(command).await?);
+        };
+        let protected =
+            sm.protect(command).map_err(|e| StepError::Protocol { what: what.to_owned(), why: e.to_string() })?;
+        let response = self.transport.transmit(&protected).await?;
+        if response.data().is_empty() && !response.sw.is_normal() && !response.sw.is_warning() {
+            self.sm = None;
+            return Err(StepError::Chip { what: format!("{what} (secure messaging ended)"), sw: response.sw });
+        }
+        let sm = self.sm.as_mut().expect("checked above");
+        sm.unprotect(&response).map_err(|e| {
+            self.sm = None;
+            StepError::Protocol { what: what.to_owned(), why: format!("the protected response: {e}") }
+        })
+    }
+
+    async fn ok(&mut self, command: &Command, what: &str) -> Result<Response, StepError> {
+        let r = self.exchange(command, what).await?;
+        if r.sw == StatusWord::SUCCESS { Ok(r) } else { Err(StepError::Chip { what: what.to_owned(), sw: r.sw }) }
+    }
+
+    /// Reads a whole file: its first bytes give the length of the TLV it holds, then the rest in `read_size`
+    /// pieces (`B1` beyond offset 32767). `short` reads by short EF identifier instead of SELECT (EF.CardAccess).
+    async fn read_file(&mut self, file: FileId, read_size: usize, short: bool) -> Result<Vec<u8>, StepError> {
+        let what = format!("reading {file}");
+        let target = if short {
+            ReadTarget::Short(file.sfi())
+        } else {
+            self.ok(&SelectCommand::file(file.fid()).to_command(), &format!("selecting {file}")).await?;
+            ReadTarget::Current
+        };
+        let mut data = self.read_piece(ReadBinary { target, offset: 0, ne: 8 }, &what).await?;
+        let total = tlv_total_len(&data).map_err(|why| StepError::Protocol { what: what.clone(), why })?;
+        data.truncate(total);
+        while data.len() < total {
+            let rb =
+                ReadBinary { target: ReadTarget::Current, offset: data.len(), ne: (total - data.len()).min(read_size) };
+            let piece = self.read_piece(rb, &what).await?;
+            if piece.is_empty() {
+                return Err(StepError::Protocol { what, why: format!("no data at offset {}", data.len()) });
+            }
+            data.extend_from_slice(&piece);
+        }
+        data.truncate(total);
+        Ok(data)
+    }
+
+    async fn read_piece(&mut self, mut rb: ReadBinary, what: &str) -> Result<Vec<u8>, StepError> {
+        let protocol = |why: String| StepError::Protocol { what: what.to_owned(), why };
+        for _ in 0..2 {
+            let command = rb.to_command().map_err(|e| protocol(e.to_string()))?;
+            let r = self.exchange(&command, what).await?;
+            match (r.sw.sw1(), r.sw) {
+                // 6Cxx: wrong Le, xx bytes are there: ask again for exactly those (7816-4 5.6).
+                (0x6C, sw) if sw.sw2() > 0 && rb.ne != usize::from(sw.sw2()) => rb.ne = usize::from(sw.sw2()),
+                (_, StatusWord::SUCCESS | StatusWord::END_OF_FILE) => {
+                    return rb.data_of(&r).map_err(|e| protocol(e.to_string()));
+                }
+                (_, sw) => return Err(StepError::Chip { what: format!("{what} at offset {}", rb.offset), sw }),
+            }
+        }
+        Err(protocol("the chip asked twice for another Le".into()))
+    }
+}
+
+/// The length of the whole TLV a file starts with, from its first bytes.
+fn tlv_total_len(head: &[u8]) -> Result<usize, String> {
+    // Parse the header only: a value longer than what we have is expected here.
+    let tag_len = if head.first().is_some_and(|b| b & 0x1F == 0x1F) {
+        1 + head.iter().skip(1).position(|b| b & 0x80 == 0).ok_or("a tag longer than the first bytes")? + 1
+    } else {
+        1
+    };
+    let l0 = *head.get(tag_len).ok_or("the file ends inside its tag")?;
+    let (len_len, len) = match l0 {
+        0x00..=0x7F => (1, usize::from(l0)),
+        0x81..=0x84 => {
+            let n = usize::from(l0 & 0x7F);
+            let bytes = head.get(tag_len + 1..tag_len + 1 + n).ok_or("the file ends inside its length")?;
+            (1 + n, bytes.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)))
+        }
+        _ => return Err(format!("length byte {l0:02X} (expected 00-7F or 81-84)")),
+    };
+    Ok(tag_len + len_len + len)
+}
+
+fn passed(why: impl Into<String>) -> Status {
+    Status::Passed(why.into())
+}
+fn failed(why: impl fmt::Display) -> Status {
+    Status::Failed(why.to_string())
+}
+fn not_checked(why: impl Into<String>) -> Status {
+    Status::NotChecked(why.into())
+}
+
+/// Inspects the document on `transport`.
+pub async fn inspect(
+    transport: &mut dyn ApduTransport,
+    options: &InspectOptions,
+    rng: &mut dyn Randomness,
+) -> Result<Inspection, InspectError> {
+    let page = Mrz::parse(&options.mrz).map_err(|e| InspectError::Mrz(format!("the MRZ given: {e}")))?;
+    let info = page.mrz_information().map_err(|e| InspectError::Mrz(format!("the MRZ given: {e}")))?;
+    let mut result = Inspection::default();
+    transport.reset().await?;
+    let mut s = Session { transport, sm: None, rng };
+
+    // EF.CardAccess (in the MF, before anything is selected): what PACE the chip offers.
+    let offered = match s.read_file(FileId::CardAccess, options.read_size, true).await {
+        Ok(bytes) => {
+            result.files_read.push((FileId::CardAccess, bytes.len()));
+            match EfCardAccess::parse(&bytes) {
+                Ok(ca) => pace::offered(&ca),
+                Err(e) => {
+                    result.push("EF.CardAccess", failed(e));
+                    Vec::new()
+                }
+            }
+        }
+        Err(_) => Vec::new(),
+    };
+
+    if options.pace && !offered.is_empty() {
+        let params = offered[0];
+        match run_pace(&mut s, params, Password::Mrz(info.as_str().to_owned())).await {
+            Ok(sm) => {
+                s.sm = Some(sm);
+                let how = format!("{} on {:?}", params.protocol, params.curve);
+                result.access = Some(format!("PACE {how}"));
+                result.push("access control: PACE", passed(how));
+            }
+            Err(e) => {
+                result.push("access control: PACE", failed(&e));
+                s.transport.reset().await?;
+            }
+        }
+    }
+    // A chip that offers no PACE (a BAC-only document, still valid until it expires) is opened with BAC; that is
+    // not a check left undone.
+    if s.sm.is_some() {
+        if let Err(e) = s.ok(&SelectCommand::emrtd_application().to_command(), "selecting the eMRTD application").await
+        {
+            result.push("eMRTD application", failed(&e));
+            return Ok(result);
+        }
+    } else {
+        if let Err(e) = s.ok(&SelectCommand::emrtd_application().to_command(), "selecting the eMRTD application").await
+        {
+            result.push("eMRTD application", failed(&e));
+            return Ok(result);
+        }
+        match run_bac(&mut s, BacKeys::from_mrz_information(info.as_str())).await {
+            Ok(sm) => {
+                s.sm = Some(sm);
+                result.access = Some("BAC".into());
+                result.push("access control: BAC", passed("3DES secure messaging"));
+            }
+            Err(e) => {
+                result.push("access control: BAC", failed(&e));
+                return Ok(result);
+            }
+        }
+    }
+
+    read_lds(&mut s, options, &mut result).await;
+    let dgs: BTreeMap<u8, Vec<u8>> = result
+        .files
+        .iter()
+        .filter_map(|(f, b)| if let FileId::Dg(n) = f { Some((*n, b.clone())) } else { None })
+        .collect();
+    match result.files.get(&FileId::Sod) {
+        Some(sod) => {
+            let report = pa::passive_authentication(sod, &dgs, &options.trust, options.date);
+            for check in report.checks {
+                result.push(format!("passive authentication: {}", check.name), check.status);
+            }
+        }
+        None => result.push("passive authentication", not_checked("EF.SOD was not read")),
+    }
+    chip_authentication(&mut s, options, &mut result).await;
+    active_authentication(&mut s, &mut result).await;
+    compare_mrz(&page, &mut result);
+    Ok(result)
+}
+
+async fn run_bac(s: &mut Session<'_>, keys: BacKeys) -> Result<SecureMessaging, StepError> {
+    let challenge = s.ok(&bac::get_challenge(), "GET CHALLENGE").await?;
+    let rnd_ic = bac::challenge_from(&challenge)
+        .map_err(|e| StepError::Protocol { what: "GET CHALLENGE".into(), why: e.to_string() })?;
+    let terminal = BacTerminal::new(keys, rnd_ic, s.random(), s.random());
+    let answer = s.exchange(&terminal.external_authenticate(), "EXTERNAL AUTHENTICATE").await?;
+    terminal.finish(&answer).map_err(|e| StepError::Protocol { what: "BAC".into(), why: e.to_string() })
+}
+
+async fn run_pace(s: &mut Session<'_>, params: PaceParams, password: Password) -> Result<SecureMessaging, StepError> {
+    let secrets = PaceSecrets {
+        map_private_key: s.private_key(params.curve),
+        ephemeral_private_key: s.private_key(params.curve),
+        nonce: Vec::new(),
+    };
+    let mut terminal = PaceTerminal::new(params, password, secrets);
+    let mut command = terminal.start();
+    // MSE:Set AT and four GENERAL AUTHENTICATE steps.
+    for _ in 0..6 {
+        let response = s.exchange(&command, "PACE").await?;
+        match terminal.answer(&response).map_err(|e| StepError::Protocol { what: "PACE".into(), why: e.to_string() })? {
+            PaceStep::Send(next) => command = next,
+            PaceStep::Established(sm) => return Ok(sm),
+        }
+    }
+    Err(StepError::Protocol { what: "PACE".into(), why: "more steps than PACE has".into() })
+}
+
+async fn read_lds(s: &mut Session<'_>, options: &InspectOptions, result: &mut Inspection) {
+    let com = match s.read_file(FileId::Com, options.read_size, false).await {
+        Ok(bytes) => bytes,
+        Err(e) => return result.push("EF.COM", failed(&e)),
+    };
+    result.files_read.push((FileId::Com, com.len()));
+    let listed = match EfCom::parse(&com) {
+        Ok(c) => {
+            result.push("EF.COM", passed(format!("LDS {}, data groups {:?}", c.lds_version, c.data_groups)));
+            c.data_groups
+        }
+        Err(e) => {
+            result.push("EF.COM", failed(e));
+            Vec::new()
+        }
+    };
+    result.files.insert(FileId::Com, com);
+    for file in std::iter::once(FileId::Sod).chain(listed.into_iter().map(FileId::Dg)) {
+        match s.read_file(file, options.read_size, false).await {
+            Ok(bytes) => {
+                result.files_read.push((file, bytes.len()));
+                result.files.insert(file, bytes);
+            }
+            // DG3 (fingerprints) and DG4 are EAC-protected: without terminal authentication the chip refuses them.
+            Err(StepError::Chip { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. })
+                if matches!(file, FileId::Dg(3 | 4)) =>
+            {
+                result.push(
+                    format!("reading {file}"),
+                    not_checked("EAC-protected; khil does not run terminal authentication yet"),
+                );
+            }
+            Err(e) => {
+                result.push(format!("reading {file}"), failed(&e));
+                if s.sm.is_none() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn ec_curve(spki: &SubjectPublicKeyInfoOwned) -> Option<PaceCurve> {
+    const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    const BP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.36.3.3.2.8.1.1.7");
+    let curve: ObjectIdentifier = spki.algorithm.parameters.as_ref()?.decode_as().ok()?;
+    match curve {
+        P256 => Some(PaceCurve::P256),
+        BP256R1 => Some(PaceCurve::BrainpoolP256r1),
+        _ => None,
+    }
+}
+
+async fn chip_authentication(s: &mut Session<'_>, _options: &InspectOptions, result: &mut Inspection) {
+    const NAME: &str = "chip authentication";
+    let Some(bytes) = result.files.get(&FileId::Dg(14)) else {
+        return result.push(NAME, not_checked("no DG14"));
+    };
+    let infos = match Dg14::parse(bytes) {
+        Ok(d) => d.0.0,
+        Err(e) => return result.push(NAME, failed(e)),
+    };
+    let protocol = infos.iter().find_map(|i| match i {
+        SecurityInfo::ChipAuthentication { protocol, .. } => CaProtocol::from_oid(protocol.as_bytes()),
+        _ => None,
+    });
+    let key = infos.iter().find_map(|i| match i {
+        SecurityInfo::ChipAuthenticationPublicKey { public_key, key_id, .. } => Some((public_key.clone(), *key_id)),
+        _ => None,
+    });
+    let (Some(protocol), Some((public_key, key_id))) = (protocol, key) else {
+        return result.push(NAME, not_checked("DG14 names no chip authentication protocol and key khil runs (ECDH)"));
+    };
+    let Some(curve) = ec_curve(&public_key) else {
+        return result.push(NAME, not_checked("the DG14 key is not on P-256 or brainpoolP256r1"));
+    };
+    let point = public_key.subject_public_key.raw_bytes().to_vec();
+    let ephemeral = s.private_key(curve);
+    let mut terminal = match CaTerminal::new(protocol, curve, &point, &ephemeral, key_id) {
+        Ok(t) => t,
+        Err(e) => return result.push(NAME, failed(e)),
+    };
+    let mut command = terminal.start();
+    for _ in 0..3 {
+        let response = match s.exchange(&command, NAME).await {
+            Ok(r) => r,
+            Err(e) => return result.push(NAME, failed(&e)),
+        };
+        match terminal.answer(&response) {
+            Ok(CaStep::Send(next)) => command = next,
+            Ok(CaStep::Rekey(keys)) => {
+                if let Some(sm) = s.sm.as_mut() {
+                    sm.rekey(keys);
+                }
+                // The proof: the chip answers the next command under the new keys, which only the holder of the
+                // DG14 key's private half can derive.
+                let probe = ReadBinary { target: ReadTarget::Short(FileId::Com.sfi()), offset: 0, ne: 1 };
+                let cmd = probe.to_command().expect("a short read");
+                return match s.ok(&cmd, "the first command under the chip authentication keys").await {
+                    Ok(_) => result
+                        .push(NAME, passed(format!("{protocol:?} on {curve:?}; the chip answers under the new keys"))),
+                    Err(e) => result.push(NAME, failed(&e)),
+                };
+            }
+            Err(e) => return result.push(NAME, failed(e)),
+        }
+    }
+}
+
+async fn active_authentication(s: &mut Session<'_>, result: &mut Inspection) {
+    const NAME: &str = "active authentication";
+    let Some(bytes) = result.files.get(&FileId::Dg(15)) else {
+        return result.push(NAME, not_checked("no DG15"));
+    };
+    let dg15 = match Dg15::parse(bytes) {
+        Ok(d) => d,
+        Err(e) => return result.push(NAME, failed(e)),
+    };
+    let Some(curve) = ec_curve(&dg15.public_key) else {
+        return result
+            .push(NAME, not_checked("the DG15 key is not ECDSA on P-256 or brainpoolP256r1 (RSA not wired yet)"));
+    };
+    // The hash comes from DG14's ActiveAuthenticationInfo (ECDSA keys must have one).
+    let hash = result.files.get(&FileId::Dg(14)).and_then(|b| Dg14::parse(b).ok()).and_then(|d| {
+        d.0.0.iter().find_map(|i| match i {
+            SecurityInfo::ActiveAuthentication { signature_algorithm: Some(oid), .. } => {
+                AaHash::from_ecdsa_plain_oid(oid.as_bytes())
+            }
+            _ => None,
+        })
+    });
+    let Some(hash) = hash else {
+        return result
+            .push(NAME, failed("DG15 holds an ECDSA key but DG14 has no ActiveAuthenticationInfo naming the hash"));
+    };
+    let challenge: [u8; 8] = s.random();
+    let point = dg15.public_key.subject_public_key.raw_bytes().to_vec();
+    match s.ok(&aa::internal_authenticate(&challenge), "INTERNAL AUTHENTICATE").await {
+        Ok(r) => match aa::verify_ecdsa(curve, hash, &point, &challenge, &r) {
+            Ok(()) => result.push(NAME, passed(format!("ECDSA {hash:?} on {curve:?} over our challenge"))),
+            Err(e) => result.push(NAME, failed(e)),
+        },
+        Err(e) => result.push(NAME, failed(&e)),
+    }
+}
+
+fn compare_mrz(page: &Mrz, result: &mut Inspection) {
+    const NAME: &str = "MRZ on the page = DG1";
+    let Some(bytes) = result.files.get(&FileId::Dg(1)) else {
+        return result.push(NAME, not_checked("DG1 was not read"));
+    };
+    let chip = Dg1::parse(bytes).ok().and_then(|d| d.mrz_str().map(str::to_owned));
+    let Some(chip) = chip else {
+        return result.push(NAME, failed("DG1 holds no readable MRZ"));
+    };
+    let page_text: String = page.generate().map(|g| g.lines.concat()).unwrap_or_default();
+    if page_text == chip {
+        result.push(NAME, passed("identical"));
+    } else {
+        // Which field differs, never the values (they are personal data).
+        let differing = Mrz::parse(&chip).map_or_else(
+            |e| format!("DG1's MRZ does not read: {e}"),
+            |c| {
+                let mut d = Vec::new();
+                if c.document_number != page.document_number {
+                    d.push("document number");
+                }
+                if c.name != page.name {
+                    d.push("name");
+                }
+                if c.birth_date != page.birth_date {
+                    d.push("date of birth");
+                }
+                if c.expiry_date != page.expiry_date {
+                    d.push("date of expiry");
+                }
+                if c.nationality != page.nationality {
+                    d.push("nationality");
+                }
+                if d.is_empty() { "other fields differ".into() } else { format!("differs in {}", d.join(", ")) }
+            },
+        );
+        result.push(NAME, failed(differing));
+    }
+}
