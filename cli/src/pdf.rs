@@ -2,6 +2,7 @@
 //! the page with anyway, so the PDF is the page they would get. Layout is the browser's job: khil writes no PDF
 //! itself (no Rust crate lays out HTML and CSS for print).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ pub(crate) const PDF_FILE: &str = "report.pdf";
 const BROWSERS: [&str; 4] = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
 /// A print that takes longer than this has hung (a page of a few hundred kilobytes prints in a few seconds).
-const PRINT_LIMIT: Duration = Duration::from_secs(120);
+const PRINT_LIMIT: Duration = Duration::from_mins(2);
 
 /// The browser to print with: `KHIL_CHROMIUM`, else the first of [`BROWSERS`] on PATH. Looked for before a run,
 /// so a missing browser stops it before any purpose (exit 2) rather than after an hour of testing.
@@ -92,7 +93,7 @@ fn file_url(path: &Path) -> String {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
             url.push(char::from(b));
         } else {
-            url.push_str(&format!("%{b:02X}"));
+            let _ = write!(url, "%{b:02X}");
         }
     }
     url

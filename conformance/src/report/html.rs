@@ -60,7 +60,7 @@ h2 .counts { font-size: 13px; font-weight: normal; color: var(--muted); margin-l
 h3 { font-size: 13px; margin: 12px 0 4px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 .head { display: flex; justify-content: space-between; align-items: flex-start; gap: 24px; }
 .kicker { margin: 0; color: var(--muted); text-transform: uppercase; letter-spacing: .08em; font-size: 12px; }
-.overall { min-width: 220px; text-align: center; color: #fff; border-radius: 8px; padding: 12px 18px; }
+.overall { flex: none; max-width: 45%; min-width: 220px; text-align: center; color: #fff; border-radius: 8px; padding: 12px 18px; }
 .overall .word { display: block; font-size: 30px; font-weight: 800; letter-spacing: .06em; }
 .overall .why { display: block; font-size: 13px; opacity: .95; }
 .overall.passed { background: var(--pass); } .overall.failed { background: var(--fail); }
@@ -70,7 +70,9 @@ h3 { font-size: 13px; margin: 12px 0 4px; color: var(--muted); text-transform: u
 .facts caption { text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase;
   letter-spacing: .04em; padding-bottom: 2px; }
 .facts th { text-align: left; font-weight: normal; color: var(--muted); padding: 1px 14px 1px 0; vertical-align: top; white-space: nowrap; }
-.facts td { padding: 1px 0; vertical-align: top; word-break: break-word; }
+/* `anywhere`, not `break-word`: only `anywhere` lets a digest or URL shrink the table's minimum width, so a long
+   value wraps instead of widening the page past A4. */
+.facts td { padding: 1px 0; vertical-align: top; overflow-wrap: anywhere; }
 .summary { display: flex; flex-wrap: wrap; gap: 10px; margin: 18px 0 8px; }
 .count { flex: 1 1 110px; border: 1px solid var(--line); border-top: 5px solid var(--c, var(--line)); border-radius: 6px;
   padding: 8px 12px; background: var(--soft); }
@@ -115,7 +117,7 @@ table.purposes { width: 100%; border-collapse: collapse; }
 .decl caption { text-align: left; font-weight: 600; padding-bottom: 2px; }
 .decl th, .decl td { border: 1px solid var(--line); padding: 2px 8px; text-align: left; vertical-align: top; }
 .decl th { font-weight: normal; color: var(--muted); white-space: nowrap; }
-.decl td { word-break: break-word; }
+.decl td { overflow-wrap: anywhere; }
 .digest { word-break: break-all; }
 .notes { margin: 4px 0; padding-left: 20px; }
 .signoff { break-inside: avoid; }
@@ -133,6 +135,8 @@ footer { margin-top: 32px; color: var(--muted); font-size: 12px; border-top: 1px
   summary { color: var(--ink); }
   details:not([open]) { display: none; }
   section.declaration, section.signoff { break-inside: avoid; }
+  .overall { min-width: 0; padding: 8px 12px; }
+  .overall .word { font-size: 22pt; }
 }
 "#;
 
