@@ -2,6 +2,7 @@
 
 mod bench;
 mod conformance;
+mod document;
 mod gate;
 mod mrz;
 mod pdf;
@@ -37,6 +38,7 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     Gate(gate::GateArgs),
     Mrz(mrz::MrzArgs),
+    Document(document::DocumentArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -66,6 +68,8 @@ fn main() -> ExitCode {
         Command::Gate(args) => run(gate::run(args), Runtime::MultiThread),
         // Pure and synchronous: no runtime. Exit status 0, 1 (a check digit failed) or 2 (unreadable): see mrz.rs.
         Command::Mrz(args) => mrz::run(args),
+        // Exit status 0 (every check passed), 1 (one failed), 3 (incomplete), 2 (could not run): see document.rs.
+        Command::Document(args) => on_runtime(document::run(args), Runtime::MultiThread).unwrap_or(ExitCode::from(2)),
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }

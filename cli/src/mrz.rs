@@ -9,7 +9,6 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-// The MRZ codec is khil-mrtd's; it reaches the CLI through the population's re-export (see the report).
 use khil_mrtd::mrz::{Field, Mrz, Reading};
 use serde_json::{Value, json};
 

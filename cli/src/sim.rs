@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches};
+use khil_apdu::vpcd::VpcdEndpoint;
 use khil_link::Endpoint;
 use khil_sim_host::config::{LINE_PARAMS, Params, Surface};
-use khil_sim_host::{Console, Simulator};
+use khil_sim_host::{Build, BuiltCard, Console, Simulator};
 
 /// Where the simulator serves.
 #[derive(Debug, Clone)]
@@ -28,14 +29,15 @@ pub(crate) struct SimArgs {
     params: Params,
 }
 
-const ABOUT: &str = "Run a device simulator on a virtual serial port (pty) or TCP";
+const ABOUT: &str = "Run a device simulator on a virtual serial port (pty) or TCP, or a smart card in pcscd's vpcd";
 
 const AFTER_HELP: &str = "Prints exactly one line `ready <url>` on stdout once clients can connect, then serves until \
 SIGINT or SIGTERM. Each device has its own flags: `khil sim <device> --help`. The same names are the parameters of \
 in-process `sim:<device>?name=value&...` URLs.\n\nExamples:\n  khil sim echo --pty\n  \
 khil sim fingerprint --pty --profile r307 --finger auto:7 --state lib.json\n  \
 khil sim osdp-pd --pty --profile gate-io --address 1 --scbk-file board.key\n  \
-khil sim gate --pty --address 1 --scbk-file board.key --fail-mode secure";
+khil sim gate --pty --address 1 --scbk-file board.key --fail-mode secure\n  \
+khil sim passport --vpcd 127.0.0.1:35963 --document 3";
 
 /// The clap command of one simulator: the hosting flags, the line parameters and the device's own.
 fn device_command(sim: &'static Simulator) -> clap::Command {
@@ -127,20 +129,67 @@ impl clap::Args for SimArgs {
 
 pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
     let SimArgs { sim, hosting, params } = args;
-    let endpoint = match &hosting {
-        Hosting::Vpcd(addr) => {
+    let build = match (sim.build, &hosting) {
+        (Build::Card(build), Hosting::Vpcd(addr)) => return run_card(sim, build, &params, addr).await,
+        (Build::Card(_), _) => {
+            return Err(format!(
+                "device {:?} is a smart card: plug it into pcscd with --vpcd HOST:PORT (127.0.0.1:35963 for Debian's \
+                 vsmartcard-vpcd)",
+                sim.name
+            ));
+        }
+        (Build::Stream(_), Hosting::Vpcd(addr)) => {
             return Err(format!("--vpcd {addr}: device {:?} is not a smart card; use --pty or --tcp", sim.name));
         }
+        (Build::Stream(build), _) => build,
+    };
+    let endpoint = match &hosting {
         Hosting::Tcp(addr) => Endpoint::tcp(addr).await,
-        Hosting::Pty => Endpoint::pty(),
+        Hosting::Pty | Hosting::Vpcd(_) => Endpoint::pty(),
     }
     .map_err(|e| e.to_string())?;
     // Everything slow (synthesising fingers) happens here, before the ready line.
-    let built = (sim.build)(&params).map_err(|e| e.to_string())?;
+    let built = build(&params).map_err(|e| e.to_string())?;
     if let Some(console) = &built.console {
         spawn_console(Arc::clone(console));
     }
     let url = endpoint.client_url();
+    let shutdown = announce(sim, &url.to_string())?;
+    // On a worker thread, not the one in `block_on`: a device that calls `block_in_place` there (a scan on the
+    // fingerprint reader PD) left the signal unheard until its client closed the port.
+    tokio::spawn(built.serve(endpoint, shutdown))
+        .await
+        .map_err(|e| format!("simulator task: {e}"))?
+        .map_err(|e| e.to_string())
+}
+
+/// A smart card plugged into pcscd's vpcd: `ready pcsc://<reader>` once it is in the reader.
+async fn run_card(
+    sim: &'static Simulator,
+    build: fn(&Params) -> Result<BuiltCard, khil_sim_host::config::ParamError>,
+    params: &Params,
+    addr: &str,
+) -> Result<(), String> {
+    let endpoint = VpcdEndpoint::new(addr).map_err(|e| format!("--vpcd {addr}: {e}"))?;
+    let built = build(params).map_err(|e| e.to_string())?;
+    if let Some(console) = &built.console {
+        spawn_console(Arc::clone(console));
+    }
+    // Reach vpcd before saying ready: a reader that is not there is an error now, not a silent retry loop. The
+    // connection is the card in the reader, so it is kept for the first presentation (or closed at once when the
+    // document starts off the reader).
+    let first = endpoint.dial().await.map_err(|e| e.to_string())?;
+    let first = (*built.presented.borrow()).then_some(first);
+    let url = endpoint.client_url().to_string();
+    let shutdown = announce(sim, &url)?;
+    tokio::spawn(built.serve_vpcd(endpoint, first, shutdown))
+        .await
+        .map_err(|e| format!("simulator task: {e}"))?
+        .map_err(|e| e.to_string())
+}
+
+/// Installs the signal handlers, then prints the one `ready <url>` line; the future ends the simulator.
+fn announce(sim: &Simulator, url: &str) -> Result<impl Future<Output = ()> + use<>, String> {
     // Handlers go in before the ready line: a supervisor may signal as soon as it has read it.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     {
@@ -148,16 +197,10 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
         writeln!(out, "ready {url}").and_then(|()| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
     }
     tracing::info!(device = sim.name, %url, "simulator ready");
-    let shutdown = async {
+    Ok(async {
         let name = shutdown.await;
         tracing::info!(signal = name, "shutting down");
-    };
-    // On a worker thread, not the one in `block_on`: a device that calls `block_in_place` there (a scan on the
-    // fingerprint reader PD) left the signal unheard until its client closed the port.
-    tokio::spawn(built.serve(endpoint, shutdown))
-        .await
-        .map_err(|e| format!("simulator task: {e}"))?
-        .map_err(|e| e.to_string())
+    })
 }
 
 /// Feeds stdin lines to the simulator's console and prints its answers, and what happens at the device, on

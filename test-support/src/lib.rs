@@ -9,6 +9,6 @@ pub mod peer;
 pub mod process;
 pub mod temp;
 
-pub use peer::{data, missing, program, program_any, python, python_with};
+pub use peer::{data, missing, pcscd_with_vpcd, program, program_any, python, python_with};
 pub use process::{Ready, start_ready, terminate, wait_exit};
 pub use temp::{TempDir, temp_dir, temp_file};

@@ -108,6 +108,28 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Whether pcscd runs with vsmartcard's vpcd listening on TCP `port` (35963: reader "Virtual PCD 00 00", 35964:
+/// "Virtual PCD 00 01"), as ci/test starts it; skips (or fails under `CI=true`) otherwise. Checked from /proc,
+/// since connecting to vpcd would plug a card in.
+pub fn pcscd_with_vpcd(port: u16) -> bool {
+    if !Path::new("/run/pcscd/pcscd.comm").exists() {
+        return missing::<()>(
+            "pcscd is not running (no /run/pcscd/pcscd.comm): ci/test starts it with the vpcd readers",
+        )
+        .is_some();
+    }
+    let wanted = format!(":{port:04X}");
+    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+        std::fs::read_to_string(f).unwrap_or_default().lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
+        })
+    });
+    listening
+        || missing::<()>(format!("pcscd runs but vpcd does not listen on TCP {port} (is vsmartcard-vpcd installed?)"))
+            .is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

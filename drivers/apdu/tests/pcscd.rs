@@ -38,7 +38,7 @@ fn plug_in(card: TestCard) -> (oneshot::Sender<()>, JoinHandle<()>) {
 async fn khil_pcsc_reads_khil_card_through_pcscd() {
     use khil_apdu::pcsc::PcscTransport;
 
-    if !common::pcscd_with_vpcd(VPCD_PORT) {
+    if !khil_test_support::pcscd_with_vpcd(VPCD_PORT) {
         return;
     }
     let card = TestCard::new();
@@ -69,7 +69,7 @@ async fn khil_pcsc_reads_khil_card_through_pcscd() {
 /// (b) The same card read by pyscard, a PC/SC client khil did not write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyscard_reads_khil_card_through_pcscd() {
-    if !common::pcscd_with_vpcd(VPCD_PORT) {
+    if !khil_test_support::pcscd_with_vpcd(VPCD_PORT) {
         return;
     }
     let Some(python) = common::peer("KHIL_PEERS_PY", "python") else { return };
@@ -120,7 +120,7 @@ async fn khil_pcsc_reads_vicc() {
     /// vicc's ATR for `-t iso7816` (T=1), as it sends it; checked, so the card read is vicc's.
     const VICC_ATR: &str = "3B951381018073FF01000B";
     let port = VPCD_PORT + 1;
-    if !common::pcscd_with_vpcd(port) {
+    if !khil_test_support::pcscd_with_vpcd(port) {
         return;
     }
     let Some(vicc) = common::peer("KHIL_PEERS_VICC", "vicc") else { return };

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use khil_sim_host::config::{self, ParamError, ParamSpec, Params};
-use khil_sim_host::{Built, Console, Simulator};
+use khil_sim_host::{Build, Built, Console, Simulator};
 use khil_sim_population::{FingerModel, Fingers, Presence};
 
 use crate::{DeviceFault, Profile, SensorConfig, ZfmSensor};
@@ -55,7 +55,7 @@ pub const SIMULATOR: Simulator = Simulator {
            Console (stdin): `place <id>` (the finger stays on), `lift`, `auto <id>` (placed, captured, lifted, \
            placed again).",
     params: PARAMS,
-    build,
+    build: Build::Stream(build),
 };
 
 /// The module's configuration from `params` (`own_faults`: the faults [`config::line`] left to the device), and

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use khil_link::{BoxLink, LinkError};
 use khil_sim_host::config::{self, ParamError, ParamSpec, Params};
-use khil_sim_host::{Built, Console, Device, Simulator};
+use khil_sim_host::{Build, Built, Console, Device, Simulator};
 use khil_sim_osdp::{OsdpPd, PdConfig, PdFault, PdProfile};
 
 use crate::{Behaviour, DEFAULT_TICK, Event, FailMode, Flap, GateBridge, GateConfig, GateHandle, GateModel, Zone};
@@ -39,7 +39,7 @@ pub const SIMULATOR: Simulator = Simulator {
            (luggage in a doorway), `clear entry|exit`, `power on|off`, `status`. What happens at the gate is \
            printed on stderr.",
     params: PARAMS,
-    build,
+    build: Build::Stream(build),
 };
 
 /// A simulated gate: the I/O board the line reaches, and the gate around it (alive as long as this is).

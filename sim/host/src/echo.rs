@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::Device;
 use crate::config::{self, ParamError, Params};
-use crate::simulator::{Built, Simulator};
+use crate::simulator::{Build, Built, Simulator};
 
 #[derive(Debug, Default)]
 pub struct Echo;
@@ -19,7 +19,7 @@ pub const SIMULATOR: Simulator = Simulator {
     about: "A loopback device: every byte it receives goes straight back (proves links, pacing and faults)",
     help: "Examples:\n  khil sim echo --pty\n  khil sim echo --tcp 127.0.0.1:4001 --pace 57600 --fault flip:p=0.001",
     params: &[],
-    build,
+    build: Build::Stream(build),
 };
 
 fn build(params: &Params) -> Result<Built, ParamError> {

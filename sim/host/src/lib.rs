@@ -9,7 +9,7 @@ pub mod echo;
 pub mod persist;
 pub mod simulator;
 
-pub use simulator::{Built, Console, Simulator};
+pub use simulator::{Build, Built, BuiltCard, CardFactory, Console, Simulator};
 
 use std::future::Future;
 use std::sync::Arc;

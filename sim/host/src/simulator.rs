@@ -23,7 +23,90 @@ pub struct Simulator {
     /// Examples and notes for `khil sim <name> --help`.
     pub help: &'static str,
     pub params: &'static [ParamSpec],
-    pub build: fn(&Params) -> Result<Built, ParamError>,
+    pub build: Build,
+}
+
+/// How a simulator is made: a device on a byte stream (served on a pty, TCP or in memory), or a smart card
+/// (answering APDUs: in an in-memory reader, or plugged into pcscd's vpcd).
+#[derive(Debug, Clone, Copy)]
+pub enum Build {
+    Stream(fn(&Params) -> Result<Built, ParamError>),
+    Card(fn(&Params) -> Result<BuiltCard, ParamError>),
+}
+
+/// Makes the card a reader powers up: a fresh chip each time a document is presented.
+pub type CardFactory = Arc<dyn Fn() -> Box<dyn khil_apdu::Card> + Send + Sync>;
+
+/// A smart-card simulator ready to serve: how to make its card, whether it is in the reader now (a traveller
+/// lays a passport on the reader and takes it away: the console changes this), and its console.
+pub struct BuiltCard {
+    pub card: CardFactory,
+    pub presented: tokio::sync::watch::Receiver<bool>,
+    pub console: Option<Arc<dyn Console>>,
+}
+
+impl std::fmt::Debug for BuiltCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuiltCard").field("presented", &*self.presented.borrow()).finish_non_exhaustive()
+    }
+}
+
+impl BuiltCard {
+    /// The card in an in-memory reader (a `sim:` URL), presented once.
+    pub fn in_memory(&self) -> khil_apdu::MemoryReader {
+        khil_apdu::memory_pair(CardBox((self.card)())).0
+    }
+
+    /// Plugs the card into pcscd through vpcd whenever it is presented, taking it out (closing the connection,
+    /// which empties the reader) when it is removed, until `shutdown`. `first`: a connection already made (the
+    /// caller checked vpcd is there before saying ready), used for the first presentation so that pcscd does not
+    /// see a card come and go at start-up.
+    pub async fn serve_vpcd(
+        mut self,
+        endpoint: khil_apdu::vpcd::VpcdEndpoint,
+        mut first: Option<khil_apdu::vpcd::VpcdSession>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), khil_apdu::TransportError> {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                changed = self.presented.wait_for(|p| *p) => if changed.is_err() { return Ok(()) },
+            }
+            let mut card = (self.card)();
+            let mut presented = self.presented.clone();
+            let mut removed = std::pin::pin!(async move {
+                let _ = presented.wait_for(|p| !*p).await;
+            });
+            if let Some(mut session) = first.take() {
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = &mut removed => continue,
+                    // vpcd went away (pcscd restarted): the card stays presented and is plugged in again below.
+                    ended = session.run(card.as_mut()) => tracing::warn!(?ended, "vpcd closed the connection"),
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                served = endpoint.serve(card.as_mut(), removed) => served?,
+            }
+        }
+    }
+}
+
+/// A boxed card as a card (the readers take `impl Card`).
+struct CardBox(Box<dyn khil_apdu::Card>);
+
+impl khil_apdu::Card for CardBox {
+    fn atr(&self) -> Vec<u8> {
+        self.0.atr()
+    }
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+    fn answer(&mut self, command: &khil_apdu::Command) -> khil_apdu::Response {
+        self.0.answer(command)
+    }
 }
 
 /// A simulator ready to serve: the device, the line in front of it, and its console if it has one.

@@ -4,9 +4,14 @@
 //!   unknown CSCA), CRLs, a CSCA master list.
 //! - [`chip`]: the chip itself: an eMRTD application answering APDUs (`khil_apdu::Card`): files, BAC, PACE,
 //!   secure messaging, chip and active authentication, each refusal with its status word.
+//! - [`sim`]: `khil sim passport` / `sim:passport`: a population document issued under the test PKI on a
+//!   chip, presented and removed from the console.
 //! - [`issue`]: the LDS files of one document (EF.COM, EF.CardAccess, DG1, DG2, DG3, DG14, DG15, EF.SOD),
 //!   with faults for passive authentication tests.
 
 pub mod chip;
 pub mod issue;
 pub mod pki;
+pub mod sim;
+
+pub use sim::SIMULATOR;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use khil_sim_host::config::{self, Param, ParamError, ParamSpec, Params};
-use khil_sim_host::{Built, Console, Simulator};
+use khil_sim_host::{Build, Built, Console, Simulator};
 use khil_sim_population::{Fingers, Presence};
 
 use crate::{BioReader, OsdpPd, PdConfig, PdEvent, PdFault, PdProfile, PdStateFile};
@@ -75,7 +75,7 @@ pub const SIMULATOR: Simulator = Simulator {
            bio-reader also takes `place <id>`, `lift` and `auto <id>`. Every profile takes files by FILETRANSFER \
            (type 1 or 128-255).",
     params: PARAMS,
-    build,
+    build: Build::Stream(build),
 };
 
 /// The key from `scbk`, `scbk-file` or (on the command line) `KHIL_SCBK`; `None`: install mode.

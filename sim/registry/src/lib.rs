@@ -2,10 +2,11 @@
 //! URLs resolve through it, so a simulator is added in one place and both surfaces take the same parameters
 //! (each simulator crate declares them once: [`khil_sim_host::Simulator`]).
 
+use khil_apdu::{BoxApdu, SimCardConnector, TransportError};
 use khil_link::url::SimUrl;
 use khil_link::{BoxLink, DeviceUrl, LinkError, SimConnector};
-use khil_sim_host::Simulator;
 use khil_sim_host::config::{Params, Surface};
+use khil_sim_host::{Build, Simulator};
 
 /// Every simulator, in the order `khil sim --help` lists them. Adding a device class adds one line here.
 pub const SIMULATORS: &[&Simulator] = &[
@@ -13,6 +14,7 @@ pub const SIMULATORS: &[&Simulator] = &[
     &khil_sim_fingerprint::SIMULATOR,
     &khil_sim_osdp::SIMULATOR,
     &khil_sim_gate::SIMULATOR,
+    &khil_sim_mrtd::SIMULATOR,
 ];
 
 /// The simulator called `name`.
@@ -37,7 +39,29 @@ impl SimConnector for Simulators {
             .ok_or_else(|| unsupported(format!("no simulator {:?}: expected one of {}", url.device, names())))?;
         let params = Params::new(Surface::Url, sim.name, sim.params, url.params.clone())
             .map_err(|e| unsupported(e.to_string()))?;
-        let built = (sim.build)(&params).map_err(|e| unsupported(e.to_string()))?;
+        let Build::Stream(build) = sim.build else {
+            return Err(unsupported(format!(
+                "{} is a smart card: it answers APDUs, not bytes (read it with `khil document read`)",
+                sim.name
+            )));
+        };
+        let built = build(&params).map_err(|e| unsupported(e.to_string()))?;
         Ok(built.in_process())
+    }
+}
+
+impl SimCardConnector for Simulators {
+    fn connect_sim_card(&self, url: &SimUrl) -> Result<BoxApdu, TransportError> {
+        let unsupported =
+            |why: String| TransportError::Unsupported { url: DeviceUrl::Sim(url.clone()).to_string(), why };
+        let sim = find(&url.device)
+            .ok_or_else(|| unsupported(format!("no simulator {:?}: expected one of {}", url.device, names())))?;
+        let Build::Card(build) = sim.build else {
+            return Err(unsupported(format!("{} is not a smart card: it talks over a byte stream", sim.name)));
+        };
+        let params = Params::new(Surface::Url, sim.name, sim.params, url.params.clone())
+            .map_err(|e| unsupported(e.to_string()))?;
+        let built = build(&params).map_err(|e| unsupported(e.to_string()))?;
+        Ok(Box::new(built.in_memory()))
     }
 }

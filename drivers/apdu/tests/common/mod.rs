@@ -123,25 +123,6 @@ pub fn skip(why: &str) {
     eprintln!("skipped: {why}");
 }
 
-/// Whether pcscd runs with vpcd listening on `port`; checked from /proc, since connecting would plug in a card.
-pub fn pcscd_with_vpcd(port: u16) -> bool {
-    if !Path::new("/run/pcscd/pcscd.comm").exists() {
-        skip("pcscd is not running (no /run/pcscd/pcscd.comm): ci/test starts it with the vpcd readers");
-        return false;
-    }
-    let wanted = format!(":{port:04X}");
-    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
-        std::fs::read_to_string(f).unwrap_or_default().lines().any(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
-        })
-    });
-    if !listening {
-        skip(&format!("pcscd runs but vpcd does not listen on TCP {port} (is vsmartcard-vpcd installed?)"));
-    }
-    listening
-}
-
 /// A program of ci/test's peers venv named by `var` (`KHIL_PEERS_PY`, `KHIL_PEERS_VICC`), or `None` (skip).
 pub fn peer(var: &str, in_venv: &str) -> Option<PathBuf> {
     let from_env = std::env::var_os(var).map(PathBuf::from);

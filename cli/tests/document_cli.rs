@@ -1,0 +1,106 @@
+//! `khil document read` as users run it, against an in-process simulated passport (`sim:passport?...`): the
+//! JSON, the table, and the exit status 0 / 1 / 3 / 2; the same run through the real pcscd is in
+//! `passport_pcscd.rs`.
+
+mod common;
+
+use std::process::Output;
+
+use common::khil;
+use serde_json::Value;
+
+fn read(args: &[&str]) -> Output {
+    khil().args(["document", "read"]).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+fn status<'a>(v: &'a Value, check: &str) -> &'a str {
+    v["checks"].as_array().unwrap().iter().find(|c| c["check"] == check).unwrap_or_else(|| panic!("no {check}: {v}"))
+        ["status"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn a_simulated_passport_reads_and_verifies_but_fingerprints_stay_behind_eac() {
+    let out = read(&["--device", "sim:passport?document=3", "--document", "3"]);
+    // 3: nothing failed, but DG3 could not be read without terminal authentication.
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["outcome"], "incomplete");
+    assert!(v["access"].as_str().unwrap().starts_with("PACE id-PACE-ECDH-GM-AES-CBC-CMAC-128 on Brainpool"), "{v}");
+    for check in [
+        "access control: PACE",
+        "EF.COM",
+        "passive authentication: EF.SOD signature by the Document Signer",
+        "passive authentication: Document Signer not revoked",
+        "chip authentication",
+        "active authentication",
+        "MRZ on the page = DG1",
+    ] {
+        assert_eq!(status(&v, check), "passed", "{check}: {v}");
+    }
+    assert_eq!(status(&v, "reading DG3"), "not checked");
+    let files: Vec<&str> = v["files_read"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["EF.CardAccess", "EF.COM", "EF.SOD", "DG1", "DG2", "DG14", "DG15"]);
+    // No document data in the output: the MRZ's document number does not appear.
+    let mrz = khil_sim_population::documents::Documents::new(0, khil_mrtd::mrz::CivilDate::new(2026, 6, 1).unwrap())
+        .document(3)
+        .document_number;
+    assert!(!text(&out.stdout).contains(&mrz), "the output shows the document number");
+}
+
+#[test]
+fn bac_only_documents_and_the_table() {
+    let out = read(&["--device", "sim:passport?document=3&pace-curve=none", "--document", "3", "--table"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("access:  BAC"), "{t}");
+    assert!(t.contains("outcome: INCOMPLETE"), "{t}");
+    assert!(t.lines().any(|l| l.contains("chip authentication") && l.contains("passed")), "{t}");
+}
+
+#[test]
+fn the_wrong_page_opens_nothing_and_fails() {
+    // Document 4's MRZ against document 3's chip: neither PACE nor BAC opens it.
+    let out = read(&["--device", "sim:passport?document=3", "--document", "4"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["outcome"], "failed");
+    assert_eq!(status(&v, "access control: PACE"), "failed");
+    assert_eq!(status(&v, "access control: BAC"), "failed");
+    assert!(v["access"].is_null());
+}
+
+#[test]
+fn what_cannot_run_exits_2_naming_it() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--device", "sim:passport?document=11", "--document", "11"], "document 11 is a visa"),
+        (&["--device", "serial:///dev/null", "--document", "1"], "a byte-stream device, not an APDU one"),
+        (&["--device", "sim:fingerprint", "--document", "1"], "fingerprint is not a smart card"),
+        (&["--device", "sim:passport", "--mrz-file", "/nonexistent/page.txt"], "--mrz-file /nonexistent/page.txt"),
+    ];
+    for (args, needle) in cases {
+        let out = read(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(needle), "{args:?}: {needle:?} not in {}", text(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_card_simulator_is_refused_on_a_pty_and_a_stream_one_on_vpcd() {
+    let out = khil().args(["sim", "passport", "--pty"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is a smart card: plug it into pcscd with --vpcd"), "{}", text(&out.stderr));
+    let out = khil().args(["sim", "passport", "--vpcd", "127.0.0.1:35963", "--pace", "9600"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not for a smart card"), "{}", text(&out.stderr));
+}
