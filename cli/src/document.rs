@@ -136,7 +136,7 @@ fn trust(args: &ReadArgs) -> Result<TrustStore, String> {
 
 /// A generator seeded from the operating system: challenges and keys must not be guessable by a chip. Read
 /// from /dev/urandom directly (Linux, khil's platform) rather than switching on rand's OS feature for one call.
-fn system_rng() -> Result<ChaCha20Rng, String> {
+pub(crate) fn system_rng() -> Result<ChaCha20Rng, String> {
     use std::io::Read;
     let mut seed = [0u8; 32];
     std::fs::File::open("/dev/urandom")

@@ -1,5 +1,6 @@
 //! `khil bench <what>`: performance figures, each against a reference measured in the same run.
 
+mod document;
 mod fingerprint;
 mod link;
 mod matching;
@@ -24,6 +25,7 @@ enum BenchWhat {
     Calibrate(matching::CalibrateArgs),
     Fingerprint(fingerprint::FingerprintBenchArgs),
     Osdp(osdp::OsdpBenchArgs),
+    Document(document::DocumentBenchArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
@@ -34,6 +36,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
             tokio::task::spawn_blocking(move || matching::run(&a)).await.map_err(|e| e.to_string())?
         }
         BenchWhat::Osdp(a) => on_all_cores(move || async move { osdp::run(&a).await }).await,
+        BenchWhat::Document(a) => on_all_cores(move || async move { document::run(&a).await }).await,
         BenchWhat::Fingerprint(a) => on_all_cores(move || async move { fingerprint::run(&a).await }).await,
         BenchWhat::Calibrate(a) => {
             tokio::task::spawn_blocking(move || matching::calibrate(&a)).await.map_err(|e| e.to_string())

@@ -150,7 +150,10 @@ fn build(params: &Params) -> Result<BuiltCard, ParamError> {
             *c += 1;
             *c
         };
-        let chip = PassportChip::new(content.content(), seed.wrapping_add(n));
+        // The chip's own stream of the seed ("khilchip" mixed in), so that a terminal seeded with a small number
+        // never draws the chip's keys (PACE refuses equal keys on both sides, as 9303 says it must).
+        let chip_seed = seed ^ 0x6b68_696c_6368_6970 ^ n.rotate_left(32);
+        let chip = PassportChip::new(content.content(), chip_seed);
         Box::new(chip) as Box<dyn khil_apdu::Card>
     });
     Ok(BuiltCard { card, presented: rx, console: Some(Arc::new(PassportConsole { presented: tx })) })
