@@ -454,47 +454,49 @@ fn vicc_epass() -> Option<std::path::PathBuf> {
     found
 }
 
-/// (2) khil's inspection reads vicc's ePass card (Debian vsmartcard-vpicc 3.3, `vicc -t ePass`, made to run on
-/// Python 3 by ci/vicc-epass.patch) through pcscd, on vpcd's second slot: BAC and 3DES secure messaging, EF.COM and
-/// DG1, and DG1's MRZ against the page's. vicc's ePass is a bare BAC card: its EF.COM lists DG1 and DG2, its DG2
-/// is empty without a portrait, and its EF.SOD is an empty file at 010D (EF.SOD is 011D), so khil cannot read an
-/// EF.SOD: passive authentication is not checked, and reading DG2 fails (an empty file is no data group). No DG14,
-/// no DG15: chip and active authentication are not checked.
+/// vicc's ATR for `-t ePass` (its ISO 7816 card's: T=1), as it sends it.
 #[cfg(feature = "pcsc")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn khil_inspects_vicc_epass_through_pcscd() {
-    use khil_mrtd::inspect::{InspectOptions, inspect};
-    use khil_mrtd::lds::FileId;
-    use khil_mrtd::pa::{Outcome, Status};
-    use rand::SeedableRng;
+const VICC_ATR: [u8; 11] = [0x3B, 0x95, 0x13, 0x81, 0x01, 0x80, 0x73, 0xFF, 0x01, 0x00, 0x0B];
 
-    /// vicc's ATR for `-t ePass` (the ISO 7816 card's: T=1), as it sends it.
-    const VICC_ATR: &str = "3B951381018073FF01000B";
+/// What vicc's ePass tests saw: khil's inspection, and the pyscard BAC client's output (success, stdout, stderr).
+#[cfg(feature = "pcsc")]
+struct ViccRead {
+    inspection: khil_mrtd::inspect::Inspection,
+    pyscard: (bool, String, String),
+}
+
+/// Starts vicc's ePass card (the patched vicc from [`vicc_epass`]) on vpcd's second slot, holding the MRZ of this
+/// file, with `KHIL_VICC_9303` set as `conformant` says; runs khil's inspection over khil's PC/SC transport
+/// against it, then the pyscard BAC client. `None`: skipped.
+#[cfg(feature = "pcsc")]
+async fn read_vicc_epass(conformant: bool) -> Option<ViccRead> {
+    use khil_mrtd::inspect::{InspectOptions, inspect};
+    use rand::SeedableRng;
+    use tokio::io::AsyncWriteExt;
+
     let port = VPCD_PORT + 1;
     if !pcscd_with_vpcd(port) {
-        return;
+        return None;
     }
-    let Some(vicc) = vicc_epass() else { return };
+    let python = khil_test_support::python_with("smartcard.System, Crypto.Cipher.DES3")?;
+    let vicc = vicc_epass()?;
     let reader_name = khil_apdu::vpcd::reader_for_port(port).unwrap();
     let mut reader = khil_apdu::pcsc::PcscTransport::open(&reader_name).await.unwrap();
     wait_for_removal(&mut reader).await;
-    // The card generator asks for the MRZ (one string) and a portrait's path (none here) on stdin.
     let mut child = tokio::process::Command::new(vicc)
         .args(["-t", "ePass", "-H", "127.0.0.1", "-P", &port.to_string()])
+        .env("KHIL_VICC_9303", if conformant { "1" } else { "0" })
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(format!("{MRZ_LINE_1}{MRZ_LINE_2}\n\n").as_bytes()).await.unwrap();
-    }
-    let atr: Vec<u8> =
-        (0..VICC_ATR.len()).step_by(2).map(|i| u8::from_str_radix(&VICC_ATR[i..i + 2], 16).unwrap()).collect();
-    wait_for_card(&mut reader, &atr).await;
+    // Its card generator asks for the MRZ (one string) and a portrait's path (none here) on stdin.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{MRZ_LINE_1}{MRZ_LINE_2}\n\n").as_bytes()).await.unwrap();
+    drop(stdin);
+    wait_for_card(&mut reader, &VICC_ATR).await;
 
     let options = InspectOptions {
         mrz: mrz(),
@@ -504,24 +506,90 @@ async fn khil_inspects_vicc_epass_through_pcscd() {
         read_size: khil_mrtd::files::SM_SHORT_READ,
     };
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(22);
-    let r = inspect(&mut reader, &options, &mut rng).await.unwrap();
+    let inspection = inspect(&mut reader, &options, &mut rng).await.unwrap();
+    let pyscard =
+        tokio::task::spawn_blocking(move || run_bac_script(&python, &reader_name, &hex(&VICC_ATR))).await.unwrap();
     child.start_kill().unwrap();
     let output = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let list = list(&r);
-    println!("khil reads vicc's ePass through pcscd:{list}");
     assert!(!stderr.contains("Traceback"), "vicc failed:\n{stderr}");
-
-    let status = |name: &str| {
-        r.checks.iter().find(|c| c.name == name).map_or_else(|| panic!("no {name}:{list}"), |c| c.status.clone())
-    };
-    assert_eq!(r.access.as_deref(), Some("BAC"), "{list}");
-    for name in ["access control: BAC", "EF.COM", "MRZ on the page = DG1"] {
-        assert!(status(name).passed(), "{name}:{list}");
-    }
-    assert!(r.files_read.contains(&(FileId::Dg(1), 93)), "{:?}", r.files_read);
-    assert!(matches!(status("passive authentication"), Status::NotChecked(_)), "{list}");
-    assert!(status("reading EF.SOD").failed(), "{list}");
-    assert_eq!(r.outcome(), Outcome::Failed, "{list}");
     wait_for_removal(&mut reader).await;
+    println!(
+        "vicc's ePass through pcscd (KHIL_VICC_9303={}): khil's inspection:{}\npyscard BAC client:\n{}{}",
+        u8::from(conformant),
+        list(&inspection),
+        pyscard.1,
+        pyscard.2
+    );
+    Some(ViccRead { inspection, pyscard })
+}
+
+#[cfg(feature = "pcsc")]
+fn status_of(r: &khil_mrtd::inspect::Inspection, name: &str) -> khil_mrtd::pa::Status {
+    r.checks.iter().find(|c| c.name == name).map_or_else(|| panic!("no check {name}:{}", list(r)), |c| c.status.clone())
+}
+
+/// (2) khil's inspection reads vicc's ePass card (Debian vsmartcard-vpicc 3.3, `vicc -t ePass`, made to run on
+/// Python 3 by ci/vicc-epass.patch) through pcscd, on vpcd's second slot. BAC passes: vicc derived the same keys
+/// from the MRZ, verified khil's EIFD/MIFD, and khil verified vicc's EIC/MIC. vicc then accepts khil's protected
+/// SELECT (its MAC over khil's SSC, header and DO'87' verifies, or it would answer 6988), but its protected
+/// response has no DO'99' (9303-11 puts the status word in DO'99' under the MAC in every protected response;
+/// ISO 7816-4's generic secure messaging, which vicc implements, leaves it out), and khil refuses the response,
+/// naming the missing DO'99'. Nothing after that can be read, so passive authentication (no EF.SOD), chip and
+/// active authentication (no DG14, DG15) and the MRZ comparison (no DG1) are not checked. The pyscard BAC client
+/// (written from 9303-11) stops at the same place for the same reason.
+#[cfg(feature = "pcsc")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn khil_inspects_vicc_epass_through_pcscd() {
+    use khil_mrtd::pa::{Outcome, Status};
+
+    let Some(ViccRead { inspection: r, pyscard }) = read_vicc_epass(false).await else { return };
+    let l = list(&r);
+    assert_eq!(r.access.as_deref(), Some("BAC"), "{l}");
+    assert!(status_of(&r, "access control: BAC").passed(), "{l}");
+    assert!(matches!(status_of(&r, "EF.COM"), Status::Failed(why) if why.contains("no data object 99")), "{l}");
+    for name in ["passive authentication", "chip authentication", "active authentication", "MRZ on the page = DG1"] {
+        assert!(matches!(status_of(&r, name), Status::NotChecked(_)), "{name}: {l}");
+    }
+    assert_eq!(r.outcome(), Outcome::Failed, "{l}");
+
+    let (ok, stdout, stderr) = pyscard;
+    assert!(!ok && stdout.contains("bac: ok"), "{stdout}{stderr}");
+    assert!(stderr.contains("FAILED: protected response without DO99"), "{stdout}{stderr}");
+}
+
+/// (2, continued) The same with ci/vicc-epass-9303.patch's switch on (`KHIL_VICC_9303=1`): vicc's protected
+/// responses carry DO'99' under the MAC and its EF.COM lists DG1 and DG2 as tags. khil then reads through vicc's
+/// 3DES secure messaging (vicc's DO'87' decrypts, its MACs verify with khil's SSC): EF.COM passes, DG1 is read
+/// (93 bytes) and its MRZ is the page's. vicc's EF.SOD is at 010D, not 011D, so selecting EF.SOD fails with 6A82
+/// and passive authentication is not checked; its DG2 is an empty file (no portrait given), which khil names;
+/// no DG14 or DG15, so chip and active authentication are not checked. The pyscard BAC client reads EF.COM and
+/// DG1 and agrees.
+#[cfg(feature = "pcsc")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn khil_inspects_vicc_epass_9303_through_pcscd() {
+    use khil_mrtd::lds::FileId;
+    use khil_mrtd::pa::{Outcome, Status};
+
+    let Some(ViccRead { inspection: r, pyscard }) = read_vicc_epass(true).await else { return };
+    let l = list(&r);
+    assert_eq!(r.access.as_deref(), Some("BAC"), "{l}");
+    for name in ["access control: BAC", "EF.COM", "MRZ on the page = DG1"] {
+        assert!(status_of(&r, name).passed(), "{name}: {l}");
+    }
+    assert!(matches!(status_of(&r, "reading EF.SOD"), Status::Failed(why) if why.contains("6A82")), "{l}");
+    assert!(status_of(&r, "reading DG2").failed(), "{l}");
+    for name in ["passive authentication", "chip authentication", "active authentication"] {
+        assert!(matches!(status_of(&r, name), Status::NotChecked(_)), "{name}: {l}");
+    }
+    assert_eq!(r.files_read, [(FileId::Com, 22), (FileId::Dg(1), 93)], "{l}");
+    assert_eq!(r.outcome(), Outcome::Failed, "{l}");
+
+    let (ok, stdout, stderr) = pyscard;
+    assert!(ok, "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[2..],
+        ["bac: ok, 3DES secure messaging", "EF.COM: 22 bytes, data group tags 6175", "DG1: 93 bytes, the MRZ matches"]
+    );
 }
