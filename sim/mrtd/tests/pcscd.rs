@@ -8,13 +8,20 @@
 //! - `tests/peers/bac_pyscard.py`, a BAC client of our own written from 9303-11 with pyscard and pycryptodome: it
 //!   checks itself on Appendix D, then runs BAC and reads EF.COM and DG1 under 3DES secure messaging.
 //!
-//! And khil's inspection reads vicc's ePass card (Debian vsmartcard-vpicc, made to run on Python 3 by
-//! ci/vicc-epass.patch) on vpcd's second slot.
+//! And khil's inspection and the same pyscard client read vicc's ePass card (Debian vsmartcard-vpicc, made to run
+//! on Python 3 by ci/vicc-epass.patch) on vpcd's second slot: as it is, and with ci/vicc-epass-9303.patch's switch
+//! for its two departures from 9303 (see the tests).
 //!
 //! These tests share pcscd's vpcd slots, so nextest runs them one at a time (test group `vpcd` in
 //! `.config/nextest.toml`). They skip with a printed reason when pcscd or a peer is missing, and fail instead under
 //! `CI=true`. The chip's ATR is the same for every document, so each test waits for the reader to be empty before
-//! it plugs the next one in.
+//! it plugs the next one in. pcscd is one daemon per machine: two test runs at once (two worktrees) take each
+//! other's cards; nextest's group serializes one run only.
+//!
+//! The pcscd round trip printed (about 49 ms for a GET CHALLENGE) is not pcscd's: Debian's vpcd sends the length
+//! and the APDU in two writes, Nagle's algorithm holds the second until the card side acknowledges the first, and
+//! Linux delays that acknowledgement (40 ms). A card that sets TCP_QUICKACK after each read answers in about
+//! 0.1 ms (measured with a 30-line Python card); `VpcdEndpoint` does not yet.
 
 use std::fmt::Write as _;
 use std::path::Path;
