@@ -18,10 +18,10 @@
 //! it plugs the next one in. pcscd is one daemon per machine: two test runs at once (two worktrees) take each
 //! other's cards; nextest's group serializes one run only.
 //!
-//! The pcscd round trip printed (about 49 ms for a GET CHALLENGE) is not pcscd's: Debian's vpcd sends the length
-//! and the APDU in two writes, Nagle's algorithm holds the second until the card side acknowledges the first, and
-//! Linux delays that acknowledgement (40 ms). A card that sets TCP_QUICKACK after each read answers in about
-//! 0.1 ms (measured with a 30-line Python card); `VpcdEndpoint` does not yet.
+//! The pcscd round trip printed (about 49 ms for a GET CHALLENGE) is not pcscd's: it is the card side's delayed
+//! TCP acknowledgement (Linux, 40 ms) holding up vpcd's next small segment (Nagle's algorithm on vpcd's socket,
+//! which has no TCP_NODELAY). A card that sets TCP_QUICKACK after each read answers in about 0.1 ms (measured with
+//! a 30-line Python card on the same pcscd); `VpcdEndpoint` does not yet.
 
 use std::fmt::Write as _;
 use std::path::Path;
