@@ -141,11 +141,6 @@ async fn khil_inspects_khil_chip_through_pcscd() {
     let mut reader = khil_apdu::connect(&url, &khil_apdu::NoSimCards).await.unwrap();
     wait_for_removal(reader.as_mut()).await;
     for (access, doc) in documents(&pki) {
-        let chip = chip(doc);
-        let atr = chip.atr();
-        let (stop, server) = plug_in(chip, &tokio::runtime::Handle::current());
-        wait_for_card(reader.as_mut(), &atr).await;
-
         let options = InspectOptions {
             mrz: mrz(),
             trust: pki.trust_store(),
@@ -153,6 +148,19 @@ async fn khil_inspects_khil_chip_through_pcscd() {
             pace: true,
             read_size: khil_mrtd::files::SM_SHORT_READ,
         };
+        // The same inspection in the in-memory reader first: what the chip and the inspection cost without PC/SC.
+        let (mut memory, _slot) = khil_apdu::memory_pair(chip(doc.clone()));
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
+        let started = Instant::now();
+        let in_memory = inspect(&mut memory, &options, &mut rng).await.unwrap();
+        let memory_wall = started.elapsed();
+        assert_eq!(in_memory.outcome(), Outcome::Passed, "{access} in memory:{}", list(&in_memory));
+
+        let chip = chip(doc);
+        let atr = chip.atr();
+        let (stop, server) = plug_in(chip, &tokio::runtime::Handle::current());
+        wait_for_card(reader.as_mut(), &atr).await;
+
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
         let mut counted = Counting { inner: reader.as_mut(), apdus: 0 };
         let started = Instant::now();
@@ -188,8 +196,8 @@ async fn khil_inspects_khil_chip_through_pcscd() {
         }
         let round_trip = started.elapsed() / rounds;
         println!(
-            "khil through pcscd, {opened}: {wall:.1?} wall per document ({apdus} APDUs, {bytes} bytes of files); \
-             GET CHALLENGE round trip {round_trip:.2?}; inspection = {:.0} round trips",
+            "khil through pcscd, {opened}: {wall:.1?} wall per document ({apdus} APDUs, {bytes} bytes of files; \
+             {memory_wall:.1?} in memory); GET CHALLENGE round trip {round_trip:.2?}; inspection = {:.0} round trips",
             wall.as_secs_f64() / round_trip.as_secs_f64()
         );
 
