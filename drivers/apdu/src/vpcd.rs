@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::apdu::Response;
-use crate::card::{Card, answer_bytes};
+use crate::card::{Card, Reply, reply_bytes};
 use crate::status::StatusWord;
 use crate::transport::TransportError;
 
@@ -232,7 +232,19 @@ impl VpcdSession {
                         card.reset();
                         self.powered = true;
                     }
-                    let mut answer = answer_bytes(card, apdu);
+                    let mut answer = match reply_bytes(card, apdu) {
+                        Reply::Now(bytes) => bytes,
+                        Reply::After(late, bytes) => {
+                            // A slow card: pcscd waits (vpcd's own timeout decides when it gives up).
+                            tokio::time::sleep(late).await;
+                            bytes
+                        }
+                        Reply::Mute => {
+                            // A mute card: nothing goes back; pcscd's timeout tells the client.
+                            tracing::debug!("the card stays mute");
+                            continue;
+                        }
+                    };
                     if answer.len() > MAX_MESSAGE {
                         tracing::warn!(len = answer.len(), "response longer than vpcd can carry; answered 6F00");
                         answer = Response::status(StatusWord::NO_PRECISE_DIAGNOSIS).encode();
