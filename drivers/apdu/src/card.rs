@@ -6,6 +6,10 @@ use std::time::Duration;
 use crate::apdu::{Command, Response};
 use crate::status::StatusWord;
 
+/// The longest a contactless reader waits for a chip's answer: ISO 14443-4's longest frame waiting time (FWI 14:
+/// 2^14 * 256 * 16 / 13.56 MHz = 4949 ms). A chip that has not answered by then is mute to the reader.
+pub const LONGEST_WAIT: Duration = Duration::from_millis(4949);
+
 /// When and whether a card's answer reaches the reader. Cards answer at once; a lower tester's chip may answer
 /// late (a slow chip) or never (a mute one). The reader owns the clock: it waits, up to its own timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]

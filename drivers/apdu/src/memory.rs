@@ -12,9 +12,8 @@ use crate::transport::{ApduFuture, ApduTransport, TransportError};
 
 const READER: &str = "in-memory reader";
 
-/// How long the in-memory reader waits for an answer by default: ISO 14443-4's longest frame waiting time
-/// (FWI 14: 2^14 * 256 * 16 / 13.56 MHz = 4949 ms), the most a contactless reader waits for a chip.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(4949);
+/// How long the in-memory reader waits for an answer by default: as long as a contactless reader does.
+pub const DEFAULT_TIMEOUT: Duration = crate::card::LONGEST_WAIT;
 
 #[derive(Default)]
 struct Slot {
