@@ -11,6 +11,8 @@
 //! | `eof-6b00:at=1`       | `reading EF.SOD` (its last piece)                         | reading EF.SOD at offset 900, inside the file (its TLV says 1101 bytes): the chip answered 6B00 |
 //! | `slow:at=40` (6000 ms)| `reading DG2`                                             | no answer from the chip: the card did not answer within 4949 ms           |
 //! | `mute:at=30`          | `reading DG2`                                             | no answer from the chip: the card did not answer within 4949 ms           |
+//! | `mute:every=1`        | `EF.CardAccess`, then `EF.COM` (mute again after the reset) | no answer from the chip                                                 |
+//! | `slow:every=1`        | `EF.CardAccess`, then `eMRTD application`                 | no answer from the chip                                                   |
 //! | `clone`               | `chip authentication`, `active authentication`            | the chip does not hold the private key of DG14's public key; the signature does not verify |
 //! | `corrupt-dg:dg=2`     | `passive authentication: DG2 hash`                        | the SHA-256 of DG2 as read differs from the one in EF.SOD                 |
 //! | `unknown-ds`          | `passive authentication: Document Signer certificate issued by a trusted CSCA` | no CSCA in the trust store is named ...  |
@@ -142,6 +144,20 @@ fn slow_and_mute_chips() {
     let (r, took) = inspect_faulty(&pki, &["slow:every=1,ms=100"], Vec::new());
     assert_eq!(r.outcome(), Outcome::Passed, "{}", list(&r));
     assert!(took >= Duration::from_secs(2), "100 ms per command: {took:?}");
+}
+
+/// A chip that is slow or mute for everything: the inspection names the first step that got no answer, and
+/// finishes (each exchange waits the reader's 4949 ms at most).
+#[test]
+fn chips_that_never_answer_in_time() {
+    let pki = TestPki::new(SEED, reference()).unwrap();
+    // Every READ BINARY silences the chip until the next power cycle: EF.CardAccess first (a reset follows),
+    // then EF.COM after BAC.
+    let (r, _) = inspect_faulty(&pki, &["mute:every=1"], Vec::new());
+    assert_caught(&r, "mute", &[("EF.CardAccess", "no answer"), ("EF.COM", "no answer")]);
+    let (r, took) = inspect_faulty(&pki, &["slow:every=1"], Vec::new());
+    assert_caught(&r, "slow", &[("EF.CardAccess", "no answer"), ("eMRTD application", "no answer")]);
+    assert_eq!(took, 2 * khil_apdu::card::LONGEST_WAIT);
 }
 
 #[test]
