@@ -42,6 +42,22 @@ use crate::pki::{Signer, State, TestPki};
 pub const KINDS: &str =
     "wrong-mac, bad-ssc, eof-9000, eof-6b00, slow, mute, clone, corrupt-dg, unknown-ds, expired-ds or revoked-ds";
 
+/// Each fault with an example spec and what it does, in the order of the module's tables: for `--help` texts and
+/// the inspection-system conformance class (a terminal under test against every fault).
+pub const CATALOGUE: &[(&str, &str)] = &[
+    ("wrong-mac:at=3", "a protected response's MAC (DO8E) has one bit wrong"),
+    ("bad-ssc:at=3", "the send sequence counter skips one before a response is protected"),
+    ("eof-9000:at=0", "a read reaching a file's end comes back short with 9000 instead of 6282"),
+    ("eof-6b00:at=0", "a read reaching a file's end is refused with 6B00 although its offset is inside the file"),
+    ("slow:at=5,ms=6000", "an answer comes later than a contactless reader waits (4949 ms)"),
+    ("mute:at=4", "the chip stops answering at a READ BINARY, until it is reset"),
+    ("clone", "the chip's private keys are not those DG14 and DG15 publish: chip and active authentication fail"),
+    ("corrupt-dg:dg=2", "a data group changed after EF.SOD was signed: its hash mismatches"),
+    ("unknown-ds", "EF.SOD signed by a Document Signer of a CSCA no trust store holds"),
+    ("expired-ds", "EF.SOD signed by an expired Document Signer"),
+    ("revoked-ds", "EF.SOD signed by a revoked Document Signer"),
+];
+
 /// The default delay of `slow`: beyond the 4949 ms a contactless reader waits at most (ISO 14443-4, FWI 14).
 pub const DEFAULT_SLOW_MS: u64 = 6000;
 
@@ -414,6 +430,19 @@ mod tests {
         }
         assert_eq!("slow:at=1".parse::<ChipFault>().unwrap().kind, ChipFaultKind::Slow { ms: DEFAULT_SLOW_MS });
         assert_eq!("corrupt-dg".parse::<ChipFault>().unwrap().kind, ChipFaultKind::CorruptDg { dg: 2 });
+    }
+
+    #[test]
+    fn the_catalogue_names_every_kind_and_parses() {
+        let names: Vec<&str> =
+            CATALOGUE.iter().map(|(spec, _)| spec.parse::<ChipFault>().unwrap().kind.name()).collect();
+        let kinds: Vec<&str> = KINDS.split([',', ' ']).filter(|k| !k.is_empty() && *k != "or").collect();
+        assert_eq!(names, kinds);
+        let all: Vec<&str> = CATALOGUE.iter().map(|(spec, _)| *spec).collect();
+        let list = FaultList::parse(&all[..all.len() - 2]).unwrap();
+        let again: Vec<String> = list.to_string().split(';').map(str::to_owned).collect();
+        assert_eq!(FaultList::parse(&again).unwrap(), list, "Display round-trips");
+        assert_eq!(list.chip_faults().count(), 7);
     }
 
     #[test]

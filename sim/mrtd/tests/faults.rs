@@ -188,3 +188,12 @@ fn document_faults() {
         assert_caught(&r, spec, &[(check, why)]);
     }
 }
+
+#[test]
+fn a_document_fault_on_a_missing_data_group_is_refused() {
+    let pki = TestPki::new(SEED, reference()).unwrap();
+    let spec = DocumentSpec { state: State::Mng, mrz: MRZ, seed: SEED, finger: None, pace: Vec::new() };
+    let mut document = issue(&pki, &spec, Signer::Valid).unwrap();
+    let e = FaultList::parse(&["corrupt-dg:dg=5"]).unwrap().apply_to_document(&mut document, &pki, State::Mng);
+    assert_eq!(e.unwrap_err().to_string(), "corrupt-dg:dg=5: the document has no DG5 to corrupt");
+}
