@@ -123,6 +123,12 @@ enum StepError {
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            StepError::Transport { what, error: error @ TransportError::NoCard { .. } } => {
+                write!(f, "{what}: the chip left the reader: {error}")
+            }
+            StepError::Transport { what, error: error @ TransportError::BadResponse(_) } => {
+                write!(f, "{what}: {error}")
+            }
             StepError::Transport { what, error } => write!(f, "{what}: no answer from the chip: {error}"),
             StepError::Chip { what, sw } => write!(f, "{what}: the chip answered {sw}"),
             StepError::Protocol { what, why } => write!(f, "{what}: {why}"),
