@@ -1,8 +1,35 @@
 //! The card side: what a simulated chip implements. The host (a reader: the in-memory one, or the vpcd dial-out)
 //! owns the loop and the bytes; a card only answers parsed commands and starts afresh when reset.
 
+use std::time::Duration;
+
 use crate::apdu::{Command, Response};
 use crate::status::StatusWord;
+
+/// The longest a contactless reader waits for a chip's answer: ISO 14443-4's longest frame waiting time (FWI 14:
+/// 2^14 * 256 * 16 / 13.56 MHz = 4949 ms). A chip that has not answered by then is mute to the reader.
+pub const LONGEST_WAIT: Duration = Duration::from_millis(4949);
+
+/// When and whether a card's answer reaches the reader. Cards answer at once; a lower tester's chip may answer
+/// late (a slow chip) or never (a mute one). The reader owns the clock: it waits, up to its own timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply<T = Response> {
+    Now(T),
+    /// The answer, after the card took this long.
+    After(Duration, T),
+    /// No answer at all: the reader sees nothing and gives up after its timeout.
+    Mute,
+}
+
+impl<T> Reply<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
+        match self {
+            Reply::Now(t) => Reply::Now(f(t)),
+            Reply::After(d, t) => Reply::After(d, f(t)),
+            Reply::Mute => Reply::Mute,
+        }
+    }
+}
 
 /// A smart card (an e-passport chip, a test card) as a reader sees it.
 pub trait Card: Send {
@@ -16,20 +43,35 @@ pub trait Card: Send {
 
     /// The answer to one well-formed command.
     fn answer(&mut self, command: &Command) -> Response;
+
+    /// The answer to one well-formed command and when it comes: what readers call. By default [`Card::answer`],
+    /// at once; a card that models its timing (a slow or mute chip) overrides this.
+    fn reply(&mut self, command: &Command) -> Reply {
+        Reply::Now(self.answer(command))
+    }
 }
 
-/// Answers one command APDU's bytes: the one place where a reader turns bytes into a card's answer.
+/// Answers one command APDU's bytes: the one place where a reader turns bytes into a card's answer
+/// ([`Card::reply`], so with the card's timing).
 ///
 /// Bytes that are not a command APDU (shorter than the header, or length fields that disagree with the length)
 /// get 6700 "wrong length", as a card answers them, instead of reaching the card.
-pub fn answer_bytes(card: &mut dyn Card, apdu: &[u8]) -> Vec<u8> {
+pub fn reply_bytes(card: &mut dyn Card, apdu: &[u8]) -> Reply<Vec<u8>> {
     match Command::parse(apdu) {
-        Ok(command) => card.answer(&command).encode(),
+        Ok(command) => card.reply(&command).map(|r| r.encode()),
         Err(e) => {
             // The error names offsets and lengths only, never data bytes.
             tracing::debug!(error = %e, "malformed command APDU answered 6700");
-            Response::status(StatusWord::WRONG_LENGTH).encode()
+            Reply::Now(Response::status(StatusWord::WRONG_LENGTH).encode())
         }
+    }
+}
+
+/// [`reply_bytes`] for callers that do not model time: a late answer is taken as it comes, a mute card's is empty.
+pub fn answer_bytes(card: &mut dyn Card, apdu: &[u8]) -> Vec<u8> {
+    match reply_bytes(card, apdu) {
+        Reply::Now(bytes) | Reply::After(_, bytes) => bytes,
+        Reply::Mute => Vec::new(),
     }
 }
 

@@ -5,11 +5,15 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use crate::card::{Card, answer_bytes};
+use crate::card::{Card, Reply, reply_bytes};
 use crate::transport::{ApduFuture, ApduTransport, TransportError};
 
 const READER: &str = "in-memory reader";
+
+/// How long the in-memory reader waits for an answer by default: as long as a contactless reader does.
+pub const DEFAULT_TIMEOUT: Duration = crate::card::LONGEST_WAIT;
 
 #[derive(Default)]
 struct Slot {
@@ -26,6 +30,8 @@ fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
 /// The host end: an [`ApduTransport`].
 pub struct MemoryReader {
     slot: Arc<Mutex<Slot>>,
+    /// The longest the reader waits for a card's answer (a late or mute card is a transport error after it).
+    timeout: Duration,
 }
 
 /// The card end: insert and remove cards while the reader is in use.
@@ -37,7 +43,7 @@ pub struct CardSlot {
 /// A reader with `card` in it, and the slot to change cards.
 pub fn memory_pair(card: impl Card + 'static) -> (MemoryReader, CardSlot) {
     let slot = Arc::new(Mutex::new(Slot { card: Some(Box::new(card)), powered: false }));
-    (MemoryReader { slot: Arc::clone(&slot) }, CardSlot { slot })
+    (MemoryReader { slot: Arc::clone(&slot), timeout: DEFAULT_TIMEOUT }, CardSlot { slot })
 }
 
 impl CardSlot {
@@ -57,6 +63,11 @@ impl CardSlot {
 }
 
 impl MemoryReader {
+    /// Waits at most `timeout` for each answer (default [`DEFAULT_TIMEOUT`]).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
     fn with_card<T>(&self, f: impl FnOnce(&mut dyn Card, bool) -> T) -> Result<T, TransportError> {
         let mut slot = lock(&self.slot);
         let powered = std::mem::replace(&mut slot.powered, true);
@@ -70,13 +81,31 @@ impl MemoryReader {
 
 impl ApduTransport for MemoryReader {
     fn transmit_raw<'a>(&'a mut self, apdu: &'a [u8]) -> ApduFuture<'a, Vec<u8>> {
-        let answer = self.with_card(|card, powered| {
+        let reply = self.with_card(|card, powered| {
             if !powered {
                 card.reset();
             }
-            answer_bytes(card, apdu)
+            reply_bytes(card, apdu)
         });
-        Box::pin(async move { answer })
+        let timeout = self.timeout;
+        Box::pin(async move {
+            // The card's timing on tokio's clock (a paused clock in tests costs no real time).
+            match reply? {
+                Reply::Now(bytes) => Ok(bytes),
+                Reply::After(late, bytes) if late <= timeout => {
+                    tokio::time::sleep(late).await;
+                    Ok(bytes)
+                }
+                Reply::After(..) | Reply::Mute => {
+                    tokio::time::sleep(timeout).await;
+                    Err(TransportError::Reader {
+                        reader: READER.into(),
+                        what: "transmitting",
+                        why: format!("the card did not answer within {} ms", timeout.as_millis()),
+                    })
+                }
+            }
+        })
     }
 
     fn card_present(&mut self) -> ApduFuture<'_, bool> {
@@ -96,12 +125,55 @@ impl ApduTransport for MemoryReader {
 impl fmt::Debug for MemoryReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slot = lock(&self.slot);
-        f.debug_struct("MemoryReader").field("card", &slot.card.is_some()).field("powered", &slot.powered).finish()
+        f.debug_struct("MemoryReader")
+            .field("card", &slot.card.is_some())
+            .field("powered", &slot.powered)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
 impl fmt::Debug for CardSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CardSlot").field("card", &lock(&self.slot).card.is_some()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apdu::{Command, Response};
+    use crate::card::atr_t1;
+
+    /// Answers 9000 after `late`, or never.
+    struct Timed(Option<Duration>);
+    impl Card for Timed {
+        fn atr(&self) -> Vec<u8> {
+            atr_t1(&[]).unwrap()
+        }
+        fn reset(&mut self) {}
+        fn answer(&mut self, _: &Command) -> Response {
+            Response::status(crate::StatusWord::SUCCESS)
+        }
+        fn reply(&mut self, command: &Command) -> Reply {
+            self.0.map_or(Reply::Mute, |late| Reply::After(late, self.answer(command)))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_reader_waits_up_to_its_timeout() {
+        let apdu = [0x00, 0x84, 0x00, 0x00, 0x08];
+        let (mut reader, _slot) = memory_pair(Timed(Some(Duration::from_millis(300))));
+        let start = tokio::time::Instant::now();
+        assert_eq!(reader.transmit_raw(&apdu).await.unwrap(), [0x90, 0x00]);
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+        reader.set_timeout(Duration::from_millis(200));
+        let err = reader.transmit_raw(&apdu).await.unwrap_err().to_string();
+        assert!(err.contains("did not answer within 200 ms"), "{err}");
+        let (mut reader, _slot) = memory_pair(Timed(None));
+        let start = tokio::time::Instant::now();
+        let err = reader.transmit_raw(&apdu).await.unwrap_err().to_string();
+        assert!(err.contains("within 4949 ms"), "{err}");
+        assert_eq!(start.elapsed(), DEFAULT_TIMEOUT);
     }
 }

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::apdu::Response;
-use crate::card::{Card, answer_bytes};
+use crate::card::{Card, LONGEST_WAIT, Reply, reply_bytes};
 use crate::status::StatusWord;
 use crate::transport::TransportError;
 
@@ -185,7 +185,8 @@ impl fmt::Debug for VpcdSession {
 }
 
 impl VpcdSession {
-    /// Answers vpcd until it closes the connection (`Ok`) or the socket fails.
+    /// Answers vpcd until it closes the connection or the card leaves the reader because it did not answer in time
+    /// (`Ok`), or the socket fails.
     pub async fn run(&mut self, card: &mut dyn Card) -> Result<(), TransportError> {
         let io = |what: &str| {
             let what = format!("vpcd ({}): {what}", self.reader);
@@ -232,7 +233,23 @@ impl VpcdSession {
                         card.reset();
                         self.powered = true;
                     }
-                    let mut answer = answer_bytes(card, apdu);
+                    let mut answer = match reply_bytes(card, apdu) {
+                        Reply::Now(bytes) => bytes,
+                        Reply::After(late, bytes) if late <= LONGEST_WAIT => {
+                            tokio::time::sleep(late).await;
+                            bytes
+                        }
+                        Reply::After(..) | Reply::Mute => {
+                            // vpcd waits for an answer with no timeout of its own (pcscd's slot would hang). A
+                            // contactless reader gives up after the longest frame waiting time and the client's
+                            // transmit fails: do what it would, then take the card out of the reader (`serve`
+                            // plugs it in again, as a traveller presents the passport again).
+                            tokio::time::sleep(LONGEST_WAIT).await;
+                            tracing::warn!(reader = %self.reader, "the card did not answer in time; taken out");
+                            let _ = self.stream.shutdown().await;
+                            return Ok(());
+                        }
+                    };
                     if answer.len() > MAX_MESSAGE {
                         tracing::warn!(len = answer.len(), "response longer than vpcd can carry; answered 6F00");
                         answer = Response::status(StatusWord::NO_PRECISE_DIAGNOSIS).encode();
@@ -263,6 +280,50 @@ mod tests {
         assert_eq!(Request::classify(&[3]), Request::UnknownControl(3));
         assert_eq!(Request::classify(&[]), Request::Empty);
         assert_eq!(Request::classify(&[0, 0xA4, 4, 0]), Request::Apdu(&[0, 0xA4, 4, 0]));
+    }
+
+    /// Answers 9000 at once, or never.
+    struct Card9000 {
+        mute: bool,
+    }
+    impl Card for Card9000 {
+        fn atr(&self) -> Vec<u8> {
+            crate::card::atr_t1(&[]).unwrap()
+        }
+        fn reset(&mut self) {}
+        fn answer(&mut self, _: &crate::apdu::Command) -> Response {
+            Response::status(StatusWord::SUCCESS)
+        }
+        fn reply(&mut self, command: &crate::apdu::Command) -> Reply {
+            if self.mute { Reply::Mute } else { Reply::Now(self.answer(command)) }
+        }
+    }
+
+    /// vpcd's side of the socket: what pcscd's driver sends and reads.
+    #[tokio::test(start_paused = true)]
+    async fn a_mute_card_leaves_the_reader_after_the_longest_wait() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let endpoint = VpcdEndpoint::with_reader(&addr, "Test Reader").unwrap();
+        for mute in [false, true] {
+            let (mut session, accepted) = tokio::join!(endpoint.dial(), listener.accept());
+            let (mut vpcd, _) = accepted.unwrap();
+            let card = tokio::spawn(async move { session.as_mut().unwrap().run(&mut Card9000 { mute }).await });
+            vpcd.write_all(&[0, 1, 1, 0, 4, 0x00, 0x84, 0x00, 0x00]).await.unwrap();
+            let start = tokio::time::Instant::now();
+            if mute {
+                let mut got = Vec::new();
+                vpcd.read_to_end(&mut got).await.unwrap();
+                assert_eq!(got, [], "no answer, then the card is gone");
+                assert_eq!(start.elapsed(), LONGEST_WAIT);
+                assert!(card.await.unwrap().is_ok());
+            } else {
+                let mut got = [0u8; 4];
+                vpcd.read_exact(&mut got).await.unwrap();
+                assert_eq!(got, [0, 2, 0x90, 0x00]);
+                card.abort();
+            }
+        }
     }
 
     #[test]

@@ -19,11 +19,11 @@ use crate::aa::{self, AaHash};
 use crate::bac::{self, BacKeys, BacTerminal};
 use crate::ca::{CaProtocol, CaStep, CaTerminal};
 use crate::files::{ReadBinary, ReadTarget, SelectCommand};
-use crate::lds::{Dg1, Dg14, Dg15, EfCardAccess, EfCom, FileId, SecurityInfo};
+use crate::lds::{Dg1, Dg14, Dg15, EfCardAccess, EfCom, FileId, SecurityInfo, hex_prefix};
 use crate::mrz::Mrz;
 use crate::pa::{self, Status, TrustStore};
 use crate::pace::{self, PaceCurve, PaceParams, PaceSecrets, PaceStep, PaceTerminal, Password};
-use crate::sm::SecureMessaging;
+use crate::sm::{SecureMessaging, SmError};
 
 /// What the inspection system knows before it starts.
 pub struct InspectOptions {
@@ -111,10 +111,11 @@ pub enum InspectError {
     Mrz(String),
 }
 
-/// A failed exchange: the reader, the secure messaging, or the chip's status word, with what we were doing.
+/// A failed exchange: the reader (a chip that does not answer in time is the reader giving up), the secure
+/// messaging, or the chip's status word, with what we were doing.
 #[derive(Debug)]
 enum StepError {
-    Transport(TransportError),
+    Transport { what: String, error: TransportError },
     Chip { what: String, sw: StatusWord },
     Protocol { what: String, why: String },
 }
@@ -122,17 +123,54 @@ enum StepError {
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StepError::Transport(e) => write!(f, "the reader: {e}"),
+            StepError::Transport { what, error: error @ TransportError::NoCard { .. } } => {
+                write!(f, "{what}: the chip left the reader: {error}")
+            }
+            StepError::Transport { what, error: error @ TransportError::BadResponse(_) } => {
+                write!(f, "{what}: {error}")
+            }
+            StepError::Transport { what, error } => write!(f, "{what}: no answer from the chip: {error}"),
             StepError::Chip { what, sw } => write!(f, "{what}: the chip answered {sw}"),
             StepError::Protocol { what, why } => write!(f, "{what}: {why}"),
         }
     }
 }
 
-impl From<TransportError> for StepError {
-    fn from(e: TransportError) -> Self {
-        StepError::Transport(e)
+/// How the chip was opened, to open it again after secure messaging ended (a power cycle ends it on the chip).
+#[derive(Clone)]
+enum Access {
+    Bac(BacKeys),
+    Pace(PaceParams, Password),
+}
+
+/// Why a protected response does not open. A wrong MAC is looked at again under the next few send sequence
+/// counters: a chip whose counter skipped protects under a later one, which tells the two faults apart.
+fn unprotect_failure(before: &SecureMessaging, response: &Response, error: &SmError) -> String {
+    const LOOK_AHEAD: u8 = 3;
+    if !matches!(error, SmError::WrongMac { .. }) {
+        return format!("the protected response: {error}");
     }
+    let ssc = before.ssc_bytes();
+    let plus = |k: u8| {
+        let n = ssc.iter().fold(0u128, |a, &b| (a << 8) | u128::from(b)).wrapping_add(u128::from(k));
+        n.to_be_bytes()[16 - ssc.len()..].to_vec()
+    };
+    for skip in 1..=LOOK_AHEAD {
+        let mut later = SecureMessaging::new(before.keys().clone(), &plus(skip));
+        if later.unprotect(response).is_ok() {
+            return format!(
+                "secure messaging: the response is protected under send sequence counter {} instead of {}: the \
+                 chip's counter skipped {skip}",
+                hex_prefix(&plus(skip + 1)),
+                hex_prefix(&plus(1))
+            );
+        }
+    }
+    format!(
+        "secure messaging: the response MAC (DO8E) does not verify under the session's MAC key at send sequence \
+         counter {}, nor at the next {LOOK_AHEAD} (a wrong MAC, not a skipped counter)",
+        hex_prefix(&plus(1))
+    )
 }
 
 /// The random bytes an inspection needs (challenges, keys, nonces): from the caller, so tests are reproducible
@@ -151,6 +189,8 @@ struct Session<'a> {
     transport: &'a mut dyn ApduTransport,
     sm: Option<SecureMessaging>,
     rng: &'a mut dyn Randomness,
+    /// How secure messaging was opened (set once it was).
+    access: Option<Access>,
 }
 
 impl Session<'_> {
@@ -169,15 +209,25 @@ impl Session<'_> {
         }
     }
 
+    /// One exchange through the reader. No answer (a mute chip, one slower than the reader waits, a reader
+    /// failure) ends secure messaging: the chip's counter and ours are out of step from then on.
+    async fn transmit(&mut self, command: &Command, what: &str) -> Result<Response, StepError> {
+        self.transport.transmit(command).await.map_err(|error| {
+            self.sm = None;
+            StepError::Transport { what: what.to_owned(), error }
+        })
+    }
+
     /// One exchange, protected when a session is open. A chip that ends secure messaging answers a plain error
     /// status; that ends our session too.
     async fn exchange(&mut self, command: &Command, what: &str) -> Result<Response, StepError> {
         let Some(sm) = self.sm.as_mut() else {
-            return Ok(self.transport.transmit(command).await?);
+            return self.transmit(command, what).await;
         };
         let protected =
             sm.protect(command).map_err(|e| StepError::Protocol { what: what.to_owned(), why: e.to_string() })?;
-        let response = self.transport.transmit(&protected).await?;
+        let before = sm.clone();
+        let response = self.transmit(&protected, what).await?;
         if response.data().is_empty() && !response.sw.is_normal() && !response.sw.is_warning() {
             self.sm = None;
             return Err(StepError::Chip { what: format!("{what} (secure messaging ended)"), sw: response.sw });
@@ -185,8 +235,49 @@ impl Session<'_> {
         let sm = self.sm.as_mut().expect("checked above");
         sm.unprotect(&response).map_err(|e| {
             self.sm = None;
-            StepError::Protocol { what: what.to_owned(), why: format!("the protected response: {e}") }
+            StepError::Protocol { what: what.to_owned(), why: unprotect_failure(&before, &response, &e) }
         })
+    }
+
+    /// Opens secure messaging again the way it was first opened, after a power cycle (a step that failed ended
+    /// it, and chip and active authentication need it).
+    async fn reopen(&mut self) -> Result<(), StepError> {
+        let access = self.access.clone().ok_or_else(|| StepError::Protocol {
+            what: "opening the chip again".into(),
+            why: "it was never opened".into(),
+        })?;
+        self.sm = None;
+        self.transport
+            .reset()
+            .await
+            .map_err(|error| StepError::Transport { what: "resetting the chip".into(), error })?;
+        let select = SelectCommand::emrtd_application().to_command();
+        match access {
+            Access::Pace(params, password) => {
+                self.sm = Some(run_pace(self, params, password).await?);
+                self.ok(&select, "selecting the eMRTD application").await?;
+            }
+            Access::Bac(keys) => {
+                self.ok(&select, "selecting the eMRTD application").await?;
+                self.sm = Some(run_bac(self, keys).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether secure messaging is open for the check `name`, opening it again if a failed step ended it; if it
+    /// cannot be, the check is recorded as not made.
+    async fn ensure_open(&mut self, name: &str, result: &mut Inspection) -> bool {
+        if self.sm.is_some() {
+            return true;
+        }
+        match self.reopen().await {
+            Ok(()) => true,
+            Err(e) => {
+                result.push(name, not_checked(format!("secure messaging ended and could not be opened again: {e}")));
+                false
+            }
+        }
     }
 
     async fn ok(&mut self, command: &Command, what: &str) -> Result<Response, StepError> {
@@ -204,13 +295,13 @@ impl Session<'_> {
             self.ok(&SelectCommand::file(file.fid()).to_command(), &format!("selecting {file}")).await?;
             ReadTarget::Current
         };
-        let mut data = self.read_piece(ReadBinary { target, offset: 0, ne: 8 }, &what).await?;
+        let mut data = self.read_piece(ReadBinary { target, offset: 0, ne: 8 }, &what, None).await?;
         let total = tlv_total_len(&data).map_err(|why| StepError::Protocol { what: what.clone(), why })?;
         data.truncate(total);
         while data.len() < total {
             let rb =
                 ReadBinary { target: ReadTarget::Current, offset: data.len(), ne: (total - data.len()).min(read_size) };
-            let piece = self.read_piece(rb, &what).await?;
+            let piece = self.read_piece(rb, &what, Some(total)).await?;
             if piece.is_empty() {
                 return Err(StepError::Protocol { what, why: format!("no data at offset {}", data.len()) });
             }
@@ -220,18 +311,38 @@ impl Session<'_> {
         Ok(data)
     }
 
-    async fn read_piece(&mut self, mut rb: ReadBinary, what: &str) -> Result<Vec<u8>, StepError> {
-        let protocol = |why: String| StepError::Protocol { what: what.to_owned(), why };
+    /// One READ BINARY of a file whose length is `total` when known. Besides the chip's errors it checks the
+    /// end-of-file status words (7816-4 5.3.3): 9000 carries all `Ne` bytes asked, a short answer is 6282, and
+    /// 6B00 (offset beyond the end) is wrong for an offset inside the file.
+    async fn read_piece(&mut self, mut rb: ReadBinary, what: &str, total: Option<usize>) -> Result<Vec<u8>, StepError> {
+        let at = format!("{what} at offset {}", rb.offset);
+        let protocol = |why: String| StepError::Protocol { what: at.clone(), why };
         for _ in 0..2 {
             let command = rb.to_command().map_err(|e| protocol(e.to_string()))?;
-            let r = self.exchange(&command, what).await?;
+            let r = self.exchange(&command, &at).await?;
             match (r.sw.sw1(), r.sw) {
                 // 6Cxx: wrong Le, xx bytes are there: ask again for exactly those (7816-4 5.6).
                 (0x6C, sw) if sw.sw2() > 0 && rb.ne != usize::from(sw.sw2()) => rb.ne = usize::from(sw.sw2()),
-                (_, StatusWord::SUCCESS | StatusWord::END_OF_FILE) => {
-                    return rb.data_of(&r).map_err(|e| protocol(e.to_string()));
+                (_, sw @ (StatusWord::SUCCESS | StatusWord::END_OF_FILE)) => {
+                    let data = rb.data_of(&r).map_err(|e| protocol(e.to_string()))?;
+                    if sw == StatusWord::SUCCESS && data.len() < rb.ne {
+                        return Err(protocol(format!(
+                            "the chip answered 9000 with {} of the {} bytes asked: a short answer must be 6282 \
+                             (end of file reached before Ne bytes, ISO 7816-4)",
+                            data.len(),
+                            rb.ne
+                        )));
+                    }
+                    return Ok(data);
                 }
-                (_, sw) => return Err(StepError::Chip { what: format!("{what} at offset {}", rb.offset), sw }),
+                (_, StatusWord::WRONG_P1_P2) if total.is_some_and(|t| rb.offset < t) => {
+                    let total = total.unwrap_or_default();
+                    return Err(StepError::Chip {
+                        what: format!("{at}, inside the file (its TLV says {total} bytes)"),
+                        sw: StatusWord::WRONG_P1_P2,
+                    });
+                }
+                (_, sw) => return Err(StepError::Chip { what: at, sw }),
             }
         }
         Err(protocol("the chip asked twice for another Le".into()))
@@ -279,7 +390,7 @@ pub async fn inspect(
     let info = page.mrz_information().map_err(|e| InspectError::Mrz(format!("the MRZ given: {e}")))?;
     let mut result = Inspection::default();
     transport.reset().await?;
-    let mut s = Session { transport, sm: None, rng };
+    let mut s = Session { transport, sm: None, rng, access: None };
 
     // EF.CardAccess (in the MF, before anything is selected): what PACE the chip offers.
     let offered = match s.read_file(FileId::CardAccess, options.read_size, true).await {
@@ -293,14 +404,22 @@ pub async fn inspect(
                 }
             }
         }
+        // A chip that answers nothing is a finding; one without the file (a BAC-only document) is not.
+        Err(e @ StepError::Transport { .. }) => {
+            result.push("EF.CardAccess", failed(&e));
+            s.transport.reset().await?;
+            Vec::new()
+        }
         Err(_) => Vec::new(),
     };
 
     if options.pace && !offered.is_empty() {
         let params = offered[0];
-        match run_pace(&mut s, params, Password::Mrz(info.as_str().to_owned())).await {
+        let password = Password::Mrz(info.as_str().to_owned());
+        match run_pace(&mut s, params, password.clone()).await {
             Ok(sm) => {
                 s.sm = Some(sm);
+                s.access = Some(Access::Pace(params, password));
                 let how = format!("{} on {:?}", params.protocol, params.curve);
                 result.access = Some(format!("PACE {how}"));
                 result.push("access control: PACE", passed(how));
@@ -325,9 +444,11 @@ pub async fn inspect(
             result.push("eMRTD application", failed(&e));
             return Ok(result);
         }
-        match run_bac(&mut s, BacKeys::from_mrz_information(info.as_str())).await {
+        let keys = BacKeys::from_mrz_information(info.as_str());
+        match run_bac(&mut s, keys.clone()).await {
             Ok(sm) => {
                 s.sm = Some(sm);
+                s.access = Some(Access::Bac(keys));
                 result.access = Some("BAC".into());
                 result.push("access control: BAC", passed("3DES secure messaging"));
             }
@@ -464,6 +585,9 @@ async fn chip_authentication(s: &mut Session<'_>, _options: &InspectOptions, res
         return result.push(NAME, not_checked("the DG14 key is not on P-256 or brainpoolP256r1"));
     };
     let point = public_key.subject_public_key.raw_bytes().to_vec();
+    if !s.ensure_open(NAME, result).await {
+        return;
+    }
     let ephemeral = s.private_key(curve);
     let mut terminal = match CaTerminal::new(protocol, curve, &point, &ephemeral, key_id) {
         Ok(t) => t,
@@ -488,7 +612,12 @@ async fn chip_authentication(s: &mut Session<'_>, _options: &InspectOptions, res
                 return match s.ok(&cmd, "the first command under the chip authentication keys").await {
                     Ok(_) => result
                         .push(NAME, passed(format!("{protocol:?} on {curve:?}; the chip answers under the new keys"))),
-                    Err(e) => result.push(NAME, failed(&e)),
+                    Err(e) => result.push(
+                        NAME,
+                        failed(format!(
+                            "{e}: the chip does not hold the private key of DG14's public key (a cloned chip?)"
+                        )),
+                    ),
                 };
             }
             Err(e) => return result.push(NAME, failed(e)),
@@ -522,6 +651,9 @@ async fn active_authentication(s: &mut Session<'_>, result: &mut Inspection) {
         return result
             .push(NAME, failed("DG15 holds an ECDSA key but DG14 has no ActiveAuthenticationInfo naming the hash"));
     };
+    if !s.ensure_open(NAME, result).await {
+        return;
+    }
     let challenge: [u8; 8] = s.random();
     let point = dg15.public_key.subject_public_key.raw_bytes().to_vec();
     match s.ok(&aa::internal_authenticate(&challenge), "INTERNAL AUTHENTICATE").await {

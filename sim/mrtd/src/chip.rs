@@ -16,9 +16,14 @@
 //! The protocol steps are `khil_mrtd`'s chip sides (`bac`, `pace`, `ca`, `aa`, `sm`); this module is the
 //! dispatcher, the file system and the access rules. Randomness (challenges, nonces, keys) comes from a ChaCha
 //! stream of the chip's seed, so a run is reproducible.
+//!
+//! A lower tester's chip ([`PassportChip::with_faults`]) misbehaves as [`crate::faults`] describes: wrong MACs,
+//! a skipping send sequence counter, wrong status words at the end of a file, late or no answers (through
+//! [`Card::reply`], whose timing the reader honours), and private keys that are not the document's.
 
 use std::fmt;
 
+use khil_apdu::card::Reply;
 use khil_apdu::{Card, Command, Response, StatusWord, atr_t1};
 use khil_mrtd::aa::{self, AaHash};
 use khil_mrtd::bac::{BacChip, BacKeys};
@@ -30,7 +35,9 @@ use khil_mrtd::sm::SecureMessaging;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use crate::issue::DocumentFiles;
+use crate::faults::{ChipFaults, EofFault, FaultList};
+use crate::issue::{ChipKeys, DocumentFiles};
+use crate::pki::derive_key;
 
 const INS_SELECT: u8 = 0xA4;
 const INS_READ_BINARY: u8 = 0xB0;
@@ -67,6 +74,7 @@ pub struct PassportChip {
     aa_hash: Option<AaHash>,
     rng: ChaCha20Rng,
     session: Session,
+    faults: ChipFaults,
 }
 
 impl fmt::Debug for PassportChip {
@@ -96,6 +104,19 @@ struct Session {
 impl PassportChip {
     /// A chip with `content`; `seed` drives its challenges, nonces and ephemeral keys.
     pub fn new(content: ChipContent, seed: u64) -> PassportChip {
+        PassportChip::with_faults(content, seed, &FaultList::default())
+    }
+
+    /// A lower tester's chip: `content` with the chip faults of `faults` (the document faults are made at issue
+    /// time: [`FaultList::apply_to_document`]). `seed` also drives the probabilistic triggers.
+    pub fn with_faults(mut content: ChipContent, seed: u64, faults: &FaultList) -> PassportChip {
+        if faults.is_clone() {
+            // The data groups copied onto another chip: DG14 and DG15 still publish the original's public keys.
+            content.document.keys = ChipKeys {
+                active_authentication: derive_key(seed, "cloned chip AA"),
+                chip_authentication: derive_key(seed, "cloned chip CA"),
+            };
+        }
         let pace_offered = content
             .document
             .get(FileId::CardAccess)
@@ -125,6 +146,7 @@ impl PassportChip {
             aa_hash: aa_hash.filter(|_| has_dg15),
             rng: ChaCha20Rng::seed_from_u64(seed),
             session: Session::default(),
+            faults: ChipFaults::new(faults, seed),
         }
     }
 
@@ -189,7 +211,20 @@ impl PassportChip {
         let Some(sm) = self.session.sm.as_mut() else {
             return response;
         };
-        let protected = sm.protect_response(&response);
+        let faults = self.faults.on_protected_response();
+        if faults.bad_ssc {
+            // The counter skips: one response's worth of SSC is spent on nothing.
+            let _ = sm.protect_response(&response);
+        }
+        let mut protected = sm.protect_response(&response);
+        if faults.wrong_mac {
+            // The last byte of a protected response is the last of DO8E's MAC.
+            let mut data = protected.data().to_vec();
+            if let Some(last) = data.last_mut() {
+                *last ^= 0x01;
+            }
+            protected = Response::new(data, protected.sw).expect("as long as before");
+        }
         if let Some(keys) = rekey {
             sm.rekey(keys);
         }
@@ -295,7 +330,16 @@ impl PassportChip {
         match rb.answer_from(bytes) {
             None => Response::status(StatusWord::WRONG_P1_P2),
             Some((data, short)) => {
-                let sw = if short { StatusWord::END_OF_FILE } else { StatusWord::SUCCESS };
+                let reaches_end = rb.offset + data.len() == bytes.len();
+                let fault = if reaches_end { self.faults.on_eof_read() } else { None };
+                let (data, sw) = match fault {
+                    None if short => (data, StatusWord::END_OF_FILE),
+                    None => (data, StatusWord::SUCCESS),
+                    Some(EofFault::BeyondEnd) => return Response::status(StatusWord::WRONG_P1_P2),
+                    // Short without the warning: already short, or one byte short of the end.
+                    Some(EofFault::Success) if short => (data, StatusWord::SUCCESS),
+                    Some(EofFault::Success) => (&data[..data.len().saturating_sub(1)], StatusWord::SUCCESS),
+                };
                 Response::new(rb.response_data(data), sw).expect("at most Ne bytes")
             }
         }
@@ -394,6 +438,25 @@ impl Card for PassportChip {
 
     fn reset(&mut self) {
         self.session = Session::default();
+        self.faults.reset();
+    }
+
+    fn reply(&mut self, command: &Command) -> Reply {
+        if self.faults.is_mute() {
+            return Reply::Mute;
+        }
+        let late = self.faults.on_command();
+        // The INS travels in clear under secure messaging too.
+        let read = matches!(command.ins, INS_READ_BINARY | INS_READ_BINARY_ODD);
+        if read && self.faults.on_read_binary() {
+            tracing::debug!("the chip goes mute");
+            return Reply::Mute;
+        }
+        let response = self.answer(command);
+        match late {
+            Some(late) => Reply::After(late, response),
+            None => Reply::Now(response),
+        }
     }
 
     fn answer(&mut self, command: &Command) -> Response {

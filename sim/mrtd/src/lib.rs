@@ -8,8 +8,12 @@
 //!   chip, presented and removed from the console.
 //! - [`issue`]: the LDS files of one document (EF.COM, EF.CardAccess, DG1, DG2, DG3, DG14, DG15, EF.SOD),
 //!   with faults for passive authentication tests.
+//! - [`faults`]: the lower tester's fault list in khil's one fault grammar: the chip's (wrong MAC, bad SSC, wrong
+//!   status word at the end of a file, slow, mute, clone) and the document's (corrupted data group, EF.SOD signed
+//!   by an unknown, expired or revoked Document Signer).
 
 pub mod chip;
+pub mod faults;
 pub mod issue;
 pub mod pki;
 pub mod sim;

@@ -12,6 +12,7 @@ use khil_sim_population::Fingers;
 use khil_sim_population::documents::{Documents, Kind};
 
 use crate::chip::{ChipContent, PassportChip};
+use crate::faults::FaultList;
 use crate::issue::{DocumentSpec, GreyFinger, PaceOffer, issue};
 use crate::pki::{Signer, State, TestPki};
 
@@ -67,7 +68,9 @@ pub const SIMULATOR: Simulator = Simulator {
            trusts that PKI by default).\n\nExamples:\n  khil sim passport --vpcd 127.0.0.1:35963 --document 3\n  \
            khil document read --device 'pcsc://Virtual PCD 00 00' --mrz-file mrz.txt\n  \
            khil document read --device 'sim:passport?document=3'\n\nConsole (stdin): `remove`, `present`, \
-           `status`.",
+           `status`.\n\nFaults for a lower tester (--fault, repeatable, with the line's trigger grammar: at=N, every=N, \
+           p=P): wrong-mac, bad-ssc, eof-9000, eof-6b00, slow[:ms=N], mute, clone, corrupt-dg[:dg=N], unknown-ds, \
+           expired-ds, revoked-ds; `khil document read` names each in a failed check.",
     params: PARAMS,
     build: Build::Card(build),
 };
@@ -111,9 +114,8 @@ fn build(params: &Params) -> Result<BuiltCard, ParamError> {
             return Err(params.error(line_only, "not for a smart card, which has no serial line"));
         }
     }
-    if let Some(f) = params.all("fault").next() {
-        return Err(f.bad("no faults yet for the passport chip"));
-    }
+    let specs: Vec<&str> = params.all("fault").map(|p| p.value).collect();
+    let faults = FaultList::parse(&specs).map_err(|e| params.error("fault", e.to_string()))?;
     let seed = params.get("seed").map_or(Ok(0), |p| p.u64())?;
     let pace = params.value("pace-curve").one_of("brainpool, p256, none", |c| match c {
         "brainpool" => Some(vec![PaceOffer::GM_AES128_BRAINPOOL_P256R1]),
@@ -133,7 +135,8 @@ fn build(params: &Params) -> Result<BuiltCard, ParamError> {
     let (mrz, state, finger) = document_mrz(params, seed)?;
     let pki = test_pki(seed).map_err(|e| params.error("seed", e))?;
     let spec = DocumentSpec { state, mrz: &mrz, seed, finger, pace };
-    let document = issue(&pki, &spec, Signer::Valid).map_err(|e| params.error("document", e.to_string()))?;
+    let mut document = issue(&pki, &spec, Signer::Valid).map_err(|e| params.error("document", e.to_string()))?;
+    faults.apply_to_document(&mut document, &pki, state).map_err(|e| params.error("fault", e.to_string()))?;
     let mrz_information = Mrz::parse(&mrz)
         .and_then(|m| m.mrz_information())
         .map_err(|e| params.error("document", e.to_string()))?
@@ -153,7 +156,7 @@ fn build(params: &Params) -> Result<BuiltCard, ParamError> {
         // The chip's own stream of the seed ("khilchip" mixed in), so that a terminal seeded with a small number
         // never draws the chip's keys (PACE refuses equal keys on both sides, as 9303 says it must).
         let chip_seed = seed ^ 0x6b68_696c_6368_6970 ^ n.rotate_left(32);
-        let chip = PassportChip::new(content.content(), chip_seed);
+        let chip = PassportChip::with_faults(content.content(), chip_seed, &faults);
         Box::new(chip) as Box<dyn khil_apdu::Card>
     });
     Ok(BuiltCard { card, presented: rx, console: Some(Arc::new(PassportConsole { presented: tx })) })
