@@ -104,3 +104,22 @@ fn a_card_simulator_is_refused_on_a_pty_and_a_stream_one_on_vpcd() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not for a smart card"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_faulty_chip_is_named_and_an_unknown_fault_refused() {
+    let out = read(&["--device", "sim:passport?document=3&fault=revoked-ds&fault=wrong-mac:at=40", "--document", "3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(status(&v, "passive authentication: Document Signer not revoked"), "failed", "{v}");
+    let failed: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "failed")
+        .map(|c| c["why"].as_str().unwrap())
+        .collect();
+    assert!(failed.iter().any(|why| why.contains("the response MAC (DO8E) does not verify")), "{failed:?}");
+    let out = read(&["--device", "sim:passport?fault=nope", "--document", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected one of wrong-mac, bad-ssc"), "{}", text(&out.stderr));
+}

@@ -182,18 +182,20 @@ async fn pcscd_rows(args: &DocumentBenchArgs, n: usize) -> Result<Vec<serde_json
             .await
     });
     let result = async {
-        // pcscd notices the card within about a second.
+        // pcscd notices a card arriving (and powers it up) on its own schedule: ready once a command gets through.
+        let challenge = khil_mrtd::bac::get_challenge();
         let mut transport = None;
         for _ in 0..50 {
-            if let Ok(t) = khil_apdu::connect(&url, &khil_apdu::NoSimCards).await {
-                transport = Some(t);
-                break;
+            if let Ok(mut t) = khil_apdu::connect(&url, &khil_apdu::NoSimCards).await {
+                if t.transmit(&challenge).await.is_ok() {
+                    transport = Some(t);
+                    break;
+                }
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
         let mut transport = transport.ok_or("the card did not appear in pcscd's reader within 10 s")?;
         // The floor: GET CHALLENGE round trips on the same chip and reader.
-        let challenge = khil_mrtd::bac::get_challenge();
         let mut floor = Vec::with_capacity(200);
         for _ in 0..200 {
             let start = Instant::now();

@@ -112,7 +112,7 @@ impl StatusWord {
             0x6284 => "file control information not formatted as ISO 7816-4 5.3.3",
             0x6285 => "selected file in termination state",
             0x6286 => "no input data available from a sensor on the card",
-            0x6300 => "warning: no information given, non-volatile memory changed",
+            0x6300 => "warning: no information given, non-volatile memory changed (to an authentication: it failed)",
             0x6381 => "file filled up by the last write",
             0x6400 => "execution error, non-volatile memory unchanged",
             0x6500 => "execution error, non-volatile memory changed",

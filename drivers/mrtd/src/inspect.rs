@@ -131,6 +131,8 @@ impl fmt::Display for StepError {
             }
             StepError::Transport { what, error } => write!(f, "{what}: no answer from the chip: {error}"),
             StepError::Chip { what, sw } => write!(f, "{what}: the chip answered {sw}"),
+            // The protocol modules' errors name their protocol already ("PACE: ...").
+            StepError::Protocol { what, why } if why.starts_with(what.as_str()) => f.write_str(why),
             StepError::Protocol { what, why } => write!(f, "{what}: {why}"),
         }
     }
@@ -410,7 +412,14 @@ pub async fn inspect(
             s.transport.reset().await?;
             Vec::new()
         }
-        Err(_) => Vec::new(),
+        // No EF.CardAccess: a BAC-only document, not a finding.
+        Err(StepError::Chip { sw: StatusWord::FILE_NOT_FOUND, .. }) => Vec::new(),
+        // Any other refusal is the chip's fault (a wrong status word at the end of the file, say): named, then on
+        // with BAC.
+        Err(e) => {
+            result.push("EF.CardAccess", failed(&e));
+            Vec::new()
+        }
     };
 
     if options.pace && !offered.is_empty() {

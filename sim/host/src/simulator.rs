@@ -107,6 +107,10 @@ impl khil_apdu::Card for CardBox {
     fn answer(&mut self, command: &khil_apdu::Command) -> khil_apdu::Response {
         self.0.answer(command)
     }
+    // Forwarded too: a card's timing (late, mute) is in its reply, not its answer.
+    fn reply(&mut self, command: &khil_apdu::Command) -> khil_apdu::card::Reply {
+        self.0.reply(command)
+    }
 }
 
 /// A simulator ready to serve: the device, the line in front of it, and its console if it has one.
