@@ -186,11 +186,11 @@ async fn pcscd_rows(args: &DocumentBenchArgs, n: usize) -> Result<Vec<serde_json
         let challenge = khil_mrtd::bac::get_challenge();
         let mut transport = None;
         for _ in 0..50 {
-            if let Ok(mut t) = khil_apdu::connect(&url, &khil_apdu::NoSimCards).await {
-                if t.transmit(&challenge).await.is_ok() {
-                    transport = Some(t);
-                    break;
-                }
+            if let Ok(mut t) = khil_apdu::connect(&url, &khil_apdu::NoSimCards).await
+                && t.transmit(&challenge).await.is_ok()
+            {
+                transport = Some(t);
+                break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }

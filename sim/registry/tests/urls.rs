@@ -115,6 +115,20 @@ async fn every_simulator_builds_with_defaults() {
         let n = names.len();
         names.dedup();
         assert_eq!(names.len(), n, "{}: a parameter name twice", sim.name);
-        Simulators.connect_sim(&url(&format!("sim:{}", sim.name))).unwrap();
+        let u = url(&format!("sim:{}", sim.name));
+        match sim.build {
+            khil_sim_host::Build::Stream(_) => {
+                Simulators.connect_sim(&u).unwrap();
+                // A byte-stream device is no card, and says so.
+                let e = khil_apdu::SimCardConnector::connect_sim_card(&Simulators, &u).err().unwrap();
+                assert!(e.to_string().contains("is not a smart card"), "{e}");
+            }
+            khil_sim_host::Build::Card(_) => {
+                let mut reader = khil_apdu::SimCardConnector::connect_sim_card(&Simulators, &u).unwrap();
+                assert!(!reader.reset().await.unwrap().is_empty(), "{}: no ATR", sim.name);
+                let e = Simulators.connect_sim(&u).err().unwrap();
+                assert!(e.to_string().contains("is a smart card"), "{e}");
+            }
+        }
     }
 }
