@@ -203,12 +203,7 @@ impl Session<'_> {
     }
 
     fn private_key(&mut self, curve: PaceCurve) -> Vec<u8> {
-        loop {
-            let k = self.random::<32>().to_vec();
-            if curve.public_key(&k).is_ok() {
-                return k;
-            }
-        }
+        curve.random_private_key(|out| self.rng.fill(out))
     }
 
     /// One exchange through the reader. No answer (a mute chip, one slower than the reader waits, a reader

@@ -115,6 +115,18 @@ impl PaceCurve {
         }
     }
 
+    /// A private key for this curve from random bytes: 32 bytes from `fill`, drawn again in the rare case they
+    /// are not in 1..n-1 (brainpoolP256r1's order is below 2^256). For the terminal and the chip alike.
+    pub fn random_private_key(self, mut fill: impl FnMut(&mut [u8])) -> Vec<u8> {
+        loop {
+            let mut k = vec![0u8; 32];
+            fill(&mut k);
+            if self.public_key(&k).is_ok() {
+                return k;
+            }
+        }
+    }
+
     /// `SK * G` for a private key given as bytes: the public key to the standard generator (chip authentication
     /// keys, test keys).
     pub fn public_key(self, private_key: &[u8]) -> Result<Vec<u8>, PaceError> {

@@ -161,14 +161,8 @@ impl PassportChip {
         out
     }
 
-    /// A private key for `curve`: 32 random bytes, drawn again in the rare case they are not in 1..n-1.
     fn private_key(&mut self, curve: PaceCurve) -> Vec<u8> {
-        loop {
-            let k = self.random::<32>().to_vec();
-            if curve.public_key(&k).is_ok() {
-                return k;
-            }
-        }
+        curve.random_private_key(|out| self.rng.fill_bytes(out))
     }
 
     fn pace_secrets(&mut self) -> PaceSecrets {
