@@ -216,28 +216,7 @@ impl SecureMessaging {
             return Err(SmError::PlainStatus { sw: response.sw });
         }
         let objects = tlv::parse_all(response.data()).map_err(|source| SmError::Tlv { apdu: APDU, source })?;
-        let mut cryptogram = None;
-        let mut status = None;
-        let mut mac = None;
-        let mut mac_end = 0;
-        for object in &objects {
-            match object.tag {
-                DO85 | DO87 if cryptogram.is_none() && status.is_none() && mac.is_none() => cryptogram = Some(*object),
-                DO99 if status.is_none() && mac.is_none() => {
-                    status = Some(*object);
-                    mac_end = object.value_offset + object.value.len();
-                }
-                DO8E if mac.is_none() => mac = Some(*object),
-                tag => {
-                    return Err(SmError::Malformed {
-                        apdu: APDU,
-                        tag,
-                        offset: object.offset,
-                        expected: "expected DO87 or DO85, then DO99, then DO8E, each once".into(),
-                    });
-                }
-            }
-        }
+        let SmObjects { cryptogram, middle: status, mac, mac_end } = SmObjects::split(&objects, DO99, APDU)?;
         let status = status.ok_or(SmError::Missing { apdu: APDU, tag: DO99 })?;
         let mac = mac.ok_or(SmError::Missing { apdu: APDU, tag: DO8E })?;
         let sw = match status.value {
@@ -261,31 +240,7 @@ impl SecureMessaging {
             return Err(SmError::NotProtected { cla: command.cla });
         }
         let objects = tlv::parse_all(command.data()).map_err(|source| SmError::Tlv { apdu: APDU, source })?;
-        let mut cryptogram = None;
-        let mut le = None;
-        let mut mac = None;
-        let mut mac_end = 0;
-        for object in &objects {
-            match object.tag {
-                DO85 | DO87 if cryptogram.is_none() && le.is_none() && mac.is_none() => {
-                    cryptogram = Some(*object);
-                    mac_end = object.value_offset + object.value.len();
-                }
-                DO97 if le.is_none() && mac.is_none() => {
-                    le = Some(*object);
-                    mac_end = object.value_offset + object.value.len();
-                }
-                DO8E if mac.is_none() => mac = Some(*object),
-                tag => {
-                    return Err(SmError::Malformed {
-                        apdu: APDU,
-                        tag,
-                        offset: object.offset,
-                        expected: "expected DO87 or DO85, then DO97, then DO8E, each at most once".into(),
-                    });
-                }
-            }
-        }
+        let SmObjects { cryptogram, middle: le, mac, mac_end } = SmObjects::split(&objects, DO97, APDU)?;
         let mac = mac.ok_or(SmError::Missing { apdu: APDU, tag: DO8E })?;
         let header = [command.cla, command.ins, command.p1, command.p2];
         let mac_input =
@@ -372,4 +327,44 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02X}");
         s
     })
+}
+
+/// The data objects of a protected APDU, in the order 9303-11 9.8 gives them: a cryptogram (DO87, or DO85 for an
+/// odd INS), then `middle` (DO97, Le, in a command; DO99, the status, in a response), then the MAC (DO8E), each at
+/// most once. `mac_end`: where the MAC's input ends (after the last object before DO8E). One reading for both
+/// directions, so the command and response rules cannot drift apart.
+struct SmObjects<'a> {
+    cryptogram: Option<tlv::Tlv<'a>>,
+    middle: Option<tlv::Tlv<'a>>,
+    mac: Option<tlv::Tlv<'a>>,
+    mac_end: usize,
+}
+
+impl<'a> SmObjects<'a> {
+    fn split(objects: &[tlv::Tlv<'a>], middle_tag: Tag, apdu: &'static str) -> Result<SmObjects<'a>, SmError> {
+        let mut out = SmObjects { cryptogram: None, middle: None, mac: None, mac_end: 0 };
+        for object in objects {
+            let end = object.value_offset + object.value.len();
+            match object.tag {
+                DO85 | DO87 if out.cryptogram.is_none() && out.middle.is_none() && out.mac.is_none() => {
+                    out.cryptogram = Some(*object);
+                    out.mac_end = end;
+                }
+                tag if tag == middle_tag && out.middle.is_none() && out.mac.is_none() => {
+                    out.middle = Some(*object);
+                    out.mac_end = end;
+                }
+                DO8E if out.mac.is_none() => out.mac = Some(*object),
+                tag => {
+                    return Err(SmError::Malformed {
+                        apdu,
+                        tag,
+                        offset: object.offset,
+                        expected: format!("expected DO87 or DO85, then DO{middle_tag}, then DO8E, each at most once"),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
 }
