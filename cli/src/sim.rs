@@ -10,7 +10,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches};
 use khil_apdu::vpcd::VpcdEndpoint;
 use khil_link::Endpoint;
-use khil_sim_host::config::{LINE_PARAMS, Params, Surface};
+use khil_sim_host::config::{LINE_PARAMS, ParamSpec, Params, Surface};
 use khil_sim_host::{Build, BuiltCard, Console, Simulator};
 
 /// Where the simulator serves.
@@ -39,9 +39,13 @@ khil sim osdp-pd --pty --profile gate-io --address 1 --scbk-file board.key\n  \
 khil sim gate --pty --address 1 --scbk-file board.key --fail-mode secure\n  \
 khil sim passport --vpcd 127.0.0.1:35963 --document 3";
 
-/// The clap command of one simulator: the hosting flags, the line parameters and the device's own.
+/// The clap command of one simulator: the hosting flags, the line parameters and the device's own. A smart card
+/// has no serial line: it is hosted by vpcd only, and of the line parameters takes the seed and its own faults.
 fn device_command(sim: &'static Simulator) -> clap::Command {
-    let mut cmd =
+    if matches!(sim.build, Build::Card(_)) {
+        return card_command(sim);
+    }
+    let cmd =
         clap::Command::new(sim.name)
             .about(sim.about)
             .after_help(format!(
@@ -61,7 +65,33 @@ fn device_command(sim: &'static Simulator) -> clap::Command {
                     .value_name("HOST:PORT")
                     .help("Plug into a vpcd virtual smart-card reader at HOST:PORT (smart-card devices only)"),
             );
-    for spec in LINE_PARAMS.iter().chain(sim.params) {
+    with_params(cmd, LINE_PARAMS.iter().chain(sim.params))
+}
+
+/// `--fault` as a card takes it: its own faults only (the line's are for byte streams). The same parameter as the
+/// line's `fault`, so `Params` reads it alike.
+const CARD_FAULT: ParamSpec =
+    ParamSpec::new("fault", "SPEC", "One of the card's own faults (listed below), with at=/every=/p=; repeatable")
+        .repeat();
+
+fn card_command(sim: &'static Simulator) -> clap::Command {
+    let cmd =
+        clap::Command::new(sim.name)
+            .about(sim.about)
+            .after_help(format!(
+                "{}\n\nPrints exactly one line `ready pcsc://<reader>` on stdout once the card is in the reader, then \
+             serves until SIGINT or SIGTERM. The same parameters in a URL: sim:{}?name=value&...",
+                sim.help, sim.name
+            ))
+            .arg(Arg::new("vpcd").long("vpcd").value_name("HOST:PORT").required(true).help(
+                "Plug into vsmartcard's vpcd at HOST:PORT (127.0.0.1:35963 is pcscd's reader Virtual PCD 00 00)",
+            ));
+    let seed = LINE_PARAMS.iter().filter(|p| p.name == "seed");
+    with_params(cmd, seed.chain([&CARD_FAULT]).chain(sim.params))
+}
+
+fn with_params<'a>(mut cmd: clap::Command, specs: impl Iterator<Item = &'a ParamSpec>) -> clap::Command {
+    for spec in specs {
         let mut arg = Arg::new(spec.name)
             .long(spec.name)
             .value_name(spec.value)
@@ -89,6 +119,10 @@ impl clap::FromArgMatches for SimArgs {
         })?;
         let mut pairs = Vec::new();
         for spec in LINE_PARAMS.iter().chain(sim.params) {
+            // A card's command has no line flags but seed and fault (see `card_command`).
+            if !sub.ids().any(|id| id.as_str() == spec.name) {
+                continue;
+            }
             // Defaults are the simulator's to apply (the same on both surfaces): only what was given counts.
             if matches!(sub.value_source(spec.name), None | Some(ValueSource::DefaultValue)) {
                 continue;
@@ -99,7 +133,8 @@ impl clap::FromArgMatches for SimArgs {
         }
         let params = Params::new(Surface::Cli, sim.name, sim.params, pairs)
             .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n")))?;
-        let hosting = match (sub.get_one::<String>("tcp"), sub.get_one::<String>("vpcd")) {
+        let flag = |id: &str| sub.try_get_one::<String>(id).ok().flatten();
+        let hosting = match (flag("tcp"), flag("vpcd")) {
             (Some(addr), _) => Hosting::Tcp(addr.clone()),
             (None, Some(addr)) => Hosting::Vpcd(addr.clone()),
             (None, None) => Hosting::Pty,

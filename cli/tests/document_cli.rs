@@ -96,13 +96,15 @@ fn what_cannot_run_exits_2_naming_it() {
 }
 
 #[test]
-fn a_card_simulator_is_refused_on_a_pty_and_a_stream_one_on_vpcd() {
-    let out = khil().args(["sim", "passport", "--pty"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("is a smart card: plug it into pcscd with --vpcd"), "{}", text(&out.stderr));
-    let out = khil().args(["sim", "passport", "--vpcd", "127.0.0.1:35963", "--pace", "9600"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not for a smart card"), "{}", text(&out.stderr));
+fn a_card_simulator_takes_no_serial_line_flags() {
+    for (flag, value) in [("--pty", None), ("--tcp", Some("127.0.0.1:0")), ("--pace", Some("9600"))] {
+        let out = khil().args(["sim", "passport", "--vpcd", "127.0.0.1:35963", flag]).args(value).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(text(&out.stderr).contains(&format!("unexpected argument '{flag}'")), "{}", text(&out.stderr));
+    }
+    let out = khil().args(["sim", "passport"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--vpcd <HOST:PORT>"), "{}", text(&out.stderr));
 }
 
 #[test]

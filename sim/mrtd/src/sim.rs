@@ -66,8 +66,8 @@ pub const SIMULATOR: Simulator = Simulator {
            inspection system then reads it as a chip on a real reader. The document comes from the synthetic \
            population (or an MRZ file) and is issued under khil's test PKI of the same seed (`khil document read` \
            trusts that PKI by default).\n\nExamples:\n  khil sim passport --vpcd 127.0.0.1:35963 --document 3\n  \
-           khil document read --device 'pcsc://Virtual PCD 00 00' --mrz-file mrz.txt\n  \
-           khil document read --device 'sim:passport?document=3'\n\nConsole (stdin): `remove`, `present`, \
+           khil document read --device 'pcsc://Virtual PCD 00 00' --document 3\n  \
+           khil document read --device 'sim:passport?document=3' --document 3\n\nConsole (stdin): `remove`, `present`, \
            `status`.\n\nFaults for a lower tester (--fault, repeatable, with the line's trigger grammar: at=N, every=N, \
            p=P): wrong-mac, bad-ssc, eof-9000, eof-6b00, slow[:ms=N], mute, clone, corrupt-dg[:dg=N], unknown-ds, \
            expired-ds, revoked-ds; `khil document read` names each in a failed check.",
