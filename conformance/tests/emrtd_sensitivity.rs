@@ -188,7 +188,7 @@ const FAULTS: &[(&str, &[&str])] = &[
     ("bad-ssc:every=1", &["EMRTD-SM-001", "EMRTD-SM-003"]),
     ("eof-9000:every=1", &["EMRTD-ISO-005"]),
     ("eof-6b00:every=1", &["EMRTD-ISO-005", "EMRTD-LDS-001"]),
-    ("mute:every=1", &["EMRTD-LDS-001"]),
+    ("mute:at=3", &["EMRTD-LDS-001"]),
     ("clone", &["EMRTD-CA-001", "EMRTD-AA-001"]),
     ("corrupt-dg:dg=1", &["EMRTD-LDS-002", "EMRTD-PA-001"]),
     ("corrupt-dg:dg=2", &["EMRTD-PA-001"]),

@@ -53,6 +53,7 @@ pub type TestPkiTrust = fn(u64) -> Result<TrustStore, String>;
 /// `[capabilities]` of an eMRTD chip ICS.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)] // The ICS's yes/no declarations, one field each, as the file has them.
 pub struct EmrtdCaps {
     /// PACE offered in EF.CardAccess.
     pub pace: bool,
@@ -256,7 +257,11 @@ pub fn historical_bytes(atr: &[u8]) -> Option<&[u8]> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02X}");
+        s
+    })
 }
 
 impl Suite for EmrtdSuite {
