@@ -44,6 +44,10 @@ macro_rules! with_suite {
                 let $suite = khil_conformance::suites::osdp::OsdpSuite::new();
                 Ok($body)
             }
+            "emrtd-chip" => {
+                let $suite = khil_conformance::suites::emrtd::EmrtdSuite::with_test_pki(test_pki_trust);
+                Ok($body)
+            }
             other => Err(unknown_class(other)),
         }
     };
@@ -417,7 +421,13 @@ fn outcome_text(report: &RunReport) -> String {
     out
 }
 
-/// Device links for a run: serial, TCP, and this binary's in-process simulators for `sim:` URLs.
+/// khil's test PKI of `seed`, for an eMRTD ICS that trusts `khil-test-pki:SEED`.
+fn test_pki_trust(seed: u64) -> Result<khil_mrtd::pa::TrustStore, String> {
+    Ok(khil_sim_mrtd::sim::test_pki(seed)?.trust_store())
+}
+
+/// Device links for a run: serial, TCP, and this binary's in-process simulators for `sim:` URLs; APDU transports:
+/// PC/SC readers and this binary's in-process cards (`sim:passport?...`).
 struct CliConnector;
 
 impl Connector for CliConnector {
@@ -425,6 +435,15 @@ impl Connector for CliConnector {
         Box::pin(async move {
             khil_link::connect(url, None, &khil_sim_registry::Simulators).await.map_err(|e| e.to_string())
         })
+    }
+
+    fn connect_apdu<'a>(
+        &'a self,
+        url: &'a DeviceUrl,
+    ) -> Pin<Box<dyn Future<Output = Result<khil_apdu::BoxApdu, String>> + Send + 'a>> {
+        Box::pin(
+            async move { khil_apdu::connect(url, &khil_sim_registry::Simulators).await.map_err(|e| e.to_string()) },
+        )
     }
 }
 

@@ -642,3 +642,47 @@ fn the_report_prints_to_pdf_with_the_sign_off() {
     assert!(stderr(&out).contains("KHIL_CHROMIUM"), "{}", stderr(&out));
     assert!(!none.join("report.json").exists(), "a run started without the browser it needs");
 }
+
+/// The eMRTD chip class against khil's simulated passport (its built-in ICS): PASSED, and the MRZ that opens the
+/// chip appears in no report, only as "(set; not shown)".
+#[test]
+fn emrtd_chip_runs_against_the_simulated_passport() {
+    let out = khil().args(["conformance", "list", "--class", "emrtd-chip"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("EMRTD-BAC-002") && stdout(&out).contains("EMRTD-PA-002"), "{}", stdout(&out));
+
+    let scratch = scratch("emrtd-run");
+    let dir = scratch.join("out");
+    let out = khil()
+        .args(["conformance", "run", "--class", "emrtd-chip", "--device", "sim:passport?document=3", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("emrtd-chip sim:passport?document=3: PASSED"), "{text}");
+    assert_reports(&dir);
+    assert_eq!(report_json(&dir)["summary"]["pass"], 18);
+    for name in ["report.json", "junit.xml", "report.html"] {
+        let report = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(!report.contains("E0957417") && !report.contains("GANKHUYAG"), "{name} shows the MRZ");
+    }
+    assert!(std::fs::read_to_string(dir.join("report.json")).unwrap().contains("(set; not shown)"));
+}
+
+/// An MRZ that does not open the chip is a mistake in the setup: exit status 2, naming the IXIT key.
+#[test]
+fn emrtd_chip_with_a_wrong_mrz_cannot_start() {
+    let scratch = scratch("emrtd-wrong-mrz");
+    let ics = scratch.join("wrong.toml");
+    let text = std::fs::read_to_string(shipped_ics("passport.toml")).unwrap();
+    let line = text.lines().find(|l| l.starts_with("mrz = ")).unwrap();
+    let specimen =
+        "mrz = \"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\"";
+    std::fs::write(&ics, text.replace(line, specimen)).unwrap();
+    let out = run_with_ics("emrtd-chip", "sim:passport?document=3", &ics, &scratch.join("out"));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}{err}", stdout(&out));
+    assert!(err.contains("[ixit] mrz does not open the chip") && err.contains("6300"), "{err}");
+    assert!(!err.contains("L898902C3"), "{err}");
+}

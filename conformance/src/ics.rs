@@ -88,7 +88,7 @@ pub const HIDDEN: &str = "(set; not shown)";
 
 /// Keys whose values never reach a report or a log: keys, passwords, PINs. A key is secret when one of its
 /// `_`-separated words is one of these (`scbk`, `password`, `master_key`), whatever the class.
-const SECRET_WORDS: [&str; 8] = ["scbk", "key", "keys", "password", "pwd", "secret", "pin", "mk"];
+const SECRET_WORDS: [&str; 9] = ["scbk", "key", "keys", "password", "pwd", "secret", "pin", "mk", "mrz"];
 
 /// `true` for an ICS key whose value is a secret.
 pub fn is_secret(key: &str) -> bool {
