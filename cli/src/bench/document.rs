@@ -15,7 +15,6 @@ use khil_link::url::SimUrl;
 use khil_mrtd::files::SM_SHORT_READ;
 use khil_mrtd::inspect::{InspectOptions, inspect};
 use khil_mrtd::pa::Outcome;
-use khil_sim_host::Build;
 use serde_json::json;
 
 use super::{quantile, round, write_json};
@@ -162,7 +161,7 @@ async fn pcscd_rows(args: &DocumentBenchArgs, n: usize) -> Result<Vec<serde_json
     use khil_apdu::vpcd::VpcdEndpoint;
     let endpoint = VpcdEndpoint::new(&args.vpcd)?;
     let sim = khil_sim_registry::find("passport").ok_or("no passport simulator")?;
-    let Build::Card(build) = sim.build else { return Err("passport is not a card".into()) };
+    let khil_sim_host::Build::Card(build) = sim.build else { return Err("passport is not a card".into()) };
     let params = khil_sim_host::config::Params::new(
         khil_sim_host::config::Surface::Url,
         sim.name,
