@@ -348,23 +348,8 @@ impl Session<'_> {
 
 /// The length of the whole TLV a file starts with, from its first bytes.
 fn tlv_total_len(head: &[u8]) -> Result<usize, String> {
-    // Parse the header only: a value longer than what we have is expected here.
-    let tag_len = if head.first().is_some_and(|b| b & 0x1F == 0x1F) {
-        1 + head.iter().skip(1).position(|b| b & 0x80 == 0).ok_or("a tag longer than the first bytes")? + 1
-    } else {
-        1
-    };
-    let l0 = *head.get(tag_len).ok_or("the file ends inside its tag")?;
-    let (len_len, len) = match l0 {
-        0x00..=0x7F => (1, usize::from(l0)),
-        0x81..=0x84 => {
-            let n = usize::from(l0 & 0x7F);
-            let bytes = head.get(tag_len + 1..tag_len + 1 + n).ok_or("the file ends inside its length")?;
-            (1 + n, bytes.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)))
-        }
-        _ => return Err(format!("length byte {l0:02X} (expected 00-7F or 81-84)")),
-    };
-    Ok(tag_len + len_len + len)
+    let (_, value_at, len) = crate::tlv::header_at(head, 0).map_err(|e| e.to_string())?;
+    Ok(value_at + len)
 }
 
 fn passed(why: impl Into<String>) -> Status {

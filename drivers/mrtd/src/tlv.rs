@@ -118,6 +118,18 @@ impl fmt::Display for TlvProblem {
 /// Parses one data object at the start of `input`; returns it and the bytes after it. `base` is added to every
 /// offset (the position of `input` in a larger buffer, for error messages).
 pub fn parse_at(input: &[u8], base: usize) -> Result<(Tlv<'_>, &[u8]), TlvError> {
+    let (tag, at, len) = header_at(input, base)?;
+    let value = input.get(at..).filter(|v| v.len() >= len).ok_or_else(|| TlvError {
+        offset: base + at,
+        problem: TlvProblem::Truncated { needed: len, available: input.len() - at, part: "value" },
+    })?;
+    let tlv = Tlv { tag, value: &value[..len], offset: base, value_offset: base + at };
+    Ok((tlv, &input[at + len..]))
+}
+
+/// The tag and length at the start of `input` without its value: the tag, where the value starts and its length.
+/// For a file read piece by piece, whose first bytes say how long it is.
+pub fn header_at(input: &[u8], base: usize) -> Result<(Tag, usize, usize), TlvError> {
     let err = |at: usize, problem| TlvError { offset: base + at, problem };
     let truncated = |at: usize, needed, part| {
         err(at, TlvProblem::Truncated { needed, available: input.len().saturating_sub(at), part })
@@ -151,9 +163,7 @@ pub fn parse_at(input: &[u8], base: usize) -> Result<(Tlv<'_>, &[u8]), TlvError>
         }
         _ => return Err(err(len_at, TlvProblem::BadLength(l0))),
     };
-    let value = input.get(at..).filter(|v| v.len() >= len).ok_or_else(|| truncated(at, len, "value"))?;
-    let tlv = Tlv { tag: Tag(tag), value: &value[..len], offset: base, value_offset: base + at };
-    Ok((tlv, &input[at + len..]))
+    Ok((Tag(tag), at, len))
 }
 
 /// [`parse_at`] with offsets counted from the start of `input`.
