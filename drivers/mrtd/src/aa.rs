@@ -14,7 +14,7 @@ use rsa::{BoxedUint, PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
-use crate::pace::PaceCurve;
+use crate::pace::{EcdsaFailure, PaceCurve};
 
 pub const INS_INTERNAL_AUTHENTICATE: u8 = 0x88;
 /// ecdsa-plain-signatures (BSI TR-03111, 0.4.0.127.0.7.1.1.4.1) as DER content bytes; the last arc is the hash.
@@ -231,22 +231,10 @@ pub fn answer_ecdsa(
     private_key: &[u8],
     command: &Command,
 ) -> Result<Response, AaError> {
-    use ecdsa::signature::hazmat::PrehashSigner;
     let challenge = challenge_of(command)?;
-    let digest = hash.digest(&challenge);
-    let bad_key = |e: ecdsa::Error| AaError::BadKey { what: format!("the ECDSA private key: {e}") };
-    let signature = match curve {
-        PaceCurve::P256 => {
-            let key = ecdsa::SigningKey::<p256::NistP256>::from_slice(private_key).map_err(bad_key)?;
-            let s: ecdsa::Signature<p256::NistP256> = key.sign_prehash(&digest).map_err(bad_key)?;
-            s.to_bytes().to_vec()
-        }
-        PaceCurve::BrainpoolP256r1 => {
-            let key = ecdsa::SigningKey::<bp256::BrainpoolP256r1>::from_slice(private_key).map_err(bad_key)?;
-            let s: ecdsa::Signature<bp256::BrainpoolP256r1> = key.sign_prehash(&digest).map_err(bad_key)?;
-            s.to_bytes().to_vec()
-        }
-    };
+    let signature = curve
+        .sign_prehash(private_key, &hash.digest(&challenge))
+        .map_err(|e| AaError::BadKey { what: format!("the ECDSA private key: {e}") })?;
     Ok(Response::ok(signature).expect("64 bytes"))
 }
 
@@ -258,21 +246,9 @@ pub fn verify_ecdsa(
     challenge: &[u8; 8],
     response: &Response,
 ) -> Result<(), AaError> {
-    use ecdsa::signature::hazmat::PrehashVerifier;
     let signature = success(response)?;
-    let digest = hash.digest(challenge);
-    let bad_key = |e: ecdsa::Error| AaError::BadKey { what: format!("the DG15 public key: {e}") };
-    let bad = |e: ecdsa::Error| AaError::BadSignature { why: format!("{} bytes: {e}", signature.len()) };
-    match curve {
-        PaceCurve::P256 => {
-            let key = ecdsa::VerifyingKey::<p256::NistP256>::from_sec1_bytes(public_key).map_err(bad_key)?;
-            let s = ecdsa::Signature::<p256::NistP256>::from_slice(signature).map_err(bad)?;
-            key.verify_prehash(&digest, &s).map_err(bad)
-        }
-        PaceCurve::BrainpoolP256r1 => {
-            let key = ecdsa::VerifyingKey::<bp256::BrainpoolP256r1>::from_sec1_bytes(public_key).map_err(bad_key)?;
-            let s = ecdsa::Signature::<bp256::BrainpoolP256r1>::from_slice(signature).map_err(bad)?;
-            key.verify_prehash(&digest, &s).map_err(bad)
-        }
-    }
+    curve.verify_prehash(public_key, &hash.digest(challenge), signature).map_err(|e| match e {
+        EcdsaFailure::Key(e) => AaError::BadKey { what: format!("the DG15 public key: {e}") },
+        EcdsaFailure::Signature(e) => AaError::BadSignature { why: format!("{} bytes: {e}", signature.len()) },
+    })
 }

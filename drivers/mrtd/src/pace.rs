@@ -90,6 +90,13 @@ impl fmt::Display for PaceProtocol {
     }
 }
 
+/// Why an ECDSA verification failed: the public key is not a point of the curve, or the signature does not verify.
+#[derive(Debug)]
+pub enum EcdsaFailure {
+    Key(ecdsa::Error),
+    Signature(ecdsa::Error),
+}
+
 /// The standardized domain parameters this crate runs (BSI TR-03110-3 table 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaceCurve {
@@ -123,6 +130,45 @@ impl PaceCurve {
             fill(&mut k);
             if self.public_key(&k).is_ok() {
                 return k;
+            }
+        }
+    }
+
+    /// ECDSA over a hash already computed: the plain signature `r || s` (BSI TR-03111 5.2.1), deterministic
+    /// (RFC 6979), so signing needs no randomness. Active authentication and CV certificates sign this way.
+    pub fn sign_prehash(self, private_key: &[u8], digest: &[u8]) -> Result<Vec<u8>, ecdsa::Error> {
+        use ecdsa::signature::hazmat::PrehashSigner;
+        Ok(match self {
+            PaceCurve::P256 => {
+                let key = ecdsa::SigningKey::<p256::NistP256>::from_slice(private_key)?;
+                let s: ecdsa::Signature<p256::NistP256> = key.sign_prehash(digest)?;
+                s.to_bytes().to_vec()
+            }
+            PaceCurve::BrainpoolP256r1 => {
+                let key = ecdsa::SigningKey::<bp256::BrainpoolP256r1>::from_slice(private_key)?;
+                let s: ecdsa::Signature<bp256::BrainpoolP256r1> = key.sign_prehash(digest)?;
+                s.to_bytes().to_vec()
+            }
+        })
+    }
+
+    /// Verifies a plain ECDSA signature `r || s` over a hash with a public point (SEC1). The error says whether
+    /// the key or the signature is at fault.
+    pub fn verify_prehash(self, public_key: &[u8], digest: &[u8], signature: &[u8]) -> Result<(), EcdsaFailure> {
+        use ecdsa::signature::hazmat::PrehashVerifier;
+        match self {
+            PaceCurve::P256 => {
+                let key =
+                    ecdsa::VerifyingKey::<p256::NistP256>::from_sec1_bytes(public_key).map_err(EcdsaFailure::Key)?;
+                let s = ecdsa::Signature::<p256::NistP256>::from_slice(signature).map_err(EcdsaFailure::Signature)?;
+                key.verify_prehash(digest, &s).map_err(EcdsaFailure::Signature)
+            }
+            PaceCurve::BrainpoolP256r1 => {
+                let key = ecdsa::VerifyingKey::<bp256::BrainpoolP256r1>::from_sec1_bytes(public_key)
+                    .map_err(EcdsaFailure::Key)?;
+                let s = ecdsa::Signature::<bp256::BrainpoolP256r1>::from_slice(signature)
+                    .map_err(EcdsaFailure::Signature)?;
+                key.verify_prehash(digest, &s).map_err(EcdsaFailure::Signature)
             }
         }
     }
