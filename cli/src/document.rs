@@ -9,9 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use khil_link::DeviceUrl;
+use khil_mrtd::cvc::CvCertificate;
 use khil_mrtd::files::SM_SHORT_READ;
 use khil_mrtd::inspect::{InspectOptions, Inspection, inspect};
 use khil_mrtd::pa::{Outcome, Status, TrustStore};
+use khil_mrtd::ta::TerminalCredentials;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{Value, json};
@@ -63,6 +65,14 @@ struct ReadArgs {
     /// Certificate revocation lists (DER) of the CSCAs; repeatable.
     #[arg(long, value_name = "FILE")]
     crl: Vec<PathBuf>,
+    /// The inspection system's CV certificates for terminal authentication (EAC: DG3 fingerprints, DG4 iris),
+    /// DER (`.cvcert`): the DV certificates and the terminal's own; repeatable. Without them, the test PKI's test
+    /// terminal certificates.
+    #[arg(long = "terminal-cert", value_name = "FILE", requires = "terminal_key")]
+    terminal_cert: Vec<PathBuf>,
+    /// The terminal certificate's private key: PKCS#8 DER (as `cvc-create --out-key` writes it), P-256.
+    #[arg(long, value_name = "FILE", requires = "terminal_cert")]
+    terminal_key: Option<PathBuf>,
     /// Use BAC even when the chip offers PACE.
     #[arg(long)]
     no_pace: bool,
@@ -134,6 +144,24 @@ fn trust(args: &ReadArgs) -> Result<TrustStore, String> {
     Ok(TrustStore::new(cscas, crls))
 }
 
+/// The terminal certificates and key: from files, or the test PKI's test inspection system.
+fn terminal(args: &ReadArgs) -> Result<TerminalCredentials, String> {
+    let Some(key_path) = &args.terminal_key else {
+        return Ok(khil_sim_mrtd::sim::test_pki(args.test_pki)?.eac.terminal);
+    };
+    let mut certificates = Vec::new();
+    for path in &args.terminal_cert {
+        let bytes = std::fs::read(path).map_err(|e| format!("--terminal-cert {}: {e}", path.display()))?;
+        certificates.push(
+            CvCertificate::parse(&bytes)
+                .map_err(|e| format!("--terminal-cert {}: not a CV certificate: {e}", path.display()))?,
+        );
+    }
+    let bytes = std::fs::read(key_path).map_err(|e| format!("--terminal-key {}: {e}", key_path.display()))?;
+    TerminalCredentials::from_pkcs8(certificates, &bytes)
+        .map_err(|e| format!("--terminal-key {}: {e}", key_path.display()))
+}
+
 /// A generator seeded from the operating system: challenges and keys must not be guessable by a chip. Read
 /// from /dev/urandom directly (Linux, khil's platform) rather than switching on rand's OS feature for one call.
 pub(crate) fn system_rng() -> Result<ChaCha20Rng, String> {
@@ -156,6 +184,7 @@ async fn read(args: &ReadArgs) -> Result<Inspection, String> {
         date: der::DateTime::from_system_time(std::time::SystemTime::now()).map_err(|e| e.to_string())?,
         pace: !args.no_pace,
         read_size: args.read_size,
+        terminal: Some(terminal(args)?),
     };
     let mut rng = system_rng()?;
     let mut transport = khil_apdu::connect(&url, &khil_sim_registry::Simulators).await.map_err(|e| {

@@ -94,12 +94,14 @@ fn options(pace: bool) -> Result<InspectOptions, String> {
     let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
     let day = khil_mrtd::mrz::CivilDate::new(y, m, d).ok_or("the reference day")?;
     let mrz = khil_sim_population::documents::Documents::new(0, day).document(3).mrz().lines.join("\n");
+    let pki = khil_sim_mrtd::sim::test_pki(0)?;
     Ok(InspectOptions {
         mrz,
-        trust: khil_sim_mrtd::sim::test_pki(0)?.trust_store(),
+        trust: pki.trust_store(),
         date: der::DateTime::from_system_time(std::time::SystemTime::now()).map_err(|e| e.to_string())?,
         pace,
         read_size: SM_SHORT_READ,
+        terminal: Some(pki.eac.terminal),
     })
 }
 

@@ -222,7 +222,9 @@ pub enum CaChipStep {
     /// Protect and send this response; nothing changes.
     Reply(Response),
     /// Protect this response with the current keys and send it, then restart secure messaging with these.
-    Rekey(Response, SessionKeys),
+    /// The answer, the new session keys, and the terminal's ephemeral public key (terminal authentication signs
+    /// its x-coordinate).
+    Rekey(Response, SessionKeys, Vec<u8>),
 }
 
 /// The chip's side: its static key pair (the public key is in DG14) and the protocols it offers.
@@ -278,7 +280,7 @@ impl CaChip {
                     .find(|o| o.tag == Tag(0x91))
                     .ok_or(CaError::Malformed { message: MESSAGE, expected: "an ephemeral public key (91)".into() })?;
                 let keys = self.agree(CaProtocol::EcdhTdes, pk.value)?;
-                Ok(CaChipStep::Rekey(Response::status(StatusWord::SUCCESS), keys))
+                Ok(CaChipStep::Rekey(Response::status(StatusWord::SUCCESS), keys, pk.value.to_vec()))
             }
             (INS_MSE, 0x41, 0xA4) => {
                 const MESSAGE: &str = "MSE:Set AT";
@@ -304,7 +306,7 @@ impl CaChip {
                     .map_err(|source| CaError::Tlv { message: MESSAGE, source })?;
                 let pk = outer.child(Tag(0x80)).map_err(|source| CaError::Tlv { message: MESSAGE, source })?;
                 let keys = self.agree(protocol, pk.value)?;
-                Ok(CaChipStep::Rekey(Response::ok(vec![0x7C, 0x00]).expect("2 bytes"), keys))
+                Ok(CaChipStep::Rekey(Response::ok(vec![0x7C, 0x00]).expect("2 bytes"), keys, pk.value.to_vec()))
             }
             _ => Err(CaError::OutOfOrder {
                 got: header(command),

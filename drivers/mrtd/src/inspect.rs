@@ -3,8 +3,9 @@
 //! (`files`, `bac`, `pace`, `sm`, `lds`, `pa`, `ca`, `aa`, `mrz`).
 //!
 //! The order is 9303-11's: EF.CardAccess, then PACE when it offers a protocol we run (BAC otherwise, or when PACE
-//! fails), the application, EF.COM and EF.SOD, every data group EF.COM lists, passive authentication, chip
-//! authentication (DG14), active authentication (DG15), and the MRZ on the page against DG1. The result names
+//! fails), the application, EF.COM and EF.SOD, every data group EF.COM lists, chip authentication (DG14), terminal
+//! authentication and the EAC-protected data groups (DG3, DG4) when the chip refused them, passive
+//! authentication, active authentication (DG15), and the MRZ on the page against DG1. The result names
 //! each check and how it went; nothing in it is document data (no MRZ, no names, no images).
 
 use std::collections::BTreeMap;
@@ -18,12 +19,14 @@ use spki::SubjectPublicKeyInfoOwned;
 use crate::aa::{self, AaHash};
 use crate::bac::{self, BacKeys, BacTerminal};
 use crate::ca::{CaProtocol, CaStep, CaTerminal};
+use crate::cvc::CvRole;
 use crate::files::{ReadBinary, ReadTarget, SelectCommand};
 use crate::lds::{Dg1, Dg14, Dg15, EfCardAccess, EfCom, FileId, SecurityInfo, hex_prefix};
 use crate::mrz::Mrz;
 use crate::pa::{self, Status, TrustStore};
 use crate::pace::{self, PaceCurve, PaceParams, PaceSecrets, PaceStep, PaceTerminal, Password};
 use crate::sm::{SecureMessaging, SmError};
+use crate::ta::{self, TerminalCredentials};
 
 /// What the inspection system knows before it starts.
 pub struct InspectOptions {
@@ -38,16 +41,20 @@ pub struct InspectOptions {
     pub pace: bool,
     /// The most bytes one READ BINARY asks for ([`crate::files::SM_SHORT_READ`] fits a short response APDU).
     pub read_size: usize,
+    /// The inspection system's CV certificates and key for terminal authentication (EAC): without them DG3 and
+    /// DG4 stay unread.
+    pub terminal: Option<TerminalCredentials>,
 }
 
 impl fmt::Debug for InspectOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "InspectOptions(MRZ set, {} CSCAs, pace {}, read {})",
+            "InspectOptions(MRZ set, {} CSCAs, pace {}, read {}, terminal certificates {})",
             self.trust.cscas.len(),
             self.pace,
-            self.read_size
+            self.read_size,
+            if self.terminal.is_some() { "set" } else { "none" }
         )
     }
 }
@@ -193,6 +200,10 @@ struct Session<'a> {
     rng: &'a mut dyn Randomness,
     /// How secure messaging was opened (set once it was).
     access: Option<Access>,
+    /// The chip's identifier for terminal authentication (ID_PICC), set with access control.
+    id_picc: Vec<u8>,
+    /// Our ephemeral chip-authentication key once chip authentication succeeded in this session.
+    ca_point: Option<Vec<u8>>,
 }
 
 impl Session<'_> {
@@ -239,6 +250,7 @@ impl Session<'_> {
     /// Opens secure messaging again the way it was first opened, after a power cycle (a step that failed ended
     /// it, and chip and active authentication need it).
     async fn reopen(&mut self) -> Result<(), StepError> {
+        self.ca_point = None;
         let access = self.access.clone().ok_or_else(|| StepError::Protocol {
             what: "opening the chip again".into(),
             why: "it was never opened".into(),
@@ -251,7 +263,9 @@ impl Session<'_> {
         let select = SelectCommand::emrtd_application().to_command();
         match access {
             Access::Pace(params, password) => {
-                self.sm = Some(run_pace(self, params, password).await?);
+                let (sm, chip_key) = run_pace(self, params, password).await?;
+                self.sm = Some(sm);
+                self.id_picc = ta::id_picc_after_pace(&chip_key);
                 self.ok(&select, "selecting the eMRTD application").await?;
             }
             Access::Bac(keys) => {
@@ -372,7 +386,14 @@ pub async fn inspect(
     let info = page.mrz_information().map_err(|e| InspectError::Mrz(format!("the MRZ given: {e}")))?;
     let mut result = Inspection::default();
     transport.reset().await?;
-    let mut s = Session { transport, sm: None, rng, access: None };
+    let mut s = Session {
+        transport,
+        sm: None,
+        rng,
+        access: None,
+        id_picc: ta::id_picc_after_bac(info.as_str()),
+        ca_point: None,
+    };
 
     // EF.CardAccess (in the MF, before anything is selected): what PACE the chip offers.
     let offered = match s.read_file(FileId::CardAccess, options.read_size, true).await {
@@ -406,8 +427,9 @@ pub async fn inspect(
         let params = offered[0];
         let password = Password::Mrz(info.as_str().to_owned());
         match run_pace(&mut s, params, password.clone()).await {
-            Ok(sm) => {
+            Ok((sm, chip_key)) => {
                 s.sm = Some(sm);
+                s.id_picc = ta::id_picc_after_pace(&chip_key);
                 s.access = Some(Access::Pace(params, password));
                 let how = format!("{} on {:?}", params.protocol, params.curve);
                 result.access = Some(format!("PACE {how}"));
@@ -448,7 +470,25 @@ pub async fn inspect(
         }
     }
 
-    read_lds(&mut s, options, &mut result).await;
+    let eac_protected = read_lds(&mut s, options, &mut result).await;
+    // Chip authentication, then terminal authentication (EAC version 1 order: TA signs CA's ephemeral key), then
+    // the EAC-protected data groups, so that passive authentication covers them too.
+    chip_authentication(&mut s, options, &mut result).await;
+    if !eac_protected.is_empty() {
+        let access = terminal_authentication(&mut s, options, &mut result).await;
+        for file in eac_protected {
+            match &access {
+                Err(why) => result.push(format!("reading {file}"), not_checked(format!("EAC-protected: {why}"))),
+                Ok(()) => match s.read_file(file, options.read_size, false).await {
+                    Ok(bytes) => {
+                        result.files_read.push((file, bytes.len()));
+                        result.files.insert(file, bytes);
+                    }
+                    Err(e) => result.push(format!("reading {file}"), failed(&e)),
+                },
+            }
+        }
+    }
     let dgs: BTreeMap<u8, Vec<u8>> = result
         .files
         .iter()
@@ -463,7 +503,6 @@ pub async fn inspect(
         }
         None => result.push("passive authentication", not_checked("EF.SOD was not read")),
     }
-    chip_authentication(&mut s, options, &mut result).await;
     active_authentication(&mut s, &mut result).await;
     compare_mrz(&page, &mut result);
     Ok(result)
@@ -478,7 +517,12 @@ async fn run_bac(s: &mut Session<'_>, keys: BacKeys) -> Result<SecureMessaging, 
     terminal.finish(&answer).map_err(|e| StepError::Protocol { what: "BAC".into(), why: e.to_string() })
 }
 
-async fn run_pace(s: &mut Session<'_>, params: PaceParams, password: Password) -> Result<SecureMessaging, StepError> {
+/// PACE: the session, and the chip's ephemeral public key (ID_PICC for terminal authentication).
+async fn run_pace(
+    s: &mut Session<'_>,
+    params: PaceParams,
+    password: Password,
+) -> Result<(SecureMessaging, Vec<u8>), StepError> {
     let secrets = PaceSecrets {
         map_private_key: s.private_key(params.curve),
         ephemeral_private_key: s.private_key(params.curve),
@@ -491,16 +535,24 @@ async fn run_pace(s: &mut Session<'_>, params: PaceParams, password: Password) -
         let response = s.exchange(&command, "PACE").await?;
         match terminal.answer(&response).map_err(|e| StepError::Protocol { what: "PACE".into(), why: e.to_string() })? {
             PaceStep::Send(next) => command = next,
-            PaceStep::Established(sm) => return Ok(sm),
+            PaceStep::Established(sm) => {
+                return Ok((sm, terminal.chip_ephemeral_key().unwrap_or_default().to_vec()));
+            }
         }
     }
     Err(StepError::Protocol { what: "PACE".into(), why: "more steps than PACE has".into() })
 }
 
-async fn read_lds(s: &mut Session<'_>, options: &InspectOptions, result: &mut Inspection) {
+/// Reads EF.COM, EF.SOD and every data group EF.COM lists; returns the EAC-protected ones the chip refused
+/// before terminal authentication (DG3, DG4).
+async fn read_lds(s: &mut Session<'_>, options: &InspectOptions, result: &mut Inspection) -> Vec<FileId> {
+    let mut protected = Vec::new();
     let com = match s.read_file(FileId::Com, options.read_size, false).await {
         Ok(bytes) => bytes,
-        Err(e) => return result.push("EF.COM", failed(&e)),
+        Err(e) => {
+            result.push("EF.COM", failed(&e));
+            return protected;
+        }
     };
     result.files_read.push((FileId::Com, com.len()));
     let listed = match EfCom::parse(&com) {
@@ -524,19 +576,17 @@ async fn read_lds(s: &mut Session<'_>, options: &InspectOptions, result: &mut In
             Err(StepError::Chip { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. })
                 if matches!(file, FileId::Dg(3 | 4)) =>
             {
-                result.push(
-                    format!("reading {file}"),
-                    not_checked("EAC-protected; khil does not run terminal authentication yet"),
-                );
+                protected.push(file);
             }
             Err(e) => {
                 result.push(format!("reading {file}"), failed(&e));
                 if s.sm.is_none() {
-                    return;
+                    return protected;
                 }
             }
         }
     }
+    protected
 }
 
 fn ec_curve(spki: &SubjectPublicKeyInfoOwned) -> Option<PaceCurve> {
@@ -599,8 +649,13 @@ async fn chip_authentication(s: &mut Session<'_>, _options: &InspectOptions, res
                 let probe = ReadBinary { target: ReadTarget::Short(FileId::Com.sfi()), offset: 0, ne: 1 };
                 let cmd = probe.to_command().expect("a short read");
                 return match s.ok(&cmd, "the first command under the chip authentication keys").await {
-                    Ok(_) => result
-                        .push(NAME, passed(format!("{protocol:?} on {curve:?}; the chip answers under the new keys"))),
+                    Ok(_) => {
+                        s.ca_point = Some(terminal.ephemeral_public_key().to_vec());
+                        result.push(
+                            NAME,
+                            passed(format!("{protocol:?} on {curve:?}; the chip answers under the new keys")),
+                        );
+                    }
                     Err(e) => result.push(
                         NAME,
                         failed(format!(
@@ -612,6 +667,89 @@ async fn chip_authentication(s: &mut Session<'_>, _options: &InspectOptions, res
             Err(e) => return result.push(NAME, failed(e)),
         }
     }
+}
+
+/// Terminal authentication v1 (TR-03110-3 B.3): the certificate chain from a CVCA the chip trusts down to ours,
+/// then our signature over ID_PICC, the chip's challenge and our chip-authentication key. `Err` says why the
+/// EAC-protected data groups cannot be read (the check is recorded here either way).
+async fn terminal_authentication(
+    s: &mut Session<'_>,
+    options: &InspectOptions,
+    result: &mut Inspection,
+) -> Result<(), String> {
+    const NAME: &str = "terminal authentication";
+    let Some(credentials) = &options.terminal else {
+        let why = "no terminal certificates given (--terminal-cert, --terminal-key)".to_owned();
+        result.push(NAME, not_checked(why.clone()));
+        return Err(why);
+    };
+    let (Some(ca_point), true) = (s.ca_point.clone(), s.sm.is_some()) else {
+        let why = "it follows chip authentication, which did not succeed".to_owned();
+        result.push(NAME, not_checked(why.clone()));
+        return Err(why);
+    };
+    match run_terminal_authentication(s, credentials, &ca_point).await {
+        Ok(Some(how)) => {
+            result.push(NAME, passed(how));
+            Ok(())
+        }
+        Ok(None) => {
+            let why = format!(
+                "the chip trusts none of the CVCAs our terminal certificates chain to ({})",
+                credentials.authorities().join(", ")
+            );
+            result.push(NAME, not_checked(why.clone()));
+            Err(why)
+        }
+        Err(e) => {
+            result.push(NAME, failed(&e));
+            Err(format!("terminal authentication failed: {e}"))
+        }
+    }
+}
+
+/// The exchanges of terminal authentication: `None` when the chip knows none of the CVCAs our chains start at
+/// (it answers MSE:Set DST with 6A88: the trial stands in for reading EF.CVCA).
+async fn run_terminal_authentication(
+    s: &mut Session<'_>,
+    credentials: &TerminalCredentials,
+    ca_point: &[u8],
+) -> Result<Option<String>, StepError> {
+    const REFERENCE_NOT_FOUND: StatusWord = StatusWord(0x6A88);
+    for cvca in credentials.authorities() {
+        let Some(chain) = credentials.chain_from(&cvca) else { continue };
+        let r = s.exchange(&ta::mse_set_dst(&cvca), "MSE:Set DST").await?;
+        if r.sw == REFERENCE_NOT_FOUND {
+            continue;
+        }
+        for (i, cert) in chain.iter().enumerate() {
+            let role = match cert.body.role {
+                CvRole::Cvca => "CVCA link",
+                CvRole::DvDomestic | CvRole::DvForeign => "DV",
+                CvRole::Terminal => "terminal",
+            };
+            if i > 0 {
+                s.ok(&ta::mse_set_dst(&cert.body.car), &format!("MSE:Set DST for the {role} certificate")).await?;
+            } else if r.sw != StatusWord::SUCCESS {
+                return Err(StepError::Chip { what: format!("MSE:Set DST {cvca}"), sw: r.sw });
+            }
+            s.ok(
+                &ta::pso_verify_certificate(cert),
+                &format!("PSO:Verify Certificate of the {role} certificate {}", cert.body.chr),
+            )
+            .await?;
+        }
+        let terminal = chain.last().expect("a chain ends at the terminal certificate");
+        s.ok(&ta::mse_set_at(&terminal.body.chr), "MSE:Set AT (terminal authentication)").await?;
+        let challenge = s.ok(&bac::get_challenge(), "GET CHALLENGE (terminal authentication)").await?;
+        let r_picc = bac::challenge_from(&challenge)
+            .map_err(|e| StepError::Protocol { what: "GET CHALLENGE".into(), why: e.to_string() })?;
+        let signature = credentials.sign(&ta::signed_input(&s.id_picc, &r_picc, ca_point));
+        s.ok(&ta::external_authenticate(&signature), "EXTERNAL AUTHENTICATE (terminal authentication)").await?;
+        let names: Vec<&str> = chain.iter().map(|c| c.body.chr.as_str()).collect();
+        return Ok(Some(format!("chain {cvca} > {}", names.join(" > "))));
+    }
+    Ok(None)
 }
 
 async fn active_authentication(s: &mut Session<'_>, result: &mut Inspection) {

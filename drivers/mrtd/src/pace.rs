@@ -546,7 +546,7 @@ enum TerminalState {
     Nonce,
     Map { nonce: Vec<u8>, pk_map: Vec<u8> },
     Ephemeral { pk: Vec<u8> },
-    Token { keys: SessionKeys, pk: Vec<u8> },
+    Token { keys: SessionKeys, pk: Vec<u8>, pk_ic: Vec<u8> },
     Done,
 }
 
@@ -557,6 +557,9 @@ pub struct PaceTerminal {
     password: Password,
     secrets: PaceSecrets,
     state: TerminalState,
+    /// The chip's ephemeral public key once PACE is established: terminal authentication identifies the chip by
+    /// its x-coordinate (ID_PICC).
+    chip_key: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for PaceTerminal {
@@ -567,7 +570,12 @@ impl fmt::Debug for PaceTerminal {
 
 impl PaceTerminal {
     pub fn new(params: PaceParams, password: Password, secrets: PaceSecrets) -> PaceTerminal {
-        PaceTerminal { params, password, secrets, state: TerminalState::SetAt }
+        PaceTerminal { params, password, secrets, state: TerminalState::SetAt, chip_key: None }
+    }
+
+    /// The chip's ephemeral public key of an established PACE.
+    pub fn chip_ephemeral_key(&self) -> Option<&[u8]> {
+        self.chip_key.as_deref()
     }
 
     /// The first command: MSE:Set AT.
@@ -646,14 +654,15 @@ impl PaceTerminal {
                 let shared = ec(curve, |ops| ops.mul(&self.secrets.ephemeral_private_key, Some(pk_ic)))?;
                 let keys = SessionKeys::derive(cipher, x_coordinate(&shared));
                 let token = authentication_token(&keys.mac, self.params.protocol, pk_ic);
-                self.state = TerminalState::Token { keys, pk };
+                self.state = TerminalState::Token { keys, pk, pk_ic: pk_ic.to_vec() };
                 Ok(PaceStep::Send(general_authenticate(true, Some((0x85, &token)))))
             }
-            TerminalState::Token { keys, pk } => {
+            TerminalState::Token { keys, pk, pk_ic } => {
                 let t_ic = dynamic_data("the chip's token", response.data(), Some(0x86))?;
                 if t_ic != authentication_token(&keys.mac, self.params.protocol, &pk) {
                     return Err(PaceError::WrongToken { who: "chip" });
                 }
+                self.chip_key = Some(pk_ic);
                 Ok(PaceStep::Established(SecureMessaging::new_from_zero(keys)))
             }
             TerminalState::Done => unreachable!("handled above"),
@@ -690,6 +699,8 @@ pub struct PaceChip {
     offered: Vec<PaceParams>,
     secrets: PaceSecrets,
     state: ChipState,
+    /// Its own ephemeral public key once PACE is established (ID_PICC of terminal authentication).
+    own_key: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for PaceChip {
@@ -700,7 +711,12 @@ impl fmt::Debug for PaceChip {
 
 impl PaceChip {
     pub fn new(passwords: Vec<Password>, offered: Vec<PaceParams>, secrets: PaceSecrets) -> PaceChip {
-        PaceChip { passwords, offered, secrets, state: ChipState::Idle }
+        PaceChip { passwords, offered, secrets, state: ChipState::Idle, own_key: None }
+    }
+
+    /// Its ephemeral public key of an established PACE.
+    pub fn ephemeral_key(&self) -> Option<&[u8]> {
+        self.own_key.as_deref()
     }
 
     /// Fresh random values for the next run (a chip draws new ones every time PACE starts).
@@ -814,6 +830,7 @@ impl PaceChip {
                     return Err(PaceError::WrongToken { who: "terminal" });
                 }
                 let t_ic = authentication_token(&keys.mac, params.protocol, &pk_ifd);
+                self.own_key = Some(pk_ic);
                 let ChipStep::Reply(response) = reply(0x86, &t_ic) else { unreachable!("reply builds a Reply") };
                 Ok(ChipStep::Established(response, SecureMessaging::new_from_zero(keys)))
             }

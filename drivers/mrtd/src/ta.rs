@@ -62,6 +62,11 @@ pub fn id_picc_after_bac(mrz_information: &str) -> Vec<u8> {
     mrz_information.as_bytes().iter().take(10).copied().collect()
 }
 
+/// ID_PICC after PACE: Comp of the chip's ephemeral PACE public key (its x-coordinate).
+pub fn id_picc_after_pace(chip_ephemeral_key: &[u8]) -> Vec<u8> {
+    comp(chip_ephemeral_key).to_vec()
+}
+
 /// What the terminal signs: ID_PICC || r_PICC || Comp(PK_PCD), Comp being the x-coordinate of the terminal's
 /// ephemeral chip-authentication point (SEC1 uncompressed `04 || x || y`).
 pub fn signed_input(id_picc: &[u8], r_picc: &[u8; 8], terminal_ca_point: &[u8]) -> Vec<u8> {
@@ -118,6 +123,16 @@ impl TerminalCredentials {
             authority.clone_from(&next.body.chr);
         }
         None
+    }
+
+    /// Credentials from a PKCS#8 DER private key (P-256), as `cvc-create --out-key` and OpenSSL write them.
+    pub fn from_pkcs8(certificates: Vec<CvCertificate>, pkcs8_der: &[u8]) -> Result<TerminalCredentials, CvcError> {
+        use p256::pkcs8::DecodePrivateKey;
+        let key = p256::SecretKey::from_pkcs8_der(pkcs8_der).map_err(|e| CvcError::Refused {
+            chr: "(the terminal's key)".into(),
+            why: format!("not a PKCS#8 DER P-256 private key: {e}"),
+        })?;
+        TerminalCredentials::new(certificates, key.to_bytes().to_vec())
     }
 
     /// The CVCAs (by CHR) some chain of these credentials starts at.
@@ -212,6 +227,12 @@ impl TaChip {
         self.challenge = None;
         self.terminal_ca_point = None;
         self.granted = None;
+    }
+
+    /// The chip's identifier for this session: set after access control ([`id_picc_after_bac`] or
+    /// [`id_picc_after_pace`]).
+    pub fn set_id_picc(&mut self, id_picc: Vec<u8>) {
+        self.id_picc = id_picc;
     }
 
     /// Chip authentication succeeded with the terminal's ephemeral point: terminal authentication may follow.

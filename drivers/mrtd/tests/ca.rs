@@ -38,7 +38,7 @@ fn run(
         let opened = chip_sm.unprotect_command(&terminal_sm.protect(&command).unwrap()).unwrap();
         let (response, new_chip_keys) = match chip.answer(&opened) {
             Ok(CaChipStep::Reply(r)) => (r, None),
-            Ok(CaChipStep::Rekey(r, keys)) => (r, Some(keys)),
+            Ok(CaChipStep::Rekey(r, keys, _)) => (r, Some(keys)),
             Err(e) => (Response::status(e.status_word()), None),
         };
         let protected = chip_sm.protect_response(&response);

@@ -5,11 +5,12 @@
 //! - SELECT the MF, the eMRTD application (`A0 00 00 02 47 10 01`) and its EFs (6A82 for anything else);
 //! - READ BINARY `B0` (offset or short EF identifier) and `B1` (offset object 54, data in 53), short and extended
 //!   `Ne`; 6282 when the file ends before `Ne` bytes, 6B00 beyond its end, 6986 with no current EF, 6982 for an
-//!   application file before access control (EF.CardAccess is free), and for DG3 always (it needs EAC terminal
-//!   authentication, which this chip does not run yet);
+//!   application file before access control (EF.CardAccess is free), and for DG3 and DG4 until terminal
+//!   authentication granted their read right;
 //! - GET CHALLENGE and EXTERNAL AUTHENTICATE (BAC), MSE:Set AT + GENERAL AUTHENTICATE (PACE, as EF.CardAccess
-//!   offers), both starting secure messaging; chip authentication (as DG14 offers) and INTERNAL AUTHENTICATE
-//!   (active authentication, ECDSA as DG14's ActiveAuthenticationInfo says) inside it;
+//!   offers), both starting secure messaging; chip authentication (as DG14 offers), terminal authentication v1
+//!   (MSE:Set DST, PSO:Verify Certificate, MSE:Set AT, GET CHALLENGE, EXTERNAL AUTHENTICATE; EAC documents) and
+//!   INTERNAL AUTHENTICATE (active authentication, ECDSA as DG14's ActiveAuthenticationInfo says) inside it;
 //! - secure messaging: a protected command that does not verify ends the session and gets a plain 6987/6988; a
 //!   plain command while a session is open ends it too (9303-11 9.8.6: the chip aborts secure messaging).
 //!
@@ -28,10 +29,12 @@ use khil_apdu::{Card, Command, Response, StatusWord, atr_t1};
 use khil_mrtd::aa::{self, AaHash};
 use khil_mrtd::bac::{BacChip, BacKeys};
 use khil_mrtd::ca::{CaChip, CaChipStep, CaProtocol};
+use khil_mrtd::cvc::{READ_DG3, READ_DG4};
 use khil_mrtd::files::{EMRTD_AID, ReadBinary, ReadTarget, Select, SelectCommand};
 use khil_mrtd::lds::{Dg14, EfCardAccess, FileId, SecurityInfo};
 use khil_mrtd::pace::{self, ChipStep, PaceChip, PaceCurve, PaceParams, PaceSecrets, Password};
 use khil_mrtd::sm::SecureMessaging;
+use khil_mrtd::ta::{self, TaChip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -75,6 +78,8 @@ pub struct PassportChip {
     rng: ChaCha20Rng,
     session: Session,
     faults: ChipFaults,
+    /// Terminal authentication (EAC documents, those with DG3): its trust point and date outlive sessions.
+    ta: Option<TaChip>,
 }
 
 impl fmt::Debug for PassportChip {
@@ -139,7 +144,11 @@ impl PassportChip {
             }
             _ => None,
         });
+        let ta = content.document.eac.as_ref().map(|(cvca, date)| {
+            TaChip::new(std::slice::from_ref(cvca), *date, ta::id_picc_after_bac(&content.mrz_information))
+        });
         PassportChip {
+            ta,
             content,
             pace_offered,
             ca_offered,
@@ -185,6 +194,9 @@ impl PassportChip {
     fn close_session(&mut self) {
         self.session.sm = None;
         self.session.ca = None;
+        if let Some(ta) = self.ta.as_mut() {
+            ta.end_session();
+        }
     }
 
     fn answer_protected(&mut self, command: &Command) -> Response {
@@ -240,10 +252,11 @@ impl PassportChip {
         match c.ins {
             INS_SELECT => (self.select(c), None),
             INS_READ_BINARY | INS_READ_BINARY_ODD => (self.read(c, secured), None),
-            INS_GET_CHALLENGE => (self.get_challenge(c), None),
+            INS_GET_CHALLENGE => (self.get_challenge(c, secured), None),
             INS_EXTERNAL_AUTHENTICATE if !secured => (self.external_authenticate(c), None),
             INS_MSE if (c.p1, c.p2) == (0xC1, 0xA4) && !secured => (self.pace_step(c), None),
             INS_GENERAL_AUTHENTICATE if self.session.pace.is_some() && !secured => (self.pace_step(c), None),
+            _ if secured && TaChip::handles(c) => (self.ta_step(c), None),
             INS_MSE | INS_GENERAL_AUTHENTICATE if secured => self.ca_step(c),
             INS_INTERNAL_AUTHENTICATE if secured => (self.internal_authenticate(c), None),
             INS_EXTERNAL_AUTHENTICATE | INS_MSE | INS_GENERAL_AUTHENTICATE | INS_INTERNAL_AUTHENTICATE => {
@@ -315,8 +328,15 @@ impl PassportChip {
             return Response::status(StatusWord::NO_CURRENT_EF);
         };
         self.session.current = Some(file);
-        // DG3 needs EAC (terminal authentication after chip authentication), which this chip does not run.
-        let allowed = file == FileId::CardAccess || (secured && file != FileId::Dg(3));
+        // DG3 and DG4 need EAC: terminal authentication (after chip authentication) granting their read right.
+        let granted = self.ta.as_ref().and_then(TaChip::granted).unwrap_or(0);
+        let allowed = file == FileId::CardAccess
+            || (secured
+                && match file {
+                    FileId::Dg(3) => granted & READ_DG3 != 0,
+                    FileId::Dg(4) => granted & READ_DG4 != 0,
+                    _ => true,
+                });
         if !allowed {
             return Response::status(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
         }
@@ -339,11 +359,16 @@ impl PassportChip {
         }
     }
 
-    fn get_challenge(&mut self, c: &Command) -> Response {
+    fn get_challenge(&mut self, c: &Command, secured: bool) -> Response {
         if c.ne() != Some(8) || !c.data().is_empty() || (c.p1, c.p2) != (0, 0) {
             return Response::status(StatusWord::WRONG_LENGTH);
         }
         let rnd_ic = self.random::<8>();
+        if secured && let Some(ta) = self.ta.as_mut() {
+            // Under secure messaging the challenge is terminal authentication's r_PICC.
+            ta.challenge_given(rnd_ic);
+            return Response::ok(rnd_ic.to_vec()).expect("8 bytes");
+        }
         let k_ic = self.random::<16>();
         let bac = BacChip::new(BacKeys::from_mrz_information(&self.content.mrz_information), rnd_ic, k_ic);
         let response = bac.challenge_response();
@@ -359,6 +384,9 @@ impl PassportChip {
         match bac.external_authenticate(c) {
             Ok((response, sm)) => {
                 self.session.sm = Some(sm);
+                if let Some(ta) = self.ta.as_mut() {
+                    ta.set_id_picc(ta::id_picc_after_bac(&self.content.mrz_information));
+                }
                 response
             }
             Err(e) => {
@@ -380,6 +408,9 @@ impl PassportChip {
         match pace.answer(c) {
             Ok(ChipStep::Reply(response)) => response,
             Ok(ChipStep::Established(response, sm)) => {
+                if let (Some(ta), Some(key)) = (self.ta.as_mut(), pace.ephemeral_key()) {
+                    ta.set_id_picc(ta::id_picc_after_pace(key));
+                }
                 self.session.pace = None;
                 self.session.sm = Some(sm);
                 response
@@ -403,8 +434,11 @@ impl PassportChip {
         let ca = self.session.ca.as_mut().expect("set above");
         match ca.answer(c) {
             Ok(CaChipStep::Reply(response)) => (response, None),
-            Ok(CaChipStep::Rekey(response, keys)) => {
+            Ok(CaChipStep::Rekey(response, keys, terminal_key)) => {
                 self.session.ca = None;
+                if let Some(ta) = self.ta.as_mut() {
+                    ta.chip_authenticated(terminal_key);
+                }
                 (response, Some(keys))
             }
             Err(e) => {
@@ -412,6 +446,14 @@ impl PassportChip {
                 self.session.ca = None;
                 (Response::status(e.status_word()), None)
             }
+        }
+    }
+
+    fn ta_step(&mut self, c: &Command) -> Response {
+        match self.ta.as_mut() {
+            Some(ta) => ta.answer(c),
+            // No EAC on this document: nothing to authenticate to.
+            None => Response::status(StatusWord::CONDITIONS_NOT_SATISFIED),
         }
     }
 
@@ -431,6 +473,7 @@ impl Card for PassportChip {
     }
 
     fn reset(&mut self) {
+        self.close_session();
         self.session = Session::default();
         self.faults.reset();
     }

@@ -11,6 +11,7 @@ use std::fmt;
 
 use der::Encode;
 use der::asn1::{ObjectIdentifier, OctetString};
+use khil_mrtd::cvc::{CvCertificate, CvDate};
 use khil_mrtd::lds::{
     BiometricGroup, BiometricHeader, BiometricInstance, DataGroupHash, Dg1, Dg14, Dg15, EfCardAccess, EfCom, FaceImage,
     FaceRecord, FileId, FingerImage, FingerRecord, ID_LDS_SECURITY_OBJECT, LdsError, LdsSecurityObject, SecurityInfo,
@@ -31,6 +32,11 @@ pub const ID_CA_ECDH_AES_CBC_CMAC_128: ObjectIdentifier = ObjectIdentifier::new_
 /// ecdsa-plain-SHA256 (BSI TR-03111, 0.4.0.127.0.7.1.1.4.1.3): the AA signature algorithm of an EC chip.
 pub const ECDSA_PLAIN_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.1.1.4.1.3");
 /// id-PACE-ECDH-GM-AES-CBC-CMAC-128 (0.4.0.127.0.7.2.2.4.2.2), the usual PACE offer.
+/// id-TA (0.4.0.127.0.7.2.2.2): terminal authentication.
+pub const ID_TA: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.2");
+/// TerminalAuthenticationInfo ::= SEQUENCE { protocol id-TA, version 1 } (TR-03110-3 A.1.1.3), DER.
+const TERMINAL_AUTHENTICATION_INFO: [u8; 15] =
+    [0x30, 0x0D, 0x06, 0x08, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x01, 0x01];
 pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_128: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.2.2");
 
 /// A grey finger image to put in DG3 (one byte per pixel, row by row).
@@ -123,6 +129,8 @@ pub enum IssueError {
     MrzLength(usize),
     #[error("the finger image: {0}")]
     Finger(String),
+    #[error("the chip's personalisation date: {0}")]
+    Date(String),
 }
 
 /// The chip's private keys: Active Authentication (DG15) and Chip Authentication (DG14), both EC P-256.
@@ -143,6 +151,9 @@ impl fmt::Debug for ChipKeys {
 pub struct DocumentFiles {
     pub files: BTreeMap<FileId, Vec<u8>>,
     pub keys: ChipKeys,
+    /// Extended access control when DG3 is on the chip: the issuing state's CVCA certificate (the chip's trust
+    /// point) and the chip's initial current date (its personalisation).
+    pub eac: Option<(CvCertificate, CvDate)>,
 }
 
 impl fmt::Debug for DocumentFiles {
@@ -391,7 +402,7 @@ pub fn issue(pki: &TestPki, spec: &DocumentSpec<'_>, signer: Signer) -> Result<D
         files.insert(FileId::Dg(3), dg3.encode(FileId::Dg(3))?);
     }
 
-    let dg14 = Dg14(SecurityInfos(vec![
+    let mut infos = vec![
         SecurityInfo::ChipAuthenticationPublicKey {
             protocol: ID_PK_ECDH,
             public_key: p256_spki(&keys.chip_authentication),
@@ -399,7 +410,18 @@ pub fn issue(pki: &TestPki, spec: &DocumentSpec<'_>, signer: Signer) -> Result<D
         },
         SecurityInfo::ChipAuthentication { protocol: ID_CA_ECDH_AES_CBC_CMAC_128, version: 1, key_id: None },
         SecurityInfo::ActiveAuthentication { version: 1, signature_algorithm: Some(ECDSA_PLAIN_SHA256) },
-    ]));
+    ];
+    // DG3 is EAC-protected: DG14 announces terminal authentication (TerminalAuthenticationInfo, id-TA, version 1;
+    // TR-03110-3 A.1.1.3) and the chip trusts its state's CVCA.
+    let eac = if files.contains_key(&FileId::Dg(3)) {
+        infos.push(SecurityInfo::Other { protocol: ID_TA, der: TERMINAL_AUTHENTICATION_INFO.to_vec() });
+        let personalised =
+            CvDate::of(crate::pki::shift(pki.reference, -30)?).ok_or(IssueError::Date("outside 2000..2099".into()))?;
+        Some((pki.eac.cvca(spec.state).clone(), personalised))
+    } else {
+        None
+    };
+    let dg14 = Dg14(SecurityInfos(infos));
     files.insert(FileId::Dg(14), dg14.encode()?);
     files.insert(FileId::Dg(15), Dg15 { public_key: p256_spki(&keys.active_authentication) }.encode()?);
 
@@ -421,7 +443,7 @@ pub fn issue(pki: &TestPki, spec: &DocumentSpec<'_>, signer: Signer) -> Result<D
     };
     files.insert(FileId::Com, com.encode()?);
 
-    let mut doc = DocumentFiles { files, keys };
+    let mut doc = DocumentFiles { files, keys, eac };
     doc.resign(pki, spec.state, signer)?;
     Ok(doc)
 }

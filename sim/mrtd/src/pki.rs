@@ -113,6 +113,8 @@ pub enum PkiError {
     Der { what: &'static str, error: der::Error },
     #[error("the reference date {0} puts a validity outside 1970..9999")]
     Date(String),
+    #[error("a CV certificate: {0}")]
+    Cvc(String),
 }
 
 fn der_err(what: &'static str) -> impl Fn(der::Error) -> PkiError {
@@ -382,6 +384,8 @@ pub struct TestPki {
     pub master_list_signer: Authority,
     /// The ICAO CSCA master list (DER ContentInfo) of every state's CSCA.
     pub master_list: Vec<u8>,
+    /// Extended access control: every state's CVCA and the test inspection system's certificates.
+    pub eac: crate::eac::EacPki,
 }
 
 fn crl_for(
@@ -520,7 +524,8 @@ impl TestPki {
             Some(&uto.csca),
         )?;
         let master_list = master_list(&states, &master_list_signer)?;
-        Ok(TestPki { reference, states, unknown_csca, unknown_ds, master_list_signer, master_list })
+        let eac = crate::eac::EacPki::new(seed, reference)?;
+        Ok(TestPki { reference, states, unknown_csca, unknown_ds, master_list_signer, master_list, eac })
     }
 
     pub fn state(&self, state: State) -> &StatePki {

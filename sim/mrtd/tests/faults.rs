@@ -61,6 +61,7 @@ fn inspect_faulty(pki: &TestPki, specs: &[&str], pace: Vec<PaceOffer>) -> (Inspe
         date: reference(),
         pace: true,
         read_size: khil_mrtd::files::SM_SHORT_READ,
+        terminal: Some(pki.eac.terminal.clone()),
     };
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();

@@ -9,6 +9,7 @@ use khil_mrtd::inspect::{InspectOptions, Inspection, inspect};
 use khil_mrtd::lds::FileId;
 use khil_mrtd::mrz::{Mrz, MrzDate};
 use khil_mrtd::pa::{Outcome, Status};
+use khil_mrtd::ta::TerminalCredentials;
 use khil_sim_mrtd::chip::{ChipContent, PassportChip};
 use khil_sim_mrtd::issue::{DocumentFiles, DocumentSpec, GreyFinger, PaceOffer, issue};
 use khil_sim_mrtd::pki::{Signer, State, TestPki};
@@ -30,6 +31,16 @@ fn document(pki: &TestPki, pace: Vec<PaceOffer>, signer: Signer) -> DocumentFile
 }
 
 fn read(pki: &TestPki, document: DocumentFiles, page_mrz: &str, pace: bool) -> Inspection {
+    read_as(Some(pki.eac.terminal.clone()), pki, document, page_mrz, pace)
+}
+
+fn read_as(
+    terminal: Option<TerminalCredentials>,
+    pki: &TestPki,
+    document: DocumentFiles,
+    page_mrz: &str,
+    pace: bool,
+) -> Inspection {
     let content = ChipContent { document, mrz_information: MRZ_INFORMATION.into(), can: None };
     let (mut reader, _slot) = memory_pair(PassportChip::new(content, 5));
     let options = InspectOptions {
@@ -38,6 +49,7 @@ fn read(pki: &TestPki, document: DocumentFiles, page_mrz: &str, pace: bool) -> I
         date: reference(),
         pace,
         read_size: khil_mrtd::files::SM_SHORT_READ,
+        terminal,
     };
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -130,16 +142,43 @@ fn each_chip_fault_is_found_and_named() {
 }
 
 #[test]
-fn fingerprints_stay_behind_eac_and_the_result_says_so() {
+fn fingerprints_open_to_terminal_authentication_and_only_to_it() {
     let pki = TestPki::new(SEED, reference()).unwrap();
     let (w, h) = (64u16, 80u16);
     let pixels = (0..u32::from(w) * u32::from(h)).map(|i| (i % 251) as u8).collect();
     let finger = GreyFinger { pixels, width: w, height: h, dpi: 500, position: 2 };
-    let spec = DocumentSpec { state: State::Mng, mrz: MRZ, seed: SEED, finger: Some(finger), pace: Vec::new() };
-    let r = read(&pki, issue(&pki, &spec, Signer::Valid).unwrap(), MRZ, true);
-    assert_eq!(failed(&r), Vec::<&str>::new(), "{}", list(&r));
-    assert!(matches!(status_of(&r, "reading DG3"), Status::NotChecked(why) if why.contains("EAC")), "{}", list(&r));
-    assert!(matches!(status_of(&r, "passive authentication: DG3 hash"), Status::NotChecked(_)), "{}", list(&r));
-    // Not PASSED: a check could not be made.
-    assert_eq!(r.outcome(), Outcome::Incomplete);
+    for pace in [Vec::new(), vec![PaceOffer::GM_AES128_BRAINPOOL_P256R1]] {
+        let spec = DocumentSpec { state: State::Mng, mrz: MRZ, seed: SEED, finger: Some(finger.clone()), pace };
+        let doc = issue(&pki, &spec, Signer::Valid).unwrap();
+        // The test inspection system: chain MNKHILCVCA00001 > MNKHILDV00001 > MNKHILIS00001, then DG3, whose hash
+        // passive authentication checks (ID_PICC is the document number after BAC, the chip's PACE key after PACE).
+        let r = read(&pki, doc.clone(), MRZ, true);
+        assert_eq!(r.outcome(), Outcome::Passed, "{}", list(&r));
+        let ta = status_of(&r, "terminal authentication");
+        assert!(
+            matches!(ta, Status::Passed(how) if how.contains("MNKHILCVCA00001 > MNKHILDV00001 > MNKHILIS00001")),
+            "{ta:?}"
+        );
+        assert!(status_of(&r, "passive authentication: DG3 hash").passed(), "{}", list(&r));
+        assert_eq!(r.file(FileId::Dg(3)), doc.get(FileId::Dg(3)));
+        // No terminal certificates: DG3 stays behind EAC and the result says so; not PASSED.
+        let r = read_as(None, &pki, doc.clone(), MRZ, true);
+        assert!(matches!(status_of(&r, "reading DG3"), Status::NotChecked(why) if why.contains("EAC")), "{}", list(&r));
+        assert!(matches!(status_of(&r, "passive authentication: DG3 hash"), Status::NotChecked(_)), "{}", list(&r));
+        assert_eq!(r.outcome(), Outcome::Incomplete);
+        // A terminal certificate that expired before the DV certificate took effect: the chip refuses it.
+        let r = read_as(Some(pki.eac.expired_terminal.clone()), &pki, doc.clone(), MRZ, true);
+        assert_eq!(failed(&r), ["terminal authentication"], "{}", list(&r));
+        let Status::Failed(why) = status_of(&r, "terminal authentication") else { unreachable!() };
+        assert!(
+            why.contains("PSO:Verify Certificate of the terminal certificate MNKHILIS00001") && why.contains("6300"),
+            "{why}"
+        );
+        assert!(matches!(status_of(&r, "reading DG3"), Status::NotChecked(_)), "{}", list(&r));
+        // Certificates of another PKI under the same names: the chip's CVCA key does not verify the DV certificate.
+        let other = TestPki::new(SEED + 1, reference()).unwrap();
+        let r = read_as(Some(other.eac.terminal.clone()), &pki, doc, MRZ, true);
+        let Status::Failed(why) = status_of(&r, "terminal authentication") else { panic!("{}", list(&r)) };
+        assert!(why.contains("of the DV certificate MNKHILDV00001") && why.contains("6300"), "{why}");
+    }
 }

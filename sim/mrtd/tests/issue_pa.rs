@@ -240,7 +240,8 @@ fn the_issued_files_parse_with_the_lds_module() {
     assert_eq!(finger.images[0].image, small_finger(State::Uto as u8 + 3).pixels);
     assert_eq!(dg3.instances[0].header.subtype, Some(vec![0x09]));
     let dg14 = Dg14::parse(doc.get(FileId::Dg(14)).unwrap()).unwrap();
-    assert_eq!(dg14.0.0.len(), 3);
+    // CA public key, CA info, AA info and, DG3 being EAC-protected, TerminalAuthenticationInfo.
+    assert_eq!(dg14.0.0.len(), 4);
     assert!(dg14.0.0.iter().any(|i| matches!(i, SecurityInfo::ChipAuthenticationPublicKey { .. })));
     let dg15 = Dg15::parse(doc.get(FileId::Dg(15)).unwrap()).unwrap();
     assert_eq!(dg15.public_key.subject_public_key.raw_bytes().len(), 65);

@@ -127,6 +127,7 @@ async fn khil_inspects_khil_chip_through_pcscd() {
             date: reference(),
             pace: true,
             read_size: khil_mrtd::files::SM_SHORT_READ,
+            terminal: Some(pki.eac.terminal.clone()),
         };
         // The same inspection in the in-memory reader first: what the chip and the inspection cost without PC/SC.
         let (mut memory, _slot) = khil_apdu::memory_pair(chip(doc.clone()));
@@ -493,12 +494,14 @@ async fn read_vicc_epass(conformant: bool) -> Option<ViccRead> {
     drop(stdin);
     wait_for_card(&mut reader, &VICC_ATR).await;
 
+    let pki = TestPki::new(SEED, reference()).unwrap();
     let options = InspectOptions {
         mrz: mrz(),
-        trust: TestPki::new(SEED, reference()).unwrap().trust_store(),
+        trust: pki.trust_store(),
         date: reference(),
         pace: true,
         read_size: khil_mrtd::files::SM_SHORT_READ,
+        terminal: Some(pki.eac.terminal.clone()),
     };
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(22);
     let inspection = inspect(&mut reader, &options, &mut rng).await.unwrap();

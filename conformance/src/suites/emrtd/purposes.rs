@@ -32,6 +32,8 @@ async fn inspection(dut: &mut EmrtdDut, ctx: &mut Ctx, pace: bool) -> Result<Ins
             .map_err(|e| Stop::Error(format!("today's date: {e}")))?,
         pace,
         read_size: khil_mrtd::files::SM_SHORT_READ,
+        // The chip class judges the chip's ICAO protocols; EAC (terminal authentication) has no purpose yet.
+        terminal: None,
     };
     let mut rng = dut.rng.clone();
     let started = std::time::Instant::now();
