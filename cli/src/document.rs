@@ -70,7 +70,7 @@ struct ReadArgs {
     /// terminal certificates.
     #[arg(long = "terminal-cert", value_name = "FILE", requires = "terminal_key")]
     terminal_cert: Vec<PathBuf>,
-    /// The terminal certificate's private key: PKCS#8 DER (as `cvc-create --out-key` writes it), P-256.
+    /// The terminal certificate's private key, P-256: PKCS#8 or SEC1 DER (what `cvc-create --out-key` writes).
     #[arg(long, value_name = "FILE", requires = "terminal_cert")]
     terminal_key: Option<PathBuf>,
     /// Use BAC even when the chip offers PACE.
@@ -158,7 +158,7 @@ fn terminal(args: &ReadArgs) -> Result<TerminalCredentials, String> {
         );
     }
     let bytes = std::fs::read(key_path).map_err(|e| format!("--terminal-key {}: {e}", key_path.display()))?;
-    TerminalCredentials::from_pkcs8(certificates, &bytes)
+    TerminalCredentials::from_key_der(certificates, &bytes)
         .map_err(|e| format!("--terminal-key {}: {e}", key_path.display()))
 }
 

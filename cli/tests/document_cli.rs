@@ -29,12 +29,12 @@ fn status<'a>(v: &'a Value, check: &str) -> &'a str {
 }
 
 #[test]
-fn a_simulated_passport_reads_and_verifies_but_fingerprints_stay_behind_eac() {
+fn a_simulated_passport_reads_and_verifies_fingerprints_included() {
     let out = read(&["--device", "sim:passport?document=3", "--document", "3"]);
-    // 3: nothing failed, but DG3 could not be read without terminal authentication.
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    // 0: every check passed, DG3 read after terminal authentication with the test PKI's terminal certificates.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v = json(&out);
-    assert_eq!(v["outcome"], "incomplete");
+    assert_eq!(v["outcome"], "passed");
     assert!(v["access"].as_str().unwrap().starts_with("PACE id-PACE-ECDH-GM-AES-CBC-CMAC-128 on Brainpool"), "{v}");
     for check in [
         "access control: PACE",
@@ -42,14 +42,16 @@ fn a_simulated_passport_reads_and_verifies_but_fingerprints_stay_behind_eac() {
         "passive authentication: EF.SOD signature by the Document Signer",
         "passive authentication: Document Signer not revoked",
         "chip authentication",
+        "terminal authentication",
+        "passive authentication: DG3 hash",
         "active authentication",
         "MRZ on the page = DG1",
     ] {
         assert_eq!(status(&v, check), "passed", "{check}: {v}");
     }
-    assert_eq!(status(&v, "reading DG3"), "not checked");
     let files: Vec<&str> = v["files_read"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
-    assert_eq!(files, ["EF.CardAccess", "EF.COM", "EF.SOD", "DG1", "DG2", "DG14", "DG15"]);
+    // DG3 last: the chip refuses it until chip and terminal authentication.
+    assert_eq!(files, ["EF.CardAccess", "EF.COM", "EF.SOD", "DG1", "DG2", "DG14", "DG15", "DG3"]);
     // No document data in the output: the MRZ's document number does not appear.
     let mrz = khil_sim_population::documents::Documents::new(0, khil_mrtd::mrz::CivilDate::new(2026, 6, 1).unwrap())
         .document(3)
@@ -60,10 +62,11 @@ fn a_simulated_passport_reads_and_verifies_but_fingerprints_stay_behind_eac() {
 #[test]
 fn bac_only_documents_and_the_table() {
     let out = read(&["--device", "sim:passport?document=3&pace-curve=none", "--document", "3", "--table"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let t = text(&out.stdout);
     assert!(t.contains("access:  BAC"), "{t}");
-    assert!(t.contains("outcome: INCOMPLETE"), "{t}");
+    assert!(t.contains("outcome: PASSED"), "{t}");
+    assert!(t.lines().any(|l| l.contains("terminal authentication") && l.contains("passed")), "{t}");
     assert!(t.lines().any(|l| l.contains("chip authentication") && l.contains("passed")), "{t}");
 }
 
@@ -81,11 +84,33 @@ fn the_wrong_page_opens_nothing_and_fails() {
 
 #[test]
 fn what_cannot_run_exits_2_naming_it() {
-    let cases: [(&[&str], &str); 4] = [
+    let dir = khil_test_support::temp_dir("document-cli");
+    let not_a_cert = dir.path().join("page.txt");
+    std::fs::write(&not_a_cert, "P<UTO").unwrap();
+    let not_a_cert = not_a_cert.to_str().unwrap();
+    let cases: [(&[&str], &str); 7] = [
         (&["--device", "sim:passport?document=11", "--document", "11"], "document 11 is a visa"),
         (&["--device", "serial:///dev/null", "--document", "1"], "a byte-stream device, not an APDU one"),
         (&["--device", "sim:fingerprint", "--document", "1"], "fingerprint is not a smart card"),
         (&["--device", "sim:passport", "--mrz-file", "/nonexistent/page.txt"], "--mrz-file /nonexistent/page.txt"),
+        (
+            &[
+                "--device",
+                "sim:passport",
+                "--document",
+                "3",
+                "--terminal-cert",
+                not_a_cert,
+                "--terminal-key",
+                not_a_cert,
+            ],
+            "not a CV certificate",
+        ),
+        (&["--device", "sim:passport", "--document", "3", "--terminal-cert", not_a_cert], "--terminal-key"),
+        (
+            &["--device", "sim:passport", "--document", "3", "--terminal-key", "/nonexistent/is.pkcs8"],
+            "--terminal-cert",
+        ),
     ];
     for (args, needle) in cases {
         let out = read(args);

@@ -263,7 +263,7 @@ impl CvBody {
 
 /// A CHR or CAR: ISO 8859-1 text, country code (2), mnemonic (up to 9), sequence number (5).
 fn reference(t: Tlv<'_>, name: &'static str) -> Result<String, CvcError> {
-    if !(7..=16).contains(&t.value.len()) || !t.value.iter().all(|b| b.is_ascii_graphic()) {
+    if !(7..=16).contains(&t.value.len()) || !t.value.iter().all(u8::is_ascii_graphic) {
         return Err(field(name, t.tag, format!("7 to 16 printable characters, found {} bytes", t.value.len())));
     }
     Ok(String::from_utf8_lossy(t.value).into_owned())

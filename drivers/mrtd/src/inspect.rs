@@ -475,20 +475,16 @@ pub async fn inspect(
     // the EAC-protected data groups, so that passive authentication covers them too.
     chip_authentication(&mut s, options, &mut result).await;
     if !eac_protected.is_empty() {
-        let access = terminal_authentication(&mut s, options, &mut result).await;
-        for file in eac_protected {
-            match &access {
-                Err(why) => result.push(format!("reading {file}"), not_checked(format!("EAC-protected: {why}"))),
-                Ok(()) => match s.read_file(file, options.read_size, false).await {
-                    Ok(bytes) => {
-                        result.files_read.push((file, bytes.len()));
-                        result.files.insert(file, bytes);
-                    }
-                    Err(e) => result.push(format!("reading {file}"), failed(&e)),
-                },
-            }
-        }
+        read_eac_protected(&mut s, options, &mut result, eac_protected).await;
     }
+    passive_authentication(options, &mut result);
+    active_authentication(&mut s, &mut result).await;
+    compare_mrz(&page, &mut result);
+    Ok(result)
+}
+
+/// Passive authentication of EF.SOD and every data group read, each of its checks named.
+fn passive_authentication(options: &InspectOptions, result: &mut Inspection) {
     let dgs: BTreeMap<u8, Vec<u8>> = result
         .files
         .iter()
@@ -503,9 +499,6 @@ pub async fn inspect(
         }
         None => result.push("passive authentication", not_checked("EF.SOD was not read")),
     }
-    active_authentication(&mut s, &mut result).await;
-    compare_mrz(&page, &mut result);
-    Ok(result)
 }
 
 async fn run_bac(s: &mut Session<'_>, keys: BacKeys) -> Result<SecureMessaging, StepError> {
@@ -665,6 +658,28 @@ async fn chip_authentication(s: &mut Session<'_>, _options: &InspectOptions, res
                 };
             }
             Err(e) => return result.push(NAME, failed(e)),
+        }
+    }
+}
+
+/// Terminal authentication, then the EAC-protected data groups it opens (or why each stays unread).
+async fn read_eac_protected(
+    s: &mut Session<'_>,
+    options: &InspectOptions,
+    result: &mut Inspection,
+    files: Vec<FileId>,
+) {
+    let access = terminal_authentication(s, options, result).await;
+    for file in files {
+        match &access {
+            Err(why) => result.push(format!("reading {file}"), not_checked(format!("EAC-protected: {why}"))),
+            Ok(()) => match s.read_file(file, options.read_size, false).await {
+                Ok(bytes) => {
+                    result.files_read.push((file, bytes.len()));
+                    result.files.insert(file, bytes);
+                }
+                Err(e) => result.push(format!("reading {file}"), failed(&e)),
+            },
         }
     }
 }

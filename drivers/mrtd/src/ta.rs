@@ -125,12 +125,15 @@ impl TerminalCredentials {
         None
     }
 
-    /// Credentials from a PKCS#8 DER private key (P-256), as `cvc-create --out-key` and OpenSSL write them.
-    pub fn from_pkcs8(certificates: Vec<CvCertificate>, pkcs8_der: &[u8]) -> Result<TerminalCredentials, CvcError> {
+    /// Credentials from a DER private key (P-256): PKCS#8, or SEC1 `ECPrivateKey` (RFC 5915), which
+    /// `cvc-create --out-key` and `openssl genpkey -outform DER` write.
+    pub fn from_key_der(certificates: Vec<CvCertificate>, der: &[u8]) -> Result<TerminalCredentials, CvcError> {
         use p256::pkcs8::DecodePrivateKey;
-        let key = p256::SecretKey::from_pkcs8_der(pkcs8_der).map_err(|e| CvcError::Refused {
-            chr: "(the terminal's key)".into(),
-            why: format!("not a PKCS#8 DER P-256 private key: {e}"),
+        let key = p256::SecretKey::from_pkcs8_der(der).or_else(|pkcs8| {
+            p256::SecretKey::from_sec1_der(der).map_err(|sec1| CvcError::Refused {
+                chr: "(the terminal's key)".into(),
+                why: format!("not a P-256 private key in PKCS#8 DER ({pkcs8}) nor SEC1 DER ({sec1})"),
+            })
         })?;
         TerminalCredentials::new(certificates, key.to_bytes().to_vec())
     }
@@ -420,7 +423,8 @@ mod tests {
     fn an_inspection_system_is_granted_the_and_of_its_chain() {
         let s = setup(READ_DG3 | READ_DG4, day(2026, 12, 31));
         assert_eq!(s.creds.authorities(), ["KRCVCA00001"]);
-        let mut chip = TaChip::new(&[s.cvca.clone()], day(2026, 6, 1), id_picc_after_bac("L898902C<3690806..."));
+        let mut chip =
+            TaChip::new(std::slice::from_ref(&s.cvca), day(2026, 6, 1), id_picc_after_bac("L898902C<3690806..."));
         let terminal_point = PaceCurve::P256.public_key(&key(9)).unwrap();
         assert_eq!(run(&mut chip, &s.creds, &terminal_point), StatusWord::SUCCESS);
         // CVCA DG3+DG4, DV DG3 only, IS DG3+DG4: DG3.
@@ -440,7 +444,7 @@ mod tests {
         let id = id_picc_after_bac("L898902C<3690806...");
         // An expired terminal certificate (the chip's date is already past it).
         let s = setup(READ_DG3, day(2026, 9, 30));
-        let mut chip = TaChip::new(&[s.cvca.clone()], day(2026, 6, 1), id.clone());
+        let mut chip = TaChip::new(std::slice::from_ref(&s.cvca), day(2026, 6, 1), id.clone());
         assert_eq!(run(&mut chip, &s.creds, &terminal_point), VERIFICATION_FAILED);
         // A chip of another CVCA: the DV's authority is unknown.
         let other = cert("CNCVCA00001", "CNCVCA00001", CvRole::Cvca, 3, 5, 5, day(2029, 1, 1));
@@ -448,7 +452,7 @@ mod tests {
         let mut chip = TaChip::new(&[other], day(2026, 6, 1), id.clone());
         assert_eq!(run(&mut chip, &s.creds, &terminal_point), REFERENCE_NOT_FOUND);
         // A signature over another terminal key than the one chip authentication used.
-        let mut chip = TaChip::new(&[s.cvca.clone()], day(2026, 6, 1), id.clone());
+        let mut chip = TaChip::new(std::slice::from_ref(&s.cvca), day(2026, 6, 1), id.clone());
         chip.chip_authenticated(PaceCurve::P256.public_key(&key(8)).unwrap());
         for c in s.creds.chain_from("KRCVCA00001").unwrap() {
             chip.answer(&mse_set_dst(&c.body.car));
@@ -461,7 +465,7 @@ mod tests {
         assert_eq!(chip.granted(), None);
         // A certificate whose signature was made by another key, and EXTERNAL AUTHENTICATE without a challenge.
         let forged = cert("KRCVCA00001", "MNKHILDV00001", CvRole::DvForeign, 3, 2, 7, day(2027, 1, 1));
-        let mut chip = TaChip::new(&[s.cvca.clone()], day(2026, 6, 1), id);
+        let mut chip = TaChip::new(std::slice::from_ref(&s.cvca), day(2026, 6, 1), id);
         chip.answer(&mse_set_dst("KRCVCA00001"));
         assert_eq!(chip.answer(&pso_verify_certificate(&forged)).sw, VERIFICATION_FAILED);
         assert_eq!(chip.answer(&external_authenticate(&[0; 64])).sw, StatusWord::CONDITIONS_NOT_SATISFIED);

@@ -328,6 +328,36 @@ pub fn sign_sod(
     Ok(Sod::encode_signed_data(&sd)?)
 }
 
+/// DG14 (chip authentication, active authentication and, for an EAC document, terminal authentication infos) and
+/// the chip's EAC trust point and personalisation date.
+fn dg14(
+    pki: &TestPki,
+    spec: &DocumentSpec<'_>,
+    keys: &ChipKeys,
+    with_dg3: bool,
+) -> Result<(Dg14, Option<(CvCertificate, CvDate)>), IssueError> {
+    let mut infos = vec![
+        SecurityInfo::ChipAuthenticationPublicKey {
+            protocol: ID_PK_ECDH,
+            public_key: p256_spki(&keys.chip_authentication),
+            key_id: None,
+        },
+        SecurityInfo::ChipAuthentication { protocol: ID_CA_ECDH_AES_CBC_CMAC_128, version: 1, key_id: None },
+        SecurityInfo::ActiveAuthentication { version: 1, signature_algorithm: Some(ECDSA_PLAIN_SHA256) },
+    ];
+    // DG3 is EAC-protected: DG14 announces terminal authentication (TerminalAuthenticationInfo, id-TA, version 1;
+    // TR-03110-3 A.1.1.3) and the chip trusts its state's CVCA.
+    let eac = if with_dg3 {
+        infos.push(SecurityInfo::Other { protocol: ID_TA, der: TERMINAL_AUTHENTICATION_INFO.to_vec() });
+        let personalised =
+            CvDate::of(crate::pki::shift(pki.reference, -30)?).ok_or(IssueError::Date("outside 2000..2099".into()))?;
+        Some((pki.eac.cvca(spec.state).clone(), personalised))
+    } else {
+        None
+    };
+    Ok((Dg14(SecurityInfos(infos)), eac))
+}
+
 /// Issues every file of the document in `spec`, EF.SOD signed by `signer`.
 pub fn issue(pki: &TestPki, spec: &DocumentSpec<'_>, signer: Signer) -> Result<DocumentFiles, IssueError> {
     let keys = chip_keys(spec.seed, spec.state);
@@ -402,26 +432,7 @@ pub fn issue(pki: &TestPki, spec: &DocumentSpec<'_>, signer: Signer) -> Result<D
         files.insert(FileId::Dg(3), dg3.encode(FileId::Dg(3))?);
     }
 
-    let mut infos = vec![
-        SecurityInfo::ChipAuthenticationPublicKey {
-            protocol: ID_PK_ECDH,
-            public_key: p256_spki(&keys.chip_authentication),
-            key_id: None,
-        },
-        SecurityInfo::ChipAuthentication { protocol: ID_CA_ECDH_AES_CBC_CMAC_128, version: 1, key_id: None },
-        SecurityInfo::ActiveAuthentication { version: 1, signature_algorithm: Some(ECDSA_PLAIN_SHA256) },
-    ];
-    // DG3 is EAC-protected: DG14 announces terminal authentication (TerminalAuthenticationInfo, id-TA, version 1;
-    // TR-03110-3 A.1.1.3) and the chip trusts its state's CVCA.
-    let eac = if files.contains_key(&FileId::Dg(3)) {
-        infos.push(SecurityInfo::Other { protocol: ID_TA, der: TERMINAL_AUTHENTICATION_INFO.to_vec() });
-        let personalised =
-            CvDate::of(crate::pki::shift(pki.reference, -30)?).ok_or(IssueError::Date("outside 2000..2099".into()))?;
-        Some((pki.eac.cvca(spec.state).clone(), personalised))
-    } else {
-        None
-    };
-    let dg14 = Dg14(SecurityInfos(infos));
+    let (dg14, eac) = dg14(pki, spec, &keys, files.contains_key(&FileId::Dg(3)))?;
     files.insert(FileId::Dg(14), dg14.encode()?);
     files.insert(FileId::Dg(15), Dg15 { public_key: p256_spki(&keys.active_authentication) }.encode()?);
 
