@@ -73,6 +73,9 @@ struct ReadArgs {
     /// The terminal certificate's private key, P-256: PKCS#8 or SEC1 DER (what `cvc-create --out-key` writes).
     #[arg(long, value_name = "FILE", requires = "terminal_cert")]
     terminal_key: Option<PathBuf>,
+    /// The card access number printed on the page (6 digits): PACE with the CAN instead of the MRZ.
+    #[arg(long, value_name = "DIGITS")]
+    can: Option<String>,
     /// Use BAC even when the chip offers PACE.
     #[arg(long)]
     no_pace: bool,
@@ -183,6 +186,7 @@ async fn read(args: &ReadArgs) -> Result<Inspection, String> {
         trust: trust(args)?,
         date: der::DateTime::from_system_time(std::time::SystemTime::now()).map_err(|e| e.to_string())?,
         pace: !args.no_pace,
+        can: args.can.clone(),
         read_size: args.read_size,
         terminal: Some(terminal(args)?),
     };

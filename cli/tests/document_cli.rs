@@ -150,3 +150,17 @@ fn a_faulty_chip_is_named_and_an_unknown_fault_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected one of wrong-mac, bad-ssc"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn pace_with_the_card_access_number() {
+    let out = read(&["--device", "sim:passport?document=3&can=123456", "--document", "3", "--can", "123456"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert!(v["access"].as_str().unwrap().ends_with("with the CAN"), "{v}");
+    // A wrong CAN: PACE fails and says so; BAC with the MRZ still opens the chip, but the run is not PASSED.
+    let out = read(&["--device", "sim:passport?document=3&can=123456", "--document", "3", "--can", "654321"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(status(&v, "access control: PACE"), "failed", "{v}");
+    assert_eq!(v["access"], "BAC", "{v}");
+}

@@ -100,6 +100,7 @@ fn options(pace: bool) -> Result<InspectOptions, String> {
         trust: pki.trust_store(),
         date: der::DateTime::from_system_time(std::time::SystemTime::now()).map_err(|e| e.to_string())?,
         pace,
+        can: None,
         read_size: SM_SHORT_READ,
         terminal: Some(pki.eac.terminal),
     })

@@ -39,6 +39,9 @@ pub struct InspectOptions {
     pub date: DateTime,
     /// Try PACE when EF.CardAccess offers it (otherwise BAC straight away).
     pub pace: bool,
+    /// The card access number printed on the page: PACE uses it instead of the MRZ (BAC, when PACE fails, still
+    /// uses the MRZ).
+    pub can: Option<String>,
     /// The most bytes one READ BINARY asks for ([`crate::files::SM_SHORT_READ`] fits a short response APDU).
     pub read_size: usize,
     /// The inspection system's CV certificates and key for terminal authentication (EAC): without them DG3 and
@@ -425,13 +428,17 @@ pub async fn inspect(
 
     if options.pace && !offered.is_empty() {
         let params = offered[0];
-        let password = Password::Mrz(info.as_str().to_owned());
+        let password = match &options.can {
+            Some(can) => Password::Can(can.clone()),
+            None => Password::Mrz(info.as_str().to_owned()),
+        };
+        let with = if options.can.is_some() { " with the CAN" } else { "" };
         match run_pace(&mut s, params, password.clone()).await {
             Ok((sm, chip_key)) => {
                 s.sm = Some(sm);
                 s.id_picc = ta::id_picc_after_pace(&chip_key);
                 s.access = Some(Access::Pace(params, password));
-                let how = format!("{} on {:?}", params.protocol, params.curve);
+                let how = format!("{} on {:?}{with}", params.protocol, params.curve);
                 result.access = Some(format!("PACE {how}"));
                 result.push("access control: PACE", passed(how));
             }

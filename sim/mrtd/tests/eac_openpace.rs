@@ -156,6 +156,7 @@ fn a_chain_cvc_create_made_opens_dg3() {
             trust: pki.trust_store(),
             date: today(),
             pace: true,
+            can: None,
             read_size: khil_mrtd::files::SM_SHORT_READ,
             terminal: Some(terminal.clone()),
         };

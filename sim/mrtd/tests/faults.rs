@@ -60,6 +60,7 @@ fn inspect_faulty(pki: &TestPki, specs: &[&str], pace: Vec<PaceOffer>) -> (Inspe
         trust: pki.trust_store(),
         date: reference(),
         pace: true,
+        can: None,
         read_size: khil_mrtd::files::SM_SHORT_READ,
         terminal: Some(pki.eac.terminal.clone()),
     };

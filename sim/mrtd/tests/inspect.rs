@@ -48,6 +48,7 @@ fn read_as(
         trust: pki.trust_store(),
         date: reference(),
         pace,
+        can: None,
         read_size: khil_mrtd::files::SM_SHORT_READ,
         terminal,
     };

@@ -126,6 +126,7 @@ async fn khil_inspects_khil_chip_through_pcscd() {
             trust: pki.trust_store(),
             date: reference(),
             pace: true,
+            can: None,
             read_size: khil_mrtd::files::SM_SHORT_READ,
             terminal: Some(pki.eac.terminal.clone()),
         };
@@ -500,6 +501,7 @@ async fn read_vicc_epass(conformant: bool) -> Option<ViccRead> {
         trust: pki.trust_store(),
         date: reference(),
         pace: true,
+        can: None,
         read_size: khil_mrtd::files::SM_SHORT_READ,
         terminal: Some(pki.eac.terminal.clone()),
     };

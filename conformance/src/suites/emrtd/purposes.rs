@@ -31,6 +31,7 @@ async fn inspection(dut: &mut EmrtdDut, ctx: &mut Ctx, pace: bool) -> Result<Ins
         date: der::DateTime::from_system_time(std::time::SystemTime::now())
             .map_err(|e| Stop::Error(format!("today's date: {e}")))?,
         pace,
+        can: None,
         read_size: khil_mrtd::files::SM_SHORT_READ,
         // The chip class judges the chip's ICAO protocols; EAC (terminal authentication) has no purpose yet.
         terminal: None,
