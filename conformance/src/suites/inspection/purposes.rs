@@ -41,7 +41,7 @@ fn kind(c: &NamedCheck) -> Option<&'static str> {
 }
 
 fn shown(c: &NamedCheck) -> String {
-    match kind(c) {
+    match kind(c).filter(|_| c.state == CheckState::Failed) {
         Some(k) => format!("{} ({k})", c.name),
         None => c.name.clone(),
     }

@@ -136,9 +136,13 @@ fn pa(check: CheckName) -> String {
 }
 
 /// Whether khil's inspection says a step failed because the chip did not answer (a mute or slow chip, a chip
-/// that left the reader).
+/// that left the reader). Through pcscd's vpcd a chip that does not answer in time is taken out of the reader
+/// and the transmit comes back empty: khil's inspection then says the answer was a response APDU of 0 bytes.
 pub fn is_no_answer(why: &str) -> bool {
-    why.contains("no answer from the chip") || why.contains("did not answer") || why.contains("left the reader")
+    why.contains("no answer from the chip")
+        || why.contains("did not answer")
+        || why.contains("left the reader")
+        || why.contains("response APDU of 0 bytes")
 }
 
 /// Whether khil's inspection says a step failed in secure messaging (a wrong MAC, a skipped counter).
@@ -392,8 +396,14 @@ impl Drop for Scratch {
     }
 }
 
-/// How long pcscd may take to notice a card plugged into vpcd, or taken out (it polls about once a second).
+/// How long pcscd may take to notice a card taken out of vpcd's reader (it polls about once a second).
 const PCSCD_NOTICES: Duration = Duration::from_secs(15);
+/// How long a card plugged in may take to show in pcscd before it is plugged in again.
+const CARD_SHOWS: Duration = Duration::from_secs(5);
+/// Times a specimen is plugged in before the lower tester gives up.
+const PLUG_ATTEMPTS: usize = 3;
+/// A pause after a card left the reader, before the next is plugged in: vpcd notices a card gone on its next poll.
+const VPCD_SETTLES: Duration = Duration::from_secs(1);
 
 /// Splits a command line as a shell would (quotes, backslashes), without a shell.
 pub fn split_command(line: &str) -> Result<Vec<String>, String> {
@@ -410,8 +420,36 @@ fn fill(word: &str, device: &str, reader: &str, mrz: &str) -> String {
     word.replace("{device}", device).replace("{reader}", reader).replace("{mrz}", mrz)
 }
 
+/// A chip being served to vpcd, and how to take it out again (which gives the chip back).
+type Plugged =
+    (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<(Box<dyn Card>, Result<(), khil_apdu::TransportError>)>);
+
+fn plug(vpcd: &VpcdEndpoint, mut chip: Box<dyn Card>) -> Plugged {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let vpcd = vpcd.clone();
+    let serving = tokio::spawn(async move {
+        let served = vpcd
+            .serve(chip.as_mut(), async {
+                let _ = stopped.await;
+            })
+            .await;
+        (chip, served)
+    });
+    (stop, serving)
+}
+
+fn vpcd_failed(
+    served: Result<(Box<dyn Card>, Result<(), khil_apdu::TransportError>), tokio::task::JoinError>,
+) -> String {
+    match served {
+        Ok((_, Err(e))) => format!("plugging the specimen into vpcd: {e}"),
+        Ok((_, Ok(()))) => "plugging the specimen into vpcd: it stopped serving".to_owned(),
+        Err(e) => format!("plugging the specimen into vpcd: {e}"),
+    }
+}
+
 impl ExecTerminal {
-    async fn present(&self, mut chip: Box<dyn Card>, mrz: &str) -> Result<TerminalReport, String> {
+    async fn present(&self, chip: Box<dyn Card>, mrz: &str) -> Result<TerminalReport, String> {
         let scratch = Scratch::new()?;
         let mrz_file = scratch.0.join("mrz.txt");
         write_private(&mrz_file, mrz)?;
@@ -419,16 +457,8 @@ impl ExecTerminal {
         let argv: Vec<String> =
             self.argv.iter().map(|w| fill(w, &device, &self.reader, &mrz_file.to_string_lossy())).collect();
 
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let vpcd = self.vpcd.clone();
-        let serving = tokio::spawn(async move {
-            vpcd.serve(chip.as_mut(), async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let (stop, mut serving) = self.plug_in(chip).await?;
         let ran = async {
-            self.wait_for_card(true).await?;
             let mut command = tokio::process::Command::new(&argv[0]);
             command
                 .args(&argv[1..])
@@ -439,20 +469,16 @@ impl ExecTerminal {
             let child = command.spawn().map_err(|e| format!("[ixit] command: cannot start {:?}: {e}", argv[0]))?;
             Ok::<_, String>(tokio::time::timeout(self.timeout, child.wait_with_output()).await)
         };
-        let mut serving = serving;
         let ran = tokio::select! {
             r = ran => r,
             // Serving ends early only when vpcd cannot be reached: the lower tester's setup, not the terminal.
-            served = &mut serving => return Err(match served {
-                Ok(Err(e)) => format!("plugging the specimen into vpcd: {e}"),
-                Ok(Ok(())) => "plugging the specimen into vpcd: it stopped serving".to_owned(),
-                Err(e) => format!("plugging the specimen into vpcd: {e}"),
-            }),
+            served = &mut serving => return Err(vpcd_failed(served)),
         };
         let _ = stop.send(());
         let _ = serving.await;
         // The next specimen is seen only once pcscd saw this one go.
-        let _ = self.wait_for_card(false).await;
+        let _ = self.wait_for_card(false, PCSCD_NOTICES).await;
+        tokio::time::sleep(VPCD_SETTLES).await;
         let report = match ran? {
             Err(_) => TerminalReport {
                 verdict: TerminalVerdict::Unread(format!("no exit within {} s", self.timeout.as_secs())),
@@ -474,9 +500,33 @@ impl ExecTerminal {
         Ok(report)
     }
 
+    /// Plugs `chip` into vpcd until pcscd reports it in the reader. vpcd sees a card plugged in only once it
+    /// noticed the last one go (on its next poll), so a card pcscd does not report is taken out and plugged in
+    /// again, a few times.
+    async fn plug_in(&self, mut chip: Box<dyn Card>) -> Result<Plugged, String> {
+        let mut last = String::new();
+        for _ in 0..PLUG_ATTEMPTS {
+            let (stop, mut serving) = plug(&self.vpcd, chip);
+            let seen = tokio::select! {
+                seen = self.wait_for_card(true, CARD_SHOWS) => seen,
+                served = &mut serving => return Err(vpcd_failed(served)),
+            };
+            match seen {
+                Ok(()) => return Ok((stop, serving)),
+                Err(e) => last = e,
+            }
+            let _ = stop.send(());
+            let (back, _) = serving.await.map_err(|e| format!("plugging the specimen into vpcd: {e}"))?;
+            chip = back;
+            let _ = self.wait_for_card(false, PCSCD_NOTICES).await;
+            tokio::time::sleep(VPCD_SETTLES).await;
+        }
+        Err(format!("{last} ({PLUG_ATTEMPTS} times)"))
+    }
+
     /// Waits until pcscd reports a card in the reader (`present`) or none. Without PC/SC in this build the
     /// reader cannot be watched: a fixed pause instead.
-    async fn wait_for_card(&self, present: bool) -> Result<(), String> {
+    async fn wait_for_card(&self, present: bool, limit: Duration) -> Result<(), String> {
         let started = tokio::time::Instant::now();
         loop {
             match khil_apdu::connect(&self.device, &khil_apdu::NoSimCards).await {
@@ -491,12 +541,12 @@ impl ExecTerminal {
                 }
                 Err(_) => {}
             }
-            if started.elapsed() > PCSCD_NOTICES {
+            if started.elapsed() > limit {
                 let what = if present { "a card in" } else { "the reader empty" };
                 return Err(format!(
-                    "{}: pcscd did not report {what} within {} s of plugging the specimen into vpcd at {:?}",
+                    "{}: pcscd did not report {what} within {} s (the specimen plugged into {:?})",
                     self.device,
-                    PCSCD_NOTICES.as_secs(),
+                    limit.as_secs(),
                     self.vpcd
                 ));
             }
