@@ -420,9 +420,11 @@ fn fill(word: &str, device: &str, reader: &str, mrz: &str) -> String {
     word.replace("{device}", device).replace("{reader}", reader).replace("{mrz}", mrz)
 }
 
+/// What serving a chip to vpcd ends with: the chip back, and how serving ended.
+type Served = (Box<dyn Card>, Result<(), khil_apdu::TransportError>);
+
 /// A chip being served to vpcd, and how to take it out again (which gives the chip back).
-type Plugged =
-    (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<(Box<dyn Card>, Result<(), khil_apdu::TransportError>)>);
+type Plugged = (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Served>);
 
 fn plug(vpcd: &VpcdEndpoint, mut chip: Box<dyn Card>) -> Plugged {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -438,9 +440,7 @@ fn plug(vpcd: &VpcdEndpoint, mut chip: Box<dyn Card>) -> Plugged {
     (stop, serving)
 }
 
-fn vpcd_failed(
-    served: Result<(Box<dyn Card>, Result<(), khil_apdu::TransportError>), tokio::task::JoinError>,
-) -> String {
+fn vpcd_failed(served: Result<Served, tokio::task::JoinError>) -> String {
     match served {
         Ok((_, Err(e))) => format!("plugging the specimen into vpcd: {e}"),
         Ok((_, Ok(()))) => "plugging the specimen into vpcd: it stopped serving".to_owned(),
