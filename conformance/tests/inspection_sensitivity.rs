@@ -176,4 +176,11 @@ async fn unknown_terminal_faults_and_other_devices_cannot_start() {
             assert!(e.contains(n), "{url}: {e}");
         }
     }
+    // An external terminal whose reader is not the vpcd slot the specimens go into.
+    let mut ics = quick_ics();
+    ics.ixit.insert("command".into(), "inspect --mrz {mrz}".into());
+    ics.ixit.insert("vpcd".into(), "127.0.0.1:35964".into());
+    let opts = RunOptions::new("pcsc://Virtual%20PCD%2000%2000".parse().unwrap(), Some(ics));
+    let e = run(&suite, &NoLinks, &opts, &mut Quiet).await.unwrap_err();
+    assert!(e.contains("Virtual PCD 00 01") && e.contains("[ixit] vpcd"), "{e}");
 }

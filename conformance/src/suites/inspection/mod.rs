@@ -286,6 +286,18 @@ impl InspectionSuite {
                          this reader); see `khil conformance ics --class inspection-system`"
                         .into());
                 }
+                // Debian's vpcd slots have known reader names: a device URL naming another reader than the
+                // slot's would wait for specimens that never show.
+                if let Ok(slot) = VpcdEndpoint::new(&ics.ixit.vpcd)
+                    && slot.reader() != p.reader
+                {
+                    return Err(format!(
+                        "[ixit] vpcd {:?} plugs the specimens into reader {:?}, but the device URL names {:?}",
+                        ics.ixit.vpcd,
+                        slot.reader(),
+                        p.reader
+                    ));
+                }
                 let vpcd = VpcdEndpoint::with_reader(&ics.ixit.vpcd, p.reader.clone())
                     .map_err(|e| format!("[ixit] vpcd: {e}"))?;
                 Ok(Terminal::Exec(ExecTerminal {

@@ -588,3 +588,72 @@ fn khil_json(stdout: &[u8]) -> (Option<String>, Option<Vec<NamedCheck>>) {
     });
     (access, checks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inspection(checks: &[(&str, Status)]) -> Inspection {
+        let mut i = Inspection::default();
+        i.checks = checks
+            .iter()
+            .map(|(name, status)| InspectCheck { name: (*name).to_owned(), status: status.clone() })
+            .collect();
+        i
+    }
+
+    fn ok(why: &str) -> Status {
+        Status::Passed(why.into())
+    }
+    fn bad(why: &str) -> Status {
+        Status::Failed(why.into())
+    }
+    fn undone(why: &str) -> Status {
+        Status::NotChecked(why.into())
+    }
+
+    /// An EF.SOD signed under an unknown CSCA, as khil's inspection reports it.
+    fn unknown_ds() -> Inspection {
+        inspection(&[
+            ("access control: PACE", ok("PACE")),
+            (&pa(CheckName::DsIssuedByCsca), bad("no CSCA in the trust store is named ...")),
+            (&pa(CheckName::CscaValidity), undone("no trusted CSCA issued the DS certificate")),
+            (&pa(CheckName::DsNotRevoked), undone("no trusted CSCA issued the DS certificate")),
+        ])
+    }
+
+    #[test]
+    fn a_terminal_without_a_check_passes_it_and_what_it_could_not_check_after_it() {
+        assert_eq!(judged(&[], unknown_ds()).0, TerminalVerdict::Rejected);
+        assert_eq!(judged(&[TerminalFault::NoCrlCheck], unknown_ds()).0, TerminalVerdict::Rejected);
+        let (verdict, checks) = judged(&[TerminalFault::NoChainCheck], unknown_ds());
+        assert_eq!(verdict, TerminalVerdict::Accepted);
+        assert!(checks.iter().all(|c| c.state == CheckState::Passed), "{checks:?}");
+    }
+
+    #[test]
+    fn rejects_all_fails_every_check_in_the_inspection_s_own_words() {
+        let (verdict, checks) = judged(&[TerminalFault::RejectsAll], inspection(&[("EF.COM", ok("LDS 0107"))]));
+        assert_eq!(verdict, TerminalVerdict::Rejected);
+        assert_eq!((checks[0].state, checks[0].why.as_str()), (CheckState::Failed, "LDS 0107"));
+    }
+
+    #[test]
+    fn protocol_faults_are_told_by_what_went_wrong() {
+        let sm =
+            || inspection(&[("EF.COM", bad("reading EF.COM at offset 8: secure messaging: the response MAC ..."))]);
+        assert_eq!(judged(&[TerminalFault::NoEofCheck], sm()).0, TerminalVerdict::Rejected);
+        assert_eq!(judged(&[TerminalFault::NoSmCheck], sm()).0, TerminalVerdict::Accepted);
+        let eof =
+            || inspection(&[("EF.COM", bad("reading EF.COM at offset 8, inside the file: the chip answered 6B00"))]);
+        assert_eq!(judged(&[TerminalFault::NoSmCheck], eof()).0, TerminalVerdict::Rejected);
+        assert_eq!(judged(&[TerminalFault::NoEofCheck], eof()).0, TerminalVerdict::Accepted);
+        let unread = || inspection(&[("passive authentication", undone("EF.SOD was not read"))]);
+        assert!(matches!(judged(&[], unread()).0, TerminalVerdict::Unread(_)));
+        assert_eq!(judged(&[TerminalFault::AcceptsUnread], unread()).0, TerminalVerdict::Accepted);
+        // Through vpcd a chip that does not answer comes back as an empty answer.
+        assert!(is_no_answer(
+            "reading EF.COM at offset 8: the card's answer is not a response APDU: response APDU of 0 bytes"
+        ));
+    }
+}
