@@ -246,6 +246,16 @@ async fn ics_template<S: Suite>(suite: &S, from_device: Option<&str>) -> Result<
 
 /// One run of one class. `Err`: the run could not start, or its reports could not be written.
 async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, String> {
+    if args.device.starts_with("exec:") {
+        // A terminal run as a command reads at a PC/SC reader: that reader is the device, the command is how the
+        // vendor's terminal is run (implementation extra information, in the ICS next to the rest of its setup).
+        return Err(format!(
+            "--device {}: an external inspection system is --device pcsc://READER (the reader it reads, where khil \
+             plugs each specimen in through vpcd) with its command in the ICS's [ixit] command; `khil conformance \
+             ics --class inspection-system` writes one to start from",
+            args.device
+        ));
+    }
     let url: DeviceUrl = args.device.parse().map_err(|e| format!("--device: {e}"))?;
     let ics = match &args.ics {
         Some(path) => Some(Ics::load(path).map_err(|e| format!("--ics: {e}"))?),

@@ -65,6 +65,15 @@ fn an_unknown_terminal_fault_cannot_start() {
     }
 }
 
+#[test]
+fn a_command_as_the_device_is_pointed_to_the_ics() {
+    let scratch = khil_test_support::temp_dir("conformance-inspection-exec-url");
+    let out = run("exec:inspect --mrz {mrz}", None, scratch.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("pcsc://READER") && err.contains("[ixit] command"), "{err}");
+}
+
 /// The external-terminal path end to end: khil plugs each specimen into pcscd through vpcd and runs
 /// `khil document read --device {device} --mrz-file {mrz}` on it; khil's reader, as a vendor's would, passes
 /// every purpose, and names the right failed check for each faulty specimen.
