@@ -48,6 +48,12 @@ macro_rules! with_suite {
                 let $suite = khil_conformance::suites::emrtd::EmrtdSuite::with_test_pki(test_pki_trust);
                 Ok($body)
             }
+            "inspection-system" => {
+                let $suite = khil_conformance::suites::inspection::InspectionSuite::with_lower_tester(
+                    std::sync::Arc::new(Specimens::default()),
+                );
+                Ok($body)
+            }
             other => Err(unknown_class(other)),
         }
     };
@@ -94,7 +100,12 @@ With --from-device, [device] (and any key named like a field the device reports)
         after_help = "Examples:\n  khil conformance run --class zfm --device sim:fingerprint?profile=r503 --out report/\n  \
 khil conformance run --class zfm --device serial:///dev/ttyUSB0 --ics r503.toml --only ZFM-CAP ZFM-LIB-001 --out out/\n  \
 khil conformance run --class osdp-pd --device serial:///dev/ttyUSB1?baud=115200 --ics reader.toml --operator \\\n      \
---tester \"B. Bat-Erdene\" --site Zamiin-Uud --note \"unit 4 of lot 12\" --pdf --out reader/\n\n\
+--tester \"B. Bat-Erdene\" --site Zamiin-Uud --note \"unit 4 of lot 12\" --pdf --out reader/\n  \
+khil conformance run --class inspection-system --device sim:inspection-system?fault=no-crl-check --out is/\n  \
+khil conformance run --class inspection-system --device pcsc://Virtual%20PCD%2000%2000 --ics terminal.toml --out is/\n\n\
+An inspection system (a terminal) is tested with khil as the lower tester: sim:inspection-system is khil's own; \
+pcsc://READER is an external one, run by the ICS's [ixit] command once per purpose while khil's specimen is in \
+READER through pcscd's vpcd.\n\n\
 Before any purpose the device is checked: it answers at the declared address and speed, the declared key opens its \
 secure channel, and the ICS is given unless the device identifies as one of khil's simulated models. Reports are \
 rewritten after every purpose, so Ctrl-C leaves a valid INCOMPLETE report.\n\n\
@@ -235,6 +246,16 @@ async fn ics_template<S: Suite>(suite: &S, from_device: Option<&str>) -> Result<
 
 /// One run of one class. `Err`: the run could not start, or its reports could not be written.
 async fn run_class<S: Suite>(suite: &S, args: &RunArgs) -> Result<ExitCode, String> {
+    if args.device.starts_with("exec:") {
+        // A terminal run as a command reads at a PC/SC reader: that reader is the device, the command is how the
+        // vendor's terminal is run (implementation extra information, in the ICS next to the rest of its setup).
+        return Err(format!(
+            "--device {}: an external inspection system is --device pcsc://READER (the reader it reads, where khil \
+             plugs each specimen in through vpcd) with its command in the ICS's [ixit] command; `khil conformance \
+             ics --class inspection-system` writes one to start from",
+            args.device
+        ));
+    }
     let url: DeviceUrl = args.device.parse().map_err(|e| format!("--device: {e}"))?;
     let ics = match &args.ics {
         Some(path) => Some(Ics::load(path).map_err(|e| format!("--ics: {e}"))?),
@@ -424,6 +445,40 @@ fn outcome_text(report: &RunReport) -> String {
 /// khil's test PKI of `seed`, for an eMRTD ICS that trusts `khil-test-pki:SEED`.
 fn test_pki_trust(seed: u64) -> Result<khil_mrtd::pa::TrustStore, String> {
     Ok(khil_sim_mrtd::sim::test_pki(seed)?.trust_store())
+}
+
+/// The inspection-system class's lower tester: specimens of the passport simulator (population documents issued
+/// under khil's test PKI of seed 0, what `khil document read` trusts by default), the PKI made on first use.
+#[derive(Default)]
+struct Specimens {
+    pki: std::sync::OnceLock<Result<khil_sim_mrtd::pki::TestPki, String>>,
+}
+
+impl Specimens {
+    /// The seed of the population and test PKI the specimens come from.
+    const SEED: u64 = 0;
+
+    fn pki(&self) -> Result<&khil_sim_mrtd::pki::TestPki, String> {
+        self.pki.get_or_init(|| khil_sim_mrtd::sim::test_pki(Self::SEED)).as_ref().map_err(Clone::clone)
+    }
+}
+
+impl khil_conformance::suites::inspection::LowerTester for Specimens {
+    fn chip(
+        &self,
+        specimen: &khil_conformance::suites::inspection::Specimen,
+    ) -> Result<Box<dyn khil_apdu::Card>, String> {
+        let faults: Vec<&str> = specimen.faults.iter().map(String::as_str).collect();
+        khil_sim_mrtd::sim::specimen(self.pki()?, Self::SEED, specimen.document, specimen.pace.name(), &faults)
+    }
+
+    fn mrz(&self, document: u64) -> Result<String, String> {
+        Ok(khil_sim_mrtd::sim::population_mrz(Self::SEED, document))
+    }
+
+    fn trust(&self) -> Result<khil_mrtd::pa::TrustStore, String> {
+        Ok(self.pki()?.trust_store())
+    }
 }
 
 /// Device links for a run: serial, TCP, and this binary's in-process simulators for `sim:` URLs; APDU transports:

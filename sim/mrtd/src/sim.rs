@@ -162,6 +162,50 @@ fn build(params: &Params) -> Result<BuiltCard, ParamError> {
     Ok(BuiltCard { card, presented: rx, console: Some(Arc::new(PassportConsole { presented: tx })) })
 }
 
+/// The MRZ printed on the data page of population document `document` of `seed` (issued around
+/// [`REFERENCE_DAY`]), as `sim:passport?document=ID` puts it on the chip.
+pub fn population_mrz(seed: u64, document: u64) -> String {
+    let (y, m, d) = REFERENCE_DAY;
+    let reference = CivilDate::new(y, m, d).expect("a real day");
+    Documents::new(seed, reference).document(document).mrz().lines.join("\n")
+}
+
+/// A lower tester's specimen (the `inspection-system` conformance class presents these to a terminal under
+/// test): population document `document` of `seed` issued under `pki`, its chip offering `pace` (`brainpool`,
+/// `p256` or `none`) and running `faults` (this crate's fault specs). It has no DG3: nothing on it is
+/// EAC-protected, so a terminal without terminal authentication can read and check all of it.
+pub fn specimen(
+    pki: &TestPki,
+    seed: u64,
+    document: u64,
+    pace: &str,
+    faults: &[&str],
+) -> Result<Box<dyn khil_apdu::Card>, String> {
+    let faults = FaultList::parse(faults).map_err(|e| e.to_string())?;
+    let pace = match pace {
+        "brainpool" => vec![PaceOffer::GM_AES128_BRAINPOOL_P256R1],
+        "p256" => vec![PaceOffer::GM_AES128_P256],
+        "none" => Vec::new(),
+        other => return Err(format!("pace curve {other:?}: expected brainpool, p256 or none")),
+    };
+    let (y, m, d) = REFERENCE_DAY;
+    let doc = Documents::new(seed, CivilDate::new(y, m, d).expect("a real day")).document(document);
+    if doc.kind == Kind::Visa {
+        return Err(format!("document {document} is a visa, which has no chip"));
+    }
+    let state = State::from_code(doc.issuing_state.code())
+        .ok_or_else(|| format!("document {document}: its issuing state is not one of the test PKI's"))?;
+    let mrz = doc.mrz().lines.join("\n");
+    let spec = DocumentSpec { state, mrz: &mrz, seed, finger: None, pace };
+    let mut files = issue(pki, &spec, Signer::Valid).map_err(|e| e.to_string())?;
+    faults.apply_to_document(&mut files, pki, state).map_err(|e| e.to_string())?;
+    let mrz_information = Mrz::parse(&mrz).and_then(|m| m.mrz_information()).map_err(|e| e.to_string())?;
+    let content = ChipContent { document: files, mrz_information: mrz_information.as_str().to_owned(), can: None };
+    // The chip's own stream of the seed, as `build` makes it for a first presentation.
+    let chip_seed = seed ^ 0x6b68_696c_6368_6970 ^ 1u64.rotate_left(32);
+    Ok(Box::new(PassportChip::with_faults(content, chip_seed, &faults)))
+}
+
 /// What every presentation of the chip starts from.
 struct ChipContentTemplate {
     document: crate::issue::DocumentFiles,
