@@ -351,7 +351,10 @@ async fn present_sim(
         trust: trust.clone(),
         date,
         pace: true,
+        can: None,
         read_size: khil_mrtd::files::SM_SHORT_READ,
+        // The specimens carry no DG3: nothing is EAC-protected, so no terminal certificates are needed.
+        terminal: None,
     };
     // The terminal's nonces and keys: seeded, so a run is reproducible; the chip never sees the seed.
     let mut rng = ChaCha20Rng::seed_from_u64(0x6b68_696c_2d69_7300);
