@@ -45,7 +45,8 @@ macro_rules! with_suite {
                 Ok($body)
             }
             "emrtd-chip" => {
-                let $suite = khil_conformance::suites::emrtd::EmrtdSuite::with_test_pki(test_pki_trust);
+                let $suite = khil_conformance::suites::emrtd::EmrtdSuite::with_test_pki(test_pki_trust)
+                    .with_test_terminals(test_pki_terminals);
                 Ok($body)
             }
             "inspection-system" => {
@@ -445,6 +446,15 @@ fn outcome_text(report: &RunReport) -> String {
 /// khil's test PKI of `seed`, for an eMRTD ICS that trusts `khil-test-pki:SEED`.
 fn test_pki_trust(seed: u64) -> Result<khil_mrtd::pa::TrustStore, String> {
     Ok(khil_sim_mrtd::sim::test_pki(seed)?.trust_store())
+}
+
+/// The test inspection system's EAC credentials of khil's test PKI of `seed` (valid, and expired), for an eMRTD ICS
+/// whose `[ixit] terminal` is `khil-test-pki:SEED`.
+fn test_pki_terminals(
+    seed: u64,
+) -> Result<(khil_mrtd::ta::TerminalCredentials, khil_mrtd::ta::TerminalCredentials), String> {
+    let eac = khil_sim_mrtd::sim::test_pki(seed)?.eac;
+    Ok((eac.terminal, eac.expired_terminal))
 }
 
 /// The inspection-system class's lower tester: specimens of the passport simulator (population documents issued

@@ -69,6 +69,13 @@ fn test_pki(seed: u64) -> Result<khil_mrtd::pa::TrustStore, String> {
     Ok(khil_sim_mrtd::sim::test_pki(seed)?.trust_store())
 }
 
+type Terminals = (khil_mrtd::ta::TerminalCredentials, khil_mrtd::ta::TerminalCredentials);
+
+fn test_terminals(seed: u64) -> Result<Terminals, String> {
+    let eac = khil_sim_mrtd::sim::test_pki(seed)?.eac;
+    Ok((eac.terminal, eac.expired_terminal))
+}
+
 /// The MRZ of population document 3 (seed 0), as `sim:passport?document=3` issues it.
 fn document_3_mrz() -> String {
     let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
@@ -77,7 +84,7 @@ fn document_3_mrz() -> String {
 }
 
 async fn run_chip(url: &str, mutation: Option<Mutation>) -> RunReport {
-    let suite = EmrtdSuite::with_test_pki(test_pki);
+    let suite = EmrtdSuite::with_test_pki(test_pki).with_test_terminals(test_terminals);
     let cards = Cards { mutation, opened: Arc::new(AtomicUsize::new(0)) };
     let opts = RunOptions::new(url.parse().unwrap(), None);
     run(&suite, &cards, &opts, &mut Quiet).await.unwrap()
@@ -195,6 +202,9 @@ const FAULTS: &[(&str, &[&str])] = &[
     ("unknown-ds", &["EMRTD-PA-002"]),
     ("expired-ds", &["EMRTD-PA-002"]),
     ("revoked-ds", &["EMRTD-PA-002"]),
+    ("eac-open", &["EMRTD-TA-001"]),
+    ("corrupt-dg:dg=3", &["EMRTD-TA-002", "EMRTD-PA-001"]),
+    ("ta-no-expiry", &["EMRTD-TA-003"]),
 ];
 
 fn failed(report: &RunReport) -> Vec<String> {

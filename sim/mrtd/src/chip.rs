@@ -38,7 +38,7 @@ use khil_mrtd::ta::{self, TaChip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use crate::faults::{ChipFaults, EofFault, FaultList};
+use crate::faults::{ChipFaultKind, ChipFaults, EofFault, FaultList};
 use crate::issue::{ChipKeys, DocumentFiles};
 use crate::pki::derive_key;
 
@@ -80,6 +80,8 @@ pub struct PassportChip {
     faults: ChipFaults,
     /// Terminal authentication (EAC documents, those with DG3): its trust point and date outlive sessions.
     ta: Option<TaChip>,
+    /// The `eac-open` fault: DG3 and DG4 readable without terminal authentication.
+    eac_open: bool,
 }
 
 impl fmt::Debug for PassportChip {
@@ -145,10 +147,17 @@ impl PassportChip {
             _ => None,
         });
         let ta = content.document.eac.as_ref().map(|(cvca, date)| {
-            TaChip::new(std::slice::from_ref(cvca), *date, ta::id_picc_after_bac(&content.mrz_information))
+            let mut ta =
+                TaChip::new(std::slice::from_ref(cvca), *date, ta::id_picc_after_bac(&content.mrz_information));
+            if faults.has(ChipFaultKind::TaNoExpiry) {
+                ta.ignore_expiry();
+            }
+            ta
         });
+        let eac_open = faults.has(ChipFaultKind::EacOpen);
         PassportChip {
             ta,
+            eac_open,
             content,
             pace_offered,
             ca_offered,
@@ -329,7 +338,8 @@ impl PassportChip {
         };
         self.session.current = Some(file);
         // DG3 and DG4 need EAC: terminal authentication (after chip authentication) granting their read right.
-        let granted = self.ta.as_ref().and_then(TaChip::granted).unwrap_or(0);
+        let granted =
+            if self.eac_open { READ_DG3 | READ_DG4 } else { self.ta.as_ref().and_then(TaChip::granted).unwrap_or(0) };
         let allowed = file == FileId::CardAccess
             || (secured
                 && match file {

@@ -15,6 +15,12 @@
 //! | `slow`       | commands                        | the answer comes `ms` late (default 6000: past ISO 14443-4's longest frame waiting time, 4949 ms, so the reader gives up) |
 //! | `mute`       | READ BINARY commands            | from that read on the chip answers nothing until it is reset (a chip that browned out or crashed mid-read) |
 //! | `clone`      | - (no trigger)                  | the chip's private keys are not the ones DG14 and DG15 publish (the data groups copied onto another chip): chip and active authentication fail |
+//! | `eac-open`   | - (no trigger)                  | DG3 and DG4 are readable under secure messaging without terminal authentication (the EAC access rule is missing) |
+//! | `ta-no-expiry` | - (no trigger)                | terminal authentication accepts expired DV and terminal certificates (the chip does not hold them against its current date) |
+//!
+//! The two EAC faults are defects of the chip's own access control, which no inspection system notices (it reads
+//! what it is allowed to): the `emrtd-chip` conformance class catches them, and [`CATALOGUE`], the faults an
+//! inspection system must notice, leaves them out.
 //!
 //! Document faults (made at issue time, in the files themselves; no trigger):
 //!
@@ -39,8 +45,14 @@ use crate::issue::{DocumentFiles, IssueError};
 use crate::pki::{Signer, State, TestPki};
 
 /// Every kind, for error messages: an unknown name is refused with this list.
-pub const KINDS: &str =
-    "wrong-mac, bad-ssc, eof-9000, eof-6b00, slow, mute, clone, corrupt-dg, unknown-ds, expired-ds or revoked-ds";
+pub const KINDS: &str = "wrong-mac, bad-ssc, eof-9000, eof-6b00, slow, mute, clone, eac-open, ta-no-expiry, corrupt-dg, \
+unknown-ds, expired-ds or revoked-ds";
+
+/// The chip's EAC access-control faults, with an example spec and what they do: for the chip conformance class.
+pub const EAC_FAULTS: &[(&str, &str)] = &[
+    ("eac-open", "DG3 and DG4 are readable under secure messaging without terminal authentication"),
+    ("ta-no-expiry", "terminal authentication accepts expired DV and terminal certificates"),
+];
 
 /// Each fault with an example spec and what it does, in the order of the module's tables: for `--help` texts and
 /// the inspection-system conformance class (a terminal under test against every fault).
@@ -74,6 +86,8 @@ pub enum ChipFaultKind {
     Slow { ms: u64 },
     Mute,
     Clone,
+    EacOpen,
+    TaNoExpiry,
     CorruptDg { dg: u8 },
     UnknownDs,
     ExpiredDs,
@@ -91,6 +105,8 @@ impl ChipFaultKind {
             ChipFaultKind::Slow { .. } => "slow",
             ChipFaultKind::Mute => "mute",
             ChipFaultKind::Clone => "clone",
+            ChipFaultKind::EacOpen => "eac-open",
+            ChipFaultKind::TaNoExpiry => "ta-no-expiry",
             ChipFaultKind::CorruptDg { .. } => "corrupt-dg",
             ChipFaultKind::UnknownDs => "unknown-ds",
             ChipFaultKind::ExpiredDs => "expired-ds",
@@ -154,6 +170,8 @@ impl FromStr for ChipFault {
             "slow" => ChipFaultKind::Slow { ms: ms.unwrap_or(DEFAULT_SLOW_MS) },
             "mute" => ChipFaultKind::Mute,
             "clone" => ChipFaultKind::Clone,
+            "eac-open" => ChipFaultKind::EacOpen,
+            "ta-no-expiry" => ChipFaultKind::TaNoExpiry,
             "corrupt-dg" => {
                 let dg = match dg {
                     None => DEFAULT_CORRUPT_DG,
@@ -236,7 +254,12 @@ impl FaultList {
 
     /// Whether the chip's keys are not the document's (`clone`).
     pub fn is_clone(&self) -> bool {
-        self.0.iter().any(|f| f.kind == ChipFaultKind::Clone)
+        self.has(ChipFaultKind::Clone)
+    }
+
+    /// Whether the list holds a fault of `kind` (the faults without a trigger: `clone`, `eac-open`, ...).
+    pub fn has(&self, kind: ChipFaultKind) -> bool {
+        self.0.iter().any(|f| f.kind == kind)
     }
 
     /// Makes the document faults in `document` of `state`: EF.SOD signed again by the faulty Document Signer
@@ -437,7 +460,12 @@ mod tests {
         let names: Vec<&str> =
             CATALOGUE.iter().map(|(spec, _)| spec.parse::<ChipFault>().unwrap().kind.name()).collect();
         let kinds: Vec<&str> = KINDS.split([',', ' ']).filter(|k| !k.is_empty() && *k != "or").collect();
-        assert_eq!(names, kinds);
+        let eac: Vec<&str> =
+            EAC_FAULTS.iter().map(|(spec, _)| spec.parse::<ChipFault>().unwrap().kind.name()).collect();
+        // KINDS: the catalogue's in order, the EAC ones after clone.
+        let mut expected = names.clone();
+        expected.splice(7..7, eac);
+        assert_eq!(expected, kinds);
         let all: Vec<&str> = CATALOGUE.iter().map(|(spec, _)| *spec).collect();
         let list = FaultList::parse(&all[..all.len() - 2]).unwrap();
         let again: Vec<String> = list.to_string().split(';').map(str::to_owned).collect();

@@ -70,7 +70,9 @@ pub const SIMULATOR: Simulator = Simulator {
            khil document read --device 'sim:passport?document=3' --document 3\n\nConsole (stdin): `remove`, `present`, \
            `status`.\n\nFaults for a lower tester (--fault, repeatable, with the line's trigger grammar: at=N, every=N, \
            p=P): wrong-mac, bad-ssc, eof-9000, eof-6b00, slow[:ms=N], mute, clone, corrupt-dg[:dg=N], unknown-ds, \
-           expired-ds, revoked-ds; `khil document read` names each in a failed check.",
+           expired-ds, revoked-ds; `khil document read` names each in a failed check. The chip's own EAC defects, \
+           eac-open (DG3 without terminal authentication) and ta-no-expiry (expired terminal certificates \
+           accepted), are what `khil conformance run --class emrtd-chip` catches.",
     params: PARAMS,
     build: Build::Card(build),
 };

@@ -9,6 +9,7 @@ use khil_mrtd::bac::{self, BacKeys, BacTerminal};
 use khil_mrtd::files::{ReadBinary, ReadTarget, SelectCommand};
 use khil_mrtd::pa::TrustStore;
 use khil_mrtd::sm::SecureMessaging;
+use khil_mrtd::ta::TerminalCredentials;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -16,11 +17,20 @@ use super::EmrtdIcs;
 use crate::purpose::{Ctx, Stop};
 use crate::verdict::Direction;
 
+/// The inspection system's EAC credentials the IXIT names.
+#[derive(Debug, Default)]
+pub struct Terminals {
+    pub valid: Option<TerminalCredentials>,
+    /// With an expired terminal certificate.
+    pub expired: Option<TerminalCredentials>,
+}
+
 /// The chip on a fresh transport.
 pub struct EmrtdDut {
     pub(crate) apdu: BoxApdu,
     pub(crate) ics: EmrtdIcs,
     pub(crate) trust: Arc<TrustStore>,
+    pub(crate) terminals: Arc<Terminals>,
     pub(crate) rng: ChaCha20Rng,
     pub(crate) sm: Option<SecureMessaging>,
     pub(crate) atr: Vec<u8>,
@@ -53,10 +63,18 @@ fn name(ins: u8) -> &'static str {
 }
 
 impl EmrtdDut {
-    pub(crate) fn new(apdu: BoxApdu, ics: EmrtdIcs, trust: Arc<TrustStore>) -> EmrtdDut {
+    pub(crate) fn new(apdu: BoxApdu, ics: EmrtdIcs, trust: Arc<TrustStore>, terminals: Arc<Terminals>) -> EmrtdDut {
         // The terminal's nonces: seeded per transport from a fixed seed so a run is reproducible; a chip cannot
         // predict them any better than it could a real terminal's (it never sees the seed).
-        EmrtdDut { apdu, ics, trust, rng: ChaCha20Rng::seed_from_u64(0x6b68_696c_7465_7374), sm: None, atr: Vec::new() }
+        EmrtdDut {
+            apdu,
+            ics,
+            trust,
+            terminals,
+            rng: ChaCha20Rng::seed_from_u64(0x6b68_696c_7465_7374),
+            sm: None,
+            atr: Vec::new(),
+        }
     }
 
     pub(crate) fn random<const N: usize>(&mut self) -> [u8; N] {

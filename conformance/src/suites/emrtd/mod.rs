@@ -8,15 +8,17 @@
 mod dut;
 mod purposes;
 
-pub use dut::EmrtdDut;
+pub use dut::{EmrtdDut, Terminals};
 
 use std::sync::{Arc, Mutex};
 
 use khil_apdu::StatusWord;
 use khil_link::DeviceUrl;
 use khil_mrtd::bac::BacKeys;
+use khil_mrtd::cvc::CvCertificate;
 use khil_mrtd::mrz::Mrz;
 use khil_mrtd::pa::TrustStore;
+use khil_mrtd::ta::TerminalCredentials;
 use serde::Deserialize;
 
 use crate::ics::Ics;
@@ -46,6 +48,10 @@ pub static CATALOGUE: std::sync::LazyLock<crate::catalogue::Catalogue> = std::sy
 /// The prefix of a trusted-CSCA source naming khil's test PKI of a seed (`khil-test-pki:0`).
 pub const TEST_PKI: &str = "khil-test-pki:";
 
+/// Builds the test inspection system's EAC credentials of khil's test PKI of a seed: valid, and with an expired
+/// terminal certificate. Passed in by the binary, like [`TestPkiTrust`].
+pub type TestPkiTerminals = fn(u64) -> Result<(TerminalCredentials, TerminalCredentials), String>;
+
 /// Builds the trust store of khil's test PKI of a seed. The conformance crate knows no simulators, so the binary
 /// (which links them) passes this in; without it only CSCA files can be trusted.
 pub type TestPkiTrust = fn(u64) -> Result<TrustStore, String>;
@@ -69,6 +75,9 @@ pub struct EmrtdCaps {
     /// Extended length APDUs.
     #[serde(default)]
     pub extended_length: bool,
+    /// EAC terminal authentication (TR-03110 version 1) guarding DG3 (and DG4).
+    #[serde(default)]
+    pub terminal_authentication: bool,
 }
 
 /// `[ixit]` of an eMRTD chip ICS.
@@ -80,11 +89,23 @@ pub struct EmrtdIxit {
     pub mrz: String,
     /// The CSCAs passive authentication trusts: `khil-test-pki:SEED`, or DER certificate file paths.
     pub csca: Vec<String>,
+    /// The inspection system's EAC credentials: `khil-test-pki:SEED`, or a folder holding its CV certificates
+    /// (`*.cvcert`, DER: DV and terminal) and the terminal's key (`terminal.key`, PKCS#8 or SEC1 DER).
+    #[serde(default)]
+    pub terminal: Option<String>,
+    /// The same with an expired terminal certificate (the chip must refuse it): `khil-test-pki:SEED` or a folder.
+    #[serde(default)]
+    pub terminal_expired: Option<String>,
 }
 
 impl std::fmt::Debug for EmrtdIxit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmrtdIxit").field("mrz", &"(set; not shown)").field("csca", &self.csca).finish()
+        f.debug_struct("EmrtdIxit")
+            .field("mrz", &"(set; not shown)")
+            .field("csca", &self.csca)
+            .field("terminal", &self.terminal)
+            .field("terminal_expired", &self.terminal_expired)
+            .finish()
     }
 }
 
@@ -124,6 +145,13 @@ impl EmrtdIcs {
                 ics.name()
             ));
         }
+        if caps.terminal_authentication && ixit.terminal.is_none() {
+            return Err(format!(
+                "ICS {}: [capabilities] terminal_authentication = true needs [ixit] terminal (\"{TEST_PKI}SEED\" or a \
+                 folder of CV certificates and terminal.key)",
+                ics.name()
+            ));
+        }
         Ok(EmrtdIcs { caps, ixit, mrz_information: info.as_str().to_owned() })
     }
 
@@ -154,15 +182,33 @@ pub(crate) mod when {
     pub(crate) fn active_authentication(ics: &Ics) -> Applicability {
         cond(ics, |e| e.caps.active_authentication, "ICS active_authentication = false")
     }
+
+    pub(crate) fn terminal_authentication(ics: &Ics) -> Applicability {
+        cond(ics, |e| e.caps.terminal_authentication, "ICS terminal_authentication = false")
+    }
+
+    pub(crate) fn expired_terminal(ics: &Ics) -> Applicability {
+        cond(
+            ics,
+            |e| e.caps.terminal_authentication && e.ixit.terminal_expired.is_some(),
+            "ICS terminal_authentication = false or no [ixit] terminal_expired",
+        )
+    }
 }
 
 /// The eMRTD chip suite.
 pub struct EmrtdSuite {
     purposes: Vec<Purpose<EmrtdDut>>,
     test_pki: Option<TestPkiTrust>,
+    test_terminals: Option<TestPkiTerminals>,
     /// The last trust store built, by its sources (the test PKI takes a while to generate).
     trust: Mutex<Option<(Vec<String>, Arc<TrustStore>)>>,
+    /// The last EAC credentials loaded, by their sources.
+    terminals: Mutex<Option<(TerminalSources, Arc<Terminals>)>>,
 }
+
+/// `[ixit] terminal` and `terminal_expired`.
+type TerminalSources = (Option<String>, Option<String>);
 
 impl std::fmt::Debug for EmrtdSuite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -184,8 +230,60 @@ impl EmrtdSuite {
                 .assemble(purposes::bodies())
                 .expect("the eMRTD catalogue and bodies agree (checked by this module's tests)"),
             test_pki: None,
+            test_terminals: None,
             trust: Mutex::new(None),
+            terminals: Mutex::new(None),
         }
+    }
+
+    /// Also khil's test PKI's terminal certificates (`[ixit] terminal = "khil-test-pki:SEED"`), built by `make`.
+    #[must_use]
+    pub fn with_test_terminals(self, make: TestPkiTerminals) -> EmrtdSuite {
+        EmrtdSuite { test_terminals: Some(make), ..self }
+    }
+
+    /// The EAC credentials the IXIT names, built once per run (like the trust store).
+    fn terminals(&self, ixit: &EmrtdIxit) -> Result<Arc<Terminals>, String> {
+        let sources = (ixit.terminal.clone(), ixit.terminal_expired.clone());
+        let mut cache = self.terminals.lock().map_err(|_| "the terminal certificates cache".to_owned())?;
+        if let Some((s, t)) = cache.as_ref()
+            && *s == sources
+        {
+            return Ok(t.clone());
+        }
+        let terminals = Arc::new(Terminals {
+            valid: sources.0.as_deref().map(|s| self.terminal("terminal", s, false)).transpose()?,
+            expired: sources.1.as_deref().map(|s| self.terminal("terminal_expired", s, true)).transpose()?,
+        });
+        *cache = Some((sources, terminals.clone()));
+        Ok(terminals)
+    }
+
+    /// The EAC credentials an `[ixit]` source names (`expired`: the test PKI's expired terminal).
+    fn terminal(&self, key: &str, source: &str, expired: bool) -> Result<TerminalCredentials, String> {
+        if let Some(seed) = source.strip_prefix(TEST_PKI) {
+            let seed: u64 =
+                seed.parse().map_err(|_| format!("[ixit] {key} {source:?}: expected {TEST_PKI}<number>"))?;
+            let make = self.test_terminals.ok_or_else(|| {
+                format!("[ixit] {key} {source:?}: this program cannot build khil's test PKI; give a folder")
+            })?;
+            let (valid, old) = make(seed)?;
+            return Ok(if expired { old } else { valid });
+        }
+        let folder = std::path::Path::new(source);
+        let entries = std::fs::read_dir(folder).map_err(|e| format!("[ixit] {key} {source}: {e}"))?;
+        let mut certificates = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| format!("[ixit] {key} {source}: {e}"))?.path();
+            if path.extension().is_some_and(|x| x == "cvcert") {
+                let bytes = std::fs::read(&path).map_err(|e| format!("[ixit] {key} {}: {e}", path.display()))?;
+                certificates
+                    .push(CvCertificate::parse(&bytes).map_err(|e| format!("[ixit] {key} {}: {e}", path.display()))?);
+            }
+        }
+        let key_path = folder.join("terminal.key");
+        let bytes = std::fs::read(&key_path).map_err(|e| format!("[ixit] {key} {}: {e}", key_path.display()))?;
+        TerminalCredentials::from_key_der(certificates, &bytes).map_err(|e| format!("[ixit] {key} {source}: {e}"))
     }
 
     /// Trusts CSCA files and khil's test PKI (`khil-test-pki:SEED`), built by `test_pki`.
@@ -231,8 +329,11 @@ impl EmrtdSuite {
     async fn dut(&self, connector: &dyn Connector, url: &DeviceUrl, ics: &Ics) -> Result<EmrtdDut, String> {
         let e = EmrtdIcs::from_ics(ics)?;
         let trust = self.trust(&e.ixit.csca)?;
+        // The credentials are loaded only for a chip declared to run terminal authentication.
+        let terminals =
+            if e.caps.terminal_authentication { self.terminals(&e.ixit)? } else { Arc::new(Terminals::default()) };
         let apdu = connector.connect_apdu(url).await?;
-        Ok(EmrtdDut::new(apdu, e, trust))
+        Ok(EmrtdDut::new(apdu, e, trust, terminals))
     }
 }
 

@@ -22,9 +22,27 @@ fn sw_is(ctx: &mut Ctx, what: &str, expected: StatusWord, got: StatusWord) -> Re
     ctx.check(what, expected, got, got == expected)
 }
 
-/// Runs the inspection system on the chip (its own reset, PACE when `pace`, BAC otherwise) and puts each check it
-/// made into the notes.
-async fn inspection(dut: &mut EmrtdDut, ctx: &mut Ctx, pace: bool) -> Result<Inspection, Stop> {
+/// Which of the IXIT's terminal certificates the inspection presents for EAC.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Eac {
+    /// `[ixit] terminal`, when given.
+    Valid,
+    /// `[ixit] terminal_expired`.
+    Expired,
+}
+
+/// Runs the inspection system on the chip (its own reset, PACE when `pace`, BAC otherwise; terminal authentication
+/// with the terminal certificates `eac` names) and puts each check it made into the notes.
+async fn inspection(dut: &mut EmrtdDut, ctx: &mut Ctx, pace: bool, eac: Eac) -> Result<Inspection, Stop> {
+    let terminal = match eac {
+        Eac::Valid => dut.terminals.valid.clone(),
+        Eac::Expired => Some(
+            dut.terminals
+                .expired
+                .clone()
+                .ok_or_else(|| Stop::Error("no [ixit] terminal_expired credentials".into()))?,
+        ),
+    };
     let options = InspectOptions {
         mrz: dut.ics.ixit.mrz.clone(),
         trust: (*dut.trust).clone(),
@@ -33,8 +51,7 @@ async fn inspection(dut: &mut EmrtdDut, ctx: &mut Ctx, pace: bool) -> Result<Ins
         pace,
         can: None,
         read_size: khil_mrtd::files::SM_SHORT_READ,
-        // The chip class judges the chip's ICAO protocols; EAC (terminal authentication) has no purpose yet.
-        terminal: None,
+        terminal,
     };
     let mut rng = dut.rng.clone();
     let started = std::time::Instant::now();
@@ -283,7 +300,7 @@ pub(super) fn bodies() -> Vec<Body<EmrtdDut>> {
         purpose! {
             id: "EMRTD-PACE-001", when: when::pace,
             |dut, ctx| {
-                let result = inspection(dut, ctx, true).await?;
+                let result = inspection(dut, ctx, true, Eac::Valid).await?;
                 judge(ctx, &result, |n| n == "access control: PACE", "access control: PACE")?;
                 if let Some(curve) = dut.ics.caps.pace_curve.clone() {
                     let access = result.access.clone().unwrap_or_default();
@@ -296,7 +313,7 @@ pub(super) fn bodies() -> Vec<Body<EmrtdDut>> {
         purpose! {
             id: "EMRTD-LDS-001", when: when::always,
             |dut, ctx| {
-                let result = inspection(dut, ctx, false).await?;
+                let result = inspection(dut, ctx, false, Eac::Valid).await?;
                 judge(ctx, &result, |n| n == "EF.COM", "EF.COM")?;
                 if let Some(com) = result.file(FileId::Com).and_then(|b| EfCom::parse(b).ok()) {
                     for dg in com.data_groups.iter().filter(|&&dg| dg != 3) {
@@ -312,14 +329,14 @@ pub(super) fn bodies() -> Vec<Body<EmrtdDut>> {
         purpose! {
             id: "EMRTD-LDS-002", when: when::always,
             |dut, ctx| {
-                let result = inspection(dut, ctx, false).await?;
+                let result = inspection(dut, ctx, false, Eac::Valid).await?;
                 judge(ctx, &result, |n| n == "MRZ on the page = DG1", "MRZ on the page = DG1")
             }
         },
         purpose! {
             id: "EMRTD-PA-001", when: when::always,
             |dut, ctx| {
-                let result = inspection(dut, ctx, false).await?;
+                let result = inspection(dut, ctx, false, Eac::Valid).await?;
                 // Only the data groups read: an EAC-protected one (DG3) is not read without terminal
                 // authentication, so its hash cannot be compared.
                 let read: Vec<String> = result
@@ -333,7 +350,7 @@ pub(super) fn bodies() -> Vec<Body<EmrtdDut>> {
         purpose! {
             id: "EMRTD-PA-002", when: when::always,
             |dut, ctx| {
-                let result = inspection(dut, ctx, false).await?;
+                let result = inspection(dut, ctx, false, Eac::Valid).await?;
                 judge(
                     ctx,
                     &result,
@@ -345,14 +362,58 @@ pub(super) fn bodies() -> Vec<Body<EmrtdDut>> {
         purpose! {
             id: "EMRTD-CA-001", when: when::chip_authentication,
             |dut, ctx| {
-                let result = inspection(dut, ctx, false).await?;
+                let result = inspection(dut, ctx, false, Eac::Valid).await?;
                 judge(ctx, &result, |n| n == "chip authentication", "chip authentication")
+            }
+        },
+        purpose! {
+            id: "EMRTD-TA-001", when: when::terminal_authentication,
+            |dut, ctx| {
+                dut.open_bac(ctx).await?;
+                let r = dut.select_file(ctx, FileId::Dg(3).fid(), "SELECT DG3").await?;
+                sw_is(ctx, "SELECT DG3 under secure messaging", StatusWord::SUCCESS, r.sw)?;
+                // TR-03110-3 B.8: an EAC-protected data group before terminal authentication: 6982, and no data.
+                let r = dut.read(ctx, 0, 8, "READ BINARY of DG3").await?;
+                ctx.check(
+                    "READ BINARY of DG3 before terminal authentication",
+                    "6982 with no data",
+                    format!("{} with {} data bytes", r.sw, r.data().len()),
+                    r.sw == StatusWord::SECURITY_STATUS_NOT_SATISFIED && r.data().is_empty(),
+                )
+            }
+        },
+        purpose! {
+            id: "EMRTD-TA-002", when: when::terminal_authentication,
+            |dut, ctx| {
+                let result = inspection(dut, ctx, false, Eac::Valid).await?;
+                judge(
+                    ctx,
+                    &result,
+                    |n| n == "terminal authentication" || n == "passive authentication: DG3 hash",
+                    "terminal authentication and DG3's hash",
+                )
+            }
+        },
+        purpose! {
+            id: "EMRTD-TA-003", when: when::expired_terminal,
+            |dut, ctx| {
+                let result = inspection(dut, ctx, false, Eac::Expired).await?;
+                let ta = result.checks.iter().find(|c| c.name == "terminal authentication");
+                let observed = ta.map_or_else(|| "no terminal authentication".to_owned(), ToString::to_string);
+                ctx.check(
+                    "terminal authentication with an expired terminal certificate",
+                    "refused by the chip",
+                    observed,
+                    ta.is_some_and(|c| c.status.failed()),
+                )?;
+                let dg3 = result.files_read.iter().any(|(f, _)| *f == FileId::Dg(3));
+                ctx.check("DG3 after the refusal", "not readable", if dg3 { "read" } else { "not read" }, !dg3)
             }
         },
         purpose! {
             id: "EMRTD-AA-001", when: when::active_authentication,
             |dut, ctx| {
-                let result = inspection(dut, ctx, false).await?;
+                let result = inspection(dut, ctx, false, Eac::Valid).await?;
                 judge(ctx, &result, |n| n == "active authentication", "active authentication")
             }
         },
