@@ -8,9 +8,13 @@
 //! 3       1     message type
 //! 4       2     sequence number, big-endian
 //! 6       4     payload length N, big-endian, at most MAX_PAYLOAD
-//! 10      N     payload
-//! 10+N    4     CRC-32 (ISO-HDLC, the zlib/Ethernet one) of bytes 0..10+N, big-endian
+//! 10      4     header CRC-32 (ISO-HDLC, the zlib/Ethernet one) of bytes 0..10, big-endian
+//! 14      N     payload
+//! 14+N    4     payload CRC-32 of bytes 14..14+N, big-endian
 //! ```
+//!
+//! The header has its own CRC so that a length corrupted on a serial line is caught at once, before the decoder
+//! waits for megabytes that will never come; the frames behind it are found at the next magic.
 //!
 //! The envelope is the same in every version of the protocol, so a receiver can always find the frames of a
 //! version it does not speak and answer them with an error; what a payload means is [`crate::message`]'s.
@@ -24,8 +28,10 @@ use crc::{CRC_32_ISO_HDLC, Crc};
 pub const MAGIC: [u8; 2] = *b"KD";
 /// The version this crate speaks.
 pub const VERSION: u8 = 1;
-/// Magic, version, type, sequence number, length.
-pub const HEADER_LEN: usize = 10;
+/// Magic, version, type, sequence number, length, header CRC.
+pub const HEADER_LEN: usize = 14;
+/// The bytes the header CRC covers.
+const HEADER_CHECKED: usize = 10;
 /// The CRC after the payload.
 pub const CRC_LEN: usize = 4;
 /// The largest payload: 16 MiB, room for a 600 dpi grey capture of a whole TD3 page (about 6 MB).
@@ -38,9 +44,11 @@ const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 pub enum FrameError {
     #[error("no frame start at offset {offset}: expected magic 4B 44 (\"KD\"), found {found:02X?}")]
     BadMagic { offset: usize, found: Vec<u8> },
+    #[error("header CRC-32 mismatch at offset 10: expected {expected:08X} (of bytes 0..10), found {found:08X}")]
+    BadHeaderCrc { expected: u32, found: u32 },
     #[error("payload length out of range at offset 6: expected at most {MAX_PAYLOAD}, found {found}")]
     BadLength { found: u32 },
-    #[error("CRC-32 mismatch at offset {offset}: expected {expected:08X}, found {found:08X}")]
+    #[error("payload CRC-32 mismatch at offset {offset}: expected {expected:08X}, found {found:08X}")]
     BadCrc { offset: usize, expected: u32, found: u32 },
     #[error("stream ended inside a frame: expected {expected} bytes, found {found}")]
     Truncated { expected: usize, found: usize },
@@ -79,7 +87,7 @@ pub enum Decoded {
     Skipped { count: usize, reason: FrameError },
 }
 
-/// The CRC-32 of a frame's header and payload.
+/// The CRC-32 of the header's first ten bytes, and of the payload.
 pub fn crc32(bytes: &[u8]) -> u32 {
     CRC32.checksum(bytes)
 }
@@ -102,9 +110,10 @@ impl Frame {
         out.push(self.kind);
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&(self.payload.len() as u32).to_be_bytes());
+        let header_crc = crc32(&out[start..]);
+        out.extend_from_slice(&header_crc.to_be_bytes());
         out.extend_from_slice(&self.payload);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
+        out.extend_from_slice(&crc32(&self.payload).to_be_bytes());
         Ok(())
     }
 
@@ -124,17 +133,25 @@ pub fn decode(buf: &[u8]) -> Decoded {
         [a, b, ..] if *b != MAGIC[1] => return skip(buf, FrameError::BadMagic { offset: 0, found: vec![*a, *b] }),
         _ => {}
     }
-    let Some(total) = len_hint(buf) else { return Decoded::NeedMore };
-    let length = u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]);
+    if buf.len() < HEADER_LEN {
+        return Decoded::NeedMore;
+    }
+    let expected = crc32(&buf[..HEADER_CHECKED]);
+    let found = be32(&buf[HEADER_CHECKED..HEADER_LEN]);
+    if expected != found {
+        return skip(buf, FrameError::BadHeaderCrc { expected, found });
+    }
+    let length = be32(&buf[6..HEADER_CHECKED]);
     if length as usize > MAX_PAYLOAD {
         return skip(buf, FrameError::BadLength { found: length });
     }
+    let total = HEADER_LEN + length as usize + CRC_LEN;
     if buf.len() < total {
         return Decoded::NeedMore;
     }
     let crc_at = total - CRC_LEN;
-    let expected = crc32(&buf[..crc_at]);
-    let found = u32::from_be_bytes([buf[crc_at], buf[crc_at + 1], buf[crc_at + 2], buf[crc_at + 3]]);
+    let expected = crc32(&buf[HEADER_LEN..crc_at]);
+    let found = be32(&buf[crc_at..total]);
     if expected != found {
         return skip(buf, FrameError::BadCrc { offset: crc_at, expected, found });
     }
@@ -147,11 +164,18 @@ pub fn decode(buf: &[u8]) -> Decoded {
     Decoded::Frame { frame, consumed: total }
 }
 
-/// The whole length of the frame whose header starts `buf`, once the header is there.
+/// The whole length of the frame whose header starts `buf`, once the header is there and its CRC holds.
 pub fn len_hint(buf: &[u8]) -> Option<usize> {
-    let length = buf.get(6..HEADER_LEN)?;
-    let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
-    Some(HEADER_LEN + length.min(MAX_PAYLOAD + 1) + CRC_LEN)
+    let header = buf.get(..HEADER_LEN)?;
+    if crc32(&header[..HEADER_CHECKED]) != be32(&header[HEADER_CHECKED..]) {
+        return None;
+    }
+    Some(HEADER_LEN + (be32(&header[6..HEADER_CHECKED]) as usize).min(MAX_PAYLOAD + 1) + CRC_LEN)
+}
+
+/// A big-endian u32 from exactly four bytes.
+fn be32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// Drops everything before the next possible `KD` after offset 0 (a trailing `K` counts).
@@ -170,11 +194,12 @@ mod tests {
     fn a_hello_byte_by_byte() {
         let frame = Frame { version: 1, kind: 0x01, seq: 1, payload: Vec::new() };
         let bytes = frame.encode().unwrap();
-        let crc = crc32(&[0x4B, 0x44, 0x01, 0x01, 0x00, 0x01, 0, 0, 0, 0]);
         let mut expected = vec![0x4B, 0x44, 0x01, 0x01, 0x00, 0x01, 0, 0, 0, 0];
-        expected.extend_from_slice(&crc.to_be_bytes());
+        expected.extend_from_slice(&crc32(&expected).to_be_bytes());
+        // The CRC-32 of nothing is 0.
+        expected.extend_from_slice(&[0, 0, 0, 0]);
         assert_eq!(bytes, expected);
-        assert_eq!(decode(&bytes), Decoded::Frame { frame, consumed: 14 });
+        assert_eq!(decode(&bytes), Decoded::Frame { frame, consumed: 18 });
     }
 
     #[test]
@@ -185,14 +210,20 @@ mod tests {
 
     #[test]
     fn corruption_is_skipped_with_its_offset() {
-        let mut bytes = Frame { version: 1, kind: 0x83, seq: 7, payload: vec![1, 2, 3] }.encode().unwrap();
-        bytes[11] ^= 0x10;
-        let Decoded::Skipped { count, reason: FrameError::BadCrc { offset: 13, .. } } = decode(&bytes) else {
+        let good = Frame { version: 1, kind: 0x83, seq: 7, payload: vec![1, 2, 3] }.encode().unwrap();
+        let mut bytes = good.clone();
+        bytes[15] ^= 0x10;
+        let Decoded::Skipped { count, reason: FrameError::BadCrc { offset: 17, .. } } = decode(&bytes) else {
             panic!("{:?}", decode(&bytes))
         };
         assert_eq!(count, bytes.len());
         assert!(matches!(decode(b"xKD"), Decoded::Skipped { count: 1, reason: FrameError::BadMagic { .. } }));
-        let huge = [0x4B, 0x44, 1, 1, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+        // A length corrupted upwards is caught by the header CRC at once, not after 16 MiB.
+        let mut bytes = good.clone();
+        bytes[7] ^= 0x01;
+        assert!(matches!(decode(&bytes), Decoded::Skipped { reason: FrameError::BadHeaderCrc { .. }, .. }));
+        let mut huge = vec![0x4B, 0x44, 1, 1, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+        huge.extend_from_slice(&crc32(&huge).to_be_bytes());
         assert!(matches!(decode(&huge), Decoded::Skipped { reason: FrameError::BadLength { .. }, .. }));
     }
 }

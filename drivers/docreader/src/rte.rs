@@ -68,6 +68,8 @@ pub enum RteError {
     BadHeader { offset: usize, what: &'static str, expected: u8, found: u8 },
     #[error("no ETX at offset {offset} where the length word puts it: found {found:02X}")]
     NoEtx { offset: usize, found: u8 },
+    #[error("ETX at offset {offset}, before offset {expected} where the length word puts it")]
+    EarlyEtx { offset: usize, expected: usize },
     #[error("BCC mismatch at offset {offset}: expected {expected:02X} (XOR of bytes 1..=ETX), found {found:02X}")]
     BadBcc { offset: usize, expected: u8, found: u8 },
     #[error("bad optical data at offset {offset}: expected {expected}")]
@@ -224,10 +226,23 @@ impl RteFormat {
             let found = total as u16;
             return skip(buf, RteError::BadLength { offset: 1, found, min: min as u16, max: max as u16 });
         }
+        let etx_at = total - 1 - self.trailer_len();
+        // The optical data is text: a byte that cannot be in it shows a bad block as soon as it arrives, so a
+        // length corrupted upwards does not hold the line until the next document's bytes fill the gap.
+        let seen = buf.get(FLAG_AT + 1..buf.len().min(etx_at)).unwrap_or_default();
+        if let Some(i) = seen.iter().position(|&b| b != CR && !is_printable(b)) {
+            let offset = FLAG_AT + 1 + i;
+            return skip(
+                buf,
+                match buf[offset] {
+                    ETX => RteError::EarlyEtx { offset, expected: etx_at },
+                    found => RteError::BadCharacter { offset, found },
+                },
+            );
+        }
         if buf.len() < total {
             return Decoded::NeedMore;
         }
-        let etx_at = total - 1 - self.trailer_len();
         if buf[etx_at] != ETX {
             return skip(buf, RteError::NoEtx { offset: etx_at, found: buf[etx_at] });
         }
@@ -352,6 +367,17 @@ mod tests {
             f.decode(&[SOH, 5, 0, b'O']),
             Decoded::Skipped { reason: RteError::BadLength { offset: 1, found: 5, .. }, .. }
         ));
+    }
+
+    #[test]
+    fn a_length_corrupted_upwards_shows_at_the_etx() {
+        let f = RteFormat::default();
+        let mut bytes = f.encode(&RteFrame::from_mrz(b'0', &TD3).unwrap()).unwrap();
+        bytes[1] += 20;
+        assert_eq!(
+            f.decode(&bytes),
+            Decoded::Skipped { count: 100, reason: RteError::EarlyEtx { offset: 98, expected: 118 } }
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ async fn a_python_adapter_written_from_the_document_works_with_the_driver() {
     // Before the driver: a version-2 frame and a corrupt one (dropped unanswered), raw.
     let newer = Frame { version: 2, kind: 0x01, seq: 900, payload: Vec::new() }.encode().unwrap();
     let mut corrupt = Frame { version: 1, kind: 0x01, seq: 901, payload: Vec::new() }.encode().unwrap();
-    corrupt[13] ^= 1;
+    corrupt[17] ^= 1;
     tcp.write_all(&[corrupt, newer].concat()).await.unwrap();
     let answer = raw_answer(&mut tcp).await;
     assert_eq!(answer.seq, 900, "the corrupt frame got no answer");

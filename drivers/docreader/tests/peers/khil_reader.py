@@ -22,7 +22,7 @@ LEVEL = {1: 200, 2: 90, 3: 30}
 
 def frame(kind, seq, payload, version=1):
     head = MAGIC + struct.pack(">BBHI", version, kind, seq, len(payload))
-    return head + payload + struct.pack(">I", zlib.crc32(head + payload))
+    return head + struct.pack(">I", zlib.crc32(head)) + payload + struct.pack(">I", zlib.crc32(payload))
 
 
 def string(s):
@@ -48,18 +48,19 @@ class Frames:
                 self.buf = self.buf[-1:] if self.buf.endswith(b"K") else b""
             else:
                 self.buf = self.buf[start:]
-                if len(self.buf) >= 10:
-                    version, kind, seq, n = struct.unpack(">BBHI", self.buf[2:10])
-                    if n > 16 << 20:
+                if len(self.buf) >= 14:
+                    version, kind, seq, n, header_crc = struct.unpack(">BBHII", self.buf[2:14])
+                    if zlib.crc32(self.buf[:10]) != header_crc or n > 16 << 20:
                         self.buf = self.buf[1:]
                         continue
-                    if len(self.buf) >= 14 + n:
-                        whole, self.buf = self.buf[:14 + n], self.buf[14 + n:]
+                    if len(self.buf) >= 18 + n:
+                        whole, self.buf = self.buf[:18 + n], self.buf[18 + n:]
+                        payload = whole[14:-4]
                         (crc,) = struct.unpack(">I", whole[-4:])
-                        if zlib.crc32(whole[:-4]) != crc:
+                        if zlib.crc32(payload) != crc:
                             self.buf = whole[1:] + self.buf
                             continue
-                        return version, kind, seq, whole[10:-4]
+                        return version, kind, seq, payload
             chunk = self.sock.recv(65536)
             if not chunk:
                 return None
