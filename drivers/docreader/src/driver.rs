@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-use khil_link::{FramedLink, Link, LinkError, SkipStats};
+use khil_link::{BoxLink, DeviceUrl, FramedLink, Link, LinkError, SimConnector, SkipStats};
 use tokio::time::Instant;
 
 use crate::codec::KhilFormat;
@@ -66,6 +66,14 @@ impl MrzRead {
 #[derive(Debug)]
 pub struct RteReader<L: Link> {
     wire: FramedLink<L, RteFormat>,
+}
+
+impl RteReader<BoxLink> {
+    /// The reader a URL names (`serial:///dev/ttyUSB0?baud=9600`). The public sources give no line settings for
+    /// RTE readers: put the reader's configured baud rate in the URL (khil-link falls back to 9600).
+    pub async fn connect(url: &DeviceUrl, format: RteFormat, sims: &dyn SimConnector) -> Result<Self, LinkError> {
+        Ok(RteReader::new(khil_link::connect(url, None, sims).await?, format))
+    }
 }
 
 impl<L: Link> RteReader<L> {
@@ -136,6 +144,17 @@ pub struct DocReader<L: Link> {
     seq: u16,
     events: VecDeque<Event>,
     stats: ChannelStats,
+}
+
+/// The baud rate of khil's channel on a serial line when the URL names none.
+pub const DEFAULT_BAUD: u32 = 115_200;
+
+impl DocReader<BoxLink> {
+    /// The reader (or vendor adapter) a URL names: `tcp://10.0.0.5:4100`, `serial:///dev/ttyUSB0` (8N1 at
+    /// [`DEFAULT_BAUD`] unless the URL says otherwise).
+    pub async fn connect(url: &DeviceUrl, sims: &dyn SimConnector) -> Result<Self, LinkError> {
+        Ok(DocReader::new(khil_link::connect(url, Some(DEFAULT_BAUD), sims).await?))
+    }
 }
 
 impl<L: Link> DocReader<L> {

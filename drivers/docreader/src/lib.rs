@@ -18,7 +18,7 @@ pub mod message;
 pub mod rte;
 
 pub use codec::{KhilCodec, KhilFormat, RteCodec};
-pub use driver::{ChannelStats, DocReader, DocReaderError, Event, MrzRead, RteReader};
+pub use driver::{ChannelStats, DEFAULT_BAUD, DocReader, DocReaderError, Event, MrzRead, RteReader};
 pub use frame::{Frame, FrameError};
 pub use message::{
     Capture, DeviceInfo, DocumentPresent, ErrorCode, Light, LightSource, Message, MessageError, VizField, VizFields,

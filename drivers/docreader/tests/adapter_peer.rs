@@ -10,8 +10,8 @@ use std::time::Duration;
 use khil_docreader::frame::{self, Frame};
 use khil_docreader::message::{ErrorCode, Light, Message};
 use khil_docreader::{DocReader, DocReaderError, Event};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use khil_link::{DeviceUrl, NoSimulators};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -39,7 +39,7 @@ fn start(python: &std::path::Path) -> (Adapter, u16) {
 }
 
 /// One raw frame off `tcp` (before the driver takes the stream).
-async fn raw_answer(tcp: &mut TcpStream) -> Frame {
+async fn raw_answer(tcp: &mut (impl AsyncRead + Unpin)) -> Frame {
     let mut buf = Vec::new();
     loop {
         let mut chunk = [0u8; 256];
@@ -56,7 +56,9 @@ async fn raw_answer(tcp: &mut TcpStream) -> Frame {
 async fn a_python_adapter_written_from_the_document_works_with_the_driver() {
     let Some(python) = khil_test_support::python() else { return };
     let (_adapter, port) = start(&python);
-    let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let url: DeviceUrl = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    // The driver's own URL connection, then the link taken back for raw frames the driver never sends.
+    let mut tcp = DocReader::connect(&url, &NoSimulators).await.unwrap().into_inner();
 
     // Before the driver: a version-2 frame and a corrupt one (dropped unanswered), raw.
     let newer = Frame { version: 2, kind: 0x01, seq: 900, payload: Vec::new() }.encode().unwrap();
