@@ -129,9 +129,9 @@ impl RteFrame {
 }
 
 /// The block check character: XOR of every byte from the length word's low byte (offset 1) up to and including
-/// ETX. UNVERIFIED: no public source gives the algorithm. XOR from after SOH through ETX is the BCC of the
-/// SOH/STX/ETX block protocols of the same family (ISO 1745 style, e.g. the 3M RFID readers' BCC); a capture of a
-/// real RTE reader decides, and this is the one place to change.
+/// ETX. UNVERIFIED: no public source gives the algorithm. XOR from after the start character through ETX is the
+/// usual BCC of SOH/STX/ETX block protocols (ISO 1745 style); a capture of a real RTE reader decides, and this is
+/// the one place to change.
 pub fn bcc(after_soh_through_etx: &[u8]) -> u8 {
     after_soh_through_etx.iter().fold(0, |acc, b| acc ^ b)
 }

@@ -142,6 +142,28 @@ proptest! {
     }
 
     #[test]
+    fn khil_decode_never_panics_on_near_frames(
+        m in message(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let mut bytes = m.to_frame(9).unwrap().encode().unwrap();
+        for (at, v) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = v;
+        }
+        match frame::decode(&bytes) {
+            frame::Decoded::Skipped { count, .. } => prop_assert!(count >= 1 && count <= bytes.len()),
+            frame::Decoded::Frame { frame, .. } => {
+                let _ = Message::from_frame(&frame);
+            }
+            frame::Decoded::NeedMore => {}
+        }
+        let mut codec = KhilCodec::with_format(KhilFormat);
+        let mut buf = BytesMut::from(&bytes[..]);
+        while let Ok(Some(_)) = codec.decode_eof(&mut buf) {}
+    }
+
+    #[test]
     fn message_parse_never_panics(kind in any::<u8>(), payload in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = Message::parse(kind, &payload);
     }
