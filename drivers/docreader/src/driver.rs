@@ -84,8 +84,7 @@ impl<L: Link> RteReader<L> {
     /// The next MRZ the reader sends, `None` if none comes within `timeout` (no document was read). Garbage
     /// and bad blocks are skipped and counted ([`RteReader::take_skipped`]).
     pub async fn next_read(&mut self, timeout: Duration) -> Result<Option<MrzRead>, DocReaderError> {
-        let deadline = Instant::now() + timeout;
-        Ok(self.wire.recv(deadline).await?.map(|f| MrzRead::from_frame(&f)))
+        Ok(self.wire.recv(deadline(timeout)).await?.map(|f| MrzRead::from_frame(&f)))
     }
 
     /// Bad blocks and garbage dropped since the last call, with the latest reason.
@@ -169,7 +168,7 @@ impl<L: Link> DocReader<L> {
 
     /// Hello: what the reader is.
     pub async fn hello(&mut self, timeout: Duration) -> Result<DeviceInfo, DocReaderError> {
-        match self.request(&Message::Hello, timeout).await? {
+        match self.request(&Message::Hello, kind::DEVICE_INFO, timeout).await? {
             Message::DeviceInfo(info) => Ok(info),
             m => Err(unexpected(&Message::Hello, kind::DEVICE_INFO, &m)),
         }
@@ -178,7 +177,7 @@ impl<L: Link> DocReader<L> {
     /// A page image of the document on the glass under `light`.
     pub async fn capture(&mut self, light: Light, timeout: Duration) -> Result<Capture, DocReaderError> {
         let req = Message::CaptureRequest { light };
-        match self.request(&req, timeout).await? {
+        match self.request(&req, kind::CAPTURE, timeout).await? {
             Message::Capture(c) => Ok(c),
             m => Err(unexpected(&req, kind::CAPTURE, &m)),
         }
@@ -186,7 +185,7 @@ impl<L: Link> DocReader<L> {
 
     /// The VIZ text of the document on the glass.
     pub async fn viz(&mut self, timeout: Duration) -> Result<VizFields, DocReaderError> {
-        match self.request(&Message::VizRequest, timeout).await? {
+        match self.request(&Message::VizRequest, kind::VIZ_FIELDS, timeout).await? {
             Message::VizFields(v) => Ok(v),
             m => Err(unexpected(&Message::VizRequest, kind::VIZ_FIELDS, &m)),
         }
@@ -197,7 +196,7 @@ impl<L: Link> DocReader<L> {
         if let Some(e) = self.events.pop_front() {
             return Ok(Some(e));
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline(timeout);
         while let Some(frame) = self.wire.recv(deadline).await? {
             if frame.seq != 0 {
                 self.stats.stale += 1;
@@ -230,14 +229,15 @@ impl<L: Link> DocReader<L> {
         self.seq
     }
 
-    /// Sends `req` and waits for the answer with its sequence number (an Error answer is the error).
-    async fn request(&mut self, req: &Message, timeout: Duration) -> Result<Message, DocReaderError> {
+    /// Sends `req` and waits for the answer with its sequence number (an Error answer is the error; `answer`, the
+    /// type expected, names what a timeout waited for).
+    async fn request(&mut self, req: &Message, answer: u8, timeout: Duration) -> Result<Message, DocReaderError> {
         let name = Message::name_of(req.kind());
         let seq = self.next_seq();
         let frame = req.to_frame(seq).map_err(|source| DocReaderError::Encode { request: name, source })?;
         let bytes = frame.encode().map_err(|e| DocReaderError::Encode { request: name, source: e.into() })?;
-        let deadline = Instant::now() + timeout;
-        let waiting_for = "answer";
+        let deadline = deadline(timeout);
+        let waiting_for = Message::name_of(answer);
         if !self.wire.send(&bytes, deadline).await? {
             return Err(DocReaderError::Timeout { waiting_for: "the line to take the request", after: timeout });
         }
@@ -283,4 +283,10 @@ fn unexpected(req: &Message, expected: u8, found: &Message) -> DocReaderError {
         expected: Message::name_of(expected),
         found: Message::name_of(found.kind()),
     }
+}
+
+/// `timeout` from now; a timeout too long to represent waits a day.
+fn deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_hours(24))
 }

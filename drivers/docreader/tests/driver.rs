@@ -147,7 +147,7 @@ async fn khil_channel_hello_events_captures_viz_and_errors() {
     );
 
     let timeout = dr.capture(Light::Ultraviolet, Duration::ZERO).await.unwrap_err();
-    assert!(matches!(timeout, DocReaderError::Timeout { .. }), "{timeout}");
+    assert!(matches!(timeout, DocReaderError::Timeout { waiting_for: "Capture", .. }), "{timeout}");
     let viz = dr.viz(SECOND).await.unwrap();
     assert_eq!(viz.fields[0].value, "ЭРИКССОН");
     assert_eq!(dr.stats().stale, 1, "the late capture was not taken for the VIZ answer");
