@@ -479,6 +479,29 @@ mod tests {
         assert_eq!(chip.answer(&external_authenticate(&[0; 64])).sw, StatusWord::CONDITIONS_NOT_SATISFIED);
     }
 
+    proptest::proptest! {
+        /// Whatever a terminal sends, the chip answers a status word and grants nothing it should not.
+        #[test]
+        fn the_chip_never_panics_and_grants_nothing_to_garbage(
+            commands in proptest::collection::vec(
+                (proptest::sample::select(vec![INS_MSE, INS_PSO, INS_EXTERNAL_AUTHENTICATE]),
+                 proptest::sample::select(vec![0x00u8, 0x81]),
+                 proptest::sample::select(vec![0x00u8, 0xA4, 0xB6, 0xBE]),
+                 proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)),
+                0..12),
+        ) {
+            let s = setup(READ_DG3, day(2026, 12, 31));
+            let mut chip = TaChip::new(std::slice::from_ref(&s.cvca), day(2026, 6, 1), vec![1; 10]);
+            chip.chip_authenticated(PaceCurve::P256.public_key(&key(9)).unwrap());
+            chip.challenge_given([3; 8]);
+            for (ins, p1, p2, data) in commands {
+                let Ok(c) = Command::new(0x00, ins, p1, p2).with_data(data) else { continue };
+                let _ = chip.answer(&c);
+            }
+            proptest::prop_assert_eq!(chip.granted(), None);
+        }
+    }
+
     #[test]
     fn credentials_must_hold_the_terminal_key() {
         let s = setup(READ_DG3, day(2026, 12, 31));
