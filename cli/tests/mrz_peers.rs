@@ -22,8 +22,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::Stdio;
 
 use khil_mrtd::mrz::{CheckName, CivilDate, Field, Format, Mrz};
 use khil_sim_population::documents::{Documents, TravelDocument};
@@ -84,18 +82,8 @@ fn corrupt(lines: &[String], format: Format, pick: u64) -> Vec<String> {
 
 /// Runs `mrz_check.py` on `input` (JSON lines) and returns its answers.
 fn run_peer(python: &std::path::Path, input: String) -> Vec<Value> {
-    let mut child = common::peer_script(python, "mrz_check.py")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "mrz_check.py: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let lines = khil_test_support::pipe_lines(common::peer_script(python, "mrz_check.py"), &input);
+    lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 #[test]

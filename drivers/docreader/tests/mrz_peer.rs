@@ -10,9 +10,8 @@
 //! documented in cli/tests/mrz_peers.rs.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use khil_docreader::{RteFormat, RteFrame, RteReader};
@@ -25,20 +24,11 @@ const SEED: u64 = 14;
 const DOCUMENTS: u64 = 500;
 
 fn run_peer(python: &Path, input: String) -> Vec<String> {
-    let mut child = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/mrz_verdict.py"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "mrz_verdict.py: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    khil_test_support::pipe_lines(command, &input)
 }
 
 #[tokio::test]

@@ -10,8 +10,7 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 
 use khil_fingerprint::{
     Command, ConfirmationCode, Decoded, IndexBitmap, PacketKind, Reply, ZfmCodec, ZfmFrame, decode,
@@ -187,20 +186,10 @@ fn pyfingerprint_frames_match_ours() {
         let replies: String = s.replies.iter().map(|r| ack(s.address, r)).collect();
         let _ = writeln!(input, "{} {replies}", s.name);
     }
-    let mut child = Process::new(&python)
-        .arg("-c")
-        .arg(SCRIPT)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the peer venv's python");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "pyfingerprint script failed:\n{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
-
-    let lines: Vec<&str> = stdout.lines().collect();
+    let mut command = Process::new(&python);
+    command.arg("-c").arg(SCRIPT);
+    let lines = khil_test_support::pipe_lines(command, &input);
+    let stdout = lines.join("\n");
     assert_eq!(lines.len(), scenarios.len(), "{stdout}");
     for (s, line) in scenarios.iter().zip(lines) {
         let fields: Vec<&str> = line.split(' ').collect();

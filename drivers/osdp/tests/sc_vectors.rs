@@ -583,8 +583,7 @@ fn field(b: &[u8]) -> String {
 
 #[test]
 fn cross_check_with_pycryptodome() {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
 
     let Some(python) = khil_test_support::python_with("Crypto.Cipher.AES") else { return };
 
@@ -610,17 +609,9 @@ fn cross_check_with_pycryptodome() {
         writeln!(input, "scbk {} {}", to_hex(&mk), to_hex(&cuid)).unwrap();
     }
 
-    let mut child = Command::new(&python)
-        .args(["-c", PY_CHECK])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn python");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
-    let got: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect();
+    let mut command = Command::new(&python);
+    command.args(["-c", PY_CHECK]);
+    let got = khil_test_support::pipe_lines(command, &input);
     assert_eq!(got.len(), expected.len());
     for (n, (g, e)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g, e, "case {n}: {}", input.lines().nth(n).unwrap());
