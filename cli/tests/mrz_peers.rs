@@ -81,8 +81,8 @@ fn corrupt(lines: &[String], format: Format, pick: u64) -> Vec<String> {
 }
 
 /// Runs `mrz_check.py` on `input` (JSON lines) and returns its answers.
-fn run_peer(python: &std::path::Path, input: String) -> Vec<Value> {
-    let lines = khil_test_support::pipe_lines(common::peer_script(python, "mrz_check.py"), &input);
+fn run_peer(python: &std::path::Path, input: &str) -> Vec<Value> {
+    let lines = khil_test_support::pipe_lines(common::peer_script(python, "mrz_check.py"), input);
     lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
@@ -108,7 +108,7 @@ fn python_mrz_checks_and_generates_the_populations_mrzs() {
         }
         ours.insert(d.id, (d.format, g.lines, g.name_truncated));
     }
-    let answers = run_peer(&python, input);
+    let answers = run_peer(&python, &input);
 
     let mut problems = Vec::new();
     let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
@@ -245,7 +245,7 @@ fn sex_x_is_where_mrz_is_older_than_9303() {
     let lines = m.generate().unwrap().lines;
     assert!(Mrz::read_lines(&lines).unwrap().all_ok());
     let item = json!({"id": 1, "format": "TD3", "lines": lines, "fields": fields_for_peer(&d, &lines)});
-    let answers = run_peer(&python, format!("{item}\n"));
+    let answers = run_peer(&python, &format!("{item}\n"));
     assert_eq!(answers[0]["falses"], json!(["valid genre format"]), "{}", answers[0]);
     let mut expected = lines.clone();
     expected[1].replace_range(20..21, "<");

@@ -23,12 +23,12 @@ use tokio::io::AsyncWriteExt;
 const SEED: u64 = 14;
 const DOCUMENTS: u64 = 500;
 
-fn run_peer(python: &Path, input: String) -> Vec<String> {
+fn run_peer(python: &Path, input: &str) -> Vec<String> {
     let mut command = Command::new(python);
     command
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/mrz_verdict.py"))
         .env("PYTHONDONTWRITEBYTECODE", "1");
-    khil_test_support::pipe_lines(command, &input)
+    khil_test_support::pipe_lines(command, input)
 }
 
 #[tokio::test]
@@ -64,7 +64,7 @@ async fn python_mrz_accepts_what_the_rte_driver_delivers() {
     // Every format: three lines (padded to 30), two of 44, two of 36 (padded to 44).
     assert_eq!(formats.len(), 5, "{formats:?}");
 
-    let verdicts = run_peer(&python, input);
+    let verdicts = run_peer(&python, &input);
     assert_eq!(verdicts.len(), docs.len());
     let mut long = 0;
     for (d, verdict) in docs.iter().zip(&verdicts) {
