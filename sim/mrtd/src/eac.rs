@@ -92,7 +92,7 @@ impl EacPki {
             };
             let certificate = signed(body(&holder)?, &key)?;
             // Foreign states let Mongolia's border police read fingerprints, not iris; Mongolia lets it read both.
-            let (role, rights) = if state == State::Mng {
+            let (role, rights) = if state == State::Mongolia {
                 (CvRole::DvDomestic, READ_DG3 | READ_DG4)
             } else {
                 (CvRole::DvForeign, READ_DG3)

@@ -59,52 +59,8 @@ impl AssociatedOid for DocumentTypeList {
     const OID: ObjectIdentifier = ID_ICAO_DOCUMENT_TYPE_LIST;
 }
 
-/// An issuing state of the test population, by its ICAO 9303 three-letter code.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub enum State {
-    Mng,
-    Chn,
-    Rus,
-    Kor,
-    Kaz,
-    D,
-    Uto,
-}
-
-impl State {
-    pub const ALL: [State; 7] = [State::Mng, State::Chn, State::Rus, State::Kor, State::Kaz, State::D, State::Uto];
-
-    /// The code in the MRZ (9303-3).
-    pub fn code(self) -> &'static str {
-        match self {
-            State::Mng => "MNG",
-            State::Chn => "CHN",
-            State::Rus => "RUS",
-            State::Kor => "KOR",
-            State::Kaz => "KAZ",
-            State::D => "D",
-            State::Uto => "UTO",
-        }
-    }
-
-    /// The two-letter country name of certificates (9303-12: ISO 3166-1 alpha-2; Utopia, the specimen state,
-    /// has none and uses `UT`).
-    pub fn country(self) -> &'static str {
-        match self {
-            State::Mng => "MN",
-            State::Chn => "CN",
-            State::Rus => "RU",
-            State::Kor => "KR",
-            State::Kaz => "KZ",
-            State::D => "DE",
-            State::Uto => "UT",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<State> {
-        State::ALL.into_iter().find(|s| s.code() == code)
-    }
-}
+/// The issuing states of the test PKI are the population's (one enum for both).
+pub use khil_sim_population::documents::State;
 
 /// Problems building the PKI (none occur with sane inputs; they are errors, not panics).
 #[derive(Debug, thiserror::Error)]
@@ -509,7 +465,7 @@ impl TestPki {
             Some(&unknown_csca),
         )?;
         let mls_key = derive_key(seed, "UTO master list signer");
-        let uto = states.iter().find(|s| s.state == State::Uto).expect("UTO is one of the states");
+        let uto = states.iter().find(|s| s.state == State::Utopia).expect("UTO is one of the states");
         let master_list_signer = issue_certificate(
             &CertSpec {
                 role: Role::MasterListSigner,

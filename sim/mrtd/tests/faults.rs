@@ -50,9 +50,9 @@ fn reference() -> DateTime {
 /// reader's time it took (virtual).
 fn inspect_faulty(pki: &TestPki, specs: &[&str], pace: Vec<PaceOffer>) -> (Inspection, Duration) {
     let faults = FaultList::parse(specs).unwrap();
-    let spec = DocumentSpec { state: State::Mng, mrz: MRZ, seed: SEED, finger: None, pace };
+    let spec = DocumentSpec { state: State::Mongolia, mrz: MRZ, seed: SEED, finger: None, pace };
     let mut document = issue(pki, &spec, Signer::Valid).unwrap();
-    faults.apply_to_document(&mut document, pki, State::Mng).unwrap();
+    faults.apply_to_document(&mut document, pki, State::Mongolia).unwrap();
     let content = ChipContent { document, mrz_information: MRZ_INFORMATION.into(), can: None };
     let (mut reader, _slot) = memory_pair(PassportChip::with_faults(content, 5, &faults));
     let options = InspectOptions {
@@ -194,8 +194,8 @@ fn document_faults() {
 #[test]
 fn a_document_fault_on_a_missing_data_group_is_refused() {
     let pki = TestPki::new(SEED, reference()).unwrap();
-    let spec = DocumentSpec { state: State::Mng, mrz: MRZ, seed: SEED, finger: None, pace: Vec::new() };
+    let spec = DocumentSpec { state: State::Mongolia, mrz: MRZ, seed: SEED, finger: None, pace: Vec::new() };
     let mut document = issue(&pki, &spec, Signer::Valid).unwrap();
-    let e = FaultList::parse(&["corrupt-dg:dg=5"]).unwrap().apply_to_document(&mut document, &pki, State::Mng);
+    let e = FaultList::parse(&["corrupt-dg:dg=5"]).unwrap().apply_to_document(&mut document, &pki, State::Mongolia);
     assert_eq!(e.unwrap_err().to_string(), "corrupt-dg:dg=5: the document has no DG5 to corrupt");
 }

@@ -26,7 +26,7 @@ fn reference() -> DateTime {
 }
 
 fn document(pki: &TestPki, pace: Vec<PaceOffer>, signer: Signer) -> DocumentFiles {
-    let spec = DocumentSpec { state: State::Mng, mrz: MRZ, seed: SEED, finger: None, pace };
+    let spec = DocumentSpec { state: State::Mongolia, mrz: MRZ, seed: SEED, finger: None, pace };
     issue(pki, &spec, signer).unwrap()
 }
 
@@ -130,7 +130,7 @@ fn each_chip_fault_is_found_and_named() {
     }
     // A clone: the data groups copied, but not the chip's private keys.
     let mut clone = document(&pki, Vec::new(), Signer::Valid);
-    clone.keys = khil_sim_mrtd::issue::chip_keys(SEED + 1, State::Mng);
+    clone.keys = khil_sim_mrtd::issue::chip_keys(SEED + 1, State::Mongolia);
     let r = read(&pki, clone, MRZ, true);
     assert_eq!(failed(&r), ["chip authentication", "active authentication"], "{}", list(&r));
     // The page's MRZ is not the chip's: another expiry date opens nothing (BAC keys differ).
@@ -149,7 +149,7 @@ fn fingerprints_open_to_terminal_authentication_and_only_to_it() {
     let pixels = (0..u32::from(w) * u32::from(h)).map(|i| (i % 251) as u8).collect();
     let finger = GreyFinger { pixels, width: w, height: h, dpi: 500, position: 2 };
     for pace in [Vec::new(), vec![PaceOffer::GM_AES128_BRAINPOOL_P256R1]] {
-        let spec = DocumentSpec { state: State::Mng, mrz: MRZ, seed: SEED, finger: Some(finger.clone()), pace };
+        let spec = DocumentSpec { state: State::Mongolia, mrz: MRZ, seed: SEED, finger: Some(finger.clone()), pace };
         let doc = issue(&pki, &spec, Signer::Valid).unwrap();
         // The test inspection system: chain MNKHILCVCA00001 > MNKHILDV00001 > MNKHILIS00001, then DG3, whose hash
         // passive authentication checks (ID_PICC is the document number after BAC, the chip's PACE key after PACE).

@@ -87,7 +87,7 @@ fn a_data_group_changed_after_signing_fails_its_hash_only() {
     let pki = pki();
     let trust = pki.trust_store();
     for dg in [1, 2, 3, 14, 15] {
-        let mut doc = issue_for(&pki, State::Mng, Signer::Valid);
+        let mut doc = issue_for(&pki, State::Mongolia, Signer::Valid);
         assert!(doc.corrupt_data_group(dg));
         let report = pa(&doc, &trust);
         failed_only(&report, &[CheckName::DataGroupHash(dg)]);
@@ -99,7 +99,7 @@ fn a_data_group_changed_after_signing_fails_its_hash_only() {
 #[test]
 fn an_expired_document_signer_fails_ds_validity_only() {
     let pki = pki();
-    let doc = issue_for(&pki, State::Chn, Signer::Expired);
+    let doc = issue_for(&pki, State::China, Signer::Expired);
     let report = pa(&doc, &pki.trust_store());
     failed_only(&report, &[CheckName::DsValidity]);
     let Some(Status::Failed(why)) = report.get(CheckName::DsValidity) else { unreachable!() };
@@ -109,7 +109,7 @@ fn an_expired_document_signer_fails_ds_validity_only() {
 #[test]
 fn a_revoked_document_signer_fails_revocation_only() {
     let pki = pki();
-    let doc = issue_for(&pki, State::Rus, Signer::Revoked);
+    let doc = issue_for(&pki, State::Russia, Signer::Revoked);
     let report = pa(&doc, &pki.trust_store());
     failed_only(&report, &[CheckName::DsNotRevoked]);
     let Some(Status::Failed(why)) = report.get(CheckName::DsNotRevoked) else { unreachable!() };
@@ -119,7 +119,7 @@ fn a_revoked_document_signer_fails_revocation_only() {
 #[test]
 fn a_document_signer_of_an_unknown_csca_fails_the_chain_only() {
     let pki = pki();
-    let doc = issue_for(&pki, State::Kor, Signer::UnknownCsca);
+    let doc = issue_for(&pki, State::Korea, Signer::UnknownCsca);
     let report = pa(&doc, &pki.trust_store());
     failed_only(&report, &[CheckName::DsIssuedByCsca]);
     assert!(matches!(report.get(CheckName::CscaValidity), Some(Status::NotChecked(_))));
@@ -129,7 +129,7 @@ fn a_document_signer_of_an_unknown_csca_fails_the_chain_only() {
 #[test]
 fn a_broken_sod_signature_fails_the_signature_only() {
     let pki = pki();
-    let mut doc = issue_for(&pki, State::Kaz, Signer::Valid);
+    let mut doc = issue_for(&pki, State::Kazakhstan, Signer::Valid);
     assert!(doc.corrupt_sod_signature());
     let report = pa(&doc, &pki.trust_store());
     failed_only(&report, &[CheckName::SodSignature]);
@@ -138,7 +138,7 @@ fn a_broken_sod_signature_fails_the_signature_only() {
 #[test]
 fn an_mrz_of_the_wrong_length_is_refused() {
     let pki = pki();
-    let spec = DocumentSpec { state: State::Uto, mrz: "P<UTO", seed: 1, finger: None, pace: vec![] };
+    let spec = DocumentSpec { state: State::Utopia, mrz: "P<UTO", seed: 1, finger: None, pace: vec![] };
     let e = issue(&pki, &spec, Signer::Valid).unwrap_err();
     assert!(e.to_string().contains("88"), "{e}");
 }
@@ -146,7 +146,7 @@ fn an_mrz_of_the_wrong_length_is_refused() {
 #[test]
 fn a_data_group_not_read_leaves_the_outcome_incomplete() {
     let pki = pki();
-    let doc = issue_for(&pki, State::D, Signer::Valid);
+    let doc = issue_for(&pki, State::Germany, Signer::Valid);
     let mut groups = doc.data_groups();
     groups.remove(&3);
     let report = passive_authentication(doc.get(FileId::Sod).unwrap(), &groups, &pki.trust_store(), reference());
@@ -157,7 +157,7 @@ fn a_data_group_not_read_leaves_the_outcome_incomplete() {
 #[test]
 fn a_date_outside_the_csca_validity_fails_both_validities() {
     let pki = pki();
-    let doc = issue_for(&pki, State::Uto, Signer::Valid);
+    let doc = issue_for(&pki, State::Utopia, Signer::Valid);
     let late = DateTime::new(2046, 1, 1, 0, 0, 0).unwrap();
     let report = passive_authentication(doc.get(FileId::Sod).unwrap(), &doc.data_groups(), &pki.trust_store(), late);
     // The CRL is out of date by then too: revocation is not checked.
@@ -168,7 +168,7 @@ fn a_date_outside_the_csca_validity_fails_both_validities() {
 #[test]
 fn without_crls_revocation_is_not_checked() {
     let pki = pki();
-    let doc = issue_for(&pki, State::Uto, Signer::Revoked);
+    let doc = issue_for(&pki, State::Utopia, Signer::Revoked);
     let trust = TrustStore::new(pki.trust_store().cscas, Vec::new());
     let report = pa(&doc, &trust);
     assert_eq!(report.outcome(), Outcome::Incomplete, "{report}");
@@ -177,7 +177,7 @@ fn without_crls_revocation_is_not_checked() {
 #[test]
 fn garbage_sod_fails_structure_and_checks_nothing_else() {
     let pki = pki();
-    let doc = issue_for(&pki, State::Uto, Signer::Valid);
+    let doc = issue_for(&pki, State::Utopia, Signer::Valid);
     let report =
         passive_authentication(&[0x77, 0x03, 0x30, 0x01, 0x00], &doc.data_groups(), &pki.trust_store(), reference());
     assert_eq!(report.failed(), [CheckName::SodStructure]);
@@ -193,27 +193,30 @@ fn the_same_seed_gives_the_same_bytes() {
         assert_eq!(a.state(s).csca.certificate_der(), b.state(s).csca.certificate_der());
         assert_eq!(a.state(s).ds.certificate_der(), b.state(s).ds.certificate_der());
     }
-    assert_eq!(issue_for(&a, State::Mng, Signer::Valid).files, issue_for(&b, State::Mng, Signer::Valid).files);
+    assert_eq!(
+        issue_for(&a, State::Mongolia, Signer::Valid).files,
+        issue_for(&b, State::Mongolia, Signer::Valid).files
+    );
     let other = TestPki::new(SEED + 1, reference()).unwrap();
-    assert_ne!(a.state(State::Mng).csca.certificate_der(), other.state(State::Mng).csca.certificate_der());
+    assert_ne!(a.state(State::Mongolia).csca.certificate_der(), other.state(State::Mongolia).csca.certificate_der());
 }
 
 #[test]
 fn the_master_list_verifies_and_fills_a_trust_store() {
     let pki = pki();
-    let anchor = pki.state(State::Uto).csca.certificate.clone();
+    let anchor = pki.state(State::Utopia).csca.certificate.clone();
     let ml = MasterList::parse_and_verify(&pki.master_list, std::slice::from_ref(&anchor), reference()).unwrap();
     assert_eq!(ml.cscas.len(), 7);
     let trust = TrustStore::new(ml.cscas, pki.trust_store().crls);
-    let report = pa(&issue_for(&pki, State::Kaz, Signer::Valid), &trust);
+    let report = pa(&issue_for(&pki, State::Kazakhstan, Signer::Valid), &trust);
     assert_eq!(report.outcome(), Outcome::Passed, "{report}");
 
     // Another anchor does not make the list trusted; a changed byte in a certificate breaks the signature.
-    let other = pki.state(State::Mng).csca.certificate.clone();
+    let other = pki.state(State::Mongolia).csca.certificate.clone();
     let e = MasterList::parse_and_verify(&pki.master_list, &[other], reference()).unwrap_err();
     assert!(e.to_string().contains("not trusted"), "{e}");
     let mut tampered = pki.master_list.clone();
-    let csca = pki.state(State::Chn).csca.certificate_der();
+    let csca = pki.state(State::China).csca.certificate_der();
     let at = tampered.windows(csca.len()).position(|w| w == csca).unwrap();
     tampered[at + csca.len() - 80] ^= 0x01;
     let e = MasterList::parse_and_verify(&tampered, &[anchor], reference()).unwrap_err();
@@ -223,12 +226,12 @@ fn the_master_list_verifies_and_fills_a_trust_store() {
 #[test]
 fn the_issued_files_parse_with_the_lds_module() {
     let pki = pki();
-    let doc = issue_for(&pki, State::Uto, Signer::Valid);
+    let doc = issue_for(&pki, State::Utopia, Signer::Valid);
     let com = EfCom::parse(doc.get(FileId::Com).unwrap()).unwrap();
     assert_eq!((com.lds_version.as_str(), com.unicode_version.as_str()), ("0107", "040000"));
     assert_eq!(com.data_groups, [1, 2, 3, 14, 15]);
     let dg1 = Dg1::parse(doc.get(FileId::Dg(1)).unwrap()).unwrap();
-    assert_eq!(dg1.mrz_str().unwrap(), mrz(State::Uto).replace('\n', ""));
+    assert_eq!(dg1.mrz_str().unwrap(), mrz(State::Utopia).replace('\n', ""));
     let dg2 = BiometricGroup::parse(FileId::Dg(2), doc.get(FileId::Dg(2)).unwrap()).unwrap();
     assert_eq!((dg2.instances[0].header.format_owner, dg2.instances[0].header.format_type), (0x0101, 0x0008));
     let face = FaceRecord::parse(&dg2.instances[0].data, FileId::Dg(2), 0).unwrap();
@@ -237,7 +240,7 @@ fn the_issued_files_parse_with_the_lds_module() {
     assert!((15_000..=20_000).contains(&jpeg.len()), "portrait of {} bytes", jpeg.len());
     let dg3 = BiometricGroup::parse(FileId::Dg(3), doc.get(FileId::Dg(3)).unwrap()).unwrap();
     let finger = FingerRecord::parse(&dg3.instances[0].data, FileId::Dg(3), 0).unwrap();
-    assert_eq!(finger.images[0].image, small_finger(State::Uto as u8 + 3).pixels);
+    assert_eq!(finger.images[0].image, small_finger(State::Utopia as u8 + 3).pixels);
     assert_eq!(dg3.instances[0].header.subtype, Some(vec![0x09]));
     let dg14 = Dg14::parse(doc.get(FileId::Dg(14)).unwrap()).unwrap();
     // CA public key, CA info, AA info and, DG3 being EAC-protected, TerminalAuthenticationInfo.
@@ -271,8 +274,8 @@ fn a_population_finger_goes_into_dg3() {
     let impression = fingers.impression(7, 0, SensorProfile::R307);
     let finger = GreyFinger::from_image(&impression.image, 2).unwrap();
     let pki = pki();
-    let mrz = mrz(State::Mng);
-    let spec = DocumentSpec { state: State::Mng, mrz: &mrz, seed: 1, finger: Some(finger), pace: vec![] };
+    let mrz = mrz(State::Mongolia);
+    let spec = DocumentSpec { state: State::Mongolia, mrz: &mrz, seed: 1, finger: Some(finger), pace: vec![] };
     let doc = issue(&pki, &spec, Signer::Valid).unwrap();
     let dg3 = BiometricGroup::parse(FileId::Dg(3), doc.get(FileId::Dg(3)).unwrap()).unwrap();
     let record = FingerRecord::parse(&dg3.instances[0].data, FileId::Dg(3), 0).unwrap();
@@ -296,11 +299,11 @@ fn signed_attributes_in_the_signers_order_are_verified_as_stored() {
     // signature has the old one's length, so the file's lengths stay put).
     let pki = pki();
     let trust = pki.trust_store();
-    let ds = &pki.state(State::Uto).ds;
+    let ds = &pki.state(State::Utopia).ds;
     let patched = (0..40u64)
         .find_map(|seed| {
-            let mrz = mrz(State::Uto);
-            let spec = DocumentSpec { state: State::Uto, mrz: &mrz, seed, finger: None, pace: vec![] };
+            let mrz = mrz(State::Utopia);
+            let spec = DocumentSpec { state: State::Utopia, mrz: &mrz, seed, finger: None, pace: vec![] };
             let doc = issue(&pki, &spec, Signer::Valid).unwrap();
             let sod = doc.get(FileId::Sod).unwrap().to_vec();
             let parsed = Sod::parse(&sod).unwrap();
@@ -334,7 +337,7 @@ fn an_lds_v1_security_object_carries_its_version_info() {
     use der::Encode;
     use khil_mrtd::lds::{LdsSecurityObject, LdsVersionInfo};
     let pki = pki();
-    let doc = issue_for(&pki, State::Uto, Signer::Valid);
+    let doc = issue_for(&pki, State::Utopia, Signer::Valid);
     let mut lso = Sod::parse(doc.get(FileId::Sod).unwrap()).unwrap().security_object;
     lso.version = 1;
     lso.lds_version_info = Some(LdsVersionInfo {
@@ -345,7 +348,7 @@ fn an_lds_v1_security_object_carries_its_version_info() {
         let sd = khil_sim_mrtd::pki::signed_data(
             khil_mrtd::lds::ID_LDS_SECURITY_OBJECT,
             &lso.to_der().unwrap(),
-            &pki.state(State::Uto).ds,
+            &pki.state(State::Utopia).ds,
         )
         .unwrap();
         Sod::encode_signed_data(&sd).unwrap()
@@ -365,9 +368,9 @@ fn an_lds_v1_security_object_carries_its_version_info() {
 fn ef_card_access_offering_the_worked_example_pace_is_its_bytes() {
     // 9303-11 Appendix G.1's EF.CardAccess: id-PACE-ECDH-GM-AES-CBC-CMAC-128, version 2, brainpoolP256r1.
     let pki = pki();
-    let mrz = mrz(State::Uto);
+    let mrz = mrz(State::Utopia);
     let spec = DocumentSpec {
-        state: State::Uto,
+        state: State::Utopia,
         mrz: &mrz,
         seed: 1,
         finger: None,
@@ -388,7 +391,7 @@ fn a_data_group_rewritten_with_its_hash_in_the_sod_fails_the_signature_only() {
     // The forger's move: change DG2 and put its new hash into EF.SOD. The hash check passes; the messageDigest
     // signed attribute no longer matches the LDSSecurityObject, so the signature check names it.
     let pki = pki();
-    let mut doc = issue_for(&pki, State::Mng, Signer::Valid);
+    let mut doc = issue_for(&pki, State::Mongolia, Signer::Valid);
     assert!(doc.forge_data_group(2));
     let report = pa(&doc, &pki.trust_store());
     failed_only(&report, &[CheckName::SodSignature]);

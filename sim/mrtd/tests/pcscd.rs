@@ -56,7 +56,7 @@ fn mrz() -> String {
 
 fn document(pki: &TestPki, pace: Vec<PaceOffer>) -> DocumentFiles {
     let mrz = mrz();
-    let spec = DocumentSpec { state: State::Uto, mrz: &mrz, seed: SEED, finger: None, pace };
+    let spec = DocumentSpec { state: State::Utopia, mrz: &mrz, seed: SEED, finger: None, pace };
     issue(pki, &spec, Signer::Valid).unwrap()
 }
 
@@ -311,7 +311,7 @@ fn dmrtd_reads_and_authenticates_khil_chip_through_pcscd() {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let pki = TestPki::new(SEED, reference()).unwrap();
-    let anchor = TrustAnchor::from_certificate(&pki.state(State::Uto).csca.certificate_der()).unwrap();
+    let anchor = TrustAnchor::from_certificate(&pki.state(State::Utopia).csca.certificate_der()).unwrap();
     let context = pcsc::Context::establish(pcsc::Scope::User).unwrap();
     pcsc_wait_for_removal(&context);
     // dmrtd's DBAKey holds the MRZ key seed: 16 bytes of SHA-1 for BAC, all 20 as PACE's password (9303-11 9.7.3);

@@ -20,7 +20,7 @@ fn reference() -> DateTime {
 fn document(pki: &TestPki, signer: Signer) -> DocumentFiles {
     let finger = GreyFinger { pixels: vec![0x80; 40 * 50], width: 40, height: 50, dpi: 500, position: 7 };
     let spec = DocumentSpec {
-        state: State::Uto,
+        state: State::Utopia,
         mrz: MRZ,
         seed: 99,
         finger: Some(finger),
@@ -95,7 +95,7 @@ fn openssl_reads_the_certificates_and_verifies_chain_and_crl() {
         assert!(text.contains("2.23.136.1.1.6.2") && text.contains("X509v3 Authority Key Identifier"), "{text}");
     }
     // The rogue DS does not chain to a trusted CSCA.
-    let uto = pem(&bin, &dir, "uto", &pki.state(State::Uto).csca.certificate_der());
+    let uto = pem(&bin, &dir, "uto", &pki.state(State::Utopia).csca.certificate_der());
     let rogue = pem(&bin, &dir, "rogue", &pki.unknown_ds.certificate_der());
     let (ok, text) = openssl(&bin, &["verify", "-attime", &attime, "-CAfile", &uto, &rogue]);
     assert!(!ok, "{text}");
@@ -107,7 +107,7 @@ fn openssl_verifies_the_sod_and_the_master_list() {
     let pki = TestPki::new(SEED, reference()).unwrap();
     let dir = khil_test_support::temp_dir("sod-openssl");
     let attime = reference().unix_duration().as_secs().to_string();
-    let uto = pem(&bin, &dir, "uto", &pki.state(State::Uto).csca.certificate_der());
+    let uto = pem(&bin, &dir, "uto", &pki.state(State::Utopia).csca.certificate_der());
 
     let doc = document(&pki, Signer::Valid);
     let sod = doc.get(FileId::Sod).unwrap();

@@ -19,8 +19,8 @@ use khil_mrtd::mrz::{CivilDate, Format, Generated, Mrz, Name, Sex};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The issuing states of the population.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The issuing states of the population (and of khil's test PKI, which issues their documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum State {
     Mongolia,
     China,
@@ -47,6 +47,25 @@ impl State {
             State::Germany => "D",
             State::Utopia => "UTO",
         }
+    }
+
+    /// The two-letter country name of certificates (9303-12: ISO 3166-1 alpha-2; Utopia, the specimen state, has
+    /// none and uses `UT`).
+    pub fn country(self) -> &'static str {
+        match self {
+            State::Mongolia => "MN",
+            State::China => "CN",
+            State::Russia => "RU",
+            State::Korea => "KR",
+            State::Kazakhstan => "KZ",
+            State::Germany => "DE",
+            State::Utopia => "UT",
+        }
+    }
+
+    /// The state of an MRZ code (`MNG`, `D`, ...).
+    pub fn from_code(code: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.code() == code)
     }
 
     /// Share of the population holding this nationality, in percent (a border crossing in Mongolia).
