@@ -99,6 +99,28 @@ pub fn terminate(child: &mut Child, limit: Duration) -> ExitStatus {
     wait_exit(child, limit)
 }
 
+/// Runs `command` with `input` on its stdin (written from another thread, so a peer that answers while it reads
+/// cannot deadlock on a full pipe) and returns its stdout as lines; a failed run fails the test with its stderr.
+/// For peers that judge a batch of cases, one line each.
+pub fn pipe_lines(mut command: Command, input: &str) -> Vec<String> {
+    use std::io::Write as _;
+    let name = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped");
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{name}: {e}"));
+    writer.join().expect("the stdin writer").unwrap_or_else(|e| panic!("writing to {name}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{name} failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    stdout.lines().map(str::to_owned).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,26 +167,4 @@ mod tests {
         assert!(stuck.is_err());
         assert!(child.try_wait().unwrap().is_some(), "killed and reaped");
     }
-}
-
-/// Runs `command` with `input` on its stdin (written from another thread, so a peer that answers while it reads
-/// cannot deadlock on a full pipe) and returns its stdout as lines; a failed run fails the test with its stderr.
-/// For peers that judge a batch of cases, one line each.
-pub fn pipe_lines(mut command: Command, input: &str) -> Vec<String> {
-    use std::io::Write as _;
-    let name = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-    let mut stdin = child.stdin.take().expect("piped");
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{name}: {e}"));
-    writer.join().expect("the stdin writer").unwrap_or_else(|e| panic!("writing to {name}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{name} failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
-    stdout.lines().map(str::to_owned).collect()
 }
