@@ -60,9 +60,11 @@ impl RectMm {
 
 /// OCR-B size 1 is printed at 10 characters per 25.4 mm (9303-3 §4.2.2).
 pub const MRZ_PITCH_MM: f32 = 2.54;
-/// Nominal OCR-B size 1 character (capital) height.
+/// OCR-B size 1 capital height as drawn. Assumed (ISO 1073-2's size I nominal value, not checked against the
+/// standard's text here); the geometry test measures the drawn glyphs against it.
 pub const MRZ_CAP_HEIGHT_MM: f32 = 2.42;
-/// MRZ line spacing: 6 lines per 25.4 mm (ISO 1831), the spacing of the MRZ lines.
+/// MRZ line spacing, centre line to centre line. Assumed: 6 lines per 25.4 mm; 9303-4's figure of the MRZ
+/// print positions was not at hand, and its tolerances were not checked.
 pub const MRZ_LINE_SPACING_MM: f32 = 25.4 / 6.0;
 /// The reader's window extends this far beyond the page on every side (the document lies on a larger glass).
 pub const READER_MARGIN_MM: f32 = 6.0;
@@ -79,7 +81,7 @@ pub struct Layout {
     pub mrz_zone: RectMm,
     /// Left edge of the first MRZ character.
     pub mrz_left_mm: f32,
-    /// Centre line of the lowest MRZ line, from the page's bottom edge.
+    /// Centre line of the lowest MRZ line, from the page's bottom edge (assumed, like the line spacing).
     pub mrz_bottom_line_mm: f32,
     pub portrait: RectMm,
     /// The personalised fields and their labels.
@@ -411,7 +413,28 @@ impl Layers {
         layers.viz(fonts, document, layout);
         layers.mrz_lines(fonts, document, layout);
         layers.emblem(fonts, document.issuing_state, layout);
+        layers.fibres(document.id, layout);
         layers
+    }
+
+    /// Fluorescent fibres in the paper: short curved threads at random places, different on every document
+    /// (9303-2 App. A: invisible fluorescent fibres), so seeded by the document id.
+    fn fibres(&mut self, id: u64, layout: &Layout) {
+        let mut rng = rng_for(id, b"fibres");
+        let k = self.px_per_mm;
+        let count = (layout.width_mm * layout.height_mm / 200.0) as usize;
+        for _ in 0..count {
+            let (mut x, mut y) = (rng.random::<f32>() * layout.width_mm, rng.random::<f32>() * layout.height_mm);
+            let mut heading = rng.random::<f32>() * 2.0 * PI;
+            let bend = (rng.random::<f32>() - 0.5) * 0.6;
+            let steps = ((2.0 + rng.random::<f32>() * 4.0) * k) as usize;
+            for _ in 0..steps {
+                self.fluorescent.cover((x * k) as i64, (y * k) as i64, 0.6);
+                x += heading.cos() / k;
+                y += heading.sin() / k;
+                heading += bend / k;
+            }
+        }
     }
 
     /// A guilloche-like background of fine sine lines (0.1 mm), a pattern of the issuing state's document model
@@ -601,7 +624,8 @@ fn state_name(state: State) -> &'static str {
     }
 }
 
-/// A VIZ date, 9303-3 §3.8: `DD MMM YYYY` with the month's English abbreviation.
+/// A VIZ date as many states print it: `DD MMM YYYY` with the English month abbreviation (9303-3 §3.8 gives the
+/// day-month-year order; the exact forms it allows were not checked here).
 fn viz_date(date: CivilDate) -> String {
     const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
     let month = MONTHS.get(usize::from(date.month()).wrapping_sub(1)).copied().unwrap_or("???");
