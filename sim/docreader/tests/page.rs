@@ -59,7 +59,7 @@ fn mrz_ink_box(c: &Capture, layout: &Layout) -> (f32, f32, f32, f32) {
 fn mrz_zone_geometry_at_both_resolutions() {
     for dpi in [Dpi::D300, Dpi::D400] {
         let Some(renderer) = renderer(dpi) else { return };
-        for format in [Format::Td3, Format::Td1, Format::Td2] {
+        for format in [Format::Td3, Format::Td1, Format::Td2, Format::MrvA, Format::MrvB] {
             let d = document(format);
             let layout = Layout::of(format);
             let c = renderer.render(&d, Light::Infrared, &Conditions::ideal(), 1).unwrap();
