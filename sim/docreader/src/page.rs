@@ -1,0 +1,807 @@
+//! Data pages as a page reader captures them.
+//!
+//! The page is built in millimetres on the document's own frame (origin top left, ICAO 9303-3/4 geometry), as
+//! coverage layers, one per ink: the guilloche background, the pre-printed VIZ (header, labels), the
+//! personalised VIZ fields, the portrait, the MRZ and the UV-fluorescent emblem. A light then decides what each
+//! ink does: in white light every visible ink absorbs; at ~900 nm only IR-absorbing inks (carbon: the MRZ, the
+//! B900 test, and the portrait) stay dark while the others drop out; at 365 nm the substrate stays dull and the
+//! fluorescent ink glows (9303-2 App. A and C, /work/shared/reference/document-examination.md). A [`Design`]
+//! names the inks and the substrate, so that a counterfeit is a different design (UV-bright paper, a missing
+//! fluorescent feature, an MRZ in IR-transparent ink). Wear, dirt, lighting and placement ([`Conditions`]) come
+//! last, seeded.
+
+use std::f32::consts::PI;
+
+use ab_glyph::{Font, FontVec, PxScale, ScaleFont, point};
+use khil_biometrics::image::GrayImage;
+use khil_docreader::Light;
+use khil_mrtd::mrz::{CivilDate, Format};
+use khil_sim_population::documents::{Kind, State, TravelDocument};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::fonts::Fonts;
+
+/// Capture resolution. 9303-2 App. B asks readers for at least 385 ppi; 300 dpi is the common cheaper one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dpi {
+    D300,
+    D400,
+}
+
+impl Dpi {
+    pub fn value(self) -> u16 {
+        match self {
+            Dpi::D300 => 300,
+            Dpi::D400 => 400,
+        }
+    }
+
+    /// Pixels per millimetre.
+    pub fn px_per_mm(self) -> f32 {
+        f32::from(self.value()) / 25.4
+    }
+}
+
+/// A rectangle on the page, in millimetres from the page's top-left corner.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RectMm {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+impl RectMm {
+    fn contains(&self, x: f32, y: f32) -> bool {
+        x >= self.x && x < self.x + self.w && y >= self.y && y < self.y + self.h
+    }
+}
+
+/// OCR-B size 1 is printed at 10 characters per 25.4 mm (9303-3 §4.2.2).
+pub const MRZ_PITCH_MM: f32 = 2.54;
+/// OCR-B size 1 capital height as drawn. Assumed (ISO 1073-2's size I nominal value, not checked against the
+/// standard's text here); the geometry test measures the drawn glyphs against it.
+pub const MRZ_CAP_HEIGHT_MM: f32 = 2.42;
+/// MRZ line spacing, centre line to centre line. Assumed: 6 lines per 25.4 mm; 9303-4's figure of the MRZ
+/// print positions was not at hand, and its tolerances were not checked.
+pub const MRZ_LINE_SPACING_MM: f32 = 25.4 / 6.0;
+/// The reader's window extends this far beyond the page on every side (the document lies on a larger glass).
+pub const READER_MARGIN_MM: f32 = 6.0;
+
+/// Where things are on a data page of one format.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layout {
+    pub format: Format,
+    /// Nominal page size (9303-4 TD3 125 x 88, 9303-6 TD2 105 x 74, ISO 7810 ID-1 85.6 x 54.0, 9303-7 MRV-A
+    /// 120 x 80 and MRV-B 105 x 74).
+    pub width_mm: f32,
+    pub height_mm: f32,
+    /// The machine readable zone: the effective reading zone at the bottom of the page, full width.
+    pub mrz_zone: RectMm,
+    /// Left edge of the first MRZ character.
+    pub mrz_left_mm: f32,
+    /// Centre line of the lowest MRZ line, from the page's bottom edge (assumed, like the line spacing).
+    pub mrz_bottom_line_mm: f32,
+    pub portrait: RectMm,
+    /// The personalised fields and their labels.
+    pub viz: RectMm,
+    /// The UV-fluorescent emblem (rings with the issuing state's code).
+    pub uv_emblem: RectMm,
+}
+
+impl Layout {
+    /// The layout of a format. A TD1 card's MRZ is on its back: the TD1 page drawn here puts the front's VIZ and
+    /// the back's MRZ on one side, a simplification of the simulator (one capture per card, not two).
+    pub fn of(format: Format) -> Layout {
+        let (width_mm, height_mm) = match format {
+            Format::Td1 => (85.6, 54.0),
+            Format::Td2 | Format::MrvB => (105.0, 74.0),
+            Format::Td3 => (125.0, 88.0),
+            Format::MrvA => (120.0, 80.0),
+        };
+        let lines = format.lines() as f32;
+        let columns = format.width() as f32;
+        let mrz_bottom_line_mm = if lines > 2.0 { 5.5 } else { 6.6 };
+        // The zone: from the lowest line's centre down to the edge, up to half a spacing above the top line.
+        let zone_h = mrz_bottom_line_mm + (lines - 1.0) * MRZ_LINE_SPACING_MM + 0.5 * MRZ_LINE_SPACING_MM + 1.5;
+        let mrz_zone = RectMm { x: 0.0, y: height_mm - zone_h, w: width_mm, h: zone_h };
+        // Centred, which for TD3 puts the first character ~6.6 mm from the left edge.
+        let mrz_left_mm = (width_mm - columns * MRZ_PITCH_MM) / 2.0;
+        let header_bottom = height_mm * 0.12;
+        let top = header_bottom + 1.5;
+        let portrait_h = mrz_zone.y - top - 2.0;
+        let portrait = RectMm { x: width_mm * 0.04, y: top, w: portrait_h * 0.78, h: portrait_h };
+        let viz_x = portrait.x + portrait.w + 4.0;
+        let viz = RectMm { x: viz_x, y: top, w: width_mm - viz_x - 2.0, h: portrait_h };
+        let emblem_d = portrait_h * 0.55;
+        let uv_emblem = RectMm { x: width_mm - emblem_d - 4.0, y: top + 1.0, w: emblem_d, h: emblem_d };
+        Layout { format, width_mm, height_mm, mrz_zone, mrz_left_mm, mrz_bottom_line_mm, portrait, viz, uv_emblem }
+    }
+}
+
+/// What an ink does under each light: absorbance (0 none, 1 black) in white and infrared light, and
+/// fluorescence under UV (0 none, 1 as bright as the reader's white).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ink {
+    pub white: f32,
+    pub infrared: f32,
+    pub ultraviolet: f32,
+}
+
+/// The paper (or polycarbonate) itself: reflectance in white and IR light, emission under UV.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Substrate {
+    pub white: f32,
+    pub infrared: f32,
+    pub ultraviolet: f32,
+}
+
+/// The materials a page is printed with. [`Design::genuine`] is what a genuine document uses; a counterfeit
+/// changes one of them (see the examples on each field).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Design {
+    /// Genuine: UV-dull security paper. Counterfeit: ordinary paper with optical brighteners (UV-bright).
+    pub substrate: Substrate,
+    /// The guilloche background: IR drop-out ink.
+    pub background: Ink,
+    /// Header and field labels: IR drop-out.
+    pub preprint: Ink,
+    /// The personalised VIZ fields: IR drop-out.
+    pub fields: Ink,
+    /// The portrait: IR-absorbing (darkness scales the ink).
+    pub portrait: Ink,
+    /// Genuine: IR-absorbing (B900). Counterfeit: an inkjet MRZ that vanishes in IR.
+    pub mrz: Ink,
+    /// Genuine: invisible in white light, glowing under UV. Counterfeit: absent (all zero).
+    pub fluorescent: Ink,
+}
+
+impl Design {
+    pub fn genuine() -> Design {
+        Design {
+            substrate: Substrate { white: 0.93, infrared: 0.95, ultraviolet: 0.08 },
+            background: Ink { white: 0.28, infrared: 0.0, ultraviolet: 0.0 },
+            preprint: Ink { white: 0.75, infrared: 0.02, ultraviolet: 0.0 },
+            fields: Ink { white: 0.9, infrared: 0.03, ultraviolet: 0.0 },
+            portrait: Ink { white: 1.0, infrared: 0.9, ultraviolet: 0.0 },
+            mrz: Ink { white: 0.95, infrared: 0.92, ultraviolet: 0.0 },
+            fluorescent: Ink { white: 0.0, infrared: 0.0, ultraviolet: 0.85 },
+        }
+    }
+
+    /// Ordinary office paper: bright under UV (optical brighteners), no fluorescent feature.
+    pub fn counterfeit_office_paper() -> Design {
+        let mut d = Design::genuine();
+        d.substrate.ultraviolet = 0.7;
+        d.fluorescent = Ink { white: 0.0, infrared: 0.0, ultraviolet: 0.0 };
+        d
+    }
+
+    /// An MRZ reprinted in dye ink that is transparent at 900 nm (fails B900).
+    pub fn counterfeit_ir_transparent_mrz() -> Design {
+        let mut d = Design::genuine();
+        d.mrz.infrared = 0.03;
+        d
+    }
+}
+
+/// How the capture deviates from an ideal one. Values outside their ranges are clamped and NaN counts as 0
+/// (or 1 for `gain`): rendering never fails on conditions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conditions {
+    /// 0..=1: sensor noise, laminate scratches and ink fading grow with it.
+    pub wear: f32,
+    /// 0..=1: number and darkness of dirt spots.
+    pub dirt: f32,
+    /// 0.5..=1.5: lamp brightness.
+    pub gain: f32,
+    /// -60..=60 grey levels: black level.
+    pub offset: f32,
+    /// 0..=0.5: uneven illumination (brightness falls this much towards one side).
+    pub unevenness: f32,
+    /// -5..=5 mm: where the page lies on the glass relative to the nominal position.
+    pub shift_mm: (f32, f32),
+    /// -10..=10 degrees.
+    pub rotation_deg: f32,
+}
+
+impl Default for Conditions {
+    fn default() -> Self {
+        Conditions::ideal()
+    }
+}
+
+impl Conditions {
+    /// A clean, well-lit, well-placed page.
+    pub fn ideal() -> Conditions {
+        Conditions {
+            wear: 0.0,
+            dirt: 0.0,
+            gain: 1.0,
+            offset: 0.0,
+            unevenness: 0.0,
+            shift_mm: (0.0, 0.0),
+            rotation_deg: 0.0,
+        }
+    }
+
+    /// Seeded random conditions; `severity` 0..=1 scales every deviation (0.3: a used document, placed by hand).
+    pub fn random(seed: u64, severity: f32) -> Conditions {
+        let s = clamp_or(severity, 0.0, 1.0, 0.0);
+        let mut rng = rng_for(seed, b"conditions");
+        let mut sym = |scale: f32| (rng.random::<f32>() * 2.0 - 1.0) * scale * s;
+        let wear = sym(1.0).abs();
+        let dirt = sym(1.0).abs();
+        let gain = 1.0 + sym(0.3);
+        let offset = sym(25.0);
+        let unevenness = sym(0.4).abs();
+        let shift_mm = (sym(4.0), sym(4.0));
+        let rotation_deg = sym(6.0);
+        Conditions { wear, dirt, gain, offset, unevenness, shift_mm, rotation_deg }
+    }
+
+    fn sanitised(&self) -> Conditions {
+        Conditions {
+            wear: clamp_or(self.wear, 0.0, 1.0, 0.0),
+            dirt: clamp_or(self.dirt, 0.0, 1.0, 0.0),
+            gain: clamp_or(self.gain, 0.5, 1.5, 1.0),
+            offset: clamp_or(self.offset, -60.0, 60.0, 0.0),
+            unevenness: clamp_or(self.unevenness, 0.0, 0.5, 0.0),
+            shift_mm: (clamp_or(self.shift_mm.0, -5.0, 5.0, 0.0), clamp_or(self.shift_mm.1, -5.0, 5.0, 0.0)),
+            rotation_deg: clamp_or(self.rotation_deg, -10.0, 10.0, 0.0),
+        }
+    }
+}
+
+fn clamp_or(v: f32, lo: f32, hi: f32, nan: f32) -> f32 {
+    if v.is_nan() { nan } else { v.clamp(lo, hi) }
+}
+
+/// One capture: 8-bit grey (0 black) at `dpi`, covering the page plus [`READER_MARGIN_MM`] on every side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub light: Light,
+    pub dpi: u16,
+    /// `GrayImage`'s Debug shows the size only, never the pixels.
+    pub image: GrayImage,
+}
+
+/// Why a page could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("light code {0:#04x} is not simulated; expected white (01), infrared (02) or ultraviolet (03)")]
+    UnsupportedLight(u8),
+}
+
+/// Renders data pages with loaded fonts at one resolution.
+#[derive(Debug)]
+pub struct Renderer {
+    fonts: Fonts,
+    dpi: Dpi,
+}
+
+impl Renderer {
+    pub fn new(fonts: Fonts, dpi: Dpi) -> Renderer {
+        Renderer { fonts, dpi }
+    }
+
+    pub fn dpi(&self) -> Dpi {
+        self.dpi
+    }
+
+    /// The data page of a genuine `document` under `light`. `seed` drives the conditions' randomness (noise,
+    /// scratches, dirt); the same arguments give the same bytes.
+    pub fn render(
+        &self,
+        document: &TravelDocument,
+        light: Light,
+        conditions: &Conditions,
+        seed: u64,
+    ) -> Result<Capture, RenderError> {
+        self.render_with(document, &Design::genuine(), light, conditions, seed)
+    }
+
+    /// As [`Renderer::render`], printed with `design`'s materials.
+    pub fn render_with(
+        &self,
+        document: &TravelDocument,
+        design: &Design,
+        light: Light,
+        conditions: &Conditions,
+        seed: u64,
+    ) -> Result<Capture, RenderError> {
+        let channel = match light {
+            Light::White => Channel::White,
+            Light::Infrared => Channel::Infrared,
+            Light::Ultraviolet => Channel::Ultraviolet,
+            Light::Other(code) => return Err(RenderError::UnsupportedLight(code)),
+        };
+        let conditions = conditions.sanitised();
+        let layout = Layout::of(document.format);
+        let layers = Layers::draw(&self.fonts, document, &layout, self.dpi);
+        let mut rng = rng_for(seed, b"capture");
+        let mut page = compose(&layers, design, channel, conditions.wear * 0.35);
+        wear_and_dirt(&mut page, &conditions, &mut rng, self.dpi);
+        let image = place(&page, &layout, &conditions, &mut rng, self.dpi);
+        Ok(Capture { light, dpi: self.dpi.value(), image })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    White,
+    Infrared,
+    Ultraviolet,
+}
+
+fn rng_for(seed: u64, label: &[u8]) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    let n = label.len().min(24);
+    key[8..8 + n].copy_from_slice(&label[..n]);
+    ChaCha8Rng::from_seed(key)
+}
+
+/// A float map at page resolution.
+#[derive(Clone)]
+struct Map {
+    width: usize,
+    height: usize,
+    data: Vec<f32>,
+}
+
+impl Map {
+    fn new(width: usize, height: usize, value: f32) -> Map {
+        Map { width, height, data: vec![value; width * height] }
+    }
+
+    /// Adds coverage, saturating at 1.
+    fn cover(&mut self, x: i64, y: i64, c: f32) {
+        if x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height {
+            let v = &mut self.data[y as usize * self.width + x as usize];
+            *v = (*v + c).min(1.0);
+        }
+    }
+
+    /// Bilinear sample at pixel coordinates (pixel centres at +0.5); `None` outside.
+    fn sample(&self, x: f32, y: f32) -> Option<f32> {
+        let (fx, fy) = (x - 0.5, y - 0.5);
+        if fx < -0.5 || fy < -0.5 || fx > self.width as f32 - 0.5 || fy > self.height as f32 - 0.5 {
+            return None;
+        }
+        let (x0, y0) = (fx.floor(), fy.floor());
+        let (tx, ty) = (fx - x0, fy - y0);
+        let max_x = self.width as i64 - 1;
+        let max_y = self.height as i64 - 1;
+        let at = |x: i64, y: i64| self.data[y.clamp(0, max_y) as usize * self.width + x.clamp(0, max_x) as usize];
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let top = at(x0, y0) * (1.0 - tx) + at(x0 + 1, y0) * tx;
+        let bottom = at(x0, y0 + 1) * (1.0 - tx) + at(x0 + 1, y0 + 1) * tx;
+        Some(top * (1.0 - ty) + bottom * ty)
+    }
+}
+
+/// The ink coverages of one page (0 no ink, 1 full).
+struct Layers {
+    px_per_mm: f32,
+    background: Map,
+    preprint: Map,
+    fields: Map,
+    portrait: Map,
+    mrz: Map,
+    fluorescent: Map,
+}
+
+impl Layers {
+    fn draw(fonts: &Fonts, document: &TravelDocument, layout: &Layout, dpi: Dpi) -> Layers {
+        let k = dpi.px_per_mm();
+        let width = (layout.width_mm * k).round() as usize;
+        let height = (layout.height_mm * k).round() as usize;
+        let blank = Map::new(width, height, 0.0);
+        let mut layers = Layers {
+            px_per_mm: k,
+            background: blank.clone(),
+            preprint: blank.clone(),
+            fields: blank.clone(),
+            portrait: blank.clone(),
+            mrz: blank.clone(),
+            fluorescent: blank,
+        };
+        layers.guilloche(document.issuing_state, layout);
+        layers.portrait(document.id, layout);
+        layers.viz(fonts, document, layout);
+        layers.mrz_lines(fonts, document, layout);
+        layers.emblem(fonts, document.issuing_state, layout);
+        layers.fibres(document.id, layout);
+        layers
+    }
+
+    /// Fluorescent fibres in the paper: short curved threads at random places, different on every document
+    /// (9303-2 App. A: invisible fluorescent fibres), so seeded by the document id.
+    fn fibres(&mut self, id: u64, layout: &Layout) {
+        let mut rng = rng_for(id, b"fibres");
+        let k = self.px_per_mm;
+        let count = (layout.width_mm * layout.height_mm / 200.0) as usize;
+        for _ in 0..count {
+            let (mut x, mut y) = (rng.random::<f32>() * layout.width_mm, rng.random::<f32>() * layout.height_mm);
+            let mut heading = rng.random::<f32>() * 2.0 * PI;
+            let bend = (rng.random::<f32>() - 0.5) * 0.6;
+            let steps = ((2.0 + rng.random::<f32>() * 4.0) * k) as usize;
+            for _ in 0..steps {
+                self.fluorescent.cover((x * k) as i64, (y * k) as i64, 0.6);
+                x += heading.cos() / k;
+                y += heading.sin() / k;
+                heading += bend / k;
+            }
+        }
+    }
+
+    /// A guilloche-like background of fine sine lines (0.1 mm), a pattern of the issuing state's document model
+    /// (the same on every document of the state), interrupted in the portrait and the MRZ zone as on most pages.
+    fn guilloche(&mut self, state: State, layout: &Layout) {
+        let mut rng = rng_for(state as u64, b"guilloche");
+        let families: Vec<[f32; 5]> = (0..3)
+            .map(|i| {
+                let spacing = 0.9 + rng.random::<f32>() * 0.6;
+                let amplitude = 1.5 + rng.random::<f32>() * 3.0;
+                let wavelength = 12.0 + rng.random::<f32>() * 20.0;
+                let phase = rng.random::<f32>() * 2.0 * PI;
+                let angle = (i as f32) * PI / 3.0 + rng.random::<f32>() * 0.3;
+                [spacing, amplitude, 2.0 * PI / wavelength, phase, angle]
+            })
+            .collect();
+        let k = self.px_per_mm;
+        let half_line = 0.05;
+        for y in 0..self.background.height {
+            let ym = (y as f32 + 0.5) / k;
+            if ym >= layout.mrz_zone.y {
+                break;
+            }
+            for x in 0..self.background.width {
+                let xm = (x as f32 + 0.5) / k;
+                if layout.portrait.contains(xm, ym) {
+                    continue;
+                }
+                let mut c = 0.0f32;
+                for &[spacing, amplitude, freq, phase, angle] in &families {
+                    let (s, co) = angle.sin_cos();
+                    let u = xm * co + ym * s;
+                    let v = -xm * s + ym * co;
+                    let t = (v + amplitude * (u * freq + phase).sin()) / spacing;
+                    let d = (t - t.round()).abs() * spacing;
+                    c += ((half_line - d) * k + 0.5).clamp(0.0, 1.0);
+                }
+                self.background.data[y * self.background.width + x] = c.min(1.0);
+            }
+        }
+    }
+
+    /// A drawn stand-in portrait (head, hair, shoulders on a light background), varied by the document id.
+    fn portrait(&mut self, id: u64, layout: &Layout) {
+        let mut rng = rng_for(id, b"portrait");
+        let mut jitter = |scale: f32| 1.0 + (rng.random::<f32>() - 0.5) * scale;
+        let r = layout.portrait;
+        let (head_w, head_h, hair, skin) =
+            (0.30 * jitter(0.2), 0.30 * jitter(0.15), 0.8 * jitter(0.3), 0.35 * jitter(0.5));
+        let k = self.px_per_mm;
+        let (x0, y0) = ((r.x * k) as usize, (r.y * k) as usize);
+        let (x1, y1) = (((r.x + r.w) * k) as usize, ((r.y + r.h) * k) as usize);
+        for y in y0..y1.min(self.portrait.height) {
+            for x in x0..x1.min(self.portrait.width) {
+                let u = ((x as f32 + 0.5) / k - r.x) / r.w;
+                let v = ((y as f32 + 0.5) / k - r.y) / r.h;
+                let head = ((u - 0.5) / head_w).powi(2) + ((v - 0.45) / head_h).powi(2);
+                let hair_cap = ((u - 0.5) / (head_w * 1.08)).powi(2) + ((v - 0.38) / (head_h * 0.85)).powi(2);
+                let shoulders = ((u - 0.5) / 0.48).powi(2) + ((v - 1.05) / 0.3).powi(2);
+                let darkness = if hair_cap < 1.0 && v < 0.33 {
+                    hair
+                } else if head < 1.0 {
+                    skin
+                } else if shoulders < 1.0 {
+                    0.6
+                } else {
+                    0.08
+                };
+                self.portrait.data[y * self.portrait.width + x] = darkness;
+            }
+        }
+    }
+
+    fn viz(&mut self, fonts: &Fonts, document: &TravelDocument, layout: &Layout) {
+        let title = match document.kind {
+            Kind::Passport => "PASSPORT",
+            Kind::IdentityCard => "IDENTITY CARD",
+            Kind::Visa => "VISA",
+        };
+        let header_cap = layout.height_mm * 0.04;
+        let state = state_name(document.issuing_state);
+        let x0 = layout.portrait.x;
+        text(&mut self.preprint, self.px_per_mm, &fonts.viz, state, x0, layout.height_mm * 0.09, header_cap, None);
+        let title_x = layout.width_mm * 0.62;
+        text(&mut self.preprint, self.px_per_mm, &fonts.viz, title, title_x, layout.height_mm * 0.09, header_cap, None);
+        let v = layout.viz;
+        let row_h = v.h / 6.0;
+        let label_cap = (row_h * 0.2).min(1.3);
+        let value_cap = (row_h * 0.32).min(2.3);
+        let col = v.w / 3.0;
+        let personal = document.personal_number.clone().unwrap_or_default();
+        let rows: [&[(&str, String)]; 6] = [
+            &[
+                ("Type", document.document_code.clone()),
+                ("Code", document.issuing_state.code().to_owned()),
+                ("Document No.", document.document_number.clone()),
+            ],
+            &[("Surname", document.surname.clone())],
+            &[("Given names", document.given_names.clone())],
+            &[
+                ("Nationality", state_name(document.nationality).to_owned()),
+                ("", String::new()),
+                ("Personal No.", personal),
+            ],
+            &[("Date of birth", viz_date(document.birth_date)), ("Sex", document.sex.to_char().to_string())],
+            &[
+                ("Date of issue", viz_date(document.issue_date)),
+                ("", String::new()),
+                ("Date of expiry", viz_date(document.expiry_date)),
+            ],
+        ];
+        let k = self.px_per_mm;
+        for (i, row) in rows.iter().enumerate() {
+            let top = v.y + i as f32 * row_h;
+            for (j, (label, value)) in row.iter().enumerate() {
+                let x = v.x + j as f32 * col;
+                if !label.is_empty() {
+                    text(&mut self.preprint, k, &fonts.viz, label, x, top + label_cap * 1.4, label_cap, None);
+                }
+                let value = value.replace('<', " ");
+                text(
+                    &mut self.fields,
+                    k,
+                    &fonts.viz,
+                    &value,
+                    x,
+                    top + label_cap * 1.6 + value_cap * 1.3,
+                    value_cap,
+                    None,
+                );
+            }
+        }
+    }
+
+    fn mrz_lines(&mut self, fonts: &Fonts, document: &TravelDocument, layout: &Layout) {
+        let lines = document.mrz().lines;
+        let n = lines.len();
+        for (i, line) in lines.iter().enumerate() {
+            let centre_from_bottom = layout.mrz_bottom_line_mm + (n - 1 - i) as f32 * MRZ_LINE_SPACING_MM;
+            let baseline = layout.height_mm - centre_from_bottom + MRZ_CAP_HEIGHT_MM / 2.0;
+            let k = self.px_per_mm;
+            text(
+                &mut self.mrz,
+                k,
+                &fonts.mrz,
+                line,
+                layout.mrz_left_mm,
+                baseline,
+                MRZ_CAP_HEIGHT_MM,
+                Some(MRZ_PITCH_MM),
+            );
+        }
+    }
+
+    /// The fluorescent emblem: two rings and the state's code, at the model's fixed place.
+    fn emblem(&mut self, fonts: &Fonts, state: State, layout: &Layout) {
+        let r = layout.uv_emblem;
+        let k = self.px_per_mm;
+        let (cx, cy) = (r.x + r.w / 2.0, r.y + r.h / 2.0);
+        let (x0, y0) = ((r.x * k) as usize, (r.y * k) as usize);
+        let (x1, y1) = (((r.x + r.w) * k) as usize, ((r.y + r.h) * k) as usize);
+        for y in y0..y1.min(self.fluorescent.height) {
+            for x in x0..x1.min(self.fluorescent.width) {
+                let d = ((x as f32 + 0.5) / k - cx).hypot((y as f32 + 0.5) / k - cy) / (r.w / 2.0);
+                let ring = |at: f32, half: f32| ((half - (d - at).abs()) * r.w * k * 0.5).clamp(0.0, 1.0);
+                let c = ring(0.92, 0.06) + ring(0.72, 0.03);
+                self.fluorescent.cover(x as i64, y as i64, c);
+            }
+        }
+        let code = state.code();
+        let cap = r.h * 0.28;
+        let width = text_width(&fonts.viz, code, cap);
+        text(&mut self.fluorescent, k, &fonts.viz, code, cx - width / 2.0, cy + cap / 2.0, cap, None);
+    }
+}
+
+/// The state as its pages name it (in English; pages carry the national language too, not drawn here).
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Mongolia => "MONGOLIA",
+        State::China => "CHINA",
+        State::Russia => "RUSSIAN FEDERATION",
+        State::Korea => "REPUBLIC OF KOREA",
+        State::Kazakhstan => "KAZAKHSTAN",
+        State::Germany => "GERMANY",
+        State::Utopia => "UTOPIA",
+    }
+}
+
+/// A VIZ date as many states print it: `DD MMM YYYY` with the English month abbreviation (9303-3 §3.8 gives the
+/// day-month-year order; the exact forms it allows were not checked here).
+fn viz_date(date: CivilDate) -> String {
+    const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    let month = MONTHS.get(usize::from(date.month()).wrapping_sub(1)).copied().unwrap_or("???");
+    format!("{:02} {month} {}", date.day(), date.year())
+}
+
+/// The scale at which `font`'s capital H is `cap_mm` high, in pixels at `px_per_mm`.
+fn scale_for_cap(font: &FontVec, cap_mm: f32, px_per_mm: f32) -> PxScale {
+    let cap_units = font
+        .outline(font.glyph_id('H'))
+        .map(|o| (o.bounds.max.y - o.bounds.min.y).abs())
+        .filter(|h| *h > 0.0)
+        .unwrap_or(font.units_per_em().unwrap_or(1000.0) * 0.7);
+    PxScale::from(cap_mm * px_per_mm * font.height_unscaled() / cap_units)
+}
+
+fn text_width(font: &FontVec, s: &str, cap_mm: f32) -> f32 {
+    // Measured at 1 px per mm: the result is in millimetres.
+    let scaled = font.as_scaled(scale_for_cap(font, cap_mm, 1.0));
+    s.chars().map(|c| scaled.h_advance(font.glyph_id(c))).sum()
+}
+
+/// Draws `s` with its baseline at `baseline_mm`, starting at `x_mm`; with `pitch_mm`, every character is centred
+/// in its own cell of that width (OCR-B's fixed pitch).
+#[allow(clippy::too_many_arguments)] // a text call: where, how big, which font, on which layer
+fn text(
+    map: &mut Map,
+    k: f32,
+    font: &FontVec,
+    s: &str,
+    x_mm: f32,
+    baseline_mm: f32,
+    cap_mm: f32,
+    pitch_mm: Option<f32>,
+) {
+    let scale = scale_for_cap(font, cap_mm, k);
+    let scaled = font.as_scaled(scale);
+    let mut pen = x_mm * k;
+    let mut previous = None;
+    for c in s.chars() {
+        let id = font.glyph_id(c);
+        let advance = scaled.h_advance(id);
+        let origin = if let Some(p) = pitch_mm {
+            pen + (p * k - advance) / 2.0
+        } else {
+            if let Some(prev) = previous {
+                pen += scaled.kern(prev, id);
+            }
+            pen
+        };
+        let glyph = id.with_scale_and_position(scale, point(origin, baseline_mm * k));
+        if let Some(outlined) = font.outline_glyph(glyph) {
+            let b = outlined.px_bounds();
+            outlined.draw(|gx, gy, cov| map.cover(b.min.x as i64 + i64::from(gx), b.min.y as i64 + i64::from(gy), cov));
+        }
+        pen += pitch_mm.map_or(advance, |p| p * k);
+        previous = Some(id);
+    }
+}
+
+/// The page's reflectance (white, IR) or emission (UV), 0..1, before wear and placement.
+fn compose(layers: &Layers, design: &Design, channel: Channel, fading: f32) -> Map {
+    let keep = 1.0 - fading;
+    let absorb = |ink: &Ink| match channel {
+        Channel::White => ink.white,
+        Channel::Infrared => ink.infrared,
+        // Under UV the visible inks still absorb the substrate's (and the fluorescent ink's) light.
+        Channel::Ultraviolet => ink.white * 0.6,
+    };
+    let inks = [
+        (&layers.background, absorb(&design.background)),
+        (&layers.preprint, absorb(&design.preprint)),
+        (&layers.fields, absorb(&design.fields)),
+        (&layers.portrait, absorb(&design.portrait)),
+        (&layers.mrz, absorb(&design.mrz)),
+    ];
+    let base = match channel {
+        Channel::White => design.substrate.white,
+        Channel::Infrared => design.substrate.infrared,
+        Channel::Ultraviolet => design.substrate.ultraviolet,
+    };
+    let glow = match channel {
+        Channel::Ultraviolet => design.fluorescent.ultraviolet * keep,
+        Channel::White | Channel::Infrared => 0.0,
+    };
+    let mut out = Map::new(layers.mrz.width, layers.mrz.height, 0.0);
+    for (i, o) in out.data.iter_mut().enumerate() {
+        let mut v = base + glow * layers.fluorescent.data[i];
+        for (map, a) in &inks {
+            v *= 1.0 - map.data[i] * a * keep;
+        }
+        *o = v.clamp(0.0, 1.0);
+    }
+    out
+}
+
+/// Laminate scratches (light streaks) and dirt spots (dark blotches), drawn on the page.
+fn wear_and_dirt(page: &mut Map, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi) {
+    let k = dpi.px_per_mm();
+    let (w_mm, h_mm) = (page.width as f32 / k, page.height as f32 / k);
+    let scratches = (c.wear * 12.0).round() as usize;
+    for _ in 0..scratches {
+        let (x0, y0) = (rng.random::<f32>() * w_mm, rng.random::<f32>() * h_mm);
+        let angle = rng.random::<f32>() * PI;
+        let len = 5.0 + rng.random::<f32>() * 30.0;
+        let strength = 0.15 + rng.random::<f32>() * 0.25;
+        let steps = (len * k) as usize;
+        for s in 0..steps {
+            let t = s as f32 / k;
+            let (x, y) = (((x0 + t * angle.cos()) * k) as i64, ((y0 + t * angle.sin()) * k) as i64);
+            if x >= 0 && y >= 0 && (x as usize) < page.width && (y as usize) < page.height {
+                let v = &mut page.data[y as usize * page.width + x as usize];
+                *v = (*v + strength).min(1.0);
+            }
+        }
+    }
+    let spots = (c.dirt * 25.0).round() as usize;
+    for _ in 0..spots {
+        let (cx, cy) = (rng.random::<f32>() * w_mm, rng.random::<f32>() * h_mm);
+        let radius = 0.3 + rng.random::<f32>() * 2.5;
+        let darkness = 0.1 + rng.random::<f32>() * 0.4 * c.dirt;
+        let (x0, x1) = (((cx - radius) * k).max(0.0) as usize, (((cx + radius) * k) as usize).min(page.width));
+        let (y0, y1) = (((cy - radius) * k).max(0.0) as usize, (((cy + radius) * k) as usize).min(page.height));
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let d = ((x as f32 + 0.5) / k - cx).hypot((y as f32 + 0.5) / k - cy) / radius;
+                if d < 1.0 {
+                    page.data[y * page.width + x] *= 1.0 - darkness * (1.0 - d * d);
+                }
+            }
+        }
+    }
+}
+
+/// The reader's capture: the page shifted and rotated on the glass, seen against the reader's dark lid, with
+/// uneven lamps, gain, black level and sensor noise.
+fn place(page: &Map, layout: &Layout, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi) -> GrayImage {
+    let k = dpi.px_per_mm();
+    let width = ((layout.width_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
+    let height = ((layout.height_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
+    let mut image = GrayImage::new(width, height, 0);
+    let (sin, cos) = c.rotation_deg.to_radians().sin_cos();
+    // The page's centre lands at the window's centre plus the shift; invert that map for each capture pixel.
+    let (pcx, pcy) = (page.width as f32 / 2.0, page.height as f32 / 2.0);
+    let (wcx, wcy) = (width as f32 / 2.0 + c.shift_mm.0 * k, height as f32 / 2.0 + c.shift_mm.1 * k);
+    let lid = 0.1;
+    let noise_sigma = 1.5 + c.wear * 6.0;
+    let tilt = rng.random::<f32>() * 2.0 * PI;
+    let (tx, ty) = (tilt.cos(), tilt.sin());
+    let diagonal = (width as f32).hypot(height as f32) / 2.0;
+    let mut spare: Option<f32> = None;
+    for y in 0..height {
+        for x in 0..width {
+            let (dx, dy) = (x as f32 + 0.5 - wcx, y as f32 + 0.5 - wcy);
+            let (px, py) = (cos * dx + sin * dy + pcx, -sin * dx + cos * dy + pcy);
+            let r = page.sample(px, py).unwrap_or(lid);
+            let along = ((x as f32 - width as f32 / 2.0) * tx + (y as f32 - height as f32 / 2.0) * ty) / diagonal;
+            let light = 1.0 - c.unevenness * (along + 1.0) / 2.0;
+            let n = if let Some(n) = spare.take() {
+                n
+            } else {
+                let (a, b) = gaussian_pair(rng);
+                spare = Some(b);
+                a
+            };
+            let v = r * light * c.gain * 255.0 + c.offset + n * noise_sigma;
+            image.set(x, y, v.round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    image
+}
+
+/// Two independent standard normal values (Box-Muller; rand 0.10 has no normal distribution of its own).
+fn gaussian_pair(rng: &mut ChaCha8Rng) -> (f32, f32) {
+    let u1 = rng.random::<f32>().max(f32::MIN_POSITIVE);
+    let u2 = rng.random::<f32>();
+    let r = (-2.0 * u1.ln()).sqrt();
+    (r * (2.0 * PI * u2).cos(), r * (2.0 * PI * u2).sin())
+}
