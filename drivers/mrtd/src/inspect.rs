@@ -701,7 +701,7 @@ async fn terminal_authentication(
 ) -> Result<(), String> {
     const NAME: &str = "terminal authentication";
     let Some(credentials) = &options.terminal else {
-        let why = "no terminal certificates given (--terminal-cert, --terminal-key)".to_owned();
+        let why = "no terminal certificates given".to_owned();
         result.push(NAME, not_checked(why.clone()));
         return Err(why);
     };
@@ -737,11 +737,10 @@ async fn run_terminal_authentication(
     credentials: &TerminalCredentials,
     ca_point: &[u8],
 ) -> Result<Option<String>, StepError> {
-    const REFERENCE_NOT_FOUND: StatusWord = StatusWord(0x6A88);
     for cvca in credentials.authorities() {
         let Some(chain) = credentials.chain_from(&cvca) else { continue };
         let r = s.exchange(&ta::mse_set_dst(&cvca), "MSE:Set DST").await?;
-        if r.sw == REFERENCE_NOT_FOUND {
+        if r.sw == StatusWord::REFERENCE_NOT_FOUND {
             continue;
         }
         for (i, cert) in chain.iter().enumerate() {

@@ -398,10 +398,11 @@ where
     }
 }
 
-/// x of a SEC1 uncompressed point: the shared secret K of ECDH.
-fn x_coordinate(point: &[u8]) -> &[u8] {
-    let n = (point.len() - 1) / 2;
-    &point[1..=n]
+/// x of a SEC1 uncompressed point: the shared secret K of ECDH, and Comp() of terminal authentication. Empty for
+/// an empty input (never a panic: terminal authentication takes it of keys a peer sent).
+pub(crate) fn x_coordinate(point: &[u8]) -> &[u8] {
+    let n = point.len().saturating_sub(1) / 2;
+    point.get(1..=n).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------------------------

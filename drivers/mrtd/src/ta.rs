@@ -31,8 +31,6 @@ pub const INS_PSO: u8 = 0x2A;
 pub const INS_EXTERNAL_AUTHENTICATE: u8 = 0x82;
 pub const INS_GET_CHALLENGE: u8 = 0x84;
 
-/// 6A88: referenced data (the public key named) not found.
-const REFERENCE_NOT_FOUND: StatusWord = StatusWord(0x6A88);
 /// 6300: verification failed (a certificate's or the terminal's signature).
 const VERIFICATION_FAILED: StatusWord = StatusWord(0x6300);
 
@@ -73,9 +71,9 @@ pub fn signed_input(id_picc: &[u8], r_picc: &[u8; 8], terminal_ca_point: &[u8]) 
     [id_picc, r_picc, comp(terminal_ca_point)].concat()
 }
 
+/// Comp(): the x-coordinate of an uncompressed point (TR-03110-3 A.2.2.3), as PACE and chip authentication take it.
 fn comp(point: &[u8]) -> &[u8] {
-    let n = point.len().saturating_sub(1) / 2;
-    point.get(1..1 + n).unwrap_or_default()
+    crate::pace::x_coordinate(point)
 }
 
 /// An inspection system's credentials: DV certificates (one per CVCA it reads documents of, and any link
@@ -295,7 +293,7 @@ impl TaChip {
         let key =
             self.imported.iter().chain(&self.trust_points).find(|k| k.chr == reference && k.role != CvRole::Terminal);
         self.selected = key.cloned();
-        if self.selected.is_some() { StatusWord::SUCCESS } else { REFERENCE_NOT_FOUND }
+        if self.selected.is_some() { StatusWord::SUCCESS } else { StatusWord::REFERENCE_NOT_FOUND }
     }
 
     fn verify_certificate(&mut self, command: &Command) -> StatusWord {
@@ -342,7 +340,7 @@ impl TaChip {
             return StatusWord::WRONG_DATA;
         };
         self.terminal = self.imported.iter().find(|k| k.chr == reference && k.role == CvRole::Terminal).cloned();
-        if self.terminal.is_some() { StatusWord::SUCCESS } else { REFERENCE_NOT_FOUND }
+        if self.terminal.is_some() { StatusWord::SUCCESS } else { StatusWord::REFERENCE_NOT_FOUND }
     }
 
     fn external_authenticate(&mut self, command: &Command) -> StatusWord {
@@ -443,7 +441,7 @@ mod tests {
         assert_eq!(chip.answer(&external_authenticate(&[0; 64])).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
         chip.end_session();
         assert_eq!(chip.granted(), None);
-        assert_eq!(chip.answer(&mse_set_at("MNKHILIS00001")).sw, REFERENCE_NOT_FOUND);
+        assert_eq!(chip.answer(&mse_set_at("MNKHILIS00001")).sw, StatusWord::REFERENCE_NOT_FOUND);
     }
 
     #[test]
@@ -458,7 +456,7 @@ mod tests {
         let other = cert("CNCVCA00001", "CNCVCA00001", CvRole::Cvca, 3, 5, 5, day(2029, 1, 1));
         let s = setup(READ_DG3, day(2026, 12, 31));
         let mut chip = TaChip::new(&[other], day(2026, 6, 1), id.clone());
-        assert_eq!(run(&mut chip, &s.creds, &terminal_point), REFERENCE_NOT_FOUND);
+        assert_eq!(run(&mut chip, &s.creds, &terminal_point), StatusWord::REFERENCE_NOT_FOUND);
         // A signature over another terminal key than the one chip authentication used.
         let mut chip = TaChip::new(std::slice::from_ref(&s.cvca), day(2026, 6, 1), id.clone());
         chip.chip_authenticated(PaceCurve::P256.public_key(&key(8)).unwrap());
