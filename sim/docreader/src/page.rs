@@ -17,6 +17,7 @@ use khil_biometrics::image::GrayImage;
 use khil_docreader::Light;
 use khil_mrtd::mrz::{CivilDate, Format};
 use khil_sim_population::documents::{Kind, State, TravelDocument};
+use khil_sim_mrtd::issue::placeholder_portrait_rgb;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -171,10 +172,14 @@ impl Design {
     }
 
     /// Ordinary office paper: bright under UV (optical brighteners), no fluorescent feature.
+    /// Printed with an office laser printer, whose carbon toner absorbs at 900 nm: the VIZ no longer drops out in
+    /// infrared light.
     pub fn counterfeit_office_paper() -> Design {
         let mut d = Design::genuine();
         d.substrate.ultraviolet = 0.7;
         d.fluorescent = Ink { white: 0.0, infrared: 0.0, ultraviolet: 0.0 };
+        d.fields.infrared = 0.85;
+        d.preprint.infrared = 0.7;
         d
     }
 
@@ -311,21 +316,177 @@ impl Renderer {
         conditions: &Conditions,
         seed: u64,
     ) -> Result<Capture, RenderError> {
-        let channel = match light {
-            Light::White => Channel::White,
-            Light::Infrared => Channel::Infrared,
-            Light::Ultraviolet => Channel::Ultraviolet,
-            Light::Other(code) => return Err(RenderError::UnsupportedLight(code)),
-        };
-        let conditions = conditions.sanitised();
-        let layout = Layout::of(document.format);
-        let layers = Layers::draw(&self.fonts, document, &layout, self.dpi);
-        let mut rng = rng_for(seed, b"capture");
-        let mut page = compose(&layers, design, channel, conditions.wear * 0.35);
-        wear_and_dirt(&mut page, &conditions, &mut rng, self.dpi);
-        let image = place(&page, &layout, &conditions, &mut rng, self.dpi);
-        Ok(Capture { light, dpi: self.dpi.value(), image })
+        self.render_content(&PageContent::of(document), design, light, conditions, seed)
     }
+
+    /// One light of a page showing `content`.
+    pub fn render_content(
+        &self,
+        content: &PageContent,
+        design: &Design,
+        light: Light,
+        conditions: &Conditions,
+        seed: u64,
+    ) -> Result<Capture, RenderError> {
+        let channel = channel_of(light)?;
+        let layers = Layers::draw(&self.fonts, content, self.dpi);
+        Ok(self.capture(&layers, content, design, channel, conditions, seed))
+    }
+
+    /// The page set a reader takes of one placement, white, infrared and ultraviolet in that order: the ink
+    /// layers are drawn once, and the page lies still on the glass (same place, same dirt) under every light.
+    pub fn render_set(
+        &self,
+        content: &PageContent,
+        design: &Design,
+        conditions: &Conditions,
+        seed: u64,
+    ) -> [Capture; 3] {
+        let layers = Layers::draw(&self.fonts, content, self.dpi);
+        [Channel::White, Channel::Infrared, Channel::Ultraviolet]
+            .map(|channel| self.capture(&layers, content, design, channel, conditions, seed))
+    }
+
+    fn capture(
+        &self,
+        layers: &Layers,
+        content: &PageContent,
+        design: &Design,
+        channel: Channel,
+        conditions: &Conditions,
+        seed: u64,
+    ) -> Capture {
+        let conditions = conditions.sanitised();
+        let mut page = compose(layers, design, channel, conditions.wear * 0.35);
+        // Scratches, dirt and the lamps' tilt are the same under every light; the sensor noise is not.
+        let mut marks = rng_for(seed, b"marks");
+        wear_and_dirt(&mut page, &conditions, &mut marks, self.dpi);
+        let tilt = marks.random::<f32>() * 2.0 * PI;
+        let mut sensor = rng_for(seed ^ (channel as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15), b"sensor");
+        let image = place(&page, &content.layout, &conditions, tilt, &mut sensor, self.dpi);
+        let light = match channel {
+            Channel::White => Light::White,
+            Channel::Infrared => Light::Infrared,
+            Channel::Ultraviolet => Light::Ultraviolet,
+        };
+        Capture { light, dpi: self.dpi.value(), image }
+    }
+}
+
+fn channel_of(light: Light) -> Result<Channel, RenderError> {
+    match light {
+        Light::White => Ok(Channel::White),
+        Light::Infrared => Ok(Channel::Infrared),
+        Light::Ultraviolet => Ok(Channel::Ultraviolet),
+        Light::Other(code) => Err(RenderError::UnsupportedLight(code)),
+    }
+}
+
+/// The chip's DG2 portrait in grey (ITU-R BT.601 luma), from the one portrait generator
+/// ([`placeholder_portrait_rgb`], which the chip issuer JPEG-encodes): the page prints the same picture.
+pub fn portrait_grey(seed: u64) -> GrayImage {
+    let (rgb, w, h) = placeholder_portrait_rgb(seed);
+    let pixels = rgb
+        .chunks_exact(3)
+        .map(|p| ((299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]) + 500) / 1000) as u8)
+        .collect();
+    GrayImage { width: usize::from(w), height: usize::from(h), pixels }
+}
+
+/// What a data page shows. [`PageContent::of`] is what a genuine document prints (its own data, its chip's
+/// portrait); an altered or forged page changes fields here, so that the page says something the chip does not.
+#[derive(Clone, PartialEq)]
+pub struct PageContent {
+    pub layout: Layout,
+    /// The header: the issuing state's name and the document's title.
+    pub state_name: String,
+    pub title: String,
+    /// The code in the fluorescent emblem.
+    pub emblem_code: String,
+    /// Seeds the guilloche pattern: one per document model (the issuing state's), the same on all its pages.
+    pub pattern_seed: u64,
+    /// Seeds the fluorescent fibres, different on every sheet of paper.
+    pub fibre_seed: u64,
+    /// The personalised VIZ as (name, value) with the reader protocol's names (docs/docreader-protocol.md:
+    /// `surname`, `birth_date` as `YYYY-MM-DD`, ...); the page prints dates as `DD MMM YYYY`.
+    pub viz: Vec<(String, String)>,
+    pub mrz_lines: Vec<String>,
+    /// Printed in the portrait area, stretched to fill it.
+    pub portrait: GrayImage,
+}
+
+impl std::fmt::Debug for PageContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Personal data stays out of logs: counts and sizes only.
+        f.debug_struct("PageContent")
+            .field("format", &self.layout.format)
+            .field("viz_fields", &self.viz.len())
+            .field("mrz_lines", &self.mrz_lines.len())
+            .field("portrait", &self.portrait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PageContent {
+    /// The genuine page of `document`, whose chip was issued with portrait seed `document.id`
+    /// (`DocumentSpec::seed` of khil-sim-mrtd).
+    pub fn of(document: &TravelDocument) -> PageContent {
+        PageContent::with_portrait(document, portrait_grey(document.id))
+    }
+
+    /// The genuine page of `document` with `portrait` printed on it.
+    pub fn with_portrait(document: &TravelDocument, portrait: GrayImage) -> PageContent {
+        let title = match document.kind {
+            Kind::Passport => "PASSPORT",
+            Kind::IdentityCard => "IDENTITY CARD",
+            Kind::Visa => "VISA",
+        };
+        PageContent {
+            layout: Layout::of(document.format),
+            state_name: state_name(document.issuing_state).to_owned(),
+            title: title.to_owned(),
+            emblem_code: document.issuing_state.code().to_owned(),
+            pattern_seed: document.issuing_state as u64,
+            fibre_seed: document.id,
+            viz: viz_fields(document),
+            mrz_lines: document.mrz().lines,
+            portrait,
+        }
+    }
+
+    /// The value of VIZ field `name`, empty when the page has none.
+    pub fn viz_value(&self, name: &str) -> &str {
+        self.viz.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Sets VIZ field `name` (adding it when missing).
+    pub fn set_viz(&mut self, name: &str, value: String) {
+        match self.viz.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value,
+            None => self.viz.push((name.to_owned(), value)),
+        }
+    }
+}
+
+/// The VIZ of `document` under the reader protocol's field names.
+pub fn viz_fields(document: &TravelDocument) -> Vec<(String, String)> {
+    let date = |d: CivilDate| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    let mut fields = vec![
+        ("document_code", document.document_code.clone()),
+        ("issuing_state", document.issuing_state.code().to_owned()),
+        ("document_number", document.document_number.clone()),
+        ("surname", document.surname.clone()),
+        ("given_names", document.given_names.clone()),
+        ("nationality", document.nationality.code().to_owned()),
+        ("birth_date", date(document.birth_date)),
+        ("sex", document.sex.to_char().to_string()),
+        ("issue_date", date(document.issue_date)),
+        ("expiry_date", date(document.expiry_date)),
+    ];
+    if let Some(p) = &document.personal_number {
+        fields.push(("personal_number", p.clone()));
+    }
+    fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,7 +555,8 @@ struct Layers {
 }
 
 impl Layers {
-    fn draw(fonts: &Fonts, document: &TravelDocument, layout: &Layout, dpi: Dpi) -> Layers {
+    fn draw(fonts: &Fonts, content: &PageContent, dpi: Dpi) -> Layers {
+        let layout = &content.layout;
         let k = dpi.px_per_mm();
         let width = (layout.width_mm * k).round() as usize;
         let height = (layout.height_mm * k).round() as usize;
@@ -408,12 +570,12 @@ impl Layers {
             mrz: blank.clone(),
             fluorescent: blank,
         };
-        layers.guilloche(document.issuing_state, layout);
-        layers.portrait(document.id, layout);
-        layers.viz(fonts, document, layout);
-        layers.mrz_lines(fonts, document, layout);
-        layers.emblem(fonts, document.issuing_state, layout);
-        layers.fibres(document.id, layout);
+        layers.guilloche(content.pattern_seed, layout);
+        layers.portrait(&content.portrait, layout);
+        layers.viz(fonts, content);
+        layers.mrz_lines(fonts, &content.mrz_lines, layout);
+        layers.emblem(fonts, &content.emblem_code, layout);
+        layers.fibres(content.fibre_seed, layout);
         layers
     }
 
@@ -439,8 +601,8 @@ impl Layers {
 
     /// A guilloche-like background of fine sine lines (0.1 mm), a pattern of the issuing state's document model
     /// (the same on every document of the state), interrupted in the portrait and the MRZ zone as on most pages.
-    fn guilloche(&mut self, state: State, layout: &Layout) {
-        let mut rng = rng_for(state as u64, b"guilloche");
+    fn guilloche(&mut self, pattern_seed: u64, layout: &Layout) {
+        let mut rng = rng_for(pattern_seed, b"guilloche");
         let families: Vec<[f32; 5]> = (0..3)
             .map(|i| {
                 let spacing = 0.9 + rng.random::<f32>() * 0.6;
@@ -477,76 +639,64 @@ impl Layers {
         }
     }
 
-    /// A drawn stand-in portrait (head, hair, shoulders on a light background), varied by the document id.
-    fn portrait(&mut self, id: u64, layout: &Layout) {
-        let mut rng = rng_for(id, b"portrait");
-        let mut jitter = |scale: f32| 1.0 + (rng.random::<f32>() - 0.5) * scale;
+    /// The portrait picture, stretched to the portrait area (bilinear), printed as ink darkness.
+    fn portrait(&mut self, picture: &GrayImage, layout: &Layout) {
+        if picture.width == 0 || picture.height == 0 || picture.pixels.len() != picture.width * picture.height {
+            return;
+        }
+        let source = Map {
+            width: picture.width,
+            height: picture.height,
+            data: picture.pixels.iter().map(|&g| 1.0 - f32::from(g) / 255.0).collect(),
+        };
         let r = layout.portrait;
-        let (head_w, head_h, hair, skin) =
-            (0.30 * jitter(0.2), 0.30 * jitter(0.15), 0.8 * jitter(0.3), 0.35 * jitter(0.5));
         let k = self.px_per_mm;
         let (x0, y0) = ((r.x * k) as usize, (r.y * k) as usize);
         let (x1, y1) = (((r.x + r.w) * k) as usize, ((r.y + r.h) * k) as usize);
+        let (sx, sy) = (picture.width as f32 / r.w, picture.height as f32 / r.h);
         for y in y0..y1.min(self.portrait.height) {
             for x in x0..x1.min(self.portrait.width) {
-                let u = ((x as f32 + 0.5) / k - r.x) / r.w;
-                let v = ((y as f32 + 0.5) / k - r.y) / r.h;
-                let head = ((u - 0.5) / head_w).powi(2) + ((v - 0.45) / head_h).powi(2);
-                let hair_cap = ((u - 0.5) / (head_w * 1.08)).powi(2) + ((v - 0.38) / (head_h * 0.85)).powi(2);
-                let shoulders = ((u - 0.5) / 0.48).powi(2) + ((v - 1.05) / 0.3).powi(2);
-                let darkness = if hair_cap < 1.0 && v < 0.33 {
-                    hair
-                } else if head < 1.0 {
-                    skin
-                } else if shoulders < 1.0 {
-                    0.6
-                } else {
-                    0.08
-                };
-                self.portrait.data[y * self.portrait.width + x] = darkness;
+                let u = ((x as f32 + 0.5) / k - r.x) * sx;
+                let v = ((y as f32 + 0.5) / k - r.y) * sy;
+                self.portrait.data[y * self.portrait.width + x] = source.sample(u, v).unwrap_or(0.0);
             }
         }
     }
 
-    fn viz(&mut self, fonts: &Fonts, document: &TravelDocument, layout: &Layout) {
-        let title = match document.kind {
-            Kind::Passport => "PASSPORT",
-            Kind::IdentityCard => "IDENTITY CARD",
-            Kind::Visa => "VISA",
-        };
+    fn viz(&mut self, fonts: &Fonts, content: &PageContent) {
+        let layout = &content.layout;
         let header_cap = layout.height_mm * 0.04;
-        let state = state_name(document.issuing_state);
         let x0 = layout.portrait.x;
-        text(&mut self.preprint, self.px_per_mm, &fonts.viz, state, x0, layout.height_mm * 0.09, header_cap, None);
+        let k = self.px_per_mm;
+        text(&mut self.preprint, k, &fonts.viz, &content.state_name, x0, layout.height_mm * 0.09, header_cap, None);
         let title_x = layout.width_mm * 0.62;
-        text(&mut self.preprint, self.px_per_mm, &fonts.viz, title, title_x, layout.height_mm * 0.09, header_cap, None);
+        text(&mut self.preprint, k, &fonts.viz, &content.title, title_x, layout.height_mm * 0.09, header_cap, None);
         let v = layout.viz;
         let row_h = v.h / 6.0;
         let label_cap = (row_h * 0.2).min(1.3);
         let value_cap = (row_h * 0.32).min(2.3);
         let col = v.w / 3.0;
-        let personal = document.personal_number.clone().unwrap_or_default();
+        let field = |name: &str| content.viz_value(name).to_owned();
+        let nationality = {
+            let code = field("nationality");
+            State::from_code(&code).map_or(code, |s| state_name(s).to_owned())
+        };
         let rows: [&[(&str, String)]; 6] = [
             &[
-                ("Type", document.document_code.clone()),
-                ("Code", document.issuing_state.code().to_owned()),
-                ("Document No.", document.document_number.clone()),
+                ("Type", field("document_code")),
+                ("Code", field("issuing_state")),
+                ("Document No.", field("document_number")),
             ],
-            &[("Surname", document.surname.clone())],
-            &[("Given names", document.given_names.clone())],
+            &[("Surname", field("surname"))],
+            &[("Given names", field("given_names"))],
+            &[("Nationality", nationality), ("", String::new()), ("Personal No.", field("personal_number"))],
+            &[("Date of birth", viz_date(&field("birth_date"))), ("Sex", field("sex"))],
             &[
-                ("Nationality", state_name(document.nationality).to_owned()),
+                ("Date of issue", viz_date(&field("issue_date"))),
                 ("", String::new()),
-                ("Personal No.", personal),
-            ],
-            &[("Date of birth", viz_date(document.birth_date)), ("Sex", document.sex.to_char().to_string())],
-            &[
-                ("Date of issue", viz_date(document.issue_date)),
-                ("", String::new()),
-                ("Date of expiry", viz_date(document.expiry_date)),
+                ("Date of expiry", viz_date(&field("expiry_date"))),
             ],
         ];
-        let k = self.px_per_mm;
         for (i, row) in rows.iter().enumerate() {
             let top = v.y + i as f32 * row_h;
             for (j, (label, value)) in row.iter().enumerate() {
@@ -555,22 +705,13 @@ impl Layers {
                     text(&mut self.preprint, k, &fonts.viz, label, x, top + label_cap * 1.4, label_cap, None);
                 }
                 let value = value.replace('<', " ");
-                text(
-                    &mut self.fields,
-                    k,
-                    &fonts.viz,
-                    &value,
-                    x,
-                    top + label_cap * 1.6 + value_cap * 1.3,
-                    value_cap,
-                    None,
-                );
+                let baseline = top + label_cap * 1.6 + value_cap * 1.3;
+                text(&mut self.fields, k, &fonts.viz, &value, x, baseline, value_cap, None);
             }
         }
     }
 
-    fn mrz_lines(&mut self, fonts: &Fonts, document: &TravelDocument, layout: &Layout) {
-        let lines = document.mrz().lines;
+    fn mrz_lines(&mut self, fonts: &Fonts, lines: &[String], layout: &Layout) {
         let n = lines.len();
         for (i, line) in lines.iter().enumerate() {
             let centre_from_bottom = layout.mrz_bottom_line_mm + (n - 1 - i) as f32 * MRZ_LINE_SPACING_MM;
@@ -590,7 +731,7 @@ impl Layers {
     }
 
     /// The fluorescent emblem: two rings and the state's code, at the model's fixed place.
-    fn emblem(&mut self, fonts: &Fonts, state: State, layout: &Layout) {
+    fn emblem(&mut self, fonts: &Fonts, code: &str, layout: &Layout) {
         let r = layout.uv_emblem;
         let k = self.px_per_mm;
         let (cx, cy) = (r.x + r.w / 2.0, r.y + r.h / 2.0);
@@ -604,7 +745,6 @@ impl Layers {
                 self.fluorescent.cover(x as i64, y as i64, c);
             }
         }
-        let code = state.code();
         let cap = r.h * 0.28;
         let width = text_width(&fonts.viz, code, cap);
         text(&mut self.fluorescent, k, &fonts.viz, code, cx - width / 2.0, cy + cap / 2.0, cap, None);
@@ -624,12 +764,19 @@ fn state_name(state: State) -> &'static str {
     }
 }
 
-/// A VIZ date as many states print it: `DD MMM YYYY` with the English month abbreviation (9303-3 §3.8 gives the
-/// day-month-year order; the exact forms it allows were not checked here).
-fn viz_date(date: CivilDate) -> String {
+/// A VIZ date (`YYYY-MM-DD`) as many states print it: `DD MMM YYYY` with the English month abbreviation
+/// (9303-3 §3.8 gives the day-month-year order; the exact forms it allows were not checked here). Anything else
+/// is printed as it is.
+fn viz_date(value: &str) -> String {
     const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-    let month = MONTHS.get(usize::from(date.month()).wrapping_sub(1)).copied().unwrap_or("???");
-    format!("{:02} {month} {}", date.day(), date.year())
+    let parts: Vec<&str> = value.split('-').collect();
+    if let [y, m, d] = parts[..]
+        && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u16>(), m.parse::<usize>(), d.parse::<u8>())
+        && let Some(month) = MONTHS.get(m.wrapping_sub(1))
+    {
+        return format!("{d:02} {month} {y}");
+    }
+    value.to_owned()
 }
 
 /// The scale at which `font`'s capital H is `cap_mm` high, in pixels at `px_per_mm`.
@@ -762,7 +909,7 @@ fn wear_and_dirt(page: &mut Map, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi)
 
 /// The reader's capture: the page shifted and rotated on the glass, seen against the reader's dark lid, with
 /// uneven lamps, gain, black level and sensor noise.
-fn place(page: &Map, layout: &Layout, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi) -> GrayImage {
+fn place(page: &Map, layout: &Layout, c: &Conditions, tilt: f32, rng: &mut ChaCha8Rng, dpi: Dpi) -> GrayImage {
     let k = dpi.px_per_mm();
     let width = ((layout.width_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
     let height = ((layout.height_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
@@ -773,7 +920,6 @@ fn place(page: &Map, layout: &Layout, c: &Conditions, rng: &mut ChaCha8Rng, dpi:
     let (wcx, wcy) = (width as f32 / 2.0 + c.shift_mm.0 * k, height as f32 / 2.0 + c.shift_mm.1 * k);
     let lid = 0.1;
     let noise_sigma = 1.5 + c.wear * 6.0;
-    let tilt = rng.random::<f32>() * 2.0 * PI;
     let (tx, ty) = (tilt.cos(), tilt.sin());
     let diagonal = (width as f32).hypot(height as f32) / 2.0;
     let mut spare: Option<f32> = None;
