@@ -1,5 +1,6 @@
 //! Writes the data pages of a few population documents as PNG, one per light:
 //! `cargo run --release -p khil-sim-docreader --example render_pages -- OUT_DIR [COUNT] [SEVERITY] [DPI]`.
+//! With OUT_DIR `-` nothing is written (for `perf stat`, which counts CPU time, not wall time, on a busy machine).
 //! Prints the render time per page set (white, infrared and ultraviolet from one layer build; rendering only,
 //! PNG encoding and writing excluded).
 
@@ -16,7 +17,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: u64 = args.get(1).map_or(Ok(3), |s| s.parse())?;
     let severity: f32 = args.get(2).map_or(Ok(0.0), |s| s.parse())?;
     let dpi = if args.get(3).map(String::as_str) == Some("300") { Dpi::D300 } else { Dpi::D400 };
-    std::fs::create_dir_all(&out)?;
+    let write = out.as_os_str() != "-";
+    if write {
+        std::fs::create_dir_all(&out)?;
+    }
     let renderer = Renderer::new(Fonts::load(&FontPaths::from_env())?, dpi);
     let documents = Documents::new(7, CivilDate::new(2026, 12, 6).ok_or("date")?);
     let mut sets = 0u32;
@@ -28,6 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let captures = renderer.render_set(&content, &Design::genuine(), &conditions, document.id);
         rendering += started.elapsed();
         sets += 1;
+        if !write {
+            continue;
+        }
         for capture in captures {
             let name = match capture.light {
                 Light::White => "white",
