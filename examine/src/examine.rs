@@ -1,7 +1,7 @@
 //! The examination: locate the page, find the model, run the routines and the data checks, decide.
 
 use khil_biometrics::image::GrayImage;
-use khil_mrtd::mrz::{CivilDate, Format, Mrz, MrzDate, Reading};
+use khil_mrtd::mrz::{CivilDate, Format, Mrz, MrzDate, Name, Reading};
 
 use crate::input::{Authentication, Capture, ChipData, Document, StopList};
 use crate::locate::{Frame, image_ok, lid_level, locate, median, percentile, sample};
@@ -265,7 +265,7 @@ fn optical_checks(lights: &Lights, model: Option<&DocumentModel>, format: Option
         (_, None) => checks.push(unable_routine(CheckId::IrMrzAbsorption, &routine, "the MRZ's format is unknown")),
         (Some(ir), Some(band)) => {
             let threshold = Threshold { relation: Relation::AtLeast, value: th::IR_MRZ_ABSORPTION_MIN };
-            let (value, n) = print_absorbance(&probe, ir, band, 0.5);
+            let (value, n) = print_absorbance(&probe, ir, band, 0.5, 1.0);
             let text = format!("mean infrared absorbance of {n} MRZ print samples (B900)");
             let value = if n < th::MIN_PRINT_SAMPLES { f64::NAN } else { value };
             let region = Some(f.region(RoutineLight::Ir, band));
@@ -287,7 +287,7 @@ fn optical_checks(lights: &Lights, model: Option<&DocumentModel>, format: Option
                     checks.push(unable_routine(CheckId::IrVizDropout, routine, "no usable infrared capture"));
                     continue;
                 };
-                let (value, n) = print_absorbance(&probe, ir, routine.region, 0.55);
+                let (value, n) = print_absorbance(&probe, ir, routine.region, 0.55, 2.0);
                 let value = if n < th::MIN_PRINT_SAMPLES { f64::NAN } else { value };
                 let text = format!("mean infrared absorbance of {n} VIZ print samples (drop-out ink)");
                 let region = Some(f.region(RoutineLight::Ir, routine.region));
@@ -312,10 +312,11 @@ fn unable_routine(id: CheckId, routine: &Routine, why: &str) -> Check {
 
 /// Mean infrared absorbance of the pixels of `r` that are print in white light (reflectance below `ink` of the
 /// local paper level), each against the local paper level in infrared; and how many print samples there were.
-/// The region is cut into strips along x so that uneven lamps do not bias the paper level.
-fn print_absorbance(probe: &Probe, ir: (&GrayImage, f32), r: RectMm, ink: f32) -> (f64, usize) {
+/// The region is cut into strips along x so that uneven lamps do not bias the paper level; samples every
+/// `step_px` capture pixels.
+fn print_absorbance(probe: &Probe, ir: (&GrayImage, f32), r: RectMm, ink: f32, step_px: f32) -> (f64, usize) {
     let f = &probe.lights.frame;
-    let step = 1.0 / f.k;
+    let step = step_px / f.k;
     let strips = 8;
     let strip_w = r.w / strips as f32;
     let (mut sum, mut n) = (0.0f64, 0usize);
@@ -414,7 +415,9 @@ fn portrait_check(lights: &Lights, model: Option<&DocumentModel>, chip: Option<&
     checks.push(judged(CheckId::PortraitVsChip, None, value, threshold, region, text.into()));
 }
 
-/// Correlation of two grids' high-pass (value minus its 5 x 5 box mean).
+/// Correlation of two grids' fine detail: each cell minus its 5 x 5 box mean, over the cells where neither
+/// grid has an edge (detail beyond four times its median magnitude). Edges are left out because every portrait
+/// has a head and shoulders where they would be: what must agree is the detail inside the picture.
 fn detail_correlation(a: &[f32], b: &[f32], w: usize, h: usize) -> f32 {
     let high = |g: &[f32]| -> Vec<f32> {
         let mut out = vec![0.0; w * h];
@@ -432,8 +435,19 @@ fn detail_correlation(a: &[f32], b: &[f32], w: usize, h: usize) -> f32 {
         out
     };
     let (ha, hb) = (high(a), high(b));
+    let limit = |g: &[f32]| {
+        let mut m: Vec<f32> = g.iter().map(|v| v.abs()).filter(|v| *v > 0.0).collect();
+        4.0 * median(&mut m)
+    };
+    let (la, lb) = (limit(&ha), limit(&hb));
+    if !(la > 0.0 && lb > 0.0) {
+        return 0.0;
+    }
     let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
     for (x, y) in ha.iter().zip(&hb) {
+        if x.abs() > la || y.abs() > lb {
+            continue;
+        }
         ab += f64::from(*x) * f64::from(*y);
         aa += f64::from(*x) * f64::from(*x);
         bb += f64::from(*y) * f64::from(*y);
@@ -513,14 +527,25 @@ fn mrz_vs_viz(document: &Document, mrz: &Mrz) -> Check {
     };
     let date = |v: &str, m: MrzDate| viz_date_as_mrz(v).map(|d| d == m.to_string());
     compare("document_number", viz("document_number").map(|v| normalised(v) == normalised(&mrz.document_number)));
-    compare("surname", viz("surname").map(|v| normalised(v) == normalised(mrz.name.primary())));
-    compare(
-        "given_names",
-        viz("given_names").map(|v| {
-            let (v, m) = (normalised(v), normalised(mrz.name.secondary()));
-            v == m || (mrz.name.truncated() && v.starts_with(&m))
-        }),
-    );
+    // Names as the MRZ writes them: khil_mrtd's 9303-3 transliteration (apostrophes dropped, hyphens as fillers)
+    // and its cutting of long names, so a truncated MRZ name is compared with the VIZ name cut the same way. A
+    // VIZ in another script cannot be compared here and is left out.
+    let width = match mrz.format {
+        Format::Td1 => 30,
+        Format::Td2 | Format::MrvB => 31,
+        Format::Td3 | Format::MrvA => 39,
+    };
+    let field_of = |name: &Name| name.field(width).0;
+    if let (Some(surname), Some(given)) = (viz("surname"), viz("given_names"))
+        && let Ok(name) = Name::new(surname, given)
+    {
+        let same = field_of(&name) == field_of(&mrz.name);
+        let surname_same = same || name.primary() == mrz.name.primary();
+        compare("surname", Some(surname_same));
+        compare("given_names", Some(same || (!surname_same && name.secondary() == mrz.name.secondary())));
+    } else if let Some(surname) = viz("surname").and_then(|v| Name::new(v, "").ok()) {
+        compare("surname", Some(surname.primary() == mrz.name.primary()));
+    }
     compare("birth_date", viz("birth_date").map(|v| date(v, mrz.birth_date).unwrap_or(false)));
     compare("expiry_date", viz("expiry_date").map(|v| date(v, mrz.expiry_date).unwrap_or(false)));
     compare("sex", viz("sex").map(|v| v.trim().chars().next() == Some(mrz.sex.to_char())));

@@ -179,12 +179,16 @@ impl Specimen {
     /// reader's OCR is assumed perfect here) and the chip's data.
     pub fn as_read(&self, captures: [Capture; 3]) -> khil_examine::Document {
         let [white, infrared, ultraviolet] = captures.map(|c| khil_examine::Capture { dpi: c.dpi, image: c.image });
+        let mut document = self.reader_data();
+        document.captures =
+            khil_examine::Captures { white: Some(white), infrared: Some(infrared), ultraviolet: Some(ultraviolet) };
+        document
+    }
+
+    /// As [`Specimen::as_read`] without captures: MRZ, VIZ and chip only.
+    pub fn reader_data(&self) -> khil_examine::Document {
         khil_examine::Document {
-            captures: khil_examine::Captures {
-                white: Some(white),
-                infrared: Some(infrared),
-                ultraviolet: Some(ultraviolet),
-            },
+            captures: khil_examine::Captures::default(),
             mrz_lines: self.page.mrz_lines.clone(),
             viz: self.page.viz.iter().cloned().collect(),
             chip: self.chip.as_ref().map(|c| khil_examine::ChipData {
