@@ -379,14 +379,10 @@ impl Renderer {
     ) -> [Capture; N] {
         let conditions = conditions.sanitised();
         // Scratches, dirt and the lamps' tilt are the same under every light; the sensor noise is not.
-        let pages: Vec<Map> = channels
-            .iter()
-            .map(|&channel| {
-                let mut page = compose(layers, design, channel, conditions.wear * 0.35);
-                wear_and_dirt(&mut page, &conditions, &mut rng_for(seed, b"marks"), self.dpi);
-                page
-            })
-            .collect();
+        let mut pages = compose(layers, design, &channels, conditions.wear * 0.35);
+        for page in &mut pages {
+            wear_and_dirt(page, &conditions, &mut rng_for(seed, b"marks"), self.dpi);
+        }
         let tilt = {
             let mut marks = rng_for(seed, b"tilt");
             marks.random::<f32>() * 2.0 * PI
@@ -929,38 +925,47 @@ fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
     map
 }
 
-/// The page's reflectance (white, IR) or emission (UV), 0..1, before wear and placement.
-fn compose(layers: &Layers, design: &Design, channel: Channel, fading: f32) -> Map {
+/// The page's reflectance (white, IR) or emission (UV), 0..1, before wear and placement, one map per channel
+/// (the layers are read once for all of them).
+fn compose(layers: &Layers, design: &Design, channels: &[Channel], fading: f32) -> Vec<Map> {
     let keep = 1.0 - fading;
-    let absorb = |ink: &Ink| match channel {
+    let absorb = |ink: &Ink, channel: Channel| match channel {
         Channel::White => ink.white,
         Channel::Infrared => ink.infrared,
         // Under UV the visible inks still absorb the substrate's (and the fluorescent ink's) light.
         Channel::Ultraviolet => ink.white * 0.6,
     };
-    let inks = [
-        (&*layers.background, absorb(&design.background)),
-        (&layers.preprint, absorb(&design.preprint)),
-        (&layers.fields, absorb(&design.fields)),
-        (&layers.portrait, absorb(&design.portrait)),
-        (&layers.mrz, absorb(&design.mrz)),
-    ];
-    let base = match channel {
-        Channel::White => design.substrate.white,
-        Channel::Infrared => design.substrate.infrared,
-        Channel::Ultraviolet => design.substrate.ultraviolet,
-    };
-    let glow = match channel {
-        Channel::Ultraviolet => design.fluorescent.ultraviolet * keep,
-        Channel::White | Channel::Infrared => 0.0,
-    };
-    let mut out = Map::new(layers.mrz.width, layers.mrz.height, 0.0);
-    for (i, o) in out.data.iter_mut().enumerate() {
-        let mut v = base + glow * layers.fluorescent.data[i];
-        for (map, a) in &inks {
-            v *= 1.0 - map.data[i] * a * keep;
+    // Per channel: the paper's level, the glow, and each ink's absorbance (scaled by fading) in layer order.
+    let params: Vec<(f32, f32, [f32; 5])> = channels
+        .iter()
+        .map(|&channel| {
+            let base = match channel {
+                Channel::White => design.substrate.white,
+                Channel::Infrared => design.substrate.infrared,
+                Channel::Ultraviolet => design.substrate.ultraviolet,
+            };
+            let glow = match channel {
+                Channel::Ultraviolet => design.fluorescent.ultraviolet * keep,
+                Channel::White | Channel::Infrared => 0.0,
+            };
+            let inks = [&design.background, &design.preprint, &design.fields, &design.portrait, &design.mrz]
+                .map(|ink| absorb(ink, channel) * keep);
+            (base, glow, inks)
+        })
+        .collect();
+    let (width, height) = (layers.mrz.width, layers.mrz.height);
+    let mut out: Vec<Map> = channels.iter().map(|_| Map::new(width, height, 0.0)).collect();
+    let maps = [&layers.background.data, &layers.preprint.data, &layers.fields.data, &layers.portrait.data, &layers.mrz.data];
+    for i in 0..width * height {
+        let cover = maps.map(|m| m[i]);
+        let fluorescent = layers.fluorescent.data[i];
+        for (o, (base, glow, inks)) in out.iter_mut().zip(&params) {
+            let mut v = base + glow * fluorescent;
+            for (c, a) in cover.iter().zip(inks) {
+                v *= 1.0 - c * a;
+            }
+            o.data[i] = v.clamp(0.0, 1.0);
         }
-        *o = v.clamp(0.0, 1.0);
     }
     out
 }
@@ -1021,39 +1026,34 @@ fn place(pages: &[Map], layout: &Layout, c: &Conditions, tilt: f32, rngs: &mut [
     let (tx, ty) = (tilt.cos(), tilt.sin());
     let diagonal = (width as f32).hypot(height as f32) / 2.0;
     let normal = normal_table();
-    let n = pages.len();
-    let mut words = vec![0u64; n];
-    let mut values = vec![0.0f32; n];
-    let mut left = 0u32;
+    // Per row: where each capture pixel reads the page (computed once for every light), and the lamp's light.
+    let mut reads: Vec<Option<Bilinear>> = Vec::with_capacity(width);
+    let mut lamp = vec![0.0f32; width];
     for y in 0..height {
-        let row = y * width;
-        for x in 0..width {
+        reads.clear();
+        for (x, l) in lamp.iter_mut().enumerate() {
             let (dx, dy) = (x as f32 + 0.5 - wcx, y as f32 + 0.5 - wcy);
             let (px, py) = (cos * dx + sin * dy + pcx, -sin * dx + cos * dy + pcy);
-            match first.weights(px, py) {
-                Some(w) => {
-                    for (v, page) in values.iter_mut().zip(pages) {
-                        *v = page.at(&w);
-                    }
-                }
-                None => values.fill(lid),
-            }
+            reads.push(first.weights(px, py));
             let along = ((x as f32 - width as f32 / 2.0) * tx + (y as f32 - height as f32 / 2.0) * ty) / diagonal;
-            let light = (1.0 - c.unevenness * (along + 1.0) / 2.0) * c.gain * 255.0;
-            // Five 12-bit indices into the normal table per 64 random bits, per light.
-            if left == 0 {
-                for (word, rng) in words.iter_mut().zip(rngs.iter_mut()) {
-                    *word = rng.random::<u64>();
+            *l = (1.0 - c.unevenness * (along + 1.0) / 2.0) * c.gain * 255.0;
+        }
+        for ((image, page), rng) in images.iter_mut().zip(pages).zip(rngs.iter_mut()) {
+            let row = &mut image.pixels[y * width..(y + 1) * width];
+            // Five 12-bit indices into the normal table per 64 random bits.
+            let (mut word, mut left) = (0u64, 0u32);
+            for ((out, read), l) in row.iter_mut().zip(&reads).zip(&lamp) {
+                if left == 0 {
+                    word = rng.random::<u64>();
+                    left = 5;
                 }
-                left = 5;
-            }
-            left -= 1;
-            for ((image, word), v) in images.iter_mut().zip(words.iter_mut()).zip(&values) {
-                let noise = normal[(*word & 0xFFF) as usize];
-                *word >>= 12;
-                let v = v * light + c.offset + noise * noise_sigma;
+                let noise = normal[(word & 0xFFF) as usize];
+                word >>= 12;
+                left -= 1;
+                let r = read.as_ref().map_or(lid, |w| page.at(w));
+                let v = r * l + c.offset + noise * noise_sigma;
                 // Clamped first, so truncating after +0.5 rounds (and needs no libm call).
-                image.pixels[row + x] = (v.clamp(0.0, 255.0) + 0.5) as u8;
+                *out = (v.clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
     }
