@@ -262,7 +262,7 @@ proptest! {
             chip: chip.map(|(dg1_mrz, dg2_portrait)| ChipData { dg1_mrz, dg2_portrait, authentication: Authentication::Passed }),
         };
         let report = Examiner::default().examine(&document, &StopList::new(), today());
-        prop_assert_ne!(report.decision, Decision::Genuine);
+        prop_assert_ne!(&report.decision, &Decision::Genuine);
         prop_assert!(serde_json::to_string(&report).is_ok());
     }
 
@@ -282,6 +282,6 @@ proptest! {
         let mut document = s.reader_data();
         document.captures = Captures { white: capture.clone(), infrared: capture.clone(), ultraviolet: capture };
         let report = Examiner::default().examine(&document, &StopList::new(), today());
-        prop_assert_ne!(report.decision, Decision::Genuine);
+        prop_assert_ne!(&report.decision, &Decision::Genuine);
     }
 }
