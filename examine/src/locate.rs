@@ -6,8 +6,8 @@
 use khil_biometrics::image::GrayImage;
 
 use crate::model::RectMm;
-use crate::report::{Placement, Region};
 use crate::model::RoutineLight;
+use crate::report::{Placement, Region};
 
 /// Why the page could not be located.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +22,9 @@ impl LocateError {
         match self {
             LocateError::Empty => "the white capture is empty or its pixel count does not match its size",
             LocateError::NoPage => "no page found in the white capture (nothing brighter than the reader's lid)",
-            LocateError::Truncated => "the page extends beyond the white capture (truncated capture or page off the glass)",
+            LocateError::Truncated => {
+                "the page extends beyond the white capture (truncated capture or page off the glass)"
+            }
         }
     }
 }
