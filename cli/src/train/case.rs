@@ -13,7 +13,7 @@
 use std::fmt;
 
 use khil_docreader::Light;
-use khil_mrtd::mrz::CivilDate;
+use khil_mrtd::mrz::{CivilDate, Format};
 use khil_sim_docreader::{Conditions, Design, Renderer};
 use khil_sim_population::documents::{Documents, Kind, TravelDocument};
 use serde::Serialize;
@@ -263,8 +263,14 @@ impl CaseSource for SimCases {
             Kind::IdentityCard => "identity card",
             Kind::Visa => "visa",
         };
-        let summary =
-            format!("{kind} ({:?}) issued by {}", document.format, document.issuing_state.code()).replace("Td", "TD");
+        let format = match document.format {
+            Format::Td1 => "TD1",
+            Format::Td2 => "TD2",
+            Format::Td3 => "TD3",
+            Format::MrvA => "MRV-A",
+            Format::MrvB => "MRV-B",
+        };
+        let summary = format!("{kind} ({format}) issued by {}", document.issuing_state.code());
         Ok(TrainingCase {
             class: class.info().name,
             key: format!("document={};design={}", document.id, class.info().name),

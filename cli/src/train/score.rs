@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::case::{ClassInfo, GENUINE};
 
 /// The trainee's call on a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Verdict {
     Genuine,

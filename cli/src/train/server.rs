@@ -13,7 +13,6 @@
 //! - `POST /api/answer` `{"case": n, "verdict": "genuine"|"forged", "defect": "<class>"}`: records the answer.
 //! - `GET /api/report`: the session scored so far (what `khil train report --json` prints).
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -97,7 +96,7 @@ pub(crate) async fn serve(
         .route("/api/report", get(report))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such page or API path".into()) })
         .with_state(app);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -299,6 +298,36 @@ mod tests {
         assert_eq!((a.case, a.verdict, a.defect.as_deref()), (3, Verdict::Forged, Some("expired")));
         let a = parse_answer(br#"{"case": 0, "verdict": "genuine", "defect": null}"#, &classes()).unwrap();
         assert_eq!((a.case, a.verdict, a.defect), (0, Verdict::Genuine, None));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_body_is_parsed_or_refused_without_a_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse_answer(&body, &classes());
+        }
+
+        #[test]
+        fn any_json_answer_is_parsed_or_refused_by_field(
+            case in proptest::option::of(-2i64..5_000_000_000),
+            verdict in proptest::option::of("genuine|forged|[a-z]{0,8}"),
+            defect in proptest::option::of("expired|stolen-blank|genuine|[a-z-]{0,12}"),
+        ) {
+            let mut object = serde_json::Map::new();
+            if let Some(c) = case { object.insert("case".into(), json!(c)); }
+            if let Some(v) = &verdict { object.insert("verdict".into(), json!(v)); }
+            if let Some(d) = &defect { object.insert("defect".into(), json!(d)); }
+            match parse_answer(Value::Object(object).to_string().as_bytes(), &classes()) {
+                Ok(a) => {
+                    proptest::prop_assert_eq!(Some(i64::from(a.case)), case);
+                    proptest::prop_assert_eq!(Some(a.verdict.name()), verdict.as_deref());
+                    proptest::prop_assert_eq!(a.defect, defect.filter(|_| a.verdict == Verdict::Forged));
+                }
+                Err(ApiError(status, message)) => {
+                    proptest::prop_assert_eq!(status, StatusCode::BAD_REQUEST);
+                    proptest::prop_assert!(message.starts_with("field `"), "{}", message);
+                }
+            }
+        }
     }
 
     #[test]

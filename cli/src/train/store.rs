@@ -68,6 +68,8 @@ pub(crate) enum StoreError {
     Open { path: String, source: rusqlite::Error },
     #[error("training database {path}: schema version {found}, this khil knows {SCHEMA_VERSION}")]
     Version { path: String, found: i64 },
+    #[error("training database {path}: journal mode {mode}, not WAL (is it on a network file system?)")]
+    Journal { path: String, mode: String },
     #[error("training database: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("no training session {0} in the database")]
@@ -123,7 +125,12 @@ impl Store {
         let shown = path.display().to_string();
         let open_err = |source| StoreError::Open { path: shown.clone(), source };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        let journal: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(open_err)?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            // Answers must survive a crash; a file system without WAL support (some network mounts) is said so.
+            return Err(StoreError::Journal { path: shown, mode: journal });
+        }
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
