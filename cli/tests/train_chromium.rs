@@ -124,10 +124,11 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
-    /// Waits until `expression` is true in the page.
+    /// Waits until `expression` is true in the page (an exception, as before the page has loaded, is not yet).
     fn wait_for(&mut self, expression: &str) {
         let deadline = Instant::now() + LIMIT;
-        while self.eval(expression) != json!(true) {
+        let guarded = format!("(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()");
+        while self.eval(&guarded) != json!(true) {
             if Instant::now() > deadline {
                 let state = self.eval("document.body ? document.body.innerText.slice(0, 400) : 'no body'");
                 panic!("the page never got to `{expression}`; it shows: {state}");
@@ -248,10 +249,10 @@ fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
     browser.wait_for("document.body.dataset.state === 'report'");
 
     let page_rows = browser.eval(
-        "[...document.querySelectorAll('#report-classes tbody tr')].filter(r => r.dataset.shown !== '0').map(r => r.dataset)",
+        "[...document.querySelectorAll('#report-classes tbody tr')].filter(r => r.dataset.shown !== '0').map(r => ({...r.dataset}))",
     );
     let page = tallies_of(&page_rows, "class", ["shown", "decisionCorrect", "defectCorrect"]);
-    let overall = browser.eval("document.getElementById('report-overall').dataset");
+    let overall = browser.eval("({...document.getElementById('report-overall').dataset})");
     let total = |i: usize| expected.values().map(|t| [t.0, t.1, t.2][i]).sum::<u64>();
     let expected_overall = (total(0), total(1), total(2));
     assert_eq!(expected_overall.0, CASES);
