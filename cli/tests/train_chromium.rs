@@ -37,7 +37,7 @@ impl Drop for Browser {
 }
 
 /// What one command may take (a case renders three pages before the page shows it).
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_mins(1);
 
 impl Browser {
     fn launch(program: &Path, profile: &Path, log: &Path) -> Browser {
@@ -85,7 +85,7 @@ impl Browser {
     }
 
     /// Sends a command (to the attached page once there is one) and returns its result.
-    fn call(&mut self, method: &str, params: Value) -> Value {
+    fn call(&mut self, method: &str, params: &Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({ "id": id, "method": method, "params": params });
@@ -111,15 +111,15 @@ impl Browser {
 
     /// Opens `url` in a new page and attaches to it.
     fn open(&mut self, url: &str) {
-        let target = self.call("Target.createTarget", json!({ "url": url }));
-        let attached = self.call("Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true }));
+        let target = self.call("Target.createTarget", &json!({ "url": url }));
+        let attached = self.call("Target.attachToTarget", &json!({ "targetId": target["targetId"], "flatten": true }));
         self.session = Some(attached["sessionId"].as_str().expect("a session id").to_owned());
     }
 
     /// Evaluates `expression` in the page (promises awaited) and returns its value.
     fn eval(&mut self, expression: &str) -> Value {
         let params = json!({ "expression": expression, "returnByValue": true, "awaitPromise": true });
-        let result = self.call("Runtime.evaluate", params);
+        let result = self.call("Runtime.evaluate", &params);
         assert!(result.get("exceptionDetails").is_none(), "{expression}: {}", result["exceptionDetails"]);
         result["result"]["value"].clone()
     }
@@ -146,17 +146,16 @@ impl Browser {
         let (x, y) = (at[0].as_f64(), at[1].as_f64());
         let (Some(x), Some(y)) = (x, y) else { panic!("no element {selector} to click") };
         for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
-            self.call(
-                "Input.dispatchMouseEvent",
-                json!({ "type": kind, "x": x, "y": y, "button": "left", "buttons": u8::from(kind == "mousePressed"), "clickCount": 1 }),
-            );
+            let pressed = u8::from(kind == "mousePressed");
+            let event = json!({ "type": kind, "x": x, "y": y, "button": "left", "buttons": pressed, "clickCount": 1 });
+            self.call("Input.dispatchMouseEvent", &event);
         }
     }
 
     /// Presses a key that types `key` (a digit, `+`, `0`).
     fn key(&mut self, key: &str) {
-        self.call("Input.dispatchKeyEvent", json!({ "type": "keyDown", "key": key, "text": key }));
-        self.call("Input.dispatchKeyEvent", json!({ "type": "keyUp", "key": key }));
+        self.call("Input.dispatchKeyEvent", &json!({ "type": "keyDown", "key": key, "text": key }));
+        self.call("Input.dispatchKeyEvent", &json!({ "type": "keyUp", "key": key }));
     }
 }
 
@@ -181,7 +180,9 @@ fn tallies_of(rows: &Value, class_key: &str, keys: [&str; 3]) -> Tallies {
     rows.as_array()
         .expect("rows")
         .iter()
-        .map(|r| (r[class_key].as_str().unwrap().to_owned(), (number(&r[keys[0]]), number(&r[keys[1]]), number(&r[keys[2]]))))
+        .map(|r| {
+            (r[class_key].as_str().unwrap().to_owned(), (number(&r[keys[0]]), number(&r[keys[1]]), number(&r[keys[2]])))
+        })
         .collect()
 }
 
@@ -211,13 +212,17 @@ fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
             "document.body.dataset.state === 'case' && document.body.dataset.case === '{index}' && \
              document.body.dataset.light === 'white'"
         ));
-        assert_eq!(browser.eval("document.getElementById('progress').textContent"), json!(format!("Case {} of {CASES}", index + 1)));
+        assert_eq!(
+            browser.eval("document.getElementById('progress').textContent"),
+            json!(format!("Case {} of {CASES}", index + 1))
+        );
         // Each light: by key and by button; the image shown is that light's, loaded.
         browser.key("2");
         browser.wait_for("document.body.dataset.light === 'infrared'");
         browser.click("#light-ultraviolet");
         browser.wait_for("document.body.dataset.light === 'ultraviolet'");
-        let shown = browser.eval("(() => { const p = document.getElementById('page'); return [p.src, p.naturalWidth]; })()");
+        let shown =
+            browser.eval("(() => { const p = document.getElementById('page'); return [p.src, p.naturalWidth]; })()");
         assert!(shown[0].as_str().unwrap().ends_with(&format!("/api/case/{index}/image/ultraviolet")), "{shown}");
         assert!(shown[1].as_u64().unwrap() > 1000, "{shown}");
         // Zoom in, then back to fit.
@@ -249,14 +254,15 @@ fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
     browser.wait_for("document.body.dataset.state === 'report'");
 
     let page_rows = browser.eval(
-        "[...document.querySelectorAll('#report-classes tbody tr')].filter(r => r.dataset.shown !== '0').map(r => ({...r.dataset}))",
+        "[...document.querySelectorAll('#report-classes tbody tr')]
+            .filter(r => r.dataset.shown !== '0').map(r => ({...r.dataset}))",
     );
     let page = tallies_of(&page_rows, "class", ["shown", "decisionCorrect", "defectCorrect"]);
     let overall = browser.eval("({...document.getElementById('report-overall').dataset})");
     let total = |i: usize| expected.values().map(|t| [t.0, t.1, t.2][i]).sum::<u64>();
     let expected_overall = (total(0), total(1), total(2));
     assert_eq!(expected_overall.0, CASES);
-    assert!(expected_overall.2 <= CASES - 1, "the script answers some cases wrong on purpose");
+    assert_eq!(expected_overall.1, CASES - 1, "the script gives one wrong verdict on purpose");
     assert_eq!(page, expected, "the page's score per class");
     assert_eq!(
         tallies_of(&json!([overall]), "class", ["shown", "decisionCorrect", "defectCorrect"])["overall"],
@@ -269,10 +275,12 @@ fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
 
     let report = report_json(&db);
     assert!(report["session"]["finished"].is_string(), "{}", report["session"]);
-    let shown_classes: Value = report["classes"].as_array().unwrap().iter().filter(|c| c["shown"] != 0).cloned().collect();
+    let shown_classes: Value =
+        report["classes"].as_array().unwrap().iter().filter(|c| c["shown"] != 0).cloned().collect();
     assert_eq!(tallies_of(&shown_classes, "class", ["shown", "decision_correct", "defect_correct"]), expected);
     let o = &report["overall"];
-    let report_overall = (o["shown"].as_u64().unwrap(), o["decision_correct"].as_u64().unwrap(), o["defect_correct"].as_u64().unwrap());
+    let report_overall =
+        (o["shown"].as_u64().unwrap(), o["decision_correct"].as_u64().unwrap(), o["defect_correct"].as_u64().unwrap());
     assert_eq!(report_overall, expected_overall);
     assert!(report["cases"].as_array().unwrap().iter().all(|c| c["seconds"].as_f64().is_some_and(|s| s >= 0.0)));
     drop(browser);

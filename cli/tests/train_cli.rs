@@ -17,7 +17,7 @@ use common::khil;
 fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String, Vec<u8>) {
     let host = base.strip_prefix("http://").and_then(|h| h.strip_suffix('/')).expect("http://host:port/");
     let mut stream = TcpStream::connect(host).expect("connect to the training server");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream.set_read_timeout(Some(Duration::from_mins(1))).unwrap();
     let body = body.unwrap_or("");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\n\
@@ -71,7 +71,8 @@ fn the_api_refuses_bad_requests_by_name_and_a_killed_server_keeps_every_answer()
     let session = json_of(http(&base, "GET", "/api/session", None));
     assert_eq!((session["cases"].as_u64(), session["answered"].as_u64()), (Some(3), Some(0)));
     assert_eq!(session["date"], train_support::DATE);
-    let classes: Vec<&str> = session["classes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let classes: Vec<&str> =
+        session["classes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(classes, ["genuine", "counterfeit-office-paper", "ir-transparent-mrz", "stolen-blank", "expired"]);
 
     // Cases in order only, and nothing can be answered before it was shown.
@@ -102,7 +103,9 @@ fn the_api_refuses_bad_requests_by_name_and_a_killed_server_keeps_every_answer()
         let message = error(http(&base, "POST", "/api/answer", Some(body)), 400);
         assert!(message.contains(field), "{body}: {message}");
     }
-    assert!(error(http(&base, "POST", "/api/answer", Some(r#"{"case": 1, "verdict": "genuine"}"#)), 409).contains("`case`"));
+    assert!(
+        error(http(&base, "POST", "/api/answer", Some(r#"{"case": 1, "verdict": "genuine"}"#)), 409).contains("`case`")
+    );
 
     // A deliberately wrong answer to case 0 (its truth read from the trainer's report, not from the page).
     let truth0 = truth(&db, 0);

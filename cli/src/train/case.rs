@@ -231,7 +231,7 @@ fn splitmix64(x: u64) -> u64 {
 }
 
 impl CaseSource for SimCases {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "khil-sim-docreader/designs-1"
     }
 
@@ -243,8 +243,9 @@ impl CaseSource for SimCases {
         let class = SimCases::class_of(seed, index);
         let error = |why: String| CaseError { seed, index, why };
         let documents = Documents::new(seed, day);
-        let document = SimCases::document_for(&documents, class, index, day)
-            .ok_or_else(|| error(format!("no population document fits class {} in {TRIES} tries", class.info().name)))?;
+        let document = SimCases::document_for(&documents, class, index, day).ok_or_else(|| {
+            error(format!("no population document fits class {} in {TRIES} tries", class.info().name))
+        })?;
         let conditions = Conditions::random(document.id ^ seed.rotate_left(17), SEVERITY);
         let design = class.design();
         let images = LIGHTS

@@ -159,11 +159,26 @@ fn report(args: &ReportArgs) -> Result<(), String> {
 fn table(report: &Report) -> String {
     let s = &report.session;
     let mut out = String::new();
-    let _ = writeln!(out, "Training session {} of {} on {} (seed {}, {})", s.id, s.trainee, s.session_date, s.seed, s.source);
-    let _ = writeln!(out, "Started {}, {}", s.started, s.finished.as_ref().map_or("not finished".into(), |f| format!("finished {f}")));
+    let _ = writeln!(
+        out,
+        "Training session {} of {} on {} (seed {}, {})",
+        s.id, s.trainee, s.session_date, s.seed, s.source
+    );
+    let _ = writeln!(
+        out,
+        "Started {}, {}",
+        s.started,
+        s.finished.as_ref().map_or("not finished".into(), |f| format!("finished {f}"))
+    );
     let _ = writeln!(out);
-    let _ = writeln!(out, "{:<26} {:>5} {:>8} {:>14} {:>14} {:>10}", "class", "shown", "answered", "decision right", "defect right", "mean time");
-    let pct = |n: u32, d: u32| if d == 0 { "-".to_owned() } else { format!("{n} ({:.0}%)", f64::from(n) * 100.0 / f64::from(d)) };
+    let _ = writeln!(
+        out,
+        "{:<26} {:>5} {:>8} {:>14} {:>14} {:>10}",
+        "class", "shown", "answered", "decision right", "defect right", "mean time"
+    );
+    let pct = |n: u32, d: u32| {
+        if d == 0 { "-".to_owned() } else { format!("{n} ({:.0}%)", f64::from(n) * 100.0 / f64::from(d)) }
+    };
     let secs = |s: Option<f64>| s.map_or("-".to_owned(), |s| format!("{s:.1} s"));
     let mut row = |name: &str, t: &score::Tally| {
         let _ = writeln!(
@@ -183,7 +198,13 @@ fn table(report: &Report) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "{:>4}  {:<26} {:<8} {:<26} {:>8}", "case", "truth", "verdict", "defect named", "time");
     for c in &report.score.cases {
-        let mark = if c.defect_correct { "right" } else if c.decision_correct { "defect wrong" } else { "wrong" };
+        let mark = if c.defect_correct {
+            "right"
+        } else if c.decision_correct {
+            "defect wrong"
+        } else {
+            "wrong"
+        };
         let _ = writeln!(
             out,
             "{:>4}  {:<26} {:<8} {:<26} {:>8}  {mark}",

@@ -96,9 +96,7 @@ pub(crate) async fn serve(
         .route("/api/report", get(report))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such page or API path".into()) })
         .with_state(app);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
 async fn page() -> Response {
@@ -128,7 +126,10 @@ impl App {
         if index >= self.session.cases {
             return Err(ApiError(
                 StatusCode::NOT_FOUND,
-                format!("`{field}`: case {index} does not exist (the session has {} cases, from 0)", self.session.cases),
+                format!(
+                    "`{field}`: case {index} does not exist (the session has {} cases, from 0)",
+                    self.session.cases
+                ),
             ));
         }
         if index != answered {
@@ -193,7 +194,10 @@ async fn case(State(app): State<Arc<App>>, Path(index): Path<String>) -> Result<
     .into_response())
 }
 
-async fn image(State(app): State<Arc<App>>, Path((index, light)): Path<(String, String)>) -> Result<Response, ApiError> {
+async fn image(
+    State(app): State<Arc<App>>,
+    Path((index, light)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let index = app.current_index(&index)?;
     let wanted = light_from_name(&light).ok_or_else(|| {
         ApiError(
@@ -218,12 +222,19 @@ struct AnswerRequest {
 
 /// Checks an answer's JSON against the session's classes: every problem names its field.
 fn parse_answer(body: &[u8], classes: &[ClassInfo]) -> Result<AnswerRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("body: not JSON ({e}); expected {{\"case\", \"verdict\", \"defect\"}}")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("body: not JSON ({e}); expected {{\"case\", \"verdict\", \"defect\"}}"),
+        )
+    })?;
     let object = value.as_object().ok_or_else(|| bad("body", "expected a JSON object"))?;
     let case = match object.get("case") {
         None => return Err(bad("case", "missing; expected the case number")),
-        Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("case", format!("expected a case number, got {v}")))?,
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad("case", format!("expected a case number, got {v}")))?,
     };
     let verdict = match object.get("verdict") {
         None => return Err(bad("verdict", "missing; expected \"genuine\" or \"forged\"")),
@@ -235,7 +246,9 @@ fn parse_answer(body: &[u8], classes: &[ClassInfo]) -> Result<AnswerRequest, Api
     let defects: Vec<&str> = classes.iter().map(|c| c.name.as_str()).filter(|n| *n != GENUINE).collect();
     let defect = match (verdict, object.get("defect")) {
         (Verdict::Genuine, None | Some(Value::Null)) => None,
-        (Verdict::Genuine, Some(v)) => return Err(bad("defect", format!("a genuine verdict names no defect, got {v}"))),
+        (Verdict::Genuine, Some(v)) => {
+            return Err(bad("defect", format!("a genuine verdict names no defect, got {v}")));
+        }
         (Verdict::Forged, None | Some(Value::Null)) => {
             return Err(bad("defect", format!("missing; a forged verdict names one of {}", defects.join(", "))));
         }
@@ -302,7 +315,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn any_body_is_parsed_or_refused_without_a_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        fn any_body_is_parsed_or_refused_without_a_panic(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
             let _ = parse_answer(&body, &classes());
         }
 

@@ -149,7 +149,8 @@ impl Store {
     pub(crate) fn create_session(&mut self, new: &NewSession<'_>, now_ms: i64) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO sessions (trainee, source, seed, cases, session_date, started_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO sessions (trainee, source, seed, cases, session_date, started_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![new.trainee, new.source, new.seed as i64, new.cases, new.date, now_ms],
         )?;
         let id = tx.last_insert_rowid();
@@ -229,20 +230,26 @@ impl Store {
                 params![session, c.class, t.shown, t.answered, t.decision_correct, t.defect_correct, t.mean_seconds],
             )?;
         }
-        tx.execute("UPDATE sessions SET finished_ms = ?2 WHERE id = ?1 AND finished_ms IS NULL", params![session, now_ms])?;
+        tx.execute(
+            "UPDATE sessions SET finished_ms = ?2 WHERE id = ?1 AND finished_ms IS NULL",
+            params![session, now_ms],
+        )?;
         tx.commit()?;
         self.report(session)
     }
 
     /// The newest session's id.
     pub(crate) fn latest_session(&self) -> Result<i64, StoreError> {
-        self.conn.query_row("SELECT MAX(id) FROM sessions", [], |r| r.get::<_, Option<i64>>(0))?.ok_or(StoreError::Empty)
+        self.conn
+            .query_row("SELECT MAX(id) FROM sessions", [], |r| r.get::<_, Option<i64>>(0))?
+            .ok_or(StoreError::Empty)
     }
 
     pub(crate) fn session(&self, id: i64) -> Result<SessionRow, StoreError> {
         self.conn
             .query_row(
-                "SELECT id, trainee, source, seed, cases, session_date, started_ms, finished_ms FROM sessions WHERE id = ?1",
+                "SELECT id, trainee, source, seed, cases, session_date, started_ms, finished_ms
+                 FROM sessions WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(SessionRow {
@@ -306,7 +313,14 @@ mod tests {
     }
 
     fn new_session(classes: &[ClassInfo]) -> NewSession<'_> {
-        NewSession { trainee: "A. Officer", source: "test", seed: u64::MAX, cases: 3, date: "2026-12-06".into(), classes }
+        NewSession {
+            trainee: "A. Officer",
+            source: "test",
+            seed: u64::MAX,
+            cases: 3,
+            date: "2026-12-06".into(),
+            classes,
+        }
     }
 
     #[test]

@@ -18,7 +18,20 @@ pub const DATE: &str = "2026-12-06";
 pub fn start_train(db: &Path, seed: u64, cases: u32) -> Sim {
     let db = db.to_str().expect("a UTF-8 temp path");
     let (seed, cases) = (seed.to_string(), cases.to_string());
-    let args = ["train", "documents", "--db", db, "--seed", &seed, "--cases", &cases, "--trainee", "Test Officer", "--date", DATE];
+    let args = [
+        "train",
+        "documents",
+        "--db",
+        db,
+        "--seed",
+        &seed,
+        "--cases",
+        &cases,
+        "--trainee",
+        "Test Officer",
+        "--date",
+        DATE,
+    ];
     start_khil(&args, Stdio::null(), Stdio::inherit())
 }
 
@@ -33,5 +46,7 @@ pub fn report_json(db: &Path) -> Value {
 pub fn truth(db: &Path, index: u64) -> String {
     let report = report_json(db);
     let case = report["cases"].as_array().expect("cases").iter().find(|c| c["index"] == index);
-    case.and_then(|c| c["truth"].as_str()).unwrap_or_else(|| panic!("case {index} is not in the report: {report}")).to_owned()
+    case.and_then(|c| c["truth"].as_str())
+        .unwrap_or_else(|| panic!("case {index} is not in the report: {report}"))
+        .to_owned()
 }
