@@ -248,6 +248,13 @@ fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
             ));
         }
         browser.click("#submit");
+        if index == 2 {
+            // A reload mid-session (a trainee's F5) resumes at the next case: the server keeps the place.
+            browser.wait_for("document.body.dataset.case === '3'");
+            browser.eval("window.beforeReload = true");
+            browser.call("Page.reload", &json!({}));
+            browser.wait_for("window.beforeReload === undefined && document.body.dataset.state === 'case'");
+        }
         let row = expected.entry(truth).or_default();
         *row = (row.0 + 1, row.1 + u64::from(decision_right), row.2 + u64::from(defect_right));
     }

@@ -15,12 +15,17 @@ use common::khil;
 
 /// One HTTP/1.1 request on its own connection: (status, content type, body).
 fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String, Vec<u8>) {
+    http_as(base, method, path, body, "application/json")
+}
+
+/// As [`http`], with the request's content type.
+fn http_as(base: &str, method: &str, path: &str, body: Option<&str>, content_type: &str) -> (u16, String, Vec<u8>) {
     let host = base.strip_prefix("http://").and_then(|h| h.strip_suffix('/')).expect("http://host:port/");
     let mut stream = TcpStream::connect(host).expect("connect to the training server");
     stream.set_read_timeout(Some(Duration::from_mins(1))).unwrap();
     let body = body.unwrap_or("");
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -106,6 +111,9 @@ fn the_api_refuses_bad_requests_by_name_and_a_killed_server_keeps_every_answer()
     assert!(
         error(http(&base, "POST", "/api/answer", Some(r#"{"case": 1, "verdict": "genuine"}"#)), 409).contains("`case`")
     );
+    // What a form of another site could send without a preflight.
+    let as_form = http_as(&base, "POST", "/api/answer", Some(r#"{"case": 0, "verdict": "genuine"}"#), "text/plain");
+    assert!(error(as_form, 415).contains("`Content-Type`"));
 
     // A deliberately wrong answer to case 0 (its truth read from the trainer's report, not from the page).
     let truth0 = truth(&db, 0);

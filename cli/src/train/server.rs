@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use khil_mrtd::mrz::CivilDate;
@@ -263,7 +263,16 @@ fn parse_answer(body: &[u8], classes: &[ClassInfo]) -> Result<AnswerRequest, Api
     Ok(AnswerRequest { case, verdict, defect })
 }
 
-async fn answer(State(app): State<Arc<App>>, body: Bytes) -> Result<Response, ApiError> {
+async fn answer(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    // JSON only: a page of another origin cannot send that without a CORS preflight, which is never granted, so
+    // no other site open in the trainee's browser can answer for them.
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")) {
+        return Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("header `Content-Type`: expected application/json, got {content_type:?}"),
+        ));
+    }
     let request = parse_answer(&body, &app.session.classes)?;
     let index = app.check_current(request.case, "case")?;
     // The case must have been shown (and so recorded); a script that answers without looking is told so.
