@@ -140,7 +140,8 @@ impl Browser {
     /// Clicks the middle of the element `selector`, as a mouse does.
     fn click(&mut self, selector: &str) {
         let at = self.eval(&format!(
-            "(() => {{ const e = document.querySelector({selector:?}); if (!e) return null; e.scrollIntoView({{block: 'center'}}); \
+            "(() => {{ const e = document.querySelector({selector:?}); if (!e) return null; \
+             e.scrollIntoView({{block: 'center'}}); \
              const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
         ));
         let (x, y) = (at[0].as_f64(), at[1].as_f64());
@@ -289,7 +290,11 @@ fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
     let report_overall =
         (o["shown"].as_u64().unwrap(), o["decision_correct"].as_u64().unwrap(), o["defect_correct"].as_u64().unwrap());
     assert_eq!(report_overall, expected_overall);
-    assert!(report["cases"].as_array().unwrap().iter().all(|c| c["seconds"].as_f64().is_some_and(|s| s >= 0.0)));
+    for case in report["cases"].as_array().unwrap() {
+        assert!(case["seconds"].as_f64().is_some_and(|s| s >= 0.0), "{case}");
+        // White on arrival, then infrared by key and ultraviolet by button: what the page told the server.
+        assert_eq!(case["lights_viewed"], json!(["white", "infrared", "ultraviolet"]), "{case}");
+    }
     drop(browser);
     drop(server);
 }

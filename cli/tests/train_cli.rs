@@ -140,6 +140,7 @@ fn the_api_refuses_bad_requests_by_name_and_a_killed_server_keeps_every_answer()
     assert_eq!(report["overall"]["decision_correct"], 0);
     assert_eq!(report["cases"][0]["verdict"], wrong["verdict"]);
     assert_eq!(report["cases"][0]["decision_correct"], false);
+    assert_eq!(report["cases"][0]["lights_viewed"], json!([]));
     assert_eq!(report["cases"][1]["verdict"], Value::Null);
 
     // The table names every class and the overall line.

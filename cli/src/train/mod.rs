@@ -196,7 +196,11 @@ fn table(report: &Report) -> String {
     }
     row("overall", &report.score.overall);
     let _ = writeln!(out);
-    let _ = writeln!(out, "{:>4}  {:<26} {:<8} {:<26} {:>8}", "case", "truth", "verdict", "defect named", "time");
+    let _ = writeln!(
+        out,
+        "{:>4}  {:<26} {:<8} {:<26} {:<5} {:>8}",
+        "case", "truth", "verdict", "defect named", "light", "time"
+    );
     for c in &report.score.cases {
         let mark = if c.defect_correct {
             "right"
@@ -207,15 +211,22 @@ fn table(report: &Report) -> String {
         };
         let _ = writeln!(
             out,
-            "{:>4}  {:<26} {:<8} {:<26} {:>8}  {mark}",
+            "{:>4}  {:<26} {:<8} {:<26} {:<5} {:>8}  {mark}",
             c.index,
             c.truth,
             c.verdict.map_or("-", score::Verdict::name),
             c.defect.as_deref().unwrap_or("-"),
+            lights(&c.lights_viewed),
             secs(c.seconds)
         );
     }
     out
+}
+
+/// Lights used as initials in the order first used: `WIU`, `W`, `-`.
+fn lights(viewed: &[String]) -> String {
+    let initials: String = viewed.iter().filter_map(|l| l.chars().next()).map(|c| c.to_ascii_uppercase()).collect();
+    if initials.is_empty() { "-".to_owned() } else { initials }
 }
 
 fn now_ms() -> i64 {

@@ -37,6 +37,8 @@ pub(crate) struct Answer {
     pub(crate) defect: Option<String>,
     /// Milliseconds from the case being shown to the answer.
     pub(crate) millis: i64,
+    /// The lights the trainee looked under, in the order first used (the trainer sees who never used UV).
+    pub(crate) lights_viewed: Vec<String>,
 }
 
 /// A case shown, with its answer once given.
@@ -57,6 +59,7 @@ pub(crate) struct CaseResult {
     pub(crate) decision_correct: bool,
     pub(crate) defect_correct: bool,
     pub(crate) seconds: Option<f64>,
+    pub(crate) lights_viewed: Vec<String>,
 }
 
 /// Totals over a set of cases (one class, or all).
@@ -107,6 +110,7 @@ pub(crate) fn judge(outcome: &Outcome) -> CaseResult {
         decision_correct,
         defect_correct,
         seconds: outcome.answer.as_ref().map(|a| a.millis as f64 / 1000.0),
+        lights_viewed: outcome.answer.as_ref().map(|a| a.lights_viewed.clone()).unwrap_or_default(),
     }
 }
 
@@ -161,6 +165,7 @@ mod tests {
                 verdict,
                 defect: defect.map(str::to_owned),
                 millis,
+                lights_viewed: vec!["white".to_owned()],
             }),
         }
     }

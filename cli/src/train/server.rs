@@ -10,7 +10,8 @@
 //! - `GET /api/session`: the session (trainee, date, number of cases, classes, answered so far, finished).
 //! - `GET /api/case/{index}`: the current case (summary, chip panel, MRZ, lights); 409 for any other index.
 //! - `GET /api/case/{index}/image/{light}`: its data page under `white`, `infrared` or `ultraviolet` (PNG).
-//! - `POST /api/answer` `{"case": n, "verdict": "genuine"|"forged", "defect": "<class>"}`: records the answer.
+//! - `POST /api/answer` `{"case": n, "verdict": "genuine"|"forged", "defect": "<class>", "lights_viewed": [..]}`
+//!   (`application/json`): records the answer.
 //! - `GET /api/report`: the session scored so far (what `khil train report --json` prints).
 
 use std::sync::{Arc, Mutex};
@@ -218,6 +219,7 @@ struct AnswerRequest {
     case: u32,
     verdict: Verdict,
     defect: Option<String>,
+    lights_viewed: Vec<String>,
 }
 
 /// Checks an answer's JSON against the session's classes: every problem names its field.
@@ -257,10 +259,32 @@ fn parse_answer(body: &[u8], classes: &[ClassInfo]) -> Result<AnswerRequest, Api
             _ => return Err(bad("defect", format!("expected one of {}, got {v}", defects.join(", ")))),
         },
     };
-    if let Some(unknown) = object.keys().find(|k| !["case", "verdict", "defect"].contains(&k.as_str())) {
-        return Err(bad(unknown, "unknown field; expected case, verdict and defect"));
+    let mut lights_viewed: Vec<String> = Vec::new();
+    match object.get("lights_viewed") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item.as_str().and_then(light_from_name) {
+                    Some(light) if !lights_viewed.iter().any(|l| l == light_name(light)) => {
+                        lights_viewed.push(light_name(light).to_owned());
+                    }
+                    Some(_) => return Err(bad("lights_viewed", format!("{item} is listed twice"))),
+                    None => {
+                        return Err(bad(
+                            "lights_viewed",
+                            format!("expected white, infrared or ultraviolet, got {item}"),
+                        ));
+                    }
+                }
+            }
+        }
+        Some(v) => return Err(bad("lights_viewed", format!("expected a list of light names, got {v}"))),
     }
-    Ok(AnswerRequest { case, verdict, defect })
+    let known = ["case", "verdict", "defect", "lights_viewed"];
+    if let Some(unknown) = object.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(bad(unknown, "unknown field; expected case, verdict, defect and lights_viewed"));
+    }
+    Ok(AnswerRequest { case, verdict, defect, lights_viewed })
 }
 
 async fn answer(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
@@ -283,7 +307,14 @@ async fn answer(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) ->
     let s = &app.session;
     let finished = {
         let mut store = app.store();
-        store.record_answer(s.id, index, request.verdict, request.defect.as_deref(), now_ms())?;
+        store.record_answer(
+            s.id,
+            index,
+            request.verdict,
+            request.defect.as_deref(),
+            &request.lights_viewed,
+            now_ms(),
+        )?;
         let finished = index + 1 >= s.cases;
         if finished {
             store.finish(s.id, now_ms())?;
@@ -320,6 +351,8 @@ mod tests {
         assert_eq!((a.case, a.verdict, a.defect.as_deref()), (3, Verdict::Forged, Some("expired")));
         let a = parse_answer(br#"{"case": 0, "verdict": "genuine", "defect": null}"#, &classes()).unwrap();
         assert_eq!((a.case, a.verdict, a.defect), (0, Verdict::Genuine, None));
+        let body = br#"{"case": 0, "verdict": "genuine", "lights_viewed": ["ultraviolet", "white"]}"#;
+        assert_eq!(parse_answer(body, &classes()).unwrap().lights_viewed, ["ultraviolet", "white"]);
     }
 
     proptest::proptest! {
@@ -369,6 +402,9 @@ mod tests {
             (r#"{"case": 1, "verdict": "forged", "defect": "fantasy"}"#, "`defect`"),
             (r#"{"case": 1, "verdict": "genuine", "defect": "expired"}"#, "`defect`"),
             (r#"{"case": 1, "verdict": "genuine", "hint": 1}"#, "`hint`"),
+            (r#"{"case": 1, "verdict": "genuine", "lights_viewed": "white"}"#, "`lights_viewed`"),
+            (r#"{"case": 1, "verdict": "genuine", "lights_viewed": ["x-ray"]}"#, "`lights_viewed`"),
+            (r#"{"case": 1, "verdict": "genuine", "lights_viewed": ["white", "white"]}"#, "`lights_viewed`"),
         ] {
             let message = error(body);
             assert!(message.contains(field), "{body}: {message}");

@@ -46,6 +46,7 @@ CREATE TABLE answers (
     idx INTEGER NOT NULL,
     verdict TEXT NOT NULL CHECK (verdict IN ('genuine', 'forged')),
     defect TEXT,
+    lights_viewed TEXT NOT NULL,
     answered_ms INTEGER NOT NULL,
     PRIMARY KEY (session_id, idx),
     FOREIGN KEY (session_id, idx) REFERENCES cases(session_id, idx)
@@ -192,6 +193,7 @@ impl Store {
         index: u32,
         verdict: Verdict,
         defect: Option<&str>,
+        lights_viewed: &[String],
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
@@ -202,8 +204,9 @@ impl Store {
             return Err(StoreError::NotShown(index));
         }
         let inserted = tx.execute(
-            "INSERT OR IGNORE INTO answers (session_id, idx, verdict, defect, answered_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![session, index, verdict.name(), defect, now_ms],
+            "INSERT OR IGNORE INTO answers (session_id, idx, verdict, defect, lights_viewed, answered_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![session, index, verdict.name(), defect, lights_viewed.join(","), now_ms],
         )?;
         if inserted == 0 {
             return Err(StoreError::AlreadyAnswered(index));
@@ -276,7 +279,7 @@ impl Store {
             .query_map([id], |r| Ok(ClassInfo { name: r.get(0)?, label: r.get(1)? }))?
             .collect::<Result<Vec<_>, _>>()?;
         let mut stmt = self.conn.prepare(
-            "SELECT c.idx, c.truth, c.shown_ms, a.verdict, a.defect, a.answered_ms FROM cases c
+            "SELECT c.idx, c.truth, c.shown_ms, a.verdict, a.defect, a.answered_ms, a.lights_viewed FROM cases c
              LEFT JOIN answers a ON a.session_id = c.session_id AND a.idx = c.idx
              WHERE c.session_id = ?1 ORDER BY c.idx",
         )?;
@@ -285,7 +288,11 @@ impl Store {
                 let shown: i64 = r.get(2)?;
                 let verdict: Option<String> = r.get(3)?;
                 let answer = match (verdict.as_deref().and_then(Verdict::from_name), r.get::<_, Option<i64>>(5)?) {
-                    (Some(verdict), Some(at)) => Some(Answer { verdict, defect: r.get(4)?, millis: at - shown }),
+                    (Some(verdict), Some(at)) => {
+                        let lights: String = r.get(6)?;
+                        let lights_viewed = lights.split(',').filter(|l| !l.is_empty()).map(str::to_owned).collect();
+                        Some(Answer { verdict, defect: r.get(4)?, millis: at - shown, lights_viewed })
+                    }
                     _ => None,
                 };
                 Ok(Outcome { index: r.get(0)?, truth: r.get(1)?, answer })
@@ -334,9 +341,10 @@ mod tests {
             assert_eq!(store.record_shown(id, 0, "document=1", GENUINE, 2_000).unwrap(), 2_000);
             // A reload shows the case again: the first time stands.
             assert_eq!(store.record_shown(id, 0, "document=1", GENUINE, 2_500).unwrap(), 2_000);
-            store.record_answer(id, 0, Verdict::Genuine, None, 5_000).unwrap();
+            let lights = ["white".to_owned(), "ultraviolet".to_owned()];
+            store.record_answer(id, 0, Verdict::Genuine, None, &lights, 5_000).unwrap();
             store.record_shown(id, 1, "document=2", "expired", 6_000).unwrap();
-            store.record_answer(id, 1, Verdict::Forged, Some("genuine"), 7_000).unwrap();
+            store.record_answer(id, 1, Verdict::Forged, Some("genuine"), &[], 7_000).unwrap();
             store.record_shown(id, 2, "document=3", "expired", 8_000).unwrap();
             id
             // Dropped without finishing, as a crashed server would leave it.
@@ -351,6 +359,8 @@ mod tests {
         assert_eq!((report.score.overall.shown, report.score.overall.answered), (3, 2));
         assert_eq!((report.score.overall.decision_correct, report.score.overall.defect_correct), (2, 1));
         assert_eq!(report.score.cases[0].seconds, Some(3.0));
+        assert_eq!(report.score.cases[0].lights_viewed, ["white", "ultraviolet"]);
+        assert!(report.score.cases[1].lights_viewed.is_empty());
         let finished = store.finish(id, 90_000).unwrap();
         assert_eq!(finished.session.finished.as_deref(), Some("1970-01-01T00:01:30Z"));
         assert_eq!(finished.score, report.score);
@@ -371,10 +381,10 @@ mod tests {
         let mut store = Store::open(&dir.join("train.db")).unwrap();
         let classes = classes();
         let id = store.create_session(&new_session(&classes), 0).unwrap();
-        assert!(matches!(store.record_answer(id, 0, Verdict::Genuine, None, 1), Err(StoreError::NotShown(0))));
+        assert!(matches!(store.record_answer(id, 0, Verdict::Genuine, None, &[], 1), Err(StoreError::NotShown(0))));
         store.record_shown(id, 0, "k", GENUINE, 1).unwrap();
-        store.record_answer(id, 0, Verdict::Genuine, None, 2).unwrap();
-        let again = store.record_answer(id, 0, Verdict::Forged, Some("expired"), 3);
+        store.record_answer(id, 0, Verdict::Genuine, None, &[], 2).unwrap();
+        let again = store.record_answer(id, 0, Verdict::Forged, Some("expired"), &[], 3);
         assert!(matches!(again, Err(StoreError::AlreadyAnswered(0))), "{again:?}");
         assert_eq!(store.report(id).unwrap().score.cases[0].verdict, Some(Verdict::Genuine));
         assert!(matches!(store.session(id + 1), Err(StoreError::NoSession(_))));
