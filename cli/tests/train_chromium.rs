@@ -31,6 +31,12 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Closed as a user would, so that it removes its own files; killed if it does not go within seconds.
+        let _ = self.to.write_all(b"{\"id\": 999999, \"method\": \"Browser.close\"}\0");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -40,7 +46,10 @@ impl Drop for Browser {
 const LIMIT: Duration = Duration::from_mins(1);
 
 impl Browser {
-    fn launch(program: &Path, profile: &Path, log: &Path) -> Browser {
+    /// Starts Chromium with its profile, log and temporary files (`TMPDIR`) in `dir`.
+    fn launch(program: &Path, dir: &Path) -> Browser {
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("chromium's TMPDIR");
         let mut child = Command::new("sh")
             .arg("-c")
             // The DevTools pipe is fds 3 (commands in) and 4 (replies out): our stdin and stdout pipes, moved there.
@@ -58,11 +67,12 @@ impl Browser {
                 "--remote-debugging-pipe",
                 "--window-size=1400,1000",
             ])
-            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
             .arg("about:blank")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).expect("chromium log file"))
+            .stderr(std::fs::File::create(dir.join("chromium.log")).expect("chromium log file"))
+            .env("TMPDIR", &tmp)
             .spawn()
             .expect("start chromium");
         let to = child.stdin.take().expect("piped");
@@ -197,7 +207,7 @@ fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
     // Six cases: every class once, and one more.
     const CASES: u64 = 6;
     let server = start_train(&db, 4, CASES as u32);
-    let mut browser = Browser::launch(&chromium, &dir.join("profile"), &dir.join("chromium.log"));
+    let mut browser = Browser::launch(&chromium, dir.path());
     browser.open(&server.url);
 
     let defects: Vec<String> = {
