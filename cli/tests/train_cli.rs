@@ -78,7 +78,19 @@ fn the_api_refuses_bad_requests_by_name_and_a_killed_server_keeps_every_answer()
     assert_eq!(session["date"], train_support::DATE);
     let classes: Vec<&str> =
         session["classes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(classes, ["genuine", "counterfeit-office-paper", "ir-transparent-mrz", "stolen-blank", "expired"]);
+    let catalogue = [
+        "genuine",
+        "counterfeit-office-paper",
+        "ir-transparent-mrz",
+        "altered-biodata",
+        "altered-mrz-check-digit",
+        "altered-mrz-recomputed",
+        "photo-substitution",
+        "fantasy",
+        "stolen-blank",
+        "expired",
+    ];
+    assert_eq!(classes, catalogue, "the forgery catalogue's classes, by default");
 
     // Cases in order only, and nothing can be answered before it was shown.
     assert!(error(http(&base, "GET", "/api/case/1", None), 409).contains("`index`"));
@@ -102,7 +114,7 @@ fn the_api_refuses_bad_requests_by_name_and_a_killed_server_keeps_every_answer()
         (r#"{"case": 0}"#, "`verdict`"),
         (r#"{"case": 0, "verdict": "perhaps"}"#, "`verdict`"),
         (r#"{"case": 0, "verdict": "forged"}"#, "`defect`"),
-        (r#"{"case": 0, "verdict": "forged", "defect": "fantasy"}"#, "`defect`"),
+        (r#"{"case": 0, "verdict": "forged", "defect": "made-up"}"#, "`defect`"),
         (r#"{"case": "zero", "verdict": "genuine"}"#, "`case`"),
     ] {
         let message = error(http(&base, "POST", "/api/answer", Some(body)), 400);

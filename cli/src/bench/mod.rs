@@ -1,6 +1,7 @@
 //! `khil bench <what>`: performance figures, each against a reference measured in the same run.
 
 mod document;
+mod examine;
 mod fingerprint;
 mod link;
 mod matching;
@@ -26,6 +27,7 @@ enum BenchWhat {
     Fingerprint(fingerprint::FingerprintBenchArgs),
     Osdp(osdp::OsdpBenchArgs),
     Document(document::DocumentBenchArgs),
+    Examine(examine::ExamineBenchArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
@@ -38,6 +40,10 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
         BenchWhat::Osdp(a) => on_all_cores(move || async move { osdp::run(&a).await }).await,
         BenchWhat::Document(a) => on_all_cores(move || async move { document::run(&a).await }).await,
         BenchWhat::Fingerprint(a) => on_all_cores(move || async move { fingerprint::run(&a).await }).await,
+        // CPU-bound: worker threads of its own, off the async runtime.
+        BenchWhat::Examine(a) => {
+            tokio::task::spawn_blocking(move || examine::run(&a)).await.map_err(|e| e.to_string())?
+        }
         BenchWhat::Calibrate(a) => {
             tokio::task::spawn_blocking(move || matching::calibrate(&a)).await.map_err(|e| e.to_string())
         }

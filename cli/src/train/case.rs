@@ -105,6 +105,9 @@ pub(crate) struct TrainingCase {
     pub(crate) chip: Vec<ChipLine>,
     /// The MRZ as the reader's OCR delivers it off the data page.
     pub(crate) mrz: Vec<String>,
+    /// The chip's DG2 portrait as PNG, shown beside the chip panel (to compare with the page's); `None` when the
+    /// source has none to show.
+    pub(crate) chip_portrait: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for TrainingCase {
@@ -115,6 +118,7 @@ impl fmt::Debug for TrainingCase {
             .field("images", &self.images)
             .field("chip_lines", &self.chip.len())
             .field("mrz_lines", &self.mrz.len())
+            .field("chip_portrait_bytes", &self.chip_portrait.as_ref().map(Vec::len))
             .finish_non_exhaustive()
     }
 }
@@ -199,18 +203,9 @@ impl SimCases {
         SimCases { renderer }
     }
 
-    /// The class of case `index`: run `index / 5` is a seeded permutation of the five classes.
+    /// The class of case `index`.
     fn class_of(seed: u64, index: u32) -> SimClass {
-        let n = SimClass::ALL.len();
-        let run = u64::from(index) / n as u64;
-        let mut order: Vec<SimClass> = SimClass::ALL.to_vec();
-        // Fisher-Yates with splitmix64 of (seed, run): no RNG state to keep between cases.
-        let mut state = seed ^ run.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        for i in (1..n).rev() {
-            state = splitmix64(state);
-            order.swap(i, (state % (i as u64 + 1)) as usize);
-        }
-        order[index as usize % n]
+        seeded_order(&SimClass::ALL, seed, index)
     }
 
     /// The first document at or after `index * TRIES` that the class can be shown on.
@@ -221,6 +216,21 @@ impl SimCases {
             d.kind != Kind::Visa && d.expired_on(day) == (class == SimClass::Expired)
         })
     }
+}
+
+/// Item `index` of a seeded order of `items`: run `index / items.len()` is a permutation of them, so every run
+/// holds each item once.
+pub(crate) fn seeded_order<T: Copy>(items: &[T], seed: u64, index: u32) -> T {
+    let n = items.len();
+    let run = u64::from(index) / n as u64;
+    let mut order: Vec<T> = items.to_vec();
+    // Fisher-Yates with splitmix64 of (seed, run): no RNG state to keep between cases.
+    let mut state = seed ^ run.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for i in (1..n).rev() {
+        state = splitmix64(state);
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    order[index as usize % n]
 }
 
 fn splitmix64(x: u64) -> u64 {
@@ -279,6 +289,7 @@ impl CaseSource for SimCases {
             images,
             chip: chip_lines(&document, class, &mrz),
             mrz,
+            chip_portrait: None,
         })
     }
 }

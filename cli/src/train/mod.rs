@@ -3,12 +3,15 @@
 //! result, and decides genuine or forged, naming the defect; the session is scored per fraud class and kept in a
 //! SQLite file that `khil train report` prints for the trainer.
 //!
-//! - `case`: the seam to whatever makes documents ([`case::CaseSource`]) and today's source from the renderer.
+//! - `case`: the seam to whatever makes documents ([`case::CaseSource`]), and a small source of five classes made
+//!   from the renderer's designs.
+//! - `catalogue`: the source of every fraud class, from `khil-sim-docreader`'s forgery catalogue (the default).
 //! - `score`: scoring, a pure function.
 //! - `store`: the SQLite file.
 //! - `server`: the HTTP server and its page (`page.html`).
 
 mod case;
+mod catalogue;
 mod score;
 mod server;
 mod store;
@@ -19,11 +22,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use khil_mrtd::mrz::CivilDate;
-use khil_sim_docreader::{Dpi, FontPaths, Fonts, Renderer};
+use khil_sim_docreader::{Dpi, FontPaths, Fonts, ParameterSpace, Renderer};
 
 use case::{CaseSource, SimCases};
+use catalogue::CatalogueCases;
 use store::{NewSession, Report, Store};
 
 #[derive(Debug, Args)]
@@ -67,6 +71,19 @@ struct DocumentsArgs {
     /// The day of the examination, YYYY-MM-DD (default: today, UTC): what "expired" is measured against.
     #[arg(long, value_name = "DATE")]
     date: Option<String>,
+    /// Where the documents come from.
+    #[arg(long, value_enum, default_value_t = Source::Catalogue)]
+    source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Source {
+    /// The forgery catalogue, every fraud class (its development parameter space).
+    Catalogue,
+    /// The forgery catalogue's held-out parameter space (other wear, lighting, printers, alteration styles).
+    CatalogueHeldOut,
+    /// Five classes from the page designs alone (genuine, office paper, IR-transparent MRZ, stolen blank, expired).
+    Designs,
 }
 
 #[derive(Debug, Args)]
@@ -105,7 +122,12 @@ async fn documents(args: DocumentsArgs) -> Result<(), String> {
     });
     let fonts = Fonts::load(&FontPaths::from_env()).map_err(|e| e.to_string())?;
     // 300 dpi: a page set renders in about 0.3 s, and the trainee zooms in on the browser's side.
-    let source: Arc<dyn CaseSource> = Arc::new(SimCases::new(Renderer::new(fonts, Dpi::D300)));
+    let renderer = Renderer::new(fonts, Dpi::D300);
+    let source: Arc<dyn CaseSource> = match args.source {
+        Source::Catalogue => Arc::new(CatalogueCases::new(renderer, ParameterSpace::Development)),
+        Source::CatalogueHeldOut => Arc::new(CatalogueCases::new(renderer, ParameterSpace::HeldOut)),
+        Source::Designs => Arc::new(SimCases::new(renderer)),
+    };
     let mut store = Store::open(&args.db).map_err(|e| e.to_string())?;
     let classes = source.classes();
     let new = NewSession {

@@ -93,6 +93,7 @@ pub(crate) async fn serve(
         .route("/api/session", get(session_info))
         .route("/api/case/{index}", get(case))
         .route("/api/case/{index}/image/{light}", get(image))
+        .route("/api/case/{index}/chip-portrait", get(chip_portrait))
         .route("/api/answer", post(answer))
         .route("/api/report", get(report))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such page or API path".into()) })
@@ -191,6 +192,7 @@ async fn case(State(app): State<Arc<App>>, Path(index): Path<String>) -> Result<
         "lights": lights,
         "chip": case.chip,
         "mrz": case.mrz,
+        "chip_portrait": case.chip_portrait.is_some(),
     }))
     .into_response())
 }
@@ -210,6 +212,16 @@ async fn image(
     let png = case.images.iter().find(|i| i.light == wanted).map(|i| i.png.clone()).ok_or_else(|| {
         ApiError(StatusCode::NOT_FOUND, format!("path segment `light`: case {index} has no {light} image"))
     })?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
+}
+
+async fn chip_portrait(State(app): State<Arc<App>>, Path(index): Path<String>) -> Result<Response, ApiError> {
+    let index = app.current_index(&index)?;
+    let case = app.case(index).await?;
+    let png = case
+        .chip_portrait
+        .clone()
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("case {index}: the chip gives no portrait")))?;
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
 }
 

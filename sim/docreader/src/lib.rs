@@ -3,10 +3,17 @@
 //!
 //! - [`fonts`]: the OCR-B (MRZ) and DejaVu Sans (VIZ) fonts, read from Debian's font packages at run time.
 //! - [`page`]: the renderer: ICAO 9303-3/4 page geometry, inks and substrate per light, wear, dirt, lighting and
-//!   placement, all seeded (pure logic: the fonts are the only input read from disk, by [`fonts`]).
+//!   placement, all seeded (pure logic: the fonts are the only input read from disk, by [`fonts`]); a
+//!   [`page::PageContent`] says what a page prints, which an altered page changes.
+//! - [`forgery`]: the forgery catalogue: genuine and fraudulent specimens (chip content, page content, materials,
+//!   conditions, ground truth) in a development and a held-out parameter space.
 
 pub mod fonts;
+pub mod forgery;
 pub mod page;
 
 pub use fonts::{FontError, FontPaths, Fonts};
-pub use page::{Capture, Conditions, Design, Dpi, Ink, Layout, RectMm, RenderError, Renderer, Substrate};
+pub use forgery::{Catalogue, ChipContent, FraudClass, ParameterSpace, Specimen};
+pub use page::{
+    Capture, Conditions, Design, Dpi, Ink, Layout, PageContent, RectMm, RenderError, Renderer, Substrate, portrait_grey,
+};

@@ -199,3 +199,29 @@ proptest! {
         prop_assert!(renderer.render(&document(Format::Td1), Light::Ultraviolet, &c, seed).is_ok());
     }
 }
+
+#[test]
+fn a_page_set_is_its_single_lights_and_prints_its_content() {
+    use khil_sim_docreader::PageContent;
+    let Some(renderer) = renderer(Dpi::D300) else { return };
+    let d = document(Format::Td3);
+    let worn = Conditions::random(5, 0.4);
+    let content = PageContent::of(&d);
+    let set = renderer.render_set(&content, &Design::genuine(), &worn, 9);
+    for (capture, light) in set.iter().zip([Light::White, Light::Infrared, Light::Ultraviolet]) {
+        let single = renderer.render_content(&content, &Design::genuine(), light, &worn, 9).unwrap();
+        assert_eq!(capture, &single, "{light:?}");
+    }
+    // The public render of a document is its genuine page content.
+    assert_eq!(set[0], renderer.render(&d, Light::White, &worn, 9).unwrap());
+    // An altered VIZ and another portrait change the page where they are printed, and only there.
+    let layout = Layout::of(Format::Td3);
+    let plain = renderer.render_content(&content, &Design::genuine(), Light::White, &Conditions::ideal(), 1).unwrap();
+    let mut altered = content.clone();
+    altered.set_viz("surname", "ZZZZZZZZZZ".into());
+    altered.portrait = khil_sim_docreader::portrait_grey(d.id + 1);
+    let changed = renderer.render_content(&altered, &Design::genuine(), Light::White, &Conditions::ideal(), 1).unwrap();
+    assert_ne!(pixels(&plain, layout.viz), pixels(&changed, layout.viz));
+    assert_ne!(pixels(&plain, layout.portrait), pixels(&changed, layout.portrait));
+    assert_eq!(pixels(&plain, layout.mrz_zone), pixels(&changed, layout.mrz_zone));
+}

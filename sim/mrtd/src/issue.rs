@@ -242,6 +242,17 @@ impl DocumentFiles {
 /// A deterministic placeholder portrait, 300x400 RGB (9303: ICAO portrait aspect 3:4), baseline JPEG of about
 /// 15-20 KB.
 pub fn placeholder_portrait(seed: u64) -> Result<(Vec<u8>, u16, u16), IssueError> {
+    let (rgb, w, h) = placeholder_portrait_rgb(seed);
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 68)
+        .encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| IssueError::Jpeg(e.to_string()))?;
+    Ok((jpeg, w, h))
+}
+
+/// The pixels [`placeholder_portrait`] encodes (RGB, row by row, width and height): the one portrait generator,
+/// shared with the document-reader simulator, which prints the same picture on the data page.
+pub fn placeholder_portrait_rgb(seed: u64) -> (Vec<u8>, u16, u16) {
     const W: u16 = 300;
     const H: u16 = 400;
     let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x706F_7274_7261_6974);
@@ -267,11 +278,7 @@ pub fn placeholder_portrait(seed: u64) -> Result<(Vec<u8>, u16, u16), IssueError
             }
         }
     }
-    let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 68)
-        .encode(&rgb, W, H, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| IssueError::Jpeg(e.to_string()))?;
-    Ok((jpeg, W, H))
+    (rgb, W, H)
 }
 
 fn header(biometric_type: u8, subtype: Option<u8>, format_type: u16) -> BiometricHeader {
