@@ -1,12 +1,29 @@
 //! The document reader simulator (issue #14): data pages of the documents `khil-sim-population` issues, as a
-//! page reader captures them under white, infrared and ultraviolet light.
+//! page reader captures them under white, infrared and ultraviolet light, and the reader that serves them.
 //!
 //! - [`fonts`]: the OCR-B (MRZ) and DejaVu Sans (VIZ) fonts, read from Debian's font packages at run time.
 //! - [`page`]: the renderer: ICAO 9303-3/4 page geometry, inks and substrate per light, wear, dirt, lighting and
 //!   placement, all seeded (pure logic: the fonts are the only input read from disk, by [`fonts`]).
+//! - [`document`]: [`PlacedDocument`], what lies on the glass (the reader knows nothing else of a document), and
+//!   [`PopulationDocument`], a population document printed with a [`Design`].
+//! - [`device`]: the reader's state machine (pure): khil's channel answered frame by frame, DocumentPresent and
+//!   DocumentRemoved, the RTE native block of each read.
+//! - [`faults`]: the reader's protocol faults, for the conformance suite to catch.
+//! - [`serve`]: both channels over `khil-sim-host` links; [`sim`]: `khil sim docreader`, `sim:docreader?...`,
+//!   the console and scenario files.
 
+pub mod device;
+pub mod document;
+pub mod faults;
 pub mod fonts;
 pub mod page;
+pub mod serve;
+pub mod sim;
 
+pub use device::{Reader, ReaderConfig};
+pub use document::{PlacedDocument, PopulationDocument};
+pub use faults::ReaderFault;
 pub use fonts::{FontError, FontPaths, Fonts};
 pub use page::{Capture, Conditions, Design, Dpi, Ink, Layout, RectMm, RenderError, Renderer, Substrate};
+pub use serve::{DocReaderSim, RteChannel};
+pub use sim::SIMULATOR;
