@@ -29,6 +29,7 @@ pub struct DocReaderSim {
     events: broadcast::Sender<Frame>,
     rte: broadcast::Sender<Vec<u8>>,
     sessions: watch::Sender<u64>,
+    rte_sessions: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for DocReaderSim {
@@ -44,6 +45,7 @@ impl DocReaderSim {
             events: broadcast::channel(EVENT_BACKLOG).0,
             rte: broadcast::channel(EVENT_BACKLOG).0,
             sessions: watch::channel(0).0,
+            rte_sessions: watch::channel(0).0,
         })
     }
 
@@ -83,6 +85,13 @@ impl DocReaderSim {
     /// Waits until a host has started a session on khil's channel (a scenario's clock starts then).
     pub async fn first_session(&self) {
         let mut sessions = self.sessions.subscribe();
+        let _ = sessions.wait_for(|n| *n > 0).await;
+    }
+
+    /// Waits until a host has a session on each channel (an in-process reader is ready for placements then).
+    pub async fn both_connected(&self) {
+        self.first_session().await;
+        let mut sessions = self.rte_sessions.subscribe();
         let _ = sessions.wait_for(|n| *n > 0).await;
     }
 
@@ -163,6 +172,7 @@ impl Device for RteChannel {
 
     async fn serve(self: Arc<Self>, mut link: BoxLink) -> Result<(), LinkError> {
         let mut blocks = self.0.rte.subscribe();
+        self.0.rte_sessions.send_modify(|n| *n += 1);
         let mut scratch = [0u8; 256];
         loop {
             tokio::select! {

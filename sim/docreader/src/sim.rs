@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use khil_mrtd::mrz::CivilDate;
-use khil_sim_host::config::{ParamError, ParamSpec, Params, line};
+use khil_mrtd::mrz::{CivilDate, Format};
+use khil_link::BoxLink;
+use khil_sim_host::config::{ParamError, ParamSpec, Params, Surface, line};
 use khil_sim_host::{Build, Built, Console, Simulator};
 use khil_sim_population::documents::Documents;
 
@@ -62,6 +63,32 @@ pub const SIMULATOR: Simulator = Simulator {
 
 /// The reader `params` describe, with its console and its scenario running.
 pub fn build(params: &Params) -> Result<Built, ParamError> {
+    let (sim, desk, line) = assemble(params)?;
+    if let Some(file) = params.get("script") {
+        let text = std::fs::read_to_string(file.value).map_err(|e| file.bad(format!("a readable file: {e}")))?;
+        let steps = parse_script(&text).map_err(|e| file.bad(e))?;
+        let desk = Arc::clone(&desk);
+        tokio::spawn(async move {
+            desk.sim.first_session().await;
+            let start = tokio::time::Instant::now();
+            for (at, command) in steps {
+                tokio::time::sleep_until(start + at).await;
+                let desk = Arc::clone(&desk);
+                let said = tokio::task::spawn_blocking(move || desk.command(&command)).await;
+                match said {
+                    Ok(Ok(ok)) => tracing::info!(%ok, "scenario"),
+                    Ok(Err(e)) => tracing::warn!(%e, "scenario"),
+                    Err(e) => tracing::warn!(%e, "scenario"),
+                }
+            }
+        });
+    }
+    let rte = sim.rte_channel();
+    Ok(Built::new(sim, line).with_channel("rte", rte).with_console(desk))
+}
+
+/// The reader, its desk and its line as `params` describe them (the `document` placed; no scenario).
+fn assemble(params: &Params) -> Result<(Arc<DocReaderSim>, Arc<Desk>, khil_sim_host::Line), ParamError> {
     let (line, own) = line(params, KINDS)?;
     let faults = own.iter().map(|p| p.parsed::<ReaderFault>()).collect::<Result<Vec<_>, _>>()?;
     let dpi = params.value("dpi").one_of("300, 400", |d| match d {
@@ -84,27 +111,18 @@ pub fn build(params: &Params) -> Result<Built, ParamError> {
         let command = format!("place {}", id.value);
         desk.command(&command).map_err(|e| id.bad(e.trim_start_matches("error ").to_owned()))?;
     }
-    if let Some(file) = params.get("script") {
-        let text = std::fs::read_to_string(file.value).map_err(|e| file.bad(format!("a readable file: {e}")))?;
-        let steps = parse_script(&text).map_err(|e| file.bad(e))?;
-        let desk = Arc::clone(&desk);
-        tokio::spawn(async move {
-            desk.sim.first_session().await;
-            let start = tokio::time::Instant::now();
-            for (at, command) in steps {
-                tokio::time::sleep_until(start + at).await;
-                let desk = Arc::clone(&desk);
-                let said = tokio::task::spawn_blocking(move || desk.command(&command)).await;
-                match said {
-                    Ok(Ok(ok)) => tracing::info!(%ok, "scenario"),
-                    Ok(Err(e)) => tracing::warn!(%e, "scenario"),
-                    Err(e) => tracing::warn!(%e, "scenario"),
-                }
-            }
-        });
-    }
-    let rte = sim.rte_channel();
-    Ok(Built::new(Arc::clone(&sim), line).with_channel("rte", rte).with_console(desk))
+    Ok((sim, desk, line))
+}
+
+/// A reader in this process as `sim:docreader?<pairs>` describes it: khil's channel, the RTE channel (both with
+/// their sessions started, so that no placement's event is missed) and its desk. Inside a tokio runtime.
+pub async fn in_process(pairs: Vec<(String, String)>) -> Result<(BoxLink, BoxLink, Arc<Desk>), String> {
+    let params = Params::new(Surface::Url, SIMULATOR.name, PARAMS, pairs).map_err(|e| e.to_string())?;
+    let (sim, desk, line) = assemble(&params).map_err(|e| e.to_string())?;
+    let khil = khil_sim_host::in_process(Arc::clone(&sim), &line);
+    let rte = khil_sim_host::in_process(sim.rte_channel(), &khil_sim_host::Line::default());
+    sim.both_connected().await;
+    Ok((khil, rte, desk))
 }
 
 /// A scenario's steps: when (from the first connection) and which console command. Errors name the line.
@@ -201,6 +219,17 @@ impl Desk {
 
     pub fn sim(&self) -> &Arc<DocReaderSim> {
         &self.sim
+    }
+
+    /// Lays the population's first genuine document of `format` on the glass (what a conformance run asks an
+    /// operator for: "a passport", "an identity card"); the reader's number for it.
+    pub fn place_format(&self, format: Format) -> Result<u32, String> {
+        let (y, m, d) = REFERENCE_DAY;
+        let documents = Documents::new(self.seed, CivilDate::new(y, m, d).expect("a real day"));
+        let id = (0..10_000)
+            .find(|&id| documents.document(id).format == format)
+            .ok_or_else(|| format!("no {format} among the population's first 10000 documents"))?;
+        Ok(self.sim.place(Arc::new(self.document(id, "genuine", 0.0))))
     }
 }
 
