@@ -491,7 +491,7 @@ impl khil_conformance::suites::docreader::ReaderDesk for ReaderDesk {
         use khil_conformance::suites::docreader::Specimen;
         let format = match specimen {
             Specimen::Passport => khil_mrtd::mrz::Format::Td3,
-            Specimen::Card => khil_mrtd::mrz::Format::Td1,
+            Specimen::Td2 => khil_mrtd::mrz::Format::Td2,
         };
         self.0.place_format(format).map(drop)
     }

@@ -30,7 +30,7 @@ impl ReaderDesk for Desk {
     fn place(&self, specimen: Specimen) -> Result<(), String> {
         let format = match specimen {
             Specimen::Passport => khil_mrtd::mrz::Format::Td3,
-            Specimen::Card => khil_mrtd::mrz::Format::Td1,
+            Specimen::Td2 => khil_mrtd::mrz::Format::Td2,
         };
         self.0.place_format(format).map(drop)
     }
@@ -49,11 +49,11 @@ impl Connector for NoLinks {
     }
 }
 
-/// khil's declaration with short event and reply timeouts: a reader that stays silent costs a second, not five.
+/// khil's declaration with short event and reply timeouts: a reader that stays silent costs 0.6 s, not five.
 fn quick_ics() -> khil_conformance::Ics {
     let mut ics =
         khil_conformance::Ics::builtin(khil_conformance::suites::docreader::ICS_KHIL, "built-in KR-1, quick").unwrap();
-    ics.ixit.insert("event_timeout_ms".into(), 1000.into());
+    ics.ixit.insert("event_timeout_ms".into(), 600.into());
     ics.ixit.insert("reply_timeout_ms".into(), 5000.into());
     ics
 }

@@ -12,7 +12,7 @@ use khil_docreader::{KhilFormat, Message, RteFormat, RteFrame};
 use khil_link::{BoxLink, FramedLink, Received};
 use tokio::time::Instant;
 
-use super::{DocIcs, PLACE_CARD, PLACE_PASSPORT, REMOVE, ReaderDesk, Specimen};
+use super::{DocIcs, PLACE_TD2, PLACE_PASSPORT, REMOVE, ReaderDesk, Specimen};
 use crate::purpose::{Ctx, Stop};
 use crate::verdict::Direction;
 
@@ -173,7 +173,7 @@ impl DocDut {
     pub async fn place(&mut self, ctx: &mut Ctx, specimen: Specimen) -> Result<(), Stop> {
         let action = match specimen {
             Specimen::Passport => PLACE_PASSPORT,
-            Specimen::Card => PLACE_CARD,
+            Specimen::Td2 => PLACE_TD2,
         };
         match &self.desk {
             Some(desk) => {
