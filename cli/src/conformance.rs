@@ -478,7 +478,11 @@ impl khil_conformance::suites::docreader::SimReaders for SimDocReaders {
                 return Err(format!("{url}: the docreader class runs against sim:docreader, not sim:{}", sim.device));
             }
             let (khil, rte, desk) = khil_sim_docreader::sim::in_process(sim.params.clone()).await?;
-            Ok(khil_conformance::suites::docreader::SimReader { khil, rte, desk: std::sync::Arc::new(ReaderDesk(desk)) })
+            Ok(khil_conformance::suites::docreader::SimReader {
+                khil,
+                rte,
+                desk: std::sync::Arc::new(ReaderDesk(desk)),
+            })
         })
     }
 }

@@ -262,20 +262,17 @@ async fn run_card(
 
 /// Installs the signal handlers, then prints the one `ready <url>` line, and a line `<name> <url>` for each further
 /// channel; the future ends the simulator.
-fn announce(
-    sim: &Simulator,
-    url: &str,
-    channels: &[(&str, &str)],
-) -> Result<impl Future<Output = ()> + use<>, String> {
+fn announce(sim: &Simulator, url: &str, channels: &[(&str, &str)]) -> Result<impl Future<Output = ()> + use<>, String> {
     // Handlers go in before the ready line: a supervisor may signal as soon as it has read it.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     {
         let mut out = std::io::stdout().lock();
-        let mut text = format!("ready {url}\n");
-        for (name, url) in channels {
-            text.push_str(&format!("{name} {url}\n"));
-        }
-        out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
+        let text: String = std::iter::once(format!("ready {url}\n"))
+            .chain(channels.iter().map(|(name, url)| format!("{name} {url}\n")))
+            .collect();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write to stdout: {e}"))?;
     }
     tracing::info!(device = sim.name, %url, "simulator ready");
     Ok(async {

@@ -64,11 +64,7 @@ async fn the_simulated_reader_serves_both_channels_on_ptys() {
 }
 
 fn run(device: &str, out: &std::path::Path) -> std::process::Output {
-    khil()
-        .args(["conformance", "run", "--class", "docreader", "--device", device, "--out"])
-        .arg(out)
-        .output()
-        .unwrap()
+    khil().args(["conformance", "run", "--class", "docreader", "--device", device, "--out"]).arg(out).output().unwrap()
 }
 
 #[test]

@@ -9,8 +9,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use khil_docreader::frame::Frame;
 use khil_docreader::KhilFormat;
+use khil_docreader::frame::Frame;
 use khil_link::{BoxLink, FramedLink, LinkError, Received};
 use khil_sim_host::Device;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use khil_mrtd::mrz::{CivilDate, Format};
 use khil_link::BoxLink;
+use khil_mrtd::mrz::{CivilDate, Format};
 use khil_sim_host::config::{ParamError, ParamSpec, Params, Surface, line};
 use khil_sim_host::{Build, Built, Console, Simulator};
 use khil_sim_population::documents::Documents;
@@ -90,7 +90,7 @@ pub fn build(params: &Params) -> Result<Built, ParamError> {
 /// The reader, its desk and its line as `params` describe them (the `document` placed; no scenario).
 fn assemble(params: &Params) -> Result<(Arc<DocReaderSim>, Arc<Desk>, khil_sim_host::Line), ParamError> {
     let (line, own) = line(params, KINDS)?;
-    let faults = own.iter().map(|p| p.parsed::<ReaderFault>()).collect::<Result<Vec<_>, _>>()?;
+    let faults = own.iter().map(khil_sim_host::config::Param::parsed::<ReaderFault>).collect::<Result<Vec<_>, _>>()?;
     let dpi = params.value("dpi").one_of("300, 400", |d| match d {
         "300" => Some(Dpi::D300),
         "400" => Some(Dpi::D400),
@@ -269,7 +269,10 @@ mod tests {
         assert!(parse_command("dance").unwrap_err().contains("expected `place"));
         let steps = parse_script("# desk\n0.5 place 3\n\n4 remove # gone\n").unwrap();
         assert_eq!(steps, [(Duration::from_millis(500), "place 3".into()), (Duration::from_secs(4), "remove".into())]);
-        assert_eq!(parse_script("1 place 3\nsoon remove").unwrap_err(), "line 2: \"soon\": expected seconds (0 or more) before the command");
+        assert_eq!(
+            parse_script("1 place 3\nsoon remove").unwrap_err(),
+            "line 2: \"soon\": expected seconds (0 or more) before the command"
+        );
         assert!(parse_script("1 jump").unwrap_err().starts_with("line 1: "));
     }
 }

@@ -2,6 +2,7 @@
 //! on the RTE channel), against raw frames (the protocol's errors, silence for a broken CRC), against PyPI `mrz`
 //! (an independent judge of the MRZ lines the RTE channel delivers), and against arbitrary bytes.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -174,7 +175,7 @@ async fn python_mrz_accepts_what_the_rte_channel_delivers() {
         let read = rte.next_read(WAIT).await.unwrap().expect("a block per read");
         assert_eq!(read.lines, d.mrz().lines, "document {}", d.id);
         let reading = read.reading().unwrap();
-        input.push_str(&format!("{}|{}\n", reading.mrz.format, read.lines.join("|")));
+        let _ = writeln!(input, "{}|{}", reading.mrz.format, read.lines.join("|"));
     }
     assert_eq!(rte.take_skipped().bytes, 0);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../drivers/docreader/tests/peers/mrz_verdict.py");

@@ -12,7 +12,7 @@ use khil_docreader::{KhilFormat, Message, RteFormat, RteFrame};
 use khil_link::{BoxLink, FramedLink, Received};
 use tokio::time::Instant;
 
-use super::{DocIcs, PLACE_TD2, PLACE_PASSPORT, REMOVE, ReaderDesk, Specimen};
+use super::{DocIcs, PLACE_PASSPORT, PLACE_TD2, REMOVE, ReaderDesk, Specimen};
 use crate::purpose::{Ctx, Stop};
 use crate::verdict::Direction;
 
@@ -132,12 +132,7 @@ impl DocDut {
 
     /// The answer to request `seq`, parsed: a failed check when there is none, its number differs, or it does not
     /// parse.
-    pub fn expect_answer(
-        ctx: &mut Ctx,
-        what: &str,
-        seq: u16,
-        answer: Option<Frame>,
-    ) -> Result<(Frame, Message), Stop> {
+    pub fn expect_answer(ctx: &mut Ctx, what: &str, seq: u16, answer: Option<Frame>) -> Result<(Frame, Message), Stop> {
         let Some(frame) = answer else {
             return Err(ctx.fail(format!("{what}: an answer"), "an answer within the reply timeout", "none"));
         };

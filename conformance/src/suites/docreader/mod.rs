@@ -307,18 +307,17 @@ impl Suite for DocReaderSuite {
         given: Option<&Ics>,
     ) -> Result<Preflight, SetupError> {
         let identity = self.identify(connector, url, given).await?;
-        let ics = match given {
-            Some(ics) => ics.clone(),
-            None => {
-                let ics = Ics::builtin(ICS_KHIL, "built-in KR-1").map_err(|e| SetupError(e.to_string()))?;
-                if !identity.agrees_with(&ics.device) {
-                    return Err(SetupError(format!(
-                        "{url} is not khil's simulated reader (it reports model {:?}): give its ICS with --ics",
-                        identity.get("model").unwrap_or_default()
-                    )));
-                }
-                ics
+        let ics = if let Some(ics) = given {
+            ics.clone()
+        } else {
+            let ics = Ics::builtin(ICS_KHIL, "built-in KR-1").map_err(|e| SetupError(e.to_string()))?;
+            if !identity.agrees_with(&ics.device) {
+                return Err(SetupError(format!(
+                    "{url} is not khil's simulated reader (it reports model {:?}): give its ICS with --ics",
+                    identity.get("model").unwrap_or_default()
+                )));
             }
+            ics
         };
         let d = DocIcs::from_ics(&ics).map_err(SetupError)?;
         if d.caps.rte && d.ixit.rte_url.is_empty() && !matches!(url, DeviceUrl::Sim(_)) {

@@ -24,7 +24,9 @@ async fn capture(dut: &mut DocDut, ctx: &mut Ctx, light: Light) -> Result<khil_d
     let (seq, answer) = dut.request(ctx, &Message::CaptureRequest { light }).await?;
     match DocDut::expect_answer(ctx, &what, seq, answer)? {
         (_, Message::Capture(c)) => Ok(c),
-        (_, Message::Error { code, .. }) => Err(ctx.fail(format!("{what}: the answer"), "Capture", format!("Error {code}"))),
+        (_, Message::Error { code, .. }) => {
+            Err(ctx.fail(format!("{what}: the answer"), "Capture", format!("Error {code}")))
+        }
         (_, m) => Err(ctx.fail(format!("{what}: the answer"), "Capture", Message::name_of(m.kind()))),
     }
 }
