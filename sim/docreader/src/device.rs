@@ -210,7 +210,18 @@ impl Reader {
             Err(e) => return error(ErrorCode::Malformed, &e.to_string()),
         };
         match message {
-            Message::Hello => frame(&Message::DeviceInfo(self.config.info.clone()), seq),
+            Message::Hello => {
+                let mut out = frame(&Message::DeviceInfo(self.config.info.clone()), seq);
+                // A host that (re)connects while a document lies on the glass learns of it (the protocol's
+                // DocumentPresent after Hello): otherwise it would wait for a placement that already happened.
+                if let Some(placed) = &self.tray {
+                    let mrz = placed.document.mrz_lines();
+                    let lines = if mrz.len() <= 3 { mrz } else { Vec::new() };
+                    let present = DocumentPresent { document: placed.number, mrz: lines };
+                    out.extend(frame(&Message::DocumentPresent(present), 0));
+                }
+                out
+            }
             Message::CaptureRequest { light } => match self.capture(light, &faults) {
                 Ok(capture) => frame(&Message::Capture(capture), seq),
                 Err((code, text)) => error(code, text),

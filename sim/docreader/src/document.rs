@@ -8,7 +8,8 @@ use std::sync::Arc;
 use khil_docreader::{Light, VizField};
 use khil_sim_population::documents::TravelDocument;
 
-use crate::page::{Capture, Conditions, Design, RenderError, Renderer};
+use crate::forgery::Specimen;
+use crate::page::{Capture, Conditions, Design, PageContent, RenderError, Renderer};
 
 /// A document lying on the reader's glass.
 ///
@@ -32,24 +33,27 @@ pub trait PlacedDocument: Send + Sync {
     fn capture(&self, light: Light) -> Result<Capture, RenderError>;
 }
 
-/// A document of the synthetic population printed with `design`, lying on the glass under `conditions`.
+/// A printed page on the glass: what it shows ([`PageContent`]), what it is printed with ([`Design`]), how it lies
+/// ([`Conditions`]) and the seed of the capture's noise. Made from a population document (genuine content) or
+/// from a forgery catalogue [`Specimen`] (content and materials as the forger made them).
 pub struct PopulationDocument {
     renderer: Arc<Renderer>,
-    document: TravelDocument,
+    content: PageContent,
     design: Design,
     conditions: Conditions,
     seed: u64,
 }
 
 impl std::fmt::Debug for PopulationDocument {
-    // The document's Debug shows no personal data; nor does this.
+    // The content's Debug shows no personal data; nor does this.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PopulationDocument").field("document", &self.document).finish_non_exhaustive()
+        f.debug_struct("PopulationDocument").field("content", &self.content).finish_non_exhaustive()
     }
 }
 
 impl PopulationDocument {
-    /// `seed` drives the capture's noise, scratches and dirt: the same arguments give the same pixels.
+    /// The genuine page of `document` printed with `design`. `seed` drives the capture's noise, scratches and
+    /// dirt: the same arguments give the same pixels.
     pub fn new(
         renderer: Arc<Renderer>,
         document: TravelDocument,
@@ -57,41 +61,41 @@ impl PopulationDocument {
         conditions: Conditions,
         seed: u64,
     ) -> PopulationDocument {
-        PopulationDocument { renderer, document, design, conditions, seed }
+        PopulationDocument { renderer, content: PageContent::of(&document), design, conditions, seed }
     }
 
-    pub fn document(&self) -> &TravelDocument {
-        &self.document
+    /// The page of a catalogue specimen, as the forger printed it and as the catalogue lays it on the glass.
+    pub fn specimen(renderer: Arc<Renderer>, specimen: &Specimen) -> PopulationDocument {
+        PopulationDocument {
+            renderer,
+            content: specimen.page.clone(),
+            design: specimen.design,
+            conditions: specimen.conditions,
+            seed: specimen.capture_seed,
+        }
+    }
+
+    pub fn content(&self) -> &PageContent {
+        &self.content
     }
 }
 
 impl PlacedDocument for PopulationDocument {
     fn mrz_lines(&self) -> Vec<String> {
-        self.document.mrz().lines
+        self.content.mrz_lines.clone()
     }
 
     fn viz_fields(&self) -> Option<Vec<VizField>> {
-        let d = &self.document;
-        let field = |name: &str, value: String| VizField { name: name.to_owned(), value };
-        let mut fields = vec![
-            field("document_code", d.document_code.clone()),
-            field("issuing_state", d.issuing_state.code().to_owned()),
-            field("surname", d.surname.clone()),
-            field("given_names", d.given_names.clone()),
-            field("document_number", d.document_number.clone()),
-            field("nationality", d.nationality.code().to_owned()),
-            field("birth_date", d.birth_date.to_string()),
-            field("sex", d.sex.to_char().to_string()),
-            field("issue_date", d.issue_date.to_string()),
-            field("expiry_date", d.expiry_date.to_string()),
-        ];
-        if let Some(p) = &d.personal_number {
-            fields.push(field("personal_number", p.clone()));
-        }
-        Some(fields)
+        Some(
+            self.content
+                .viz
+                .iter()
+                .map(|(name, value)| VizField { name: name.clone(), value: value.clone() })
+                .collect(),
+        )
     }
 
     fn capture(&self, light: Light) -> Result<Capture, RenderError> {
-        self.renderer.render_with(&self.document, &self.design, light, &self.conditions, self.seed)
+        self.renderer.render_content(&self.content, &self.design, light, &self.conditions, self.seed)
     }
 }

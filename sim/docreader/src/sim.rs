@@ -14,6 +14,7 @@ use khil_sim_population::documents::Documents;
 use crate::device::{Reader, ReaderConfig};
 use crate::document::PopulationDocument;
 use crate::faults::{KINDS, ReaderFault, ReaderFaults};
+use crate::forgery::{Catalogue, FraudClass, ParameterSpace};
 use crate::page::{Conditions, Design, Dpi, Renderer};
 use crate::serve::DocReaderSim;
 use crate::{FontPaths, Fonts};
@@ -37,6 +38,13 @@ pub const PARAMS: &[ParamSpec] = &[
         "A scenario: lines `<seconds> <console command>` (`2.5 place 3 design=office-paper`, `6 remove`); the \
          clock starts when the first host connects to khil's channel",
     ),
+    ParamSpec::new(
+        "fraud",
+        "CLASS",
+        "With `document`: specimen `document` of this forgery-catalogue class instead of a population document \
+         (genuine, counterfeit-office-paper, ir-transparent-mrz, altered-biodata, altered-mrz-check-digit, \
+         altered-mrz-recomputed, photo-substitution, fantasy, stolen-blank, expired)",
+    ),
     ParamSpec::new("rte-bcc", "BOOL", "Whether the RTE blocks end in a BCC (the reader's UseBCC)").default("true"),
     ParamSpec::new("serial", "TEXT", "The serial number DeviceInfo reports").default("0001"),
 ];
@@ -48,7 +56,9 @@ pub const SIMULATOR: Simulator = Simulator {
            `rte <url>` names the RTE native MRZ channel (Part A), which sends one block per document read. Documents \
            are the synthetic population's (the passport simulator's of the same seed), rendered under white, infrared \
            and ultraviolet light.\n\nConsole (stdin), one answer line each (`ok ...` or `error ...`, on stderr):\n  \
-           place <id> [design=genuine|office-paper|ir-transparent-mrz] [severity=0..1]\n  remove\n  status\n\n\
+           place <id> [design=genuine|office-paper|ir-transparent-mrz] [severity=0..1]\n  \
+           place <index> fraud=<class> [space=development|held-out]   (a forgery-catalogue specimen)\n  \
+           remove\n  status\n\n\
            Scenario (--script FILE), one console command per line after the second it happens at, counted from the \
            first host's connection; `#` starts a comment:\n  0.5 place 3\n  4 remove\n  5 place 8 \
            design=office-paper severity=0.3\n\nExamples:\n  khil sim docreader --pty --dpi 300\n  \
@@ -108,7 +118,10 @@ fn assemble(params: &Params) -> Result<(Arc<DocReaderSim>, Arc<Desk>, khil_sim_h
     let sim = DocReaderSim::new(Reader::new(config, ReaderFaults::new(faults, line.seed)));
     let desk = Arc::new(Desk { sim: Arc::clone(&sim), renderer: Arc::new(Renderer::new(fonts, dpi)), seed: line.seed });
     if let Some(id) = params.get("document") {
-        let command = format!("place {}", id.value);
+        let mut command = format!("place {}", id.value);
+        if let Some(fraud) = params.get("fraud") {
+            command.push_str(&format!(" fraud={}", fraud.value));
+        }
         desk.command(&command).map_err(|e| id.bad(e.trim_start_matches("error ").to_owned()))?;
     }
     Ok((sim, desk, line))
@@ -148,13 +161,23 @@ pub fn parse_script(text: &str) -> Result<Vec<(Duration, String)>, String> {
 /// A console command, understood.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Place { id: u64, design: &'static str, severity: f32 },
+    Place {
+        id: u64,
+        design: &'static str,
+        severity: f32,
+    },
+    /// Specimen `index` of a fraud class from the forgery catalogue of the reader's seed.
+    PlaceSpecimen {
+        index: u64,
+        class: FraudClass,
+        space: ParameterSpace,
+    },
     Remove,
     Status,
 }
 
-const USAGE: &str =
-    "expected `place <id> [design=genuine|office-paper|ir-transparent-mrz] [severity=0..1]`, `remove` or `status`";
+const USAGE: &str = "expected `place <id> [design=genuine|office-paper|ir-transparent-mrz] [severity=0..1]`, \
+                     `place <index> fraud=<class> [space=development|held-out]`, `remove` or `status`";
 
 /// Reads one console line.
 pub fn parse_command(line: &str) -> Result<Command, String> {
@@ -164,8 +187,22 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
             let id = words.next().ok_or_else(|| format!("place: no document id; {USAGE}"))?;
             let id = id.parse().map_err(|_| format!("place {id:?}: expected a population document id (a number)"))?;
             let (mut design, mut severity) = ("genuine", 0.0f32);
+            let (mut fraud, mut space) = (None, ParameterSpace::Development);
             for arg in words {
                 match arg.split_once('=') {
+                    Some(("fraud", f)) => {
+                        fraud = Some(FraudClass::from_name(f).ok_or_else(|| {
+                            let names: Vec<&str> = FraudClass::ALL.iter().map(|c| c.name()).collect();
+                            format!("fraud {f:?}: expected one of {}", names.join(", "))
+                        })?);
+                    }
+                    Some(("space", p)) => {
+                        space = match p {
+                            "development" => ParameterSpace::Development,
+                            "held-out" => ParameterSpace::HeldOut,
+                            _ => return Err(format!("space {p:?}: expected development or held-out")),
+                        };
+                    }
                     Some(("design", d)) => {
                         design = ["genuine", "office-paper", "ir-transparent-mrz"]
                             .into_iter()
@@ -181,10 +218,22 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
                             .filter(|v: &f32| (0.0..=1.0).contains(v))
                             .ok_or_else(|| format!("severity {s:?}: expected a number from 0 to 1"))?;
                     }
-                    _ => return Err(format!("place: {arg:?}: expected design=... or severity=...")),
+                    _ => {
+                        return Err(format!(
+                            "place: {arg:?}: expected design=..., severity=..., fraud=... or space=..."
+                        ));
+                    }
                 }
             }
-            Ok(Command::Place { id, design, severity })
+            match fraud {
+                Some(class) if design == "genuine" && severity == 0.0 => {
+                    Ok(Command::PlaceSpecimen { index: id, class, space })
+                }
+                Some(_) => Err("place: fraud=... takes the catalogue's materials and conditions: no design= or \
+                                severity= with it"
+                    .into()),
+                None => Ok(Command::Place { id, design, severity }),
+            }
         }
         Some("remove") if words.next().is_none() => Ok(Command::Remove),
         Some("status") if words.next().is_none() => Ok(Command::Status),
@@ -239,6 +288,18 @@ impl Console for Desk {
             Command::Place { id, design, severity } => {
                 let number = self.sim.place(Arc::new(self.document(id, design, severity)));
                 Ok(format!("ok placed document {id} ({design}), reader's number {number}"))
+            }
+            Command::PlaceSpecimen { index, class, space } => {
+                let (y, m, d) = REFERENCE_DAY;
+                let catalogue = Catalogue::new(self.seed, CivilDate::new(y, m, d).expect("a real day"), space);
+                let specimen = catalogue.specimen(class, index);
+                let number =
+                    self.sim.place(Arc::new(PopulationDocument::specimen(Arc::clone(&self.renderer), &specimen)));
+                Ok(format!(
+                    "ok placed specimen {index} of {} ({}), reader's number {number}",
+                    class.name(),
+                    space.name()
+                ))
             }
             Command::Remove => match self.sim.remove() {
                 Some(n) => Ok(format!("ok removed reader's number {n}")),

@@ -77,12 +77,14 @@ pub const SIMULATOR: Simulator = Simulator {
     build: Build::Card(build),
 };
 
-/// The chip's document: its MRZ and issuing state, from a population id or an MRZ file.
-fn document_mrz(params: &Params, seed: u64) -> Result<(String, State, Option<GreyFinger>), ParamError> {
+/// The chip's document: its MRZ and issuing state, from a population id or an MRZ file, and the seed of its
+/// keys and portrait: a population document's id (so that its data page on `sim:docreader`, which prints
+/// `khil_sim_docreader::portrait_grey(id)`, shows the portrait DG2 holds), or the simulator's seed.
+fn document_mrz(params: &Params, seed: u64) -> Result<(String, State, Option<GreyFinger>, u64), ParamError> {
     let value = params.value("document");
     let (y, m, d) = REFERENCE_DAY;
     let reference = CivilDate::new(y, m, d).expect("a real day");
-    let (mrz, state_code, finger_id) = if let Ok(id) = value.value.parse::<u64>() {
+    let (mrz, state_code, finger_id, document_seed) = if let Ok(id) = value.value.parse::<u64>() {
         let doc = Documents::new(seed, reference).document(id);
         if doc.kind == Kind::Visa {
             return Err(value.bad(format!(
@@ -90,12 +92,13 @@ fn document_mrz(params: &Params, seed: u64) -> Result<(String, State, Option<Gre
                 doc.format
             )));
         }
-        (doc.mrz().lines.join("\n"), doc.issuing_state.code().to_owned(), Some(id))
+        (doc.mrz().lines.join("\n"), doc.issuing_state.code().to_owned(), Some(id), doc.id)
     } else {
         let text = std::fs::read_to_string(value.value)
             .map_err(|e| value.bad(format!("a population id (a number) or a readable MRZ file: {e}")))?;
         let mrz = Mrz::parse(text.trim()).map_err(|e| value.bad(format!("an MRZ in the file: {e}")))?;
-        (mrz.generate().map_err(|e| value.bad(e.to_string()))?.lines.join("\n"), mrz.issuing_state.clone(), None)
+        let lines = mrz.generate().map_err(|e| value.bad(e.to_string()))?.lines.join("\n");
+        (lines, mrz.issuing_state.clone(), None, seed)
     };
     let state = State::from_code(&state_code).ok_or_else(|| {
         value.bad(format!("an issuing state of the test PKI (MNG, CHN, RUS, KOR, KAZ, D, UTO), not {state_code:?}"))
@@ -107,7 +110,7 @@ fn document_mrz(params: &Params, seed: u64) -> Result<(String, State, Option<Gre
             GreyFinger::from_image(&impression.image, 2).map_err(|e| value.bad(e.to_string()))
         })
         .transpose()?;
-    Ok((mrz, state, finger))
+    Ok((mrz, state, finger, document_seed))
 }
 
 fn build(params: &Params) -> Result<BuiltCard, ParamError> {
@@ -134,9 +137,9 @@ fn build(params: &Params) -> Result<BuiltCard, ParamError> {
     });
     let can = can.transpose()?;
     let absent: bool = params.value("absent").parsed()?;
-    let (mrz, state, finger) = document_mrz(params, seed)?;
+    let (mrz, state, finger, document_seed) = document_mrz(params, seed)?;
     let pki = test_pki(seed).map_err(|e| params.error("seed", e))?;
-    let spec = DocumentSpec { state, mrz: &mrz, seed, finger, pace };
+    let spec = DocumentSpec { state, mrz: &mrz, seed: document_seed, finger, pace };
     let mut document = issue(&pki, &spec, Signer::Valid).map_err(|e| params.error("document", e.to_string()))?;
     faults.apply_to_document(&mut document, &pki, state).map_err(|e| params.error("fault", e.to_string()))?;
     let mrz_information = Mrz::parse(&mrz)
