@@ -51,11 +51,12 @@ impl Examiner {
         let reading = Mrz::read_lines(&document.mrz_lines).ok();
         let format = reading.as_ref().map(|r| r.mrz.format).or_else(|| format_of_lines(&document.mrz_lines));
         checks.push(mrz_validity(&document.mrz_lines, reading.as_ref()));
-        let model = reading.as_ref().and_then(|r| {
-            self.models.find(&r.mrz.issuing_state, &r.mrz.document_code, r.mrz.format)
-        });
+        let model =
+            reading.as_ref().and_then(|r| self.models.find(&r.mrz.issuing_state, &r.mrz.document_code, r.mrz.format));
         match (&reading, model) {
-            (_, Some(m)) => checks.push(note(CheckId::DocumentModel, CheckState::Pass, format!("model {}", key_text(m)))),
+            (_, Some(m)) => {
+                checks.push(note(CheckId::DocumentModel, CheckState::Pass, format!("model {}", key_text(m))));
+            }
             (Some(r), None) => {
                 let text = format!(
                     "no document model for issuer {}, type {}, format {}",
@@ -74,7 +75,7 @@ impl Examiner {
         }
 
         // Optical checks.
-        let lights = self.lights(document, model, format, &mut checks, &mut unable);
+        let lights = locate_lights(document, model, format, &mut checks, &mut unable);
         if let Some(lights) = &lights {
             optical_checks(lights, model, format, &mut checks);
             portrait_check(lights, model, document.chip.as_ref(), &mut checks);
@@ -93,66 +94,64 @@ impl Examiner {
             checks,
         }
     }
+}
 
-    /// Locates the page in white light; checks its size against the model.
-    fn lights<'a>(
-        &self,
-        document: &'a Document,
-        model: Option<&DocumentModel>,
-        format: Option<Format>,
-        checks: &mut Vec<Check>,
-        unable: &mut Option<String>,
-    ) -> Option<Lights<'a>> {
-        let Some(white) = &document.captures.white else {
-            let reason = "no white-light capture".to_owned();
+/// Locates the page in white light; checks its size against the model.
+fn locate_lights<'a>(
+    document: &'a Document,
+    model: Option<&DocumentModel>,
+    format: Option<Format>,
+    checks: &mut Vec<Check>,
+    unable: &mut Option<String>,
+) -> Option<Lights<'a>> {
+    let Some(white) = &document.captures.white else {
+        let reason = "no white-light capture".to_owned();
+        unable.get_or_insert(reason.clone());
+        checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
+        return None;
+    };
+    let frame = match locate(&white.image, white.dpi) {
+        Ok(f) => f,
+        Err(e) => {
+            let reason = e.reason().to_owned();
             unable.get_or_insert(reason.clone());
             checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
             return None;
-        };
-        let frame = match locate(&white.image, white.dpi) {
-            Ok(f) => f,
-            Err(e) => {
-                let reason = e.reason().to_owned();
-                unable.get_or_insert(reason.clone());
-                checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
-                return None;
-            }
-        };
-        let nominal = model.map(|m| (m.width_mm, m.height_mm)).or_else(|| format.map(page_size));
-        let frame = match nominal {
-            Some((w, h)) => frame.with_size(w, h),
-            None => frame,
-        };
-        let mut location = note(CheckId::PageLocation, CheckState::Pass, "page found in white light".into());
-        location.region = Some(frame.region(RoutineLight::Vi, RectMm { x: 0.0, y: 0.0, w: frame.w_mm, h: frame.h_mm }));
-        checks.push(location);
-        if let Some((w, h)) = nominal {
-            let off = f64::from((frame.measured_w_mm - w).abs().max((frame.measured_h_mm - h).abs()));
-            let threshold = Threshold { relation: Relation::AtMost, value: th::PAGE_SIZE_TOLERANCE_MM };
-            let text = format!(
-                "measured {:.1} x {:.1} mm against {w} x {h} mm",
-                frame.measured_w_mm, frame.measured_h_mm
-            );
-            checks.push(judged(CheckId::PageSize, None, off, threshold, None, text));
         }
-        let Some(lid_w) = lid_level(&white.image, &frame) else {
-            let reason = "no reader lid in view around the page".to_owned();
-            unable.get_or_insert(reason.clone());
-            checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
-            return None;
-        };
-        let other = |c: &'a Option<Capture>| {
-            c.as_ref()
-                .filter(|c| c.dpi == white.dpi && c.image.width == white.image.width && c.image.height == white.image.height)
-                .and_then(|c| lid_level(&c.image, &frame).map(|l| (&c.image, l)))
-        };
-        Some(Lights {
-            frame,
-            white: (&white.image, lid_w),
-            infrared: other(&document.captures.infrared),
-            ultraviolet: other(&document.captures.ultraviolet),
-        })
+    };
+    let nominal = model.map(|m| (m.width_mm, m.height_mm)).or_else(|| format.map(page_size));
+    let frame = match nominal {
+        Some((w, h)) => frame.with_size(w, h),
+        None => frame,
+    };
+    let mut location = note(CheckId::PageLocation, CheckState::Pass, "page found in white light".into());
+    location.region = Some(frame.region(RoutineLight::Vi, RectMm { x: 0.0, y: 0.0, w: frame.w_mm, h: frame.h_mm }));
+    checks.push(location);
+    if let Some((w, h)) = nominal {
+        let off = f64::from((frame.measured_w_mm - w).abs().max((frame.measured_h_mm - h).abs()));
+        let threshold = Threshold { relation: Relation::AtMost, value: th::PAGE_SIZE_TOLERANCE_MM };
+        let text = format!("measured {:.1} x {:.1} mm against {w} x {h} mm", frame.measured_w_mm, frame.measured_h_mm);
+        checks.push(judged(CheckId::PageSize, None, off, threshold, None, text));
     }
+    let Some(lid_w) = lid_level(&white.image, &frame) else {
+        let reason = "no reader lid in view around the page".to_owned();
+        unable.get_or_insert(reason.clone());
+        checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
+        return None;
+    };
+    let other = |c: &'a Option<Capture>| {
+        c.as_ref()
+            .filter(|c| {
+                c.dpi == white.dpi && c.image.width == white.image.width && c.image.height == white.image.height
+            })
+            .and_then(|c| lid_level(&c.image, &frame).map(|l| (&c.image, l)))
+    };
+    Some(Lights {
+        frame,
+        white: (&white.image, lid_w),
+        infrared: other(&document.captures.infrared),
+        ultraviolet: other(&document.captures.ultraviolet),
+    })
 }
 
 fn key_text(m: &DocumentModel) -> String {
@@ -178,7 +177,15 @@ fn judged(
     } else {
         CheckState::Fail
     };
-    Check { id, routine, state, measured: measured.is_finite().then_some(measured), threshold: Some(threshold), region, note }
+    Check {
+        id,
+        routine,
+        state,
+        measured: measured.is_finite().then_some(measured),
+        threshold: Some(threshold),
+        region,
+        note,
+    }
 }
 
 /// The format an MRZ's shape implies, when it cannot be read: 3 x 30 TD1, 2 x 36 TD2, 2 x 44 TD3.
@@ -197,7 +204,9 @@ fn mrz_validity(lines: &[String], reading: Option<&Reading>) -> Check {
         return note(CheckId::MrzValidity, CheckState::Unable, "the reader returned no MRZ".into());
     }
     match reading {
-        None => note(CheckId::MrzValidity, CheckState::Fail, "the MRZ does not parse (shape, characters or fields)".into()),
+        None => {
+            note(CheckId::MrzValidity, CheckState::Fail, "the MRZ does not parse (shape, characters or fields)".into())
+        }
         Some(r) => match r.first_failure() {
             Some(c) => note(CheckId::MrzValidity, CheckState::Fail, format!("check digit of the {} is wrong", c.name)),
             None => note(CheckId::MrzValidity, CheckState::Pass, format!("{} check digits correct", r.checks.len())),
@@ -217,17 +226,19 @@ impl Probe<'_> {
         let (img, lid) = self.lights.white;
         sample(img, x, y).map(|v| v - lid)
     }
+}
 
-    fn other(&self, light: (&GrayImage, f32), x: f32, y: f32) -> Option<f32> {
-        sample(light.0, x, y).map(|v| v - light.1)
-    }
+/// A capture's grey level over its lid level at a capture point.
+fn response(light: (&GrayImage, f32), x: f32, y: f32) -> Option<f32> {
+    sample(light.0, x, y).map(|v| v - light.1)
 }
 
 /// Page points on a grid of `step_mm` over `r`.
 fn grid(r: RectMm, step_mm: f32) -> impl Iterator<Item = (f32, f32)> {
     let nx = (r.w / step_mm).floor().max(0.0) as usize;
     let ny = (r.h / step_mm).floor().max(0.0) as usize;
-    (0..ny).flat_map(move |j| (0..nx).map(move |i| (r.x + (i as f32 + 0.5) * step_mm, r.y + (j as f32 + 0.5) * step_mm)))
+    (0..ny)
+        .flat_map(move |j| (0..nx).map(move |i| (r.x + (i as f32 + 0.5) * step_mm, r.y + (j as f32 + 0.5) * step_mm)))
 }
 
 fn optical_checks(lights: &Lights, model: Option<&DocumentModel>, format: Option<Format>, checks: &mut Vec<Check>) {
@@ -246,20 +257,28 @@ fn optical_checks(lights: &Lights, model: Option<&DocumentModel>, format: Option
                     let (px, py) = f.to_px(x, y);
                     let w = probe.white(px, py)?;
                     // Paper, not print: bright in white light.
-                    (w > 40.0).then(|| probe.other(uv, px, py).map(|u| u / w)).flatten()
+                    (w > 40.0).then(|| response(uv, px, py).map(|u| u / w)).flatten()
                 })
                 .collect();
             let m = if ratios.len() < 50 { f32::NAN } else { median(&mut ratios) };
             let text = "UV emission of the paper relative to its white reflectance (median over the page)";
             let region = Some(f.region(RoutineLight::Uv, page));
-            checks.push(judged(CheckId::UvSubstrate, Some(routine.notation()), f64::from(m), threshold, region, text.into()));
+            checks.push(judged(
+                CheckId::UvSubstrate,
+                Some(routine.notation()),
+                f64::from(m),
+                threshold,
+                region,
+                text.into(),
+            ));
         }
     }
 
     // (IR,AB,MR), model-independent: the MRZ band of the format the MRZ has.
     let band = format.map(mrz_band);
     let routine_region = band.unwrap_or(page);
-    let routine = Routine { light: RoutineLight::Ir, property: Property::Ab, location: Location::Mr, region: routine_region };
+    let routine =
+        Routine { light: RoutineLight::Ir, property: Property::Ab, location: Location::Mr, region: routine_region };
     match (lights.infrared, band) {
         (None, _) => checks.push(unable_routine(CheckId::IrMrzAbsorption, &routine, "no usable infrared capture")),
         (_, None) => checks.push(unable_routine(CheckId::IrMrzAbsorption, &routine, "the MRZ's format is unknown")),
@@ -325,7 +344,7 @@ fn print_absorbance(probe: &Probe, ir: (&GrayImage, f32), r: RectMm, ink: f32, s
         let samples: Vec<(f32, f32)> = grid(strip, step)
             .filter_map(|(x, y)| {
                 let (px, py) = f.to_px(x, y);
-                Some((probe.white(px, py)?, probe.other(ir, px, py)?))
+                Some((probe.white(px, py)?, response(ir, px, py)?))
             })
             .collect();
         if samples.len() < 20 {
@@ -361,7 +380,7 @@ fn uv_feature(probe: &Probe, uv: Option<(&GrayImage, f32)>, routine: &Routine) -
                 let (x, y) = (cx + radius * fraction * a.cos(), cy + radius * fraction * a.sin());
                 let (px, py) = f.to_px(x, y);
                 let w = probe.white(px, py)?;
-                (w > 40.0).then(|| probe.other(uv, px, py).map(|u| u / w)).flatten()
+                (w > 40.0).then(|| response(uv, px, py).map(|u| u / w)).flatten()
             })
             .collect()
     };
@@ -373,7 +392,14 @@ fn uv_feature(probe: &Probe, uv: Option<(&GrayImage, f32)>, routine: &Routine) -
     };
     let threshold = Threshold { relation: Relation::AtLeast, value: th::UV_FEATURE_MIN };
     let text = "UV emission of the emblem's ring over the paper around it (relative to white reflectance)";
-    judged(CheckId::UvFeature, Some(routine.notation()), value, threshold, Some(f.region(RoutineLight::Uv, r)), text.into())
+    judged(
+        CheckId::UvFeature,
+        Some(routine.notation()),
+        value,
+        threshold,
+        Some(f.region(RoutineLight::Uv, r)),
+        text.into(),
+    )
 }
 
 /// Page portrait against DG2: both resampled to a common grid, their fine detail (each cell minus its 5 x 5
@@ -465,7 +491,11 @@ fn normalised(s: &str) -> String {
 fn viz_date_as_mrz(s: &str) -> Option<String> {
     let parts: Vec<&str> = s.trim().split('-').collect();
     let [y, m, d] = parts[..] else { return None };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 || !(y.chars().chain(m.chars()).chain(d.chars())).all(|c| c.is_ascii_digit()) {
+    if y.len() != 4
+        || m.len() != 2
+        || d.len() != 2
+        || !(y.chars().chain(m.chars()).chain(d.chars())).all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     Some(format!("{}{m}{d}", &y[2..]))
@@ -548,7 +578,7 @@ fn mrz_vs_viz(document: &Document, mrz: &Mrz) -> Check {
     }
     compare("birth_date", viz("birth_date").map(|v| date(v, mrz.birth_date).unwrap_or(false)));
     compare("expiry_date", viz("expiry_date").map(|v| date(v, mrz.expiry_date).unwrap_or(false)));
-    compare("sex", viz("sex").map(|v| v.trim().chars().next() == Some(mrz.sex.to_char())));
+    compare("sex", viz("sex").map(|v| v.trim().starts_with(mrz.sex.to_char())));
     compare("nationality", viz("nationality").map(|v| v.trim() == mrz.nationality));
     compare("issuing_state", viz("issuing_state").map(|v| v.trim() == mrz.issuing_state));
     if compared == 0 {
@@ -557,7 +587,8 @@ fn mrz_vs_viz(document: &Document, mrz: &Mrz) -> Check {
     if differ.is_empty() {
         note(CheckId::MrzVsViz, CheckState::Pass, format!("{compared} VIZ fields agree with the MRZ"))
     } else {
-        let mut c = note(CheckId::MrzVsViz, CheckState::Fail, format!("VIZ differs from the MRZ in: {}", differ.join(", ")));
+        let mut c =
+            note(CheckId::MrzVsViz, CheckState::Fail, format!("VIZ differs from the MRZ in: {}", differ.join(", ")));
         c.measured = Some(differ.len() as f64);
         c
     }
@@ -581,7 +612,9 @@ fn mrz_vs_chip(document: &Document, model: Option<&DocumentModel>, checks: &mut 
         note(CheckId::MrzVsChip, CheckState::Fail, "the printed MRZ differs from the chip's DG1".into())
     });
     checks.push(match chip.authentication {
-        Authentication::Passed => note(CheckId::ChipAuthentication, CheckState::Pass, "passive authentication passed".into()),
+        Authentication::Passed => {
+            note(CheckId::ChipAuthentication, CheckState::Pass, "passive authentication passed".into())
+        }
         Authentication::Failed => {
             note(CheckId::ChipAuthentication, CheckState::Fail, "passive authentication failed".into())
         }

@@ -153,8 +153,7 @@ fn mrz_bottom_line_mm(format: Format) -> f32 {
 fn mrz_zone_top(format: Format) -> f32 {
     let (_, height) = page_size(format);
     let lines = format.lines() as f32;
-    let zone_h =
-        mrz_bottom_line_mm(format) + (lines - 1.0) * MRZ_LINE_SPACING_MM + 0.5 * MRZ_LINE_SPACING_MM + 1.5;
+    let zone_h = mrz_bottom_line_mm(format) + (lines - 1.0) * MRZ_LINE_SPACING_MM + 0.5 * MRZ_LINE_SPACING_MM + 1.5;
     height - zone_h
 }
 

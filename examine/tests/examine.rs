@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use khil_examine::{
-    Authentication, Capture, Captures, ChipData, CheckId, CheckState, Decision, Document, Examiner, Models, Report,
+    Authentication, Capture, Captures, CheckId, CheckState, ChipData, Decision, Document, Examiner, Models, Report,
     StopList,
 };
 use khil_mrtd::mrz::{CivilDate, Format};
@@ -82,7 +82,13 @@ fn genuine_documents_pass_under_mild_conditions() {
     for i in 0..4 {
         let s = specimen(FraudClass::Genuine, i);
         let report = examine(renderer, &s);
-        assert_eq!(report.decision, Decision::Genuine, "specimen {i} ({:?}):\n  {}", s.document.format, explain(&report));
+        assert_eq!(
+            report.decision,
+            Decision::Genuine,
+            "specimen {i} ({:?}):\n  {}",
+            s.document.format,
+            explain(&report)
+        );
         for id in [CheckId::UvSubstrate, CheckId::IrMrzAbsorption, CheckId::MrzValidity, CheckId::MrzVsViz] {
             assert_eq!(state(&report, id), Some(CheckState::Pass), "{}", id.name());
         }
@@ -151,8 +157,7 @@ fn truncated_capture_is_unable_to_examine() {
     let Some(renderer) = renderer() else { return };
     let s = specimen(FraudClass::Genuine, 1);
     let mut document = read(renderer, &s);
-    for capture in [&mut document.captures.white, &mut document.captures.infrared, &mut document.captures.ultraviolet]
-    {
+    for capture in [&mut document.captures.white, &mut document.captures.infrared, &mut document.captures.ultraviolet] {
         let c = capture.as_mut().unwrap();
         // The reader delivered only the left 60 % of every row.
         let keep = c.image.width * 6 / 10;
@@ -239,7 +244,10 @@ fn any_image() -> impl Strategy<Value = khil_biometrics::image::GrayImage> {
 }
 
 fn any_capture() -> impl Strategy<Value = Option<Capture>> {
-    proptest::option::of((prop_oneof![Just(0u16), Just(300u16), any::<u16>()], any_image()).prop_map(|(dpi, image)| Capture { dpi, image }))
+    proptest::option::of(
+        (prop_oneof![Just(0u16), Just(300u16), any::<u16>()], any_image())
+            .prop_map(|(dpi, image)| Capture { dpi, image }),
+    )
 }
 
 proptest! {
@@ -276,7 +284,7 @@ proptest! {
         let image = khil_biometrics::image::GrayImage {
             width: w,
             height: h,
-            pixels: (0..w * h).map(|i| if (i * 7 + seed as usize) % 13 == 0 { fill } else { (i as u8).wrapping_mul(seed) }).collect(),
+            pixels: (0..w * h).map(|i| if (i * 7 + seed as usize).is_multiple_of(13) { fill } else { (i as u8).wrapping_mul(seed) }).collect(),
         };
         let capture = Some(Capture { dpi: 300, image });
         let mut document = s.reader_data();

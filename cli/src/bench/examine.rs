@@ -126,7 +126,12 @@ fn run_space(
                     let Some(&(class, index)) = jobs.get(i) else { break };
                     let specimen = catalogue.specimen(class, index);
                     let t0 = Instant::now();
-                    let captures = renderer.render_set(&specimen.page, &specimen.design, &specimen.conditions, specimen.capture_seed);
+                    let captures = renderer.render_set(
+                        &specimen.page,
+                        &specimen.design,
+                        &specimen.conditions,
+                        specimen.capture_seed,
+                    );
                     let render_ms = t0.elapsed().as_secs_f64() * 1e3;
                     let document = specimen.as_read(captures);
                     let t1 = Instant::now();
@@ -137,12 +142,23 @@ fn run_space(
                         _ => Vec::new(),
                     };
                     let measured = report.checks.iter().filter_map(|c| c.measured.map(|m| (c.id, m))).collect();
-                    let outcome =
-                        Outcome { class, decision: report.decision.name(), flagged_by, examine_ms, render_ms, measured };
+                    let outcome = Outcome {
+                        class,
+                        decision: report.decision.name(),
+                        flagged_by,
+                        examine_ms,
+                        render_ms,
+                        measured,
+                    };
                     outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(outcome);
                     let done = i + 1;
                     if done % 200 == 0 {
-                        eprintln!("{}: {done}/{} specimens, {:.0} s", space.name(), jobs.len(), started.elapsed().as_secs_f64());
+                        eprintln!(
+                            "{}: {done}/{} specimens, {:.0} s",
+                            space.name(),
+                            jobs.len(),
+                            started.elapsed().as_secs_f64()
+                        );
                     }
                 }
             });

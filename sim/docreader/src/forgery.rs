@@ -232,10 +232,8 @@ impl Catalogue {
         let documents = Documents::new(key, self.today);
         // Classes that compare the page with the chip need a document with one; every class but Expired needs
         // one valid today.
-        let needs_chip = matches!(
-            class,
-            FraudClass::AlteredMrzRecomputed | FraudClass::PhotoSubstitution | FraudClass::StolenBlank
-        );
+        let needs_chip =
+            matches!(class, FraudClass::AlteredMrzRecomputed | FraudClass::PhotoSubstitution | FraudClass::StolenBlank);
         let base = ((class as u64) << 40) | (index << 8);
         let document = (0..256)
             .map(|j| documents.document(base + j))
@@ -368,7 +366,8 @@ impl Catalogue {
             }
             (ParameterSpace::HeldOut, false) => {
                 if rng.random_bool(0.5) {
-                    let expiry = s.document.expiry_date.add_years(rng.random_range(1..6)).unwrap_or(s.document.expiry_date);
+                    let expiry =
+                        s.document.expiry_date.add_years(rng.random_range(1..6)).unwrap_or(s.document.expiry_date);
                     s.page.set_viz("expiry_date", iso(expiry));
                 } else {
                     let number = change_one_digit(&s.document.document_number, rng);
@@ -389,7 +388,8 @@ impl Catalogue {
         match field {
             "birth_date" => altered.birth_date = shifted_date(altered.birth_date, rng.random_range(1..3000), rng),
             "expiry_date" => {
-                altered.expiry_date = altered.expiry_date.add_years(rng.random_range(1..8)).unwrap_or(altered.expiry_date);
+                altered.expiry_date =
+                    altered.expiry_date.add_years(rng.random_range(1..8)).unwrap_or(altered.expiry_date);
             }
             _ => altered.document_number = change_one_digit(&altered.document_number, rng),
         }
@@ -423,7 +423,8 @@ impl Catalogue {
                 altered.birth_date = shifted_date(altered.birth_date, rng.random_range(1..5000), rng);
             }
             (ParameterSpace::HeldOut, true) => {
-                altered.expiry_date = altered.expiry_date.add_years(rng.random_range(1..8)).unwrap_or(altered.expiry_date);
+                altered.expiry_date =
+                    altered.expiry_date.add_years(rng.random_range(1..8)).unwrap_or(altered.expiry_date);
             }
             (ParameterSpace::HeldOut, false) => {
                 let other = documents.document(rng.random::<u64>() >> 8);
@@ -464,12 +465,12 @@ impl Catalogue {
         };
         let (code, name) = issuers[rng.random_range(0..issuers.len())];
         let mut fields = s.document.mrz_fields();
-        fields.issuing_state = code.to_owned();
-        fields.nationality = code.to_owned();
-        let lines = fields.generate().map(|g| g.lines).unwrap_or_else(|_| s.page.mrz_lines.clone());
+        code.clone_into(&mut fields.issuing_state);
+        code.clone_into(&mut fields.nationality);
+        let lines = fields.generate().map_or_else(|_| s.page.mrz_lines.clone(), |g| g.lines);
         let mut page = s.page.clone();
-        page.state_name = name.to_owned();
-        page.emblem_code = code.to_owned();
+        name.clone_into(&mut page.state_name);
+        code.clone_into(&mut page.emblem_code);
         page.pattern_seed = rng.random();
         page.set_viz("issuing_state", code.to_owned());
         page.set_viz("nationality", code.to_owned());
@@ -514,7 +515,11 @@ fn shifted_date(d: CivilDate, days: i64, rng: &mut ChaCha8Rng) -> CivilDate {
 }
 
 fn different(current: &str, candidate: &str, fallback: &str) -> String {
-    if candidate != current && !candidate.is_empty() { candidate.to_owned() } else { format!("{fallback}{}", current.len()) }
+    if candidate != current && !candidate.is_empty() {
+        candidate.to_owned()
+    } else {
+        format!("{fallback}{}", current.len())
+    }
 }
 
 /// `number` with one digit replaced by another (or, without digits, its last character).

@@ -17,8 +17,8 @@ use ab_glyph::{Font, FontVec, PxScale, ScaleFont, point};
 use khil_biometrics::image::GrayImage;
 use khil_docreader::Light;
 use khil_mrtd::mrz::{CivilDate, Format};
-use khil_sim_population::documents::{Kind, State, TravelDocument};
 use khil_sim_mrtd::issue::placeholder_portrait_rgb;
+use khil_sim_population::documents::{Kind, State, TravelDocument};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -348,12 +348,20 @@ impl Renderer {
         seed: u64,
     ) -> [Capture; 3] {
         let layers = self.layers(content);
-        self.captures(&layers, content, design, [Channel::White, Channel::Infrared, Channel::Ultraviolet], conditions, seed)
+        self.captures(
+            &layers,
+            content,
+            design,
+            [Channel::White, Channel::Infrared, Channel::Ultraviolet],
+            conditions,
+            seed,
+        )
     }
 
     fn layers(&self, content: &PageContent) -> Layers {
         let key = GuillocheKey::of(content, self.dpi);
-        let cached = self.guilloche.lock().ok().and_then(|c| c.iter().find(|(k, _)| *k == key).map(|(_, m)| Arc::clone(m)));
+        let cached =
+            self.guilloche.lock().ok().and_then(|c| c.iter().find(|(k, _)| *k == key).map(|(_, m)| Arc::clone(m)));
         let background = cached.unwrap_or_else(|| {
             let map = Arc::new(guilloche(content.pattern_seed, &content.layout, self.dpi));
             if let Ok(mut cache) = self.guilloche.lock() {
@@ -955,7 +963,8 @@ fn compose(layers: &Layers, design: &Design, channels: &[Channel], fading: f32) 
         .collect();
     let (width, height) = (layers.mrz.width, layers.mrz.height);
     let mut out: Vec<Map> = channels.iter().map(|_| Map::new(width, height, 0.0)).collect();
-    let maps = [&layers.background.data, &layers.preprint.data, &layers.fields.data, &layers.portrait.data, &layers.mrz.data];
+    let maps =
+        [&layers.background.data, &layers.preprint.data, &layers.fields.data, &layers.portrait.data, &layers.mrz.data];
     for i in 0..width * height {
         let cover = maps.map(|m| m[i]);
         let fluorescent = layers.fluorescent.data[i];
@@ -1011,7 +1020,14 @@ fn wear_and_dirt(page: &mut Map, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi)
 /// The reader's captures of one placement: the page shifted and rotated on the glass, seen against the reader's
 /// dark lid, with uneven lamps, gain, black level and sensor noise. One image per composed page (one per light):
 /// the geometry is computed once for all of them, and each light has its own sensor noise from its own `rngs`.
-fn place(pages: &[Map], layout: &Layout, c: &Conditions, tilt: f32, rngs: &mut [ChaCha8Rng], dpi: Dpi) -> Vec<GrayImage> {
+fn place(
+    pages: &[Map],
+    layout: &Layout,
+    c: &Conditions,
+    tilt: f32,
+    rngs: &mut [ChaCha8Rng],
+    dpi: Dpi,
+) -> Vec<GrayImage> {
     let k = dpi.px_per_mm();
     let width = ((layout.width_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
     let height = ((layout.height_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
