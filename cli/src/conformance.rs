@@ -55,6 +55,12 @@ macro_rules! with_suite {
                 );
                 Ok($body)
             }
+            "docreader" => {
+                let $suite = khil_conformance::suites::docreader::DocReaderSuite::with_sim_readers(
+                    std::sync::Arc::new(SimDocReaders),
+                );
+                Ok($body)
+            }
             other => Err(unknown_class(other)),
         }
     };
@@ -455,6 +461,49 @@ fn test_pki_terminals(
 ) -> Result<(khil_mrtd::ta::TerminalCredentials, khil_mrtd::ta::TerminalCredentials), String> {
     let eac = khil_sim_mrtd::sim::test_pki(seed)?.eac;
     Ok((eac.terminal, eac.expired_terminal))
+}
+
+/// `sim:docreader?...` for the docreader class: khil's simulated reader in this process, both channels, its desk
+/// doing what an operator would.
+struct SimDocReaders;
+
+impl khil_conformance::suites::docreader::SimReaders for SimDocReaders {
+    fn open<'a>(
+        &'a self,
+        url: &'a DeviceUrl,
+    ) -> Pin<Box<dyn Future<Output = Result<khil_conformance::suites::docreader::SimReader, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let DeviceUrl::Sim(sim) = url else { return Err(format!("{url}: not a sim: URL")) };
+            if sim.device != khil_sim_docreader::SIMULATOR.name {
+                return Err(format!("{url}: the docreader class runs against sim:docreader, not sim:{}", sim.device));
+            }
+            let (khil, rte, desk) = khil_sim_docreader::sim::in_process(sim.params.clone()).await?;
+            Ok(khil_conformance::suites::docreader::SimReader {
+                khil,
+                rte,
+                desk: std::sync::Arc::new(ReaderDesk(desk)),
+            })
+        })
+    }
+}
+
+/// The simulated reader's desk as the suite asks for documents.
+struct ReaderDesk(std::sync::Arc<khil_sim_docreader::sim::Desk>);
+
+impl khil_conformance::suites::docreader::ReaderDesk for ReaderDesk {
+    fn place(&self, specimen: khil_conformance::suites::docreader::Specimen) -> Result<(), String> {
+        use khil_conformance::suites::docreader::Specimen;
+        let format = match specimen {
+            Specimen::Passport => khil_mrtd::mrz::Format::Td3,
+            Specimen::Td2 => khil_mrtd::mrz::Format::Td2,
+        };
+        self.0.place_format(format).map(drop)
+    }
+
+    fn remove(&self) -> Result<(), String> {
+        self.0.sim().remove();
+        Ok(())
+    }
 }
 
 /// The inspection-system class's lower tester: specimens of the passport simulator (population documents issued

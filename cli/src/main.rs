@@ -7,6 +7,7 @@ mod gate;
 mod mrz;
 mod pdf;
 mod sim;
+mod train;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,7 @@ enum Command {
     Gate(gate::GateArgs),
     Mrz(mrz::MrzArgs),
     Document(document::DocumentArgs),
+    Train(train::TrainArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Mrz(args) => mrz::run(args),
         // Exit status 0 (every check passed), 1 (one failed), 3 (incomplete), 2 (could not run): see document.rs.
         Command::Document(args) => on_runtime(document::run(args), Runtime::MultiThread).unwrap_or(ExitCode::from(2)),
+        Command::Train(args) => run(train::run(args), Runtime::MultiThread),
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }

@@ -37,7 +37,8 @@ in-process `sim:<device>?name=value&...` URLs.\n\nExamples:\n  khil sim echo --p
 khil sim fingerprint --pty --profile r307 --finger auto:7 --state lib.json\n  \
 khil sim osdp-pd --pty --profile gate-io --address 1 --scbk-file board.key\n  \
 khil sim gate --pty --address 1 --scbk-file board.key --fail-mode secure\n  \
-khil sim passport --vpcd 127.0.0.1:35963 --document 3";
+khil sim passport --vpcd 127.0.0.1:35963 --document 3\n  \
+khil sim docreader --pty --dpi 300 (then `rte <url>`: the reader's RTE MRZ channel)";
 
 /// The clap command of one simulator: the hosting flags, the line parameters and the device's own. A smart card
 /// has no serial line: it is hosted by vpcd only, and of the line parameters takes the seed and its own faults.
@@ -178,24 +179,60 @@ pub(crate) async fn run(args: SimArgs) -> Result<(), String> {
         }
         (Build::Stream(build), _) => build,
     };
-    let endpoint = match &hosting {
-        Hosting::Tcp(addr) => Endpoint::tcp(addr).await,
-        Hosting::Pty | Hosting::Vpcd(_) => Endpoint::pty(),
-    }
-    .map_err(|e| e.to_string())?;
+    let endpoint = open_endpoint(&hosting, None).await?;
     // Everything slow (synthesising fingers) happens here, before the ready line.
-    let built = build(&params).map_err(|e| e.to_string())?;
+    let mut built = build(&params).map_err(|e| e.to_string())?;
     if let Some(console) = &built.console {
         spawn_console(Arc::clone(console));
     }
+    // Further channels (a document reader's RTE line) on endpoints of the same kind: a pty each, or a free port
+    // on the same TCP host.
+    let mut channels = Vec::new();
+    for (name, device) in std::mem::take(&mut built.channels) {
+        let endpoint = open_endpoint(&hosting, Some(name)).await?;
+        channels.push((name, endpoint.client_url().to_string(), device, endpoint));
+    }
     let url = endpoint.client_url();
-    let shutdown = announce(sim, &url.to_string())?;
+    let named: Vec<(&str, &str)> = channels.iter().map(|(name, url, ..)| (*name, url.as_str())).collect();
+    let shutdown = announce(sim, &url.to_string(), &named)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    for (name, _, device, endpoint) in channels {
+        let mut stopped = stopped.clone();
+        let until = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        tokio::spawn(async move {
+            if let Err(e) = khil_sim_host::Built::serve_channel(device, endpoint, until).await {
+                tracing::warn!(channel = name, error = %e, "channel failed");
+            }
+        });
+    }
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
     // On a worker thread, not the one in `block_on`: a device that calls `block_in_place` there (a scan on the
     // fingerprint reader PD) left the signal unheard until its client closed the port.
     tokio::spawn(built.serve(endpoint, shutdown))
         .await
         .map_err(|e| format!("simulator task: {e}"))?
         .map_err(|e| e.to_string())
+}
+
+/// The endpoint `hosting` names; for a further channel (`channel`), a new pty, or a free port on the TCP host.
+async fn open_endpoint(hosting: &Hosting, channel: Option<&str>) -> Result<Endpoint, String> {
+    match (hosting, channel) {
+        (Hosting::Tcp(addr), None) => Endpoint::tcp(addr).await,
+        (Hosting::Tcp(addr), Some(_)) => {
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(host, _)| host);
+            Endpoint::tcp(&format!("{host}:0")).await
+        }
+        (Hosting::Pty | Hosting::Vpcd(_), _) => Endpoint::pty(),
+    }
+    .map_err(|e| match channel {
+        Some(name) => format!("the {name} channel: {e}"),
+        None => e.to_string(),
+    })
 }
 
 /// A smart card plugged into pcscd's vpcd: `ready pcsc://<reader>` once it is in the reader.
@@ -216,20 +253,26 @@ async fn run_card(
     let first = endpoint.dial().await.map_err(|e| e.to_string())?;
     let first = (*built.presented.borrow()).then_some(first);
     let url = endpoint.client_url().to_string();
-    let shutdown = announce(sim, &url)?;
+    let shutdown = announce(sim, &url, &[])?;
     tokio::spawn(built.serve_vpcd(endpoint, first, shutdown))
         .await
         .map_err(|e| format!("simulator task: {e}"))?
         .map_err(|e| e.to_string())
 }
 
-/// Installs the signal handlers, then prints the one `ready <url>` line; the future ends the simulator.
-fn announce(sim: &Simulator, url: &str) -> Result<impl Future<Output = ()> + use<>, String> {
+/// Installs the signal handlers, then prints the one `ready <url>` line, and a line `<name> <url>` for each further
+/// channel; the future ends the simulator.
+fn announce(sim: &Simulator, url: &str, channels: &[(&str, &str)]) -> Result<impl Future<Output = ()> + use<>, String> {
     // Handlers go in before the ready line: a supervisor may signal as soon as it has read it.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "ready {url}").and_then(|()| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
+        let text: String = std::iter::once(format!("ready {url}\n"))
+            .chain(channels.iter().map(|(name, url)| format!("{name} {url}\n")))
+            .collect();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write to stdout: {e}"))?;
     }
     tracing::info!(device = sim.name, %url, "simulator ready");
     Ok(async {

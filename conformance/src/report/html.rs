@@ -10,7 +10,7 @@ use crate::runner::{PurposeResult, RunReport, RunVerdict, Summary};
 use crate::verdict::{Direction, Evidence, Outcome, Verdict};
 
 /// Escapes text for HTML element content and quoted attribute values.
-pub(crate) fn esc(text: &str) -> String {
+pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

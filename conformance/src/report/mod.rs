@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::runner::{PurposeResult, RunReport};
 
-pub use html::html;
+pub use html::{esc, html};
 pub use junit::junit;
 
 /// File names [`write_all`] writes, in the order it returns them.

@@ -1,5 +1,6 @@
 //! The suites, one per device class. Adding a class adds a module here and a line in `CLASSES`.
 
+pub mod docreader;
 pub mod emrtd;
 pub mod inspection;
 pub mod osdp;
@@ -11,4 +12,5 @@ pub const CLASSES: &[(&str, &str)] = &[
     ("osdp-pd", osdp::TITLE),
     ("emrtd-chip", emrtd::TITLE),
     ("inspection-system", inspection::TITLE),
+    ("docreader", docreader::TITLE),
 ];

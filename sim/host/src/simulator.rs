@@ -118,6 +118,10 @@ pub struct Built {
     pub device: Arc<dyn DynDevice>,
     pub line: Line,
     pub console: Option<Arc<dyn Console>>,
+    /// Further channels of the same device (a document reader's RTE MRZ line beside its main channel), each
+    /// served on an endpoint of its own by `khil sim`, named in a line `<name> <url>` after the ready line. A
+    /// `sim:` URL reaches the main channel only.
+    pub channels: Vec<(&'static str, Arc<dyn DynDevice>)>,
 }
 
 impl std::fmt::Debug for Built {
@@ -128,7 +132,14 @@ impl std::fmt::Debug for Built {
 
 impl Built {
     pub fn new<D: Device>(device: Arc<D>, line: Line) -> Built {
-        Built { device, line, console: None }
+        Built { device, line, console: None, channels: Vec::new() }
+    }
+
+    /// Adds a further channel called `name` (see [`Built::channels`]).
+    #[must_use]
+    pub fn with_channel<D: Device>(mut self, name: &'static str, device: Arc<D>) -> Built {
+        self.channels.push((name, device));
+        self
     }
 
     #[must_use]
@@ -144,6 +155,16 @@ impl Built {
     /// Serves clients on `endpoint` until `shutdown` (`khil sim`).
     pub async fn serve(self, endpoint: Endpoint, shutdown: impl Future<Output = ()>) -> Result<(), LinkError> {
         crate::serve(Arc::new(AnyDevice(self.device)), endpoint, self.line, shutdown).await
+    }
+
+    /// Serves clients of further channel `device` on `endpoint` until `shutdown`, without the main channel's line
+    /// faults or pacing.
+    pub async fn serve_channel(
+        device: Arc<dyn DynDevice>,
+        endpoint: Endpoint,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), LinkError> {
+        crate::serve(Arc::new(AnyDevice(device)), endpoint, Line::default(), shutdown).await
     }
 }
 

@@ -15,6 +15,7 @@ pub const SIMULATORS: &[&Simulator] = &[
     &khil_sim_osdp::SIMULATOR,
     &khil_sim_gate::SIMULATOR,
     &khil_sim_mrtd::SIMULATOR,
+    &khil_sim_docreader::SIMULATOR,
 ];
 
 /// The simulator called `name`.
@@ -63,5 +64,15 @@ impl SimCardConnector for Simulators {
             .map_err(|e| unsupported(e.to_string()))?;
         let built = build(&params).map_err(|e| unsupported(e.to_string()))?;
         Ok(Box::new(built.in_memory()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The document reader and the passport chip lay the same population documents on the desk: document 3 on
+    /// `sim:docreader` is document 3 on `sim:passport` of the same seed.
+    #[test]
+    fn the_reader_and_the_chip_date_the_population_alike() {
+        assert_eq!(khil_sim_docreader::sim::REFERENCE_DAY, khil_sim_mrtd::sim::REFERENCE_DAY);
     }
 }
