@@ -55,7 +55,7 @@ impl Examiner {
             reading.as_ref().and_then(|r| self.models.find(&r.mrz.issuing_state, &r.mrz.document_code, r.mrz.format));
         match (&reading, model) {
             (_, Some(m)) => {
-                checks.push(note(CheckId::DocumentModel, CheckState::Pass, format!("model {}", key_text(m))))
+                checks.push(note(CheckId::DocumentModel, CheckState::Pass, format!("model {}", key_text(m))));
             }
             (Some(r), None) => {
                 let text = format!(
@@ -75,7 +75,7 @@ impl Examiner {
         }
 
         // Optical checks.
-        let lights = self.lights(document, model, format, &mut checks, &mut unable);
+        let lights = locate_lights(document, model, format, &mut checks, &mut unable);
         if let Some(lights) = &lights {
             optical_checks(lights, model, format, &mut checks);
             portrait_check(lights, model, document.chip.as_ref(), &mut checks);
@@ -94,66 +94,64 @@ impl Examiner {
             checks,
         }
     }
+}
 
-    /// Locates the page in white light; checks its size against the model.
-    fn lights<'a>(
-        &self,
-        document: &'a Document,
-        model: Option<&DocumentModel>,
-        format: Option<Format>,
-        checks: &mut Vec<Check>,
-        unable: &mut Option<String>,
-    ) -> Option<Lights<'a>> {
-        let Some(white) = &document.captures.white else {
-            let reason = "no white-light capture".to_owned();
+/// Locates the page in white light; checks its size against the model.
+fn locate_lights<'a>(
+    document: &'a Document,
+    model: Option<&DocumentModel>,
+    format: Option<Format>,
+    checks: &mut Vec<Check>,
+    unable: &mut Option<String>,
+) -> Option<Lights<'a>> {
+    let Some(white) = &document.captures.white else {
+        let reason = "no white-light capture".to_owned();
+        unable.get_or_insert(reason.clone());
+        checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
+        return None;
+    };
+    let frame = match locate(&white.image, white.dpi) {
+        Ok(f) => f,
+        Err(e) => {
+            let reason = e.reason().to_owned();
             unable.get_or_insert(reason.clone());
             checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
             return None;
-        };
-        let frame = match locate(&white.image, white.dpi) {
-            Ok(f) => f,
-            Err(e) => {
-                let reason = e.reason().to_owned();
-                unable.get_or_insert(reason.clone());
-                checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
-                return None;
-            }
-        };
-        let nominal = model.map(|m| (m.width_mm, m.height_mm)).or_else(|| format.map(page_size));
-        let frame = match nominal {
-            Some((w, h)) => frame.with_size(w, h),
-            None => frame,
-        };
-        let mut location = note(CheckId::PageLocation, CheckState::Pass, "page found in white light".into());
-        location.region = Some(frame.region(RoutineLight::Vi, RectMm { x: 0.0, y: 0.0, w: frame.w_mm, h: frame.h_mm }));
-        checks.push(location);
-        if let Some((w, h)) = nominal {
-            let off = f64::from((frame.measured_w_mm - w).abs().max((frame.measured_h_mm - h).abs()));
-            let threshold = Threshold { relation: Relation::AtMost, value: th::PAGE_SIZE_TOLERANCE_MM };
-            let text =
-                format!("measured {:.1} x {:.1} mm against {w} x {h} mm", frame.measured_w_mm, frame.measured_h_mm);
-            checks.push(judged(CheckId::PageSize, None, off, threshold, None, text));
         }
-        let Some(lid_w) = lid_level(&white.image, &frame) else {
-            let reason = "no reader lid in view around the page".to_owned();
-            unable.get_or_insert(reason.clone());
-            checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
-            return None;
-        };
-        let other = |c: &'a Option<Capture>| {
-            c.as_ref()
-                .filter(|c| {
-                    c.dpi == white.dpi && c.image.width == white.image.width && c.image.height == white.image.height
-                })
-                .and_then(|c| lid_level(&c.image, &frame).map(|l| (&c.image, l)))
-        };
-        Some(Lights {
-            frame,
-            white: (&white.image, lid_w),
-            infrared: other(&document.captures.infrared),
-            ultraviolet: other(&document.captures.ultraviolet),
-        })
+    };
+    let nominal = model.map(|m| (m.width_mm, m.height_mm)).or_else(|| format.map(page_size));
+    let frame = match nominal {
+        Some((w, h)) => frame.with_size(w, h),
+        None => frame,
+    };
+    let mut location = note(CheckId::PageLocation, CheckState::Pass, "page found in white light".into());
+    location.region = Some(frame.region(RoutineLight::Vi, RectMm { x: 0.0, y: 0.0, w: frame.w_mm, h: frame.h_mm }));
+    checks.push(location);
+    if let Some((w, h)) = nominal {
+        let off = f64::from((frame.measured_w_mm - w).abs().max((frame.measured_h_mm - h).abs()));
+        let threshold = Threshold { relation: Relation::AtMost, value: th::PAGE_SIZE_TOLERANCE_MM };
+        let text = format!("measured {:.1} x {:.1} mm against {w} x {h} mm", frame.measured_w_mm, frame.measured_h_mm);
+        checks.push(judged(CheckId::PageSize, None, off, threshold, None, text));
     }
+    let Some(lid_w) = lid_level(&white.image, &frame) else {
+        let reason = "no reader lid in view around the page".to_owned();
+        unable.get_or_insert(reason.clone());
+        checks.push(note(CheckId::PageLocation, CheckState::Unable, reason));
+        return None;
+    };
+    let other = |c: &'a Option<Capture>| {
+        c.as_ref()
+            .filter(|c| {
+                c.dpi == white.dpi && c.image.width == white.image.width && c.image.height == white.image.height
+            })
+            .and_then(|c| lid_level(&c.image, &frame).map(|l| (&c.image, l)))
+    };
+    Some(Lights {
+        frame,
+        white: (&white.image, lid_w),
+        infrared: other(&document.captures.infrared),
+        ultraviolet: other(&document.captures.ultraviolet),
+    })
 }
 
 fn key_text(m: &DocumentModel) -> String {
@@ -228,10 +226,11 @@ impl Probe<'_> {
         let (img, lid) = self.lights.white;
         sample(img, x, y).map(|v| v - lid)
     }
+}
 
-    fn other(&self, light: (&GrayImage, f32), x: f32, y: f32) -> Option<f32> {
-        sample(light.0, x, y).map(|v| v - light.1)
-    }
+/// A capture's grey level over its lid level at a capture point.
+fn response(light: (&GrayImage, f32), x: f32, y: f32) -> Option<f32> {
+    sample(light.0, x, y).map(|v| v - light.1)
 }
 
 /// Page points on a grid of `step_mm` over `r`.
@@ -258,7 +257,7 @@ fn optical_checks(lights: &Lights, model: Option<&DocumentModel>, format: Option
                     let (px, py) = f.to_px(x, y);
                     let w = probe.white(px, py)?;
                     // Paper, not print: bright in white light.
-                    (w > 40.0).then(|| probe.other(uv, px, py).map(|u| u / w)).flatten()
+                    (w > 40.0).then(|| response(uv, px, py).map(|u| u / w)).flatten()
                 })
                 .collect();
             let m = if ratios.len() < 50 { f32::NAN } else { median(&mut ratios) };
@@ -345,7 +344,7 @@ fn print_absorbance(probe: &Probe, ir: (&GrayImage, f32), r: RectMm, ink: f32, s
         let samples: Vec<(f32, f32)> = grid(strip, step)
             .filter_map(|(x, y)| {
                 let (px, py) = f.to_px(x, y);
-                Some((probe.white(px, py)?, probe.other(ir, px, py)?))
+                Some((probe.white(px, py)?, response(ir, px, py)?))
             })
             .collect();
         if samples.len() < 20 {
@@ -381,7 +380,7 @@ fn uv_feature(probe: &Probe, uv: Option<(&GrayImage, f32)>, routine: &Routine) -
                 let (x, y) = (cx + radius * fraction * a.cos(), cy + radius * fraction * a.sin());
                 let (px, py) = f.to_px(x, y);
                 let w = probe.white(px, py)?;
-                (w > 40.0).then(|| probe.other(uv, px, py).map(|u| u / w)).flatten()
+                (w > 40.0).then(|| response(uv, px, py).map(|u| u / w)).flatten()
             })
             .collect()
     };
@@ -579,7 +578,7 @@ fn mrz_vs_viz(document: &Document, mrz: &Mrz) -> Check {
     }
     compare("birth_date", viz("birth_date").map(|v| date(v, mrz.birth_date).unwrap_or(false)));
     compare("expiry_date", viz("expiry_date").map(|v| date(v, mrz.expiry_date).unwrap_or(false)));
-    compare("sex", viz("sex").map(|v| v.trim().chars().next() == Some(mrz.sex.to_char())));
+    compare("sex", viz("sex").map(|v| v.trim().starts_with(mrz.sex.to_char())));
     compare("nationality", viz("nationality").map(|v| v.trim() == mrz.nationality));
     compare("issuing_state", viz("issuing_state").map(|v| v.trim() == mrz.issuing_state));
     if compared == 0 {

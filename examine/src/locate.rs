@@ -46,13 +46,13 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
-    pub(crate) fn to_px(&self, x_mm: f32, y_mm: f32) -> (f32, f32) {
+    pub(crate) fn to_px(self, x_mm: f32, y_mm: f32) -> (f32, f32) {
         let (u, v) = ((x_mm - self.w_mm / 2.0) * self.k, (y_mm - self.h_mm / 2.0) * self.k);
         (self.cx + u * self.cos - v * self.sin, self.cy + u * self.sin + v * self.cos)
     }
 
     /// Page millimetres of a capture pixel position.
-    pub(crate) fn to_mm(&self, x: f32, y: f32) -> (f32, f32) {
+    pub(crate) fn to_mm(self, x: f32, y: f32) -> (f32, f32) {
         let (dx, dy) = (x - self.cx, y - self.cy);
         let (u, v) = (dx * self.cos + dy * self.sin, -dx * self.sin + dy * self.cos);
         (u / self.k + self.w_mm / 2.0, v / self.k + self.h_mm / 2.0)
@@ -176,7 +176,7 @@ pub(crate) fn locate(img: &GrayImage, dpi: u16) -> Result<Frame, LocateError> {
     let mu02 = m02 / m00 - cy * cy;
     let mu11 = m11 / m00 - cx * cy;
     let angle = 0.5 * (2.0 * mu11).atan2(mu20 - mu02);
-    let half = (mu20 + mu02) / 2.0;
+    let half = f64::midpoint(mu20, mu02);
     let root = (((mu20 - mu02) / 2.0).powi(2) + mu11 * mu11).sqrt();
     let (l1, l2) = (half + root, (half - root).max(0.0));
     let k = f32::from(dpi) / 25.4;

@@ -284,7 +284,7 @@ proptest! {
         let image = khil_biometrics::image::GrayImage {
             width: w,
             height: h,
-            pixels: (0..w * h).map(|i| if (i * 7 + seed as usize) % 13 == 0 { fill } else { (i as u8).wrapping_mul(seed) }).collect(),
+            pixels: (0..w * h).map(|i| if (i * 7 + seed as usize).is_multiple_of(13) { fill } else { (i as u8).wrapping_mul(seed) }).collect(),
         };
         let capture = Some(Capture { dpi: 300, image });
         let mut document = s.reader_data();

@@ -80,7 +80,8 @@ pub(crate) fn run(args: &ExamineBenchArgs) -> Result<(), String> {
         Space::HeldOut => vec![ParameterSpace::HeldOut],
         Space::Both => vec![ParameterSpace::Development, ParameterSpace::HeldOut],
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let threads =
+        args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get)).max(1);
     let mut reports = Vec::new();
     for space in spaces {
         let outcomes = run_space(args, &renderer, today, space, threads);
@@ -152,7 +153,7 @@ fn run_space(
                     };
                     outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(outcome);
                     let done = i + 1;
-                    if done % 200 == 0 {
+                    if done.is_multiple_of(200) {
                         eprintln!(
                             "{}: {done}/{} specimens, {:.0} s",
                             space.name(),
@@ -194,7 +195,7 @@ fn report(space: ParameterSpace, outcomes: &[Outcome]) -> serde_json::Value {
             }
         }
         let mut by: Vec<(&str, usize)> = by.into_iter().collect();
-        by.sort_by(|a, b| b.1.cmp(&a.1));
+        by.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
         let by_text: Vec<String> = by.iter().take(3).map(|(n, c)| format!("{n} {c}")).collect();
         let label = if class == FraudClass::Genuine { "false alarm" } else { "" };
         println!(

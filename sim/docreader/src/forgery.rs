@@ -15,7 +15,7 @@
 //! behaviour chosen here; a blank stolen after personalisation would carry the victim's data instead).
 
 use khil_biometrics::image::GrayImage;
-use khil_mrtd::mrz::{CivilDate, Format, Name};
+use khil_mrtd::mrz::{CivilDate, Format, Mrz, Name};
 use khil_sim_population::documents::{Documents, Kind, TravelDocument};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -380,38 +380,47 @@ impl Catalogue {
     /// A date digit changed in the MRZ (and the VIZ to match), the check digits left as printed. Development:
     /// the date of birth; held-out: the date of expiry or the document number.
     fn alter_mrz_digit(&self, s: &mut Specimen, rng: &mut ChaCha8Rng) {
-        let (field, mut altered) = match self.space {
-            ParameterSpace::Development => ("birth_date", s.document.clone()),
-            ParameterSpace::HeldOut if rng.random_bool(0.5) => ("expiry_date", s.document.clone()),
-            ParameterSpace::HeldOut => ("document_number", s.document.clone()),
-        };
-        match field {
-            "birth_date" => altered.birth_date = shifted_date(altered.birth_date, rng.random_range(1..3000), rng),
-            "expiry_date" => {
-                altered.expiry_date =
-                    altered.expiry_date.add_years(rng.random_range(1..8)).unwrap_or(altered.expiry_date);
-            }
-            _ => altered.document_number = change_one_digit(&altered.document_number, rng),
-        }
-        // The altered lines with the original check digits: copy every check-digit position from the original.
         let original = s.document.mrz().lines;
-        let recomputed = altered.mrz().lines;
         let checks = check_positions(s.document.format);
-        let lines: Vec<String> = recomputed
-            .iter()
-            .zip(&original)
-            .enumerate()
-            .map(|(i, (new, old))| {
-                new.chars()
-                    .zip(old.chars())
-                    .enumerate()
-                    .map(|(j, (n, o))| if checks.contains(&(i, j)) { o } else { n })
-                    .collect()
-            })
-            .collect();
-        let portrait = s.page.portrait.clone();
-        s.page = PageContent::with_portrait(&altered, portrait);
-        s.page.mrz_lines = lines;
+        // A changed field can keep its check digit (one in ten), and a visa has no composite to catch it: try
+        // again until a printed check digit is wrong, which is what this class is.
+        for _ in 0..32 {
+            let mut altered = s.document.clone();
+            let field = match self.space {
+                ParameterSpace::Development => "birth_date",
+                ParameterSpace::HeldOut if rng.random_bool(0.5) => "expiry_date",
+                ParameterSpace::HeldOut => "document_number",
+            };
+            match field {
+                "birth_date" => altered.birth_date = shifted_date(altered.birth_date, rng.random_range(1..3000), rng),
+                "expiry_date" => {
+                    altered.expiry_date =
+                        altered.expiry_date.add_years(rng.random_range(1..8)).unwrap_or(altered.expiry_date);
+                }
+                _ => altered.document_number = change_one_digit(&altered.document_number, rng),
+            }
+            // The altered lines with the original check digits: every check-digit position from the original.
+            let lines: Vec<String> = altered
+                .mrz()
+                .lines
+                .iter()
+                .zip(&original)
+                .enumerate()
+                .map(|(i, (new, old))| {
+                    new.chars()
+                        .zip(old.chars())
+                        .enumerate()
+                        .map(|(j, (n, o))| if checks.contains(&(i, j)) { o } else { n })
+                        .collect()
+                })
+                .collect();
+            if Mrz::read_lines(&lines).is_ok_and(|r| !r.all_ok()) {
+                let portrait = s.page.portrait.clone();
+                s.page = PageContent::with_portrait(&altered, portrait);
+                s.page.mrz_lines = lines;
+                return;
+            }
+        }
     }
 
     /// MRZ and VIZ altered consistently, check digits recomputed; the chip keeps the original. Development: the
@@ -465,12 +474,12 @@ impl Catalogue {
         };
         let (code, name) = issuers[rng.random_range(0..issuers.len())];
         let mut fields = s.document.mrz_fields();
-        fields.issuing_state = code.to_owned();
-        fields.nationality = code.to_owned();
-        let lines = fields.generate().map(|g| g.lines).unwrap_or_else(|_| s.page.mrz_lines.clone());
+        code.clone_into(&mut fields.issuing_state);
+        code.clone_into(&mut fields.nationality);
+        let lines = fields.generate().map_or_else(|_| s.page.mrz_lines.clone(), |g| g.lines);
         let mut page = s.page.clone();
-        page.state_name = name.to_owned();
-        page.emblem_code = code.to_owned();
+        name.clone_into(&mut page.state_name);
+        code.clone_into(&mut page.emblem_code);
         page.pattern_seed = rng.random();
         page.set_viz("issuing_state", code.to_owned());
         page.set_viz("nationality", code.to_owned());
@@ -548,7 +557,6 @@ fn check_positions(format: Format) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use khil_mrtd::mrz::Mrz;
 
     fn today() -> CivilDate {
         CivilDate::new(2026, 12, 6).unwrap()
@@ -577,6 +585,10 @@ mod tests {
     #[test]
     fn each_class_changes_what_it_says() {
         let cat = Catalogue::new(9, today(), ParameterSpace::Development);
+        for i in 0..30 {
+            let d = cat.specimen(FraudClass::AlteredMrzCheckDigit, i);
+            assert!(!Mrz::read_lines(&d.page.mrz_lines).unwrap().all_ok(), "specimen {i}: check digits still right");
+        }
         for i in 0..6 {
             let g = cat.specimen(FraudClass::Genuine, i);
             assert_eq!(Some(&g.page.mrz_lines), g.chip.as_ref().map(|c| &c.dg1_mrz).or(Some(&g.page.mrz_lines)));
