@@ -31,7 +31,8 @@ fn layer(folder: &str) -> Option<Layer> {
     Some(match folder {
         "drivers/link" | "drivers/apdu" | "biometrics" => Layer::Core,
         "biometrics/nbis" => Layer::Reference,
-        "clearance" => Layer::Flow,
+        // The document examiner: host-side logic over what readers and chips return, like the flow that uses it.
+        "clearance" | "examine" => Layer::Flow,
         "conformance" => Layer::Conformance,
         "cli" => Layer::Binary,
         "test-support" => Layer::Test,

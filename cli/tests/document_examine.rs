@@ -78,7 +78,10 @@ fn a_chip_that_does_not_belong_to_the_page_is_not_passed_over() {
     // Document 4's chip does not open with document 3's MRZ (BAC/PACE keys come from it): the chip checks cannot
     // pass, and the output says why.
     let out = examine(&["--device", "sim:docreader?document=3", "--chip", "sim:passport?document=4"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
     let v = json(&out);
+    assert_eq!(v["decision"], "forged-or-altered", "{v}");
+    assert_eq!(state(&v, "chip-authentication"), "fail", "{v}");
     assert_ne!(state(&v, "mrz-vs-chip"), "pass", "{v}");
     assert_ne!(state(&v, "portrait-vs-chip"), "pass", "{v}");
     assert!(v["notes"].to_string().contains("did not open"), "{v}");

@@ -621,6 +621,11 @@ fn mrz_vs_chip(document: &Document, model: Option<&DocumentModel>, checks: &mut 
         Authentication::NotPerformed => {
             note(CheckId::ChipAuthentication, CheckState::Unable, "passive authentication not performed".into())
         }
+        Authentication::NotOpened => note(
+            CheckId::ChipAuthentication,
+            CheckState::Fail,
+            "the chip does not open with the access keys of the printed MRZ".into(),
+        ),
     });
 }
 

@@ -29,6 +29,9 @@ pub enum Authentication {
     /// The chip opened but its data did not verify.
     Failed,
     NotPerformed,
+    /// The chip answered but did not open with the access keys of the MRZ printed on the page (BAC and PACE keys
+    /// come from it): the page's MRZ is not the one the chip was issued with. `dg1_mrz` is empty then.
+    NotOpened,
 }
 
 /// What the chip yielded.

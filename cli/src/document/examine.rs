@@ -123,9 +123,14 @@ async fn examine(args: &ExamineArgs) -> Result<(Acquired, Report), String> {
             acquired.notes.push("the chip was not read: the reader read no MRZ to open it with".into());
         } else {
             let inspection = args.chip_options.inspect("chip", chip, mrz).await?;
-            acquired.chip_access = inspection.access.clone();
+            acquired.chip_access.clone_from(&inspection.access);
             match chip_data(&inspection) {
-                Ok(data) => acquired.document.chip = Some(data),
+                Ok(data) => {
+                    if data.authentication == Authentication::NotOpened {
+                        acquired.notes.push("the chip did not open with the MRZ the reader read".into());
+                    }
+                    acquired.document.chip = Some(data);
+                }
                 Err(why) => acquired.notes.push(why),
             }
         }
@@ -146,7 +151,7 @@ async fn acquire(device: &str, wait: Duration) -> Result<Acquired, String> {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match reader.next_event(left).await.map_err(|e| format!("--device {device}: {e}"))? {
             Some(Event::DocumentPlaced { document, mrz }) => break (document, mrz),
-            Some(Event::DocumentRemoved { .. }) => continue,
+            Some(Event::DocumentRemoved { .. }) => {}
             Some(Event::Fault { code, text }) => {
                 return Err(format!("--device {device}: the reader reports {code}: {text}"));
             }
@@ -205,8 +210,10 @@ async fn acquire(device: &str, wait: Duration) -> Result<Acquired, String> {
 /// DG1's MRZ and DG2's portrait (decoded to grey) from an inspection, and whether passive authentication held.
 fn chip_data(inspection: &Inspection) -> Result<ChipData, String> {
     use khil_mrtd::lds::{BiometricGroup, Dg1, FaceRecord, FileId};
+    if inspection.access.is_none() {
+        return Ok(ChipData { dg1_mrz: Vec::new(), dg2_portrait: None, authentication: Authentication::NotOpened });
+    }
     let authentication = match inspection.outcome() {
-        _ if inspection.access.is_none() => return Err("the chip did not open with the page's MRZ".into()),
         Outcome::Passed => Authentication::Passed,
         Outcome::Failed => Authentication::Failed,
         Outcome::Incomplete => Authentication::NotPerformed,
@@ -282,7 +289,7 @@ fn read_stop_list(path: &PathBuf) -> Result<StopList, String> {
                     && state.chars().all(|c| c.is_ascii_uppercase() || c == '<')
                     && number.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<') =>
             {
-                list.insert(state, number)
+                list.insert(state, number);
             }
             _ => {
                 return Err(format!(

@@ -44,7 +44,7 @@ pub(crate) fn page(device: &str, acquired: &Acquired, report: &Report) -> String
         esc(&info.firmware),
         info.dpi,
         esc(device),
-        report.model.as_ref().map(model_text).map(|m| esc(&m)).unwrap_or_else(|| "unknown".into()),
+        report.model.as_ref().map_or_else(|| "unknown".into(), |m| esc(&model_text(m))),
         match (&acquired.chip_access, &acquired.document.chip) {
             (Some(access), Some(_)) => format!("opened by {}", esc(access)),
             (Some(access), None) => format!("opened by {}; its data could not be used", esc(access)),
@@ -71,6 +71,20 @@ pub(crate) fn page(device: &str, acquired: &Acquired, report: &Report) -> String
         let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(note));
     }
 
+    lights(&mut out, acquired, report);
+    portraits(&mut out, acquired, report);
+    let failed = report.checks.iter().filter(|c| c.state == CheckState::Fail).count();
+    let _ = writeln!(
+        out,
+        "<footer>{} checks, {failed} failed. Written by khil {}.</footer></body></html>",
+        report.checks.len(),
+        khil_conformance::KHIL_VERSION
+    );
+    out
+}
+
+/// Each light's image with the regions its checks looked at outlined.
+fn lights(out: &mut String, acquired: &Acquired, report: &Report) {
     out.push_str("<h2>Page under each light</h2>\n<div class=\"lights\">\n");
     let captures = &acquired.document.captures;
     for (light, name, capture) in [
@@ -110,31 +124,20 @@ pub(crate) fn page(device: &str, acquired: &Acquired, report: &Report) -> String
         out.push_str("</svg></figure>\n");
     }
     out.push_str("</div>\n");
+}
 
-    if let Some(chip) = &acquired.document.chip {
-        if let Some(portrait) = &chip.dg2_portrait {
-            let verdict = report
-                .check(khil_examine::CheckId::PortraitVsChip)
-                .map(|c| state_word(c.state))
-                .unwrap_or("not compared");
-            let _ = writeln!(
-                out,
-                "<h2>Portraits</h2>\n<p>The chip's portrait (DG2) for comparison with the page's (outlined in the white \
-                 image). khil's comparison is image similarity ({verdict}), <strong>not face recognition</strong>: the \
-                 officer judges the person.</p>\n<figure data-portrait=\"chip\"><img alt=\"DG2 portrait\" src=\"{}\" \
-                 height=\"300\"><figcaption>chip (DG2)</figcaption></figure>",
-                png_uri(portrait)
-            );
-        }
-    }
-    let failed = report.checks.iter().filter(|c| c.state == CheckState::Fail).count();
+/// The chip's portrait, for the officer to set beside the page's (9303-2 C.29).
+fn portraits(out: &mut String, acquired: &Acquired, report: &Report) {
+    let Some(portrait) = acquired.document.chip.as_ref().and_then(|chip| chip.dg2_portrait.as_ref()) else { return };
+    let verdict = report.check(khil_examine::CheckId::PortraitVsChip).map_or("not compared", |c| state_word(c.state));
     let _ = writeln!(
         out,
-        "<footer>{} checks, {failed} failed. Written by khil {}.</footer></body></html>",
-        report.checks.len(),
-        khil_conformance::KHIL_VERSION
+        "<h2>Portraits</h2>\n<p>The chip's portrait (DG2) for comparison with the page's (outlined in the white \
+         image). khil's comparison is image similarity ({verdict}), <strong>not face recognition</strong>: the \
+         officer judges the person.</p>\n<figure data-portrait=\"chip\"><img alt=\"DG2 portrait\" src=\"{}\" \
+         height=\"300\"><figcaption>chip (DG2)</figcaption></figure>",
+        png_uri(portrait)
     );
-    out
 }
 
 fn png_uri(image: &GrayImage) -> String {

@@ -56,12 +56,12 @@ impl PopulationDocument {
     /// dirt: the same arguments give the same pixels.
     pub fn new(
         renderer: Arc<Renderer>,
-        document: TravelDocument,
+        document: &TravelDocument,
         design: Design,
         conditions: Conditions,
         seed: u64,
     ) -> PopulationDocument {
-        PopulationDocument { renderer, content: PageContent::of(&document), design, conditions, seed }
+        PopulationDocument { renderer, content: PageContent::of(document), design, conditions, seed }
     }
 
     /// The page of a catalogue specimen, as the forger printed it and as the catalogue lays it on the glass.

@@ -20,7 +20,7 @@ use khil_sim_population::documents::{Documents, Kind, TravelDocument};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::page::{Capture, Conditions, Design, PageContent, portrait_grey};
+use crate::page::{Conditions, Design, PageContent, portrait_grey};
 
 /// What a specimen is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -170,37 +170,6 @@ impl std::fmt::Debug for Specimen {
             .field("chip", &self.chip)
             .field("page", &self.page)
             .finish_non_exhaustive()
-    }
-}
-
-impl Specimen {
-    /// What a reader and an inspection system return for this specimen, given its captures (white, infrared,
-    /// ultraviolet, as [`crate::Renderer::render_set`] makes them): the page's MRZ and VIZ as printed (the
-    /// reader's OCR is assumed perfect here) and the chip's data.
-    pub fn as_read(&self, captures: [Capture; 3]) -> khil_examine::Document {
-        let [white, infrared, ultraviolet] = captures.map(|c| khil_examine::Capture { dpi: c.dpi, image: c.image });
-        let mut document = self.reader_data();
-        document.captures =
-            khil_examine::Captures { white: Some(white), infrared: Some(infrared), ultraviolet: Some(ultraviolet) };
-        document
-    }
-
-    /// As [`Specimen::as_read`] without captures: MRZ, VIZ and chip only.
-    pub fn reader_data(&self) -> khil_examine::Document {
-        khil_examine::Document {
-            captures: khil_examine::Captures::default(),
-            mrz_lines: self.page.mrz_lines.clone(),
-            viz: self.page.viz.iter().cloned().collect(),
-            chip: self.chip.as_ref().map(|c| khil_examine::ChipData {
-                dg1_mrz: c.dg1_mrz.clone(),
-                dg2_portrait: Some(c.dg2_portrait.clone()),
-                authentication: if c.passive_authentication_passed {
-                    khil_examine::Authentication::Passed
-                } else {
-                    khil_examine::Authentication::Failed
-                },
-            }),
-        }
     }
 }
 

@@ -118,10 +118,10 @@ fn assemble(params: &Params) -> Result<(Arc<DocReaderSim>, Arc<Desk>, khil_sim_h
     let sim = DocReaderSim::new(Reader::new(config, ReaderFaults::new(faults, line.seed)));
     let desk = Arc::new(Desk { sim: Arc::clone(&sim), renderer: Arc::new(Renderer::new(fonts, dpi)), seed: line.seed });
     if let Some(id) = params.get("document") {
-        let mut command = format!("place {}", id.value);
-        if let Some(fraud) = params.get("fraud") {
-            command.push_str(&format!(" fraud={}", fraud.value));
-        }
+        let command = match params.get("fraud") {
+            Some(fraud) => format!("place {} fraud={}", id.value, fraud.value),
+            None => format!("place {}", id.value),
+        };
         desk.command(&command).map_err(|e| id.bad(e.trim_start_matches("error ").to_owned()))?;
     }
     Ok((sim, desk, line))
@@ -263,7 +263,7 @@ impl Desk {
         // Each document's own capture noise, the same at every run of the seed.
         let seed = self.seed ^ id.rotate_left(17);
         let conditions = if severity > 0.0 { Conditions::random(seed, severity) } else { Conditions::ideal() };
-        PopulationDocument::new(Arc::clone(&self.renderer), document, design, conditions, seed)
+        PopulationDocument::new(Arc::clone(&self.renderer), &document, design, conditions, seed)
     }
 
     pub fn sim(&self) -> &Arc<DocReaderSim> {

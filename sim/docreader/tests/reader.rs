@@ -83,7 +83,7 @@ async fn the_drivers_read_a_rendered_document_on_both_channels() {
     settle().await;
     let document = population().first(400).find(|d| d.format == khil_mrtd::mrz::Format::Td2).unwrap();
     let renderer = Arc::new(Renderer::new(fonts, Dpi::D300));
-    let placed = PopulationDocument::new(renderer, document.clone(), Design::genuine(), Conditions::ideal(), 5);
+    let placed = PopulationDocument::new(renderer, &document, Design::genuine(), Conditions::ideal(), 5);
     let number = sim.place(Arc::new(placed));
     let Some(Event::DocumentPlaced { document: n, mrz: lines }) = host.next_event(WAIT).await.unwrap() else {
         panic!("no DocumentPresent")
