@@ -142,8 +142,9 @@ fn a_stolen_blank_is_caught_by_the_stop_list_and_the_html_page_outlines_the_chec
 
 #[test]
 fn what_cannot_run_exits_2_naming_it() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (&["--device", "sim:docreader", "--wait", "1"], "no document placed within 1 s"),
+        (&["--device", "sim:docreader?fraud=expired"], "given with `document`"),
         (&["--device", "nonsense://x"], "--device"),
         (&["--device", "sim:docreader?document=1", "--date", "2026-13-01"], "--date 2026-13-01: expected YYYY-MM-DD"),
         (&["--device", "sim:docreader?document=1", "--stop-list", "/nonexistent/lost.txt"], "--stop-list /nonexistent"),

@@ -109,13 +109,18 @@ impl ChipArgs {
             terminal: Some(self.terminal()?),
         };
         let mut rng = system_rng()?;
-        let mut transport = khil_apdu::connect(&url, &khil_sim_registry::Simulators).await.map_err(|e| {
-            // Errors about a URL name it already.
-            let e = e.to_string();
-            if e.starts_with(&url.to_string()) { format!("--{flag} {e}") } else { format!("--{flag} {device}: {e}") }
-        })?;
+        let mut transport = khil_apdu::connect(&url, &khil_sim_registry::Simulators)
+            .await
+            .map_err(|e| url_error(flag, device, &url, &e))?;
         inspect(transport.as_mut(), &options, &mut rng).await.map_err(|e| e.to_string())
     }
+}
+
+/// An error connecting to `url` (given as `device` with option `--flag`), naming the option and the URL once:
+/// errors about a URL name it already.
+pub(crate) fn url_error(flag: &str, device: &str, url: &DeviceUrl, e: &dyn std::fmt::Display) -> String {
+    let e = e.to_string();
+    if e.starts_with(&url.to_string()) { format!("--{flag} {e}") } else { format!("--{flag} {device}: {e}") }
 }
 
 /// A generator seeded from the operating system: challenges and keys must not be guessable by a chip. Read

@@ -144,7 +144,7 @@ async fn acquire(device: &str, wait: Duration) -> Result<Acquired, String> {
     let url: DeviceUrl = device.parse().map_err(|e| format!("--device: {e}"))?;
     let mut reader = DocReader::connect(&url, &khil_sim_registry::Simulators)
         .await
-        .map_err(|e| format!("--device {device}: {e}"))?;
+        .map_err(|e| super::chip::url_error("device", device, &url, &e))?;
     let info = reader.hello(REQUEST_TIMEOUT).await.map_err(|e| format!("--device {device}: Hello: {e}"))?;
     let deadline = tokio::time::Instant::now() + wait;
     let (number, mrz_lines) = loop {

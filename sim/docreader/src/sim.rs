@@ -117,6 +117,9 @@ fn assemble(params: &Params) -> Result<(Arc<DocReaderSim>, Arc<Desk>, khil_sim_h
     config.rte.with_bcc = with_bcc;
     let sim = DocReaderSim::new(Reader::new(config, ReaderFaults::new(faults, line.seed)));
     let desk = Arc::new(Desk { sim: Arc::clone(&sim), renderer: Arc::new(Renderer::new(fonts, dpi)), seed: line.seed });
+    if let (Some(fraud), None) = (params.get("fraud"), params.get("document")) {
+        return Err(fraud.bad("given with `document`, the specimen's number in its class".to_owned()));
+    }
     if let Some(id) = params.get("document") {
         let command = match params.get("fraud") {
             Some(fraud) => format!("place {} fraud={}", id.value, fraud.value),
