@@ -27,9 +27,15 @@ fn a_citizen_in_order_is_released_with_the_rules_that_passed() {
         assert_eq!(verdict.outcome, Outcome::Release);
         assert!(!verdict.seize_document);
         assert_fired(&verdict, &[]);
-        for rule in ["document.not_accepted", "document.expired", "document.forged_or_altered", "document.chip_failed",
-            "watchlist.wanted", "biometric.no_match", "degraded.fingerprint_scanner.no_fallback"]
-        {
+        for rule in [
+            "document.not_accepted",
+            "document.expired",
+            "document.forged_or_altered",
+            "document.chip_failed",
+            "watchlist.wanted",
+            "biometric.no_match",
+            "degraded.fingerprint_scanner.no_fallback",
+        ] {
             assert!(passed(&verdict, rule), "{rule} passed: {:#?}", verdict.reasons);
         }
         assert_eq!(verdict.rules_version, "mongolia-2026.12-1");
@@ -49,7 +55,10 @@ fn the_most_severe_action_and_highest_priority_win() {
     facts.watchlist.as_mut().unwrap().hits.push(HitClass::Wanted); // detain, immediate
     let verdict = decide(&facts);
     assert_eq!(verdict.outcome, Outcome::Detain { priority: Priority::Immediate });
-    assert_fired(&verdict, &["bans.exit", "watchlist.wanted", "watchlist.trafficking_suspect", "biometric.not_possible"]);
+    assert_fired(
+        &verdict,
+        &["bans.exit", "watchlist.wanted", "watchlist.trafficking_suspect", "biometric.not_possible"],
+    );
 }
 
 #[test]
@@ -206,8 +215,18 @@ fn watchlist_hit_classes() {
     let mut facts = citizen(Direction::Entry);
     for (class, rule, outcome, seize) in [
         (HitClass::Wanted, "watchlist.wanted", Outcome::Detain { priority: Priority::Immediate }, false),
-        (HitClass::TraffickingSuspect, "watchlist.trafficking_suspect", Outcome::Refer { priority: Priority::Urgent }, false),
-        (HitClass::LostStolenDocument, "watchlist.lost_stolen_document", Outcome::Refer { priority: Priority::Urgent }, true),
+        (
+            HitClass::TraffickingSuspect,
+            "watchlist.trafficking_suspect",
+            Outcome::Refer { priority: Priority::Urgent },
+            false,
+        ),
+        (
+            HitClass::LostStolenDocument,
+            "watchlist.lost_stolen_document",
+            Outcome::Refer { priority: Priority::Urgent },
+            true,
+        ),
     ] {
         facts.watchlist.as_mut().unwrap().hits = vec![class];
         let verdict = decide(&facts);
@@ -245,9 +264,12 @@ fn biometric_outcomes() {
 
 #[test]
 fn exempt_nationalities_pass_with_their_list() {
-    for (nationality, list, days) in
-        [("USA", "visa.exempt[0]", 90), ("D", "visa.exempt[1]", 30), ("PHL", "visa.exempt[2]", 21), ("HKG", "visa.exempt[3]", 14)]
-    {
+    for (nationality, list, days) in [
+        ("USA", "visa.exempt[0]", 90),
+        ("D", "visa.exempt[1]", 30),
+        ("PHL", "visa.exempt[2]", 21),
+        ("HKG", "visa.exempt[3]", 14),
+    ] {
         let verdict = decide(&foreigner(nationality, Direction::Entry));
         assert_fired(&verdict, &[]);
         let reason = verdict.reasons.iter().find(|r| r.rule == list).expect("the exemption's reason");
@@ -263,7 +285,17 @@ fn waiver_applies_until_its_last_day() {
     let verdict = rules.decide(&facts, day(2026, 12, 31));
     assert_fired(&verdict, &[]);
     assert!(passed(&verdict, "visa.waiver"));
-    let verdict = rules.decide(&Facts { document: { let mut d = facts.document.clone(); d.expiry = day(2035, 1, 1); d }, ..facts }, day(2027, 1, 1));
+    let verdict = rules.decide(
+        &Facts {
+            document: {
+                let mut d = facts.document.clone();
+                d.expiry = day(2035, 1, 1);
+                d
+            },
+            ..facts
+        },
+        day(2027, 1, 1),
+    );
     assert_fired(&verdict, &["visa.required"]);
 }
 
@@ -275,7 +307,12 @@ fn visa_required_without_one() {
 }
 
 fn e_visa(from: (u16, u8, u8), to: (u16, u8, u8), entries_used: u32) -> Visa {
-    Visa { kind: VisaKind::EVisa, valid_from: day(from.0, from.1, from.2), valid_to: day(to.0, to.1, to.2), entries_used }
+    Visa {
+        kind: VisaKind::EVisa,
+        valid_from: day(from.0, from.1, from.2),
+        valid_to: day(to.0, to.1, to.2),
+        entries_used,
+    }
 }
 
 #[test]

@@ -163,7 +163,10 @@ fn missing_rule_is_named_with_its_table() {
 
 #[test]
 fn missing_priority_is_refused() {
-    let text = edited("trafficking_suspect = { action = \"refer\", priority = \"urgent\" }", "trafficking_suspect = { action = \"refer\" }");
+    let text = edited(
+        "trafficking_suspect = { action = \"refer\", priority = \"urgent\" }",
+        "trafficking_suspect = { action = \"refer\" }",
+    );
     let error = refused(&text);
     assert_eq!((error.kind, error.field.as_str()), (ErrorKind::MissingField, "watchlist.trafficking_suspect.priority"));
     assert_eq!(error.line, line_in(&text, "trafficking_suspect ="));

@@ -85,8 +85,12 @@ fn visa() -> impl Strategy<Value = Visa> {
             .prop_map(|(entries, stay_days)| VisaKind::Consular { entries, stay_days }),
         Just(VisaKind::ResidencePermit),
     ];
-    (kind, date(), date(), any::<u32>())
-        .prop_map(|(kind, valid_from, valid_to, entries_used)| Visa { kind, valid_from, valid_to, entries_used })
+    (kind, date(), date(), any::<u32>()).prop_map(|(kind, valid_from, valid_to, entries_used)| Visa {
+        kind,
+        valid_from,
+        valid_to,
+        entries_used,
+    })
 }
 
 fn ban() -> impl Strategy<Value = Ban> {
@@ -95,9 +99,11 @@ fn ban() -> impl Strategy<Value = Ban> {
 }
 
 fn watchlist() -> impl Strategy<Value = Option<WatchlistSearch>> {
-    let hit = prop_oneof![Just(HitClass::Wanted), Just(HitClass::TraffickingSuspect), Just(HitClass::LostStolenDocument)];
+    let hit =
+        prop_oneof![Just(HitClass::Wanted), Just(HitClass::TraffickingSuspect), Just(HitClass::LostStolenDocument)];
     prop::option::of(
-        (".{0,8}", prop::collection::vec(hit, 0..4)).prop_map(|(list_version, hits)| WatchlistSearch { list_version, hits }),
+        (".{0,8}", prop::collection::vec(hit, 0..4))
+            .prop_map(|(list_version, hits)| WatchlistSearch { list_version, hits }),
     )
 }
 
@@ -157,7 +163,11 @@ fn mutated_shipped() -> impl Strategy<Value = String> {
                 let chars: Vec<char> = out[line].chars().collect();
                 if !chars.is_empty() {
                     let i = at.index(chars.len());
-                    out[line] = chars[..i].iter().chain(junk.chars().collect::<Vec<_>>().iter()).chain(&chars[i + 1..]).collect();
+                    out[line] = chars[..i]
+                        .iter()
+                        .chain(junk.chars().collect::<Vec<_>>().iter())
+                        .chain(&chars[i + 1..])
+                        .collect();
                 }
             }
         }
@@ -199,7 +209,7 @@ proptest! {
         let worst = acting.iter().map(|a| a.kind).max();
         let priority = acting.iter().map(|a| a.priority).max();
         let expected = match (worst, priority) {
-            (None, _) | (Some(ActionKind::Release), _) => Outcome::Release,
+            (None | Some(ActionKind::Release), _) => Outcome::Release,
             (Some(ActionKind::Refer), Some(priority)) => Outcome::Refer { priority },
             (Some(ActionKind::Refuse), Some(priority)) => Outcome::Refuse { priority },
             (Some(ActionKind::Detain), Some(priority)) => Outcome::Detain { priority },

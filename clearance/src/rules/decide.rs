@@ -134,11 +134,9 @@ impl Rules {
     fn visa(&self, facts: &Facts, today: CivilDate, out: &mut Reasons) {
         let rules = &self.visa;
         match self.permission(&facts.traveller.nationality, facts.visa.as_ref(), today) {
-            Permission::Exempt(list) => out.pass_at(
-                &list.id,
-                list.line,
-                format!("visa-exempt by agreement, stay up to {} days", list.days),
-            ),
+            Permission::Exempt(list) => {
+                out.pass_at(&list.id, list.line, format!("visa-exempt by agreement, stay up to {} days", list.days));
+            }
             Permission::Waiver(list) => out.pass_at(
                 &list.id,
                 list.line,
@@ -169,25 +167,27 @@ impl Rules {
             Permission::Exempt(list) | Permission::Waiver(list) => {
                 (entered + i64::from(list.days) - 1, format!("{} days", list.days), false)
             }
-            Permission::Visa(visa) => match visa.kind {
-                VisaKind::ResidencePermit => (visa.valid_to.days_since_epoch(), "a residence permit".to_owned(), true),
-                _ => {
-                    let terms = self.visa_terms(visa);
-                    (entered + i64::from(terms.stay_days) - 1, format!("{} days", terms.stay_days), false)
-                }
-            },
+            Permission::Visa(visa) if visa.kind == VisaKind::ResidencePermit => {
+                (visa.valid_to.days_since_epoch(), "a residence permit".to_owned(), true)
+            }
+            Permission::Visa(visa) => {
+                let terms = self.visa_terms(visa);
+                (entered + i64::from(terms.stay_days) - 1, format!("{} days", terms.stay_days), false)
+            }
             Permission::None => (entered - 1, "no visa or exemption found".to_owned(), false),
         };
         let overstay = today.days_since_epoch() - last_day;
         if overstay > 0 {
             let fine = u64::try_from(overstay).unwrap_or(u64::MAX).saturating_mul(rules.overstay_fine_per_day_mnt);
-            let mut text = format!(
-                "overstay of {overstay} days (permitted: {basis}); fine {fine} MNT at {} MNT a day",
+            let deportation = if overstay > i64::from(rules.deportation_after_days) {
+                format!("; beyond the {} days after which deportation applies", rules.deportation_after_days)
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "overstay of {overstay} days (permitted: {basis}); fine {fine} MNT at {} MNT a day{deportation}",
                 rules.overstay_fine_per_day_mnt
             );
-            if overstay > i64::from(rules.deportation_after_days) {
-                text.push_str(&format!("; beyond the {} days after which deportation applies", rules.deportation_after_days));
-            }
             out.fire(&rules.overstay, text);
         } else {
             out.pass(&rules.overstay, format!("stay within what is permitted ({basis})"));
@@ -233,13 +233,9 @@ impl Rules {
         let terms = match visa.kind {
             VisaKind::EVisa => e_visa(&self.visa.e_visa, "e-visa"),
             VisaKind::TransitEVisa => e_visa(&self.visa.transit_e_visa, "transit e-visa"),
-            VisaKind::Consular { entries, stay_days } => Terms {
-                name: "visa",
-                entries,
-                last_day: visa.valid_to.days_since_epoch(),
-                stay_days,
-                problem: None,
-            },
+            VisaKind::Consular { entries, stay_days } => {
+                Terms { name: "visa", entries, last_day: visa.valid_to.days_since_epoch(), stay_days, problem: None }
+            }
             VisaKind::ResidencePermit => Terms {
                 name: "residence permit",
                 entries: None,

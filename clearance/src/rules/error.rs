@@ -73,18 +73,11 @@ impl Source<'_> {
         problem: impl Into<String>,
     ) -> RulesError {
         let (line, column) = self.position(span.start);
-        RulesError {
-            file: self.file.to_owned(),
-            line,
-            column,
-            field: field.into(),
-            kind,
-            problem: problem.into(),
-        }
+        RulesError { file: self.file.to_owned(), line, column, field: field.into(), kind, problem: problem.into() }
     }
 
     /// A TOML or serde error, with the key path found from its span.
-    pub(crate) fn from_toml(&self, error: &toml::de::Error) -> RulesError {
+    pub(crate) fn toml_error(&self, error: &toml::de::Error) -> RulesError {
         let message = error.message().trim().to_owned();
         let span = error.span().unwrap_or(0..0);
         let Ok(document) = DeTable::parse(self.text) else {

@@ -35,8 +35,8 @@ impl Rules {
     /// Validates a rule file's text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Rules, RulesError> {
         let source = Source { file, text };
-        let raw: RawRules = toml::from_str(text).map_err(|e| source.from_toml(&e))?;
-        Validator { source, seen: HashMap::new() }.rules(raw)
+        let raw: RawRules = toml::from_str(text).map_err(|e| source.toml_error(&e))?;
+        Validator { source, seen: HashMap::new() }.rules(&raw)
     }
 }
 
@@ -224,15 +224,18 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn rules(mut self, raw: RawRules) -> Result<Rules, RulesError> {
+    fn rules(mut self, raw: &RawRules) -> Result<Rules, RulesError> {
         let version = raw.version.get_ref().trim();
         if version.is_empty() {
             return Err(self.invalid(&raw.version.span(), "version", "a non-empty version (stamped in every verdict)"));
         }
         let document = self.document(&raw.document)?;
-        let visa = self.visa(raw.visa)?;
+        let visa = self.visa(&raw.visa)?;
         let stay = self.stay(&raw.stay)?;
-        let bans = BanRules { entry: self.rule("bans.entry", &raw.bans.entry)?, exit: self.rule("bans.exit", &raw.bans.exit)? };
+        let bans = BanRules {
+            entry: self.rule("bans.entry", &raw.bans.entry)?,
+            exit: self.rule("bans.exit", &raw.bans.exit)?,
+        };
         let minors = self.minors(&raw.minors)?;
         let w = &raw.watchlist;
         let watchlist = WatchlistRules {
@@ -265,7 +268,8 @@ impl Validator<'_> {
                 class,
                 line: self.source.line(&raw.span()),
                 fallback: raw.get_ref().fallback,
-                no_fallback: self.rule(&format!("degraded.{}.no_fallback", class.name()), &raw.get_ref().no_fallback)?,
+                no_fallback: self
+                    .rule(&format!("degraded.{}.no_fallback", class.name()), &raw.get_ref().no_fallback)?,
             })
         })
         .collect::<Result<_, RulesError>>()?;
@@ -304,10 +308,15 @@ impl Validator<'_> {
         })
     }
 
-    fn visa(&mut self, raw: RawVisa) -> Result<VisaRules, RulesError> {
+    fn visa(&mut self, raw: &RawVisa) -> Result<VisaRules, RulesError> {
         let mut exempt = Vec::new();
         for (i, list) in raw.exempt.iter().enumerate() {
-            exempt.push(self.list(&format!("visa.exempt[{i}]"), &list.span(), &list.get_ref().days, &list.get_ref().nationalities)?);
+            exempt.push(self.list(
+                &format!("visa.exempt[{i}]"),
+                &list.span(),
+                &list.get_ref().days,
+                &list.get_ref().nationalities,
+            )?);
         }
         let w = raw.waiver.get_ref();
         let list = self.list("visa.waiver", &raw.waiver.span(), &w.days, &w.nationalities)?;
@@ -348,7 +357,9 @@ impl Validator<'_> {
                     &code.span(),
                     field,
                     ErrorKind::DuplicateNationality,
-                    format!("`{text}` is already listed at `{first}` (line {first_line}); a nationality belongs to one list"),
+                    format!(
+                        "`{text}` is already listed at `{first}` (line {first_line}); a nationality belongs to one list"
+                    ),
                 ));
             }
             self.seen.insert(text.clone(), (field, line));
@@ -361,7 +372,9 @@ impl Validator<'_> {
         let r = raw.get_ref();
         let entries = self.count(&format!("{id}.entries"), &r.entries)?;
         let validity_days = self.count(&format!("{id}.validity_days"), &r.validity_days)?;
-        for (value, field, span) in [(entries, "entries", r.entries.span()), (validity_days, "validity_days", r.validity_days.span())] {
+        for (value, field, span) in
+            [(entries, "entries", r.entries.span()), (validity_days, "validity_days", r.validity_days.span())]
+        {
             if value == 0 {
                 return Err(self.invalid(&span, &format!("{id}.{field}"), "at least 1"));
             }
@@ -428,7 +441,11 @@ impl Validator<'_> {
         let priority = match (kind, r.priority) {
             (ActionKind::Release, None) => Priority::Routine,
             (ActionKind::Release, Some(_)) => {
-                return Err(self.invalid(&raw.span(), &format!("{id}.priority"), "no priority with `release` (nobody is sent to the desk)"));
+                return Err(self.invalid(
+                    &raw.span(),
+                    &format!("{id}.priority"),
+                    "no priority with `release` (nobody is sent to the desk)",
+                ));
             }
             (_, None) => {
                 return Err(self.source.error(
@@ -444,15 +461,28 @@ impl Validator<'_> {
         };
         let seize_document = r.seize_document.unwrap_or(false);
         if seize_document && kind == ActionKind::Release {
-            return Err(self.invalid(&raw.span(), &format!("{id}.seize_document"), "no seizure with `release` (nobody sees the document)"));
+            return Err(self.invalid(
+                &raw.span(),
+                &format!("{id}.seize_document"),
+                "no seizure with `release` (nobody sees the document)",
+            ));
         }
-        Ok(Rule { id: id.to_owned(), line: self.source.line(&raw.span()), action: Action { kind, priority, seize_document } })
+        Ok(Rule {
+            id: id.to_owned(),
+            line: self.source.line(&raw.span()),
+            action: Action { kind, priority, seize_document },
+        })
     }
 
     fn count(&self, field: &str, raw: &Count) -> Result<u32, RulesError> {
         let value = *raw.get_ref();
         if value < 0 {
-            return Err(self.source.error(&raw.span(), field, ErrorKind::Negative, format!("{value} is negative; expected 0 or more")));
+            return Err(self.source.error(
+                &raw.span(),
+                field,
+                ErrorKind::Negative,
+                format!("{value} is negative; expected 0 or more"),
+            ));
         }
         u32::try_from(value).map_err(|_| self.invalid(&raw.span(), field, &format!("at most {}", u32::MAX)))
     }

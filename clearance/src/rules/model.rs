@@ -155,7 +155,10 @@ pub enum VisaKind {
     EVisa,
     TransitEVisa,
     /// `entries`: `None` for multiple entries.
-    Consular { entries: Option<u32>, stay_days: u32 },
+    Consular {
+        entries: Option<u32>,
+        stay_days: u32,
+    },
     /// Stay is permitted until the permit's end.
     ResidencePermit,
 }
@@ -205,7 +208,9 @@ pub enum HitClass {
 pub enum Biometric {
     Match,
     /// No match after `attempts` captures.
-    NoMatch { attempts: u32 },
+    NoMatch {
+        attempts: u32,
+    },
     /// Capture is not possible (no usable finger, a disability) or there is no reference to verify against.
     NotPossible,
     /// Not attempted (the scanner is down).
@@ -232,8 +237,12 @@ pub enum DeviceClass {
 }
 
 impl DeviceClass {
-    pub const ALL: [DeviceClass; 4] =
-        [DeviceClass::DocumentReader, DeviceClass::ChipReader, DeviceClass::FingerprintScanner, DeviceClass::CentralLink];
+    pub const ALL: [DeviceClass; 4] = [
+        DeviceClass::DocumentReader,
+        DeviceClass::ChipReader,
+        DeviceClass::FingerprintScanner,
+        DeviceClass::CentralLink,
+    ];
 
     /// The name rule files use (`[degraded.<name>]`).
     pub fn name(self) -> &'static str {

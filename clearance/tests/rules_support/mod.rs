@@ -34,7 +34,8 @@ pub fn today() -> CivilDate {
 /// The 1-based line of the first line of the shipped file that starts with `start` (after indentation).
 pub fn line_of(start: &str) -> u32 {
     let text = shipped_text();
-    let index = text.lines().position(|l| l.trim_start().starts_with(start)).unwrap_or_else(|| panic!("no line `{start}`"));
+    let index =
+        text.lines().position(|l| l.trim_start().starts_with(start)).unwrap_or_else(|| panic!("no line `{start}`"));
     index as u32 + 1
 }
 
@@ -72,7 +73,7 @@ pub fn citizen(direction: Direction) -> Facts {
 pub fn foreigner(nationality: &str, direction: Direction) -> Facts {
     let mut facts = citizen(direction);
     facts.traveller.citizen = false;
-    facts.traveller.nationality = nationality.to_owned();
+    nationality.clone_into(&mut facts.traveller.nationality);
     facts
 }
 
