@@ -1,5 +1,6 @@
 //! A rule file's errors: file, line, column, field and what was expected.
 
+use std::fmt;
 use std::ops::Range;
 
 use toml::Spanned;
@@ -27,7 +28,6 @@ pub enum ErrorKind {
 
 /// A rule file refused, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: `{field}`: {problem}")]
 pub struct RulesError {
     pub file: String,
     /// 1-based; 0 when the file could not be read.
@@ -39,6 +39,16 @@ pub struct RulesError {
     pub kind: ErrorKind,
     /// What is wrong and what was expected.
     pub problem: String,
+}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.problem)
+        } else {
+            write!(f, "{}:{}:{}: `{}`: {}", self.file, self.line, self.column, self.field, self.problem)
+        }
+    }
 }
 
 /// The text being loaded, to turn byte offsets into lines and errors.
@@ -78,7 +88,8 @@ impl Source<'_> {
 
     /// A TOML or serde error, with the key path found from its span.
     pub(crate) fn toml_error(&self, error: &toml::de::Error) -> RulesError {
-        let message = error.message().trim().to_owned();
+        // serde names Rust types; a rule file's author knows TOML's.
+        let message = error.message().trim().replace("expected i64", "expected an integer");
         let span = error.span().unwrap_or(0..0);
         let Ok(document) = DeTable::parse(self.text) else {
             return self.error(&span, "(document)", ErrorKind::Syntax, format!("not TOML: {message}"));
