@@ -573,3 +573,13 @@ fn each_device_class_has_its_rule() {
         assert_fired(&decide(&facts), &[format!("degraded.{}.no_fallback", class.name()).as_str()]);
     }
 }
+
+#[test]
+fn exemption_and_waiver_reasons_point_at_their_table_headers() {
+    let verdict = decide(&foreigner("HKG", Direction::Entry));
+    let exempt = verdict.reasons.iter().find(|r| r.rule == "visa.exempt[3]").expect("the 14-day list");
+    assert_eq!(exempt.line, line_of("days = 14") - 1, "the `[[visa.exempt]]` line above `days = 14`");
+    let verdict = decide(&foreigner("FRA", Direction::Entry));
+    let waiver = verdict.reasons.iter().find(|r| r.rule == "visa.waiver").expect("the waiver");
+    assert_eq!(waiver.line, line_of("[visa.waiver]"));
+}

@@ -52,7 +52,6 @@ impl Rules {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DocumentRules {
-    pub(crate) line: u32,
     pub(crate) accepted: Vec<DocumentKind>,
     pub(crate) not_accepted: Rule,
     pub(crate) expired: Rule,
@@ -95,8 +94,6 @@ pub(crate) struct Waiver {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EVisa {
-    pub(crate) id: String,
-    pub(crate) line: u32,
     pub(crate) entries: u32,
     pub(crate) validity_days: u32,
     pub(crate) stay_days: u32,
@@ -151,7 +148,6 @@ pub(crate) struct BiometricRules {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DegradedRule {
     pub(crate) class: DeviceClass,
-    pub(crate) line: u32,
     pub(crate) fallback: bool,
     pub(crate) no_fallback: Rule,
 }

@@ -44,7 +44,7 @@ impl Rules {
 #[serde(deny_unknown_fields)]
 struct RawRules {
     version: Spanned<String>,
-    document: Spanned<RawDocument>,
+    document: RawDocument,
     visa: RawVisa,
     stay: RawStay,
     bans: RawBans,
@@ -266,7 +266,6 @@ impl Validator<'_> {
         .map(|(class, raw)| {
             Ok(DegradedRule {
                 class,
-                line: self.source.line(&raw.span()),
                 fallback: raw.get_ref().fallback,
                 no_fallback: self
                     .rule(&format!("degraded.{}.no_fallback", class.name()), &raw.get_ref().no_fallback)?,
@@ -287,11 +286,8 @@ impl Validator<'_> {
         })
     }
 
-    fn document(&mut self, raw: &Spanned<RawDocument>) -> Result<DocumentRules, RulesError> {
-        let line = self.source.line(&raw.span());
-        let r = raw.get_ref();
+    fn document(&mut self, r: &RawDocument) -> Result<DocumentRules, RulesError> {
         Ok(DocumentRules {
-            line,
             accepted: r.accepted.iter().map(|k| document_kind(*k)).collect(),
             not_accepted: self.rule("document.not_accepted", &r.not_accepted)?,
             expired: self.rule("document.expired", &r.expired)?,
@@ -379,13 +375,7 @@ impl Validator<'_> {
                 return Err(self.invalid(&span, &format!("{id}.{field}"), "at least 1"));
             }
         }
-        Ok(EVisa {
-            id: id.to_owned(),
-            line: self.source.line(&raw.span()),
-            entries,
-            validity_days,
-            stay_days: self.count(&format!("{id}.stay_days"), &r.stay_days)?,
-        })
+        Ok(EVisa { entries, validity_days, stay_days: self.count(&format!("{id}.stay_days"), &r.stay_days)? })
     }
 
     fn stay(&self, r: &RawStay) -> Result<StayRules, RulesError> {
