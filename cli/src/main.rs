@@ -7,6 +7,7 @@ mod gate;
 mod mrz;
 mod pdf;
 mod plan;
+mod rules;
 mod sim;
 mod train;
 
@@ -43,6 +44,7 @@ enum Command {
     Document(document::DocumentArgs),
     Train(train::TrainArgs),
     Plan(plan::PlanArgs),
+    Rules(rules::RulesArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -77,6 +79,8 @@ fn main() -> ExitCode {
         Command::Train(args) => run(train::run(args), Runtime::MultiThread),
         // Pure and synchronous. Exit status 0 (a gate count meets the rule), 1 (none up to --max-gates), 2 (bad input).
         Command::Plan(args) => plan::run(args),
+        // Pure and synchronous: exit 0 valid, 1 refused, 2 unreadable: see rules.rs.
+        Command::Rules(args) => rules::run(args),
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }
