@@ -1,4 +1,5 @@
-//! khil's clearance side: today the e-gate controller ([`gate`]); the clearance flow, decision rules, crossing
-//! records and scenario runner come next (see the crate's README).
+//! khil's clearance side: the e-gate controller ([`gate`]) and the clearance flow at a gate ([`flow`]); decision
+//! rules, crossing records and the scenario runner come next.
 
+pub mod flow;
 pub mod gate;
