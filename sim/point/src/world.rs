@@ -253,9 +253,12 @@ impl Point {
         let id = self.gate.add_traveller(traveller.behaviour);
         let t0 = Instant::now();
         let in_mantrap = self
-            .until(Duration::from_secs(120), |g| match g.model().traveller(id) {
-                None => Some(false),
-                Some(v) => (v.zone == Zone::Mantrap && g.model().flap_closed(Flap::Entry)).then_some(true),
+            .until(Duration::from_secs(120), |g| {
+                let model = g.model();
+                match model.traveller(id) {
+                    None => Some(false),
+                    Some(v) => (v.zone == Zone::Mantrap && model.flap_closed(Flap::Entry)).then_some(true),
+                }
             })
             .await
             .ok_or_else(|| format!("traveller {id:?} not in the mantrap within 120 s"))?;
