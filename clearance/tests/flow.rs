@@ -168,7 +168,15 @@ impl Rig {
 fn timeline(e: &Evidence) -> String {
     e.timeline
         .iter()
-        .map(|s| format!("  {:<9} +{:>6.2} s  {:>6.2} s  {}", s.step.name(), s.started.as_secs_f64(), s.took.as_secs_f64(), s.outcome))
+        .map(|s| {
+            format!(
+                "  {:<9} +{:>6.2} s  {:>6.2} s  {}",
+                s.step.name(),
+                s.started.as_secs_f64(),
+                s.took.as_secs_f64(),
+                s.outcome
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -205,11 +213,24 @@ async fn a_genuine_citizen_passes_end_to_end() {
 
     // A plausible timeline: every step, in order, adding up to a gate transaction of seconds.
     let steps: Vec<Step> = evidence.timeline.iter().map(|s| s.step).collect();
-    for step in [Step::Admit, Step::Page, Step::Chip, Step::Examine, Step::Finger, Step::Watchlist, Step::Decide, Step::Record, Step::Release] {
+    for step in [
+        Step::Admit,
+        Step::Page,
+        Step::Chip,
+        Step::Examine,
+        Step::Finger,
+        Step::Watchlist,
+        Step::Decide,
+        Step::Record,
+        Step::Release,
+    ] {
         assert!(steps.contains(&step), "{step:?} missing: {steps:?}");
     }
     let at = |s| evidence.step(s).unwrap();
-    assert!(at(Step::Chip).started >= at(Step::Page).started + at(Step::Page).took, "the chip opens with the page's MRZ");
+    assert!(
+        at(Step::Chip).started >= at(Step::Page).started + at(Step::Page).took,
+        "the chip opens with the page's MRZ"
+    );
     assert!(at(Step::Record).started + at(Step::Record).took <= at(Step::Release).started, "recorded before release");
     assert!(at(Step::Chip).took >= Duration::from_millis(500), "PACE, CA, AA and DG reads take air and chip time");
     let total = evidence.transaction_time();
@@ -220,7 +241,8 @@ async fn a_genuine_citizen_passes_end_to_end() {
 #[tokio::test(start_paused = true)]
 async fn a_forged_page_is_referred_with_the_examiners_reason() {
     let mut rig = rig(PointConfig::default(), false).await;
-    let papers = Papers::Specimen { class: FraudClass::CounterfeitOfficePaper, index: 0, space: ParameterSpace::Development };
+    let papers =
+        Papers::Specimen { class: FraudClass::CounterfeitOfficePaper, index: 0, space: ParameterSpace::Development };
     // The counterfeiter carries the victim's chip (and their own finger).
     let (walk, outcome) = rig.pass(&Traveller::holder(0).with_papers(papers).with_finger(Some(900_001))).await;
     let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
@@ -229,7 +251,11 @@ async fn a_forged_page_is_referred_with_the_examiners_reason() {
     let doc = referral.evidence.document.as_ref().expect("the page's evidence is kept");
     let Decision::ForgedOrAltered { failed } = &doc.report.decision else { panic!("{:?}", doc.report.decision) };
     let named = failed.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
-    assert!(referral.reasons.iter().any(|r| r.contains("forged-or-altered") && r.contains(&named)), "{:?}", referral.reasons);
+    assert!(
+        referral.reasons.iter().any(|r| r.contains("forged-or-altered") && r.contains(&named)),
+        "{:?}",
+        referral.reasons
+    );
     assert!(!referral.degraded);
     let records = rig.sink.records.lock().unwrap().clone();
     assert_eq!(records.len(), 1, "a referral is recorded too");
@@ -266,7 +292,11 @@ async fn a_scanner_unplugged_mid_flow_is_a_degraded_referral_with_the_evidence_k
     assert!(referral.degraded);
     let fault = &referral.evidence.faults[0];
     assert_eq!((fault.device, fault.step), (Device::FingerprintScanner, Step::Finger), "{fault:?}");
-    assert!(referral.reasons.iter().any(|r| r.starts_with("degraded: fingerprint scanner failed")), "{:?}", referral.reasons);
+    assert!(
+        referral.reasons.iter().any(|r| r.starts_with("degraded: fingerprint scanner failed")),
+        "{:?}",
+        referral.reasons
+    );
     // What was learnt before the scanner went stays with the traveller.
     let doc = referral.evidence.document.as_ref().expect("document evidence kept");
     assert_eq!(doc.report.decision, Decision::Genuine);
@@ -284,6 +314,7 @@ async fn a_crossing_that_cannot_be_recorded_is_referred_and_the_exit_never_opens
     assert!(referral.reasons.iter().any(|r| r.contains("could not be recorded: disk full")), "{:?}", referral.reasons);
     assert_eq!(referral.record, None);
     assert_eq!(referral.evidence.finger.as_ref().unwrap().verified, Some(true), "everything else passed");
-    let opened = rig.point.gate_events().iter().any(|l| matches!(l.event, khil_sim_gate::Event::TravellerExited { .. }));
+    let opened =
+        rig.point.gate_events().iter().any(|l| matches!(l.event, khil_sim_gate::Event::TravellerExited { .. }));
     assert!(!opened, "nobody went through the exit");
 }

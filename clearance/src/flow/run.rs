@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::chip::{chip_data, dg3_reference};
 use super::devices::Devices;
 use super::evidence::{
-    Device, DeviceFault, DocumentEvidence, Evidence, Outcome, ReferenceKind, Referral, Step, StepTime,
+    Device, DeviceFault, DocumentEvidence, Evidence, FingerEvidence, Outcome, ReferenceKind, Referral, Step, StepTime,
 };
 use super::finger::{FingerConfig, FingerSession, FingerStop};
 use super::page::read_page;
@@ -113,7 +113,10 @@ pub struct GateFlow {
 
 impl std::fmt::Debug for GateFlow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GateFlow").field("devices", &self.devices).field("travellers", &self.travellers).finish()
+        f.debug_struct("GateFlow")
+            .field("devices", &self.devices)
+            .field("travellers", &self.travellers)
+            .finish_non_exhaustive()
     }
 }
 
@@ -154,10 +157,8 @@ impl GateFlow {
             .map_err(|_| FlowError::GateStopped)?;
         let t0 = Instant::now();
         let clock = Clock { t0 };
-        let state = gate
-            .wait_for(|s| !matches!(s, GateState::Admitting { .. }))
-            .await
-            .map_err(|_| FlowError::GateStopped)?;
+        let state =
+            gate.wait_for(|s| !matches!(s, GateState::Admitting { .. })).await.map_err(|_| FlowError::GateStopped)?;
         if state != GateState::Processing {
             return Err(FlowError::NotAdmitted { gate: self.config.gate_name.clone(), state });
         }
@@ -205,34 +206,7 @@ impl GateFlow {
         };
         session.verify(self.devices.scanner.as_mut(), reference.as_ref()).await;
         let finger = session.evidence(kind);
-        let outcome = match (&session.stopped, finger.verified) {
-            (Some(FingerStop::Scanner(e)), _) => {
-                evidence.faults.push(DeviceFault {
-                    device: Device::FingerprintScanner,
-                    step: Step::Finger,
-                    error: e.clone(),
-                });
-                // A broken line does not come back by itself: the flow stops using the scanner.
-                if e.contains("line broke") {
-                    self.devices.scanner = None;
-                }
-                format!("scanner failed after {} captures", finger.attempts.len())
-            }
-            (Some(FingerStop::NoFinger(waited)), _) if finger.probe.is_none() => {
-                format!("no finger within {} s", waited.as_secs())
-            }
-            (_, Some(true)) => format!("{} captures, verified ({:?})", finger.attempts.len(), finger.reference),
-            (_, Some(false)) => format!("{} captures, not verified", finger.attempts.len()),
-            (_, None) if self.devices.scanner.is_none() && finger.attempts.is_empty() => {
-                evidence.faults.push(DeviceFault {
-                    device: Device::FingerprintScanner,
-                    step: Step::Finger,
-                    error: "the scanner is out of use since its line broke".into(),
-                });
-                "no scanner".into()
-            }
-            (_, None) => format!("{} captures, nothing to verify against", finger.attempts.len()),
-        };
+        let outcome = self.finger_outcome(&session, &finger, &mut evidence);
         evidence.timeline.push(clock.step(Step::Finger, finger_start, outcome));
 
         // 1:N.
@@ -259,37 +233,7 @@ impl GateFlow {
         evidence.timeline.push(clock.step(Step::Record, start, said));
 
         let release = verdict.release && record.is_ok();
-        let start = Instant::now();
-        let step = if release { Step::Release } else { Step::Refer };
-        let decision = if release { Decision::Accept } else { Decision::Reject };
-        let gate = &self.devices.gate;
-        let end = match gate.decide(decision).await {
-            Ok(()) => tokio::time::timeout(
-                self.config.exit_wait,
-                gate.wait_for(|s| matches!(s, GateState::Idle | GateState::Alarm(_) | GateState::OutOfService)),
-            )
-            .await
-            .map(|r| r.map_err(|_| FlowError::GateStopped)),
-            Err(_) => Ok(Err(FlowError::GateStopped)),
-        };
-        let left = match end {
-            Ok(Ok(GateState::Idle)) => "gate idle again".to_owned(),
-            Ok(Ok(state)) => {
-                evidence.faults.push(DeviceFault { device: Device::Gate, step, error: format!("the gate is {state}") });
-                format!("the gate is {state}")
-            }
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                let state = gate.state();
-                evidence.faults.push(DeviceFault {
-                    device: Device::Gate,
-                    step,
-                    error: format!("still {state} after {} s", self.config.exit_wait.as_secs()),
-                });
-                format!("still {state}")
-            }
-        };
-        evidence.timeline.push(clock.step(step, start, left));
+        self.open_gate(release, &mut evidence, &clock).await?;
 
         Ok(match record {
             Ok(id) if release => Outcome::Released { evidence, verdict, record: id },
@@ -302,6 +246,66 @@ impl GateFlow {
                 Outcome::Referred(Referral { evidence, reasons, record: record.ok(), degraded })
             }
         })
+    }
+
+    /// The finger step's outcome in words; a scanner failure becomes a device fault (a broken line puts the
+    /// scanner out of use).
+    fn finger_outcome(&mut self, session: &FingerSession, finger: &FingerEvidence, evidence: &mut Evidence) -> String {
+        let fault = |error: String| DeviceFault { device: Device::FingerprintScanner, step: Step::Finger, error };
+        match (&session.stopped, finger.verified) {
+            (Some(FingerStop::Scanner(e)), _) => {
+                evidence.faults.push(fault(e.clone()));
+                // A broken line does not come back by itself: the flow stops using the scanner.
+                if e.contains("line broke") {
+                    self.devices.scanner = None;
+                }
+                format!("scanner failed after {} captures", finger.attempts.len())
+            }
+            (Some(FingerStop::NoFinger(waited)), _) if finger.probe.is_none() => {
+                format!("no finger within {} s", waited.as_secs())
+            }
+            (_, Some(true)) => format!("{} captures, verified ({:?})", finger.attempts.len(), finger.reference),
+            (_, Some(false)) => format!("{} captures, not verified", finger.attempts.len()),
+            (_, None) if self.devices.scanner.is_none() && finger.attempts.is_empty() => {
+                evidence.faults.push(fault("the scanner is out of use since its line broke".into()));
+                "no scanner".into()
+            }
+            (_, None) => format!("{} captures, nothing to verify against", finger.attempts.len()),
+        }
+    }
+
+    /// Releases (exit flap) or refers (entry flap) and waits for the gate to be idle again; a gate that ends in an
+    /// alarm or does not get there in time is a device fault on the evidence.
+    async fn open_gate(&self, release: bool, evidence: &mut Evidence, clock: &Clock) -> Result<(), FlowError> {
+        let start = Instant::now();
+        let step = if release { Step::Release } else { Step::Refer };
+        let decision = if release { Decision::Accept } else { Decision::Reject };
+        let gate = &self.devices.gate;
+        gate.decide(decision).await.map_err(|_| FlowError::GateStopped)?;
+        let end = tokio::time::timeout(
+            self.config.exit_wait,
+            gate.wait_for(|s| matches!(s, GateState::Idle | GateState::Alarm(_) | GateState::OutOfService)),
+        )
+        .await;
+        let left = match end {
+            Ok(Ok(GateState::Idle)) => "gate idle again".to_owned(),
+            Ok(Ok(state)) => {
+                evidence.faults.push(DeviceFault { device: Device::Gate, step, error: format!("the gate is {state}") });
+                format!("the gate is {state}")
+            }
+            Ok(Err(_)) => return Err(FlowError::GateStopped),
+            Err(_) => {
+                let state = gate.state();
+                evidence.faults.push(DeviceFault {
+                    device: Device::Gate,
+                    step,
+                    error: format!("still {state} after {} s", self.config.exit_wait.as_secs()),
+                });
+                format!("still {state}")
+            }
+        };
+        evidence.timeline.push(clock.step(step, start, left));
+        Ok(())
     }
 }
 
@@ -372,7 +376,8 @@ async fn read_document(
                     Ok(m) => out.dg3 = m,
                     Err(why) => notes.push(why),
                 }
-                let said = format!("{} ({})", inspection.access.as_deref().unwrap_or("not opened"), outcome_word(&inspection));
+                let said =
+                    format!("{} ({})", inspection.access.as_deref().unwrap_or("not opened"), outcome_word(&inspection));
                 chip_checks = inspection.checks;
                 out.steps.push(clock.step(Step::Chip, start, said));
             }

@@ -37,7 +37,7 @@ impl Traveller {
             behaviour: Behaviour::Normal,
             // Documents ready in hand, as the gate's signs ask (an assumption: no published figure was found).
             document_after: Duration::from_millis(1500),
-            finger_after: Duration::from_millis(1000),
+            finger_after: Duration::from_secs(1),
         }
     }
 

@@ -167,11 +167,8 @@ impl Point {
 
         // The scanner, as `sim:fingerprint?...` builds it.
         let sim = &khil_sim_fingerprint::SIMULATOR;
-        let mut pairs = vec![
-            ("profile", "r307".to_owned()),
-            ("seed", seed.clone()),
-            ("quality", config.finger_quality.to_owned()),
-        ];
+        let mut pairs =
+            vec![("profile", "r307".to_owned()), ("seed", seed.clone()), ("quality", config.finger_quality.to_owned())];
         if let Some(baud) = config.scanner_baud {
             pairs.push(("pace", baud.to_string()));
         }
@@ -182,14 +179,8 @@ impl Point {
         let scanner = built.in_process();
 
         let (field, chip) = Field::new(config.chip);
-        let links = PointLinks {
-            gate_io,
-            gate_address: config.gate_address,
-            gate_key: config.gate_key,
-            reader,
-            chip,
-            scanner,
-        };
+        let links =
+            PointLinks { gate_io, gate_address: config.gate_address, gate_key: config.gate_key, reader, chip, scanner };
         let point = Point {
             gate: bridge.handle(),
             _bridge: bridge,
@@ -253,7 +244,7 @@ impl Point {
         let id = self.gate.add_traveller(traveller.behaviour);
         let t0 = Instant::now();
         let in_mantrap = self
-            .until(Duration::from_secs(120), |g| {
+            .until(Duration::from_mins(2), |g| {
                 let model = g.model();
                 match model.traveller(id) {
                     None => Some(false),
@@ -261,7 +252,7 @@ impl Point {
                 }
             })
             .await
-            .ok_or_else(|| format!("traveller {id:?} not in the mantrap within 120 s"))?;
+            .ok_or_else(|| format!("traveller {id:?} not in the mantrap within 2 min"))?;
         if !in_mantrap {
             return Ok(Walk { id, in_mantrap: None, gone: t0.elapsed(), end: WalkEnd::NotAdmitted });
         }
@@ -276,17 +267,17 @@ impl Point {
             self.scanner.command(&format!("auto {finger}")).map_err(|e| format!("scanner: {e}"))?;
         }
         // Out of the mantrap, whichever way: the document and the finger go with them.
-        self.until(Duration::from_secs(300), |g| {
+        self.until(Duration::from_mins(5), |g| {
             g.model().traveller(id).is_none_or(|v| v.zone != Zone::Mantrap).then_some(())
         })
         .await
-        .ok_or_else(|| format!("traveller {id:?} still in the mantrap after 300 s"))?;
+        .ok_or_else(|| format!("traveller {id:?} still in the mantrap after 5 min"))?;
         let _ = self.desk.command("remove");
         self.field.take_away();
         let _ = self.scanner.command("lift");
-        self.until(Duration::from_secs(120), |g| g.model().traveller(id).is_none().then_some(()))
+        self.until(Duration::from_mins(2), |g| g.model().traveller(id).is_none().then_some(()))
             .await
-            .ok_or_else(|| format!("traveller {id:?} still at the gate after 120 s"))?;
+            .ok_or_else(|| format!("traveller {id:?} still at the gate after 2 min"))?;
         let gone = t0.elapsed();
         let events = self.gate_events();
         let end = if events.iter().any(|l| l.event == Event::TravellerExited { id }) {
