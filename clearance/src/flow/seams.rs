@@ -25,12 +25,19 @@ pub trait RecordSink: Send + Sync {
     fn record<'a>(&'a self, evidence: &'a Evidence, verdict: &'a Verdict) -> RecordFuture<'a>;
 }
 
-/// Who the document says the traveller is, for looking up an enrolment (from the reader's MRZ).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who the document says the traveller is, for looking up an enrolment (from the reader's MRZ). `Debug` shows
+/// the issuing state only: a document number is personal data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DocumentIdentity {
     pub issuing_state: String,
     pub document_number: String,
     pub nationality: String,
+}
+
+impl std::fmt::Debug for DocumentIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentIdentity").field("issuing_state", &self.issuing_state).finish_non_exhaustive()
+    }
 }
 
 /// Reference templates for 1:1 verification when the chip gives none (national registry enrolment for citizens;
