@@ -47,7 +47,9 @@ fn allowed(layer: Layer) -> &'static [Layer] {
     use Layer::*;
     match layer {
         Core | Reference => &[Core],
-        Driver | Flow | Conformance => &[Core, Driver],
+        Driver | Conformance => &[Core, Driver],
+        // The clearance flow examines documents with the examiner, which sits in its layer.
+        Flow => &[Core, Driver, Flow],
         Sim => &[Core, Driver, Sim],
         Binary => &[Core, Driver, Sim, Flow, Conformance, Reference],
         Test => &[Core, Driver, Sim, Flow, Conformance, Reference, Binary],

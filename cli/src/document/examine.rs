@@ -7,19 +7,17 @@
 //! Exit status: 0 genuine (every check made passed); 1 forged or altered, or not valid (expired, lost/stolen);
 //! 3 unable to examine (the reason is printed); 2 the examination could not run (no reader, no document).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use khil_biometrics::image::GrayImage;
-use khil_docreader::{DeviceInfo, DocReader, DocReaderError, ErrorCode, Event, Light};
-use khil_examine::{Authentication, Captures, ChipData, Decision, Document, Examiner, Report, StopList};
+use khil_clearance::flow::chip::chip_data;
+use khil_clearance::flow::page::read_page;
+use khil_docreader::{DeviceInfo, DocReader};
+use khil_examine::{Authentication, Decision, Document, Examiner, Report, StopList};
 use khil_link::DeviceUrl;
-use khil_mrtd::inspect::Inspection;
 use khil_mrtd::mrz::CivilDate;
-use khil_mrtd::pa::Outcome;
 use serde_json::{Value, json};
 
 use super::chip::ChipArgs;
@@ -139,122 +137,17 @@ async fn examine(args: &ExamineArgs) -> Result<(Acquired, Report), String> {
     Ok((acquired, report))
 }
 
-/// Hello, wait for a document, then every light the reader offers and the VIZ.
+/// Hello, then the page as `khil_clearance::flow::page` reads it (the flow's own reading).
 async fn acquire(device: &str, wait: Duration) -> Result<Acquired, String> {
     let url: DeviceUrl = device.parse().map_err(|e| format!("--device: {e}"))?;
     let mut reader = DocReader::connect(&url, &khil_sim_registry::Simulators)
         .await
         .map_err(|e| super::chip::url_error("device", device, &url, &e))?;
     let info = reader.hello(REQUEST_TIMEOUT).await.map_err(|e| format!("--device {device}: Hello: {e}"))?;
-    let deadline = tokio::time::Instant::now() + wait;
-    let (number, mrz_lines) = loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match reader.next_event(left).await.map_err(|e| format!("--device {device}: {e}"))? {
-            Some(Event::DocumentPlaced { document, mrz }) => break (document, mrz),
-            Some(Event::DocumentRemoved { .. }) => {}
-            Some(Event::Fault { code, text }) => {
-                return Err(format!("--device {device}: the reader reports {code}: {text}"));
-            }
-            None => return Err(format!("--device {device}: no document placed within {} s (--wait)", wait.as_secs())),
-        }
-    };
-    let mut notes = Vec::new();
-    let mut captures = Captures::default();
-    for light in [Light::White, Light::Infrared, Light::Ultraviolet] {
-        if !info.lights.iter().any(|l| l.light == light) {
-            notes.push(format!("the reader offers no {light} light"));
-            continue;
-        }
-        let capture = match reader.capture(light, REQUEST_TIMEOUT).await {
-            Ok(c) => c,
-            Err(DocReaderError::DeviceSaid { code: ErrorCode::NoDocument, .. }) => {
-                return Err(format!("--device {device}: the document was removed during the examination"));
-            }
-            Err(DocReaderError::DeviceSaid { code, text, .. }) => {
-                notes.push(format!("{light} capture refused: {code}: {text}"));
-                continue;
-            }
-            Err(e) => return Err(format!("--device {device}: {light} capture: {e}")),
-        };
-        if capture.document != number || capture.light != light {
-            notes.push(format!(
-                "{light} capture set aside: it is of document {} under {}, asked for document {number} under {light}",
-                capture.document, capture.light
-            ));
-            continue;
-        }
-        let image = GrayImage { width: capture.width.into(), height: capture.height.into(), pixels: capture.pixels };
-        let capture = khil_examine::Capture { dpi: capture.dpi, image };
-        match light {
-            Light::White => captures.white = Some(capture),
-            Light::Infrared => captures.infrared = Some(capture),
-            _ => captures.ultraviolet = Some(capture),
-        }
-    }
-    let viz = match reader.viz(REQUEST_TIMEOUT).await {
-        Ok(v) if v.document == number => v.fields.into_iter().map(|f| (f.name, f.value)).collect(),
-        Ok(v) => {
-            notes.push(format!("VIZ set aside: it is of document {}, asked for {number}", v.document));
-            BTreeMap::new()
-        }
-        Err(DocReaderError::DeviceSaid { code, text, .. }) => {
-            notes.push(format!("no VIZ: {code}: {text}"));
-            BTreeMap::new()
-        }
-        Err(e) => return Err(format!("--device {device}: VIZ: {e}")),
-    };
-    let document = Document { captures, mrz_lines, viz, chip: None };
-    Ok(Acquired { reader: info, document, notes, chip_access: None })
-}
-
-/// DG1's MRZ and DG2's portrait (decoded to grey) from an inspection, and whether passive authentication held.
-fn chip_data(inspection: &Inspection) -> Result<ChipData, String> {
-    use khil_mrtd::lds::{BiometricGroup, Dg1, FaceRecord, FileId};
-    if inspection.access.is_none() {
-        return Ok(ChipData { dg1_mrz: Vec::new(), dg2_portrait: None, authentication: Authentication::NotOpened });
-    }
-    let authentication = match inspection.outcome() {
-        Outcome::Passed => Authentication::Passed,
-        Outcome::Failed => Authentication::Failed,
-        Outcome::Incomplete => Authentication::NotPerformed,
-    };
-    let dg1 = inspection.file(FileId::Dg(1)).ok_or("the chip gave no DG1")?;
-    let dg1 = Dg1::parse(dg1).map_err(|e| format!("the chip's DG1: {e}"))?;
-    let text = dg1.mrz_str().ok_or("the chip's DG1 MRZ is not ASCII")?;
-    let width = match text.len() {
-        90 => 30,
-        72 => 36,
-        _ => 44,
-    };
-    let dg1_mrz = text.as_bytes().chunks(width).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-    let dg2_portrait = inspection.file(FileId::Dg(2)).map(|bytes| -> Result<GrayImage, String> {
-        let group = BiometricGroup::parse(FileId::Dg(2), bytes).map_err(|e| format!("the chip's DG2: {e}"))?;
-        let instance = group.instances.first().ok_or("the chip's DG2 holds no face")?;
-        let record = FaceRecord::parse(&instance.data, FileId::Dg(2), 0).map_err(|e| format!("the chip's DG2: {e}"))?;
-        let face = record.images.first().ok_or("the chip's DG2 holds no face image")?;
-        if face.image_data_type != 0 {
-            return Err("the chip's DG2 portrait is JPEG 2000, which khil does not decode".into());
-        }
-        decode_jpeg_grey(&face.image).map_err(|e| format!("the chip's DG2 portrait: {e}"))
-    });
-    let dg2_portrait = dg2_portrait.transpose()?;
-    Ok(ChipData { dg1_mrz, dg2_portrait, authentication })
-}
-
-/// A baseline or progressive JPEG as 8-bit grey (zune-jpeg: the decoder `image` uses, already in the tree).
-fn decode_jpeg_grey(bytes: &[u8]) -> Result<GrayImage, String> {
-    use zune_jpeg::JpegDecoder;
-    use zune_jpeg::zune_core::bytestream::ZCursor;
-    use zune_jpeg::zune_core::colorspace::ColorSpace;
-    use zune_jpeg::zune_core::options::DecoderOptions;
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::Luma);
-    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    let pixels = decoder.decode().map_err(|e| format!("not a JPEG khil can decode: {e}"))?;
-    let (width, height) = decoder.dimensions().ok_or("no image dimensions")?;
-    if pixels.len() != width * height {
-        return Err(format!("{} grey bytes for {width} x {height}", pixels.len()));
-    }
-    Ok(GrayImage { width, height, pixels })
+    let page = read_page(&mut reader, &info, &format!("--device {device}"), wait, REQUEST_TIMEOUT)
+        .await
+        .map_err(|e| if e.contains("no document placed") { format!("{e} (--wait)") } else { e })?;
+    Ok(Acquired { reader: info, document: page.document, notes: page.notes, chip_access: None })
 }
 
 fn parse_date(text: &str) -> Option<CivilDate> {

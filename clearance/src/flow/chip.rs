@@ -1,0 +1,85 @@
+//! What the examiner and the flow take from a chip inspection ([`khil_mrtd::inspect`]): DG1's MRZ, DG2's portrait
+//! decoded to grey, whether passive authentication held ([`chip_data`], moved here from `khil document examine`),
+//! and DG3's first finger image as a reference template ([`dg3_reference`]).
+
+use khil_biometrics::image::GrayImage;
+use khil_biometrics::minutia::Minutiae;
+use khil_examine::{Authentication, ChipData};
+use khil_mrtd::inspect::Inspection;
+use khil_mrtd::lds::{BiometricGroup, Dg1, FaceRecord, FileId, FingerRecord};
+use khil_mrtd::pa::Outcome;
+
+/// DG1's MRZ and DG2's portrait (decoded to grey) from an inspection, and whether passive authentication held.
+/// A chip that did not open is [`Authentication::NotOpened`].
+pub fn chip_data(inspection: &Inspection) -> Result<ChipData, String> {
+    if inspection.access.is_none() {
+        return Ok(ChipData { dg1_mrz: Vec::new(), dg2_portrait: None, authentication: Authentication::NotOpened });
+    }
+    let authentication = match inspection.outcome() {
+        Outcome::Passed => Authentication::Passed,
+        Outcome::Failed => Authentication::Failed,
+        Outcome::Incomplete => Authentication::NotPerformed,
+    };
+    let dg1 = inspection.file(FileId::Dg(1)).ok_or("the chip gave no DG1")?;
+    let dg1 = Dg1::parse(dg1).map_err(|e| format!("the chip's DG1: {e}"))?;
+    let text = dg1.mrz_str().ok_or("the chip's DG1 MRZ is not ASCII")?;
+    let width = match text.len() {
+        90 => 30,
+        72 => 36,
+        _ => 44,
+    };
+    let dg1_mrz = text.as_bytes().chunks(width).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    let dg2_portrait = inspection.file(FileId::Dg(2)).map(|bytes| -> Result<GrayImage, String> {
+        let group = BiometricGroup::parse(FileId::Dg(2), bytes).map_err(|e| format!("the chip's DG2: {e}"))?;
+        let instance = group.instances.first().ok_or("the chip's DG2 holds no face")?;
+        let record = FaceRecord::parse(&instance.data, FileId::Dg(2), 0).map_err(|e| format!("the chip's DG2: {e}"))?;
+        let face = record.images.first().ok_or("the chip's DG2 holds no face image")?;
+        if face.image_data_type != 0 {
+            return Err("the chip's DG2 portrait is JPEG 2000, which khil does not decode".into());
+        }
+        decode_jpeg_grey(&face.image).map_err(|e| format!("the chip's DG2 portrait: {e}"))
+    });
+    let dg2_portrait = dg2_portrait.transpose()?;
+    Ok(ChipData { dg1_mrz, dg2_portrait, authentication })
+}
+
+/// DG3's first finger view as minutiae (khil's extractor over the stored image), when the chip gave DG3 (terminal
+/// authentication) and it holds an uncompressed view. `Ok(None)`: no DG3 was read.
+pub fn dg3_reference(inspection: &Inspection) -> Result<Option<Minutiae>, String> {
+    let Some(bytes) = inspection.file(FileId::Dg(3)) else { return Ok(None) };
+    let group = BiometricGroup::parse(FileId::Dg(3), bytes).map_err(|e| format!("the chip's DG3: {e}"))?;
+    let instance = group.instances.first().ok_or("the chip's DG3 holds no finger")?;
+    let record = FingerRecord::parse(&instance.data, FileId::Dg(3), 0).map_err(|e| format!("the chip's DG3: {e}"))?;
+    if record.compression != 0 || record.pixel_depth != 8 {
+        return Err(format!(
+            "the chip's DG3 finger image is compressed ({}) or not 8-bit ({}): khil reads uncompressed 8-bit views",
+            record.compression, record.pixel_depth
+        ));
+    }
+    let view = record.images.first().ok_or("the chip's DG3 holds no finger view")?;
+    let (width, height) = (usize::from(view.width), usize::from(view.height));
+    if view.image.len() != width * height {
+        return Err(format!("the chip's DG3 view: {} bytes for {width} x {height}", view.image.len()));
+    }
+    let image = GrayImage { width, height, pixels: view.image.clone() };
+    // Scale units 2: pixels per centimetre.
+    let resolution = record.image_resolution.0.max(1);
+    let dpi = if record.scale_units == 2 { (f32::from(resolution) * 2.54).round() as u16 } else { resolution };
+    Ok(Some(khil_biometrics::extract::extract(&image, dpi)))
+}
+
+/// A baseline or progressive JPEG as 8-bit grey (zune-jpeg: the decoder `image` uses, already in the tree).
+pub fn decode_jpeg_grey(bytes: &[u8]) -> Result<GrayImage, String> {
+    use zune_jpeg::JpegDecoder;
+    use zune_jpeg::zune_core::bytestream::ZCursor;
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::Luma);
+    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = decoder.decode().map_err(|e| format!("not a JPEG khil can decode: {e}"))?;
+    let (width, height) = decoder.dimensions().ok_or("no image dimensions")?;
+    if pixels.len() != width * height {
+        return Err(format!("{} grey bytes for {width} x {height}", pixels.len()));
+    }
+    Ok(GrayImage { width, height, pixels })
+}

@@ -1,0 +1,121 @@
+//! The gate's devices as the flow holds them: each behind its driver, opened on a link or transport the caller
+//! gives (a serial port, TCP, PC/SC, or a simulator's in-memory end: the flow cannot tell).
+
+use std::time::Duration;
+
+use khil_apdu::BoxApdu;
+use khil_docreader::{DeviceInfo, DocReader};
+use khil_fingerprint::driver::{Options as ZfmOptions, Zfm};
+use khil_link::BoxLink;
+use khil_osdp::cp::{CpConfig, OsdpBus, PdSetup};
+use tokio::task::JoinHandle;
+
+use crate::gate::{Gate, GateSetup};
+
+/// The driver-side ends of a gate's devices.
+pub struct DeviceLinks {
+    /// The line to the gate's OSDP I/O board.
+    pub gate_io: BoxLink,
+    /// The document reader's khil channel.
+    pub reader: BoxLink,
+    /// The reader's RF chip reader.
+    pub chip: BoxApdu,
+    /// The ZFM fingerprint scanner's serial line.
+    pub scanner: BoxLink,
+}
+
+impl std::fmt::Debug for DeviceLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceLinks").finish_non_exhaustive()
+    }
+}
+
+/// How the devices are reached.
+#[derive(Debug, Clone)]
+pub struct DeviceSetup {
+    /// The gate I/O board's address and secure-channel key (`None`: plain OSDP).
+    pub gate_address: u8,
+    pub gate_key: Option<[u8; 16]>,
+    pub cp: CpConfig,
+    pub gate: GateSetup,
+    /// The scanner driver's options (set `geometry` for modules without ReadProdInfo, such as the R307).
+    pub scanner: ZfmOptions,
+    /// How long one request to the reader may take.
+    pub reader_timeout: Duration,
+}
+
+impl DeviceSetup {
+    pub fn new(gate_address: u8, gate_key: Option<[u8; 16]>) -> DeviceSetup {
+        DeviceSetup {
+            gate_address,
+            gate_key,
+            cp: CpConfig::default(),
+            gate: GateSetup::new(gate_address),
+            scanner: ZfmOptions::default(),
+            reader_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The gate's devices, connected.
+pub struct Devices {
+    pub gate: Gate,
+    bus: JoinHandle<()>,
+    pub reader: DocReader<BoxLink>,
+    pub reader_info: DeviceInfo,
+    pub chip: BoxApdu,
+    /// `None` once the scanner's line broke (the flow goes on without fingers: every traveller is referred).
+    pub scanner: Option<Zfm<BoxLink>>,
+    pub reader_timeout: Duration,
+}
+
+impl std::fmt::Debug for Devices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Devices")
+            .field("gate", &self.gate.state())
+            .field("reader", &self.reader_info.model)
+            .field("scanner", &self.scanner.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Devices {
+    /// Starts the OSDP bus and the gate controller, says Hello to the reader and connects to the scanner. Errors
+    /// name the device.
+    pub async fn connect(links: DeviceLinks, setup: DeviceSetup) -> Result<Devices, String> {
+        let mut bus = OsdpBus::new(links.gate_io, setup.cp.clone());
+        let pd = match setup.gate_key {
+            Some(key) => PdSetup::secure(setup.gate_address, key),
+            None => PdSetup::plain(setup.gate_address),
+        };
+        bus.add_pd(pd).map_err(|e| format!("gate I/O board: {e}"))?;
+        let events = bus.take_events().ok_or("gate I/O board: the bus's events were taken")?;
+        let gate = Gate::spawn(bus.handle(), events, setup.gate.clone());
+        let bus = tokio::spawn(async move {
+            if let Err(e) = bus.run().await {
+                tracing::warn!(error = %e, "the gate's OSDP bus stopped");
+            }
+        });
+        let mut reader = DocReader::new(links.reader);
+        let reader_info =
+            reader.hello(setup.reader_timeout).await.map_err(|e| format!("document reader: Hello: {e}"))?;
+        let scanner = Zfm::connect(links.scanner, setup.scanner.clone())
+            .await
+            .map_err(|e| format!("fingerprint scanner: {e}"))?;
+        Ok(Devices {
+            gate,
+            bus,
+            reader,
+            reader_info,
+            chip: links.chip,
+            scanner: Some(scanner),
+            reader_timeout: setup.reader_timeout,
+        })
+    }
+}
+
+impl Drop for Devices {
+    fn drop(&mut self) {
+        self.bus.abort();
+    }
+}

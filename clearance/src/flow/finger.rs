@@ -1,0 +1,179 @@
+//! The finger step over the ZFM driver: wait for a finger (GenImg), upload the image (UpImage), extract minutiae
+//! on the host (khil's extractor), check their quality, and compare them 1:1 with the reference (khil's matcher,
+//! calibrated scores). The module's own matching is not used: the reference (DG3, an enrolment) is the host's.
+
+use std::time::Duration;
+
+use khil_biometrics::image::GrayImage;
+use khil_biometrics::matcher::{self, MatchTemplate};
+use khil_biometrics::minutia::Minutiae;
+use khil_fingerprint::driver::Zfm;
+use khil_fingerprint::error::ZfmError;
+use khil_link::Link;
+
+use super::evidence::{FingerAttempt, FingerEvidence, ReferenceKind};
+
+/// How fingers are taken and judged.
+#[derive(Debug, Clone)]
+pub struct FingerConfig {
+    /// Captures at most, usable or not, for one traveller.
+    pub attempts: usize,
+    /// How long to wait for a finger on the sensor, per capture.
+    pub wait: Duration,
+    /// GenImg polling interval while waiting.
+    pub poll: Duration,
+    /// The quality check: at least this many minutiae and this finger quality (0-100).
+    pub min_minutiae: usize,
+    pub min_quality: u8,
+    /// Calibrated 1:1 score that verifies ([`matcher::threshold_for`] of the false match rate wanted).
+    pub threshold: f32,
+    /// The scanner's resolution.
+    pub dpi: u16,
+}
+
+impl Default for FingerConfig {
+    fn default() -> FingerConfig {
+        FingerConfig {
+            attempts: 3,
+            wait: Duration::from_secs(10),
+            poll: Duration::from_millis(100),
+            min_minutiae: 12,
+            min_quality: 20,
+            // FMR 1:10,000 per comparison, the usual operating point of border 1:1 checks.
+            threshold: matcher::threshold_for(1e-4),
+            dpi: 500,
+        }
+    }
+}
+
+/// Why the finger step stopped early.
+#[derive(Debug)]
+pub enum FingerStop {
+    /// Nobody put a finger on the sensor in time (not a device fault).
+    NoFinger(Duration),
+    /// The scanner failed: the driver's error, in words.
+    Scanner(String),
+}
+
+/// One capture: waits for a finger, images it, uploads the image and extracts its minutiae.
+pub async fn capture<L: Link>(scanner: &mut Zfm<L>, config: &FingerConfig) -> Result<Minutiae, FingerStop> {
+    match scanner.wait_for_finger(config.poll, config.wait).await {
+        Ok(()) => {}
+        Err(ZfmError::NoFinger { waited }) => return Err(FingerStop::NoFinger(waited)),
+        Err(e) => return Err(FingerStop::Scanner(e.to_string())),
+    }
+    let pixels = scanner.upload_image_pixels().await.map_err(|e| FingerStop::Scanner(e.to_string()))?;
+    let (width, height) = scanner.image_geometry().map_or((0, 0), |(w, h)| (usize::from(w), usize::from(h)));
+    if width * height != pixels.len() || width == 0 {
+        return Err(FingerStop::Scanner(format!(
+            "UpImage: {} pixels, which the scanner's geometry ({width} x {height}) does not explain: give the driver \
+             the module's geometry",
+            pixels.len()
+        )));
+    }
+    let image = GrayImage { width, height, pixels };
+    Ok(khil_biometrics::extract::extract(&image, config.dpi))
+}
+
+/// The finger evidence being gathered: captures first (before the reference may be known), then verification.
+#[derive(Debug)]
+pub struct FingerSession {
+    pub config: FingerConfig,
+    attempts: Vec<FingerAttempt>,
+    /// Usable captures (index into `attempts`, minutiae, template).
+    usable: Vec<(usize, Minutiae, MatchTemplate)>,
+    pub stopped: Option<FingerStop>,
+}
+
+impl FingerSession {
+    pub fn new(config: FingerConfig) -> FingerSession {
+        FingerSession { config, attempts: Vec::new(), usable: Vec::new(), stopped: None }
+    }
+
+    fn attempts_left(&self) -> bool {
+        self.stopped.is_none() && self.attempts.len() < self.config.attempts
+    }
+
+    /// One more capture, quality-checked. `false` when the session cannot go on (attempts used up, no finger,
+    /// scanner failed).
+    async fn one<L: Link>(&mut self, scanner: &mut Zfm<L>) -> bool {
+        if !self.attempts_left() {
+            return false;
+        }
+        match capture(scanner, &self.config).await {
+            Ok(minutiae) => {
+                let usable =
+                    minutiae.points.len() >= self.config.min_minutiae && minutiae.quality >= self.config.min_quality;
+                self.attempts.push(FingerAttempt {
+                    quality: minutiae.quality,
+                    minutiae: minutiae.points.len(),
+                    usable,
+                    score: None,
+                });
+                if usable {
+                    let template = MatchTemplate::new(&minutiae);
+                    self.usable.push((self.attempts.len() - 1, minutiae, template));
+                }
+                true
+            }
+            Err(stop) => {
+                self.stopped = Some(stop);
+                false
+            }
+        }
+    }
+
+    /// Captures until one passes the quality check (or attempts run out).
+    pub async fn first_usable<L: Link>(&mut self, scanner: &mut Zfm<L>) {
+        while self.usable.is_empty() && self.one(scanner).await {}
+    }
+
+    /// Scores the usable captures against `reference`; while none verifies and attempts remain, captures again
+    /// (`scanner`: `None` when it is gone).
+    pub async fn verify<L: Link>(&mut self, mut scanner: Option<&mut Zfm<L>>, reference: Option<&Minutiae>) {
+        let Some(reference) = reference.map(MatchTemplate::new) else { return };
+        let mut scored = 0;
+        loop {
+            for (index, _, template) in &self.usable[scored..] {
+                self.attempts[*index].score = Some(matcher::score(template, &reference));
+            }
+            scored = self.usable.len();
+            if self.verified_by(&reference) {
+                return;
+            }
+            let Some(scanner) = scanner.as_deref_mut() else { return };
+            if !self.one(scanner).await {
+                return;
+            }
+        }
+    }
+
+    fn verified_by(&self, _reference: &MatchTemplate) -> bool {
+        self.attempts.iter().any(|a| a.score.is_some_and(|s| s >= self.config.threshold))
+    }
+
+    /// The evidence: every attempt, the reference's kind, the verdict and the best usable capture.
+    pub fn evidence(&self, reference: ReferenceKind) -> FingerEvidence {
+        let scored = self.attempts.iter().any(|a| a.score.is_some());
+        let verified = if reference == ReferenceKind::None || !scored {
+            None
+        } else {
+            Some(self.attempts.iter().any(|a| a.score.is_some_and(|s| s >= self.config.threshold)))
+        };
+        // The best capture: the best-scoring one, else the best quality one.
+        let best = self.usable.iter().max_by(|a, b| {
+            let key = |u: &(usize, Minutiae, MatchTemplate)| {
+                (self.attempts[u.0].score.unwrap_or(f32::MIN), f32::from(self.attempts[u.0].quality))
+            };
+            let (ka, kb) = (key(a), key(b));
+            ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+        });
+        FingerEvidence {
+            attempts: self.attempts.clone(),
+            reference,
+            verified,
+            threshold: self.config.threshold,
+            probe: best.map(|u| u.1.clone()),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The clearance flow at one gate (issue #15, item 1): a state machine over the devices' drivers only (OSDP gate,
+//! document reader, chip over an APDU transport, ZFM scanner), never a simulator's state.
+//!
+//! ```text
+//!  admit (OSDP gate: entry flap, presence) -> [ page -> chip -> examine ]  ||  [ finger captures, quality ]
+//!    -> 1:1 verification (DG3, or an enrolment) -> 1:N watchlist -> decide -> record (awaited)
+//!    -> release (exit flap)  |  refer (entry flap, back to the officer's desk; the evidence goes with them)
+//! ```
+//!
+//! - [`page`], [`chip`]: reading a page and turning an inspection into the examiner's chip data (shared with
+//!   `khil document examine`);
+//! - [`finger`]: captures over the ZFM driver, quality check, retries, 1:1 verification;
+//! - [`seams`]: what the flow calls and does not own: [`Decide`] (the rules engine), [`RecordSink`] (the record
+//!   store), [`ReferenceSource`] (enrolments), [`Watchlist`];
+//! - [`evidence`]: [`Evidence`], the timeline, [`Outcome`];
+//! - [`devices`]: the drivers, connected on links the caller gives; [`run`]: [`GateFlow`].
+//!
+//! Invariants: no flap opens for a traveller before [`RecordSink::record`] returned; a crossing whose record
+//! failed is a referral; a referral carries the traveller's whole [`Evidence`]; every step is timed on tokio's
+//! clock, so on the paused clock the timeline is modelled device and walking time.
+
+pub mod chip;
+pub mod devices;
+pub mod evidence;
+pub mod finger;
+pub mod page;
+pub mod run;
+pub mod seams;
+
+pub use devices::{DeviceLinks, DeviceSetup, Devices};
+pub use evidence::{
+    Device, DeviceFault, DocumentEvidence, Evidence, FingerAttempt, FingerEvidence, Outcome, ReferenceKind, Referral,
+    Step, StepTime, Verdict, WatchlistHit,
+};
+pub use finger::FingerConfig;
+pub use run::{FlowConfig, FlowError, GateFlow, Services};
+pub use seams::{
+    BruteForceWatchlist, Decide, DocumentIdentity, NoEnrolments, RecordFuture, RecordSink, ReferenceSource, Watchlist,
+};

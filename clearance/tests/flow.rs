@@ -1,0 +1,320 @@
+//! The clearance flow at one gate, end to end on tokio's paused clock: `khil-sim-point` stands up the gate, the
+//! document reader, the chip's field and the fingerprint scanner in this process and plays the traveller; the
+//! flow reaches every device through its driver and wire protocol only (OSDP with the secure channel, khil's
+//! document-reader channel, APDUs, ZFM frames on a paced UART).
+//!
+//! The decision here is a stand-in ([`TestDecide`]): the rules engine is wired in behind `Decide` elsewhere.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use khil_clearance::flow::{
+    BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FlowConfig, GateFlow,
+    NoEnrolments, Outcome, RecordFuture, RecordSink, ReferenceKind, Services, Step, Verdict,
+};
+use khil_clearance::gate::GateState;
+use khil_examine::Decision;
+use khil_fingerprint::driver::Options as ZfmOptions;
+use khil_mrtd::mrz::CivilDate;
+use khil_osdp::cp::CpConfig;
+use khil_sim_docreader::{FraudClass, ParameterSpace};
+use khil_sim_gate::{Flap, GateHandle};
+use khil_sim_point::{Papers, Point, PointConfig, Traveller, Walk, WalkEnd};
+use khil_sim_population::documents::{Documents, Kind, State};
+
+const SEED: u64 = 0;
+
+/// Release only a genuine document whose holder's finger verified, with no watchlist hit and no device down.
+struct TestDecide;
+
+impl Decide for TestDecide {
+    fn decide(&self, e: &Evidence, _today: CivilDate) -> Verdict {
+        let mut reasons = Vec::new();
+        match &e.document {
+            None => reasons.push("no document was read".to_owned()),
+            Some(d) => match &d.report.decision {
+                Decision::Genuine => {}
+                Decision::ForgedOrAltered { failed } | Decision::NotValid { failed } => reasons.push(format!(
+                    "document {}: {}",
+                    d.report.decision.name(),
+                    failed.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+                )),
+                Decision::UnableToExamine { reason } => reasons.push(format!("document unable-to-examine: {reason}")),
+            },
+        }
+        match e.finger.as_ref().and_then(|f| f.verified) {
+            Some(true) => {}
+            Some(false) => reasons.push("finger not verified".into()),
+            None => reasons.push("finger not verified: nothing to compare".into()),
+        }
+        for hit in e.watchlist.iter().flatten() {
+            reasons.push(format!("watchlist {}: {}", hit.class, hit.entry));
+        }
+        for fault in &e.faults {
+            reasons.push(format!("degraded: {} failed: {}", fault.device.name(), fault.error));
+        }
+        if reasons.is_empty() {
+            Verdict { release: true, reasons: vec!["document genuine, finger verified, no watchlist hit".into()] }
+        } else {
+            Verdict { release: false, reasons }
+        }
+    }
+}
+
+/// What the record sink saw when it was called.
+#[derive(Debug, Clone)]
+struct Recorded {
+    traveller: u64,
+    release: bool,
+    /// The exit flap's position (0 closed) and relay at the moment of recording.
+    exit_position: f64,
+    exit_relay: bool,
+    at: tokio::time::Instant,
+}
+
+/// Keeps records in memory and notes the gate's exit flap when each was written; `fail`: refuses every record.
+struct TestSink {
+    gate: GateHandle,
+    records: Mutex<Vec<Recorded>>,
+    fail: bool,
+}
+
+impl RecordSink for TestSink {
+    fn record<'a>(&'a self, evidence: &'a Evidence, verdict: &'a Verdict) -> RecordFuture<'a> {
+        Box::pin(async move {
+            // A write that takes a little time, so that a flow not awaiting it would open the flap first.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            if self.fail {
+                return Err("disk full".to_owned());
+            }
+            let model = self.gate.model();
+            let r = Recorded {
+                traveller: evidence.traveller,
+                release: verdict.release,
+                exit_position: model.flap_position(Flap::Exit),
+                exit_relay: model.outputs()[usize::from(khil_osdp::gate_io::output::EXIT_FLAP)],
+                at: tokio::time::Instant::now(),
+            };
+            drop(model);
+            let mut records = self.records.lock().unwrap();
+            records.push(r);
+            Ok(format!("crossing-{}", records.len()))
+        })
+    }
+}
+
+struct Rig {
+    point: Point,
+    flow: GateFlow,
+    sink: Arc<TestSink>,
+}
+
+/// Today as the simulators' test PKI sees it (its certificates follow the current quarter).
+fn today() -> CivilDate {
+    let now = der::DateTime::from_system_time(std::time::SystemTime::now()).unwrap();
+    CivilDate::new(now.year(), now.month(), now.day()).unwrap()
+}
+
+/// The first Mongolian passport of the population that is valid today.
+fn citizen() -> u64 {
+    let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
+    let docs = Documents::new(SEED, CivilDate::new(y, m, d).unwrap());
+    (0..500)
+        .map(|id| docs.document(id))
+        .find(|d| d.kind == Kind::Passport && d.issuing_state == State::Mongolia && !d.expired_on(today()))
+        .expect("a valid Mongolian passport among the first 500")
+        .id
+}
+
+async fn rig(point: PointConfig, fail_records: bool) -> Rig {
+    let (point, links) = Point::start(point).await.unwrap();
+    let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
+    setup.cp = CpConfig { seed: Some(7), ..CpConfig::default() };
+    // An R307: no ReadProdInfo, so its geometry is configured.
+    setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
+    let links = DeviceLinks {
+        gate_io: links.gate_io,
+        reader: links.reader,
+        chip: Box::new(links.chip),
+        scanner: links.scanner,
+    };
+    let devices = Devices::connect(links, setup).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), devices.gate.wait_for(|s| s == GateState::Idle))
+        .await
+        .expect("the gate comes into service")
+        .unwrap();
+    let pki = khil_sim_mrtd::sim::test_pki(SEED).unwrap();
+    let mut config = FlowConfig::new("gate-1", today(), pki.trust_store());
+    config.terminal = Some(pki.eac.terminal.clone());
+    let sink = Arc::new(TestSink { gate: point.gate().clone(), records: Mutex::new(Vec::new()), fail: fail_records });
+    let services = Services {
+        decide: Arc::new(TestDecide),
+        records: Arc::clone(&sink) as Arc<dyn RecordSink>,
+        references: Arc::new(NoEnrolments),
+        watchlist: Arc::new(BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6))),
+    };
+    let flow = GateFlow::new(devices, config, services).unwrap();
+    Rig { point, flow, sink }
+}
+
+impl Rig {
+    /// One traveller through the gate: the world walks them, the flow processes them.
+    async fn pass(&mut self, traveller: &Traveller) -> (Walk, Outcome) {
+        let (walk, outcome) = tokio::join!(self.point.walk(traveller), self.flow.next_traveller());
+        (walk.unwrap(), outcome.unwrap())
+    }
+}
+
+fn timeline(e: &Evidence) -> String {
+    e.timeline
+        .iter()
+        .map(|s| {
+            format!(
+                "  {:<9} +{:>6.2} s  {:>6.2} s  {}",
+                s.step.name(),
+                s.started.as_secs_f64(),
+                s.took.as_secs_f64(),
+                s.outcome
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_genuine_citizen_passes_end_to_end() {
+    let mut rig = rig(PointConfig::default(), false).await;
+    let id = citizen();
+    let (walk, outcome) = rig.pass(&Traveller::holder(id)).await;
+    let Outcome::Released { evidence, verdict, record } = outcome else { panic!("not released: {outcome:#?}") };
+    println!("traveller {id}: transaction {:.2} s\n{}", evidence.transaction_time().as_secs_f64(), timeline(&evidence));
+    assert_eq!(walk.end, WalkEnd::Exited, "through the exit");
+    assert!(verdict.release);
+    assert_eq!(record, "crossing-1");
+
+    // The record was written with the exit flap shut and its relay off, before the traveller left.
+    let records = rig.sink.records.lock().unwrap().clone();
+    assert_eq!(records.len(), 1);
+    assert!(records[0].release && records[0].traveller == 1);
+    assert_eq!((records[0].exit_position, records[0].exit_relay), (0.0, false), "exit closed while recording");
+
+    // Evidence complete.
+    let doc = evidence.document.as_ref().expect("the document was read");
+    assert_eq!(doc.report.decision, Decision::Genuine, "{:#?}", doc.report.checks);
+    assert!(doc.chip_access.as_deref().is_some_and(|a| a.starts_with("PACE")), "{:?}", doc.chip_access);
+    assert!(doc.chip_checks.iter().all(|c| c.status.passed()), "{:?}", doc.chip_checks);
+    assert!(doc.document.captures.white.is_some() && doc.document.captures.ultraviolet.is_some());
+    let finger = evidence.finger.as_ref().unwrap();
+    assert_eq!(finger.reference, ReferenceKind::Dg3, "DG3 read after terminal authentication");
+    assert_eq!(finger.verified, Some(true), "{:?}", finger.attempts);
+    assert!(finger.best_score().unwrap() >= finger.threshold);
+    assert_eq!(evidence.watchlist.as_deref(), Some(&[][..]));
+    assert!(evidence.faults.is_empty(), "{:?}", evidence.faults);
+
+    // A plausible timeline: every step, in order, adding up to a gate transaction of seconds.
+    let steps: Vec<Step> = evidence.timeline.iter().map(|s| s.step).collect();
+    for step in [
+        Step::Admit,
+        Step::Page,
+        Step::Chip,
+        Step::Examine,
+        Step::Finger,
+        Step::Watchlist,
+        Step::Decide,
+        Step::Record,
+        Step::Release,
+    ] {
+        assert!(steps.contains(&step), "{step:?} missing: {steps:?}");
+    }
+    let at = |s| evidence.step(s).unwrap();
+    assert!(
+        at(Step::Chip).started >= at(Step::Page).started + at(Step::Page).took,
+        "the chip opens with the page's MRZ"
+    );
+    assert!(at(Step::Record).started + at(Step::Record).took <= at(Step::Release).started, "recorded before release");
+    assert!(at(Step::Chip).took >= Duration::from_millis(500), "PACE, CA, AA and DG reads take air and chip time");
+    let total = evidence.transaction_time();
+    assert!((Duration::from_secs(5)..Duration::from_secs(30)).contains(&total), "{total:?}");
+    assert!(records[0].at <= tokio::time::Instant::now() - at(Step::Release).took, "record before the release step");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forged_page_is_referred_with_the_examiners_reason() {
+    let mut rig = rig(PointConfig::default(), false).await;
+    let papers =
+        Papers::Specimen { class: FraudClass::CounterfeitOfficePaper, index: 0, space: ParameterSpace::Development };
+    // The counterfeiter carries the victim's chip (and their own finger).
+    let (walk, outcome) = rig.pass(&Traveller::holder(0).with_papers(papers).with_finger(Some(900_001))).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
+    println!("{}\n{:#?}", timeline(&referral.evidence), referral.reasons);
+    assert_eq!(walk.end, WalkEnd::TurnedBack, "back to the officer");
+    let doc = referral.evidence.document.as_ref().expect("the page's evidence is kept");
+    let Decision::ForgedOrAltered { failed } = &doc.report.decision else { panic!("{:?}", doc.report.decision) };
+    let named = failed.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+    assert!(
+        referral.reasons.iter().any(|r| r.contains("forged-or-altered") && r.contains(&named)),
+        "{:?}",
+        referral.reasons
+    );
+    assert!(!referral.degraded);
+    let records = rig.sink.records.lock().unwrap().clone();
+    assert_eq!(records.len(), 1, "a referral is recorded too");
+    assert!(!records[0].release);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finger_that_does_not_match_is_retried_then_referred() {
+    let mut rig = rig(PointConfig::default(), false).await;
+    let id = citizen();
+    let (walk, outcome) = rig.pass(&Traveller::holder(id).with_finger(Some(id + 1_000))).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
+    println!("{}\n{:#?}", timeline(&referral.evidence), referral.evidence.finger);
+    assert_eq!(walk.end, WalkEnd::TurnedBack);
+    let finger = referral.evidence.finger.as_ref().unwrap();
+    assert_eq!(finger.reference, ReferenceKind::Dg3);
+    assert_eq!(finger.attempts.len(), 3, "every attempt used: {:?}", finger.attempts);
+    assert!(finger.attempts.iter().all(|a| a.score.is_some_and(|s| s < finger.threshold)), "{:?}", finger.attempts);
+    assert_eq!(finger.verified, Some(false));
+    assert_eq!(referral.reasons, ["finger not verified"]);
+    assert_eq!(referral.evidence.document.as_ref().unwrap().report.decision, Decision::Genuine);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scanner_unplugged_mid_flow_is_a_degraded_referral_with_the_evidence_kept() {
+    // The line drops 20,000 bytes into what the scanner sends: during the first image upload.
+    let config = PointConfig { scanner_faults: vec!["close:at=20000,dir=tx".into()], ..PointConfig::default() };
+    let mut rig = rig(config, false).await;
+    let id = citizen();
+    let (walk, outcome) = rig.pass(&Traveller::holder(id)).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
+    println!("{}\n{:#?}", timeline(&referral.evidence), referral.reasons);
+    assert_eq!(walk.end, WalkEnd::TurnedBack);
+    assert!(referral.degraded);
+    let fault = &referral.evidence.faults[0];
+    assert_eq!((fault.device, fault.step), (Device::FingerprintScanner, Step::Finger), "{fault:?}");
+    assert!(
+        referral.reasons.iter().any(|r| r.starts_with("degraded: fingerprint scanner failed")),
+        "{:?}",
+        referral.reasons
+    );
+    // What was learnt before the scanner went stays with the traveller.
+    let doc = referral.evidence.document.as_ref().expect("document evidence kept");
+    assert_eq!(doc.report.decision, Decision::Genuine);
+    assert!(doc.document.captures.white.is_some());
+    assert_eq!(referral.record.as_deref(), Some("crossing-1"));
+    assert!(rig.flow.devices.scanner.is_none(), "the flow stops using a scanner whose line broke");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crossing_that_cannot_be_recorded_is_referred_and_the_exit_never_opens() {
+    let mut rig = rig(PointConfig::default(), true).await;
+    let (walk, outcome) = rig.pass(&Traveller::holder(citizen())).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released without a record: {outcome:#?}") };
+    assert_eq!(walk.end, WalkEnd::TurnedBack);
+    assert!(referral.reasons.iter().any(|r| r.contains("could not be recorded: disk full")), "{:?}", referral.reasons);
+    assert_eq!(referral.record, None);
+    assert_eq!(referral.evidence.finger.as_ref().unwrap().verified, Some(true), "everything else passed");
+    let opened =
+        rig.point.gate_events().iter().any(|l| matches!(l.event, khil_sim_gate::Event::TravellerExited { .. }));
+    assert!(!opened, "nobody went through the exit");
+}
