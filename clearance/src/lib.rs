@@ -2,3 +2,4 @@
 //! records and scenario runner come next (see the crate's README).
 
 pub mod gate;
+pub mod records;

@@ -6,6 +6,7 @@ mod document;
 mod gate;
 mod mrz;
 mod pdf;
+mod records;
 mod sim;
 mod train;
 
@@ -41,6 +42,7 @@ enum Command {
     Mrz(mrz::MrzArgs),
     Document(document::DocumentArgs),
     Train(train::TrainArgs),
+    Records(records::RecordsArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         // Exit status 0 (every check passed), 1 (one failed), 3 (incomplete), 2 (could not run): see document.rs.
         Command::Document(args) => on_runtime(document::run(args), Runtime::MultiThread).unwrap_or(ExitCode::from(2)),
         Command::Train(args) => run(train::run(args), Runtime::MultiThread),
+        Command::Records(args) => records::run(args),
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }
