@@ -6,12 +6,14 @@
 //! - [`canon`]: the canonical byte encoding that record and audit hashes are computed over;
 //! - [`audit`]: the audit chain;
 //! - [`store`]: [`RecordStore`], opening (integrity check, schema version) and committing;
+//! - [`sync`]: what the centre acknowledged, and the rule and watchlist versions pulled from it;
 //! - [`verify`](mod@verify): walking the chain and the records.
 
 pub mod audit;
 pub mod canon;
 pub mod record;
 pub mod store;
+pub mod sync;
 pub mod verify;
 
 pub use audit::{AuditEntry, AuditKind};
@@ -20,4 +22,5 @@ pub use record::{
     TravellerRecord,
 };
 pub use store::{RecordStore, StoreError};
+pub use sync::{Version, VersionKind};
 pub use verify::{Place, VerifyError, VerifyReport, verify};

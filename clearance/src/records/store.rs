@@ -211,6 +211,10 @@ impl RecordStore {
         &mut self.conn
     }
 
+    pub(crate) fn conn_ref(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Writes `record` and its audit entry in one transaction and returns its sequence number once the
     /// transaction is durable (fsynced). Refuses a record of another border point.
     pub fn commit(&mut self, record: &CrossingRecord) -> Result<u64, StoreError> {
