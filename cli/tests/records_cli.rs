@@ -74,3 +74,64 @@ fn verify_says_ok_then_names_the_broken_entry() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("readme.txt") && err.contains("not a khil record store"), "{err}");
 }
+
+/// `khil records upload` against ci/test's private PostgreSQL, in a database of its own.
+#[test]
+fn upload_sends_the_records_once_and_says_so() {
+    let Ok(admin) = std::env::var("KHIL_CENTRAL_URL") else {
+        khil_test_support::missing::<()>("no KHIL_CENTRAL_URL: run ci/test (it starts a private PostgreSQL)");
+        return;
+    };
+    let name = format!("khil_cli_{}", std::process::id());
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let psql = |sql: String| {
+        let admin = admin.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await.unwrap();
+            });
+        })
+        .join()
+        .unwrap();
+    };
+    psql(format!("CREATE DATABASE {name}"));
+    struct Drop_<F: Fn()>(F);
+    impl<F: Fn()> Drop for Drop_<F> {
+        fn drop(&mut self) {
+            (self.0)();
+        }
+    }
+    let _drop_db = Drop_(|| psql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
+
+    let (_dir, path) = temp_file("records-cli", "alt.db");
+    let mut store = RecordStore::open(&path, "ALT").unwrap();
+    for i in 1..=4 {
+        store.commit(&record(i)).unwrap();
+    }
+    drop(store);
+    let upload = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_khil"))
+            .args(["records", "upload", "--db"])
+            .arg(&path)
+            .args(["--central", &url, "--batch", "3"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = upload();
+    assert!(first.contains("4 new records uploaded (0 already there), acknowledged up to 4"), "{first}");
+    let second = upload();
+    assert!(second.contains("up to date, acknowledged up to 4"), "{second}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_khil"))
+        .args(["records", "upload", "--db", "/nonexistent/point.db", "--central", &url])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("/nonexistent/point.db") && err.contains("no such file"), "{err}");
+}

@@ -15,7 +15,7 @@ use tokio_postgres::{Client, NoTls};
 
 use crate::records::{Version, VersionKind};
 
-pub use upload::{UploadReport, pull_versions, upload_pass};
+pub use upload::{UploadReport, pull_versions, upload_batches, upload_pass};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS khil_centre (id TEXT PRIMARY KEY, schema_version INT NOT NULL);

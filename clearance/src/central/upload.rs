@@ -26,10 +26,20 @@ pub async fn upload_pass(
     central: &mut Central,
     batch: usize,
 ) -> Result<UploadReport, CentralError> {
+    upload_batches(store, central, batch, usize::MAX).await
+}
+
+/// [`upload_pass`], stopping after at most `max_batches` batches (for progress reports between them).
+pub async fn upload_batches(
+    store: &mut RecordStore,
+    central: &mut Central,
+    batch: usize,
+    max_batches: usize,
+) -> Result<UploadReport, CentralError> {
     let point = store.point().to_owned();
     let id = central.id().to_owned();
     let mut report = UploadReport::default();
-    loop {
+    for _ in 0..max_batches {
         let after = store.acked(&id)?;
         let records = store.records_after(after, batch.max(1))?;
         let Some(last) = records.last().map(|r| r.seq) else {
@@ -42,6 +52,8 @@ pub async fn upload_pass(
         report.inserted += inserted;
         report.already += already;
     }
+    report.acked = store.acked(&id)?;
+    Ok(report)
 }
 
 async fn upload_batch(
