@@ -309,3 +309,20 @@ fn damaged_files_are_refused_without_panicking() {
     }
     assert!(refused > 10, "only {refused} of 40 damaged files were refused");
 }
+
+#[test]
+fn a_changed_rule_file_version_is_caught() {
+    use khil_clearance::records::{Version, VersionKind};
+    let (_dir, path) = temp_file("records", "point.db");
+    store_with(&path, 2);
+    let mut store = RecordStore::open(&path, POINT).unwrap();
+    let rules = Version { kind: VersionKind::Rules, version: "r7".into(), body: b"[rules]\n".to_vec() };
+    assert!(store.store_version(&rules, 5).unwrap());
+    assert!(!store.store_version(&rules, 6).unwrap(), "stored twice");
+    drop(store);
+    assert_eq!(verify(&path).unwrap().audit_entries, 4);
+    tamper(&path, "UPDATE versions SET body = x'00' WHERE version = 'r7'");
+    let (place, what) = broken_at(&path);
+    assert_eq!(place, Place::Audit(4));
+    assert!(what.contains("the stored rules r7 hashes to"), "{what}");
+}

@@ -60,25 +60,7 @@ pub fn verify_store(store: &mut RecordStore) -> Result<VerifyReport, VerifyError
     let conn = store.conn();
     // One read transaction: a gate committing meanwhile cannot make the walk see half of it.
     let tx = conn.transaction().map_err(sql)?;
-    let entries: Vec<AuditEntry> = {
-        let mut st = tx
-            .prepare("SELECT seq, at_ms, kind, record_seq, subject, prev_hash, hash FROM audit ORDER BY seq")
-            .map_err(sql)?;
-        st.query_map([], |r| {
-            Ok(AuditEntry {
-                seq: r.get::<_, i64>(0)? as u64,
-                at_ms: r.get(1)?,
-                kind: r.get(2)?,
-                record_seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
-                subject: r.get(4)?,
-                prev_hash: r.get(5)?,
-                hash: r.get(6)?,
-            })
-        })
-        .map_err(sql)?
-        .collect::<Result<_, _>>()
-        .map_err(sql)?
-    };
+    let entries = load_entries(&tx).map_err(sql)?;
     let mut prev = GENESIS.to_vec();
     let (mut records, mut referrals) = (0u64, 0u64);
     for (i, e) in entries.iter().enumerate() {
@@ -130,7 +112,13 @@ pub fn verify_store(store: &mut RecordStore) -> Result<VerifyReport, VerifyError
                 records += 1;
                 referrals += u64::from(outcome == Outcome::Referred);
             }
-            AuditKind::Version => {}
+            AuditKind::Version => {
+                check_version(&tx, &e.subject).map_err(|why| match why {
+                    RecordFault::Sql(e) => sql(e),
+                    RecordFault::Missing => broken(at, format!("it logs {:?}, which is not stored", e.subject)),
+                    RecordFault::Bad(what) => broken(at, what),
+                })?;
+            }
         }
         prev.clone_from(&e.hash);
     }
@@ -199,4 +187,38 @@ fn check_record(
         return bad(format!("its {column} column disagrees with its body"));
     }
     Ok(record.decision.outcome)
+}
+
+/// Checks that the version an entry logged (`<kind> <version> sha256=<hex>`) is stored with that body.
+fn check_version(tx: &rusqlite::Transaction<'_>, subject: &str) -> Result<(), RecordFault> {
+    let mut parts = subject.splitn(3, ' ');
+    let (Some(kind), Some(version), Some(sha)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(RecordFault::Bad(format!("its subject {subject:?} is not `<kind> <version> sha256=<hex>`")));
+    };
+    let body: Vec<u8> = tx
+        .query_row("SELECT body FROM versions WHERE kind = ?1 AND version = ?2", params![kind, version], |r| r.get(0))
+        .optional()
+        .map_err(RecordFault::Sql)?
+        .ok_or(RecordFault::Missing)?;
+    let actual = format!("sha256={}", hex(&<sha2::Sha256 as sha2::Digest>::digest(&body)));
+    if actual != sha {
+        return Err(RecordFault::Bad(format!("the stored {kind} {version} hashes to {actual}, it logged {sha}")));
+    }
+    Ok(())
+}
+
+fn load_entries(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut st = tx.prepare("SELECT seq, at_ms, kind, record_seq, subject, prev_hash, hash FROM audit ORDER BY seq")?;
+    st.query_map([], |r| {
+        Ok(AuditEntry {
+            seq: r.get::<_, i64>(0)? as u64,
+            at_ms: r.get(1)?,
+            kind: r.get(2)?,
+            record_seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+            subject: r.get(4)?,
+            prev_hash: r.get(5)?,
+            hash: r.get(6)?,
+        })
+    })?
+    .collect()
 }
