@@ -233,7 +233,7 @@ impl Uploader {
 
     /// Waits until the child has acknowledged at least `seq`.
     fn wait_acked(&self, seq: u64, what: &str) -> u64 {
-        let deadline = Instant::now() + Duration::from_mins(1);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.acked.recv_timeout(left) {
