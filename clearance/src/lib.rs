@@ -1,8 +1,10 @@
 //! khil's clearance side: the e-gate controller ([`gate`]), the clearance flow at a gate over the devices'
-//! drivers ([`flow`]), the decision rules ([`rules`]) and the border point's traffic and gate planning
-//! ([`traffic`]).
+//! drivers ([`flow`]), the decision rules ([`rules`]), the border point's crossing records ([`records`]) and their
+//! upload to the centre ([`central`]), and the border point's traffic and gate planning ([`traffic`]).
 
+pub mod central;
 pub mod flow;
 pub mod gate;
+pub mod records;
 pub mod rules;
 pub mod traffic;

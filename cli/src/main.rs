@@ -8,6 +8,7 @@ mod mrz;
 mod pdf;
 mod plan;
 mod rules;
+mod records;
 mod sim;
 mod train;
 
@@ -45,6 +46,7 @@ enum Command {
     Train(train::TrainArgs),
     Plan(plan::PlanArgs),
     Rules(rules::RulesArgs),
+    Records(records::RecordsArgs),
     /// Run a scenario file (not built yet).
     #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
     Scenario {
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         // Pure and synchronous: exit 0 valid, 1 refused, 2 unreadable: see rules.rs.
         Command::Rules(args) => rules::run(args),
+        Command::Records(args) => records::run(args),
         Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
         Command::Demo => not_built("demo", "the clearance flow"),
     }
