@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use khil_clearance::flow::{
     BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FlowConfig, GateFlow,
-    NoEnrolments, Outcome, RecordFuture, RecordSink, ReferenceKind, Services, Step, Verdict,
+    NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, Services, Step,
+    Verdict,
 };
 use khil_clearance::gate::GateState;
 use khil_examine::Decision;
@@ -115,6 +116,24 @@ fn today() -> CivilDate {
     CivilDate::new(now.year(), now.month(), now.day()).unwrap()
 }
 
+/// The first adult Mongolian passport holder of the population whose passport is valid today (the shipped rules
+/// refer a minor leaving alone, as an e-gate cannot see who they travel with).
+fn adult_citizen() -> u64 {
+    let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
+    let docs = Documents::new(SEED, CivilDate::new(y, m, d).unwrap());
+    let eighteen_years_ago = today().add_years(-18).unwrap();
+    (0..500)
+        .map(|id| docs.document(id))
+        .find(|d| {
+            d.kind == Kind::Passport
+                && d.issuing_state == State::Mongolia
+                && !d.expired_on(today())
+                && d.birth_date <= eighteen_years_ago
+        })
+        .expect("a valid adult Mongolian passport among the first 500")
+        .id
+}
+
 /// The first Mongolian passport of the population that is valid today.
 fn citizen() -> u64 {
     let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
@@ -127,6 +146,10 @@ fn citizen() -> u64 {
 }
 
 async fn rig(point: PointConfig, fail_records: bool) -> Rig {
+    rig_deciding(point, fail_records, Arc::new(TestDecide)).await
+}
+
+async fn rig_deciding(point: PointConfig, fail_records: bool, decide: Arc<dyn Decide>) -> Rig {
     let (point, links) = Point::start(point).await.unwrap();
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
     setup.cp = CpConfig { seed: Some(7), ..CpConfig::default() };
@@ -148,7 +171,7 @@ async fn rig(point: PointConfig, fail_records: bool) -> Rig {
     config.terminal = Some(pki.eac.terminal.clone());
     let sink = Arc::new(TestSink { gate: point.gate().clone(), records: Mutex::new(Vec::new()), fail: fail_records });
     let services = Services {
-        decide: Arc::new(TestDecide),
+        decide,
         records: Arc::clone(&sink) as Arc<dyn RecordSink>,
         references: Arc::new(NoEnrolments),
         watchlist: Arc::new(BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6))),
@@ -236,6 +259,42 @@ async fn a_genuine_citizen_passes_end_to_end() {
     let total = evidence.transaction_time();
     assert!((Duration::from_secs(5)..Duration::from_secs(30)).contains(&total), "{total:?}");
     assert!(records[0].at <= tokio::time::Instant::now() - at(Step::Release).took, "record before the release step");
+}
+
+/// The shipped Mongolian rules behind the flow: a citizen with a genuine passport and their own finger leaves with
+/// the rules that passed as reasons; a counterfeit page after them is referred by the forged-document rule, with
+/// the rules' version in what the officer sees.
+#[tokio::test(start_paused = true)]
+async fn the_shipped_rules_release_a_genuine_citizen_and_refer_a_counterfeit_page() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
+    let rules = khil_clearance::rules::Rules::load(&path).unwrap();
+    let decide = RulesDecision {
+        rules,
+        direction: khil_clearance::rules::Direction::Exit,
+        state: "MNG".into(),
+        watchlist_version: "test-list-1".into(),
+        context: NothingKnown,
+    };
+    let mut rig = rig_deciding(PointConfig::default(), false, Arc::new(decide)).await;
+    let (walk, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { verdict, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    assert_eq!(walk.end, WalkEnd::Exited);
+    for passed in ["document.forged_or_altered", "document.expired", "biometric.", "watchlist."] {
+        assert!(verdict.reasons.iter().any(|r| r.starts_with(passed)), "{passed} not among {:#?}", verdict.reasons);
+    }
+
+    let papers =
+        Papers::Specimen { class: FraudClass::CounterfeitOfficePaper, index: 0, space: ParameterSpace::Development };
+    let (walk, outcome) = rig.pass(&Traveller::holder(0).with_papers(papers).with_finger(Some(900_001))).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
+    assert_eq!(walk.end, WalkEnd::TurnedBack);
+    assert!(
+        referral.reasons.iter().any(|r| r.starts_with("document.forged_or_altered (line ")),
+        "{:#?}",
+        referral.reasons
+    );
+    let records = rig.sink.records.lock().unwrap().clone();
+    assert_eq!(records.iter().map(|r| r.release).collect::<Vec<_>>(), vec![true, false]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -7,8 +7,8 @@ mod gate;
 mod mrz;
 mod pdf;
 mod plan;
-mod rules;
 mod records;
+mod rules;
 mod sim;
 mod train;
 

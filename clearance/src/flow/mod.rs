@@ -10,6 +10,7 @@
 //! - [`page`], [`chip`]: reading a page and turning an inspection into the examiner's chip data (shared with
 //!   `khil document examine`);
 //! - [`finger`]: captures over the ZFM driver, quality check, retries, 1:1 verification;
+//! - [`decide`]: [`RulesDecision`], the rules engine (`crate::rules`) behind [`Decide`];
 //! - [`seams`]: what the flow calls and does not own: [`Decide`] (the rules engine), [`RecordSink`] (the record
 //!   store), [`ReferenceSource`] (enrolments), [`Watchlist`];
 //! - [`evidence`]: [`Evidence`], the timeline, [`Outcome`];
@@ -20,6 +21,7 @@
 //! clock, so on the paused clock the timeline is modelled device and walking time.
 
 pub mod chip;
+pub mod decide;
 pub mod devices;
 pub mod evidence;
 pub mod finger;
@@ -27,6 +29,7 @@ pub mod page;
 pub mod run;
 pub mod seams;
 
+pub use decide::{NothingKnown, PointContext, RulesDecision};
 pub use devices::{DeviceLinks, DeviceSetup, Devices};
 pub use evidence::{
     Device, DeviceFault, DocumentEvidence, Evidence, FingerAttempt, FingerEvidence, Outcome, ReferenceKind, Referral,
