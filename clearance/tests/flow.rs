@@ -11,9 +11,10 @@ use std::time::Duration;
 use khil_clearance::flow::{
     BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FlowConfig, GateFlow,
     NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, Services, Step,
-    Verdict,
+    StoreSink, Verdict,
 };
 use khil_clearance::gate::GateState;
+use khil_clearance::records::{self, RecordStore};
 use khil_examine::Decision;
 use khil_fingerprint::driver::Options as ZfmOptions;
 use khil_mrtd::mrz::CivilDate;
@@ -55,9 +56,14 @@ impl Decide for TestDecide {
             reasons.push(format!("degraded: {} failed: {}", fault.device.name(), fault.error));
         }
         if reasons.is_empty() {
-            Verdict { release: true, reasons: vec!["document genuine, finger verified, no watchlist hit".into()] }
+            Verdict {
+                release: true,
+                reasons: vec!["document genuine, finger verified, no watchlist hit".into()],
+                rules_version: String::new(),
+                watchlist_version: String::new(),
+            }
         } else {
-            Verdict { release: false, reasons }
+            Verdict { release: false, reasons, rules_version: String::new(), watchlist_version: String::new() }
         }
     }
 }
@@ -78,6 +84,8 @@ struct TestSink {
     gate: GateHandle,
     records: Mutex<Vec<Recorded>>,
     fail: bool,
+    /// The point's real store, written first when there is one.
+    store: Option<StoreSink>,
 }
 
 impl RecordSink for TestSink {
@@ -88,6 +96,10 @@ impl RecordSink for TestSink {
             if self.fail {
                 return Err("disk full".to_owned());
             }
+            let id = match &self.store {
+                Some(store) => Some(store.record(evidence, verdict).await?),
+                None => None,
+            };
             let model = self.gate.model();
             let r = Recorded {
                 traveller: evidence.traveller,
@@ -99,7 +111,7 @@ impl RecordSink for TestSink {
             drop(model);
             let mut records = self.records.lock().unwrap();
             records.push(r);
-            Ok(format!("crossing-{}", records.len()))
+            Ok(id.unwrap_or_else(|| format!("crossing-{}", records.len())))
         })
     }
 }
@@ -146,10 +158,15 @@ fn citizen() -> u64 {
 }
 
 async fn rig(point: PointConfig, fail_records: bool) -> Rig {
-    rig_deciding(point, fail_records, Arc::new(TestDecide)).await
+    rig_deciding(point, fail_records, Arc::new(TestDecide), None).await
 }
 
-async fn rig_deciding(point: PointConfig, fail_records: bool, decide: Arc<dyn Decide>) -> Rig {
+async fn rig_deciding(
+    point: PointConfig,
+    fail_records: bool,
+    decide: Arc<dyn Decide>,
+    store: Option<StoreSink>,
+) -> Rig {
     let (point, links) = Point::start(point).await.unwrap();
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
     setup.cp = CpConfig { seed: Some(7), ..CpConfig::default() };
@@ -169,7 +186,8 @@ async fn rig_deciding(point: PointConfig, fail_records: bool, decide: Arc<dyn De
     let pki = khil_sim_mrtd::sim::test_pki(SEED).unwrap();
     let mut config = FlowConfig::new("gate-1", today(), pki.trust_store());
     config.terminal = Some(pki.eac.terminal.clone());
-    let sink = Arc::new(TestSink { gate: point.gate().clone(), records: Mutex::new(Vec::new()), fail: fail_records });
+    let sink =
+        Arc::new(TestSink { gate: point.gate().clone(), records: Mutex::new(Vec::new()), fail: fail_records, store });
     let services = Services {
         decide,
         records: Arc::clone(&sink) as Arc<dyn RecordSink>,
@@ -275,9 +293,15 @@ async fn the_shipped_rules_release_a_genuine_citizen_and_refer_a_counterfeit_pag
         watchlist_version: "test-list-1".into(),
         context: NothingKnown,
     };
-    let mut rig = rig_deciding(PointConfig::default(), false, Arc::new(decide)).await;
+    let dir = khil_test_support::temp_dir("flow-records");
+    let db = dir.path().join("point.sqlite");
+    let store = RecordStore::open(&db, "zamiin-uud").unwrap();
+    let sink = StoreSink::new(Arc::new(Mutex::new(store)), records::Direction::Exit, 1_800_000_000_000);
+    let mut rig = rig_deciding(PointConfig::default(), false, Arc::new(decide), Some(sink)).await;
     let (walk, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
-    let Outcome::Released { verdict, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    let Outcome::Released { verdict, record, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    assert_eq!(record, "zamiin-uud/1");
+    assert_eq!(verdict.rules_version, "mongolia-2026.12-1");
     assert_eq!(walk.end, WalkEnd::Exited);
     for passed in ["document.forged_or_altered", "document.expired", "biometric.", "watchlist."] {
         assert!(verdict.reasons.iter().any(|r| r.starts_with(passed)), "{passed} not among {:#?}", verdict.reasons);
@@ -295,6 +319,21 @@ async fn the_shipped_rules_release_a_genuine_citizen_and_refer_a_counterfeit_pag
     );
     let records = rig.sink.records.lock().unwrap().clone();
     assert_eq!(records.iter().map(|r| r.release).collect::<Vec<_>>(), vec![true, false]);
+    assert_eq!(referral.record.as_deref(), Some("zamiin-uud/2"));
+
+    // Both are in the point's store, chained, with the rules that decided them; the page's MRZ is the record's.
+    let store = RecordStore::open_existing(&db).unwrap();
+    let stored = store.records_after(0, 10).unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].record.decision.outcome, records::Outcome::Released);
+    assert_eq!(stored[1].record.decision.outcome, records::Outcome::Referred);
+    assert!(stored[1].record.decision.reasons.iter().any(|r| r.rule == "document.forged_or_altered"));
+    assert!(stored.iter().all(|s| s.record.decision.rules_version == "mongolia-2026.12-1"));
+    assert!(stored[0].record.biometric.as_ref().is_some_and(|b| b.verdict == "match" && b.template_sha256.len() == 64));
+    assert_eq!(stored[0].record.document.issuing_state, "MNG");
+    drop(store);
+    let report = records::verify(&db).unwrap();
+    assert_eq!(report.records, 2, "{report:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -74,7 +74,12 @@ impl<C: PointContext> Decide for RulesDecision<C> {
             .map(|r| format!("{} (line {}): {}", r.rule, r.line, r.text))
             .collect();
         reasons.extend(unknown.iter().map(|c| format!("watchlist hit of class {c:?}, which the rules do not name")));
-        Verdict { release, reasons }
+        Verdict {
+            release,
+            reasons,
+            rules_version: verdict.rules_version,
+            watchlist_version: verdict.watchlist_version.unwrap_or_default(),
+        }
     }
 }
 

@@ -221,6 +221,10 @@ pub struct Verdict {
     pub release: bool,
     /// Every reason that led to it (for a release too: what was checked).
     pub reasons: Vec<String>,
+    /// The versions of the rule file and the watchlists the decision used (stamped in the record; empty when
+    /// the decision step has none).
+    pub rules_version: String,
+    pub watchlist_version: String,
 }
 
 /// How the traveller left the gate.

@@ -11,6 +11,7 @@
 //!   `khil document examine`);
 //! - [`finger`]: captures over the ZFM driver, quality check, retries, 1:1 verification;
 //! - [`decide`]: [`RulesDecision`], the rules engine (`crate::rules`) behind [`Decide`];
+//! - [`record`]: [`StoreSink`], the border point's record store (`crate::records`) behind [`RecordSink`];
 //! - [`seams`]: what the flow calls and does not own: [`Decide`] (the rules engine), [`RecordSink`] (the record
 //!   store), [`ReferenceSource`] (enrolments), [`Watchlist`];
 //! - [`evidence`]: [`Evidence`], the timeline, [`Outcome`];
@@ -26,6 +27,7 @@ pub mod devices;
 pub mod evidence;
 pub mod finger;
 pub mod page;
+pub mod record;
 pub mod run;
 pub mod seams;
 
@@ -36,6 +38,7 @@ pub use evidence::{
     Step, StepTime, Verdict, WatchlistHit,
 };
 pub use finger::FingerConfig;
+pub use record::StoreSink;
 pub use run::{FlowConfig, FlowError, GateFlow, Services};
 pub use seams::{
     BruteForceWatchlist, Decide, DocumentIdentity, NoEnrolments, RecordFuture, RecordSink, ReferenceSource, Watchlist,
