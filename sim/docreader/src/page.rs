@@ -620,20 +620,21 @@ struct Layers {
 }
 
 impl Layers {
+    #[inline(never)] // a phase of its own in profiles
     fn draw(fonts: &Fonts, content: &PageContent, background: Arc<Map>, dpi: Dpi) -> Layers {
         let layout = &content.layout;
         let k = dpi.px_per_mm();
         let width = (layout.width_mm * k).round() as usize;
         let height = (layout.height_mm * k).round() as usize;
-        let blank = Map::new(width, height, 0.0);
+        let blank = || Map::new(width, height, 0.0);
         let mut layers = Layers {
             px_per_mm: k,
             background,
-            preprint: blank.clone(),
-            fields: blank.clone(),
-            portrait: blank.clone(),
-            mrz: blank.clone(),
-            fluorescent: blank,
+            preprint: blank(),
+            fields: blank(),
+            portrait: blank(),
+            mrz: blank(),
+            fluorescent: blank(),
         };
         layers.portrait(&content.portrait, layout);
         layers.viz(fonts, content);
@@ -859,16 +860,19 @@ fn text(
 
 /// A guilloche-like background of fine sine lines (0.1 mm), a pattern of the issuing state's document model
 /// (the same on every document of the state), interrupted in the portrait and the MRZ zone as on most pages.
+#[inline(never)] // a phase of its own in profiles
 fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
     let mut rng = rng_for(pattern_seed, b"guilloche");
-    let families: Vec<[f32; 5]> = (0..3)
+    let families: Vec<[f32; 6]> = (0..3)
         .map(|i| {
             let spacing = 0.9 + rng.random::<f32>() * 0.6;
             let amplitude = 1.5 + rng.random::<f32>() * 3.0;
             let wavelength = 12.0 + rng.random::<f32>() * 20.0;
             let phase = rng.random::<f32>() * 2.0 * PI;
             let angle = (i as f32) * PI / 3.0 + rng.random::<f32>() * 0.3;
-            [spacing, amplitude, 2.0 * PI / wavelength, phase, angle]
+            let (s, co) = angle.sin_cos();
+            // The wave's argument in turns, for the sine table.
+            [spacing, amplitude, 1.0 / wavelength, phase / (2.0 * PI), s, co]
         })
         .collect();
     let k = dpi.px_per_mm();
@@ -885,18 +889,34 @@ fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
                 continue;
             }
             let mut c = 0.0f32;
-            for &[spacing, amplitude, freq, phase, angle] in &families {
-                let (s, co) = angle.sin_cos();
+            for &[spacing, amplitude, turns_per_mm, phase, s, co] in &families {
                 let u = xm * co + ym * s;
                 let v = -xm * s + ym * co;
-                let t = (v + amplitude * (u * freq + phase).sin()) / spacing;
-                let d = (t - t.round()).abs() * spacing;
+                let t = (v + amplitude * sin_turns(u * turns_per_mm + phase)) / spacing;
+                let d = (t - floor(t + 0.5)).abs() * spacing;
                 c += ((half_line - d) * k + 0.5).clamp(0.0, 1.0);
             }
             map.data[y * map.width + x] = c.min(1.0);
         }
     }
     map
+}
+
+/// `v.floor()` for |v| < 2^31 without a libm call (the default x86-64 target has no rounding instruction).
+fn floor(v: f32) -> f32 {
+    let t = v as i32 as f32;
+    if t > v { t - 1.0 } else { t }
+}
+
+/// sin(2 pi `turns`) from a 1,024-entry table, linearly interpolated (error below 1e-5, far under a grey level).
+fn sin_turns(turns: f32) -> f32 {
+    const SIZE: usize = 1024;
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..=SIZE).map(|i| (i as f32 / SIZE as f32 * 2.0 * PI).sin()).collect());
+    let at = (turns - floor(turns)) * SIZE as f32;
+    let i = (at as usize).min(SIZE - 1);
+    let f = at - i as f32;
+    table[i] + (table[i + 1] - table[i]) * f
 }
 
 /// The composed page: reflectance (white, IR) or emission (UV), 0..1, of every light side by side per pixel, so
@@ -934,6 +954,7 @@ impl<const N: usize> Composed<N> {
 }
 
 /// The page under each of `channels`, before wear and placement (the layers are read once for all of them).
+#[inline(never)] // a phase of its own in profiles
 fn compose<const N: usize>(layers: &Layers, design: &Design, channels: [Channel; N], fading: f32) -> Composed<N> {
     let keep = 1.0 - fading;
     let absorb = |ink: &Ink, channel: Channel| match channel {
@@ -983,6 +1004,7 @@ fn compose<const N: usize>(layers: &Layers, design: &Design, channels: [Channel;
 
 /// Laminate scratches (light streaks) and dirt spots (dark blotches), drawn on the page (the same under every
 /// light).
+#[inline(never)] // a phase of its own in profiles
 fn wear_and_dirt<const N: usize>(page: &mut Composed<N>, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi) {
     let k = dpi.px_per_mm();
     let (w_mm, h_mm) = (page.width as f32 / k, page.height as f32 / k);
@@ -1031,6 +1053,7 @@ const FIX: f64 = 65536.0;
 /// The reader's captures of one placement: the page shifted and rotated on the glass, seen against the reader's
 /// dark lid, with uneven lamps, gain, black level and sensor noise, one image per light of the composed page.
 /// The geometry is computed once for all lights, and each light has its own sensor noise from its own `rngs`.
+#[inline(never)] // a phase of its own in profiles
 fn place<const N: usize>(
     page: &Composed<N>,
     layout: &Layout,
@@ -1059,50 +1082,54 @@ fn place<const N: usize>(
     let (max_x, max_y) = ((page.width as i64) << 16, (page.height as i64) << 16);
     let half = 1i64 << 15;
     let step = ((cos * FIX).round() as i64, (-sin * FIX).round() as i64);
+    // Per row: first where each capture pixel reads the page (one bilinear read for every light), then per light
+    // the noise and the lamp over the whole row (straight loops over slices, which the compiler vectorises).
+    let mut reads: [Vec<f32>; N] = std::array::from_fn(|_| vec![lid; width]);
+    let mut noise = vec![0.0f32; width];
     for y in 0..height {
         let dy = y as f64 + 0.5 - wcy;
         let dx0 = 0.5 - wcx;
         // The read position of capture pixel 0 of this row, less the half pixel to the page's pixel centres.
         let fx0 = ((cos * dx0 + sin * dy + pcx - 0.5) * FIX).round() as i64;
         let fy0 = ((-sin * dx0 + cos * dy + pcy - 0.5) * FIX).round() as i64;
+        for x in 0..width {
+            let (fx, fy) = (fx0 + x as i64 * step.0, fy0 + x as i64 * step.1);
+            if fx >= -half && fy >= -half && fx <= max_x - half && fy <= max_y - half {
+                let (col, row) = (((fx >> 16) + 1) as usize, ((fy >> 16) + 1) as usize);
+                let (wx, wy) = ((fx & 0xFFFF) as f32 / 65536.0, (fy & 0xFFFF) as f32 / 65536.0);
+                let i = row * stride + col;
+                let (a, b, cc, d) = (page.data[i], page.data[i + 1], page.data[i + stride], page.data[i + stride + 1]);
+                for (n, r) in reads.iter_mut().enumerate() {
+                    let top = a[n] + (b[n] - a[n]) * wx;
+                    let bottom = cc[n] + (d[n] - cc[n]) * wx;
+                    r[x] = top + (bottom - top) * wy;
+                }
+            } else {
+                for r in reads.iter_mut() {
+                    r[x] = lid;
+                }
+            }
+        }
         // The lamp's light is linear along the row.
         let lamp = |x: f32| {
             let along = ((x - width as f32 / 2.0) * tx + (y as f32 - height as f32 / 2.0) * ty) / diagonal;
             (1.0 - c.unevenness * (along + 1.0) / 2.0) * c.gain * 255.0
         };
         let (l0, dl) = (lamp(0.0), lamp(1.0) - lamp(0.0));
-        let rows = images.each_mut().map(|im| &mut im.pixels[y * width..(y + 1) * width]);
-        // Five 12-bit indices into the normal table per 64 random bits, every light from its own generator.
-        let (mut words, mut left) = ([0u64; N], 0u32);
-        for x in 0..width {
-            let (fx, fy) = (fx0 + x as i64 * step.0, fy0 + x as i64 * step.1);
-            let read = if fx >= -half && fy >= -half && fx <= max_x - half && fy <= max_y - half {
-                let (col, row) = (((fx >> 16) + 1) as usize, ((fy >> 16) + 1) as usize);
-                let (wx, wy) = ((fx & 0xFFFF) as f32 / 65536.0, (fy & 0xFFFF) as f32 / 65536.0);
-                let i = row * stride + col;
-                let (a, b, cc, d) = (page.data[i], page.data[i + 1], page.data[i + stride], page.data[i + stride + 1]);
-                std::array::from_fn(|n| {
-                    let top = a[n] + (b[n] - a[n]) * wx;
-                    let bottom = cc[n] + (d[n] - cc[n]) * wx;
-                    top + (bottom - top) * wy
-                })
-            } else {
-                [lid; N]
-            };
-            if left == 0 {
-                for (word, rng) in words.iter_mut().zip(rngs.iter_mut()) {
-                    *word = rng.random::<u64>();
+        for ((image, rng), read) in images.iter_mut().zip(rngs.iter_mut()).zip(&reads) {
+            // Five 12-bit indices into the normal table per 64 random bits.
+            for five in noise.chunks_mut(5) {
+                let mut word = rng.random::<u64>();
+                for z in five {
+                    *z = normal[(word & 0xFFF) as usize] * noise_sigma;
+                    word >>= 12;
                 }
-                left = 5;
             }
-            left -= 1;
-            let l = l0 + x as f32 * dl;
-            for n in 0..N {
-                let noise = normal[(words[n] & 0xFFF) as usize];
-                words[n] >>= 12;
-                let v = read[n] * l + c.offset + noise * noise_sigma;
+            let row = &mut image.pixels[y * width..(y + 1) * width];
+            for (x, ((out, r), z)) in row.iter_mut().zip(read).zip(&noise).enumerate() {
+                let v = r * (l0 + x as f32 * dl) + c.offset + z;
                 // Clamped first, so truncating after +0.5 rounds (and needs no libm call).
-                rows[n][x] = (v.clamp(0.0, 255.0) + 0.5) as u8;
+                *out = (v.clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
     }
@@ -1110,15 +1137,13 @@ fn place<const N: usize>(
 }
 /// 4,096 standard normal values (Box-Muller from a fixed seed; 16 KB, in the L1 cache): sensor noise draws
 /// from them with 12 random bits, far cheaper per pixel than a logarithm and a square root.
-fn normal_table() -> &'static [f32] {
-    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+fn normal_table() -> &'static [f32; 4096] {
+    static TABLE: std::sync::OnceLock<[f32; 4096]> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         let mut rng = rng_for(0, b"normal table");
-        let mut t = Vec::with_capacity(1 << 12);
-        while t.len() < 1 << 12 {
-            let (a, b) = gaussian_pair(&mut rng);
-            t.push(a);
-            t.push(b);
+        let mut t = [0.0; 4096];
+        for pair in t.chunks_exact_mut(2) {
+            (pair[0], pair[1]) = gaussian_pair(&mut rng);
         }
         t
     })
