@@ -394,8 +394,7 @@ impl Renderer {
             let mut marks = rng_for(seed, b"tilt");
             marks.random::<f32>() * 2.0 * PI
         };
-        let mut rngs =
-            channels.map(|c| rng_for(seed ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15), b"sensor"));
+        let mut rngs = channels.map(|c| rng_for(seed ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15), b"sensor"));
         let mut images = place(&page, &content.layout, &conditions, tilt, &mut rngs, self.dpi).into_iter();
         channels.map(|channel| {
             let light = match channel {
@@ -1105,7 +1104,7 @@ fn place<const N: usize>(
                     r[x] = top + (bottom - top) * wy;
                 }
             } else {
-                for r in reads.iter_mut() {
+                for r in &mut reads {
                     r[x] = lid;
                 }
             }
