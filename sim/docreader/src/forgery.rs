@@ -210,11 +210,13 @@ impl Catalogue {
             .unwrap_or_else(|| documents.document(base));
         let conditions = self.conditions(&mut rng);
         let design = self.genuine_design(&mut rng);
+        // One portrait for the chip and the page (the generator is a costly part of a specimen).
+        let portrait = portrait_grey(document.id);
         let mut s = Specimen {
             class,
             space: self.space,
-            chip: chip_of(&document),
-            page: PageContent::of(&document),
+            chip: chip_of(&document, &portrait),
+            page: PageContent::with_portrait(&document, portrait),
             document,
             design,
             conditions,
@@ -251,8 +253,8 @@ impl Catalogue {
                 s.document.expiry_date = expiry;
                 s.document.issue_date = expiry.add_years(-10).unwrap_or(expiry);
                 let portrait = s.page.portrait.clone();
+                s.chip = chip_of(&s.document, &portrait);
                 s.page = PageContent::with_portrait(&s.document, portrait);
-                s.chip = chip_of(&s.document);
             }
         }
         s
@@ -465,10 +467,11 @@ impl Catalogue {
 }
 
 /// A genuine chip's content for `document`: its MRZ, its portrait, a valid signature. Visas have no chip.
-fn chip_of(document: &TravelDocument) -> Option<ChipContent> {
+/// The chip of `document`, issued with `portrait` (its DG2, [`portrait_grey`] of the document's id).
+fn chip_of(document: &TravelDocument, portrait: &GrayImage) -> Option<ChipContent> {
     (document.kind != Kind::Visa).then(|| ChipContent {
         dg1_mrz: document.mrz().lines,
-        dg2_portrait: portrait_grey(document.id),
+        dg2_portrait: portrait.clone(),
         passive_authentication_passed: true,
     })
 }

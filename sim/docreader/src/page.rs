@@ -387,19 +387,15 @@ impl Renderer {
     ) -> [Capture; N] {
         let conditions = conditions.sanitised();
         // Scratches, dirt and the lamps' tilt are the same under every light; the sensor noise is not.
-        let mut pages = compose(layers, design, &channels, conditions.wear * 0.35);
-        for page in &mut pages {
-            wear_and_dirt(page, &conditions, &mut rng_for(seed, b"marks"), self.dpi);
-        }
+        let mut page = compose(layers, design, channels, conditions.wear * 0.35);
+        wear_and_dirt(&mut page, &conditions, &mut rng_for(seed, b"marks"), self.dpi);
+        page.seal();
         let tilt = {
             let mut marks = rng_for(seed, b"tilt");
             marks.random::<f32>() * 2.0 * PI
         };
-        let mut rngs: Vec<ChaCha8Rng> = channels
-            .iter()
-            .map(|&c| rng_for(seed ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15), b"sensor"))
-            .collect();
-        let mut images = place(&pages, &content.layout, &conditions, tilt, &mut rngs, self.dpi).into_iter();
+        let mut rngs = channels.map(|c| rng_for(seed ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15), b"sensor"));
+        let mut images = place(&page, &content.layout, &conditions, tilt, &mut rngs, self.dpi).into_iter();
         channels.map(|channel| {
             let light = match channel {
                 Channel::White => Light::White,
@@ -593,30 +589,6 @@ impl Map {
         }
     }
 
-    /// The bilinear weights of a point (pixel centres at +0.5), for sampling several maps of this size at it;
-    /// `None` outside.
-    fn weights(&self, x: f32, y: f32) -> Option<Bilinear> {
-        let (fx, fy) = (x - 0.5, y - 0.5);
-        if !(fx >= -0.5 && fy >= -0.5 && fx <= self.width as f32 - 0.5 && fy <= self.height as f32 - 0.5) {
-            return None;
-        }
-        // fx, fy >= -0.5: truncation is floor except on (-0.5, 0).
-        let floor = |v: f32| if v < 0.0 { -1 } else { v as i64 };
-        let (x0, y0) = (floor(fx), floor(fy));
-        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-        let (max_x, max_y) = (self.width as i64 - 1, self.height as i64 - 1);
-        let (xa, xb) = (x0.clamp(0, max_x) as usize, (x0 + 1).clamp(0, max_x) as usize);
-        let (ya, yb) = (y0.clamp(0, max_y) as usize * self.width, (y0 + 1).clamp(0, max_y) as usize * self.width);
-        Some(Bilinear { idx: [ya + xa, ya + xb, yb + xa, yb + xb], tx, ty })
-    }
-
-    fn at(&self, w: &Bilinear) -> f32 {
-        let d = &self.data;
-        let top = d[w.idx[0]] * (1.0 - w.tx) + d[w.idx[1]] * w.tx;
-        let bottom = d[w.idx[2]] * (1.0 - w.tx) + d[w.idx[3]] * w.tx;
-        top * (1.0 - w.ty) + bottom * w.ty
-    }
-
     /// Bilinear sample at pixel coordinates (pixel centres at +0.5); `None` outside.
     fn sample(&self, x: f32, y: f32) -> Option<f32> {
         let (fx, fy) = (x - 0.5, y - 0.5);
@@ -635,13 +607,6 @@ impl Map {
     }
 }
 
-/// Where a bilinear sample reads a map: four indices and the fractions between them.
-struct Bilinear {
-    idx: [usize; 4],
-    tx: f32,
-    ty: f32,
-}
-
 /// The ink coverages of one page (0 no ink, 1 full).
 struct Layers {
     px_per_mm: f32,
@@ -654,20 +619,21 @@ struct Layers {
 }
 
 impl Layers {
+    #[inline(never)] // a phase of its own in profiles
     fn draw(fonts: &Fonts, content: &PageContent, background: Arc<Map>, dpi: Dpi) -> Layers {
         let layout = &content.layout;
         let k = dpi.px_per_mm();
         let width = (layout.width_mm * k).round() as usize;
         let height = (layout.height_mm * k).round() as usize;
-        let blank = Map::new(width, height, 0.0);
+        let blank = || Map::new(width, height, 0.0);
         let mut layers = Layers {
             px_per_mm: k,
             background,
-            preprint: blank.clone(),
-            fields: blank.clone(),
-            portrait: blank.clone(),
-            mrz: blank.clone(),
-            fluorescent: blank,
+            preprint: blank(),
+            fields: blank(),
+            portrait: blank(),
+            mrz: blank(),
+            fluorescent: blank(),
         };
         layers.portrait(&content.portrait, layout);
         layers.viz(fonts, content);
@@ -893,16 +859,19 @@ fn text(
 
 /// A guilloche-like background of fine sine lines (0.1 mm), a pattern of the issuing state's document model
 /// (the same on every document of the state), interrupted in the portrait and the MRZ zone as on most pages.
+#[inline(never)] // a phase of its own in profiles
 fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
     let mut rng = rng_for(pattern_seed, b"guilloche");
-    let families: Vec<[f32; 5]> = (0..3)
+    let families: Vec<[f32; 6]> = (0..3)
         .map(|i| {
             let spacing = 0.9 + rng.random::<f32>() * 0.6;
             let amplitude = 1.5 + rng.random::<f32>() * 3.0;
             let wavelength = 12.0 + rng.random::<f32>() * 20.0;
             let phase = rng.random::<f32>() * 2.0 * PI;
             let angle = (i as f32) * PI / 3.0 + rng.random::<f32>() * 0.3;
-            [spacing, amplitude, 2.0 * PI / wavelength, phase, angle]
+            let (s, co) = angle.sin_cos();
+            // The wave's argument in turns, for the sine table.
+            [spacing, amplitude, 1.0 / wavelength, phase / (2.0 * PI), s, co]
         })
         .collect();
     let k = dpi.px_per_mm();
@@ -919,12 +888,11 @@ fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
                 continue;
             }
             let mut c = 0.0f32;
-            for &[spacing, amplitude, freq, phase, angle] in &families {
-                let (s, co) = angle.sin_cos();
+            for &[spacing, amplitude, turns_per_mm, phase, s, co] in &families {
                 let u = xm * co + ym * s;
                 let v = -xm * s + ym * co;
-                let t = (v + amplitude * (u * freq + phase).sin()) / spacing;
-                let d = (t - t.round()).abs() * spacing;
+                let t = (v + amplitude * sin_turns(u * turns_per_mm + phase)) / spacing;
+                let d = (t - floor(t + 0.5)).abs() * spacing;
                 c += ((half_line - d) * k + 0.5).clamp(0.0, 1.0);
             }
             map.data[y * map.width + x] = c.min(1.0);
@@ -933,9 +901,60 @@ fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
     map
 }
 
-/// The page's reflectance (white, IR) or emission (UV), 0..1, before wear and placement, one map per channel
-/// (the layers are read once for all of them).
-fn compose(layers: &Layers, design: &Design, channels: &[Channel], fading: f32) -> Vec<Map> {
+/// `v.floor()` for |v| < 2^31 without a libm call (the default x86-64 target has no rounding instruction).
+fn floor(v: f32) -> f32 {
+    let t = v as i32 as f32;
+    if t > v { t - 1.0 } else { t }
+}
+
+/// sin(2 pi `turns`) from a 1,024-entry table, linearly interpolated (error below 1e-5, far under a grey level).
+fn sin_turns(turns: f32) -> f32 {
+    const SIZE: usize = 1024;
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..=SIZE).map(|i| (i as f32 / SIZE as f32 * 2.0 * PI).sin()).collect());
+    let at = (turns - floor(turns)) * SIZE as f32;
+    let i = (at as usize).min(SIZE - 1);
+    let f = at - i as f32;
+    table[i] + (table[i + 1] - table[i]) * f
+}
+
+/// The composed page: reflectance (white, IR) or emission (UV), 0..1, of every light side by side per pixel, so
+/// that one bilinear read in [`place`] serves all lights. A border of one pixel repeats the edge (filled by
+/// [`Composed::seal`]): a read at the page's edge is then the edge-clamped read without a clamp per pixel.
+struct Composed<const N: usize> {
+    width: usize,
+    height: usize,
+    /// `(width + 2) x (height + 2)`, the page at (1, 1).
+    data: Vec<[f32; N]>,
+}
+
+impl<const N: usize> Composed<N> {
+    fn stride(&self) -> usize {
+        self.width + 2
+    }
+
+    /// The page pixel (x, y), which must be on the page.
+    fn at_mut(&mut self, x: usize, y: usize) -> &mut [f32; N] {
+        let stride = self.stride();
+        &mut self.data[(y + 1) * stride + x + 1]
+    }
+
+    /// Copies the page's edge into the border, after the last change to the page.
+    fn seal(&mut self) {
+        let (stride, h) = (self.stride(), self.height);
+        for y in 1..=h {
+            let row = &mut self.data[y * stride..(y + 1) * stride];
+            row[0] = row[1];
+            row[stride - 1] = row[stride - 2];
+        }
+        self.data.copy_within(stride..2 * stride, 0);
+        self.data.copy_within(h * stride..(h + 1) * stride, (h + 1) * stride);
+    }
+}
+
+/// The page under each of `channels`, before wear and placement (the layers are read once for all of them).
+#[inline(never)] // a phase of its own in profiles
+fn compose<const N: usize>(layers: &Layers, design: &Design, channels: [Channel; N], fading: f32) -> Composed<N> {
     let keep = 1.0 - fading;
     let absorb = |ink: &Ink, channel: Channel| match channel {
         Channel::White => ink.white,
@@ -944,43 +963,48 @@ fn compose(layers: &Layers, design: &Design, channels: &[Channel], fading: f32) 
         Channel::Ultraviolet => ink.white * 0.6,
     };
     // Per channel: the paper's level, the glow, and each ink's absorbance (scaled by fading) in layer order.
-    let params: Vec<(f32, f32, [f32; 5])> = channels
-        .iter()
-        .map(|&channel| {
-            let base = match channel {
-                Channel::White => design.substrate.white,
-                Channel::Infrared => design.substrate.infrared,
-                Channel::Ultraviolet => design.substrate.ultraviolet,
-            };
-            let glow = match channel {
-                Channel::Ultraviolet => design.fluorescent.ultraviolet * keep,
-                Channel::White | Channel::Infrared => 0.0,
-            };
-            let inks = [&design.background, &design.preprint, &design.fields, &design.portrait, &design.mrz]
-                .map(|ink| absorb(ink, channel) * keep);
-            (base, glow, inks)
-        })
-        .collect();
+    let params: [(f32, f32, [f32; 5]); N] = channels.map(|channel| {
+        let base = match channel {
+            Channel::White => design.substrate.white,
+            Channel::Infrared => design.substrate.infrared,
+            Channel::Ultraviolet => design.substrate.ultraviolet,
+        };
+        let glow = match channel {
+            Channel::Ultraviolet => design.fluorescent.ultraviolet * keep,
+            Channel::White | Channel::Infrared => 0.0,
+        };
+        let inks = [&design.background, &design.preprint, &design.fields, &design.portrait, &design.mrz]
+            .map(|ink| absorb(ink, channel) * keep);
+        (base, glow, inks)
+    });
     let (width, height) = (layers.mrz.width, layers.mrz.height);
-    let mut out: Vec<Map> = channels.iter().map(|_| Map::new(width, height, 0.0)).collect();
-    let maps =
-        [&layers.background.data, &layers.preprint.data, &layers.fields.data, &layers.portrait.data, &layers.mrz.data];
-    for i in 0..width * height {
-        let cover = maps.map(|m| m[i]);
-        let fluorescent = layers.fluorescent.data[i];
-        for (o, (base, glow, inks)) in out.iter_mut().zip(&params) {
-            let mut v = base + glow * fluorescent;
-            for (c, a) in cover.iter().zip(inks) {
-                v *= 1.0 - c * a;
+    let mut out = Composed { width, height, data: vec![[0.0; N]; (width + 2) * (height + 2)] };
+    let stride = out.stride();
+    for y in 0..height {
+        let row = y * width..(y + 1) * width;
+        let maps = [&layers.background, &layers.preprint, &layers.fields, &layers.portrait, &layers.mrz]
+            .map(|m| &m.data[row.clone()]);
+        let fluorescent = &layers.fluorescent.data[row.clone()];
+        let target = &mut out.data[(y + 1) * stride + 1..(y + 1) * stride + 1 + width];
+        for (x, o) in target.iter_mut().enumerate() {
+            let cover = maps.map(|m| m[x]);
+            let glowing = fluorescent[x];
+            for (v, (base, glow, inks)) in o.iter_mut().zip(&params) {
+                let mut r = base + glow * glowing;
+                for (c, a) in cover.iter().zip(inks) {
+                    r *= 1.0 - c * a;
+                }
+                *v = r.clamp(0.0, 1.0);
             }
-            o.data[i] = v.clamp(0.0, 1.0);
         }
     }
     out
 }
 
-/// Laminate scratches (light streaks) and dirt spots (dark blotches), drawn on the page.
-fn wear_and_dirt(page: &mut Map, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi) {
+/// Laminate scratches (light streaks) and dirt spots (dark blotches), drawn on the page (the same under every
+/// light).
+#[inline(never)] // a phase of its own in profiles
+fn wear_and_dirt<const N: usize>(page: &mut Composed<N>, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi) {
     let k = dpi.px_per_mm();
     let (w_mm, h_mm) = (page.width as f32 / k, page.height as f32 / k);
     let scratches = (c.wear * 12.0).round() as usize;
@@ -994,8 +1018,9 @@ fn wear_and_dirt(page: &mut Map, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi)
             let t = s as f32 / k;
             let (x, y) = (((x0 + t * angle.cos()) * k) as i64, ((y0 + t * angle.sin()) * k) as i64);
             if x >= 0 && y >= 0 && (x as usize) < page.width && (y as usize) < page.height {
-                let v = &mut page.data[y as usize * page.width + x as usize];
-                *v = (*v + strength).min(1.0);
+                for v in page.at_mut(x as usize, y as usize) {
+                    *v = (*v + strength).min(1.0);
+                }
             }
         }
     }
@@ -1010,64 +1035,98 @@ fn wear_and_dirt(page: &mut Map, c: &Conditions, rng: &mut ChaCha8Rng, dpi: Dpi)
             for x in x0..x1 {
                 let d = ((x as f32 + 0.5) / k - cx).hypot((y as f32 + 0.5) / k - cy) / radius;
                 if d < 1.0 {
-                    page.data[y * page.width + x] *= 1.0 - darkness * (1.0 - d * d);
+                    let keep = 1.0 - darkness * (1.0 - d * d);
+                    for v in page.at_mut(x, y) {
+                        *v *= keep;
+                    }
                 }
             }
         }
     }
 }
 
+/// Fixed-point position on the page: 16 fraction bits. Stepping along a capture row adds a constant, and the
+/// integer part and fraction of a read come from a shift and a mask (no float floor, no clamp).
+const FIX: f64 = 65536.0;
+
 /// The reader's captures of one placement: the page shifted and rotated on the glass, seen against the reader's
-/// dark lid, with uneven lamps, gain, black level and sensor noise. One image per composed page (one per light):
-/// the geometry is computed once for all of them, and each light has its own sensor noise from its own `rngs`.
-fn place(
-    pages: &[Map],
+/// dark lid, with uneven lamps, gain, black level and sensor noise, one image per light of the composed page.
+/// The geometry is computed once for all lights, and each light has its own sensor noise from its own `rngs`.
+#[inline(never)] // a phase of its own in profiles
+fn place<const N: usize>(
+    page: &Composed<N>,
     layout: &Layout,
     c: &Conditions,
     tilt: f32,
-    rngs: &mut [ChaCha8Rng],
+    rngs: &mut [ChaCha8Rng; N],
     dpi: Dpi,
-) -> Vec<GrayImage> {
+) -> [GrayImage; N] {
     let k = dpi.px_per_mm();
     let width = ((layout.width_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
     let height = ((layout.height_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
-    let mut images: Vec<GrayImage> = pages.iter().map(|_| GrayImage::new(width, height, 0)).collect();
-    let Some(first) = pages.first() else { return images };
-    let (sin, cos) = c.rotation_deg.to_radians().sin_cos();
+    let mut images: [GrayImage; N] = std::array::from_fn(|_| GrayImage::new(width, height, 0));
+    let (sin, cos) = f64::from(c.rotation_deg).to_radians().sin_cos();
     // The page's centre lands at the window's centre plus the shift; invert that map for each capture pixel.
-    let (pcx, pcy) = (first.width as f32 / 2.0, first.height as f32 / 2.0);
-    let (wcx, wcy) = (width as f32 / 2.0 + c.shift_mm.0 * k, height as f32 / 2.0 + c.shift_mm.1 * k);
+    let (pcx, pcy) = (page.width as f64 / 2.0, page.height as f64 / 2.0);
+    let (wcx, wcy) =
+        (width as f64 / 2.0 + f64::from(c.shift_mm.0 * k), height as f64 / 2.0 + f64::from(c.shift_mm.1 * k));
     let lid = 0.1;
     let noise_sigma = 1.5 + c.wear * 6.0;
     let (tx, ty) = (tilt.cos(), tilt.sin());
     let diagonal = (width as f32).hypot(height as f32) / 2.0;
     let normal = normal_table();
-    // Per row: where each capture pixel reads the page (computed once for every light), and the lamp's light.
-    let mut reads: Vec<Option<Bilinear>> = Vec::with_capacity(width);
-    let mut lamp = vec![0.0f32; width];
+    let stride = page.stride();
+    // A read (x0, y0) with x0 in -1..width, y0 in -1..height (the border) and both fractions; beyond that the
+    // capture pixel sees the lid. Limits in fixed point: the page spans -0.5..=size - 0.5 around pixel centres.
+    let (max_x, max_y) = ((page.width as i64) << 16, (page.height as i64) << 16);
+    let half = 1i64 << 15;
+    let step = ((cos * FIX).round() as i64, (-sin * FIX).round() as i64);
+    // Per row: first where each capture pixel reads the page (one bilinear read for every light), then per light
+    // the noise and the lamp over the whole row (straight loops over slices, which the compiler vectorises).
+    let mut reads: [Vec<f32>; N] = std::array::from_fn(|_| vec![lid; width]);
+    let mut noise = vec![0.0f32; width];
     for y in 0..height {
-        reads.clear();
-        for (x, l) in lamp.iter_mut().enumerate() {
-            let (dx, dy) = (x as f32 + 0.5 - wcx, y as f32 + 0.5 - wcy);
-            let (px, py) = (cos * dx + sin * dy + pcx, -sin * dx + cos * dy + pcy);
-            reads.push(first.weights(px, py));
-            let along = ((x as f32 - width as f32 / 2.0) * tx + (y as f32 - height as f32 / 2.0) * ty) / diagonal;
-            *l = (1.0 - c.unevenness * (along + 1.0) / 2.0) * c.gain * 255.0;
-        }
-        for ((image, page), rng) in images.iter_mut().zip(pages).zip(rngs.iter_mut()) {
-            let row = &mut image.pixels[y * width..(y + 1) * width];
-            // Five 12-bit indices into the normal table per 64 random bits.
-            let (mut word, mut left) = (0u64, 0u32);
-            for ((out, read), l) in row.iter_mut().zip(&reads).zip(&lamp) {
-                if left == 0 {
-                    word = rng.random::<u64>();
-                    left = 5;
+        let dy = y as f64 + 0.5 - wcy;
+        let dx0 = 0.5 - wcx;
+        // The read position of capture pixel 0 of this row, less the half pixel to the page's pixel centres.
+        let fx0 = ((cos * dx0 + sin * dy + pcx - 0.5) * FIX).round() as i64;
+        let fy0 = ((-sin * dx0 + cos * dy + pcy - 0.5) * FIX).round() as i64;
+        for x in 0..width {
+            let (fx, fy) = (fx0 + x as i64 * step.0, fy0 + x as i64 * step.1);
+            if fx >= -half && fy >= -half && fx <= max_x - half && fy <= max_y - half {
+                let (col, row) = (((fx >> 16) + 1) as usize, ((fy >> 16) + 1) as usize);
+                let (wx, wy) = ((fx & 0xFFFF) as f32 / 65536.0, (fy & 0xFFFF) as f32 / 65536.0);
+                let i = row * stride + col;
+                let (a, b, cc, d) = (page.data[i], page.data[i + 1], page.data[i + stride], page.data[i + stride + 1]);
+                for (n, r) in reads.iter_mut().enumerate() {
+                    let top = a[n] + (b[n] - a[n]) * wx;
+                    let bottom = cc[n] + (d[n] - cc[n]) * wx;
+                    r[x] = top + (bottom - top) * wy;
                 }
-                let noise = normal[(word & 0xFFF) as usize];
-                word >>= 12;
-                left -= 1;
-                let r = read.as_ref().map_or(lid, |w| page.at(w));
-                let v = r * l + c.offset + noise * noise_sigma;
+            } else {
+                for r in &mut reads {
+                    r[x] = lid;
+                }
+            }
+        }
+        // The lamp's light is linear along the row.
+        let lamp = |x: f32| {
+            let along = ((x - width as f32 / 2.0) * tx + (y as f32 - height as f32 / 2.0) * ty) / diagonal;
+            (1.0 - c.unevenness * (along + 1.0) / 2.0) * c.gain * 255.0
+        };
+        let (l0, dl) = (lamp(0.0), lamp(1.0) - lamp(0.0));
+        for ((image, rng), read) in images.iter_mut().zip(rngs.iter_mut()).zip(&reads) {
+            // Five 12-bit indices into the normal table per 64 random bits.
+            for five in noise.chunks_mut(5) {
+                let mut word = rng.random::<u64>();
+                for z in five {
+                    *z = normal[(word & 0xFFF) as usize] * noise_sigma;
+                    word >>= 12;
+                }
+            }
+            let row = &mut image.pixels[y * width..(y + 1) * width];
+            for (x, ((out, r), z)) in row.iter_mut().zip(read).zip(&noise).enumerate() {
+                let v = r * (l0 + x as f32 * dl) + c.offset + z;
                 // Clamped first, so truncating after +0.5 rounds (and needs no libm call).
                 *out = (v.clamp(0.0, 255.0) + 0.5) as u8;
             }
@@ -1075,18 +1134,15 @@ fn place(
     }
     images
 }
-
 /// 4,096 standard normal values (Box-Muller from a fixed seed; 16 KB, in the L1 cache): sensor noise draws
 /// from them with 12 random bits, far cheaper per pixel than a logarithm and a square root.
-fn normal_table() -> &'static [f32] {
-    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+fn normal_table() -> &'static [f32; 4096] {
+    static TABLE: std::sync::OnceLock<[f32; 4096]> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         let mut rng = rng_for(0, b"normal table");
-        let mut t = Vec::with_capacity(1 << 12);
-        while t.len() < 1 << 12 {
-            let (a, b) = gaussian_pair(&mut rng);
-            t.push(a);
-            t.push(b);
+        let mut t = [0.0; 4096];
+        for pair in t.chunks_exact_mut(2) {
+            (pair[0], pair[1]) = gaussian_pair(&mut rng);
         }
         t
     })
