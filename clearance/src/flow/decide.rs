@@ -94,9 +94,8 @@ impl<C: PointContext> RulesDecision<C> {
             .map_or((String::new(), String::new()), |m| (m.issuing_state.clone(), m.document_number.clone()));
         let examination = match read.map(|d| &d.report.decision) {
             None => Examination::NotExamined,
-            Some(Decision::Genuine) => Examination::Genuine,
             // Not valid (expired) is the document rules' own finding: the page itself is genuine.
-            Some(Decision::NotValid { .. }) => Examination::Genuine,
+            Some(Decision::Genuine | Decision::NotValid { .. }) => Examination::Genuine,
             Some(Decision::ForgedOrAltered { .. }) => Examination::ForgedOrAltered,
             Some(Decision::UnableToExamine { .. }) => Examination::UnableToExamine,
         };

@@ -360,12 +360,18 @@ impl Renderer {
 
     fn layers(&self, content: &PageContent) -> Layers {
         let key = GuillocheKey::of(content, self.dpi);
-        let cached =
-            self.guilloche.lock().ok().and_then(|c| c.iter().find(|(k, _)| *k == key).map(|(_, m)| Arc::clone(m)));
+        // Least recently used last out: a hit moves to the back, so the population's few models stay while a run
+        // of one-off layouts (fantasy documents, each its own pattern) passes through the front.
+        let cached = self.guilloche.lock().ok().and_then(|mut c| {
+            let i = c.iter().position(|(k, _)| *k == key)?;
+            let entry = c.remove(i);
+            let map = Arc::clone(&entry.1);
+            c.push(entry);
+            Some(map)
+        });
         let background = cached.unwrap_or_else(|| {
             let map = Arc::new(guilloche(content.pattern_seed, &content.layout, self.dpi));
             if let Ok(mut cache) = self.guilloche.lock() {
-                // A handful of models per run; the oldest goes first beyond that.
                 if cache.len() >= GUILLOCHE_CACHE {
                     cache.remove(0);
                 }
