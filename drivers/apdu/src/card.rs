@@ -51,6 +51,23 @@ pub trait Card: Send {
     }
 }
 
+/// A boxed card is a card: the simulators hand out `Box<dyn Card>` and readers take `impl Card`. Every method
+/// forwards, `reply` too (a card's timing, late or mute, is in its reply, not its answer).
+impl<C: Card + ?Sized> Card for Box<C> {
+    fn atr(&self) -> Vec<u8> {
+        (**self).atr()
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn answer(&mut self, command: &Command) -> Response {
+        (**self).answer(command)
+    }
+    fn reply(&mut self, command: &Command) -> Reply {
+        (**self).reply(command)
+    }
+}
+
 /// Answers one command APDU's bytes: the one place where a reader turns bytes into a card's answer
 /// ([`Card::reply`], so with the card's timing).
 ///

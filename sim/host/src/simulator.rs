@@ -54,7 +54,7 @@ impl std::fmt::Debug for BuiltCard {
 impl BuiltCard {
     /// The card in an in-memory reader (a `sim:` URL), presented once.
     pub fn in_memory(&self) -> khil_apdu::MemoryReader {
-        khil_apdu::memory_pair(CardBox((self.card)())).0
+        khil_apdu::memory_pair((self.card)()).0
     }
 
     /// Plugs the card into pcscd through vpcd whenever it is presented, taking it out (closing the connection,
@@ -91,25 +91,6 @@ impl BuiltCard {
                 served = endpoint.serve(card.as_mut(), removed) => served?,
             }
         }
-    }
-}
-
-/// A boxed card as a card (the readers take `impl Card`).
-struct CardBox(Box<dyn khil_apdu::Card>);
-
-impl khil_apdu::Card for CardBox {
-    fn atr(&self) -> Vec<u8> {
-        self.0.atr()
-    }
-    fn reset(&mut self) {
-        self.0.reset();
-    }
-    fn answer(&mut self, command: &khil_apdu::Command) -> khil_apdu::Response {
-        self.0.answer(command)
-    }
-    // Forwarded too: a card's timing (late, mute) is in its reply, not its answer.
-    fn reply(&mut self, command: &khil_apdu::Command) -> khil_apdu::card::Reply {
-        self.0.reply(command)
     }
 }
 

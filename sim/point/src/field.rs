@@ -108,29 +108,11 @@ impl Field {
 
     /// Lays a chip in the field (it powers up at the reader's next exchange).
     pub fn present(&self, card: Box<dyn Card>) {
-        self.slot.insert(CardBox(card));
+        self.slot.insert(card);
     }
 
     pub fn take_away(&self) {
         self.slot.remove();
-    }
-}
-
-/// The factory's boxed chip as the slot's `impl Card`.
-struct CardBox(Box<dyn Card>);
-
-impl Card for CardBox {
-    fn atr(&self) -> Vec<u8> {
-        self.0.atr()
-    }
-    fn reset(&mut self) {
-        self.0.reset();
-    }
-    fn answer(&mut self, command: &khil_apdu::Command) -> khil_apdu::Response {
-        self.0.answer(command)
-    }
-    fn reply(&mut self, command: &khil_apdu::Command) -> khil_apdu::card::Reply {
-        self.0.reply(command)
     }
 }
 
