@@ -33,8 +33,8 @@ Output: JSON {\"device\", \"reader\", \"decision\", \"reason\", \"model\", \"che
 a page for the officer with each light's image and the regions checked outlined. No document data (MRZ, names) \
 is printed; the HTML page shows the images, like the reader's own screen.\n\n\
 Exit status: 0 genuine, 1 forged or altered or not valid, 3 unable to examine, 2 could not run.\n\n\
-Examples:\n  khil document examine --device 'sim:docreader?document=3&fraud=photo-substitution' \\\n      \
---chip 'sim:docreader-chip?document=3&fraud=photo-substitution' --table\n  \
+Examples:\n  khil document examine --device 'sim:docreader?document=3' --chip 'sim:passport?document=3' --table\n  \
+khil document examine --device 'sim:docreader?document=3&fraud=counterfeit-office-paper' --table\n  \
 khil sim docreader --tcp 127.0.0.1:4100     # then place a document on it, and in another terminal:\n  \
 khil document examine --device tcp://127.0.0.1:4100 --html page.html\n  \
 khil document examine --device tcp://10.0.0.5:4100 --chip 'pcsc://ACS ACR1252 1S CL Reader PICC 0' \
