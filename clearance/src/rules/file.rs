@@ -60,50 +60,15 @@ type RawRule = Spanned<RawAction>;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAction {
-    action: RawActionKind,
-    priority: Option<RawPriority>,
+    action: ActionKind,
+    priority: Option<Priority>,
     seize_document: Option<bool>,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "kebab-case")]
-enum RawActionKind {
-    Release,
-    Refer,
-    Refuse,
-    Detain,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "kebab-case")]
-enum RawPriority {
-    Routine,
-    Urgent,
-    Immediate,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "kebab-case")]
-enum RawDocumentKind {
-    Passport,
-    DiplomaticPassport,
-    ServicePassport,
-    IdCard,
-    EmergencyTravelDocument,
-    Other,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "kebab-case")]
-enum RawDirection {
-    Entry,
-    Exit,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDocument {
-    accepted: Vec<RawDocumentKind>,
+    accepted: Vec<DocumentKind>,
     not_accepted: RawRule,
     expired: RawRule,
     min_remaining_months_on_entry: Count,
@@ -174,7 +139,7 @@ struct RawBans {
 #[serde(deny_unknown_fields)]
 struct RawMinors {
     under_age: Count,
-    directions: Vec<RawDirection>,
+    directions: Vec<Direction>,
     age_unknown: RawRule,
     parent_without_birth_certificate: RawRule,
     guardian_without_decree: RawRule,
@@ -288,7 +253,7 @@ impl Validator<'_> {
 
     fn document(&mut self, r: &RawDocument) -> Result<DocumentRules, RulesError> {
         Ok(DocumentRules {
-            accepted: r.accepted.iter().map(|k| document_kind(*k)).collect(),
+            accepted: r.accepted.clone(),
             not_accepted: self.rule("document.not_accepted", &r.not_accepted)?,
             expired: self.rule("document.expired", &r.expired)?,
             min_remaining_months_on_entry: self
@@ -401,14 +366,7 @@ impl Validator<'_> {
         Ok(MinorRules {
             line: self.source.line(&raw.span()),
             under_age,
-            directions: r
-                .directions
-                .iter()
-                .map(|d| match d {
-                    RawDirection::Entry => Direction::Entry,
-                    RawDirection::Exit => Direction::Exit,
-                })
-                .collect(),
+            directions: r.directions.clone(),
             age_unknown: self.rule("minors.age_unknown", &r.age_unknown)?,
             parent_without_birth_certificate: self
                 .rule("minors.parent_without_birth_certificate", &r.parent_without_birth_certificate)?,
@@ -422,12 +380,7 @@ impl Validator<'_> {
 
     fn rule(&self, id: &str, raw: &RawRule) -> Result<Rule, RulesError> {
         let r = raw.get_ref();
-        let kind = match r.action {
-            RawActionKind::Release => ActionKind::Release,
-            RawActionKind::Refer => ActionKind::Refer,
-            RawActionKind::Refuse => ActionKind::Refuse,
-            RawActionKind::Detain => ActionKind::Detain,
-        };
+        let kind = r.action;
         let priority = match (kind, r.priority) {
             (ActionKind::Release, None) => Priority::Routine,
             (ActionKind::Release, Some(_)) => {
@@ -445,9 +398,7 @@ impl Validator<'_> {
                     "missing field `priority`; expected `routine`, `urgent` or `immediate` (the desk's queue order)",
                 ));
             }
-            (_, Some(RawPriority::Routine)) => Priority::Routine,
-            (_, Some(RawPriority::Urgent)) => Priority::Urgent,
-            (_, Some(RawPriority::Immediate)) => Priority::Immediate,
+            (_, Some(priority)) => priority,
         };
         let seize_document = r.seize_document.unwrap_or(false);
         if seize_document && kind == ActionKind::Release {
@@ -488,16 +439,5 @@ impl Validator<'_> {
 
     fn invalid(&self, span: &Range<usize>, field: &str, expected: &str) -> RulesError {
         self.source.error(span, field, ErrorKind::InvalidValue, format!("expected {expected}"))
-    }
-}
-
-fn document_kind(raw: RawDocumentKind) -> DocumentKind {
-    match raw {
-        RawDocumentKind::Passport => DocumentKind::Passport,
-        RawDocumentKind::DiplomaticPassport => DocumentKind::DiplomaticPassport,
-        RawDocumentKind::ServicePassport => DocumentKind::ServicePassport,
-        RawDocumentKind::IdCard => DocumentKind::IdCard,
-        RawDocumentKind::EmergencyTravelDocument => DocumentKind::EmergencyTravelDocument,
-        RawDocumentKind::Other => DocumentKind::Other,
     }
 }

@@ -4,9 +4,12 @@
 use std::fmt;
 
 use khil_mrtd::mrz::CivilDate;
+use serde::Deserialize;
 
 /// Which way the traveller crosses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+// Rule files name the variants in kebab-case (`diplomatic-passport`, `immediate`).
+#[serde(rename_all = "kebab-case")]
 pub enum Direction {
     Entry,
     Exit,
@@ -80,7 +83,9 @@ pub struct Document {
 }
 
 /// Kinds of travel document (from the MRZ's document code and the issuer's model).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+// Rule files name the variants in kebab-case (`diplomatic-passport`, `immediate`).
+#[serde(rename_all = "kebab-case")]
 pub enum DocumentKind {
     Passport,
     DiplomaticPassport,
@@ -256,7 +261,9 @@ impl DeviceClass {
 }
 
 /// The officer's desk queue order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+// Rule files name the variants in kebab-case (`diplomatic-passport`, `immediate`).
+#[serde(rename_all = "kebab-case")]
 pub enum Priority {
     Routine,
     Urgent,
@@ -264,7 +271,9 @@ pub enum Priority {
 }
 
 /// What a rule does when it fires, in rising severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+// Rule files name the variants in kebab-case (`diplomatic-passport`, `immediate`).
+#[serde(rename_all = "kebab-case")]
 pub enum ActionKind {
     /// Nothing (the rule is recorded but switched off).
     Release,
