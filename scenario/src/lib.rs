@@ -12,5 +12,6 @@
 //! (`khil-sim-point`): the flow never learns it is simulated.
 
 pub mod model;
+pub mod run;
 
 pub use model::*;

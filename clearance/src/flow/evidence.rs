@@ -197,6 +197,10 @@ pub struct Evidence {
     pub watchlist: Option<Vec<WatchlistHit>>,
     pub faults: Vec<DeviceFault>,
     pub timeline: Vec<StepTime>,
+    /// Wall time of the flow's own computing on its thread: extraction, 1:1 and 1:N matching, examination,
+    /// the decision and the record's commit (not the chip's cryptography: the terminal's half of it runs
+    /// interleaved with the device's answers). Not tokio's clock: this is real time spent, not modelled time.
+    pub compute: Duration,
 }
 
 impl Evidence {

@@ -56,7 +56,13 @@ pub enum FingerStop {
 }
 
 /// One capture: waits for a finger, images it, uploads the image and extracts its minutiae.
-pub async fn capture<L: Link>(scanner: &mut Zfm<L>, config: &FingerConfig) -> Result<Minutiae, FingerStop> {
+///
+/// `compute` gathers the wall time extraction takes.
+pub async fn capture<L: Link>(
+    scanner: &mut Zfm<L>,
+    config: &FingerConfig,
+    compute: &mut Duration,
+) -> Result<Minutiae, FingerStop> {
     match scanner.wait_for_finger(config.poll, config.wait).await {
         Ok(()) => {}
         Err(ZfmError::NoFinger { waited }) => return Err(FingerStop::NoFinger(waited)),
@@ -72,7 +78,7 @@ pub async fn capture<L: Link>(scanner: &mut Zfm<L>, config: &FingerConfig) -> Re
         )));
     }
     let image = GrayImage { width, height, pixels };
-    Ok(khil_biometrics::extract::extract(&image, config.dpi))
+    Ok(super::compute::timed(compute, || khil_biometrics::extract::extract(&image, config.dpi)))
 }
 
 /// The finger evidence being gathered: captures first (before the reference may be known), then verification.
@@ -83,11 +89,13 @@ pub struct FingerSession {
     /// Usable captures (index into `attempts`, minutiae, template).
     usable: Vec<(usize, Minutiae, MatchTemplate)>,
     pub stopped: Option<FingerStop>,
+    /// Wall time spent extracting and matching (see [`super::Evidence::compute`]).
+    pub compute: Duration,
 }
 
 impl FingerSession {
     pub fn new(config: FingerConfig) -> FingerSession {
-        FingerSession { config, attempts: Vec::new(), usable: Vec::new(), stopped: None }
+        FingerSession { config, attempts: Vec::new(), usable: Vec::new(), stopped: None, compute: Duration::ZERO }
     }
 
     fn attempts_left(&self) -> bool {
@@ -100,7 +108,7 @@ impl FingerSession {
         if !self.attempts_left() {
             return false;
         }
-        match capture(scanner, &self.config).await {
+        match capture(scanner, &self.config, &mut self.compute).await {
             Ok(minutiae) => {
                 let usable =
                     minutiae.points.len() >= self.config.min_minutiae && minutiae.quality >= self.config.min_quality;
@@ -111,7 +119,7 @@ impl FingerSession {
                     score: None,
                 });
                 if usable {
-                    let template = MatchTemplate::new(&minutiae);
+                    let template = super::compute::timed(&mut self.compute, || MatchTemplate::new(&minutiae));
                     self.usable.push((self.attempts.len() - 1, minutiae, template));
                 }
                 true
@@ -131,12 +139,17 @@ impl FingerSession {
     /// Scores the usable captures against `reference`; while none verifies and attempts remain, captures again
     /// (`scanner`: `None` when it is gone).
     pub async fn verify<L: Link>(&mut self, mut scanner: Option<&mut Zfm<L>>, reference: Option<&Minutiae>) {
-        let Some(reference) = reference.map(MatchTemplate::new) else { return };
+        let Some(reference) = reference.map(|r| super::compute::timed(&mut self.compute, || MatchTemplate::new(r)))
+        else {
+            return;
+        };
         let mut scored = 0;
         loop {
+            let started = std::time::Instant::now();
             for (index, _, template) in &self.usable[scored..] {
                 self.attempts[*index].score = Some(matcher::score(template, &reference));
             }
+            self.compute += started.elapsed();
             scored = self.usable.len();
             if self.verified_by(&reference) {
                 return;

@@ -22,6 +22,7 @@
 //! clock, so on the paused clock the timeline is modelled device and walking time.
 
 pub mod chip;
+mod compute;
 pub mod decide;
 pub mod devices;
 pub mod evidence;

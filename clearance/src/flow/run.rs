@@ -190,7 +190,8 @@ impl GateFlow {
             };
             tokio::join!(reading, fingering)
         };
-        let DocumentRead { evidence: doc, steps, faults, dg3, identity } = document;
+        let DocumentRead { evidence: doc, steps, faults, dg3, identity, compute } = document;
+        evidence.compute += compute;
         evidence.timeline.extend(steps);
         evidence.faults.extend(faults);
         evidence.document = doc;
@@ -206,26 +207,33 @@ impl GateFlow {
         };
         session.verify(self.devices.scanner.as_mut(), reference.as_ref()).await;
         let finger = session.evidence(kind);
+        evidence.compute += session.compute;
         let outcome = self.finger_outcome(&session, &finger, &mut evidence);
         evidence.timeline.push(clock.step(Step::Finger, finger_start, outcome));
 
         // 1:N.
         let start = Instant::now();
         if let Some(probe) = &finger.probe {
-            let hits = self.services.watchlist.search(&khil_biometrics::matcher::MatchTemplate::new(probe));
+            let hits = super::compute::timed(&mut evidence.compute, || {
+                self.services.watchlist.search(&khil_biometrics::matcher::MatchTemplate::new(probe))
+            });
             evidence.timeline.push(clock.step(Step::Watchlist, start, format!("{} hits", hits.len())));
             evidence.watchlist = Some(hits);
         }
         evidence.finger = Some(finger);
 
         let start = Instant::now();
-        let verdict = self.services.decide.decide(&evidence, self.config.today);
+        let mut compute = Duration::ZERO;
+        let verdict = super::compute::timed(&mut compute, || self.services.decide.decide(&evidence, self.config.today));
+        evidence.compute += compute;
         let word = if verdict.release { "release" } else { "refer" };
         evidence.timeline.push(clock.step(Step::Decide, start, word));
 
         // The record is committed before any flap moves.
         let start = Instant::now();
+        let wall = std::time::Instant::now();
         let record = self.services.records.record(&evidence, &verdict).await;
+        evidence.compute += wall.elapsed();
         let said = match &record {
             Ok(id) => format!("recorded {id}"),
             Err(e) => format!("not recorded: {e}"),
@@ -316,6 +324,8 @@ struct DocumentRead {
     faults: Vec<DeviceFault>,
     dg3: Option<khil_biometrics::minutia::Minutiae>,
     identity: Option<DocumentIdentity>,
+    /// Wall time of the examination.
+    compute: Duration,
 }
 
 /// Page, chip, examination.
@@ -331,7 +341,14 @@ async fn read_document(
     examiner: &Examiner,
     clock: &Clock,
 ) -> DocumentRead {
-    let mut out = DocumentRead { evidence: None, steps: Vec::new(), faults: Vec::new(), dg3: None, identity: None };
+    let mut out = DocumentRead {
+        evidence: None,
+        steps: Vec::new(),
+        faults: Vec::new(),
+        dg3: None,
+        identity: None,
+        compute: Duration::ZERO,
+    };
     let start = Instant::now();
     let page = match read_page(reader, info, "document reader", config.document_wait, reader_timeout).await {
         Ok(page) => page,
@@ -389,7 +406,7 @@ async fn read_document(
     }
 
     let start = Instant::now();
-    let report = examiner.examine(&document, &config.stop_list, config.today);
+    let report = super::compute::timed(&mut out.compute, || examiner.examine(&document, &config.stop_list, config.today));
     out.steps.push(clock.step(Step::Examine, start, report.decision.name()));
     out.evidence = Some(DocumentEvidence { reader_number: number, document, report, chip_access, chip_checks, notes });
     out

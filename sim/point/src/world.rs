@@ -40,6 +40,9 @@ pub struct PointConfig {
     pub scanner_faults: Vec<String>,
     /// Impression quality of the population's fingers: `good` or `mixed`.
     pub finger_quality: &'static str,
+    /// Faults of the gate I/O board's OSDP line (khil-link's grammar: `close:at=5000,dir=rx` cuts the cable
+    /// 5,000 bytes into what the board sends).
+    pub gate_io_faults: Vec<String>,
     pub gate: GateConfig,
     pub gate_address: u8,
     pub gate_key: [u8; 16],
@@ -56,6 +59,7 @@ impl Default for PointConfig {
             scanner_baud: Some(115_200),
             scanner_faults: Vec::new(),
             finger_quality: "good",
+            gate_io_faults: Vec::new(),
             gate: GateConfig::default(),
             gate_address: 1,
             gate_key: *b"khil-point-gate1",
@@ -149,7 +153,12 @@ impl Point {
         }));
         let model = GateModel::new(GateConfig { seed: config.seed, ..config.gate.clone() });
         let bridge = GateBridge::spawn(model, Arc::clone(&pd), DEFAULT_TICK);
-        let gate_io = khil_sim_host::in_process(pd, &Line::default());
+        let faults = config
+            .gate_io_faults
+            .iter()
+            .map(|f| f.parse().map_err(|e| format!("gate I/O line fault {f:?}: {e}")))
+            .collect::<Result<Vec<_>, String>>()?;
+        let gate_io = khil_sim_host::in_process(pd, &Line { faults, seed: config.seed, ..Line::default() });
 
         // The reader, as `sim:docreader?...` builds it.
         let mut pairs = vec![("dpi".to_owned(), config.dpi.to_string()), ("seed".to_owned(), seed.clone())];

@@ -1,0 +1,859 @@
+//! The border point at work: N gates, each a simulated world (`khil-sim-point`) with the clearance flow over its
+//! drivers, one record store and watchlist shared by all, one queue in front of the gates and an officers' desk
+//! behind them. Travellers arrive at the scenario's times; whoever is first in the queue steps up to the first
+//! free gate. Everything runs on tokio's paused clock in one thread: the day passes as fast as the devices'
+//! bytes and the flow's computing allow.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use khil_clearance::flow::{
+    BruteForceWatchlist, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, NoEnrolments, Outcome,
+    PointContext, RulesDecision, Services, StoreSink,
+};
+use khil_clearance::gate::GateState;
+use khil_clearance::records::{self, RecordStore};
+use khil_clearance::rules::{self, Rules, Stay};
+use khil_clearance::traffic::{self, ArrivalProfile};
+use khil_examine::StopList;
+use khil_fingerprint::driver::Options as ZfmOptions;
+use khil_mrtd::mrz::CivilDate;
+use khil_osdp::cp::CpConfig;
+use khil_sim_docreader::{Catalogue, FraudClass};
+use khil_sim_point::{Point, PointConfig, Traveller, WalkEnd};
+use khil_sim_population::documents::{Documents, Kind, State, TravelDocument};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::model::{
+    CraftedTraveller, DecisionWord, Finger, GateSummary, IncidentLog, Needs, Papers, QueueSample, RecordsSummary,
+    RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
+};
+
+/// How a run is done.
+pub struct RunOptions {
+    /// Where the point's SQLite store is written (`point.sqlite`); created if missing.
+    pub out: PathBuf,
+    /// The day travellers cross on. The simulators' test PKI issues certificates around the current quarter,
+    /// so this is today unless a test says otherwise.
+    pub today: CivilDate,
+    /// Called each time a traveller has left the gates: (done, total).
+    pub progress: Option<Box<dyn Fn(usize, usize) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions").field("out", &self.out).field("today", &self.today).finish_non_exhaustive()
+    }
+}
+
+/// A run that could not be done (a scenario's failed expectation is not one of these: it is in the results).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Rules(#[from] rules::RulesError),
+    #[error("record store {path}: {error}")]
+    Store { path: String, error: String },
+    #[error("gate {gate}: {error}")]
+    Gate { gate: String, error: String },
+    #[error("scenario {scenario}: {problem}")]
+    Scenario { scenario: String, problem: String },
+    #[error("the runtime: {0}")]
+    Runtime(String),
+}
+
+/// Where the point's records are kept in the run's folder.
+pub const STORE_FILE: &str = "point.sqlite";
+
+/// Runs `scenario` on a fresh single-threaded tokio runtime with the clock paused (a day takes what the devices
+/// and the flow cost, not a day).
+pub fn run_blocking(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult, RunTiming), RunError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .map_err(|e| RunError::Runtime(e.to_string()))?;
+    runtime.block_on(run(scenario, options))
+}
+
+/// One traveller as planned before the day starts.
+#[derive(Debug, Clone)]
+struct Planned {
+    label: Option<String>,
+    truth: String,
+    papers: String,
+    nationality: String,
+    arrived: f64,
+    traveller: Traveller,
+}
+
+/// What the point's systems know beyond the gates: the stays of travellers leaving.
+#[derive(Debug, Default)]
+struct Known {
+    stays: HashMap<(String, String), Stay>,
+}
+
+impl PointContext for Known {
+    fn stay(&self, issuing_state: &str, document_number: &str) -> Option<Stay> {
+        self.stays.get(&(issuing_state.to_owned(), document_number.to_owned())).cloned()
+    }
+}
+
+/// Runs `scenario` inside the caller's runtime, which must be a current-thread runtime with the clock paused
+/// ([`run_blocking`] makes one).
+pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult, RunTiming), RunError> {
+    let wall = std::time::Instant::now();
+    let rules = Rules::load(&scenario.rules)?;
+    let rules_version = rules.version().to_owned();
+    let watchlist_version = format!("{}-watchlist-{}", scenario.name, scenario.seed);
+    let fail = |problem: String| RunError::Scenario { scenario: scenario.name.clone(), problem };
+
+    // The travellers of the day, planned before it starts (same seed, same day).
+    let mut population = PopulationCursor::new(scenario.seed, options.today);
+    let mut planned = generated(scenario, &mut population, options.today)?;
+    let mut known = Known::default();
+    let mut watch: Vec<(u64, String)> = Vec::new();
+    for (id, class) in planned.iter().filter_map(|p| p.1.clone().map(|c| (p.0.traveller.finger, c))) {
+        if let Some(id) = id {
+            watch.push((id, class));
+        }
+    }
+    let mut planned: Vec<Planned> = planned.drain(..).map(|p| p.0).collect();
+    for case in &scenario.crafted {
+        let (p, finger_on_list, stay) = crafted(case, &mut population, options.today).map_err(&fail)?;
+        if let (Some(class), Some(id)) = (&case.watchlisted, finger_on_list) {
+            watch.push((id, class.clone()));
+        }
+        if let Some((key, s)) = stay {
+            known.stays.insert(key, s);
+        }
+        planned.push(p);
+    }
+    planned.sort_by(|a, b| a.arrived.total_cmp(&b.arrived));
+    let total = planned.len();
+
+    // The point's shared services.
+    let mut watchlist = BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6));
+    let fingers = khil_sim_population::Fingers::shared(
+        scenario.seed,
+        khil_sim_population::quality_named(&scenario.population.finger_quality)
+            .ok_or_else(|| fail(format!("finger quality {:?}", scenario.population.finger_quality)))?,
+    );
+    let sensor = khil_sim_fingerprint::Profile::R307.sensor();
+    for (n, (id, class)) in watch.iter().enumerate() {
+        // Enrolled from an impression the gates never see (index 7: the gate's captures are 0 to 2).
+        let impression = fingers.impression(*id, 7, sensor);
+        watchlist.add(format!("{class}-{n}"), class.clone(), &khil_biometrics::extract::extract(&impression.image, 500));
+    }
+    let watchlist = Arc::new(watchlist);
+
+    std::fs::create_dir_all(&options.out).map_err(|e| RunError::Store {
+        path: options.out.display().to_string(),
+        error: format!("cannot create the folder: {e}"),
+    })?;
+    let db = options.out.join(STORE_FILE);
+    let store_error = |e: &dyn std::fmt::Display| RunError::Store { path: db.display().to_string(), error: e.to_string() };
+    let store = RecordStore::open(&db, &scenario.point.name).map_err(|e| store_error(&e))?;
+    let store = Arc::new(Mutex::new(store));
+    let direction = match scenario.point.direction {
+        rules::Direction::Entry => records::Direction::Entry,
+        rules::Direction::Exit => records::Direction::Exit,
+    };
+    let midnight_ms = options.today.days_since_epoch() * 86_400_000;
+    let epoch_ms = midnight_ms + (scenario.arrivals.from * 1000.0) as i64;
+    let decide = Arc::new(RulesDecision {
+        rules,
+        direction: scenario.point.direction,
+        state: "MNG".into(),
+        watchlist_version: watchlist_version.clone(),
+        context: known,
+    });
+    let services = Services {
+        decide,
+        records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
+        references: Arc::new(NoEnrolments),
+        watchlist,
+    };
+    let pki = khil_sim_mrtd::sim::test_pki(scenario.seed).map_err(fail)?;
+    let mut stop_list = StopList::new();
+    let (y, m, d) = khil_sim_docreader::sim::REFERENCE_DAY;
+    for p in &planned {
+        if let khil_sim_point::Papers::Specimen { class: FraudClass::StolenBlank, index, space } = p.traveller.papers
+            && let Some((state, number)) =
+                Catalogue::new(scenario.seed, CivilDate::new(y, m, d).expect("the reference day"), space)
+                    .specimen(FraudClass::StolenBlank, index)
+                    .listed
+        {
+            stop_list.insert(&state, &number);
+        }
+    }
+
+    // The gates, stood up and in service.
+    let mut gates = Vec::new();
+    for (i, spec) in scenario.gates.iter().enumerate() {
+        let config = PointConfig {
+            seed: scenario.seed,
+            finger_quality: static_quality(&scenario.population.finger_quality),
+            reader_faults: spec.reader_faults.clone(),
+            scanner_faults: spec.scanner_faults.clone(),
+            gate_io_faults: spec.gate_io_faults.clone(),
+            gate_address: 1,
+            gate_key: gate_key(i),
+            ..PointConfig::default()
+        };
+        let gate_error = |error: String| RunError::Gate { gate: spec.name.clone(), error };
+        let (point, links) = Point::start(config).await.map_err(gate_error)?;
+        let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
+        setup.cp = CpConfig { seed: Some(scenario.seed ^ i as u64), ..CpConfig::default() };
+        // The scanner is an R307: no ReadProdInfo, so its geometry is configured.
+        setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
+        let links =
+            DeviceLinks { gate_io: links.gate_io, reader: links.reader, chip: Box::new(links.chip), scanner: links.scanner };
+        let devices = Devices::connect(links, setup).await.map_err(gate_error)?;
+        tokio::time::timeout(Duration::from_secs(30), devices.gate.wait_for(|s| s == GateState::Idle))
+            .await
+            .map_err(|_| gate_error("not in service within 30 s".into()))?
+            .map_err(|_| gate_error("the gate controller stopped".into()))?;
+        let mut config = FlowConfig::new(spec.name.clone(), options.today, pki.trust_store());
+        config.terminal = Some(pki.eac.terminal.clone());
+        config.stop_list = stop_list.clone();
+        config.seed = scenario.seed ^ (i as u64) << 32;
+        let flow = GateFlow::new(devices, config, services.clone()).map_err(gate_error)?;
+        gates.push(Gate { name: spec.name.clone(), point, flow });
+    }
+    // The gates took model time to come up: the day starts now.
+    let day = Day { t0: Instant::now(), from: scenario.arrivals.from };
+
+    // The day.
+    let shared = Arc::new(Shared {
+        day,
+        planned,
+        queue: Mutex::new(Vec::new()),
+        desk_queue: Mutex::new(Vec::new()),
+        waiting: AtomicUsize::new(0),
+        desk_waiting: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        outcomes: Mutex::new(vec![None; total]),
+        incidents: Mutex::new(Vec::new()),
+        compute: Mutex::new(vec![None; total]),
+    });
+    let (to_gates, from_queue) = mpsc::unbounded_channel::<usize>();
+    let from_queue = Arc::new(tokio::sync::Mutex::new(from_queue));
+    let (to_desk, from_gates) = mpsc::unbounded_channel::<usize>();
+    let from_gates = Arc::new(tokio::sync::Mutex::new(from_gates));
+
+    let arrivals = {
+        let shared = Arc::clone(&shared);
+        async move {
+            for (n, p) in shared.planned.iter().enumerate() {
+                tokio::time::sleep_until(shared.day.at(p.arrived)).await;
+                let len = shared.waiting.fetch_add(1, Ordering::SeqCst) + 1;
+                shared.sample(&shared.queue, len);
+                if to_gates.send(n).is_err() {
+                    break;
+                }
+            }
+        }
+    };
+    let progress = options.progress.as_deref();
+    let mut summaries = Vec::new();
+    let gate_runs: Vec<_> = gates
+        .into_iter()
+        .map(|gate| {
+            let shared = Arc::clone(&shared);
+            let from_queue = Arc::clone(&from_queue);
+            let to_desk = to_desk.clone();
+            async move { gate.serve(&shared, &from_queue, &to_desk, progress, total).await }
+        })
+        .collect();
+    // The desk's line closes when the last gate is done.
+    drop(to_desk);
+    let desk = scenario.desk.clone();
+    let desk_runs: Vec<_> = (0..desk.officers.max(1))
+        .map(|officer| {
+            let shared = Arc::clone(&shared);
+            let from_gates = Arc::clone(&from_gates);
+            let desk = desk.clone();
+            let seed = scenario.seed ^ 0x6465_736b ^ officer as u64;
+            async move { officer_serves(&shared, &from_gates, &desk, seed).await }
+        })
+        .collect();
+    let gate_all = join_all(gate_runs);
+    let desk_all = join_all(desk_runs);
+    let ((), gate_results, ()) = tokio::join!(arrivals, gate_all, async {
+        desk_all.await;
+    });
+    summaries.extend(gate_results);
+
+    let shared = Arc::try_unwrap(shared).map_err(|_| RunError::Runtime("the day's tasks outlived it".into()))?;
+    let travellers: Vec<TravellerOutcome> = shared
+        .outcomes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| o.unwrap_or_else(|| not_processed(&shared.planned[i], i + 1, "the point closed before their turn")))
+        .collect();
+
+    // The store after the day.
+    drop(services);
+    let committed = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).count().map_err(|e| store_error(&e))?;
+    drop(store);
+    let records = match records::verify(&db) {
+        Ok(report) => RecordsSummary {
+            committed,
+            verified: Some(report.records == committed),
+            verify_detail: format!("{} records, chain intact", report.records),
+            pending_upload: committed,
+        },
+        Err(e) => RecordsSummary {
+            committed,
+            verified: Some(false),
+            verify_detail: e.to_string(),
+            pending_upload: committed,
+        },
+    };
+    let decision_cpu_ms = shared
+        .compute
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .flatten()
+        .map(|d: Duration| d.as_secs_f64() * 1000.0)
+        .collect();
+    let result = RunResult {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        seed: scenario.seed,
+        point: scenario.point.name.clone(),
+        direction: match scenario.point.direction {
+            rules::Direction::Entry => "entry".into(),
+            rules::Direction::Exit => "exit".into(),
+        },
+        day: options.today.to_string(),
+        rules_version,
+        watchlist_version,
+        from: scenario.arrivals.from,
+        until: scenario.arrivals.until,
+        gates: summaries,
+        travellers,
+        queue: shared.queue.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
+        desk_queue: shared.desk_queue.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
+        incidents: shared.incidents.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
+        records,
+        expectations: Vec::new(),
+    };
+    Ok((result, RunTiming { wall_seconds: wall.elapsed().as_secs_f64(), decision_cpu_ms }))
+}
+
+/// Runs futures side by side on this task: the gates share one thread and one clock, and borrow what the day
+/// shares (a spawned task could not).
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pending: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = Vec::new();
+    out.resize_with(pending.len(), || None);
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (f, slot) in pending.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// The day's clock: tokio's paused clock against seconds since midnight.
+#[derive(Debug, Clone, Copy)]
+struct Day {
+    t0: Instant,
+    from: f64,
+}
+
+impl Day {
+    fn now(&self) -> f64 {
+        self.from + self.t0.elapsed().as_secs_f64()
+    }
+
+    fn at(&self, seconds: f64) -> Instant {
+        self.t0 + Duration::from_secs_f64((seconds - self.from).max(0.0))
+    }
+}
+
+/// What the gates, the desk and the arrivals share.
+struct Shared {
+    day: Day,
+    planned: Vec<Planned>,
+    queue: Mutex<Vec<QueueSample>>,
+    desk_queue: Mutex<Vec<QueueSample>>,
+    waiting: AtomicUsize,
+    desk_waiting: AtomicUsize,
+    done: AtomicUsize,
+    outcomes: Mutex<Vec<Option<TravellerOutcome>>>,
+    incidents: Mutex<Vec<IncidentLog>>,
+    compute: Mutex<Vec<Option<Duration>>>,
+}
+
+impl Shared {
+    fn sample(&self, samples: &Mutex<Vec<QueueSample>>, length: usize) {
+        let at = self.day.now();
+        samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(QueueSample { at, length });
+    }
+
+    fn outcome(&self, index: usize, outcome: TravellerOutcome) {
+        self.outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] = Some(outcome);
+    }
+
+    fn incident(&self, what: String) {
+        let at = self.day.now();
+        self.incidents.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(IncidentLog { at, what });
+    }
+}
+
+/// One gate: its world and its flow.
+struct Gate {
+    name: String,
+    point: Point,
+    flow: GateFlow,
+}
+
+/// The longest a traveller may take at a gate before the gate is taken out of service (model time).
+const STUCK: Duration = Duration::from_mins(10);
+
+impl Gate {
+    /// Takes travellers from the queue until it is empty and closed, or the gate goes out of service.
+    async fn serve(
+        mut self,
+        shared: &Shared,
+        queue: &tokio::sync::Mutex<mpsc::UnboundedReceiver<usize>>,
+        desk: &mpsc::UnboundedSender<usize>,
+        progress: Option<&(dyn Fn(usize, usize) + Send + Sync)>,
+        total: usize,
+    ) -> GateSummary {
+        let mut summary = GateSummary {
+            name: self.name.clone(),
+            travellers: 0,
+            released: 0,
+            referred: 0,
+            busy_seconds: 0.0,
+            faults: Vec::new(),
+        };
+        loop {
+            let next = queue.lock().await.recv().await;
+            let Some(index) = next else { break };
+            let len = shared.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+            shared.sample(&shared.queue, len);
+            let planned = &shared.planned[index];
+            let started = shared.day.now();
+            summary.travellers += 1;
+            let (outcome, in_service, compute) = self.pass(planned, index + 1, started).await;
+            summary.busy_seconds += outcome.left_gate.unwrap_or(started) - started;
+            match outcome.decision {
+                DecisionWord::Release => summary.released += 1,
+                DecisionWord::Refer => summary.referred += 1,
+                DecisionWord::NotProcessed => {}
+            }
+            for step in &outcome.timeline {
+                if step.outcome.starts_with("degraded") {
+                    summary.faults.push(step.outcome.clone());
+                }
+            }
+            let refer = outcome.decision != DecisionWord::Release;
+            if compute.is_some() {
+                shared.compute.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] = compute;
+            }
+            shared.outcome(index, outcome);
+            if refer {
+                let len = shared.desk_waiting.fetch_add(1, Ordering::SeqCst) + 1;
+                shared.sample(&shared.desk_queue, len);
+                let _ = desk.send(index);
+            }
+            let done = shared.done.fetch_add(1, Ordering::SeqCst) + 1;
+            if let Some(progress) = progress {
+                progress(done, total);
+            }
+            if !in_service {
+                let why = format!("gate {} out of service", self.name);
+                summary.faults.push(why.clone());
+                shared.incident(why);
+                break;
+            }
+        }
+        summary
+    }
+
+    /// One traveller through this gate: their outcome, whether the gate can take another, and the flow's
+    /// computing time for them.
+    async fn pass(&mut self, planned: &Planned, number: usize, started: f64) -> (TravellerOutcome, bool, Option<Duration>) {
+        let walk = self.point.walk(&planned.traveller);
+        let flow = self.flow.next_traveller();
+        tokio::pin!(walk, flow);
+        let mut walked = None;
+        let mut flowed = None;
+        let deadline = tokio::time::sleep(STUCK);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                w = &mut walk, if walked.is_none() => {
+                    let not_in = !matches!(&w, Ok(w) if w.end != WalkEnd::NotAdmitted);
+                    walked = Some(w);
+                    // Never admitted: the flow will not see them.
+                    if not_in && flowed.is_none() { break; }
+                }
+                o = &mut flow, if flowed.is_none() => flowed = Some(o),
+                () = &mut deadline => break,
+            }
+            if walked.is_some() && flowed.is_some() {
+                break;
+            }
+        }
+        let left = planned_left(started, walked.as_ref());
+        let mut out = TravellerOutcome {
+            number,
+            label: planned.label.clone(),
+            truth: planned.truth.clone(),
+            papers: planned.papers.clone(),
+            nationality: planned.nationality.clone(),
+            arrived: planned.arrived,
+            gate: Some(self.name.clone()),
+            waited: started - planned.arrived,
+            started: Some(started),
+            left_gate: left,
+            transaction: None,
+            decision: DecisionWord::NotProcessed,
+            reasons: Vec::new(),
+            record: None,
+            degraded: false,
+            desk_done: None,
+            timeline: Vec::new(),
+            as_expected: None,
+        };
+        let mut compute = None;
+        let in_service = match flowed {
+            Some(Ok(outcome)) => {
+                let evidence = outcome.evidence();
+                out.transaction = Some(evidence.transaction_time().as_secs_f64());
+                out.timeline = evidence
+                    .timeline
+                    .iter()
+                    .map(|s| StepOutcome {
+                        step: s.step.name().to_owned(),
+                        started: s.started.as_secs_f64(),
+                        took: s.took.as_secs_f64(),
+                        outcome: s.outcome.clone(),
+                    })
+                    .collect();
+                out.timeline.extend(evidence.faults.iter().map(|f| StepOutcome {
+                    step: f.step.name().to_owned(),
+                    started: 0.0,
+                    took: 0.0,
+                    outcome: format!("degraded: {} failed: {}", f.device.name(), f.error),
+                }));
+                compute = Some(evidence.compute);
+                match outcome {
+                    Outcome::Released { verdict, record, .. } => {
+                        out.decision = DecisionWord::Release;
+                        out.reasons = verdict.reasons;
+                        out.record = Some(record);
+                    }
+                    Outcome::Referred(referral) => {
+                        out.decision = DecisionWord::Refer;
+                        out.reasons = referral.reasons;
+                        out.record = referral.record;
+                        out.degraded = referral.degraded;
+                    }
+                }
+                true
+            }
+            Some(Err(e)) => {
+                out.reasons.push(format!("not processed: {e}"));
+                !matches!(e, FlowError::GateStopped)
+                    && !matches!(e, FlowError::NotAdmitted { state: GateState::OutOfService, .. })
+            }
+            None => {
+                let why = match &walked {
+                    Some(Err(e)) => format!("not processed: {e}"),
+                    Some(Ok(w)) if w.end == WalkEnd::NotAdmitted => "not processed: never admitted to the gate".into(),
+                    _ => format!("not processed: the gate did not finish within {} min", STUCK.as_secs() / 60),
+                };
+                out.reasons.push(why);
+                false
+            }
+        };
+        (out, in_service, compute)
+    }
+}
+
+fn planned_left(started: f64, walk: Option<&Result<khil_sim_point::Walk, String>>) -> Option<f64> {
+    match walk {
+        Some(Ok(w)) => Some(started + w.gone.as_secs_f64()),
+        _ => None,
+    }
+}
+
+fn not_processed(p: &Planned, number: usize, why: &str) -> TravellerOutcome {
+    TravellerOutcome {
+        number,
+        label: p.label.clone(),
+        truth: p.truth.clone(),
+        papers: p.papers.clone(),
+        nationality: p.nationality.clone(),
+        arrived: p.arrived,
+        gate: None,
+        waited: 0.0,
+        started: None,
+        left_gate: None,
+        transaction: None,
+        decision: DecisionWord::NotProcessed,
+        reasons: vec![format!("not processed: {why}")],
+        record: None,
+        degraded: false,
+        desk_done: None,
+        timeline: Vec::new(),
+        as_expected: None,
+    }
+}
+
+/// An officer at the desk: takes referrals in the order they came and spends a log-normal time with each.
+async fn officer_serves(
+    shared: &Shared,
+    referrals: &tokio::sync::Mutex<mpsc::UnboundedReceiver<usize>>,
+    desk: &crate::model::DeskSpec,
+    seed: u64,
+) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mu = desk.median_minutes.max(0.01).ln();
+    // The 90th percentile of a log-normal is exp(mu + 1.2816 sigma).
+    let sigma = ((desk.p90_minutes.max(desk.median_minutes) / desk.median_minutes.max(0.01)).ln() / 1.2816).max(0.0);
+    loop {
+        let next = referrals.lock().await.recv().await;
+        let Some(index) = next else { break };
+        let minutes = (mu + sigma * normal(&mut rng)).exp();
+        tokio::time::sleep(Duration::from_secs_f64(minutes * 60.0)).await;
+        let len = shared.desk_waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+        shared.sample(&shared.desk_queue, len);
+        let now = shared.day.now();
+        if let Some(Some(o)) = shared.outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(index) {
+            o.desk_done = Some(now);
+        }
+    }
+}
+
+/// A standard normal draw (Box-Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// The secure-channel key of gate `i`'s I/O board (each board its own).
+fn gate_key(i: usize) -> [u8; 16] {
+    let mut key = *b"khil-point-gate0";
+    key[15] = b'0' + (i % 10) as u8;
+    key[14] = b'0' + ((i / 10) % 10) as u8;
+    key
+}
+
+fn static_quality(name: &str) -> &'static str {
+    if name == "mixed" { "mixed" } else { "good" }
+}
+
+/// Walks the population in order, handing out documents that fit, each once.
+struct PopulationCursor {
+    documents: Documents,
+    today: CivilDate,
+    next: u64,
+    used: HashSet<u64>,
+}
+
+impl PopulationCursor {
+    fn new(seed: u64, today: CivilDate) -> PopulationCursor {
+        let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
+        let documents = Documents::new(seed, CivilDate::new(y, m, d).expect("the reference day"));
+        PopulationCursor { documents, today, next: 0, used: HashSet::new() }
+    }
+
+    /// The next unused document that fits `needs` (searched from the start for crafted cases, from where the
+    /// generated travellers got to for theirs).
+    fn take(&mut self, needs: Needs, from_start: bool) -> Option<TravelDocument> {
+        let start = if from_start { 0 } else { self.next };
+        for id in start..start + 200_000 {
+            if self.used.contains(&id) {
+                continue;
+            }
+            let doc = self.documents.document(id);
+            if fits(&doc, needs, self.today) {
+                self.used.insert(id);
+                if !from_start {
+                    self.next = id + 1;
+                }
+                return Some(doc);
+            }
+        }
+        None
+    }
+}
+
+fn fits(doc: &TravelDocument, needs: Needs, today: CivilDate) -> bool {
+    let adult = today.add_years(-18).is_some_and(|d| doc.birth_date <= d);
+    // Entry wants six months of validity left; a gate's generated travellers have it either way.
+    let valid = today.add_days(200).is_some_and(|d| !doc.expired_on(d));
+    doc.kind == Kind::Passport
+        && valid
+        && match needs {
+            Needs::AdultCitizen => doc.issuing_state == State::Mongolia && adult,
+            Needs::ChildCitizen => doc.issuing_state == State::Mongolia && !adult,
+            Needs::AdultForeigner => {
+                matches!(doc.nationality, State::Russia | State::Kazakhstan | State::Germany) && adult
+            }
+        }
+}
+
+fn describe(doc: &TravelDocument) -> (String, String) {
+    (format!("population {} ({} passport)", doc.id, doc.issuing_state.code()), doc.nationality.code().to_owned())
+}
+
+/// The generated travellers: arrivals of the profile in the window, each drawn genuine or one of the mix's
+/// classes. The e-gates serve Mongolian e-passport holders (as the airport's have since 2023); foreigners use the
+/// staffed desks and are not simulated, except as crafted cases.
+#[allow(clippy::type_complexity)]
+fn generated(
+    scenario: &Scenario,
+    population: &mut PopulationCursor,
+    today: CivilDate,
+) -> Result<Vec<(Planned, Option<String>)>, RunError> {
+    let spec = &scenario.arrivals;
+    let direction = match scenario.point.direction {
+        rules::Direction::Entry => traffic::Direction::Entry,
+        rules::Direction::Exit => traffic::Direction::Exit,
+    };
+    let profile = ArrivalProfile::of(spec.profile, spec.surge);
+    let times = profile.day(Some(direction), spec.share, scenario.seed);
+    let times: Vec<f64> = times.into_iter().filter(|t| (spec.from..spec.until).contains(t)).take(spec.limit.unwrap_or(usize::MAX)).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x706f_7075_6c61);
+    let mix = &scenario.population;
+    let mut specimen_index: HashMap<FraudClass, u64> = HashMap::new();
+    let mut out = Vec::with_capacity(times.len());
+    for (n, t) in times.into_iter().enumerate() {
+        let doc = population.take(Needs::AdultCitizen, false).ok_or_else(|| RunError::Scenario {
+            scenario: scenario.name.clone(),
+            problem: "the population ran out of valid adult Mongolian passports".into(),
+        })?;
+        let (papers, nationality) = describe(&doc);
+        let mut planned = Planned {
+            label: None,
+            truth: "genuine".into(),
+            papers,
+            nationality,
+            arrived: t,
+            traveller: Traveller::holder(doc.id),
+        };
+        let mut listed = None;
+        let mut draw: f64 = rng.random();
+        let mut chosen = false;
+        for &(class, share) in &mix.fraud {
+            if !chosen && draw < share {
+                let index = specimen_index.entry(class).or_insert(0);
+                planned.traveller = Traveller::holder(doc.id)
+                    .with_papers(khil_sim_point::Papers::Specimen { class, index: *index, space: mix.fraud_space })
+                    .with_finger(Some(2_000_000 + n as u64));
+                planned.truth = class.name().to_owned();
+                planned.papers = format!("specimen {} {}", class.name(), index);
+                *index += 1;
+                chosen = true;
+            }
+            draw -= share;
+        }
+        for (class, share) in &mix.watchlist {
+            if !chosen && draw < *share {
+                planned.truth = format!("watchlist:{class}");
+                listed = Some(class.clone());
+                chosen = true;
+            }
+            draw -= share;
+        }
+        if !chosen && draw < mix.impostors {
+            planned.traveller = planned.traveller.with_finger(Some(3_000_000 + n as u64));
+            planned.truth = "impostor".into();
+        }
+        let _ = today;
+        out.push((planned, listed));
+    }
+    Ok(out)
+}
+
+/// A crafted traveller, the population id of their finger (for a watchlist entry) and their stay (leaving).
+#[allow(clippy::type_complexity)]
+fn crafted(
+    case: &CraftedTraveller,
+    population: &mut PopulationCursor,
+    today: CivilDate,
+) -> Result<(Planned, Option<u64>, Option<((String, String), Stay)>), String> {
+    let (papers, holder, doc) = match case.papers {
+        Papers::Population(id) => {
+            let doc = population.documents.document(id);
+            population.used.insert(id);
+            (khil_sim_point::Papers::Population(id), id, Some(doc))
+        }
+        Papers::First(needs) => {
+            let doc = population
+                .take(needs, true)
+                .ok_or_else(|| format!("traveller {:?}: no population document is {needs:?}", case.label))?;
+            (khil_sim_point::Papers::Population(doc.id), doc.id, Some(doc))
+        }
+        Papers::Specimen { class, index, space } => {
+            (khil_sim_point::Papers::Specimen { class, index, space }, 4_000_000 + index, None)
+        }
+    };
+    let finger = match case.finger {
+        Finger::Own => Some(holder),
+        Finger::Other(id) => Some(id),
+        Finger::None => None,
+    };
+    let mut traveller = Traveller::holder(holder).with_papers(papers).with_finger(finger);
+    traveller.behaviour = case.behaviour;
+    let (described, nationality) = match (&doc, case.papers) {
+        (Some(doc), _) => describe(doc),
+        (None, Papers::Specimen { class, index, .. }) => (format!("specimen {} {index}", class.name()), "?".into()),
+        (None, _) => ("?".into(), "?".into()),
+    };
+    let truth = match (case.papers, &case.watchlisted) {
+        (Papers::Specimen { class, .. }, _) => class.name().to_owned(),
+        (_, Some(class)) => format!("watchlist:{class}"),
+        _ if matches!(case.finger, Finger::Other(_)) => "impostor".into(),
+        _ => "genuine".into(),
+    };
+    let stay = match (case.entered_days_ago, &doc) {
+        (Some(days), Some(doc)) => {
+            let entry_date = today
+                .add_days(-i64::from(days))
+                .ok_or_else(|| format!("traveller {:?}: entered {days} days ago is not a date", case.label))?;
+            Some(((doc.issuing_state.code().to_owned(), doc.document_number.clone()), Stay { entry_date, registered: false }))
+        }
+        _ => None,
+    };
+    let planned = Planned {
+        label: Some(case.label.clone()),
+        truth,
+        papers: described,
+        nationality,
+        arrived: case.at,
+        traveller,
+    };
+    Ok((planned, finger, stay))
+}
+
+/// The folder a scenario's rule file is resolved against.
+pub fn folder_of(file: &Path) -> PathBuf {
+    file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
