@@ -58,6 +58,29 @@ fn committed_records_read_back_and_verify() {
     assert_eq!(report.point, POINT);
 }
 
+/// Scores are f32 matcher scores widened to f64: their shortest decimal spelling in the JSON body must read back
+/// to the very bits the hash was computed over (a gate's first real records broke the chain before
+/// serde_json's `float_roundtrip`). Proptest-style sweep over many such scores.
+#[test]
+fn records_with_any_widened_f32_score_verify() {
+    let (_dir, path) = temp_file("records", "point.db");
+    let mut store = RecordStore::open(&path, POINT).unwrap();
+    let mut x: u32 = 0x3ede_9a2b;
+    for i in 1..=300u64 {
+        // A spread of f32 values in the matcher's range (0 to ~60), every mantissa pattern alike.
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let score = f64::from(f32::from_bits(0x3c00_0000 + (x >> 6)));
+        let mut record = sample(i);
+        if let Some(b) = record.biometric.as_mut() {
+            b.score = score;
+        }
+        store.commit(&record).unwrap();
+    }
+    drop(store);
+    let report = verify(&path).unwrap();
+    assert_eq!(report.records, 300);
+}
+
 #[test]
 fn sql_cannot_update_or_delete_records_or_audit_entries() {
     let (_dir, path) = temp_file("records", "point.db");

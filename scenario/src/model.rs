@@ -70,7 +70,7 @@ pub struct ArrivalSpec {
     pub profile: traffic::Point,
     pub surge: traffic::Surge,
     /// Share of the point's crossings (in the scenario's direction) that use these gates; the rest go to staffed
-    /// desks and are not simulated.
+    /// desks and are not simulated. Above 1 (benchmarks only): a day that many times busier than the average.
     pub share: f64,
     /// The simulated window of the day, seconds since midnight: `from <= t < until`.
     pub from: f64,

@@ -27,6 +27,7 @@ use khil_sim_point::{Point, PointConfig, Traveller, WalkEnd};
 use khil_sim_population::documents::{Documents, Kind, State, TravelDocument};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use khil_sim_host::account::accounted;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -495,8 +496,9 @@ impl Gate {
     /// One traveller through this gate: their outcome, whether the gate can take another, and the flow's
     /// computing time for them.
     async fn pass(&mut self, planned: &Planned, number: usize, started: f64) -> (TravellerOutcome, bool, Option<Duration>) {
-        let walk = self.point.walk(&planned.traveller);
-        let flow = self.flow.next_traveller();
+        // Counted apart for `khil bench border-day` (the devices' own tasks count themselves).
+        let walk = accounted("traveller world", self.point.walk(&planned.traveller));
+        let flow = accounted("clearance flow", self.flow.next_traveller());
         tokio::pin!(walk, flow);
         let mut walked = None;
         let mut flowed = None;
@@ -738,7 +740,13 @@ fn generated(
         rules::Direction::Exit => traffic::Direction::Exit,
     };
     let profile = ArrivalProfile::of(spec.profile, spec.surge);
-    let times = profile.day(Some(direction), spec.share, scenario.seed);
+    // A share above 1 is a day busier than the average (a benchmark's): that many average days' worth of
+    // independent Poisson arrivals, merged.
+    let days = spec.share.ceil().max(1.0) as u64;
+    let mut times: Vec<f64> = (0..days)
+        .flat_map(|k| profile.day(Some(direction), spec.share / days as f64, scenario.seed.wrapping_add(k)))
+        .collect();
+    times.sort_by(f64::total_cmp);
     let times: Vec<f64> = times.into_iter().filter(|t| (spec.from..spec.until).contains(t)).take(spec.limit.unwrap_or(usize::MAX)).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x706f_7075_6c61);
     let mix = &scenario.population;

@@ -67,7 +67,7 @@ impl GateBridge {
     /// current inputs are pushed into the PD at once. Must be called inside a tokio runtime.
     pub fn spawn(model: GateModel, pd: Arc<OsdpPd>, tick: Duration) -> GateBridge {
         let handle = GateHandle { model: Arc::new(Mutex::new(model)) };
-        let task = tokio::spawn(run(handle.clone(), pd, tick));
+        let task = tokio::spawn(khil_sim_host::account::accounted("gate model", run(handle.clone(), pd, tick)));
         GateBridge { handle, task }
     }
 

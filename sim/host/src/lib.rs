@@ -4,6 +4,7 @@
 //! A simulator implements [`Device`]: it serves one client session over a link. The host owns everything
 //! else (where it listens, line rate, faults, shutdown), so every simulator gets those for free.
 
+pub mod account;
 pub mod config;
 pub mod echo;
 pub mod persist;
@@ -79,7 +80,7 @@ pub fn in_process<D: Device>(device: Arc<D>, line: &Line) -> BoxLink {
     let link = line.wrap(Box::new(khil_link::Normalized::new(device_end)));
     let name = device.name();
     tokio::spawn(async move {
-        match device.serve(link).await {
+        match account::accounted(name, device.serve(link)).await {
             Ok(()) | Err(LinkError::PeerClosed) => {}
             Err(e) => tracing::warn!(device = name, error = %e, "in-process session failed"),
         }

@@ -66,7 +66,7 @@ impl std::fmt::Debug for TimedReader {
 impl ApduTransport for TimedReader {
     fn transmit_raw<'a>(&'a mut self, apdu: &'a [u8]) -> ApduFuture<'a, Vec<u8>> {
         Box::pin(async move {
-            let answer = self.inner.transmit_raw(apdu).await?;
+            let answer = khil_sim_host::account::accounted("e-passport chip", self.inner.transmit_raw(apdu)).await?;
             tokio::time::sleep(self.timing.exchange(apdu, answer.len())).await;
             Ok(answer)
         })

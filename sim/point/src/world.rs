@@ -9,7 +9,6 @@ use khil_link::BoxLink;
 use khil_mrtd::mrz::CivilDate;
 use khil_sim_docreader::Catalogue;
 use khil_sim_docreader::sim::{Desk, REFERENCE_DAY};
-use khil_sim_fingerprint::{Fingers, Presence, Profile};
 use khil_sim_gate::{Behaviour, DEFAULT_TICK, Event, Flap, GateBridge, GateConfig, GateHandle, GateModel, Logged};
 use khil_sim_gate::{TravellerId, Zone};
 use khil_sim_host::config::{Params, Surface};
@@ -245,11 +244,8 @@ impl Point {
     /// opens, taking the document back. Returns once they are out of the gate's zones.
     pub async fn walk(&self, traveller: &Traveller) -> Result<Walk, String> {
         let (place, chip) = self.papers(traveller.papers)?;
-        if let Some(finger) = traveller.finger {
-            // Synthesised before the traveller arrives, as a sensor's console does before presenting a finger.
-            let fingers = Fingers::shared(self.config.seed, quality(self.config.finger_quality));
-            khil_sim_fingerprint::module::prepare(&fingers, Presence::Placed(finger), 3, &Profile::R307);
-        }
+        // The finger is synthesised when the scanner first images it (GenImg), as the module's own work: the clock
+        // is tokio's, so that costs no modelled time, and captures the flow never asks for are never made.
         let id = self.gate.add_traveller(traveller.behaviour);
         let t0 = Instant::now();
         let in_mantrap = self
@@ -315,8 +311,4 @@ impl Point {
     pub fn add_bystander(&self, behaviour: Behaviour) -> TravellerId {
         self.gate.add_traveller(behaviour)
     }
-}
-
-fn quality(name: &str) -> Quality {
-    khil_sim_population::quality_named(name).unwrap_or(Quality::Good)
 }
