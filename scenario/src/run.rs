@@ -23,11 +23,12 @@ use khil_fingerprint::driver::Options as ZfmOptions;
 use khil_mrtd::mrz::CivilDate;
 use khil_osdp::cp::CpConfig;
 use khil_sim_docreader::{Catalogue, FraudClass};
+use khil_sim_gate::Behaviour;
+use khil_sim_host::account::accounted;
 use khil_sim_point::{Point, PointConfig, Traveller, WalkEnd};
 use khil_sim_population::documents::{Documents, Kind, State, TravelDocument};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use khil_sim_host::account::accounted;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -149,7 +150,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     for (n, (id, class)) in watch.iter().enumerate() {
         // Enrolled from an impression the gates never see (index 7: the gate's captures are 0 to 2).
         let impression = fingers.impression(*id, 7, sensor);
-        watchlist.add(format!("{class}-{n}"), class.clone(), &khil_biometrics::extract::extract(&impression.image, 500));
+        watchlist.add(
+            format!("{class}-{n}"),
+            class.clone(),
+            &khil_biometrics::extract::extract(&impression.image, 500),
+        );
     }
     let watchlist = Arc::new(watchlist);
 
@@ -158,7 +163,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         error: format!("cannot create the folder: {e}"),
     })?;
     let db = options.out.join(STORE_FILE);
-    let store_error = |e: &dyn std::fmt::Display| RunError::Store { path: db.display().to_string(), error: e.to_string() };
+    let store_error =
+        |e: &dyn std::fmt::Display| RunError::Store { path: db.display().to_string(), error: e.to_string() };
     let store = RecordStore::open(&db, &scenario.point.name).map_err(|e| store_error(&e))?;
     let store = Arc::new(Mutex::new(store));
     let direction = match scenario.point.direction {
@@ -205,6 +211,9 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
             gate_io_faults: spec.gate_io_faults.clone(),
             gate_address: 1,
             gate_key: gate_key(i),
+            // A tailgater stays close enough to be in the doorway when the entry flap would close (at arm's
+            // length the flap stops them, and they are admitted on their own).
+            gate: khil_sim_gate::GateConfig { spacing_m: 0.3, ..khil_sim_gate::GateConfig::default() },
             ..PointConfig::default()
         };
         let gate_error = |error: String| RunError::Gate { gate: spec.name.clone(), error };
@@ -213,8 +222,12 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         setup.cp = CpConfig { seed: Some(scenario.seed ^ i as u64), ..CpConfig::default() };
         // The scanner is an R307: no ReadProdInfo, so its geometry is configured.
         setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
-        let links =
-            DeviceLinks { gate_io: links.gate_io, reader: links.reader, chip: Box::new(links.chip), scanner: links.scanner };
+        let links = DeviceLinks {
+            gate_io: links.gate_io,
+            reader: links.reader,
+            chip: Box::new(links.chip),
+            scanner: links.scanner,
+        };
         let devices = Devices::connect(links, setup).await.map_err(gate_error)?;
         tokio::time::timeout(Duration::from_secs(30), devices.gate.wait_for(|s| s == GateState::Idle))
             .await
@@ -298,12 +311,15 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .into_iter()
         .enumerate()
-        .map(|(i, o)| o.unwrap_or_else(|| not_processed(&shared.planned[i], i + 1, "the point closed before their turn")))
+        .map(|(i, o)| {
+            o.unwrap_or_else(|| not_processed(&shared.planned[i], i + 1, "the point closed before their turn"))
+        })
         .collect();
 
     // The store after the day.
     drop(services);
-    let committed = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).count().map_err(|e| store_error(&e))?;
+    let committed =
+        store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).count().map_err(|e| store_error(&e))?;
     drop(store);
     let records = match records::verify(&db) {
         Ok(report) => RecordsSummary {
@@ -312,12 +328,9 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
             verify_detail: format!("{} records, chain intact", report.records),
             pending_upload: committed,
         },
-        Err(e) => RecordsSummary {
-            committed,
-            verified: Some(false),
-            verify_detail: e.to_string(),
-            pending_upload: committed,
-        },
+        Err(e) => {
+            RecordsSummary { committed, verified: Some(false), verify_detail: e.to_string(), pending_upload: committed }
+        }
     };
     let decision_cpu_ms = shared
         .compute
@@ -431,6 +444,9 @@ struct Gate {
 /// The longest a traveller may take at a gate before the gate is taken out of service (model time).
 const STUCK: Duration = Duration::from_mins(10);
 
+/// From a gate's alarm to an officer resetting it (assumed: the desk is beside the gates).
+const OFFICER_RESPONSE: Duration = Duration::from_secs(60);
+
 impl Gate {
     /// Takes travellers from the queue until it is empty and closed, or the gate goes out of service.
     async fn serve(
@@ -495,30 +511,59 @@ impl Gate {
 
     /// One traveller through this gate: their outcome, whether the gate can take another, and the flow's
     /// computing time for them.
-    async fn pass(&mut self, planned: &Planned, number: usize, started: f64) -> (TravellerOutcome, bool, Option<Duration>) {
-        // Counted apart for `khil bench border-day` (the devices' own tasks count themselves).
-        let walk = accounted("traveller world", self.point.walk(&planned.traveller));
-        let flow = accounted("clearance flow", self.flow.next_traveller());
-        tokio::pin!(walk, flow);
-        let mut walked = None;
-        let mut flowed = None;
-        let deadline = tokio::time::sleep(STUCK);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                w = &mut walk, if walked.is_none() => {
-                    let not_in = !matches!(&w, Ok(w) if w.end != WalkEnd::NotAdmitted);
-                    walked = Some(w);
-                    // Never admitted: the flow will not see them.
-                    if not_in && flowed.is_none() { break; }
-                }
-                o = &mut flow, if flowed.is_none() => flowed = Some(o),
-                () = &mut deadline => break,
-            }
-            if walked.is_some() && flowed.is_some() {
-                break;
-            }
+    async fn pass(
+        &mut self,
+        planned: &Planned,
+        number: usize,
+        started: f64,
+    ) -> (TravellerOutcome, bool, Option<Duration>) {
+        // A traveller marked as tailgated walks in normally with someone on their heels.
+        let tailgated = planned.traveller.behaviour == Behaviour::Tailgater;
+        let mut traveller = planned.traveller.clone();
+        if tailgated {
+            traveller.behaviour = Behaviour::Normal;
         }
+        let pass_started = tokio::time::Instant::now();
+        // The walk and the flow end before the gate is touched again.
+        let (walked, flowed) = {
+            // Counted apart for `khil bench border-day` (the devices' own tasks count themselves).
+            let walk = accounted("traveller world", self.point.walk(&traveller));
+            // Someone on their heels: added once the traveller is at the gate (the walk adds them when first polled).
+            let heels = tokio::time::sleep(Duration::from_millis(100));
+            tokio::pin!(heels);
+            let mut followed = !tailgated;
+            let flow = accounted("clearance flow", self.flow.next_traveller());
+            tokio::pin!(walk, flow);
+            let mut walked = None;
+            let mut flowed = None;
+            let deadline = tokio::time::sleep(STUCK);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    w = &mut walk, if walked.is_none() => {
+                        let not_in = !matches!(&w, Ok(w) if w.end != WalkEnd::NotAdmitted);
+                        walked = Some(w);
+                        // Never admitted: the flow will not see them.
+                        if not_in && flowed.is_none() { break; }
+                    }
+                    o = &mut flow, if flowed.is_none() => {
+                        // The flow gave up on this traveller (an alarm, the gate out of service): so does the world.
+                        let failed = o.is_err();
+                        flowed = Some(o);
+                        if failed { break; }
+                    }
+                    () = &mut heels, if !followed => {
+                        followed = true;
+                        self.point.add_bystander(Behaviour::Tailgater);
+                    }
+                    () = &mut deadline => break,
+                }
+                if walked.is_some() && flowed.is_some() {
+                    break;
+                }
+            }
+            (walked, flowed)
+        };
         let left = planned_left(started, walked.as_ref());
         let mut out = TravellerOutcome {
             number,
@@ -576,6 +621,22 @@ impl Gate {
                     }
                 }
                 true
+            }
+            Some(Err(FlowError::NotAdmitted { state: GateState::Alarm(cause), .. })) => {
+                // An officer walks over, sees the people in the gate out and resets it.
+                out.reasons.push(format!("not processed: gate alarm: {}", cause.in_words()));
+                tokio::time::sleep(OFFICER_RESPONSE).await;
+                let back = self.flow.devices.gate.reset().await.is_ok()
+                    && tokio::time::timeout(STUCK, self.flow.devices.gate.wait_for(|s| s == GateState::Idle))
+                        .await
+                        .is_ok_and(|r| r.is_ok());
+                out.reasons.push(format!(
+                    "an officer reset the gate {} s after the alarm{}",
+                    OFFICER_RESPONSE.as_secs(),
+                    if back { "" } else { "; it did not come back into service" }
+                ));
+                out.left_gate = Some(started + (tokio::time::Instant::now() - pass_started).as_secs_f64());
+                back
             }
             Some(Err(e)) => {
                 out.reasons.push(format!("not processed: {e}"));
@@ -645,7 +706,8 @@ async fn officer_serves(
         let len = shared.desk_waiting.fetch_sub(1, Ordering::SeqCst) - 1;
         shared.sample(&shared.desk_queue, len);
         let now = shared.day.now();
-        if let Some(Some(o)) = shared.outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(index) {
+        if let Some(Some(o)) = shared.outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(index)
+        {
             o.desk_done = Some(now);
         }
     }
@@ -747,7 +809,11 @@ fn generated(
         .flat_map(|k| profile.day(Some(direction), spec.share / days as f64, scenario.seed.wrapping_add(k)))
         .collect();
     times.sort_by(f64::total_cmp);
-    let times: Vec<f64> = times.into_iter().filter(|t| (spec.from..spec.until).contains(t)).take(spec.limit.unwrap_or(usize::MAX)).collect();
+    let times: Vec<f64> = times
+        .into_iter()
+        .filter(|t| (spec.from..spec.until).contains(t))
+        .take(spec.limit.unwrap_or(usize::MAX))
+        .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x706f_7075_6c61);
     let mix = &scenario.population;
     let mut specimen_index: HashMap<FraudClass, u64> = HashMap::new();
@@ -846,18 +912,15 @@ fn crafted(
             let entry_date = today
                 .add_days(-i64::from(days))
                 .ok_or_else(|| format!("traveller {:?}: entered {days} days ago is not a date", case.label))?;
-            Some(((doc.issuing_state.code().to_owned(), doc.document_number.clone()), Stay { entry_date, registered: false }))
+            Some((
+                (doc.issuing_state.code().to_owned(), doc.document_number.clone()),
+                Stay { entry_date, registered: false },
+            ))
         }
         _ => None,
     };
-    let planned = Planned {
-        label: Some(case.label.clone()),
-        truth,
-        papers: described,
-        nationality,
-        arrived: case.at,
-        traveller,
-    };
+    let planned =
+        Planned { label: Some(case.label.clone()), truth, papers: described, nationality, arrived: case.at, traveller };
     Ok((planned, finger, stay))
 }
 

@@ -4,7 +4,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use khil_apdu::Card;
-use khil_biometrics::synth::Quality;
 use khil_link::BoxLink;
 use khil_mrtd::mrz::CivilDate;
 use khil_sim_docreader::Catalogue;
