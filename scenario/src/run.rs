@@ -33,8 +33,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::model::{
-    CraftedTraveller, DecisionWord, Finger, GateSummary, IncidentLog, Needs, Papers, QueueSample, RecordsSummary,
-    RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
+    CraftedTraveller, DecisionWord, Finger, GateSummary, Incident, IncidentLog, Needs, Papers, QueueSample,
+    RecordsSummary, RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
 };
 
 /// How a run is done.
@@ -274,6 +274,39 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
             }
         }
     };
+    // Incidents at the point, at their times.
+    let powered: Vec<khil_sim_gate::GateHandle> = gates.iter().map(|g| g.point.gate().clone()).collect();
+    let incidents = {
+        let shared = Arc::clone(&shared);
+        let mut list = scenario.incidents.clone();
+        list.sort_by(|a, b| incident_at(a).total_cmp(&incident_at(b)));
+        async move {
+            for incident in list {
+                tokio::time::sleep_until(shared.day.at(incident_at(&incident))).await;
+                match incident {
+                    Incident::PowerCut { seconds, .. } => {
+                        // The gates lose power (their flaps go to their fail mode); the point's server, the
+                        // devices' own supplies and the record store are on the UPS.
+                        shared.incident(format!("power cut to the gates for {seconds} s"));
+                        for gate in &powered {
+                            gate.power(false);
+                        }
+                        tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
+                        for gate in &powered {
+                            gate.power(true);
+                        }
+                        shared.incident("power back at the gates".into());
+                    }
+                    Incident::CentralDown { from, until } => {
+                        // No central database in a scenario run: the gates never wait for it, records queue at
+                        // the point (the upload and its resumption are tested against PostgreSQL elsewhere).
+                        shared.incident(format!("link to the central database down until {}", clock_time(until)));
+                        let _ = from;
+                    }
+                }
+            }
+        }
+    };
     let progress = options.progress.as_deref();
     let mut summaries = Vec::new();
     let gate_runs: Vec<_> = gates
@@ -299,9 +332,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         .collect();
     let gate_all = join_all(gate_runs);
     let desk_all = join_all(desk_runs);
-    let ((), gate_results, ()) = tokio::join!(arrivals, gate_all, async {
-        desk_all.await;
-    });
+    let ((), gate_results, (), ()) = tokio::join!(
+        arrivals,
+        gate_all,
+        async {
+            desk_all.await;
+        },
+        incidents
+    );
     summaries.extend(gate_results);
 
     let shared = Arc::try_unwrap(shared).map_err(|_| RunError::Runtime("the day's tasks outlived it".into()))?;
@@ -387,6 +425,19 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     out.into_iter().flatten().collect()
 }
 
+fn incident_at(incident: &Incident) -> f64 {
+    match incident {
+        Incident::PowerCut { at, .. } => *at,
+        Incident::CentralDown { from, .. } => *from,
+    }
+}
+
+/// `HH:MM` of seconds since midnight.
+fn clock_time(seconds: f64) -> String {
+    let minutes = (seconds / 60.0).round() as i64;
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
 /// The day's clock: tokio's paused clock against seconds since midnight.
 #[derive(Debug, Clone, Copy)]
 struct Day {
@@ -443,6 +494,9 @@ struct Gate {
 
 /// The longest a traveller may take at a gate before the gate is taken out of service (model time).
 const STUCK: Duration = Duration::from_mins(10);
+
+/// How long a gate out of service is waited for before it is given up for the day.
+const COME_BACK: Duration = Duration::from_mins(30);
 
 /// From a gate's alarm to an officer resetting it (assumed: the desk is beside the gates).
 const OFFICER_RESPONSE: Duration = Duration::from_secs(60);
@@ -503,7 +557,15 @@ impl Gate {
                 let why = format!("gate {} out of service", self.name);
                 summary.faults.push(why.clone());
                 shared.incident(why);
-                break;
+                // Power back, a cable replugged: the controller brings the gate back by itself (it keeps probing
+                // its board). Until then the other gates take the queue.
+                let back = tokio::time::timeout(COME_BACK, self.flow.devices.gate.wait_for(|s| s == GateState::Idle))
+                    .await
+                    .is_ok_and(|r| r.is_ok());
+                if !back {
+                    break;
+                }
+                shared.incident(format!("gate {} back in service", self.name));
             }
         }
         summary

@@ -225,3 +225,37 @@ fn tailgating_is_an_alarm_an_officer_resets_and_the_gate_goes_on() {
     assert_eq!(t[1].decision, DecisionWord::Release, "the gate is back in service: {:#?}", t[1]);
     assert!(result.gates[0].faults.is_empty(), "{:?}", result.gates);
 }
+
+/// The gates lose power for two minutes while travellers come: nobody is lost (each has an outcome and the
+/// released ones a record), the gate comes back and takes the travellers after the cut.
+#[test]
+fn a_power_cut_at_the_gates_loses_nobody_and_the_gate_comes_back() {
+    let mut scenario = small_point();
+    scenario.arrivals.limit = Some(0);
+    scenario.gates.truncate(1);
+    let from = scenario.arrivals.from;
+    scenario.crafted = [5.0, 25.0, 200.0]
+        .iter()
+        .enumerate()
+        .map(|(i, at)| {
+            crafted(&format!("citizen-{i}"), from + at, Papers::First(Needs::AdultCitizen), Finger::Own, DecisionWord::Release, &[])
+        })
+        .collect();
+    scenario.incidents = vec![khil_scenario::Incident::PowerCut { at: from + 30.0, seconds: 120.0 }];
+    let dir = khil_test_support::temp_dir("scenario-power");
+    let (result, _) = run_blocking(&scenario, &options(dir.path())).unwrap();
+    for t in &result.travellers {
+        println!("{} {:?} {:?} {:?}", t.number, t.decision, t.reasons, t.timeline.iter().map(|s| &s.outcome).collect::<Vec<_>>());
+    }
+    println!("{:?}", result.incidents);
+    let t = &result.travellers;
+    assert_eq!(t.len(), 3);
+    assert_eq!(t[0].decision, DecisionWord::Release, "before the cut");
+    assert_ne!(t[1].decision, DecisionWord::Release, "caught by the cut: {:#?}", t[1]);
+    assert!(t[1].desk_done.is_some(), "sent to the officers");
+    assert_eq!(t[2].decision, DecisionWord::Release, "after the power is back: {:#?}", t[2]);
+    assert!(result.incidents.iter().any(|i| i.what.starts_with("power cut")));
+    assert_eq!(result.records.verified, Some(true));
+    let released_with_records = t.iter().filter(|t| t.decision == DecisionWord::Release && t.record.is_some()).count();
+    assert_eq!(released_with_records, 2);
+}
