@@ -113,51 +113,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let rules = Rules::load(&scenario.rules)?;
     let rules_version = rules.version().to_owned();
     let watchlist_version = format!("{}-watchlist-{}", scenario.name, scenario.seed);
-    let fail = |problem: String| RunError::Scenario { scenario: scenario.name.clone(), problem };
-
-    // The travellers of the day, planned before it starts (same seed, same day).
-    let mut population = PopulationCursor::new(scenario.seed, options.today);
-    let mut planned = generated(scenario, &mut population, options.today)?;
-    let mut known = Known::default();
-    let mut watch: Vec<(u64, String)> = Vec::new();
-    for (id, class) in planned.iter().filter_map(|p| p.1.clone().map(|c| (p.0.traveller.finger, c))) {
-        if let Some(id) = id {
-            watch.push((id, class));
-        }
-    }
-    let mut planned: Vec<Planned> = planned.drain(..).map(|p| p.0).collect();
-    for case in &scenario.crafted {
-        let (p, finger_on_list, stay) = crafted(case, &mut population, options.today).map_err(&fail)?;
-        if let (Some(class), Some(id)) = (&case.watchlisted, finger_on_list) {
-            watch.push((id, class.clone()));
-        }
-        if let Some((key, s)) = stay {
-            known.stays.insert(key, s);
-        }
-        planned.push(p);
-    }
-    planned.sort_by(|a, b| a.arrived.total_cmp(&b.arrived));
+    let Plan { travellers: planned, watch, known } = plan(scenario, options.today)?;
     let total = planned.len();
 
     // The point's shared services.
-    let mut watchlist = BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6));
-    let fingers = khil_sim_population::Fingers::shared(
-        scenario.seed,
-        khil_sim_population::quality_named(&scenario.population.finger_quality)
-            .ok_or_else(|| fail(format!("finger quality {:?}", scenario.population.finger_quality)))?,
-    );
-    let sensor = khil_sim_fingerprint::Profile::R307.sensor();
-    for (n, (id, class)) in watch.iter().enumerate() {
-        // Enrolled from an impression the gates never see (index 7: the gate's captures are 0 to 2).
-        let impression = fingers.impression(*id, 7, sensor);
-        watchlist.add(
-            format!("{class}-{n}"),
-            class.clone(),
-            &khil_biometrics::extract::extract(&impression.image, 500),
-        );
-    }
-    let watchlist = Arc::new(watchlist);
-
     std::fs::create_dir_all(&options.out).map_err(|e| RunError::Store {
         path: options.out.display().to_string(),
         error: format!("cannot create the folder: {e}"),
@@ -165,87 +124,40 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let db = options.out.join(STORE_FILE);
     let store_error =
         |e: &dyn std::fmt::Display| RunError::Store { path: db.display().to_string(), error: e.to_string() };
-    let store = RecordStore::open(&db, &scenario.point.name).map_err(|e| store_error(&e))?;
-    let store = Arc::new(Mutex::new(store));
+    let store = Arc::new(Mutex::new(RecordStore::open(&db, &scenario.point.name).map_err(|e| store_error(&e))?));
     let direction = match scenario.point.direction {
         rules::Direction::Entry => records::Direction::Entry,
         rules::Direction::Exit => records::Direction::Exit,
     };
     let midnight_ms = options.today.days_since_epoch() * 86_400_000;
     let epoch_ms = midnight_ms + (scenario.arrivals.from * 1000.0) as i64;
-    let decide = Arc::new(RulesDecision {
-        rules,
-        direction: scenario.point.direction,
-        state: "MNG".into(),
-        watchlist_version: watchlist_version.clone(),
-        context: known,
-    });
     let services = Services {
-        decide,
+        decide: Arc::new(RulesDecision {
+            rules,
+            direction: scenario.point.direction,
+            state: "MNG".into(),
+            watchlist_version: watchlist_version.clone(),
+            context: known,
+        }),
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
         references: Arc::new(NoEnrolments),
-        watchlist,
+        watchlist: Arc::new(watchlist(scenario, &watch)?),
     };
-    let pki = khil_sim_mrtd::sim::test_pki(scenario.seed).map_err(fail)?;
-    let mut stop_list = StopList::new();
-    let (y, m, d) = khil_sim_docreader::sim::REFERENCE_DAY;
-    for p in &planned {
-        if let khil_sim_point::Papers::Specimen { class: FraudClass::StolenBlank, index, space } = p.traveller.papers
-            && let Some((state, number)) =
-                Catalogue::new(scenario.seed, CivilDate::new(y, m, d).expect("the reference day"), space)
-                    .specimen(FraudClass::StolenBlank, index)
-                    .listed
-        {
-            stop_list.insert(&state, &number);
-        }
-    }
-
-    // The gates, stood up and in service.
+    let stop_list = stop_list(scenario.seed, &planned);
+    let pki = khil_sim_mrtd::sim::test_pki(scenario.seed)
+        .map_err(|problem| RunError::Scenario { scenario: scenario.name.clone(), problem })?;
     let mut gates = Vec::new();
     for (i, spec) in scenario.gates.iter().enumerate() {
-        let config = PointConfig {
-            seed: scenario.seed,
-            finger_quality: static_quality(&scenario.population.finger_quality),
-            reader_faults: spec.reader_faults.clone(),
-            scanner_faults: spec.scanner_faults.clone(),
-            gate_io_faults: spec.gate_io_faults.clone(),
-            gate_address: 1,
-            gate_key: gate_key(i),
-            // A tailgater stays close enough to be in the doorway when the entry flap would close (at arm's
-            // length the flap stops them, and they are admitted on their own).
-            gate: khil_sim_gate::GateConfig { spacing_m: 0.3, ..khil_sim_gate::GateConfig::default() },
-            ..PointConfig::default()
-        };
-        let gate_error = |error: String| RunError::Gate { gate: spec.name.clone(), error };
-        let (point, links) = Point::start(config).await.map_err(gate_error)?;
-        let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
-        setup.cp = CpConfig { seed: Some(scenario.seed ^ i as u64), ..CpConfig::default() };
-        // The scanner is an R307: no ReadProdInfo, so its geometry is configured.
-        setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
-        let links = DeviceLinks {
-            gate_io: links.gate_io,
-            reader: links.reader,
-            chip: Box::new(links.chip),
-            scanner: links.scanner,
-        };
-        let devices = Devices::connect(links, setup).await.map_err(gate_error)?;
-        tokio::time::timeout(Duration::from_secs(30), devices.gate.wait_for(|s| s == GateState::Idle))
-            .await
-            .map_err(|_| gate_error("not in service within 30 s".into()))?
-            .map_err(|_| gate_error("the gate controller stopped".into()))?;
         let mut config = FlowConfig::new(spec.name.clone(), options.today, pki.trust_store());
         config.terminal = Some(pki.eac.terminal.clone());
         config.stop_list = stop_list.clone();
-        config.seed = scenario.seed ^ (i as u64) << 32;
-        let flow = GateFlow::new(devices, config, services.clone()).map_err(gate_error)?;
-        gates.push(Gate { name: spec.name.clone(), point, flow });
+        config.seed = scenario.seed ^ ((i as u64) << 32);
+        gates.push(stand_up(scenario, i, config, services.clone()).await?);
     }
-    // The gates took model time to come up: the day starts now.
-    let day = Day { t0: Instant::now(), from: scenario.arrivals.from };
 
-    // The day.
+    // The day: it starts once the gates are up (that took model time).
     let shared = Arc::new(Shared {
-        day,
+        day: Day { t0: Instant::now(), from: scenario.arrivals.from },
         planned,
         queue: Mutex::new(Vec::new()),
         desk_queue: Mutex::new(Vec::new()),
@@ -256,97 +168,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         incidents: Mutex::new(Vec::new()),
         compute: Mutex::new(vec![None; total]),
     });
-    let (to_gates, from_queue) = mpsc::unbounded_channel::<usize>();
-    let from_queue = Arc::new(tokio::sync::Mutex::new(from_queue));
-    let (to_desk, from_gates) = mpsc::unbounded_channel::<usize>();
-    let from_gates = Arc::new(tokio::sync::Mutex::new(from_gates));
-
-    let arrivals = {
-        let shared = Arc::clone(&shared);
-        async move {
-            for (n, p) in shared.planned.iter().enumerate() {
-                tokio::time::sleep_until(shared.day.at(p.arrived)).await;
-                let len = shared.waiting.fetch_add(1, Ordering::SeqCst) + 1;
-                shared.sample(&shared.queue, len);
-                if to_gates.send(n).is_err() {
-                    break;
-                }
-            }
-        }
-    };
-    // Incidents at the point, at their times.
-    let powered: Vec<khil_sim_gate::GateHandle> = gates.iter().map(|g| g.point.gate().clone()).collect();
-    let incidents = {
-        let shared = Arc::clone(&shared);
-        let mut list = scenario.incidents.clone();
-        list.sort_by(|a, b| incident_at(a).total_cmp(&incident_at(b)));
-        async move {
-            for incident in list {
-                tokio::time::sleep_until(shared.day.at(incident_at(&incident))).await;
-                match incident {
-                    Incident::PowerCut { seconds, .. } => {
-                        // The gates lose power (their flaps go to their fail mode); the point's server, the
-                        // devices' own supplies and the record store are on the UPS.
-                        shared.incident(format!("power cut to the gates for {seconds} s"));
-                        for gate in &powered {
-                            gate.power(false);
-                        }
-                        tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
-                        for gate in &powered {
-                            gate.power(true);
-                        }
-                        shared.incident("power back at the gates".into());
-                    }
-                    Incident::CentralDown { from, until } => {
-                        // No central database in a scenario run: the gates never wait for it, records queue at
-                        // the point (the upload and its resumption are tested against PostgreSQL elsewhere).
-                        shared.incident(format!("link to the central database down until {}", clock_time(until)));
-                        let _ = from;
-                    }
-                }
-            }
-        }
-    };
-    let progress = options.progress.as_deref();
-    let mut summaries = Vec::new();
-    let gate_runs: Vec<_> = gates
-        .into_iter()
-        .map(|gate| {
-            let shared = Arc::clone(&shared);
-            let from_queue = Arc::clone(&from_queue);
-            let to_desk = to_desk.clone();
-            async move { gate.serve(&shared, &from_queue, &to_desk, progress, total).await }
-        })
-        .collect();
-    // The desk's line closes when the last gate is done.
-    drop(to_desk);
-    let desk = scenario.desk.clone();
-    let desk_runs: Vec<_> = (0..desk.officers.max(1))
-        .map(|officer| {
-            let shared = Arc::clone(&shared);
-            let from_gates = Arc::clone(&from_gates);
-            let desk = desk.clone();
-            let seed = scenario.seed ^ 0x6465_736b ^ officer as u64;
-            async move { officer_serves(&shared, &from_gates, &desk, seed).await }
-        })
-        .collect();
-    let gate_all = join_all(gate_runs);
-    let desk_all = join_all(desk_runs);
-    let ((), gate_results, (), ()) = tokio::join!(
-        arrivals,
-        gate_all,
-        async {
-            desk_all.await;
-        },
-        incidents
-    );
-    summaries.extend(gate_results);
+    let summaries = the_day(scenario, gates, &shared, options.progress.as_deref()).await;
 
     let shared = Arc::try_unwrap(shared).map_err(|_| RunError::Runtime("the day's tasks outlived it".into()))?;
-    let travellers: Vec<TravellerOutcome> = shared
-        .outcomes
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    let travellers: Vec<TravellerOutcome> = into_inner(shared.outcomes)
         .into_iter()
         .enumerate()
         .map(|(i, o)| {
@@ -356,28 +181,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
 
     // The store after the day.
     drop(services);
-    let committed =
-        store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).count().map_err(|e| store_error(&e))?;
+    let committed = into_inner_ref(&store).count().map_err(|e| store_error(&e))?;
     drop(store);
-    let records = match records::verify(&db) {
-        Ok(report) => RecordsSummary {
-            committed,
-            verified: Some(report.records == committed),
-            verify_detail: format!("{} records, chain intact", report.records),
-            pending_upload: committed,
-        },
-        Err(e) => {
-            RecordsSummary { committed, verified: Some(false), verify_detail: e.to_string(), pending_upload: committed }
-        }
-    };
-    let decision_cpu_ms = shared
-        .compute
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .into_iter()
-        .flatten()
-        .map(|d: Duration| d.as_secs_f64() * 1000.0)
-        .collect();
+    let records = summarise(&db, committed);
+    let decision_cpu_ms =
+        into_inner(shared.compute).into_iter().flatten().map(|d: Duration| d.as_secs_f64() * 1000.0).collect();
     let result = RunResult {
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -394,13 +202,217 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         until: scenario.arrivals.until,
         gates: summaries,
         travellers,
-        queue: shared.queue.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
-        desk_queue: shared.desk_queue.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
-        incidents: shared.incidents.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
+        queue: into_inner(shared.queue),
+        desk_queue: into_inner(shared.desk_queue),
+        incidents: into_inner(shared.incidents),
         records,
         expectations: Vec::new(),
     };
     Ok((result, RunTiming { wall_seconds: wall.elapsed().as_secs_f64(), decision_cpu_ms }))
+}
+
+/// The store as `khil records verify` finds it (no central in a scenario run: every record waits for upload).
+fn summarise(db: &Path, committed: u64) -> RecordsSummary {
+    match records::verify(db) {
+        Ok(report) => RecordsSummary {
+            committed,
+            verified: Some(report.records == committed),
+            verify_detail: format!("{} records, chain intact", report.records),
+            pending_upload: committed,
+        },
+        Err(e) => {
+            RecordsSummary { committed, verified: Some(false), verify_detail: e.to_string(), pending_upload: committed }
+        }
+    }
+}
+
+fn into_inner<T>(m: Mutex<T>) -> T {
+    m.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn into_inner_ref<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The day's travellers, planned before it starts (same seed, same day), with the watchlist entries and stays
+/// they bring.
+struct Plan {
+    travellers: Vec<Planned>,
+    /// Population ids of fingers on a watchlist, and the class of each.
+    watch: Vec<(u64, String)>,
+    known: Known,
+}
+
+fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
+    let fail = |problem: String| RunError::Scenario { scenario: scenario.name.clone(), problem };
+    let mut population = PopulationCursor::new(scenario.seed, today);
+    let mut plan = Plan { travellers: Vec::new(), watch: Vec::new(), known: Known::default() };
+    for (planned, listed) in generated(scenario, &mut population)? {
+        if let (Some(class), Some(id)) = (listed, planned.traveller.finger) {
+            plan.watch.push((id, class));
+        }
+        plan.travellers.push(planned);
+    }
+    for case in &scenario.crafted {
+        let (planned, finger, stay) = crafted(case, &mut population, today).map_err(fail)?;
+        if let (Some(class), Some(id)) = (&case.watchlisted, finger) {
+            plan.watch.push((id, class.clone()));
+        }
+        if let Some((key, s)) = stay {
+            plan.known.stays.insert(key, s);
+        }
+        plan.travellers.push(planned);
+    }
+    plan.travellers.sort_by(|a, b| a.arrived.total_cmp(&b.arrived));
+    Ok(plan)
+}
+
+/// The point's watchlist: each listed finger enrolled from an impression the gates never see (index 7: a
+/// gate's captures are 0 to 2).
+fn watchlist(scenario: &Scenario, watch: &[(u64, String)]) -> Result<BruteForceWatchlist, RunError> {
+    let mut list = BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6));
+    let quality =
+        khil_sim_population::quality_named(&scenario.population.finger_quality).ok_or_else(|| RunError::Scenario {
+            scenario: scenario.name.clone(),
+            problem: format!("finger quality {:?}: expected good or mixed", scenario.population.finger_quality),
+        })?;
+    let fingers = khil_sim_population::Fingers::shared(scenario.seed, quality);
+    let sensor = khil_sim_fingerprint::Profile::R307.sensor();
+    for (n, (id, class)) in watch.iter().enumerate() {
+        let impression = fingers.impression(*id, 7, sensor);
+        list.add(format!("{class}-{n}"), class.clone(), &khil_biometrics::extract::extract(&impression.image, 500));
+    }
+    Ok(list)
+}
+
+/// The lost/stolen list: the numbers of the stolen blanks among the day's specimens.
+fn stop_list(seed: u64, planned: &[Planned]) -> StopList {
+    let mut list = StopList::new();
+    let (y, m, d) = khil_sim_docreader::sim::REFERENCE_DAY;
+    let Some(day) = CivilDate::new(y, m, d) else { return list };
+    for p in planned {
+        if let khil_sim_point::Papers::Specimen { class: FraudClass::StolenBlank, index, space } = p.traveller.papers
+            && let Some((state, number)) =
+                Catalogue::new(seed, day, space).specimen(FraudClass::StolenBlank, index).listed
+        {
+            list.insert(&state, &number);
+        }
+    }
+    list
+}
+
+/// Gate `i`'s world stood up, its devices connected through their drivers and the gate in service.
+async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: Services) -> Result<Gate, RunError> {
+    let spec = &scenario.gates[i];
+    let point = PointConfig {
+        seed: scenario.seed,
+        finger_quality: static_quality(&scenario.population.finger_quality),
+        reader_faults: spec.reader_faults.clone(),
+        scanner_faults: spec.scanner_faults.clone(),
+        gate_io_faults: spec.gate_io_faults.clone(),
+        gate_address: 1,
+        gate_key: gate_key(i),
+        // A tailgater stays close enough to be in the doorway when the entry flap would close (at arm's length
+        // the flap stops them, and they are admitted on their own).
+        gate: khil_sim_gate::GateConfig { spacing_m: 0.3, ..khil_sim_gate::GateConfig::default() },
+        ..PointConfig::default()
+    };
+    let gate_error = |error: String| RunError::Gate { gate: spec.name.clone(), error };
+    let (point, links) = Point::start(point).await.map_err(gate_error)?;
+    let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
+    setup.cp = CpConfig { seed: Some(scenario.seed ^ i as u64), ..CpConfig::default() };
+    // The scanner is an R307: no ReadProdInfo, so its geometry is configured.
+    setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
+    let links = DeviceLinks {
+        gate_io: links.gate_io,
+        reader: links.reader,
+        chip: Box::new(links.chip),
+        scanner: links.scanner,
+    };
+    let devices = Devices::connect(links, setup).await.map_err(gate_error)?;
+    tokio::time::timeout(Duration::from_secs(30), devices.gate.wait_for(|s| s == GateState::Idle))
+        .await
+        .map_err(|_| gate_error("not in service within 30 s".into()))?
+        .map_err(|_| gate_error("the gate controller stopped".into()))?;
+    let flow = GateFlow::new(devices, config, services).map_err(gate_error)?;
+    Ok(Gate { name: spec.name.clone(), point, flow })
+}
+
+/// The day itself: arrivals into the queue, the gates taking travellers from it, the officers taking referrals,
+/// incidents at their times. Returns each gate's summary once the queue is empty and everyone has left.
+async fn the_day(
+    scenario: &Scenario,
+    gates: Vec<Gate>,
+    shared: &Arc<Shared>,
+    progress: Option<&(dyn Fn(usize, usize) + Send + Sync)>,
+) -> Vec<GateSummary> {
+    let total = shared.planned.len();
+    let (to_gates, from_queue) = mpsc::unbounded_channel::<usize>();
+    let from_queue = tokio::sync::Mutex::new(from_queue);
+    let (to_desk, from_gates) = mpsc::unbounded_channel::<usize>();
+    let from_gates = tokio::sync::Mutex::new(from_gates);
+
+    let arrivals = async move {
+        for (n, p) in shared.planned.iter().enumerate() {
+            tokio::time::sleep_until(shared.day.at(p.arrived)).await;
+            let len = shared.waiting.fetch_add(1, Ordering::SeqCst) + 1;
+            shared.sample(&shared.queue, len);
+            if to_gates.send(n).is_err() {
+                break;
+            }
+        }
+    };
+    let powered: Vec<khil_sim_gate::GateHandle> = gates.iter().map(|g| g.point.gate().clone()).collect();
+    let incidents = incidents(scenario, shared, powered);
+    let gate_runs: Vec<_> = gates
+        .into_iter()
+        .map(|gate| {
+            let to_desk = to_desk.clone();
+            let from_queue = &from_queue;
+            async move { gate.serve(shared, from_queue, &to_desk, progress, total).await }
+        })
+        .collect();
+    // The desk's line closes when the last gate is done.
+    drop(to_desk);
+    let desk = &scenario.desk;
+    let desk_runs: Vec<_> = (0..desk.officers.max(1))
+        .map(|officer| {
+            let seed = scenario.seed ^ 0x6465_736b ^ officer as u64;
+            let from_gates = &from_gates;
+            async move { officer_serves(shared, from_gates, desk, seed).await }
+        })
+        .collect();
+    let ((), summaries, _, ()) = tokio::join!(arrivals, join_all(gate_runs), join_all(desk_runs), incidents);
+    summaries
+}
+
+/// The scenario's incidents, each at its time.
+async fn incidents(scenario: &Scenario, shared: &Shared, powered: Vec<khil_sim_gate::GateHandle>) {
+    let mut list = scenario.incidents.clone();
+    list.sort_by(|a, b| incident_at(a).total_cmp(&incident_at(b)));
+    for incident in list {
+        tokio::time::sleep_until(shared.day.at(incident_at(&incident))).await;
+        match incident {
+            Incident::PowerCut { seconds, .. } => {
+                // The gates lose power (their flaps go to their fail mode); the point's server, the devices' own
+                // supplies and the record store are on the UPS.
+                shared.incident(format!("power cut to the gates for {seconds} s"));
+                for gate in &powered {
+                    gate.power(false);
+                }
+                tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
+                for gate in &powered {
+                    gate.power(true);
+                }
+                shared.incident("power back at the gates".into());
+            }
+            Incident::CentralDown { until, .. } => {
+                // No central database in a scenario run: the gates never wait for it and records queue at the
+                // point (the upload and its resumption are tested against PostgreSQL in clearance's tests).
+                shared.incident(format!("link to the central database down until {}", clock_time(until)));
+            }
+        }
+    }
 }
 
 /// Runs futures side by side on this task: the gates share one thread and one clock, and borrow what the day
@@ -499,7 +511,7 @@ const STUCK: Duration = Duration::from_mins(10);
 const COME_BACK: Duration = Duration::from_mins(30);
 
 /// From a gate's alarm to an officer resetting it (assumed: the desk is beside the gates).
-const OFFICER_RESPONSE: Duration = Duration::from_secs(60);
+const OFFICER_RESPONSE: Duration = Duration::from_mins(1);
 
 impl Gate {
     /// Takes travellers from the queue until it is empty and closed, or the gate goes out of service.
@@ -628,60 +640,18 @@ impl Gate {
         };
         let left = planned_left(started, walked.as_ref());
         let mut out = TravellerOutcome {
-            number,
-            label: planned.label.clone(),
-            truth: planned.truth.clone(),
-            papers: planned.papers.clone(),
-            nationality: planned.nationality.clone(),
-            arrived: planned.arrived,
             gate: Some(self.name.clone()),
             waited: started - planned.arrived,
             started: Some(started),
             left_gate: left,
-            transaction: None,
-            decision: DecisionWord::NotProcessed,
             reasons: Vec::new(),
-            record: None,
-            degraded: false,
-            desk_done: None,
-            timeline: Vec::new(),
-            as_expected: None,
+            ..not_processed(planned, number, "")
         };
         let mut compute = None;
         let in_service = match flowed {
             Some(Ok(outcome)) => {
-                let evidence = outcome.evidence();
-                out.transaction = Some(evidence.transaction_time().as_secs_f64());
-                out.timeline = evidence
-                    .timeline
-                    .iter()
-                    .map(|s| StepOutcome {
-                        step: s.step.name().to_owned(),
-                        started: s.started.as_secs_f64(),
-                        took: s.took.as_secs_f64(),
-                        outcome: s.outcome.clone(),
-                    })
-                    .collect();
-                out.timeline.extend(evidence.faults.iter().map(|f| StepOutcome {
-                    step: f.step.name().to_owned(),
-                    started: 0.0,
-                    took: 0.0,
-                    outcome: format!("degraded: {} failed: {}", f.device.name(), f.error),
-                }));
-                compute = Some(evidence.compute);
-                match outcome {
-                    Outcome::Released { verdict, record, .. } => {
-                        out.decision = DecisionWord::Release;
-                        out.reasons = verdict.reasons;
-                        out.record = Some(record);
-                    }
-                    Outcome::Referred(referral) => {
-                        out.decision = DecisionWord::Refer;
-                        out.reasons = referral.reasons;
-                        out.record = referral.record;
-                        out.degraded = referral.degraded;
-                    }
-                }
+                compute = Some(outcome.evidence().compute);
+                record_outcome(&mut out, outcome);
                 true
             }
             Some(Err(FlowError::NotAdmitted { state: GateState::Alarm(cause), .. })) => {
@@ -716,6 +686,41 @@ impl Gate {
             }
         };
         (out, in_service, compute)
+    }
+}
+
+/// What the flow did with a traveller, into their outcome.
+fn record_outcome(out: &mut TravellerOutcome, outcome: Outcome) {
+    let evidence = outcome.evidence();
+    out.transaction = Some(evidence.transaction_time().as_secs_f64());
+    out.timeline = evidence
+        .timeline
+        .iter()
+        .map(|s| StepOutcome {
+            step: s.step.name().to_owned(),
+            started: s.started.as_secs_f64(),
+            took: s.took.as_secs_f64(),
+            outcome: s.outcome.clone(),
+        })
+        .collect();
+    out.timeline.extend(evidence.faults.iter().map(|f| StepOutcome {
+        step: f.step.name().to_owned(),
+        started: 0.0,
+        took: 0.0,
+        outcome: format!("degraded: {} failed: {}", f.device.name(), f.error),
+    }));
+    match outcome {
+        Outcome::Released { verdict, record, .. } => {
+            out.decision = DecisionWord::Release;
+            out.reasons = verdict.reasons;
+            out.record = Some(record);
+        }
+        Outcome::Referred(referral) => {
+            out.decision = DecisionWord::Refer;
+            out.reasons = referral.reasons;
+            out.record = referral.record;
+            out.degraded = referral.degraded;
+        }
     }
 }
 
@@ -856,7 +861,6 @@ fn describe(doc: &TravelDocument) -> (String, String) {
 fn generated(
     scenario: &Scenario,
     population: &mut PopulationCursor,
-    today: CivilDate,
 ) -> Result<Vec<(Planned, Option<String>)>, RunError> {
     let spec = &scenario.arrivals;
     let direction = match scenario.point.direction {
@@ -903,7 +907,7 @@ fn generated(
                 planned.traveller = Traveller::holder(doc.id)
                     .with_papers(khil_sim_point::Papers::Specimen { class, index: *index, space: mix.fraud_space })
                     .with_finger(Some(2_000_000 + n as u64));
-                planned.truth = class.name().to_owned();
+                class.name().clone_into(&mut planned.truth);
                 planned.papers = format!("specimen {} {}", class.name(), index);
                 *index += 1;
                 chosen = true;
@@ -922,7 +926,6 @@ fn generated(
             planned.traveller = planned.traveller.with_finger(Some(3_000_000 + n as u64));
             planned.truth = "impostor".into();
         }
-        let _ = today;
         out.push((planned, listed));
     }
     Ok(out)

@@ -238,14 +238,27 @@ fn a_power_cut_at_the_gates_loses_nobody_and_the_gate_comes_back() {
         .iter()
         .enumerate()
         .map(|(i, at)| {
-            crafted(&format!("citizen-{i}"), from + at, Papers::First(Needs::AdultCitizen), Finger::Own, DecisionWord::Release, &[])
+            crafted(
+                &format!("citizen-{i}"),
+                from + at,
+                Papers::First(Needs::AdultCitizen),
+                Finger::Own,
+                DecisionWord::Release,
+                &[],
+            )
         })
         .collect();
     scenario.incidents = vec![khil_scenario::Incident::PowerCut { at: from + 30.0, seconds: 120.0 }];
     let dir = khil_test_support::temp_dir("scenario-power");
     let (result, _) = run_blocking(&scenario, &options(dir.path())).unwrap();
     for t in &result.travellers {
-        println!("{} {:?} {:?} {:?}", t.number, t.decision, t.reasons, t.timeline.iter().map(|s| &s.outcome).collect::<Vec<_>>());
+        println!(
+            "{} {:?} {:?} {:?}",
+            t.number,
+            t.decision,
+            t.reasons,
+            t.timeline.iter().map(|s| &s.outcome).collect::<Vec<_>>()
+        );
     }
     println!("{:?}", result.incidents);
     let t = &result.travellers;
