@@ -123,6 +123,8 @@ impl RecordSink for StoreSink {
             })
             .await
             .map_err(|e| format!("the record writer stopped: {e}"))??;
+            // Ids only: what a crash test (and an operator) needs to know was committed, nothing about the person.
+            tracing::info!(point = %point, seq, release = verdict.release, "crossing committed");
             Ok(format!("{point}/{seq}"))
         })
     }

@@ -406,7 +406,8 @@ async fn read_document(
     }
 
     let start = Instant::now();
-    let report = super::compute::timed(&mut out.compute, || examiner.examine(&document, &config.stop_list, config.today));
+    let report =
+        super::compute::timed(&mut out.compute, || examiner.examine(&document, &config.stop_list, config.today));
     out.steps.push(clock.step(Step::Examine, start, report.decision.name()));
     out.evidence = Some(DocumentEvidence { reader_number: number, document, report, chip_access, chip_checks, notes });
     out

@@ -26,6 +26,9 @@ pub struct Traveller {
     pub document_after: Duration,
     /// From the document lying on the reader to the finger on the scanner.
     pub finger_after: Duration,
+    /// Faults of their document's chip (`sim:passport?fault=...` grammar; `mute:at=0`: a chip that will not
+    /// answer at all).
+    pub chip_faults: Vec<String>,
 }
 
 impl Traveller {
@@ -38,6 +41,7 @@ impl Traveller {
             // Documents ready in hand, as the gate's signs ask (an assumption: no published figure was found).
             document_after: Duration::from_millis(1500),
             finger_after: Duration::from_secs(1),
+            chip_faults: Vec::new(),
         }
     }
 

@@ -214,10 +214,12 @@ impl Point {
     }
 
     /// The chip of population document `id` as `sim:passport?document=<id>` issues it (`None`: a visa, no chip).
-    fn chip(&self, id: u64) -> Result<Option<Box<dyn Card>>, String> {
+    fn chip(&self, id: u64, faults: &[String]) -> Result<Option<Box<dyn Card>>, String> {
         let sim = &khil_sim_mrtd::SIMULATOR;
         let Build::Card(build) = sim.build else { return Err("passport: not a card simulator".into()) };
-        match build(&params(sim, &[("document", id.to_string()), ("seed", self.config.seed.to_string())])?) {
+        let mut pairs = vec![("document", id.to_string()), ("seed", self.config.seed.to_string())];
+        pairs.extend(faults.iter().map(|f| ("fault", f.clone())));
+        match build(&params(sim, &pairs)?) {
             Ok(built) => Ok(Some((built.card)())),
             Err(e) if e.to_string().contains("visa") => Ok(None),
             Err(e) => Err(format!("passport: {e}")),
@@ -225,14 +227,14 @@ impl Point {
     }
 
     /// The reader's console line that lays `papers` on the glass, and the chip that goes in the field with it.
-    fn papers(&self, papers: Papers) -> Result<(String, Option<Box<dyn Card>>), String> {
+    fn papers(&self, papers: Papers, faults: &[String]) -> Result<(String, Option<Box<dyn Card>>), String> {
         match papers {
-            Papers::Population(id) => Ok((format!("place {id}"), self.chip(id)?)),
+            Papers::Population(id) => Ok((format!("place {id}"), self.chip(id, faults)?)),
             Papers::Specimen { class, index, space } => {
                 let (y, m, d) = REFERENCE_DAY;
                 let day = CivilDate::new(y, m, d).ok_or("the reference day")?;
                 let specimen = Catalogue::new(self.config.seed, day, space).specimen(class, index);
-                let chip = if specimen.chip.is_some() { self.chip(specimen.document.id)? } else { None };
+                let chip = if specimen.chip.is_some() { self.chip(specimen.document.id, faults)? } else { None };
                 Ok((format!("place {index} fraud={} space={}", class.name(), space.name()), chip))
             }
         }
@@ -242,7 +244,7 @@ impl Point {
     /// reader (its chip in the field), puts the finger on the scanner, and walks out whichever way the gate
     /// opens, taking the document back. Returns once they are out of the gate's zones.
     pub async fn walk(&self, traveller: &Traveller) -> Result<Walk, String> {
-        let (place, chip) = self.papers(traveller.papers)?;
+        let (place, chip) = self.papers(traveller.papers, &traveller.chip_faults)?;
         // The finger is synthesised when the scanner first images it (GenImg), as the module's own work: the clock
         // is tokio's, so that costs no modelled time, and captures the flow never asks for are never made.
         let id = self.gate.add_traveller(traveller.behaviour);
