@@ -640,7 +640,8 @@ impl Map {
         if fx < -0.5 || fy < -0.5 || fx > self.width as f32 - 0.5 || fy > self.height as f32 - 0.5 {
             return None;
         }
-        let (x0, y0) = (fx.floor(), fy.floor());
+        // Floors (fx, fy >= -0.5) without a libm call per pixel.
+        let (x0, y0) = (((fx + 1.0) as i64 - 1) as f32, ((fy + 1.0) as i64 - 1) as f32);
         let (tx, ty) = (fx - x0, fy - y0);
         let max_x = self.width as i64 - 1;
         let max_y = self.height as i64 - 1;
@@ -806,7 +807,9 @@ impl Layers {
         let (x1, y1) = (((r.x + r.w) * k) as usize, ((r.y + r.h) * k) as usize);
         for y in y0..y1.min(self.fluorescent.height) {
             for x in x0..x1.min(self.fluorescent.width) {
-                let d = ((x as f32 + 0.5) / k - cx).hypot((y as f32 + 0.5) / k - cy) / (r.w / 2.0);
+                let (dx, dy) = ((x as f32 + 0.5) / k - cx, (y as f32 + 0.5) / k - cy);
+                // A square root, not `hypot` (a libm call per pixel; no overflow at these sizes).
+                let d = (dx * dx + dy * dy).sqrt() / (r.w / 2.0);
                 let ring = |at: f32, half: f32| ((half - (d - at).abs()) * r.w * k * 0.5).clamp(0.0, 1.0);
                 let c = ring(0.92, 0.06) + ring(0.72, 0.03);
                 self.fluorescent.cover(x as i64, y as i64, c);
@@ -950,13 +953,19 @@ fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Mask {
         }
         let row = &mut mask.data[y * width..(y + 1) * width];
         for (out, &c) in row.iter_mut().zip(&sum) {
-            *out = (c.min(1.0) * 255.0 + 0.5) as u8;
+            *out = byte_of(c.min(1.0) * 255.0);
         }
         if ym >= p.y && ym < p.y + p.h {
             row[portrait_columns.clone()].fill(0);
         }
     }
     mask
+}
+
+/// `v` (0..=255) rounded to a byte: after adding 2^23 the float's low mantissa bits are the rounded integer. A
+/// bit cast and a truncation, which vectorise, where `as u8` (saturating) converts one float at a time.
+fn byte_of(v: f32) -> u8 {
+    (v + 8_388_608.0).to_bits() as u8
 }
 
 /// `v` rounded to an integer, for |v| < 2^22: adding and taking away 1.5 * 2^23 leaves no fraction bits (two
@@ -1111,7 +1120,8 @@ fn wear_and_dirt<const N: usize>(page: &mut Composed<N>, c: &Conditions, rng: &m
         let (y0, y1) = (((cy - radius) * k).max(0.0) as usize, (((cy + radius) * k) as usize).min(page.height));
         for y in y0..y1 {
             for x in x0..x1 {
-                let d = ((x as f32 + 0.5) / k - cx).hypot((y as f32 + 0.5) / k - cy) / radius;
+                let (dx, dy) = ((x as f32 + 0.5) / k - cx, (y as f32 + 0.5) / k - cy);
+                let d = (dx * dx + dy * dy).sqrt() / radius;
                 if d < 1.0 {
                     let keep = 1.0 - darkness * (1.0 - d * d);
                     for v in page.at_mut(x, y) {
@@ -1213,8 +1223,7 @@ fn place<const N: usize>(
             let row = &mut image[y * width..];
             for (x, ((out, r), z)) in row.iter_mut().zip(read).zip(&noise).enumerate() {
                 let v = r * (l0 + x as f32 * dl) + c.offset + z;
-                // Clamped first, so truncating after +0.5 rounds (and needs no libm call).
-                *out = (v.clamp(0.0, 255.0) + 0.5) as u8;
+                *out = byte_of(v.clamp(0.0, 255.0));
             }
         }
     }
@@ -1278,6 +1287,16 @@ mod tests {
                 prop_assert_eq!(run.contains(&x), inside, "x {} run {:?}", x, run);
             }
         }
+    }
+
+    #[test]
+    fn byte_of_rounds() {
+        for i in 0..=25_500u32 {
+            let v = i as f32 / 100.0;
+            let b = byte_of(v);
+            assert!((f32::from(b) - v).abs() <= 0.5, "{v} -> {b}");
+        }
+        assert_eq!(byte_of(f32::NAN.clamp(0.0, 255.0)), 0);
     }
 
     #[test]
