@@ -343,13 +343,7 @@ impl Renderer {
         conditions: &Conditions,
         seed: u64,
     ) -> [Capture; 3] {
-        self.captures(
-            content,
-            design,
-            [Channel::White, Channel::Infrared, Channel::Ultraviolet],
-            conditions,
-            seed,
-        )
+        self.captures(content, design, [Channel::White, Channel::Infrared, Channel::Ultraviolet], conditions, seed)
     }
 
     fn background(&self, content: &PageContent) -> Arc<Mask> {
@@ -1183,7 +1177,8 @@ fn place<const N: usize>(
         let fy0 = ((-sin * dx0 + cos * dy + pcy - 0.5) * FIX).round() as i64;
         // The pixels that see the page are one run along the row (the read moves in a straight line).
         let on_page = {
-            let (xs, ys) = (reads_within(fx0, step.0, -half, max_x - half), reads_within(fy0, step.1, -half, max_y - half));
+            let (xs, ys) =
+                (reads_within(fx0, step.0, -half, max_x - half), reads_within(fy0, step.1, -half, max_y - half));
             let (start, end) = (xs.start.max(ys.start).min(width as i64), xs.end.min(ys.end).min(width as i64));
             start.max(0) as usize..end.max(start).max(0) as usize
         };
