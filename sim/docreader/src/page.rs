@@ -54,12 +54,6 @@ pub struct RectMm {
     pub h: f32,
 }
 
-impl RectMm {
-    fn contains(&self, x: f32, y: f32) -> bool {
-        x >= self.x && x < self.x + self.w && y >= self.y && y < self.y + self.h
-    }
-}
-
 /// OCR-B size 1 is printed at 10 characters per 25.4 mm (9303-3 §4.2.2).
 pub const MRZ_PITCH_MM: f32 = 2.54;
 /// OCR-B size 1 capital height as drawn. Assumed (ISO 1073-2's size I nominal value, not checked against the
@@ -286,12 +280,15 @@ pub struct Renderer {
     fonts: Fonts,
     dpi: Dpi,
     /// Guilloche backgrounds by model: the same on every page of a model, and the costliest layer to draw.
-    guilloche: Mutex<Vec<(GuillocheKey, Arc<Map>)>>,
+    guilloche: Mutex<Vec<(GuillocheKey, Arc<Mask>)>>,
+    /// Page-sized buffers of finished renders, one set per thread that rendered at the same time: a render
+    /// takes a set and gives it back, so pages do not allocate (and the kernel zero) megabytes each time.
+    scratch: Mutex<Vec<Scratch>>,
 }
 
 impl Renderer {
     pub fn new(fonts: Fonts, dpi: Dpi) -> Renderer {
-        Renderer { fonts, dpi, guilloche: Mutex::new(Vec::new()) }
+        Renderer { fonts, dpi, guilloche: Mutex::new(Vec::new()), scratch: Mutex::new(Vec::new()) }
     }
 
     pub fn dpi(&self) -> Dpi {
@@ -333,8 +330,7 @@ impl Renderer {
         seed: u64,
     ) -> Result<Capture, RenderError> {
         let channel = channel_of(light)?;
-        let layers = self.layers(content);
-        let [capture] = self.captures(&layers, content, design, [channel], conditions, seed);
+        let [capture] = self.captures(content, design, [channel], conditions, seed);
         Ok(capture)
     }
 
@@ -347,18 +343,10 @@ impl Renderer {
         conditions: &Conditions,
         seed: u64,
     ) -> [Capture; 3] {
-        let layers = self.layers(content);
-        self.captures(
-            &layers,
-            content,
-            design,
-            [Channel::White, Channel::Infrared, Channel::Ultraviolet],
-            conditions,
-            seed,
-        )
+        self.captures(content, design, [Channel::White, Channel::Infrared, Channel::Ultraviolet], conditions, seed)
     }
 
-    fn layers(&self, content: &PageContent) -> Layers {
+    fn background(&self, content: &PageContent) -> Arc<Mask> {
         let key = GuillocheKey::of(content, self.dpi);
         // Least recently used last out: a hit moves to the back, so the population's few models stay while a run
         // of one-off layouts (fantasy documents, each its own pattern) passes through the front.
@@ -369,7 +357,7 @@ impl Renderer {
             c.push(entry);
             Some(map)
         });
-        let background = cached.unwrap_or_else(|| {
+        cached.unwrap_or_else(|| {
             let map = Arc::new(guilloche(content.pattern_seed, &content.layout, self.dpi));
             if let Ok(mut cache) = self.guilloche.lock() {
                 if cache.len() >= GUILLOCHE_CACHE {
@@ -378,13 +366,11 @@ impl Renderer {
                 cache.push((key, Arc::clone(&map)));
             }
             map
-        });
-        Layers::draw(&self.fonts, content, background, self.dpi)
+        })
     }
 
     fn captures<const N: usize>(
         &self,
-        layers: &Layers,
         content: &PageContent,
         design: &Design,
         channels: [Channel; N],
@@ -392,8 +378,12 @@ impl Renderer {
         seed: u64,
     ) -> [Capture; N] {
         let conditions = conditions.sanitised();
+        let background = self.background(content);
+        let mut scratch = self.scratch.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default();
+        let layers = Layers::draw(&self.fonts, content, background, self.dpi, &mut scratch);
         // Scratches, dirt and the lamps' tilt are the same under every light; the sensor noise is not.
-        let mut page = compose(layers, design, channels, conditions.wear * 0.35);
+        let mut page = compose(&layers, design, channels, conditions.wear * 0.35, std::mem::take(&mut scratch.page));
+        layers.recycle(&mut scratch);
         wear_and_dirt(&mut page, &conditions, &mut rng_for(seed, b"marks"), self.dpi);
         page.seal();
         let tilt = {
@@ -402,6 +392,10 @@ impl Renderer {
         };
         let mut rngs = channels.map(|c| rng_for(seed ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15), b"sensor"));
         let mut images = place(&page, &content.layout, &conditions, tilt, &mut rngs, self.dpi).into_iter();
+        scratch.page = page.data;
+        if let Ok(mut pool) = self.scratch.lock() {
+            pool.push(scratch);
+        }
         channels.map(|channel| {
             let light = match channel {
                 Channel::White => Light::White,
@@ -568,7 +562,58 @@ fn rng_for(seed: u64, label: &[u8]) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(key)
 }
 
-/// A float map at page resolution.
+/// Ink coverage at page resolution, 0 none to 255 full: every layer is a mask (the portrait's darkness too, whose
+/// source is 8-bit), and a byte per pixel is a quarter of the memory a float map moves through `compose`.
+struct Mask {
+    width: usize,
+    height: usize,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Mask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mask({}x{})", self.width, self.height)
+    }
+}
+
+impl Mask {
+    /// An empty mask in `buffer`'s memory (cleared: whatever a previous page left there is gone).
+    fn blank_in(mut buffer: Vec<u8>, width: usize, height: usize) -> Mask {
+        buffer.clear();
+        buffer.resize(width * height, 0);
+        Mask { width, height, data: buffer }
+    }
+
+    /// Adds coverage `c` (0..=1), saturating at full.
+    fn cover(&mut self, x: i64, y: i64, c: f32) {
+        if x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height {
+            let v = &mut self.data[y as usize * self.width + x as usize];
+            *v = v.saturating_add(coverage_byte(c));
+        }
+    }
+}
+
+/// Coverage 0..=1 as a mask byte, rounded.
+fn coverage_byte(c: f32) -> u8 {
+    (c.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+}
+
+/// Buffers one render uses, kept by the [`Renderer`] between renders: the layers' masks (preprint, fields,
+/// portrait, MRZ, fluorescent) and the composed page. Their contents mean nothing between renders.
+#[derive(Default)]
+struct Scratch {
+    masks: [Vec<u8>; 5],
+    page: Vec<f32>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = self.masks.iter().map(Vec::capacity).sum::<usize>() + self.page.capacity() * 4;
+        write!(f, "Scratch({bytes} bytes)")
+    }
+}
+
+/// A float map (the portrait's source picture, sampled bilinearly).
 #[derive(Clone)]
 struct Map {
     width: usize,
@@ -583,25 +628,14 @@ impl std::fmt::Debug for Map {
 }
 
 impl Map {
-    fn new(width: usize, height: usize, value: f32) -> Map {
-        Map { width, height, data: vec![value; width * height] }
-    }
-
-    /// Adds coverage, saturating at 1.
-    fn cover(&mut self, x: i64, y: i64, c: f32) {
-        if x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height {
-            let v = &mut self.data[y as usize * self.width + x as usize];
-            *v = (*v + c).min(1.0);
-        }
-    }
-
     /// Bilinear sample at pixel coordinates (pixel centres at +0.5); `None` outside.
     fn sample(&self, x: f32, y: f32) -> Option<f32> {
         let (fx, fy) = (x - 0.5, y - 0.5);
         if fx < -0.5 || fy < -0.5 || fx > self.width as f32 - 0.5 || fy > self.height as f32 - 0.5 {
             return None;
         }
-        let (x0, y0) = (fx.floor(), fy.floor());
+        // Floors (fx, fy >= -0.5) without a libm call per pixel.
+        let (x0, y0) = (((fx + 1.0) as i64 - 1) as f32, ((fy + 1.0) as i64 - 1) as f32);
         let (tx, ty) = (fx - x0, fy - y0);
         let max_x = self.width as i64 - 1;
         let max_y = self.height as i64 - 1;
@@ -613,40 +647,38 @@ impl Map {
     }
 }
 
-/// The ink coverages of one page (0 no ink, 1 full).
+/// The ink coverages of one page.
 struct Layers {
     px_per_mm: f32,
-    background: Arc<Map>,
-    preprint: Map,
-    fields: Map,
-    portrait: Map,
-    mrz: Map,
-    fluorescent: Map,
+    background: Arc<Mask>,
+    preprint: Mask,
+    fields: Mask,
+    portrait: Mask,
+    mrz: Mask,
+    fluorescent: Mask,
 }
 
 impl Layers {
+    /// Draws the page's layers in `scratch`'s masks (give them back with [`Layers::recycle`]).
     #[inline(never)] // a phase of its own in profiles
-    fn draw(fonts: &Fonts, content: &PageContent, background: Arc<Map>, dpi: Dpi) -> Layers {
+    fn draw(fonts: &Fonts, content: &PageContent, background: Arc<Mask>, dpi: Dpi, scratch: &mut Scratch) -> Layers {
         let layout = &content.layout;
         let k = dpi.px_per_mm();
         let width = (layout.width_mm * k).round() as usize;
         let height = (layout.height_mm * k).round() as usize;
-        let blank = || Map::new(width, height, 0.0);
-        let mut layers = Layers {
-            px_per_mm: k,
-            background,
-            preprint: blank(),
-            fields: blank(),
-            portrait: blank(),
-            mrz: blank(),
-            fluorescent: blank(),
-        };
+        let [preprint, fields, portrait, mrz, fluorescent] =
+            std::mem::take(&mut scratch.masks).map(|buffer| Mask::blank_in(buffer, width, height));
+        let mut layers = Layers { px_per_mm: k, background, preprint, fields, portrait, mrz, fluorescent };
         layers.portrait(&content.portrait, layout);
         layers.viz(fonts, content);
         layers.mrz_lines(fonts, &content.mrz_lines, layout);
         layers.emblem(fonts, &content.emblem_code, layout);
         layers.fibres(content.fibre_seed, layout);
         layers
+    }
+
+    fn recycle(self, scratch: &mut Scratch) {
+        scratch.masks = [self.preprint, self.fields, self.portrait, self.mrz, self.fluorescent].map(|m| m.data);
     }
 
     /// Fluorescent fibres in the paper: short curved threads at random places, different on every document
@@ -688,7 +720,7 @@ impl Layers {
             for x in x0..x1.min(self.portrait.width) {
                 let u = ((x as f32 + 0.5) / k - r.x) * sx;
                 let v = ((y as f32 + 0.5) / k - r.y) * sy;
-                self.portrait.data[y * self.portrait.width + x] = source.sample(u, v).unwrap_or(0.0);
+                self.portrait.data[y * self.portrait.width + x] = coverage_byte(source.sample(u, v).unwrap_or(0.0));
             }
         }
     }
@@ -769,7 +801,9 @@ impl Layers {
         let (x1, y1) = (((r.x + r.w) * k) as usize, ((r.y + r.h) * k) as usize);
         for y in y0..y1.min(self.fluorescent.height) {
             for x in x0..x1.min(self.fluorescent.width) {
-                let d = ((x as f32 + 0.5) / k - cx).hypot((y as f32 + 0.5) / k - cy) / (r.w / 2.0);
+                let (dx, dy) = ((x as f32 + 0.5) / k - cx, (y as f32 + 0.5) / k - cy);
+                // A square root, not `hypot` (a libm call per pixel; no overflow at these sizes).
+                let d = (dx * dx + dy * dy).sqrt() / (r.w / 2.0);
                 let ring = |at: f32, half: f32| ((half - (d - at).abs()) * r.w * k * 0.5).clamp(0.0, 1.0);
                 let c = ring(0.92, 0.06) + ring(0.72, 0.03);
                 self.fluorescent.cover(x as i64, y as i64, c);
@@ -829,7 +863,7 @@ fn text_width(font: &FontVec, s: &str, cap_mm: f32) -> f32 {
 /// in its own cell of that width (OCR-B's fixed pitch).
 #[allow(clippy::too_many_arguments)] // a text call: where, how big, which font, on which layer
 fn text(
-    map: &mut Map,
+    map: &mut Mask,
     k: f32,
     font: &FontVec,
     s: &str,
@@ -865,8 +899,11 @@ fn text(
 
 /// A guilloche-like background of fine sine lines (0.1 mm), a pattern of the issuing state's document model
 /// (the same on every document of the state), interrupted in the portrait and the MRZ zone as on most pages.
+/// Drawn a row at a time, one line family at a time, in straight float arithmetic the compiler vectorises (no
+/// table, no branch): a fantasy document draws its own pattern on every page, and its time is the tail of the
+/// render times.
 #[inline(never)] // a phase of its own in profiles
-fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
+fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Mask {
     let mut rng = rng_for(pattern_seed, b"guilloche");
     let families: Vec<[f32; 6]> = (0..3)
         .map(|i| {
@@ -876,91 +913,125 @@ fn guilloche(pattern_seed: u64, layout: &Layout, dpi: Dpi) -> Map {
             let phase = rng.random::<f32>() * 2.0 * PI;
             let angle = (i as f32) * PI / 3.0 + rng.random::<f32>() * 0.3;
             let (s, co) = angle.sin_cos();
-            // The wave's argument in turns, for the sine table.
+            // The wave's argument in turns, for `sin_turns`.
             [spacing, amplitude, 1.0 / wavelength, phase / (2.0 * PI), s, co]
         })
         .collect();
     let k = dpi.px_per_mm();
-    let mut map = Map::new((layout.width_mm * k).round() as usize, (layout.height_mm * k).round() as usize, 0.0);
+    let (width, height) = ((layout.width_mm * k).round() as usize, (layout.height_mm * k).round() as usize);
+    let mut mask = Mask::blank_in(Vec::new(), width, height);
     let half_line = 0.05;
-    for y in 0..map.height {
+    let centres: Vec<f32> = (0..width).map(|x| (x as f32 + 0.5) / k).collect();
+    let p = layout.portrait;
+    let portrait_columns = {
+        let first = centres.iter().position(|&x| x >= p.x).unwrap_or(width);
+        let end = centres.iter().position(|&x| x >= p.x + p.w).unwrap_or(width);
+        first..end.max(first)
+    };
+    let mut sum = vec![0.0f32; width];
+    for y in 0..height {
         let ym = (y as f32 + 0.5) / k;
         if ym >= layout.mrz_zone.y {
             break;
         }
-        for x in 0..map.width {
-            let xm = (x as f32 + 0.5) / k;
-            if layout.portrait.contains(xm, ym) {
-                continue;
+        sum.fill(0.0);
+        for &[spacing, amplitude, turns_per_mm, phase, s, co] in &families {
+            let (along, across, per_spacing) = (ym * s, ym * co, 1.0 / spacing);
+            for (c, &xm) in sum.iter_mut().zip(&centres) {
+                let u = xm * co + along;
+                let v = -xm * s + across;
+                let t = (v + amplitude * sin_turns(u * turns_per_mm + phase)) * per_spacing;
+                let d = (t - round_small(t)).abs() * spacing;
+                *c += ((half_line - d) * k + 0.5).clamp(0.0, 1.0);
             }
-            let mut c = 0.0f32;
-            for &[spacing, amplitude, turns_per_mm, phase, s, co] in &families {
-                let u = xm * co + ym * s;
-                let v = -xm * s + ym * co;
-                let t = (v + amplitude * sin_turns(u * turns_per_mm + phase)) / spacing;
-                let d = (t - floor(t + 0.5)).abs() * spacing;
-                c += ((half_line - d) * k + 0.5).clamp(0.0, 1.0);
-            }
-            map.data[y * map.width + x] = c.min(1.0);
+        }
+        let row = &mut mask.data[y * width..(y + 1) * width];
+        for (out, &c) in row.iter_mut().zip(&sum) {
+            *out = byte_of(c.min(1.0) * 255.0);
+        }
+        if ym >= p.y && ym < p.y + p.h {
+            row[portrait_columns.clone()].fill(0);
         }
     }
-    map
+    mask
 }
 
-/// `v.floor()` for |v| < 2^31 without a libm call (the default x86-64 target has no rounding instruction).
-fn floor(v: f32) -> f32 {
-    let t = v as i32 as f32;
-    if t > v { t - 1.0 } else { t }
+/// `v` (0..=255) rounded to a byte: after adding 2^23 the float's low mantissa bits are the rounded integer. A
+/// bit cast and a truncation, which vectorise, where `as u8` (saturating) converts one float at a time.
+fn byte_of(v: f32) -> u8 {
+    (v + 8_388_608.0).to_bits() as u8
 }
 
-/// sin(2 pi `turns`) from a 1,024-entry table, linearly interpolated (error below 1e-5, far under a grey level).
+/// `v` rounded to an integer, for |v| < 2^22: adding and taking away 1.5 * 2^23 leaves no fraction bits (two
+/// float additions, which vectorise; the default x86-64 target has no rounding instruction).
+fn round_small(v: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0;
+    (v + SHIFT) - SHIFT
+}
+
+/// sin(2 pi `turns`) for |turns| < 2^21: reduced to a quarter turn around zero, then its Taylor polynomial to
+/// the 9th power (error below 4e-6, far under a grey level or a thousandth of a millimetre of line).
 fn sin_turns(turns: f32) -> f32 {
-    const SIZE: usize = 1024;
-    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| (0..=SIZE).map(|i| (i as f32 / SIZE as f32 * 2.0 * PI).sin()).collect());
-    let at = (turns - floor(turns)) * SIZE as f32;
-    let i = (at as usize).min(SIZE - 1);
-    let f = at - i as f32;
-    table[i] + (table[i + 1] - table[i]) * f
+    let r = turns - round_small(turns);
+    // sin(pi - a) = sin(a): fold -0.5..=0.5 turns into -0.25..=0.25.
+    let r = if r > 0.25 {
+        0.5 - r
+    } else if r < -0.25 {
+        -0.5 - r
+    } else {
+        r
+    };
+    let a = r * 2.0 * PI;
+    let a2 = a * a;
+    a * (1.0 + a2 * (-1.0 / 6.0 + a2 * (1.0 / 120.0 + a2 * (-1.0 / 5040.0 + a2 * (1.0 / 362_880.0)))))
 }
 
-/// The composed page: reflectance (white, IR) or emission (UV), 0..1, of every light side by side per pixel, so
-/// that one bilinear read in [`place`] serves all lights. A border of one pixel repeats the edge (filled by
-/// [`Composed::seal`]): a read at the page's edge is then the edge-clamped read without a clamp per pixel.
+/// The composed page: reflectance (white, IR) or emission (UV), 0..1, of every light side by side per pixel
+/// (`N` floats a pixel), so that one bilinear read in [`place`] serves all lights. A border of one pixel repeats
+/// the edge (filled by [`Composed::seal`]): a read at the page's edge is then the edge-clamped read without a
+/// clamp per pixel.
 struct Composed<const N: usize> {
     width: usize,
     height: usize,
-    /// `(width + 2) x (height + 2)`, the page at (1, 1).
-    data: Vec<[f32; N]>,
+    /// `(width + 2) x (height + 2)` pixels, the page at (1, 1).
+    data: Vec<f32>,
 }
 
 impl<const N: usize> Composed<N> {
+    /// Pixels per row, border included.
     fn stride(&self) -> usize {
         self.width + 2
     }
 
     /// The page pixel (x, y), which must be on the page.
-    fn at_mut(&mut self, x: usize, y: usize) -> &mut [f32; N] {
-        let stride = self.stride();
-        &mut self.data[(y + 1) * stride + x + 1]
+    fn at_mut(&mut self, x: usize, y: usize) -> &mut [f32] {
+        let i = ((y + 1) * self.stride() + x + 1) * N;
+        &mut self.data[i..i + N]
     }
 
     /// Copies the page's edge into the border, after the last change to the page.
     fn seal(&mut self) {
-        let (stride, h) = (self.stride(), self.height);
+        let (row_len, h) = (self.stride() * N, self.height);
         for y in 1..=h {
-            let row = &mut self.data[y * stride..(y + 1) * stride];
-            row[0] = row[1];
-            row[stride - 1] = row[stride - 2];
+            let row = &mut self.data[y * row_len..(y + 1) * row_len];
+            row.copy_within(N..2 * N, 0);
+            row.copy_within(row_len - 2 * N..row_len - N, row_len - N);
         }
-        self.data.copy_within(stride..2 * stride, 0);
-        self.data.copy_within(h * stride..(h + 1) * stride, (h + 1) * stride);
+        self.data.copy_within(row_len..2 * row_len, 0);
+        self.data.copy_within(h * row_len..(h + 1) * row_len, (h + 1) * row_len);
     }
 }
 
-/// The page under each of `channels`, before wear and placement (the layers are read once for all of them).
+/// The page under each of `channels`, before wear and placement (the layers are read once for all of them),
+/// in `buffer`'s memory. Every pixel is written here or by [`Composed::seal`], so the buffer is not cleared.
 #[inline(never)] // a phase of its own in profiles
-fn compose<const N: usize>(layers: &Layers, design: &Design, channels: [Channel; N], fading: f32) -> Composed<N> {
+fn compose<const N: usize>(
+    layers: &Layers,
+    design: &Design,
+    channels: [Channel; N],
+    fading: f32,
+    mut buffer: Vec<f32>,
+) -> Composed<N> {
     let keep = 1.0 - fading;
     let absorb = |ink: &Ink, channel: Channel| match channel {
         Channel::White => ink.white,
@@ -968,7 +1039,9 @@ fn compose<const N: usize>(layers: &Layers, design: &Design, channels: [Channel;
         // Under UV the visible inks still absorb the substrate's (and the fluorescent ink's) light.
         Channel::Ultraviolet => ink.white * 0.6,
     };
-    // Per channel: the paper's level, the glow, and each ink's absorbance (scaled by fading) in layer order.
+    // Per channel: the paper's level, the glow, and each ink's absorbance (scaled by fading) in layer order,
+    // both per mask step (coverage 255 is full).
+    let step = 1.0 / 255.0;
     let params: [(f32, f32, [f32; 5]); N] = channels.map(|channel| {
         let base = match channel {
             Channel::White => design.substrate.white,
@@ -980,21 +1053,23 @@ fn compose<const N: usize>(layers: &Layers, design: &Design, channels: [Channel;
             Channel::White | Channel::Infrared => 0.0,
         };
         let inks = [&design.background, &design.preprint, &design.fields, &design.portrait, &design.mrz]
-            .map(|ink| absorb(ink, channel) * keep);
-        (base, glow, inks)
+            .map(|ink| absorb(ink, channel) * keep * step);
+        (base, glow * step, inks)
     });
     let (width, height) = (layers.mrz.width, layers.mrz.height);
-    let mut out = Composed { width, height, data: vec![[0.0; N]; (width + 2) * (height + 2)] };
-    let stride = out.stride();
+    buffer.resize((width + 2) * (height + 2) * N, 0.0);
+    let mut out = Composed { width, height, data: buffer };
+    let row_len = out.stride() * N;
     for y in 0..height {
         let row = y * width..(y + 1) * width;
         let maps = [&layers.background, &layers.preprint, &layers.fields, &layers.portrait, &layers.mrz]
             .map(|m| &m.data[row.clone()]);
         let fluorescent = &layers.fluorescent.data[row.clone()];
-        let target = &mut out.data[(y + 1) * stride + 1..(y + 1) * stride + 1 + width];
-        for (x, o) in target.iter_mut().enumerate() {
-            let cover = maps.map(|m| m[x]);
-            let glowing = fluorescent[x];
+        let start = (y + 1) * row_len + N;
+        let target = &mut out.data[start..start + width * N];
+        for (x, o) in target.chunks_exact_mut(N).enumerate() {
+            let cover = maps.map(|m| f32::from(m[x]));
+            let glowing = f32::from(fluorescent[x]);
             for (v, (base, glow, inks)) in o.iter_mut().zip(&params) {
                 let mut r = base + glow * glowing;
                 for (c, a) in cover.iter().zip(inks) {
@@ -1039,7 +1114,8 @@ fn wear_and_dirt<const N: usize>(page: &mut Composed<N>, c: &Conditions, rng: &m
         let (y0, y1) = (((cy - radius) * k).max(0.0) as usize, (((cy + radius) * k) as usize).min(page.height));
         for y in y0..y1 {
             for x in x0..x1 {
-                let d = ((x as f32 + 0.5) / k - cx).hypot((y as f32 + 0.5) / k - cy) / radius;
+                let (dx, dy) = ((x as f32 + 0.5) / k - cx, (y as f32 + 0.5) / k - cy);
+                let d = (dx * dx + dy * dy).sqrt() / radius;
                 if d < 1.0 {
                     let keep = 1.0 - darkness * (1.0 - d * d);
                     for v in page.at_mut(x, y) {
@@ -1070,7 +1146,8 @@ fn place<const N: usize>(
     let k = dpi.px_per_mm();
     let width = ((layout.width_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
     let height = ((layout.height_mm + 2.0 * READER_MARGIN_MM) * k).round() as usize;
-    let mut images: [GrayImage; N] = std::array::from_fn(|_| GrayImage::new(width, height, 0));
+    // Filled row by row below: no zeroed image first.
+    let mut images: [Vec<u8>; N] = std::array::from_fn(|_| Vec::with_capacity(width * height));
     let (sin, cos) = f64::from(c.rotation_deg).to_radians().sin_cos();
     // The page's centre lands at the window's centre plus the shift; invert that map for each capture pixel.
     let (pcx, pcy) = (page.width as f64 / 2.0, page.height as f64 / 2.0);
@@ -1087,6 +1164,7 @@ fn place<const N: usize>(
     let (max_x, max_y) = ((page.width as i64) << 16, (page.height as i64) << 16);
     let half = 1i64 << 15;
     let step = ((cos * FIX).round() as i64, (-sin * FIX).round() as i64);
+    let data = &page.data;
     // Per row: first where each capture pixel reads the page (one bilinear read for every light), then per light
     // the noise and the lamp over the whole row (straight loops over slices, which the compiler vectorises).
     let mut reads: [Vec<f32>; N] = std::array::from_fn(|_| vec![lid; width]);
@@ -1097,22 +1175,28 @@ fn place<const N: usize>(
         // The read position of capture pixel 0 of this row, less the half pixel to the page's pixel centres.
         let fx0 = ((cos * dx0 + sin * dy + pcx - 0.5) * FIX).round() as i64;
         let fy0 = ((-sin * dx0 + cos * dy + pcy - 0.5) * FIX).round() as i64;
-        for x in 0..width {
+        // The pixels that see the page are one run along the row (the read moves in a straight line).
+        let on_page = {
+            let (xs, ys) =
+                (reads_within(fx0, step.0, -half, max_x - half), reads_within(fy0, step.1, -half, max_y - half));
+            let (start, end) = (xs.start.max(ys.start).min(width as i64), xs.end.min(ys.end).min(width as i64));
+            start.max(0) as usize..end.max(start).max(0) as usize
+        };
+        for r in &mut reads {
+            r[..on_page.start].fill(lid);
+            r[on_page.end..].fill(lid);
+        }
+        for x in on_page {
             let (fx, fy) = (fx0 + x as i64 * step.0, fy0 + x as i64 * step.1);
-            if fx >= -half && fy >= -half && fx <= max_x - half && fy <= max_y - half {
-                let (col, row) = (((fx >> 16) + 1) as usize, ((fy >> 16) + 1) as usize);
-                let (wx, wy) = ((fx & 0xFFFF) as f32 / 65536.0, (fy & 0xFFFF) as f32 / 65536.0);
-                let i = row * stride + col;
-                let (a, b, cc, d) = (page.data[i], page.data[i + 1], page.data[i + stride], page.data[i + stride + 1]);
-                for (n, r) in reads.iter_mut().enumerate() {
-                    let top = a[n] + (b[n] - a[n]) * wx;
-                    let bottom = cc[n] + (d[n] - cc[n]) * wx;
-                    r[x] = top + (bottom - top) * wy;
-                }
-            } else {
-                for r in &mut reads {
-                    r[x] = lid;
-                }
+            let (col, row) = (((fx >> 16) + 1) as usize, ((fy >> 16) + 1) as usize);
+            let (wx, wy) = ((fx & 0xFFFF) as f32 / 65536.0, (fy & 0xFFFF) as f32 / 65536.0);
+            let i = (row * stride + col) * N;
+            let j = i + stride * N;
+            let (a, b, cc, d) = (&data[i..i + N], &data[i + N..i + 2 * N], &data[j..j + N], &data[j + N..j + 2 * N]);
+            for (n, r) in reads.iter_mut().enumerate() {
+                let top = a[n] + (b[n] - a[n]) * wx;
+                let bottom = cc[n] + (d[n] - cc[n]) * wx;
+                r[x] = top + (bottom - top) * wy;
             }
         }
         // The lamp's light is linear along the row.
@@ -1130,15 +1214,29 @@ fn place<const N: usize>(
                     word >>= 12;
                 }
             }
-            let row = &mut image.pixels[y * width..(y + 1) * width];
+            image.resize((y + 1) * width, 0);
+            let row = &mut image[y * width..];
             for (x, ((out, r), z)) in row.iter_mut().zip(read).zip(&noise).enumerate() {
                 let v = r * (l0 + x as f32 * dl) + c.offset + z;
-                // Clamped first, so truncating after +0.5 rounds (and needs no libm call).
-                *out = (v.clamp(0.0, 255.0) + 0.5) as u8;
+                *out = byte_of(v.clamp(0.0, 255.0));
             }
         }
     }
-    images
+    images.map(|pixels| GrayImage { width, height, pixels })
+}
+
+/// The pixels x (from 0, unbounded above) whose read `start + x * step` lies in `lo..=hi`: a run, as the read
+/// moves in a straight line (empty when there is none).
+fn reads_within(start: i64, step: i64, lo: i64, hi: i64) -> std::ops::Range<i64> {
+    let ceil_div = |a: i64, b: i64| -((-a).div_euclid(b));
+    let (first, end) = match step.cmp(&0) {
+        std::cmp::Ordering::Equal if (lo..=hi).contains(&start) => (0, i64::MAX),
+        std::cmp::Ordering::Equal => (0, 0),
+        std::cmp::Ordering::Greater => (ceil_div(lo - start, step), (hi - start).div_euclid(step) + 1),
+        std::cmp::Ordering::Less => (ceil_div(start - hi, -step), (start - lo).div_euclid(-step) + 1),
+    };
+    let first = first.max(0);
+    first..end.max(first)
 }
 /// 4,096 standard normal values (Box-Muller from a fixed seed; 16 KB, in the L1 cache): sensor noise draws
 /// from them with 12 random bits, far cheaper per pixel than a logarithm and a square root.
@@ -1160,4 +1258,48 @@ fn gaussian_pair(rng: &mut ChaCha8Rng) -> (f32, f32) {
     let u2 = rng.random::<f32>();
     let r = (-2.0 * u1.ln()).sqrt();
     (r * (2.0 * PI * u2).cos(), r * (2.0 * PI * u2).sin())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The run `place` reads the page in is exactly the pixels whose read is in bounds.
+        #[test]
+        fn reads_within_is_the_pixels_in_bounds(
+            start in -300_000i64..300_000,
+            step in prop_oneof![Just(0i64), -70_000i64..70_000],
+            lo in -100_000i64..100_000,
+            len in 0i64..400_000,
+        ) {
+            let hi = lo + len;
+            let run = reads_within(start, step, lo, hi);
+            for x in 0..200i64 {
+                let inside = (lo..=hi).contains(&(start + x * step));
+                prop_assert_eq!(run.contains(&x), inside, "x {} run {:?}", x, run);
+            }
+        }
+    }
+
+    #[test]
+    fn byte_of_rounds() {
+        for i in 0..=25_500u32 {
+            let v = i as f32 / 100.0;
+            let b = byte_of(v);
+            assert!((f32::from(b) - v).abs() <= 0.5, "{v} -> {b}");
+        }
+        assert_eq!(byte_of(f32::NAN.clamp(0.0, 255.0)), 0);
+    }
+
+    #[test]
+    fn sin_turns_follows_the_sine() {
+        for i in -4000..=4000 {
+            let turns = i as f32 / 997.0;
+            let exact = (f64::from(turns) * 2.0 * std::f64::consts::PI).sin() as f32;
+            assert!((sin_turns(turns) - exact).abs() < 2e-5, "turns {turns}: {} vs {exact}", sin_turns(turns));
+        }
+    }
 }

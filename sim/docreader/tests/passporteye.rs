@@ -4,8 +4,9 @@
 //! issuing state, nationality, sex and the check digits of the first three as its own parse of the true MRZ
 //! text. Names and fillers are not compared: Tesseract's generic model reads long `<<<<` runs as `K`s and `S`s
 //! (exact full-text agreement is reported, not asserted). Measured on this sample (seed 7, 300 dpi, severity
-//! 0.3: up to 1.8 degrees of rotation, 1.2 mm of shift): 6 of 8; 33 of 40 over the first 40 documents (35 of 40
-//! without wear and rotation; 27 of 40 at 400 dpi with them). Misreads are Tesseract's: 0 for O, G for C.
+//! 0.3: up to 1.8 degrees of rotation, 1.2 mm of shift): 6 of 8; 33 of 40 over the first 40 documents (34 of 40
+//! without wear and rotation; 30 of 40 at 400 dpi with them; renderer of round 2, byte masks). Misreads are
+//! Tesseract's: 0 for O, G for C.
 
 use std::process::{Command, Stdio};
 
