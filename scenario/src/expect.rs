@@ -12,13 +12,12 @@ use crate::model::{Bounds, DecisionWord, ExpectationResult, RunResult, Scenario,
 pub fn check(scenario: &Scenario, result: &mut RunResult) {
     let mut checked = Vec::new();
     let generated: Vec<&TravellerOutcome> = result.travellers.iter().filter(|t| t.label.is_none()).collect();
-    let referred = |t: &&&TravellerOutcome| t.decision == DecisionWord::Refer;
     let e = &scenario.expect;
 
     let released = generated.iter().filter(|t| t.decision == DecisionWord::Release).count();
     push_share(&mut checked, "released", e.released, released, generated.len(), "generated travellers");
-    let fraudulent: Vec<_> = generated.iter().filter(|t| t.truth != "genuine").collect();
-    let fraud_referred = fraudulent.iter().filter(referred).count();
+    let fraudulent: Vec<&TravellerOutcome> = generated.iter().copied().filter(|t| t.truth != "genuine").collect();
+    let fraud_referred = referred(&fraudulent);
     push_share(
         &mut checked,
         "fraud_referred",
@@ -27,8 +26,8 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
         fraudulent.len(),
         "generated fraudulent travellers",
     );
-    let genuine: Vec<_> = generated.iter().filter(|t| t.truth == "genuine").collect();
-    let genuine_referred = genuine.iter().filter(referred).count();
+    let genuine: Vec<&TravellerOutcome> = generated.iter().copied().filter(|t| t.truth == "genuine").collect();
+    let genuine_referred = referred(&genuine);
     push_share(
         &mut checked,
         "genuine_referred",
@@ -88,6 +87,10 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
         });
     }
     result.expectations = checked;
+}
+
+fn referred(travellers: &[&TravellerOutcome]) -> usize {
+    travellers.iter().filter(|t| t.decision == DecisionWord::Refer).count()
 }
 
 /// One line per failed expectation, for the terminal: what, expected, actual (a traveller's with the decision's

@@ -80,7 +80,7 @@ fn shares_are_from_0_to_1_and_add_up_to_at_most_1() {
         "population.impostors",
         ErrorKind::InvalidValue,
         "impostors",
-        &["add up to", "1.01"],
+        &["adding up to at most 1", "1.03"],
     );
 }
 
@@ -100,9 +100,9 @@ fn the_window_runs_forwards() {
 fn a_scenario_has_gates_with_unique_names() {
     check(&with("gates = 2\n", ""), "gates", ErrorKind::MissingField, "name = \"test\"", &["at least one gate"]);
     check(&with("gates = 2", "gates = 0"), "gates", ErrorKind::InvalidValue, "gates = 0", &["from 1 to 64"]);
-    let tables = with("gates = 2\n", "[[gate]]\nname = \"g\"\n[[gate]]\nname = \"g\"\n");
-    let e = check(&tables, "gate[1].name", ErrorKind::Conflict, "name = \"g\"", &["unique", "`g`"]);
-    assert_eq!(e.line, 12, "the second gate's name, not the first's: {e}");
+    // The error points at the second gate's name, not the first's.
+    let tables = with("gates = 2\n", "[[gate]]\nname = \"g\"\n[[gate]]\nname = \"g\" # again\n");
+    check(&tables, "gate[1].name", ErrorKind::Conflict, "# again", &["unique", "`g`"]);
     let both = with("gates = 2\n", "gates = 2\n[[gate]]\nname = \"g\"\n");
     check(&both, "gates", ErrorKind::Conflict, "gates = 2", &["not both"]);
 }
@@ -116,7 +116,7 @@ fn fault_specs_are_checked_with_the_simulators_own_grammar() {
         "rte-bad-bcc",
         "close",
     ]);
-    assert_eq!(e.column, 36, "the broken spec, not the list: {e}");
+    assert_eq!(e.column, 34, "the broken spec, not the list: {e}");
     check(&fine(gate("gate_io_faults", "close:at=soon")), "gate[0].gate_io_faults[1]", ErrorKind::InvalidValue, "soon", &[
         "at",
     ]);
@@ -164,10 +164,10 @@ fn crafted_travellers_arrive_inside_the_window_with_known_names() {
         &["adult-citizen", "child-citizen", "adult-foreigner"],
     );
     check(
-        &with("label = \"child\"", "label = \"forged\""),
+        &with("label = \"child\"", "label = \"forged\" # twice"),
         "traveller[1].label",
         ErrorKind::Conflict,
-        "label = \"forged\"",
+        "# twice",
         &["unique"],
     );
     check(
@@ -195,7 +195,7 @@ fn expected_reasons_are_rules_of_the_rule_file() {
         "traveller[0].reasons[0]",
         ErrorKind::InvalidValue,
         "passport.bad",
-        &["rules under document", "minors"],
+        &["rules under bans, biometric, degraded, document, minors"],
     );
 }
 
@@ -256,17 +256,17 @@ fn incidents_take_their_own_keys() {
         "seconds",
     ]);
     check(
-        &power("kind = \"power-cut\"\nat = \"09:10\"\nseconds = 5\nfrom = \"09:00\""),
+        &power("kind = \"power-cut\"\nat = \"09:10\"\nseconds = 5\nfrom = \"08:59\""),
         "incident[0].from",
         ErrorKind::Conflict,
-        "from = \"09:00\"\n",
+        "08:59",
         &["not a key of a `power-cut`"],
     );
     check(
-        &power("kind = \"central-down\"\nfrom = \"11:00\"\nuntil = \"10:00\""),
+        &power("kind = \"central-down\"\nfrom = \"09:55\"\nuntil = \"09:52\""),
         "incident[0].until",
         ErrorKind::InvalidValue,
-        "until = \"10:00\"\n",
+        "09:52",
         &["after `from`"],
     );
 }

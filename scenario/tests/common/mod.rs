@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 
 /// `scenarios/` of the workspace, where the shipped rule file is.
-pub fn scenarios_dir() -> PathBuf {
+pub(crate) fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
 }
 
 /// A scenario using every part of the format; tests replace one piece of it.
-pub const VALID: &str = r#"name = "test"
+pub(crate) const VALID: &str = r#"name = "test"
 description = "every part of the format"
 seed = 7
 rules = "rules/mongolia.toml"
@@ -61,7 +61,7 @@ records_verify = true
 use khil_scenario::{DecisionWord, QueueSample, RecordsSummary, RunResult, StepOutcome, TravellerOutcome};
 
 /// A traveller's outcome: through a gate at `arrived + 30 s`, 12 s of transaction.
-pub fn outcome(
+pub(crate) fn outcome(
     number: usize,
     label: Option<&str>,
     truth: &str,
@@ -98,7 +98,7 @@ pub fn outcome(
 }
 
 /// A run of `travellers` at zamiin-uud, 09:00-10:00, two gates.
-pub fn run(travellers: Vec<TravellerOutcome>) -> RunResult {
+pub(crate) fn run(travellers: Vec<TravellerOutcome>) -> RunResult {
     let queue = travellers
         .iter()
         .enumerate()
