@@ -56,7 +56,7 @@ pub struct ScenarioError {
     pub problem: String,
     /// The rule file's own error (its file, line and field), when that is what is wrong.
     #[source]
-    pub rules: Option<RulesError>,
+    pub rules: Option<Box<RulesError>>,
 }
 
 impl std::fmt::Display for ScenarioError {
@@ -265,14 +265,19 @@ impl Validator<'_> {
             return Err(self.invalid(&raw.name.span(), "name", "a non-empty name (it heads outcomes and report)"));
         }
         let seed = match &raw.seed {
-            Some(seed) => u64::try_from(*seed.get_ref())
-                .map_err(|_| self.invalid(&seed.span(), "seed", "a seed of 0 or more"))?,
+            Some(seed) => {
+                u64::try_from(*seed.get_ref()).map_err(|_| self.invalid(&seed.span(), "seed", "a seed of 0 or more"))?
+            }
             None => 0,
         };
         let (rules_path, rule_ids) = self.rules(&raw.rules, folder)?;
         let point_name = raw.point.name.get_ref().trim();
         if point_name.is_empty() {
-            return Err(self.invalid(&raw.point.name.span(), "point.name", "the point's name in records (`zamiin-uud`)"));
+            return Err(self.invalid(
+                &raw.point.name.span(),
+                "point.name",
+                "the point's name in records (`zamiin-uud`)",
+            ));
         }
         let point = PointSpec { name: point_name.to_owned(), direction: raw.point.direction };
         let gates = self.gates(raw.gates.as_ref(), raw.gate.as_deref())?;
@@ -323,8 +328,13 @@ impl Validator<'_> {
             ));
         }
         Rules::load(&path).map_err(|e| ScenarioError {
-            rules: Some(e),
-            ..self.error(&raw.span(), "rules", ErrorKind::Rules, format!("the rule file `{}` is refused", raw.get_ref()))
+            rules: Some(Box::new(e)),
+            ..self.error(
+                &raw.span(),
+                "rules",
+                ErrorKind::Rules,
+                format!("the rule file `{}` is refused", raw.get_ref()),
+            )
         })?;
         // A rule's id is its key path in the rule file (`document.expired`): every table with an `action`.
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -350,7 +360,7 @@ impl Validator<'_> {
                 }
                 Ok((1..=n).map(|i| GateSpec { name: format!("gate-{i}"), ..GateSpec::default() }).collect())
             }
-            (None, Some([])) | (None, None) => Err(self.error(
+            (None, Some([]) | None) => Err(self.error(
                 &(0..0),
                 "gates",
                 ErrorKind::MissingField,
@@ -362,35 +372,22 @@ impl Validator<'_> {
                 for (i, raw) in tables.iter().enumerate() {
                     let g = raw.get_ref();
                     let field = format!("gate[{i}]");
-                    let name = match &g.name {
-                        Some(name) => {
-                            let text = name.get_ref().trim();
-                            if text.is_empty() {
-                                return Err(self.invalid(&name.span(), &format!("{field}.name"), "a non-empty name"));
-                            }
-                            if !names.insert(text.to_owned()) {
-                                return Err(self.error(
-                                    &name.span(),
-                                    format!("{field}.name"),
-                                    ErrorKind::Conflict,
-                                    format!("a second gate named `{text}`; gate names are unique"),
-                                ));
-                            }
-                            text.to_owned()
-                        }
-                        None => {
-                            let name = format!("gate-{}", i + 1);
-                            if !names.insert(name.clone()) {
-                                return Err(self.error(
-                                    &raw.span(),
-                                    format!("{field}.name"),
-                                    ErrorKind::Conflict,
-                                    format!("this gate's default name `{name}` is another gate's; name it"),
-                                ));
-                            }
-                            name
-                        }
-                    };
+                    // A gate without a name is `gate-<its number>`; names are unique either way.
+                    let (name, span) = g.name.as_ref().map_or_else(
+                        || (format!("gate-{}", i + 1), raw.span()),
+                        |n| (n.get_ref().trim().to_owned(), n.span()),
+                    );
+                    if name.is_empty() {
+                        return Err(self.invalid(&span, &format!("{field}.name"), "a non-empty name"));
+                    }
+                    if !names.insert(name.clone()) {
+                        let problem = if g.name.is_some() {
+                            format!("a second gate named `{name}`; gate names are unique")
+                        } else {
+                            format!("this gate's default name `{name}` is another gate's; name it")
+                        };
+                        return Err(self.error(&span, format!("{field}.name"), ErrorKind::Conflict, problem));
+                    }
                     let reader_faults = self.faults(&field, "reader_faults", &g.reader_faults, |s| {
                         with_line_faults(s, s.parse::<ReaderFault>().map(drop))
                     })?;
@@ -478,7 +475,9 @@ impl Validator<'_> {
                     &raw.span(),
                     "arrivals.profile",
                     ErrorKind::MissingField,
-                    format!("missing field `profile` (the point `{point}` has no traffic of its own); expected {profiles}"),
+                    format!(
+                        "missing field `profile` (the point `{point}` has no traffic of its own); expected {profiles}"
+                    ),
                 )
             })?,
         };
@@ -544,9 +543,10 @@ impl Validator<'_> {
         let mut last = None;
         for (name, share) in &r.fraud {
             let field = format!("population.fraud.{}", name.get_ref());
-            let class = FraudClass::from_name(name.get_ref()).filter(|c| *c != FraudClass::Genuine).ok_or_else(|| {
-                self.invalid(&name.span(), &field, &format!("a fraud class: {classes}; got `{}`", name.get_ref()))
-            })?;
+            let class =
+                FraudClass::from_name(name.get_ref()).filter(|c| *c != FraudClass::Genuine).ok_or_else(|| {
+                    self.invalid(&name.span(), &field, &format!("a fraud class: {classes}; got `{}`", name.get_ref()))
+                })?;
             let share_value = self.share(share, &field)?;
             total += share_value;
             last = Some((share.span(), field));
@@ -735,7 +735,11 @@ impl Validator<'_> {
         if let Some(class) = &t.specimen {
             let names = FraudClass::ALL.map(|c| format!("`{}`", c.name())).join(", ");
             let class_value = FraudClass::from_name(class.get_ref()).ok_or_else(|| {
-                self.invalid(&class.span(), &field("specimen"), &format!("a fraud class: {names}; got `{}`", class.get_ref()))
+                self.invalid(
+                    &class.span(),
+                    &field("specimen"),
+                    &format!("a fraud class: {names}; got `{}`", class.get_ref()),
+                )
             })?;
             let index = match &t.specimen_index {
                 None => 0,
@@ -829,10 +833,12 @@ impl Validator<'_> {
             "release" => DecisionWord::Release,
             "refer" => DecisionWord::Refer,
             "not-processed" => DecisionWord::NotProcessed,
-            other => return Err(self.invalid(&expect.span(), &field("expect"), &format!("{DECISIONS}; got `{other}`"))),
+            other => {
+                return Err(self.invalid(&expect.span(), &field("expect"), &format!("{DECISIONS}; got `{other}`")));
+            }
         };
         let mut reasons = Vec::new();
-        for (j, reason) in t.reasons.iter().flat_map(|r| r.get_ref()).enumerate() {
+        for (j, reason) in t.reasons.iter().flat_map(Spanned::get_ref).enumerate() {
             let text = reason.get_ref().trim();
             if text.is_empty() || !rule_ids.iter().any(|id| id.starts_with(text)) {
                 let near: Vec<_> = rule_ids
@@ -888,51 +894,47 @@ impl Validator<'_> {
                 format!("`{key}` is not a key of a `{}` incident (it takes {})", r.kind.get_ref(), takes.join(", ")),
             ));
         }
-        let missing = |key: &str| {
-            self.error(&raw.span(), field(key), ErrorKind::MissingField, format!("missing field `{key}`"))
-        };
-        match r.kind.get_ref().as_str() {
-            "power-cut" => {
-                let at_raw = r.at.as_ref().ok_or_else(|| missing("at"))?;
-                let at = self.time(at_raw, &field("at"))?;
-                if !(window.from <= at && at < window.until) {
-                    return Err(self.invalid(
-                        &at_raw.span(),
-                        &field("at"),
-                        &format!("a time inside the arrivals window ({} to {})", clock(window.from), clock(window.until)),
+        let missing =
+            |key: &str| self.error(&raw.span(), field(key), ErrorKind::MissingField, format!("missing field `{key}`"));
+        if r.kind.get_ref() == "power-cut" {
+            let at_raw = r.at.as_ref().ok_or_else(|| missing("at"))?;
+            let at = self.time(at_raw, &field("at"))?;
+            if !(window.from <= at && at < window.until) {
+                return Err(self.invalid(
+                    &at_raw.span(),
+                    &field("at"),
+                    &format!("a time inside the arrivals window ({} to {})", clock(window.from), clock(window.until)),
+                ));
+            }
+            let (value, factor, key) = match (&r.seconds, &r.minutes) {
+                (Some(s), None) => (s, 1.0, "seconds"),
+                (None, Some(m)) => (m, 60.0, "minutes"),
+                (Some(s), Some(_)) => {
+                    return Err(self.error(
+                        &s.span(),
+                        field("seconds"),
+                        ErrorKind::Conflict,
+                        "`seconds` or `minutes`, not both",
                     ));
                 }
-                let (value, factor, key) = match (&r.seconds, &r.minutes) {
-                    (Some(s), None) => (s, 1.0, "seconds"),
-                    (None, Some(m)) => (m, 60.0, "minutes"),
-                    (Some(s), Some(_)) => {
-                        return Err(self.error(
-                            &s.span(),
-                            field("seconds"),
-                            ErrorKind::Conflict,
-                            "`seconds` or `minutes`, not both",
-                        ));
-                    }
-                    (None, None) => return Err(missing("seconds")),
-                };
-                if !(value.get_ref().is_finite() && *value.get_ref() > 0.0) {
-                    return Err(self.invalid(&value.span(), &field(key), "a duration above 0"));
-                }
-                Ok(Incident::PowerCut { at, seconds: value.get_ref() * factor })
+                (None, None) => return Err(missing("seconds")),
+            };
+            if !(value.get_ref().is_finite() && *value.get_ref() > 0.0) {
+                return Err(self.invalid(&value.span(), &field(key), "a duration above 0"));
             }
-            _ => {
-                let from = self.time(r.from.as_ref().ok_or_else(|| missing("from"))?, &field("from"))?;
-                let until_raw = r.until.as_ref().ok_or_else(|| missing("until"))?;
-                let until = self.time(until_raw, &field("until"))?;
-                if from >= until {
-                    return Err(self.invalid(
-                        &until_raw.span(),
-                        &field("until"),
-                        &format!("a time after `from` ({}); got {}", clock(from), clock(until)),
-                    ));
-                }
-                Ok(Incident::CentralDown { from, until })
+            Ok(Incident::PowerCut { at, seconds: value.get_ref() * factor })
+        } else {
+            let from = self.time(r.from.as_ref().ok_or_else(|| missing("from"))?, &field("from"))?;
+            let until_raw = r.until.as_ref().ok_or_else(|| missing("until"))?;
+            let until = self.time(until_raw, &field("until"))?;
+            if from >= until {
+                return Err(self.invalid(
+                    &until_raw.span(),
+                    &field("until"),
+                    &format!("a time after `from` ({}); got {}", clock(from), clock(until)),
+                ));
             }
+            Ok(Incident::CentralDown { from, until })
         }
     }
 
@@ -993,13 +995,17 @@ impl Validator<'_> {
     fn time(&self, raw: &TimeOfDay, field: &str) -> Result<f64, ScenarioError> {
         let parsed = match raw.get_ref() {
             toml::Value::String(s) => parse_clock(s),
-            toml::Value::Datetime(d) if d.date.is_none() && d.offset.is_none() => d.time.map(|t| {
-                f64::from(t.hour) * 3600.0 + f64::from(t.minute) * 60.0 + f64::from(t.second.unwrap_or(0))
-            }),
+            toml::Value::Datetime(d) if d.date.is_none() && d.offset.is_none() => d
+                .time
+                .map(|t| f64::from(t.hour) * 3600.0 + f64::from(t.minute) * 60.0 + f64::from(t.second.unwrap_or(0))),
             _ => None,
         };
         parsed.ok_or_else(|| {
-            self.invalid(&raw.span(), field, "a time of day, \"HH:MM\" or \"HH:MM:SS\" (\"08:30\", \"24:00\" for the day's end)")
+            self.invalid(
+                &raw.span(),
+                field,
+                "a time of day, \"HH:MM\" or \"HH:MM:SS\" (\"08:30\", \"24:00\" for the day's end)",
+            )
         })
     }
 

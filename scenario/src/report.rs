@@ -119,8 +119,10 @@ fn header(out: &mut String, r: &RunResult, timing: Option<&RunTiming>) {
 }
 
 fn summary(out: &mut String, r: &RunResult) {
-    out.push_str("<h2>Summary</h2>\n<table>\n<tr><th></th><th>travellers</th><th>released</th><th>referred</th>\
-                  <th>not processed</th></tr>\n");
+    out.push_str(
+        "<h2>Summary</h2>\n<table>\n<tr><th></th><th>travellers</th><th>released</th><th>referred</th>\
+                  <th>not processed</th></tr>\n",
+    );
     let row = |out: &mut String, name: &str, ts: &[&TravellerOutcome]| {
         let count = |d| ts.iter().filter(|t| t.decision == d).count();
         let _ = writeln!(
@@ -143,8 +145,10 @@ fn summary(out: &mut String, r: &RunResult) {
     for (truth, ts) in &by_truth {
         row(out, truth, ts);
     }
-    out.push_str("</table>\n<p class=\"muted\">Rows after \"all\" are what the travellers really were (the \
-                   simulation's truth, which the gates never see).</p>\n");
+    out.push_str(
+        "</table>\n<p class=\"muted\">Rows after \"all\" are what the travellers really were (the \
+                   simulation's truth, which the gates never see).</p>\n",
+    );
 }
 
 fn expectations(out: &mut String, r: &RunResult) {
@@ -157,11 +161,7 @@ fn expectations(out: &mut String, r: &RunResult) {
     if failed == 0 {
         let _ = writeln!(out, "<p><span class=\"overall pass\">ALL {} HELD</span></p>", r.expectations.len());
     } else {
-        let _ = writeln!(
-            out,
-            "<p><span class=\"overall fail\">{failed} OF {} FAILED</span></p>",
-            r.expectations.len()
-        );
+        let _ = writeln!(out, "<p><span class=\"overall fail\">{failed} OF {} FAILED</span></p>", r.expectations.len());
     }
     out.push_str("<table>\n<tr><th>what</th><th>expected</th><th>actual</th><th></th></tr>\n");
     for e in &r.expectations {
@@ -198,7 +198,9 @@ impl Axes {
     }
 
     fn py(&self, y: f64) -> f64 {
-        self.height - BOTTOM - (y - self.y.0) / (self.y.1 - self.y.0).max(f64::MIN_POSITIVE) * (self.height - TOP - BOTTOM)
+        self.height
+            - BOTTOM
+            - (y - self.y.0) / (self.y.1 - self.y.0).max(f64::MIN_POSITIVE) * (self.height - TOP - BOTTOM)
     }
 
     fn open(&self, out: &mut String, label: &str) {
@@ -238,7 +240,8 @@ impl Axes {
     /// The y axis with numeric ticks, grid lines and its title.
     fn y_axis(&self, out: &mut String, title: &str) {
         let x = LEFT;
-        let _ = writeln!(out, "<line x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{}\" stroke=\"#333\"/>", self.height - BOTTOM);
+        let _ =
+            writeln!(out, "<line x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{}\" stroke=\"#333\"/>", self.height - BOTTOM);
         for v in nice_ticks(self.y.0, self.y.1, 5) {
             let y = self.py(v);
             let _ = writeln!(
@@ -309,7 +312,7 @@ fn nice_step(rough: f64) -> f64 {
 
 /// A number for a tick label: no trailing zeros.
 fn number(v: f64) -> String {
-    let s = format!("{:.3}", v);
+    let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" { "0".to_owned() } else { s.to_owned() }
 }
@@ -415,7 +418,8 @@ fn throughput(out: &mut String, r: &RunResult) {
     for (hour, (released, referred)) in &hours {
         let x0 = axes.px(*hour as f64 * 3600.0) + 4.0;
         let w = axes.px((*hour + 1) as f64 * 3600.0) - x0 - 4.0;
-        let title = format!("{}: {released} released, {referred} referred", clock(*hour as f64 * 3600.0)[..5].to_owned());
+        let title =
+            format!("{}: {released} released, {referred} referred", clock(*hour as f64 * 3600.0)[..5].to_owned());
         for (from, count, fill) in [(0, *released, RELEASE), (*released, *referred, REFER)] {
             if count == 0 {
                 continue;
@@ -527,22 +531,18 @@ fn transactions(out: &mut String, r: &RunResult) {
             value
         );
     }
-    let ticks: Vec<(f64, String)> = nice_ticks(0.0, bins as f64 * bin, 10).into_iter().map(|v| (v, number(v))).collect();
+    let ticks: Vec<(f64, String)> =
+        nice_ticks(0.0, bins as f64 * bin, 10).into_iter().map(|v| (v, number(v))).collect();
     axes.x_axis(out, &ticks, "transaction time at the gate, seconds (admission to the gate idle again)");
     out.push_str("</svg>\n");
-    let _ = writeln!(
-        out,
-        "<p>{} transactions: p50 {:.1} s, p95 {:.1} s, max {:.1} s.</p>",
-        times.len(),
-        p50,
-        p95,
-        max
-    );
+    let _ = writeln!(out, "<p>{} transactions: p50 {:.1} s, p95 {:.1} s, max {:.1} s.</p>", times.len(), p50, p95, max);
 }
 
 fn gates(out: &mut String, r: &RunResult) {
-    out.push_str("<h2>Gates</h2>\n<table>\n<tr><th>gate</th><th>travellers</th><th>released</th><th>referred</th>\
-                  <th>busy</th><th>device faults</th></tr>\n");
+    out.push_str(
+        "<h2>Gates</h2>\n<table>\n<tr><th>gate</th><th>travellers</th><th>released</th><th>referred</th>\
+                  <th>busy</th><th>device faults</th></tr>\n",
+    );
     for g in &r.gates {
         let faults = if g.faults.is_empty() { "none".to_owned() } else { g.faults.join("; ") };
         let _ = writeln!(
@@ -590,9 +590,11 @@ fn records(out: &mut String, r: &RunResult) {
 }
 
 fn travellers(out: &mut String, r: &RunResult) {
-    out.push_str("<h2>Travellers</h2>\n<table>\n<tr><th>#</th><th>case</th><th>truth</th><th>papers</th>\
+    out.push_str(
+        "<h2>Travellers</h2>\n<table>\n<tr><th>#</th><th>case</th><th>truth</th><th>papers</th>\
                   <th>arrived</th><th>gate</th><th>waited</th><th>transaction</th><th>decision</th><th>reasons</th>\
-                  <th>record</th></tr>\n");
+                  <th>record</th></tr>\n",
+    );
     for t in &r.travellers {
         let case = match (&t.label, t.as_expected) {
             (Some(l), Some(true)) => format!("{} <span class=\"pass\">as expected</span>", esc(l)),

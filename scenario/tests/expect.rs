@@ -67,16 +67,19 @@ fn a_run_that_meets_every_expectation_passes() {
     let r = checked(good());
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
     let whats: Vec<&str> = r.expectations.iter().map(|e| e.what.as_str()).collect();
-    assert_eq!(whats, [
-        "released",
-        "fraud_referred",
-        "genuine_referred",
-        "queue_p95_minutes",
-        "transaction_p50_seconds",
-        "records_verify",
-        "traveller 3 (forged)",
-        "traveller 7 (citizen)",
-    ]);
+    assert_eq!(
+        whats,
+        [
+            "released",
+            "fraud_referred",
+            "genuine_referred",
+            "queue_p95_minutes",
+            "transaction_p50_seconds",
+            "records_verify",
+            "traveller 3 (forged)",
+            "traveller 7 (citizen)",
+        ]
+    );
     // Shares are over generated travellers only: 3 of 5 released.
     assert!(r.expectations[0].actual.starts_with("0.6 (3 of 5"), "{:?}", r.expectations[0]);
     assert_eq!(r.travellers[2].as_expected, Some(true));
@@ -133,7 +136,8 @@ fn each_statistical_bound_can_fail() {
 
 #[test]
 fn nothing_to_measure_is_a_failure_not_a_pass() {
-    let r = checked(run(vec![outcome(1, Some("forged"), "photo-substitution", Refer, &["document.forged_or_altered"])]));
+    let r =
+        checked(run(vec![outcome(1, Some("forged"), "photo-substitution", Refer, &["document.forged_or_altered"])]));
     assert!(!passed(&r, "released"));
     assert!(r.expectations[0].actual.contains("nothing to measure"), "{:?}", r.expectations[0]);
     let missing = r.expectations.iter().find(|e| e.what == "traveller (citizen)").expect("the missing traveller");
@@ -149,18 +153,22 @@ fn a_failed_traveller_names_the_traveller_and_both_decisions_with_reasons() {
     let r = checked(released);
     assert_eq!(r.travellers[2].as_expected, Some(false));
     let f = failures(&r);
-    assert_eq!(f, [
-        "traveller 3 (forged): expected refer (reasons starting with: document.forged_or_altered); got release (no reasons)"
-    ]);
+    assert_eq!(
+        f,
+        [
+            "traveller 3 (forged): expected refer (reasons starting with: document.forged_or_altered); got release (no reasons)"
+        ]
+    );
 
     // Right decision, wrong reason: a reason is a prefix of the verdict's rule, not merely any referral.
     let mut other_reason = good();
     other_reason.travellers[2].reasons = vec!["document.expired".to_owned()];
     let r = checked(other_reason);
-    assert_eq!(failures(&r), [
-        "traveller 3 (forged): expected refer (reasons starting with: document.forged_or_altered); got refer \
-         (reasons: document.expired)"
-    ]);
+    assert_eq!(
+        failures(&r),
+        ["traveller 3 (forged): expected refer (reasons starting with: document.forged_or_altered); got refer \
+         (reasons: document.expired)"]
+    );
 
     // Not processed at all.
     let mut lost = good();

@@ -68,13 +68,20 @@ fn toml_syntax_and_shape_errors_name_the_field() {
 
 #[test]
 fn shares_are_from_0_to_1_and_add_up_to_at_most_1() {
-    check(&with("share = 0.1", "share = 1.5"), "arrivals.share", ErrorKind::InvalidValue, "share = 1.5", &[
-        "from 0 to 1",
-        "1.5",
-    ]);
-    check(&with("impostors = 0.01", "impostors = -0.1"), "population.impostors", ErrorKind::InvalidValue, "impostors", &[
-        "from 0 to 1",
-    ]);
+    check(
+        &with("share = 0.1", "share = 1.5"),
+        "arrivals.share",
+        ErrorKind::InvalidValue,
+        "share = 1.5",
+        &["from 0 to 1", "1.5"],
+    );
+    check(
+        &with("impostors = 0.01", "impostors = -0.1"),
+        "population.impostors",
+        ErrorKind::InvalidValue,
+        "impostors",
+        &["from 0 to 1"],
+    );
     check(
         &with("impostors = 0.01", "impostors = 0.99"),
         "population.impostors",
@@ -86,11 +93,13 @@ fn shares_are_from_0_to_1_and_add_up_to_at_most_1() {
 
 #[test]
 fn the_window_runs_forwards() {
-    check(&with("until = \"10:00\"", "until = \"08:00\""), "arrivals.until", ErrorKind::InvalidValue, "until =", &[
-        "after `from`",
-        "09:00:00",
-        "08:00:00",
-    ]);
+    check(
+        &with("until = \"10:00\"", "until = \"08:00\""),
+        "arrivals.until",
+        ErrorKind::InvalidValue,
+        "until =",
+        &["after `from`", "09:00:00", "08:00:00"],
+    );
     check(&with("from = \"09:00\"", "from = \"9am\""), "arrivals.from", ErrorKind::InvalidValue, "9am", &["HH:MM"]);
     check(&with("from = \"09:00\"", "from = \"25:00\""), "arrivals.from", ErrorKind::InvalidValue, "25:00", &["HH:MM"]);
     check(&with("limit = 20", "limit = 0"), "arrivals.limit", ErrorKind::InvalidValue, "limit = 0", &["at least 1"]);
@@ -112,17 +121,28 @@ fn fault_specs_are_checked_with_the_simulators_own_grammar() {
     let gate = |key: &str, spec: &str| with("gates = 2\n", &format!("[[gate]]\n{key} = [\"ok\", \"{spec}\"]\n"));
     // The first spec of each list is fine; the second is broken.
     let fine = |text: String| text.replacen("\"ok\"", "\"flip:p=0.001\"", 1);
-    let e = check(&fine(gate("reader_faults", "melt")), "gate[0].reader_faults[1]", ErrorKind::InvalidValue, "melt", &[
-        "rte-bad-bcc",
-        "close",
-    ]);
+    let e = check(
+        &fine(gate("reader_faults", "melt")),
+        "gate[0].reader_faults[1]",
+        ErrorKind::InvalidValue,
+        "melt",
+        &["rte-bad-bcc", "close"],
+    );
     assert_eq!(e.column, 34, "the broken spec, not the list: {e}");
-    check(&fine(gate("gate_io_faults", "close:at=soon")), "gate[0].gate_io_faults[1]", ErrorKind::InvalidValue, "soon", &[
-        "at",
-    ]);
-    check(&fine(gate("scanner_faults", "close:at=soon")), "gate[0].scanner_faults[1]", ErrorKind::InvalidValue, "soon", &[
-        "at",
-    ]);
+    check(
+        &fine(gate("gate_io_faults", "close:at=soon")),
+        "gate[0].gate_io_faults[1]",
+        ErrorKind::InvalidValue,
+        "soon",
+        &["at"],
+    );
+    check(
+        &fine(gate("scanner_faults", "close:at=soon")),
+        "gate[0].scanner_faults[1]",
+        ErrorKind::InvalidValue,
+        "soon",
+        &["at"],
+    );
     let chip = with("specimen_index = 3", "specimen_index = 3\nchip_faults = [\"mute:at=0\", \"melt\"]");
     check(&chip, "traveller[0].chip_faults[1]", ErrorKind::InvalidValue, "melt", &["wrong-mac", "mute"]);
     // Every kind of each list is accepted: the device's own and the line's.
@@ -138,10 +158,13 @@ fn fault_specs_are_checked_with_the_simulators_own_grammar() {
 
 #[test]
 fn crafted_travellers_arrive_inside_the_window_with_known_names() {
-    check(&with("at = \"09:30\"", "at = \"11:30\""), "traveller[0].at", ErrorKind::InvalidValue, "11:30", &[
-        "inside the arrivals window",
-        "09:00:00 to 10:00:00",
-    ]);
+    check(
+        &with("at = \"09:30\"", "at = \"11:30\""),
+        "traveller[0].at",
+        ErrorKind::InvalidValue,
+        "11:30",
+        &["inside the arrivals window", "09:00:00 to 10:00:00"],
+    );
     check(
         &with("specimen = \"photo-substitution\"", "specimen = \"photoshop\""),
         "traveller[0].specimen",
@@ -201,10 +224,13 @@ fn expected_reasons_are_rules_of_the_rule_file() {
 
 #[test]
 fn the_rule_file_must_exist_and_its_errors_come_through_with_its_own_place() {
-    check(&with("rules/mongolia.toml", "rules/nowhere.toml"), "rules", ErrorKind::InvalidValue, "rules =", &[
-        "nowhere.toml",
-        "scenario's folder",
-    ]);
+    check(
+        &with("rules/mongolia.toml", "rules/nowhere.toml"),
+        "rules",
+        ErrorKind::InvalidValue,
+        "rules =",
+        &["nowhere.toml", "scenario's folder"],
+    );
     let dir = khil_test_support::temp_dir("scenario-rules");
     let shipped = std::fs::read_to_string(scenarios_dir().join("rules/mongolia.toml")).unwrap();
     let broken = shipped.replacen("under_age = 18", "under_age = \"eighteen\"", 1);
@@ -229,9 +255,13 @@ fn expectation_bounds_are_ranges() {
         "released =",
         &["`min` (0.9) not above `max` (0.5)"],
     );
-    check(&with("released = { min = 0.5 }", "released = {}"), "expect.released", ErrorKind::InvalidValue, "released =", &[
-        "min",
-    ]);
+    check(
+        &with("released = { min = 0.5 }", "released = {}"),
+        "expect.released",
+        ErrorKind::InvalidValue,
+        "released =",
+        &["min"],
+    );
     check(
         &with("released = { min = 0.5 }", "released = { max = 2 }"),
         "expect.released.max",
@@ -251,10 +281,20 @@ fn expectation_bounds_are_ranges() {
 #[test]
 fn incidents_take_their_own_keys() {
     let power = |body: &str| with("[expect]", &format!("[[incident]]\n{body}\n\n[expect]"));
-    check(&power("kind = \"flood\""), "incident[0].kind", ErrorKind::InvalidValue, "flood", &["power-cut", "central-down"]);
-    check(&power("kind = \"power-cut\"\nat = \"09:10\""), "incident[0].seconds", ErrorKind::MissingField, "[[incident]]", &[
-        "seconds",
-    ]);
+    check(
+        &power("kind = \"flood\""),
+        "incident[0].kind",
+        ErrorKind::InvalidValue,
+        "flood",
+        &["power-cut", "central-down"],
+    );
+    check(
+        &power("kind = \"power-cut\"\nat = \"09:10\""),
+        "incident[0].seconds",
+        ErrorKind::MissingField,
+        "[[incident]]",
+        &["seconds"],
+    );
     check(
         &power("kind = \"power-cut\"\nat = \"09:10\"\nseconds = 5\nfrom = \"08:59\""),
         "incident[0].from",

@@ -50,7 +50,7 @@ proptest! {
         );
         let s = khil_scenario::file::parse("p.toml", &scenarios_dir(), &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!((s.arrivals.from, s.arrivals.until), (f64::from(from), f64::from(until)));
-        prop_assert_eq!(s.arrivals.share, share);
+        prop_assert_eq!(s.arrivals.share.to_bits(), share.to_bits(), "exactly the share written");
         prop_assert_eq!(s.arrivals.limit, Some(limit));
         prop_assert_eq!(s.desk.officers, officers);
         prop_assert_eq!(s.expect.released.and_then(|b| b.min), Some(min));

@@ -106,7 +106,11 @@ fn the_report_is_self_contained_with_every_section_and_plot() {
     assert!(gantt.contains(">09:00<"), "time ticks: {gantt}");
     // The histogram marks p50 and p95; the summary counts per truth class.
     assert!(page.contains("p50 12.0 s"), "transaction p50 marked");
-    assert!(page.contains("<th>watchlist:wanted</th><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">1</td>"));
+    assert!(
+        page.contains(
+            "<th>watchlist:wanted</th><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">1</td>"
+        )
+    );
 }
 
 #[test]
@@ -156,7 +160,10 @@ fn the_plots_are_laid_out_in_a_browser() {
     let plots: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
     eprintln!("{plots:#?}");
     let labels: Vec<&str> = plots.iter().map(|p| p["label"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["per-gate timeline", "throughput per hour", "queue lengths over time", "transaction-time distribution"]);
+    assert_eq!(
+        labels,
+        ["per-gate timeline", "throughput per hour", "queue lengths over time", "transaction-time distribution"]
+    );
     for p in &plots {
         let (w, h) = (p["w"].as_f64().unwrap(), p["h"].as_f64().unwrap());
         assert!((990.0..=1010.0).contains(&w) && h >= 70.0, "{p}: not laid out at its size");

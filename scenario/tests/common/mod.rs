@@ -99,11 +99,7 @@ pub(crate) fn outcome(
 
 /// A run of `travellers` at zamiin-uud, 09:00-10:00, two gates.
 pub(crate) fn run(travellers: Vec<TravellerOutcome>) -> RunResult {
-    let queue = travellers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| QueueSample { at: t.arrived, length: i % 3 })
-        .collect();
+    let queue = travellers.iter().enumerate().map(|(i, t)| QueueSample { at: t.arrived, length: i % 3 }).collect();
     RunResult {
         scenario: "test".to_owned(),
         description: "a hand-built run".to_owned(),
