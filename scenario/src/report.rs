@@ -77,6 +77,7 @@ const REFER: &str = "#e08a00";
 const NOT_PROCESSED: &str = "#9e9e9e";
 const GATE_QUEUE: &str = "#1f6fb2";
 const DESK_QUEUE: &str = "#8e3fb0";
+const INCIDENT: &str = "#c62828";
 
 fn colour(decision: DecisionWord) -> &'static str {
     match decision {
@@ -376,9 +377,28 @@ fn gantt(out: &mut String, r: &RunResult) {
             );
         }
     }
+    incident_marks(out, &axes, r);
     axes.x_axis(out, &ticks, "time of day");
     out.push_str("</svg>\n");
-    legend(out, &[(RELEASE, "released"), (REFER, "referred"), (NOT_PROCESSED, "not processed")]);
+    legend(
+        out,
+        &[(RELEASE, "released"), (REFER, "referred"), (NOT_PROCESSED, "not processed"), (INCIDENT, "incident")],
+    );
+}
+
+/// A dashed vertical line at each incident, its text in the hover title.
+fn incident_marks(out: &mut String, axes: &Axes, r: &RunResult) {
+    for i in r.incidents.iter().filter(|i| (axes.x.0..=axes.x.1).contains(&i.at)) {
+        let x = axes.px(i.at);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{INCIDENT}\" stroke-width=\"2\" \
+             stroke-dasharray=\"6 3\"><title>{} {}</title></line>",
+            axes.height - BOTTOM,
+            clock(i.at),
+            esc(&i.what)
+        );
+    }
 }
 
 fn traveller_title(t: &TravellerOutcome) -> String {
@@ -396,35 +416,43 @@ fn traveller_title(t: &TravellerOutcome) -> String {
     s
 }
 
+/// Travellers out of a gate, as a rate per hour: in hourly bars over a long run, in quarter-hour bars (times
+/// four) over a run of three hours or less, where hourly bars would be one or two.
 fn throughput(out: &mut String, r: &RunResult) {
-    let mut hours: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+    let (from, until) = time_range(r);
+    let bucket = if until - from > 3.0 * 3600.0 { 3600.0 } else { 900.0 };
+    let per_hour = 3600.0 / bucket;
+    let mut buckets: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
     for t in &r.travellers {
         let Some(left) = t.left_gate else { continue };
-        let entry = hours.entry((left / 3600.0).floor() as i64).or_default();
+        let entry = buckets.entry((left / bucket).floor() as i64).or_default();
         match t.decision {
             DecisionWord::Release => entry.0 += 1,
             _ => entry.1 += 1,
         }
     }
-    if hours.is_empty() {
+    let (Some(first), Some(last)) = (buckets.keys().next().copied(), buckets.keys().last().copied()) else {
         out.push_str("<p class=\"muted\">Nobody left a gate.</p>\n");
         return;
-    }
-    let (first, last) = (*hours.keys().next().unwrap_or(&0), *hours.keys().last().unwrap_or(&0));
-    let top = hours.values().map(|(a, b)| a + b).max().unwrap_or(1).max(1) as f64;
-    let axes = Axes { height: 260.0, x: (first as f64 * 3600.0, (last + 1) as f64 * 3600.0), y: (0.0, top * 1.1) };
+    };
+    let top = buckets.values().map(|(a, b)| a + b).max().unwrap_or(1).max(1) as f64 * per_hour;
+    let start = |b: i64| b as f64 * bucket;
+    let axes = Axes { height: 260.0, x: (start(first), start(last + 1)), y: (0.0, top * 1.1) };
     axes.open(out, "throughput per hour");
-    axes.y_axis(out, "travellers out of a gate");
-    for (hour, (released, referred)) in &hours {
-        let x0 = axes.px(*hour as f64 * 3600.0) + 4.0;
-        let w = axes.px((*hour + 1) as f64 * 3600.0) - x0 - 4.0;
-        let title =
-            format!("{}: {released} released, {referred} referred", clock(*hour as f64 * 3600.0)[..5].to_owned());
-        for (from, count, fill) in [(0, *released, RELEASE), (*released, *referred, REFER)] {
+    axes.y_axis(out, "travellers per hour");
+    for (b, (released, referred)) in &buckets {
+        let x0 = axes.px(start(*b)) + 2.0;
+        let w = axes.px(start(b + 1)) - x0 - 2.0;
+        let title = format!(
+            "{} to {}: {released} released, {referred} referred",
+            &clock(start(*b))[..5],
+            &clock(start(b + 1))[..5]
+        );
+        for (below, count, fill) in [(0, *released, RELEASE), (*released, *referred, REFER)] {
             if count == 0 {
                 continue;
             }
-            let (y1, y0) = (axes.py((from + count) as f64), axes.py(from as f64));
+            let (y1, y0) = (axes.py((below + count) as f64 * per_hour), axes.py(below as f64 * per_hour));
             let _ = writeln!(
                 out,
                 "<rect x=\"{x0:.1}\" y=\"{y1:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{}</title></rect>",
@@ -434,9 +462,9 @@ fn throughput(out: &mut String, r: &RunResult) {
             );
         }
     }
-    let ticks: Vec<(f64, String)> =
-        (first..=last + 1).map(|h| (h as f64 * 3600.0, clock(h as f64 * 3600.0)[..5].to_owned())).collect();
-    axes.x_axis(out, &ticks, "hour of the day (travellers counted when they leave the gate)");
+    let ticks: Vec<(f64, String)> = (first..=last + 1).map(|b| (start(b), clock(start(b))[..5].to_owned())).collect();
+    let what = if bucket < 3600.0 { "quarter hours, as a rate per hour" } else { "hours" };
+    axes.x_axis(out, &ticks, &format!("time of day ({what}; travellers counted when they leave the gate)"));
     out.push_str("</svg>\n");
     legend(out, &[(RELEASE, "released"), (REFER, "referred")]);
 }
@@ -458,9 +486,17 @@ fn queues(out: &mut String, r: &RunResult) {
             );
         }
     }
+    incident_marks(out, &axes, r);
     axes.x_axis(out, &time_ticks(axes.x.0, axes.x.1), "time of day");
     out.push_str("</svg>\n");
-    legend(out, &[(GATE_QUEUE, "waiting for a gate"), (DESK_QUEUE, "waiting at or seen by the officers' desk")]);
+    legend(
+        out,
+        &[
+            (GATE_QUEUE, "waiting for a gate"),
+            (DESK_QUEUE, "waiting at or seen by the officers' desk"),
+            (INCIDENT, "incident"),
+        ],
+    );
     let waits: Vec<f64> = r.travellers.iter().map(|t| t.waited / 60.0).collect();
     if !waits.is_empty() {
         let within = waits.iter().filter(|w| **w <= 5.0).count() as f64 / waits.len() as f64;
