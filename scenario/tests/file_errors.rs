@@ -318,3 +318,99 @@ fn an_unreadable_file_is_named() {
     assert_eq!((e.kind, e.line), (ErrorKind::Unreadable, 0));
     assert!(e.to_string().contains("none.toml: cannot read it"), "{e}");
 }
+
+#[test]
+fn unknown_names_are_refused_with_the_allowed_ones() {
+    check(
+        &with("profile = \"zamiin-uud\"", "profile = \"ulaanbaatar\""),
+        "arrivals.profile",
+        ErrorKind::InvalidValue,
+        "ulaanbaatar",
+        &["`airport`, `zamiin-uud`, `altanbulag`", "`ulaanbaatar`"],
+    );
+    // Without a profile, the point's name must be one.
+    let unnamed = with("profile = \"zamiin-uud\"\n", "").replacen("name = \"zamiin-uud\"", "name = \"sukhbaatar\"", 1);
+    check(&unnamed, "arrivals.profile", ErrorKind::MissingField, "[arrivals]", &["`sukhbaatar`", "`altanbulag`"]);
+    check(
+        &with("photo-substitution = 0.02", "photo-swap = 0.02"),
+        "population.fraud.photo-swap",
+        ErrorKind::InvalidValue,
+        "photo-swap",
+        &["photo-substitution", "stolen-blank"],
+    );
+    // `genuine` is a class of the catalogue but not a fraud: the rest of the population is genuine.
+    check(
+        &with("photo-substitution = 0.02", "genuine = 0.02"),
+        "population.fraud.genuine",
+        ErrorKind::InvalidValue,
+        "genuine = 0.02",
+        &["a fraud class"],
+    );
+    check(
+        &with("watchlist = { wanted = 0.01 }", "watchlist = { terrorist = 0.01 }"),
+        "population.watchlist.terrorist",
+        ErrorKind::InvalidValue,
+        "terrorist",
+        &["`wanted` or `trafficking-suspect`"],
+    );
+    check(
+        &with("watchlisted = \"trafficking-suspect\"", "watchlisted = \"smuggler\""),
+        "traveller[1].watchlisted",
+        ErrorKind::InvalidValue,
+        "smuggler",
+        &["`wanted` or `trafficking-suspect`"],
+    );
+    check(
+        &with("finger_quality = \"mixed\"", "finger_quality = \"poor\""),
+        "population.finger_quality",
+        ErrorKind::InvalidValue,
+        "poor",
+        &["`good` or `mixed`"],
+    );
+    check(
+        &with("finger = 12", "finger = \"left\""),
+        "traveller[1].finger",
+        ErrorKind::InvalidValue,
+        "left",
+        &["`own`, `none`"],
+    );
+}
+
+#[test]
+fn keys_that_exclude_each_other_are_named() {
+    check(
+        &with("specimen_index = 3", "specimen_index = 3\npopulation = 5"),
+        "traveller[0].papers",
+        ErrorKind::Conflict,
+        "[[traveller]]",
+        &["one of `papers`, `population` or `specimen`"],
+    );
+    check(
+        &with("papers = \"child-citizen\"", "papers = \"child-citizen\"\nentered_days_ago = 3"),
+        "traveller[1].entered_days_ago",
+        ErrorKind::Conflict,
+        "entered_days_ago",
+        &["only for travellers leaving"],
+    );
+    check(
+        &with("behaviour = \"slow\"", "behaviour = \"slow\"\nobstruct_seconds = 4"),
+        "traveller[1].obstruct_seconds",
+        ErrorKind::Conflict,
+        "obstruct_seconds",
+        &["obstructs-entry"],
+    );
+    check(
+        &with("behaviour = \"slow\"", "reasons = [\"minors.alone\"]"),
+        "traveller[1].reasons",
+        ErrorKind::Conflict,
+        "minors.alone",
+        &["only with `expect`"],
+    );
+    check(
+        &with("officers = 3", "officers = 3\np90_minutes = 1"),
+        "desk.p90_minutes",
+        ErrorKind::InvalidValue,
+        "p90",
+        &["not below the median"],
+    );
+}
