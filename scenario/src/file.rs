@@ -12,6 +12,7 @@ use khil_clearance::rules::{Direction, Rules, RulesError};
 use khil_clearance::tomlfile::{self, TomlErrorKind};
 use khil_clearance::traffic;
 use khil_sim_docreader::{FraudClass, ParameterSpace, ReaderFault};
+use khil_sim_fingerprint::DeviceFault;
 use khil_sim_gate::{Behaviour, Flap};
 use khil_sim_mrtd::faults::ChipFault;
 use serde::Deserialize;
@@ -391,13 +392,8 @@ impl Validator<'_> {
                     let reader_faults = self.faults(&field, "reader_faults", &g.reader_faults, |s| {
                         with_line_faults(s, s.parse::<ReaderFault>().map(drop))
                     })?;
-                    // The scanner's own faults (`khil sim fingerprint --fault`: hang, busy, ...) are the module
-                    // simulator's to parse when the gate is stood up; line faults are checked here.
                     let scanner_faults = self.faults(&field, "scanner_faults", &g.scanner_faults, |s| {
-                        match s.parse::<khil_link::fault::Fault>() {
-                            Err(e) if e.part != "kind" => Err(e.to_string()),
-                            _ => Ok(()),
-                        }
+                        with_line_faults(s, s.parse::<DeviceFault>().map(drop))
                     })?;
                     let gate_io_faults = self.faults(&field, "gate_io_faults", &g.gate_io_faults, |s| {
                         s.parse::<khil_link::fault::Fault>().map(drop).map_err(|e| e.to_string())
@@ -1033,7 +1029,8 @@ impl Validator<'_> {
     }
 }
 
-/// A reader fault spec is the reader's own (`rte-bad-bcc`) or a line fault of its link (`flip:p=0.001`).
+/// A reader's or scanner's fault spec is the device's own (`rte-bad-bcc`, `hang:at=3`) or a line fault of its link
+/// (`flip:p=0.001`).
 fn with_line_faults(spec: &str, own: Result<(), khil_link::fault::FaultSpecError>) -> Result<(), String> {
     let Err(own) = own else { return Ok(()) };
     match spec.parse::<khil_link::fault::Fault>() {

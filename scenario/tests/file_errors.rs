@@ -143,6 +143,13 @@ fn fault_specs_are_checked_with_the_simulators_own_grammar() {
         "soon",
         &["at"],
     );
+    check(
+        &fine(gate("scanner_faults", "hnag:at=3")),
+        "gate[0].scanner_faults[1]",
+        ErrorKind::InvalidValue,
+        "hnag",
+        &["hang, busy", "close"],
+    );
     let chip = with("specimen_index = 3", "specimen_index = 3\nchip_faults = [\"mute:at=0\", \"melt\"]");
     check(&chip, "traveller[0].chip_faults[1]", ErrorKind::InvalidValue, "melt", &["wrong-mac", "mute"]);
     // Every kind of each list is accepted: the device's own and the line's.
