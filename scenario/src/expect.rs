@@ -5,10 +5,12 @@
 
 use khil_clearance::traffic::quantile;
 
-use crate::model::{Bounds, DecisionWord, ExpectationResult, RunResult, Scenario, TravellerOutcome};
+use crate::file::clock;
+use crate::model::{Bounds, DecisionWord, ExpectationResult, Incident, RunResult, Scenario, TravellerOutcome};
 
-/// Fills `result.expectations` (statistical ones first, in the file's order, then one per crafted traveller with
-/// an expectation) and each crafted traveller's `as_expected`. Crafted travellers are matched by label.
+/// Fills `result.expectations` (statistical ones first, in the file's order, then one per incident: it was played,
+/// then one per crafted traveller with an expectation) and each crafted traveller's `as_expected`. Crafted
+/// travellers are matched by label; an incident by the run's log of it within a second of its start.
 pub fn check(scenario: &Scenario, result: &mut RunResult) {
     let mut checked = Vec::new();
     let generated: Vec<&TravellerOutcome> = result.travellers.iter().filter(|t| t.label.is_none()).collect();
@@ -62,6 +64,28 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
             actual,
             passed,
         });
+    }
+
+    // Every incident of the scenario must have been played: the run logs one at its start.
+    for incident in &scenario.incidents {
+        let (what, expected, at) = match *incident {
+            Incident::PowerCut { at, seconds } => {
+                (format!("power cut at {}", clock(at)), format!("played: power off for {seconds} s"), at)
+            }
+            Incident::CentralDown { from, until } => (
+                format!("central link down at {}", clock(from)),
+                format!("played: the central link down until {}", clock(until)),
+                from,
+            ),
+        };
+        let logged: Vec<&str> =
+            result.incidents.iter().filter(|i| (i.at - at).abs() <= 1.0).map(|i| i.what.as_str()).collect();
+        let (actual, passed) = if logged.is_empty() {
+            ("no incident logged at that time".to_owned(), false)
+        } else {
+            (format!("logged: {}", logged.join("; ")), true)
+        };
+        checked.push(ExpectationResult { what, expected, actual, passed });
     }
 
     for crafted in &scenario.crafted {

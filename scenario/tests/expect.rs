@@ -176,3 +176,32 @@ fn a_failed_traveller_names_the_traveller_and_both_decisions_with_reasons() {
     let r = checked(lost);
     assert_eq!(failures(&r), ["traveller 7 (citizen): expected release; got not-processed (no reasons)"]);
 }
+
+#[test]
+fn every_incident_must_have_been_played() {
+    let text = SCENARIO.replace(
+        "[expect]",
+        "[[incident]]\nkind = \"power-cut\"\nat = \"09:20\"\nseconds = 90\n\n[[incident]]\nkind = \"central-down\"\n\
+         from = \"09:30\"\nuntil = \"12:00\"\n\n[expect]",
+    );
+    let scenario =
+        khil_scenario::file::parse("incidents.toml", &scenarios_dir(), &text).unwrap_or_else(|e| panic!("{e}"));
+    let mut ignored = good();
+    check(&scenario, &mut ignored);
+    let failed = failures(&ignored);
+    assert_eq!(
+        failed,
+        [
+            "power cut at 09:20:00: expected played: power off for 90 s; got no incident logged at that time",
+            "central link down at 09:30:00: expected played: the central link down until 12:00:00; got no incident logged at \
+         that time",
+        ]
+    );
+    let mut played = good();
+    played.incidents = vec![
+        khil_scenario::IncidentLog { at: 9.0 * 3600.0 + 20.0 * 60.0, what: "power cut".to_owned() },
+        khil_scenario::IncidentLog { at: 9.5 * 3600.0 + 0.5, what: "central link down".to_owned() },
+    ];
+    check(&scenario, &mut played);
+    assert!(failures(&played).is_empty(), "{:?}", failures(&played));
+}
