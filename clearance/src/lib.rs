@@ -7,4 +7,5 @@ pub mod flow;
 pub mod gate;
 pub mod records;
 pub mod rules;
+pub mod tomlfile;
 pub mod traffic;

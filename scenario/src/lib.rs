@@ -11,7 +11,10 @@
 //! This crate ties the clearance flow (`khil-clearance`, which knows drivers only) to the simulated world
 //! (`khil-sim-point`): the flow never learns it is simulated.
 
+pub mod expect;
+pub mod file;
 pub mod model;
+pub mod report;
 pub mod run;
 
 pub use model::*;

@@ -105,6 +105,8 @@ pub struct CraftedTraveller {
     pub papers: Papers,
     pub finger: Finger,
     pub behaviour: Behaviour,
+    /// Faults of their document's chip (`khil sim mrtd --fault` grammar, `mute:at=0`: a chip that will not open).
+    pub chip_faults: Vec<String>,
     /// Their finger is on a watchlist with this hit class.
     pub watchlisted: Option<String>,
     /// For a traveller leaving: the day they entered, days before the scenario's day (the point's systems know).

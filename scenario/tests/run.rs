@@ -32,6 +32,7 @@ fn crafted(
         papers,
         finger,
         behaviour: Behaviour::Normal,
+        chip_faults: Vec::new(),
         watchlisted: None,
         entered_days_ago: None,
         expect: Some(TravellerExpectation {

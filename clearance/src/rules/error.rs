@@ -3,8 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use crate::tomlfile::{self, TomlErrorKind, TomlProblem};
 
 /// What is wrong with a rule file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,28 +50,19 @@ impl fmt::Display for RulesError {
     }
 }
 
-/// The text being loaded, to turn byte offsets into lines and errors.
+/// The rule file being loaded: [`tomlfile::Source`]'s positions and key paths, with errors as [`RulesError`].
 pub(crate) struct Source<'a> {
     pub(crate) file: &'a str,
     pub(crate) text: &'a str,
 }
 
 impl Source<'_> {
-    /// 1-based line and column of a byte offset.
-    pub(crate) fn position(&self, offset: usize) -> (u32, u32) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX))
+    fn toml(&self) -> tomlfile::Source<'_> {
+        tomlfile::Source { file: self.file, text: self.text }
     }
 
     pub(crate) fn line(&self, span: &Range<usize>) -> u32 {
-        self.position(span.start).0
+        self.toml().line(span)
     }
 
     pub(crate) fn error(
@@ -82,89 +72,20 @@ impl Source<'_> {
         kind: ErrorKind,
         problem: impl Into<String>,
     ) -> RulesError {
-        let (line, column) = self.position(span.start);
+        let (line, column) = self.toml().position(span.start);
         RulesError { file: self.file.to_owned(), line, column, field: field.into(), kind, problem: problem.into() }
     }
 
     /// A TOML or serde error, with the key path found from its span.
     pub(crate) fn toml_error(&self, error: &toml::de::Error) -> RulesError {
-        // serde names Rust types; a rule file's author knows TOML's.
-        let message = error.message().trim().replace("expected i64", "expected an integer");
-        let span = error.span().unwrap_or(0..0);
-        let Ok(document) = DeTable::parse(self.text) else {
-            return self.error(&span, "(document)", ErrorKind::Syntax, format!("not TOML: {message}"));
+        let TomlProblem { line, column, field, kind, message } = self.toml().toml_error(error);
+        let kind = match kind {
+            TomlErrorKind::Syntax => ErrorKind::Syntax,
+            TomlErrorKind::UnknownField => ErrorKind::UnknownField,
+            TomlErrorKind::MissingField => ErrorKind::MissingField,
+            TomlErrorKind::WrongType => ErrorKind::WrongType,
+            TomlErrorKind::InvalidValue => ErrorKind::InvalidValue,
         };
-        let mut path = Vec::new();
-        find_path(document.get_ref(), span.start, &mut path);
-        let (kind, named) = classify(&message);
-        // A missing field's error spans the table it is missing from; the field is the one named.
-        if let Some(name) = named.filter(|_| kind == ErrorKind::MissingField) {
-            path.push(name);
-        }
-        let field = if path.is_empty() { "(document)".to_owned() } else { join(&path) };
-        self.error(&span, field, kind, message)
+        RulesError { file: self.file.to_owned(), line, column, field, kind, problem: message }
     }
-}
-
-fn classify(message: &str) -> (ErrorKind, Option<String>) {
-    let named = message.split('`').nth(1).map(str::to_owned);
-    let kind = if message.starts_with("unknown field") {
-        ErrorKind::UnknownField
-    } else if message.starts_with("missing field") {
-        ErrorKind::MissingField
-    } else if message.starts_with("invalid type") {
-        ErrorKind::WrongType
-    } else {
-        ErrorKind::InvalidValue
-    };
-    (kind, named)
-}
-
-fn join(path: &[String]) -> String {
-    let mut out = String::new();
-    for part in path {
-        if !part.starts_with('[') && !out.is_empty() {
-            out.push('.');
-        }
-        out.push_str(part);
-    }
-    out
-}
-
-/// The key path to the deepest key or value containing `offset`.
-fn find_path(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) -> bool {
-    for (key, value) in table {
-        if contains(&key.span(), offset) {
-            path.push(key.get_ref().to_string());
-            return true;
-        }
-        path.push(key.get_ref().to_string());
-        if descend(value, offset, path) {
-            return true;
-        }
-        path.pop();
-    }
-    false
-}
-
-fn descend(value: &Spanned<DeValue<'_>>, offset: usize, path: &mut Vec<String>) -> bool {
-    let inside = contains(&value.span(), offset);
-    match value.get_ref() {
-        DeValue::Table(table) => find_path(table, offset, path) || inside,
-        DeValue::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(format!("[{i}]"));
-                if descend(item, offset, path) {
-                    return true;
-                }
-                path.pop();
-            }
-            inside
-        }
-        _ => inside,
-    }
-}
-
-fn contains(span: &Range<usize>, offset: usize) -> bool {
-    span.start <= offset && offset < span.end.max(span.start + 1)
 }
