@@ -9,15 +9,13 @@ mod pdf;
 mod plan;
 mod records;
 mod rules;
+mod scenario;
 mod sim;
 mod train;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// Exit code of commands that exist in the CLI contract but are not built yet (sysexits EX_UNAVAILABLE).
-const NOT_BUILT: u8 = 69;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,24 +45,13 @@ enum Command {
     Plan(plan::PlanArgs),
     Rules(rules::RulesArgs),
     Records(records::RecordsArgs),
-    /// Run a scenario file (not built yet).
-    #[command(after_help = "Example:\n  khil scenario run scenarios/zamiin-uud-morning.toml --out out/")]
-    Scenario {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        args: Vec<String>,
-    },
-    /// Run the end-to-end clearance demo (not built yet).
-    #[command(after_help = "Example:\n  khil demo")]
-    Demo,
+    Scenario(scenario::ScenarioArgs),
+    Demo(scenario::DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let not_built = |what: &str, issue: &str| {
-        eprintln!("khil {what}: not built yet; it arrives with {issue}. See README.md, \"What works today\".");
-        ExitCode::from(NOT_BUILT)
-    };
     match cli.command {
         Command::Sim(args) => run(sim::run(args), Runtime::MultiThread),
         // One thread: ping-pong timings then do not depend on which worker each task landed on.
@@ -84,8 +71,9 @@ fn main() -> ExitCode {
         // Pure and synchronous: exit 0 valid, 1 refused, 2 unreadable: see rules.rs.
         Command::Rules(args) => rules::run(args),
         Command::Records(args) => records::run(args),
-        Command::Scenario { .. } => not_built("scenario", "the clearance flow and scenario runner"),
-        Command::Demo => not_built("demo", "the clearance flow"),
+        // Runtimes of their own (one thread, the clock paused). Exit status 0, 1 (an expectation failed), 2.
+        Command::Scenario(args) => scenario::main(&args),
+        Command::Demo(args) => scenario::demo(&args),
     }
 }
 

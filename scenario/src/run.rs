@@ -961,6 +961,7 @@ fn crafted(
     };
     let mut traveller = Traveller::holder(holder).with_papers(papers).with_finger(finger);
     traveller.behaviour = case.behaviour;
+    traveller.chip_faults.clone_from(&case.chip_faults);
     let (described, nationality) = match (&doc, case.papers) {
         (Some(doc), _) => describe(doc),
         (None, Papers::Specimen { class, index, .. }) => (format!("specimen {} {index}", class.name()), "?".into()),

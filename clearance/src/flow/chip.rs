@@ -15,11 +15,7 @@ pub fn chip_data(inspection: &Inspection) -> Result<ChipData, String> {
     if inspection.access.is_none() {
         return Ok(ChipData { dg1_mrz: Vec::new(), dg2_portrait: None, authentication: Authentication::NotOpened });
     }
-    let authentication = match inspection.outcome() {
-        Outcome::Passed => Authentication::Passed,
-        Outcome::Failed => Authentication::Failed,
-        Outcome::Incomplete => Authentication::NotPerformed,
-    };
+    let authentication = authentication(inspection);
     let dg1 = inspection.file(FileId::Dg(1)).ok_or("the chip gave no DG1")?;
     let dg1 = Dg1::parse(dg1).map_err(|e| format!("the chip's DG1: {e}"))?;
     let text = dg1.mrz_str().ok_or("the chip's DG1 MRZ is not ASCII")?;
@@ -41,6 +37,27 @@ pub fn chip_data(inspection: &Inspection) -> Result<ChipData, String> {
     });
     let dg2_portrait = dg2_portrait.transpose()?;
     Ok(ChipData { dg1_mrz, dg2_portrait, authentication })
+}
+
+/// Whether the chip proved the document genuine. The authenticity checks decide (passive authentication, chip
+/// and active authentication, DG1 against the page): one failed is a forgery's mark. A chip that once did not
+/// answer (a read of EF.CardAccess or of a data group, PACE given up for BAC) proves nothing either way: with the
+/// authenticity checks passed, the inspection is incomplete, not failed. Judged by the whole inspection's outcome, a
+/// genuine passport whose chip hiccuped in the field was called forged.
+fn authentication(inspection: &Inspection) -> Authentication {
+    let authenticity = |name: &str| {
+        name.starts_with("passive authentication")
+            || name == "chip authentication"
+            || name == "active authentication"
+            || name == "MRZ on the page = DG1"
+    };
+    if inspection.checks.iter().any(|c| authenticity(&c.name) && c.status.failed()) {
+        return Authentication::Failed;
+    }
+    match inspection.outcome() {
+        Outcome::Passed => Authentication::Passed,
+        Outcome::Failed | Outcome::Incomplete => Authentication::NotPerformed,
+    }
 }
 
 /// DG3's first finger view as minutiae (khil's extractor over the stored image), when the chip gave DG3 (terminal

@@ -3,7 +3,7 @@
 //! bans, who a minor travels with) comes from the border point's systems through [`PointContext`]; what it does
 //! not know stays unknown and the rules treat it as such (a foreigner with no visa found needs one).
 
-use khil_examine::{Authentication, Decision};
+use khil_examine::{Authentication, CheckId, CheckState, Decision};
 use khil_mrtd::mrz::{CivilDate, Mrz};
 
 use super::evidence::{Device, Evidence, Verdict};
@@ -140,10 +140,22 @@ impl<C: PointContext> RulesDecision<C> {
                 None => Biometric::NotPossible,
             },
         };
-        let watchlist = evidence.watchlist.as_ref().map(|hits| WatchlistSearch {
+        let mut watchlist = evidence.watchlist.as_ref().map(|hits| WatchlistSearch {
             list_version: self.watchlist_version.clone(),
             hits: hits.iter().filter_map(|h| hit_class(&h.class)).collect(),
         });
+        // The examiner's lost/stolen check is a search of the lost and stolen documents list by number: its hit is
+        // that list's hit, whatever the finger search found (a stolen blank is "not valid", not forged, to the
+        // examiner, and would otherwise pass as a genuine page).
+        let stolen =
+            read.and_then(|d| d.report.check(CheckId::LostStolen)).is_some_and(|c| c.state == CheckState::Fail);
+        if stolen {
+            let search = watchlist.get_or_insert_with(|| WatchlistSearch {
+                list_version: self.watchlist_version.clone(),
+                hits: Vec::new(),
+            });
+            search.hits.push(HitClass::LostStolenDocument);
+        }
         let devices = evidence
             .faults
             .iter()

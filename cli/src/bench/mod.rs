@@ -1,5 +1,6 @@
 //! `khil bench <what>`: performance figures, each against a reference measured in the same run.
 
+mod border_day;
 mod document;
 mod examine;
 mod fingerprint;
@@ -28,6 +29,7 @@ enum BenchWhat {
     Osdp(osdp::OsdpBenchArgs),
     Document(document::DocumentBenchArgs),
     Examine(examine::ExamineBenchArgs),
+    BorderDay(border_day::BorderDayArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
@@ -43,6 +45,10 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
         // CPU-bound: worker threads of its own, off the async runtime.
         BenchWhat::Examine(a) => {
             tokio::task::spawn_blocking(move || examine::run(&a)).await.map_err(|e| e.to_string())?
+        }
+        // A runtime of its own (one thread, the clock paused), off this one.
+        BenchWhat::BorderDay(a) => {
+            tokio::task::spawn_blocking(move || border_day::run(&a)).await.map_err(|e| e.to_string())?
         }
         BenchWhat::Calibrate(a) => {
             tokio::task::spawn_blocking(move || matching::calibrate(&a)).await.map_err(|e| e.to_string())
