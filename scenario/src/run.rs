@@ -762,13 +762,10 @@ async fn officer_serves(
     seed: u64,
 ) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mu = desk.median_minutes.max(0.01).ln();
-    // The 90th percentile of a log-normal is exp(mu + 1.2816 sigma).
-    let sigma = ((desk.p90_minutes.max(desk.median_minutes) / desk.median_minutes.max(0.01)).ln() / 1.2816).max(0.0);
     loop {
         let next = referrals.lock().await.recv().await;
         let Some(index) = next else { break };
-        let minutes = (mu + sigma * normal(&mut rng)).exp();
+        let minutes = lognormal(&mut rng, desk.median_minutes, desk.p90_minutes);
         tokio::time::sleep(Duration::from_secs_f64(minutes * 60.0)).await;
         let len = shared.desk_waiting.fetch_sub(1, Ordering::SeqCst) - 1;
         shared.sample(&shared.desk_queue, len);
@@ -778,6 +775,18 @@ async fn officer_serves(
             o.desk_done = Some(now);
         }
     }
+}
+
+/// A log-normal draw with this median and 90th percentile (which is exp(mu + 1.2816 sigma)).
+fn lognormal(rng: &mut ChaCha8Rng, median: f64, p90: f64) -> f64 {
+    let median = median.max(1e-3);
+    let sigma = (p90.max(median) / median).ln() / 1.2816;
+    (median.ln() + sigma * normal(rng)).exp()
+}
+
+/// A traveller's handling time: log-normal, at most a minute (after that they would be helped).
+fn handling(rng: &mut ChaCha8Rng, median: f64, p90: f64) -> Duration {
+    Duration::from_secs_f64(lognormal(rng, median, p90).min(60.0))
 }
 
 /// A standard normal draw (Box-Muller).
@@ -898,13 +907,20 @@ fn generated(
             arrived: t,
             traveller: Traveller::holder(doc.id),
         };
+        // How long they take to lay the document down and to give the finger: log-normal, medians 1.5 s and 1 s,
+        // 90th percentiles 4 s and 3 s (assumed: no published figure was found; travellers with documents in hand
+        // as the gate's signs ask, and some who search their pockets).
+        planned.traveller.document_after = handling(&mut rng, 1.5, 4.0);
+        planned.traveller.finger_after = handling(&mut rng, 1.0, 3.0);
         let mut listed = None;
         let mut draw: f64 = rng.random();
         let mut chosen = false;
         for &(class, share) in &mix.fraud {
             if !chosen && draw < share {
                 let index = specimen_index.entry(class).or_insert(0);
-                planned.traveller = Traveller::holder(doc.id)
+                planned.traveller = planned
+                    .traveller
+                    .clone()
                     .with_papers(khil_sim_point::Papers::Specimen { class, index: *index, space: mix.fraud_space })
                     .with_finger(Some(2_000_000 + n as u64));
                 class.name().clone_into(&mut planned.truth);
@@ -923,7 +939,7 @@ fn generated(
             draw -= share;
         }
         if !chosen && draw < mix.impostors {
-            planned.traveller = planned.traveller.with_finger(Some(3_000_000 + n as u64));
+            planned.traveller = planned.traveller.clone().with_finger(Some(3_000_000 + n as u64));
             planned.truth = "impostor".into();
         }
         out.push((planned, listed));

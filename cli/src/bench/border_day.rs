@@ -50,38 +50,7 @@ pub(crate) fn run(args: &BorderDayArgs) -> Result<(), String> {
     let rules_dir = tempdir("khil-border-day-rules")?;
     let rules = rules_dir.join("mongolia.toml");
     std::fs::write(&rules, crate::scenario::SHIPPED_RULES).map_err(|e| format!("{}: {e}", rules.display()))?;
-    let scenario = Scenario {
-        name: "border-day".into(),
-        description: format!(
-            "{} gates, about {} travellers leaving through {}",
-            args.gates, args.travellers, args.point
-        ),
-        file: "(khil bench border-day)".into(),
-        seed: args.seed,
-        rules,
-        point: PointSpec { name: args.point.clone(), direction: Direction::Exit },
-        gates: (1..=args.gates).map(|i| GateSpec { name: format!("gate-{i:02}"), ..GateSpec::default() }).collect(),
-        desk: DeskSpec { officers: 4, median_minutes: 4.0, p90_minutes: 10.0 },
-        arrivals: ArrivalSpec {
-            profile: profile_point,
-            surge: traffic::Surge::None,
-            share: args.travellers as f64 / expected,
-            from: 0.0,
-            until: 30.0 * 3600.0,
-            limit: None,
-        },
-        population: PopulationSpec {
-            finger_quality: "mixed".into(),
-            // An assumed mix: 1 % forgeries across the classes, 0.2 % watchlist hits, 0.5 % impostors.
-            fraud: FraudClass::ALL.into_iter().filter(|c| *c != FraudClass::Genuine).map(|c| (c, 0.01 / 9.0)).collect(),
-            fraud_space: ParameterSpace::Development,
-            watchlist: vec![("wanted".into(), 0.001), ("trafficking-suspect".into(), 0.001)],
-            impostors: 0.005,
-        },
-        crafted: Vec::new(),
-        incidents: Vec::new(),
-        expect: Expectations::default(),
-    };
+    let scenario = day_scenario(args, profile_point, rules, args.travellers as f64 / expected);
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => rules_dir.join("run"),
@@ -167,6 +136,43 @@ pub(crate) fn run(args: &BorderDayArgs) -> Result<(), String> {
         write_json(path, &json)?;
     }
     Ok(())
+}
+
+/// A busy day at the point: `share` of its traffic leaving (above 1: that many average days' worth), 16 gates by
+/// default, an assumed fraud and watchlist mix.
+fn day_scenario(args: &BorderDayArgs, profile_point: traffic::Point, rules: PathBuf, share: f64) -> Scenario {
+    Scenario {
+        name: "border-day".into(),
+        description: format!(
+            "{} gates, about {} travellers leaving through {}",
+            args.gates, args.travellers, args.point
+        ),
+        file: "(khil bench border-day)".into(),
+        seed: args.seed,
+        rules,
+        point: PointSpec { name: args.point.clone(), direction: Direction::Exit },
+        gates: (1..=args.gates).map(|i| GateSpec { name: format!("gate-{i:02}"), ..GateSpec::default() }).collect(),
+        desk: DeskSpec { officers: 4, median_minutes: 4.0, p90_minutes: 10.0 },
+        arrivals: ArrivalSpec {
+            profile: profile_point,
+            surge: traffic::Surge::None,
+            share,
+            from: 0.0,
+            until: 30.0 * 3600.0,
+            limit: None,
+        },
+        population: PopulationSpec {
+            finger_quality: "mixed".into(),
+            // An assumed mix: 1 % forgeries across the classes, 0.2 % watchlist hits, 0.5 % impostors.
+            fraud: FraudClass::ALL.into_iter().filter(|c| *c != FraudClass::Genuine).map(|c| (c, 0.01 / 9.0)).collect(),
+            fraud_space: ParameterSpace::Development,
+            watchlist: vec![("wanted".into(), 0.001), ("trafficking-suspect".into(), 0.001)],
+            impostors: 0.005,
+        },
+        crafted: Vec::new(),
+        incidents: Vec::new(),
+        expect: Expectations::default(),
+    }
 }
 
 /// A fresh folder under the system's temporary one.

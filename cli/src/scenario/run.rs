@@ -148,9 +148,20 @@ fn print_summary(result: &RunResult, timing: &RunTiming) {
         result.records.verify_detail
     );
     if !result.expectations.is_empty() {
-        println!("\n{:<40} {:<24} {:<24} result", "expectation", "expected", "actual");
+        println!("\nexpectations (every one in full in report.html and outcomes.json):");
         for e in &result.expectations {
-            println!("{:<40} {:<24} {:<24} {}", e.what, e.expected, e.actual, if e.passed { "pass" } else { "FAIL" });
+            let line = format!("{}: expected {}; got {}", e.what, e.expected, e.actual);
+            println!("  {:<4} {}", if e.passed { "pass" } else { "FAIL" }, shorten(&line, 150));
         }
     }
+}
+
+/// `text` cut to `max` characters, marked when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
 }
