@@ -16,6 +16,8 @@ enum Layer {
     Sim,
     /// The clearance flow and the gate controller: drives devices through drivers only.
     Flow,
+    /// The border point that plays scenarios: the flow and the simulated world, tied together.
+    Scenario,
     /// Conformance suites: see a device through its codec only.
     Conformance,
     /// A reference implementation for measurements (NBIS).
@@ -33,6 +35,7 @@ fn layer(folder: &str) -> Option<Layer> {
         "biometrics/nbis" => Layer::Reference,
         // The document examiner: host-side logic over what readers and chips return, like the flow that uses it.
         "clearance" | "examine" => Layer::Flow,
+        "scenario" => Layer::Scenario,
         "conformance" => Layer::Conformance,
         "cli" => Layer::Binary,
         "test-support" => Layer::Test,
@@ -51,8 +54,9 @@ fn allowed(layer: Layer) -> &'static [Layer] {
         // The clearance flow examines documents with the examiner, which sits in its layer.
         Flow => &[Core, Driver, Flow],
         Sim => &[Core, Driver, Sim],
-        Binary => &[Core, Driver, Sim, Flow, Conformance, Reference],
-        Test => &[Core, Driver, Sim, Flow, Conformance, Reference, Binary],
+        Scenario => &[Core, Driver, Sim, Flow],
+        Binary => &[Core, Driver, Sim, Flow, Scenario, Conformance, Reference],
+        Test => &[Core, Driver, Sim, Flow, Scenario, Conformance, Reference, Binary],
     }
 }
 
