@@ -2,8 +2,6 @@
 //! idempotent by (point, seq), conflicting content refused, resumed from the acknowledged mark, versions pulled
 //! the other way; and nothing lost or doubled through a cut link, a killed uploader and a central restart.
 
-#[path = "central_support/mod.rs"]
-mod central_support;
 #[path = "records_support/mod.rs"]
 mod support;
 
@@ -13,9 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use central_support::{TestDb, central_url};
 use khil_clearance::central::{Central, CentralError, pull_versions, upload_batches, upload_pass};
 use khil_clearance::records::{RecordStore, Version, VersionKind, verify};
+use khil_test_support::central::{TestDb, central_url};
 use khil_test_support::{temp_dir, temp_file};
 use support::{POINT, sample};
 
@@ -167,40 +165,6 @@ fn central_upload_child() {
     });
 }
 
-/// A TCP proxy between the uploader and the centre whose connections can be cut at once.
-struct Proxy {
-    addr: std::net::SocketAddr,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Proxy {
-    async fn start(upstream: std::net::SocketAddr) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let registry = conns.clone();
-        tokio::spawn(async move {
-            while let Ok((mut down, _)) = listener.accept().await {
-                let task = tokio::spawn(async move {
-                    if let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
-                    }
-                });
-                registry.lock().unwrap().push(task.abort_handle());
-            }
-        });
-        Proxy { addr, conns }
-    }
-
-    /// Drops every proxied connection (both sockets close), as a link that goes down does.
-    fn cut(&self) -> usize {
-        let conns: Vec<_> = self.conns.lock().unwrap().drain(..).collect();
-        let live = conns.iter().filter(|c| !c.is_finished()).count();
-        conns.iter().for_each(tokio::task::AbortHandle::abort);
-        live
-    }
-}
-
 struct Uploader {
     child: Child,
     acked: mpsc::Receiver<u64>,
@@ -276,8 +240,8 @@ fn uploads_survive_cut_links_killed_uploaders_and_central_restarts() {
             admin.split('@').nth(1).and_then(|s| s.split('/').next()).expect("URL of the form user@host:port/db");
         std::net::ToSocketAddrs::to_socket_addrs(hostport).unwrap().next().unwrap()
     };
-    let proxy = rt.block_on(Proxy::start(upstream));
-    let via_proxy = db.url.replacen(&upstream.to_string(), &proxy.addr.to_string(), 1);
+    let proxy = rt.block_on(khil_link::TcpRelay::start(upstream)).unwrap();
+    let via_proxy = db.url.replacen(&upstream.to_string(), &proxy.addr().to_string(), 1);
     assert_ne!(via_proxy, db.url, "the test URL goes through the proxy");
 
     // 1. The uploader is killed (SIGKILL) mid-upload, and a new one resumes.

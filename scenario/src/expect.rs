@@ -3,10 +3,15 @@
 //!
 //! Pure: the figures come from the [`RunResult`], nothing is measured here.
 
+use std::fmt::Write as _;
+
 use khil_clearance::traffic::quantile;
 
 use crate::file::clock;
-use crate::model::{Bounds, DecisionWord, ExpectationResult, Incident, RunResult, Scenario, TravellerOutcome};
+use crate::model::{
+    Bounds, DecisionWord, ExpectationResult, Expectations, Incident, RecordsSummary, RunResult, Scenario,
+    TravellerOutcome,
+};
 
 /// Fills `result.expectations` (statistical ones first, in the file's order, then one per incident: it was played,
 /// then one per crafted traveller with an expectation) and each crafted traveller's `as_expected`. Crafted
@@ -51,20 +56,7 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
             .collect();
         push_figure(&mut checked, "transaction_p50_seconds", bounds, &times, 0.5, "s", "released travellers");
     }
-    if e.records_verify {
-        let r = &result.records;
-        let (actual, passed) = match r.verified {
-            Some(true) => (format!("{} records, audit chain verified", r.committed), true),
-            Some(false) => (format!("verification failed: {}", r.verify_detail), false),
-            None => ("not verified (the run did not check the store)".to_owned(), false),
-        };
-        checked.push(ExpectationResult {
-            what: "records_verify".to_owned(),
-            expected: "every record stored, audit chain verified".to_owned(),
-            actual,
-            passed,
-        });
-    }
+    records(e, &result.records, &mut checked);
 
     // Every incident of the scenario must have been played: the run logs one at its start.
     for incident in &scenario.incidents {
@@ -111,6 +103,56 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
         });
     }
     result.expectations = checked;
+}
+
+/// `records_verify` and `central_uploaded`, when expected.
+fn records(e: &Expectations, records: &RecordsSummary, checked: &mut Vec<ExpectationResult>) {
+    if e.records_verify {
+        let r = records;
+        let (actual, passed) = match r.verified {
+            Some(true) => (format!("{} records, audit chain verified", r.committed), true),
+            Some(false) => (format!("verification failed: {}", r.verify_detail), false),
+            None => ("not verified (the run did not check the store)".to_owned(), false),
+        };
+        checked.push(ExpectationResult {
+            what: "records_verify".to_owned(),
+            expected: "every record stored, audit chain verified".to_owned(),
+            actual,
+            passed,
+        });
+    }
+
+    if e.central_uploaded {
+        let (actual, passed) = central_uploaded(records);
+        checked.push(ExpectationResult {
+            what: "central_uploaded".to_owned(),
+            expected: "every committed record at the central database once, nothing waiting".to_owned(),
+            actual,
+            passed,
+        });
+    }
+}
+
+/// Whether the centre holds exactly the point's records (as many, up to the same last seq: the centre takes a
+/// point's records only in order and refuses a seq twice) and none waits.
+fn central_uploaded(records: &RecordsSummary) -> (String, bool) {
+    let Some(c) = &records.central else {
+        return ("not shown: the run had no central database (khil scenario run --central URL)".to_owned(), false);
+    };
+    let (Some(count), Some(last)) = (c.centre_count, c.centre_last_seq) else {
+        let why = c.centre_error.as_deref().unwrap_or("not asked");
+        return (format!("the centre could not be asked what it holds: {why}"), false);
+    };
+    let n = records.committed;
+    let passed = count == n && last == n && records.pending_upload == 0;
+    let mut actual = format!(
+        "the centre holds {count} records (last seq {last}) of the point's {n}; {} waiting; {} of {} upload rounds failed",
+        records.pending_upload, c.failed_rounds, c.rounds
+    );
+    if let Some(e) = c.last_error.as_deref().filter(|_| !passed) {
+        let _ = write!(actual, "; last error: {e}");
+    }
+    (actual, passed)
 }
 
 fn referred(travellers: &[&TravellerOutcome]) -> usize {

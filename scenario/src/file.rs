@@ -146,6 +146,7 @@ struct RawScenario {
 struct RawPoint {
     name: Text,
     direction: Direction,
+    upload_every_minutes: Option<Number>,
 }
 
 #[derive(Deserialize)]
@@ -232,6 +233,7 @@ struct RawExpect {
     queue_p95_minutes: Option<Spanned<RawBounds>>,
     transaction_p50_seconds: Option<Spanned<RawBounds>>,
     records_verify: Option<bool>,
+    central_uploaded: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -240,6 +242,9 @@ struct RawBounds {
     min: Option<f64>,
     max: Option<f64>,
 }
+
+/// Minutes between uploads to the central database (assumed: a point uploads as it goes, in small batches).
+const DEFAULT_UPLOAD_EVERY_MINUTES: f64 = 5.0;
 
 // Defaults. The desk's figures are assumptions (no published service time of a Mongolian border officer was
 // found): two officers, a referral taking 4 minutes at the median and 10 at the 90th percentile.
@@ -280,7 +285,14 @@ impl Validator<'_> {
                 "the point's name in records (`zamiin-uud`)",
             ));
         }
-        let point = PointSpec { name: point_name.to_owned(), direction: raw.point.direction };
+        let upload_every_minutes = match &raw.point.upload_every_minutes {
+            Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => {
+                return Err(self.invalid(&v.span(), "point.upload_every_minutes", "a number of minutes above 0"));
+            }
+            Some(v) => *v.get_ref(),
+            None => DEFAULT_UPLOAD_EVERY_MINUTES,
+        };
+        let point = PointSpec { name: point_name.to_owned(), direction: raw.point.direction, upload_every_minutes };
         let gates = self.gates(raw.gates.as_ref(), raw.gate.as_deref())?;
         let desk = self.desk(raw.desk.as_ref())?;
         let arrivals = self.arrivals(&raw.arrivals, point_name)?;
@@ -945,6 +957,7 @@ impl Validator<'_> {
             queue_p95_minutes: plain(&r.queue_p95_minutes, "queue_p95_minutes")?,
             transaction_p50_seconds: plain(&r.transaction_p50_seconds, "transaction_p50_seconds")?,
             records_verify: r.records_verify.unwrap_or(false),
+            central_uploaded: r.central_uploaded.unwrap_or(false),
         })
     }
 

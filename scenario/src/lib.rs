@@ -5,12 +5,14 @@
 //! - [`model`]: the scenario as validated, and a run's results;
 //! - [`file`]: `scenarios/*.toml` read and validated (errors name file, line, column and field);
 //! - [`run`]: the border point of N gates and an officers' desk, travellers arriving and queueing;
+//! - [`central`]: the point's uploads to the central database during a run, through a link that incidents cut;
 //! - [`expect`]: a run's results held against the scenario's expectations;
 //! - [`report`]: the self-contained HTML report.
 //!
 //! This crate ties the clearance flow (`khil-clearance`, which knows drivers only) to the simulated world
 //! (`khil-sim-point`): the flow never learns it is simulated.
 
+pub mod central;
 pub mod expect;
 pub mod file;
 pub mod model;

@@ -40,6 +40,8 @@ pub struct PointSpec {
     pub name: String,
     /// Which way the gates take travellers.
     pub direction: Direction,
+    /// Minutes between uploads to the central database, when the run has one.
+    pub upload_every_minutes: f64,
 }
 
 /// One e-gate and its devices' faults (simulated devices; the fault grammars are the simulators' own).
@@ -203,6 +205,8 @@ pub struct Expectations {
     pub transaction_p50_seconds: Option<Bounds>,
     /// Every committed record is in the store and its audit chain verifies.
     pub records_verify: bool,
+    /// After the day every committed record is at the central database, once (the run needs one: `--central`).
+    pub central_uploaded: bool,
 }
 
 /// An inclusive range; a missing end is open.
@@ -334,6 +338,29 @@ pub struct RecordsSummary {
     pub verify_detail: String,
     /// Records still waiting for the central database (no central in the run: all of them).
     pub pending_upload: u64,
+    /// The uploads to the central database, when the run had one.
+    pub central: Option<CentralSummary>,
+}
+
+/// The point's uploads to the central database over the day.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CentralSummary {
+    /// The database's URL, without a password.
+    pub url: String,
+    /// Upload rounds, and how many of them failed (the link down, the centre refusing).
+    pub rounds: usize,
+    pub failed_rounds: usize,
+    /// Records the rounds inserted at the centre.
+    pub uploaded: u64,
+    /// Records committed at the point and not yet acknowledged by the centre, after each round.
+    pub backlog: Vec<QueueSample>,
+    /// The last failed round's error.
+    pub last_error: Option<String>,
+    /// Records the centre holds for this point after the day, and the last of their seqs; `None` with the
+    /// reason in `centre_error` when the centre could not be asked.
+    pub centre_count: Option<u64>,
+    pub centre_last_seq: Option<u64>,
+    pub centre_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

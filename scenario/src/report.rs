@@ -326,6 +326,7 @@ fn time_range(r: &RunResult) -> (f64, f64) {
         .flat_map(|t| [t.left_gate, t.desk_done, Some(t.arrived)])
         .flatten()
         .chain(r.queue.iter().chain(&r.desk_queue).map(|s| s.at))
+        .chain(r.records.central.iter().flat_map(|c| &c.backlog).map(|s| s.at))
         .fold(r.until, f64::max);
     let first = r.travellers.iter().map(|t| t.arrived).fold(r.from, f64::min);
     (first, last.max(first + 60.0))
@@ -623,6 +624,44 @@ fn records(out: &mut String, r: &RunResult) {
          </table>",
         rec.committed, rec.pending_upload
     );
+    let Some(c) = &rec.central else {
+        out.push_str("<p class=\"muted\">No central database in this run: every record waits at the point.</p>\n");
+        return;
+    };
+    let centre = match (c.centre_count, c.centre_last_seq) {
+        (Some(n), Some(last)) => format!("{n} records, last seq {last}"),
+        _ => format!("<span class=\"fail\">not asked</span> {}", esc(c.centre_error.as_deref().unwrap_or(""))),
+    };
+    let _ = writeln!(
+        out,
+        "<h3>Uploads to the central database</h3>\n<table>\n<tr><th>central database</th><td>{}</td></tr>\n\
+         <tr><th>upload rounds (failed)</th><td class=\"num\">{} ({})</td></tr>\n<tr><th>records uploaded</th>\
+         <td class=\"num\">{}</td></tr>\n<tr><th>the centre holds for this point</th><td>{centre}</td></tr>\n\
+         <tr><th>last error</th><td>{}</td></tr>\n</table>",
+        esc(&c.url),
+        c.rounds,
+        c.failed_rounds,
+        c.uploaded,
+        esc(c.last_error.as_deref().unwrap_or("none"))
+    );
+    if c.backlog.is_empty() {
+        return;
+    }
+    let top = c.backlog.iter().map(|s| s.length).max().unwrap_or(1).max(1) as f64;
+    let axes = Axes { height: 220.0, x: time_range(r), y: (0.0, top * 1.1) };
+    axes.open(out, "records waiting for upload over time");
+    axes.y_axis(out, "records waiting");
+    if let Some(d) = step_path(&axes, &c.backlog) {
+        let _ = writeln!(
+            out,
+            "<path d=\"{d}\" fill=\"none\" stroke=\"{GATE_QUEUE}\" stroke-width=\"1.5\"><title>records waiting for \
+             upload</title></path>"
+        );
+    }
+    incident_marks(out, &axes, r);
+    axes.x_axis(out, &time_ticks(axes.x.0, axes.x.1), "time of day");
+    out.push_str("</svg>\n");
+    legend(out, &[(GATE_QUEUE, "committed at the point, not yet acknowledged by the centre"), (INCIDENT, "incident")]);
 }
 
 fn travellers(out: &mut String, r: &RunResult) {

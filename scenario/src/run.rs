@@ -32,9 +32,10 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::central::CentralLink;
 use crate::model::{
-    CraftedTraveller, DecisionWord, Finger, GateSummary, Incident, IncidentLog, Needs, Papers, QueueSample,
-    RecordsSummary, RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
+    CentralSummary, CraftedTraveller, DecisionWord, Finger, GateSummary, Incident, IncidentLog, Needs, Papers,
+    QueueSample, RecordsSummary, RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
 };
 
 /// How a run is done.
@@ -46,6 +47,9 @@ pub struct RunOptions {
     pub today: CivilDate,
     /// Called each time a traveller has left the gates: (done, total).
     pub progress: Option<Box<dyn Fn(usize, usize) + Send + Sync>>,
+    /// The central database (a PostgreSQL URL) the point uploads its records to during the day; `None`: no
+    /// centre, every record waits at the point.
+    pub central: Option<String>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -67,6 +71,8 @@ pub enum RunError {
     Scenario { scenario: String, problem: String },
     #[error("the runtime: {0}")]
     Runtime(String),
+    #[error("{0}")]
+    Central(String),
 }
 
 /// Where the point's records are kept in the run's folder.
@@ -125,6 +131,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let store_error =
         |e: &dyn std::fmt::Display| RunError::Store { path: db.display().to_string(), error: e.to_string() };
     let store = Arc::new(Mutex::new(RecordStore::open(&db, &scenario.point.name).map_err(|e| store_error(&e))?));
+    let central =
+        options.central.as_deref().map(|url| CentralLink::start(url, &db)).transpose().map_err(RunError::Central)?;
     let direction = match scenario.point.direction {
         rules::Direction::Entry => records::Direction::Entry,
         rules::Direction::Exit => records::Direction::Exit,
@@ -143,17 +151,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         references: Arc::new(NoEnrolments),
         watchlist: Arc::new(watchlist(scenario, &watch)?),
     };
-    let stop_list = stop_list(scenario.seed, &planned);
-    let pki = khil_sim_mrtd::sim::test_pki(scenario.seed)
-        .map_err(|problem| RunError::Scenario { scenario: scenario.name.clone(), problem })?;
-    let mut gates = Vec::new();
-    for (i, spec) in scenario.gates.iter().enumerate() {
-        let mut config = FlowConfig::new(spec.name.clone(), options.today, pki.trust_store());
-        config.terminal = Some(pki.eac.terminal.clone());
-        config.stop_list = stop_list.clone();
-        config.seed = scenario.seed ^ ((i as u64) << 32);
-        gates.push(stand_up(scenario, i, config, services.clone()).await?);
-    }
+    let gates = stand_up_all(scenario, options.today, &planned, &services).await?;
 
     // The day: it starts once the gates are up (that took model time).
     let shared = Arc::new(Shared {
@@ -167,10 +165,16 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         outcomes: Mutex::new(vec![None; total]),
         incidents: Mutex::new(Vec::new()),
         compute: Mutex::new(vec![None; total]),
+        central: central.map(|link| {
+            let summary = CentralSummary { url: link.url().to_owned(), ..CentralSummary::default() };
+            (link, Mutex::new(summary))
+        }),
     });
     let summaries = the_day(scenario, gates, &shared, options.progress.as_deref()).await;
-
+    let mut central = last_upload(&shared);
     let shared = Arc::try_unwrap(shared).map_err(|_| RunError::Runtime("the day's tasks outlived it".into()))?;
+    // The upload thread ends, closing its connection to the store, before the store is verified.
+    drop(shared.central);
     let travellers: Vec<TravellerOutcome> = into_inner(shared.outcomes)
         .into_iter()
         .enumerate()
@@ -183,7 +187,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     drop(services);
     let committed = into_inner_ref(&store).count().map_err(|e| store_error(&e))?;
     drop(store);
-    let records = summarise(&db, committed);
+    let mut records = summarise(&db, committed);
+    if let Some(c) = central.take() {
+        records.pending_upload = c.backlog.last().map_or(committed, |b| b.length as u64);
+        records.central = Some(c);
+    }
     let decision_cpu_ms =
         into_inner(shared.compute).into_iter().flatten().map(|d: Duration| d.as_secs_f64() * 1000.0).collect();
     let result = RunResult {
@@ -211,6 +219,21 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     Ok((result, RunTiming { wall_seconds: wall.elapsed().as_secs_f64(), decision_cpu_ms }))
 }
 
+/// The day's last upload round, and what the centre then holds (no centre: `None`).
+fn last_upload(shared: &Shared) -> Option<CentralSummary> {
+    shared.upload_round();
+    let (link, summary) = shared.central.as_ref()?;
+    let mut summary = into_inner_ref(summary).clone();
+    match khil_sim_host::account::measure("central upload", || link.centre()) {
+        Ok(state) => {
+            summary.centre_count = Some(state.count);
+            summary.centre_last_seq = Some(state.last_seq);
+        }
+        Err(e) => summary.centre_error = Some(e),
+    }
+    Some(summary)
+}
+
 /// The store as `khil records verify` finds it (no central in a scenario run: every record waits for upload).
 fn summarise(db: &Path, committed: u64) -> RecordsSummary {
     match records::verify(db) {
@@ -219,10 +242,15 @@ fn summarise(db: &Path, committed: u64) -> RecordsSummary {
             verified: Some(report.records == committed),
             verify_detail: format!("{} records, chain intact", report.records),
             pending_upload: committed,
+            central: None,
         },
-        Err(e) => {
-            RecordsSummary { committed, verified: Some(false), verify_detail: e.to_string(), pending_upload: committed }
-        }
+        Err(e) => RecordsSummary {
+            committed,
+            verified: Some(false),
+            verify_detail: e.to_string(),
+            pending_upload: committed,
+            central: None,
+        },
     }
 }
 
@@ -299,6 +327,27 @@ fn stop_list(seed: u64, planned: &[Planned]) -> StopList {
         }
     }
     list
+}
+
+/// Every gate stood up, trusting the test PKI and knowing the day's lost/stolen list.
+async fn stand_up_all(
+    scenario: &Scenario,
+    today: CivilDate,
+    planned: &[Planned],
+    services: &Services,
+) -> Result<Vec<Gate>, RunError> {
+    let stop_list = stop_list(scenario.seed, planned);
+    let pki = khil_sim_mrtd::sim::test_pki(scenario.seed)
+        .map_err(|problem| RunError::Scenario { scenario: scenario.name.clone(), problem })?;
+    let mut gates = Vec::new();
+    for (i, spec) in scenario.gates.iter().enumerate() {
+        let mut config = FlowConfig::new(spec.name.clone(), today, pki.trust_store());
+        config.terminal = Some(pki.eac.terminal.clone());
+        config.stop_list = stop_list.clone();
+        config.seed = scenario.seed ^ ((i as u64) << 32);
+        gates.push(stand_up(scenario, i, config, services.clone()).await?);
+    }
+    Ok(gates)
 }
 
 /// Gate `i`'s world stood up, its devices connected through their drivers and the gate in service.
@@ -382,34 +431,69 @@ async fn the_day(
             async move { officer_serves(shared, from_gates, desk, seed).await }
         })
         .collect();
-    let ((), summaries, _, ()) = tokio::join!(arrivals, join_all(gate_runs), join_all(desk_runs), incidents);
+    let day = async { tokio::join!(arrivals, join_all(gate_runs), join_all(desk_runs), incidents) };
+    let ((), summaries, _, ()) = tokio::select! {
+        biased;
+        out = day => out,
+        never = uploads(scenario, shared) => match never {},
+    };
     summaries
+}
+
+/// Upload rounds to the central database every `point.upload_every_minutes` of the day, until the day's end
+/// drops this (no centre: it only waits).
+async fn uploads(scenario: &Scenario, shared: &Shared) -> std::convert::Infallible {
+    if shared.central.is_none() {
+        return std::future::pending().await;
+    }
+    let every = Duration::from_secs_f64(scenario.point.upload_every_minutes * 60.0);
+    let mut next = Instant::now() + every;
+    loop {
+        tokio::time::sleep_until(next).await;
+        shared.upload_round();
+        next += every;
+    }
 }
 
 /// The scenario's incidents, each at its time.
 async fn incidents(scenario: &Scenario, shared: &Shared, powered: Vec<khil_sim_gate::GateHandle>) {
     let mut list = scenario.incidents.clone();
     list.sort_by(|a, b| incident_at(a).total_cmp(&incident_at(b)));
-    for incident in list {
-        tokio::time::sleep_until(shared.day.at(incident_at(&incident))).await;
+    // Each incident plays out on its own (an outage of hours does not hold back a power cut within it).
+    join_all(list.into_iter().map(|incident| play(incident, shared, &powered)).collect()).await;
+}
+
+async fn play(incident: Incident, shared: &Shared, powered: &[khil_sim_gate::GateHandle]) {
+    tokio::time::sleep_until(shared.day.at(incident_at(&incident))).await;
+    {
         match incident {
             Incident::PowerCut { seconds, .. } => {
                 // The gates lose power (their flaps go to their fail mode); the point's server, the devices' own
                 // supplies and the record store are on the UPS.
                 shared.incident(format!("power cut to the gates for {seconds} s"));
-                for gate in &powered {
+                for gate in powered {
                     gate.power(false);
                 }
                 tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
-                for gate in &powered {
+                for gate in powered {
                     gate.power(true);
                 }
                 shared.incident("power back at the gates".into());
             }
             Incident::CentralDown { until, .. } => {
-                // No central database in a scenario run: the gates never wait for it and records queue at the
-                // point (the upload and its resumption are tested against PostgreSQL in clearance's tests).
-                shared.incident(format!("link to the central database down until {}", clock_time(until)));
+                // The gates never wait for the centre: records queue at the point and go up once it is back.
+                if shared.central_link(false) {
+                    shared.incident(format!("link to the central database down until {}", clock_time(until)));
+                    tokio::time::sleep_until(shared.day.at(until)).await;
+                    shared.central_link(true);
+                    shared.incident("link to the central database back".into());
+                } else {
+                    shared.incident(format!(
+                        "link to the central database down until {} (no central database in this run: every \
+                         record waits at the point anyway)",
+                        clock_time(until)
+                    ));
+                }
             }
         }
     }
@@ -479,9 +563,38 @@ struct Shared {
     outcomes: Mutex<Vec<Option<TravellerOutcome>>>,
     incidents: Mutex<Vec<IncidentLog>>,
     compute: Mutex<Vec<Option<Duration>>>,
+    /// The link to the central database and what its uploads did, when the run has one.
+    central: Option<(CentralLink, Mutex<CentralSummary>)>,
 }
 
 impl Shared {
+    /// One upload round to the central database, if there is one. This thread (the whole day) waits for it: it
+    /// takes no modelled time (see [`crate::central`]).
+    fn upload_round(&self) {
+        let Some((link, summary)) = &self.central else { return };
+        let round = khil_sim_host::account::measure("central upload", || link.round());
+        let mut s = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.rounds += 1;
+        s.uploaded += round.inserted;
+        if let Some(e) = round.error {
+            s.failed_rounds += 1;
+            s.last_error = Some(e);
+        }
+        let backlog = round.committed.saturating_sub(round.acked) as usize;
+        s.backlog.push(QueueSample { at: self.day.now(), length: backlog });
+    }
+
+    /// Takes the central link down or brings it back (an incident).
+    fn central_link(&self, up: bool) -> bool {
+        match &self.central {
+            Some((link, _)) => {
+                link.set_up(up);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn sample(&self, samples: &Mutex<Vec<QueueSample>>, length: usize) {
         let at = self.day.now();
         samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(QueueSample { at, length });

@@ -1,7 +1,11 @@
 //! The runner at a small border point: two gates, a handful of generated travellers and crafted cases, every
 //! device simulated over its protocol, the shipped rules and a real record store.
 
+mod common;
+
 use std::path::Path;
+
+use common::today;
 
 use khil_clearance::rules::Direction;
 use khil_clearance::traffic;
@@ -12,11 +16,6 @@ use khil_scenario::{
 };
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::Behaviour;
-
-fn today() -> khil_mrtd::mrz::CivilDate {
-    let now = der::DateTime::from_system_time(std::time::SystemTime::now()).unwrap();
-    khil_mrtd::mrz::CivilDate::new(now.year(), now.month(), now.day()).unwrap()
-}
 
 fn crafted(
     label: &str,
@@ -51,7 +50,7 @@ fn small_point() -> Scenario {
         file: "(test)".into(),
         seed: 3,
         rules,
-        point: PointSpec { name: "zamiin-uud".into(), direction: Direction::Exit },
+        point: PointSpec { name: "zamiin-uud".into(), direction: Direction::Exit, upload_every_minutes: 5.0 },
         gates: vec![
             GateSpec { name: "gate-1".into(), ..GateSpec::default() },
             GateSpec { name: "gate-2".into(), ..GateSpec::default() },
@@ -100,7 +99,7 @@ fn small_point() -> Scenario {
 }
 
 fn options(dir: &Path) -> RunOptions {
-    RunOptions { out: dir.to_path_buf(), today: today(), progress: None }
+    RunOptions { out: dir.to_path_buf(), today: today(), progress: None, central: None }
 }
 
 #[test]

@@ -126,14 +126,12 @@ fn fraud_classes_has_one_specimen_of_each_class_expected_referred() {
 /// a tailgater. (The day scenarios are minutes each: they are run by hand and their figures are in the README.)
 #[test]
 fn the_crafted_case_scenarios_meet_their_expectations() {
-    let today = {
-        let now = der::DateTime::from_system_time(std::time::SystemTime::now()).unwrap();
-        khil_mrtd::mrz::CivilDate::new(now.year(), now.month(), now.day()).unwrap()
-    };
+    let today = common::today();
     let dir = khil_test_support::temp_dir("shipped-runs");
     for name in ["fraud-classes", "chip-not-opening", "child-alone", "overstay-exit", "tailgating"] {
         let scenario = khil_scenario::file::load(&scenarios_dir().join(format!("{name}.toml"))).unwrap();
-        let options = khil_scenario::run::RunOptions { out: dir.path().join(name), today, progress: None };
+        let options =
+            khil_scenario::run::RunOptions { out: dir.path().join(name), today, progress: None, central: None };
         let (mut result, _) = khil_scenario::run::run_blocking(&scenario, &options).unwrap();
         khil_scenario::expect::check(&scenario, &mut result);
         let failures = khil_scenario::expect::failures(&result);

@@ -77,8 +77,17 @@ impl Central {
     /// Connects (no TLS) and makes sure the central schema exists.
     pub async fn connect(url: &str) -> Result<Central, CentralError> {
         let shown = redact(url);
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|source| CentralError::Db { url: shown.clone(), source })?;
+        Central::connect_config(&config, &shown).await
+    }
+
+    /// [`Central::connect`] with the connection parameters already parsed (a relay's address put in, say);
+    /// `shown` names the database in messages and must hold no password.
+    pub async fn connect_config(config: &tokio_postgres::Config, shown: &str) -> Result<Central, CentralError> {
+        let shown = shown.to_owned();
         let db = |source| CentralError::Db { url: shown.clone(), source };
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(db)?;
+        let (client, connection) = config.connect(NoTls).await.map_err(db)?;
         // The connection task ends by itself when the client is dropped or the link breaks; its error then
         // reaches the caller through the next query.
         tokio::spawn(async move {

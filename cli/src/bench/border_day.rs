@@ -57,7 +57,7 @@ pub(crate) fn run(args: &BorderDayArgs) -> Result<(), String> {
     };
     let today = crate::scenario::today()?;
     let bar = crate::scenario::bar(args.travellers);
-    let options = RunOptions { out, today, progress: Some(bar.callback()) };
+    let options = RunOptions { out, today, progress: Some(bar.callback()), central: None };
     let started = Instant::now();
     khil_sim_host::account::start();
     let ran = run_blocking(&scenario, &options);
@@ -150,7 +150,7 @@ fn day_scenario(args: &BorderDayArgs, profile_point: traffic::Point, rules: Path
         file: "(khil bench border-day)".into(),
         seed: args.seed,
         rules,
-        point: PointSpec { name: args.point.clone(), direction: Direction::Exit },
+        point: PointSpec { name: args.point.clone(), direction: Direction::Exit, upload_every_minutes: 5.0 },
         gates: (1..=args.gates).map(|i| GateSpec { name: format!("gate-{i:02}"), ..GateSpec::default() }).collect(),
         desk: DeskSpec { officers: 4, median_minutes: 4.0, p90_minutes: 10.0 },
         arrivals: ArrivalSpec {

@@ -4,7 +4,8 @@
 //!   devices opened by `khil-apdu`, not byte links), parsed with errors that say what is wrong;
 //! - [`connect`] opens the client side a URL names; [`Endpoint`] is where a device (a simulator) listens;
 //! - [`PtyDevice`]: the master side of a pty pair, the device end of a virtual serial port;
-//! - [`Paced`]: line-rate pacing on tokio's clock; [`FaultLink`]: a seeded bad line;
+//! - [`Paced`]: line-rate pacing on tokio's clock; [`FaultLink`]: a seeded bad line; [`TcpRelay`]: a TCP link
+//!   that can be cut and restored (a wide-area link going down);
 //! - [`Normalized`] / [`LinkError::PeerClosed`]: one meaning for "the other end went away".
 //!
 //! A link is anything `AsyncRead + AsyncWrite`; codecs and drivers above take any [`Link`].
@@ -16,6 +17,7 @@ pub mod memory;
 pub mod open;
 pub mod pacing;
 pub mod pty;
+pub mod relay;
 pub mod serial;
 pub mod url;
 
@@ -26,6 +28,7 @@ pub use memory::memory_pair;
 pub use open::{Endpoint, NoSimulators, SimConnector, connect};
 pub use pacing::{LineRate, Paced};
 pub use pty::{ClientClose, PtyDevice};
+pub use relay::TcpRelay;
 pub use url::{DeviceUrl, Framing, PcscUrl, UrlError};
 
 use tokio::io::{AsyncRead, AsyncWrite};

@@ -9,6 +9,12 @@ pub(crate) fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
 }
 
+/// The day the runs are judged on: today (the simulators' test PKI follows the current quarter).
+pub(crate) fn today() -> khil_mrtd::mrz::CivilDate {
+    let now = der::DateTime::from_system_time(std::time::SystemTime::now()).unwrap();
+    khil_mrtd::mrz::CivilDate::new(now.year(), now.month(), now.day()).unwrap()
+}
+
 /// A scenario using every part of the format; tests replace one piece of it.
 pub(crate) const VALID: &str = r#"name = "test"
 description = "every part of the format"
@@ -116,7 +122,13 @@ pub(crate) fn run(travellers: Vec<TravellerOutcome>) -> RunResult {
         queue,
         desk_queue: vec![QueueSample { at: 9.0 * 3600.0, length: 0 }, QueueSample { at: 9.5 * 3600.0, length: 1 }],
         incidents: vec![],
-        records: RecordsSummary { committed: 3, verified: Some(true), verify_detail: String::new(), pending_upload: 3 },
+        records: RecordsSummary {
+            committed: 3,
+            verified: Some(true),
+            verify_detail: String::new(),
+            pending_upload: 3,
+            central: None,
+        },
         expectations: vec![],
     }
 }

@@ -1,28 +1,29 @@
-//! The central PostgreSQL for tests: ci/test's private cluster (`KHIL_CENTRAL_URL`), one fresh database per test,
-//! dropped when the test ends (also when it fails).
+//! The central PostgreSQL for tests (feature `central`): ci/test's private cluster (`KHIL_CENTRAL_URL`), one fresh
+//! database per test, dropped when the test ends (also when it fails).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The cluster's URL, or a skip (a failure under `CI=true`).
-pub(crate) fn central_url() -> Option<String> {
+pub fn central_url() -> Option<String> {
     match std::env::var("KHIL_CENTRAL_URL") {
         Ok(url) if !url.is_empty() => Some(url),
-        _ => khil_test_support::missing(
+        _ => crate::missing(
             "no KHIL_CENTRAL_URL: run ci/test (it starts a private PostgreSQL in .peers/pg), or source .peers/env",
         ),
     }
 }
 
 /// A database of its own for one test.
-pub(crate) struct TestDb {
+#[derive(Debug)]
+pub struct TestDb {
     admin: String,
     name: String,
-    pub(crate) url: String,
+    pub url: String,
 }
 
 impl TestDb {
     /// `admin` must end in `/<database>` with no query: the test database replaces that last segment.
-    pub(crate) fn create(admin: &str) -> TestDb {
+    pub fn create(admin: &str) -> TestDb {
         static N: AtomicU32 = AtomicU32::new(0);
         let name = format!("khil_test_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
         let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
