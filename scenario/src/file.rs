@@ -19,8 +19,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::{
-    ArrivalSpec, Bounds, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, GateSpec, Incident, Needs,
-    Papers, PointSpec, PopulationSpec, Scenario, TravellerExpectation,
+    ArrivalSpec, Bounds, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, FingerReference, GateSpec,
+    Incident, Needs, Papers, PointSpec, PopulationSpec, Scenario, TravellerExpectation,
 };
 
 /// What is wrong with a scenario file.
@@ -147,6 +147,7 @@ struct RawPoint {
     name: Text,
     direction: Direction,
     upload_every_minutes: Option<Number>,
+    finger_reference: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -292,7 +293,26 @@ impl Validator<'_> {
             Some(v) => *v.get_ref(),
             None => DEFAULT_UPLOAD_EVERY_MINUTES,
         };
-        let point = PointSpec { name: point_name.to_owned(), direction: raw.point.direction, upload_every_minutes };
+        let finger_reference = match &raw.point.finger_reference {
+            None => FingerReference::default(),
+            Some(v) => match v.get_ref().as_str() {
+                "dg3" => FingerReference::Dg3,
+                "registry" => FingerReference::Registry,
+                _ => {
+                    return Err(self.invalid(
+                        &v.span(),
+                        "point.finger_reference",
+                        "`dg3` (DG3 of the chip, else the national registry) or `registry` (the registry only)",
+                    ));
+                }
+            },
+        };
+        let point = PointSpec {
+            name: point_name.to_owned(),
+            direction: raw.point.direction,
+            upload_every_minutes,
+            finger_reference,
+        };
         let gates = self.gates(raw.gates.as_ref(), raw.gate.as_deref())?;
         let desk = self.desk(raw.desk.as_ref())?;
         let arrivals = self.arrivals(&raw.arrivals, point_name)?;

@@ -5,6 +5,7 @@
 //! - [`model`]: the scenario as validated, and a run's results;
 //! - [`file`]: `scenarios/*.toml` read and validated (errors name file, line, column and field);
 //! - [`run`]: the border point of N gates and an officers' desk, travellers arriving and queueing;
+//! - [`registry`]: the national registry's fingerprint enrolments of citizens (the reference without DG3);
 //! - [`central`]: the point's uploads to the central database during a run, through a link that incidents cut;
 //! - [`expect`]: a run's results held against the scenario's expectations;
 //! - [`report`]: the self-contained HTML report.
@@ -16,6 +17,7 @@ pub mod central;
 pub mod expect;
 pub mod file;
 pub mod model;
+pub mod registry;
 pub mod report;
 pub mod run;
 

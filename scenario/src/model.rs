@@ -42,6 +42,29 @@ pub struct PointSpec {
     pub direction: Direction,
     /// Minutes between uploads to the central database, when the run has one.
     pub upload_every_minutes: f64,
+    /// What a citizen's finger is verified against.
+    pub finger_reference: FingerReference,
+}
+
+/// What the gates verify a citizen's finger against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FingerReference {
+    /// DG3 of the chip (the gates hold EAC terminal certificates), the national registry's enrolment when the
+    /// chip does not give it.
+    #[default]
+    Dg3,
+    /// The national registry's enrolment; DG3 is not read (no terminal certificates, a shorter chip read).
+    Registry,
+}
+
+impl FingerReference {
+    pub fn name(self) -> &'static str {
+        match self {
+            FingerReference::Dg3 => "dg3",
+            FingerReference::Registry => "registry",
+        }
+    }
 }
 
 /// One e-gate and its devices' faults (simulated devices; the fault grammars are the simulators' own).

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use khil_clearance::flow::{
-    BruteForceWatchlist, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, NoEnrolments, Outcome,
-    PointContext, RulesDecision, Services, StoreSink,
+    BruteForceWatchlist, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome, PointContext,
+    RulesDecision, Services, StoreSink,
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
@@ -33,10 +33,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::central::CentralLink;
+use crate::model::FingerReference;
 use crate::model::{
     CentralSummary, CraftedTraveller, DecisionWord, Finger, GateSummary, Incident, IncidentLog, Needs, Papers,
     QueueSample, RecordsSummary, RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
 };
+use crate::registry::NationalRegistry;
 
 /// How a run is done.
 pub struct RunOptions {
@@ -119,7 +121,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let rules = Rules::load(&scenario.rules)?;
     let rules_version = rules.version().to_owned();
     let watchlist_version = format!("{}-watchlist-{}", scenario.name, scenario.seed);
-    let Plan { travellers: planned, watch, known } = plan(scenario, options.today)?;
+    let Plan { travellers: planned, documents, watch, known } = plan(scenario, options.today)?;
     let total = planned.len();
 
     // The point's shared services.
@@ -148,7 +150,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
             context: known,
         }),
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
-        references: Arc::new(NoEnrolments),
+        references: Arc::new(NationalRegistry::new(scenario.seed, finger_quality(scenario)?, &documents)),
         watchlist: Arc::new(watchlist(scenario, &watch)?),
     };
     let gates = stand_up_all(scenario, options.today, &planned, &services).await?;
@@ -266,6 +268,8 @@ fn into_inner_ref<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// they bring.
 struct Plan {
     travellers: Vec<Planned>,
+    /// The population documents carried (genuine ones): the national registry knows their citizens.
+    documents: Vec<TravelDocument>,
     /// Population ids of fingers on a watchlist, and the class of each.
     watch: Vec<(u64, String)>,
     known: Known,
@@ -274,7 +278,7 @@ struct Plan {
 fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
     let fail = |problem: String| RunError::Scenario { scenario: scenario.name.clone(), problem };
     let mut population = PopulationCursor::new(scenario.seed, today);
-    let mut plan = Plan { travellers: Vec::new(), watch: Vec::new(), known: Known::default() };
+    let mut plan = Plan { travellers: Vec::new(), documents: Vec::new(), watch: Vec::new(), known: Known::default() };
     for (planned, listed) in generated(scenario, &mut population)? {
         if let (Some(class), Some(id)) = (listed, planned.traveller.finger) {
             plan.watch.push((id, class));
@@ -292,6 +296,14 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
         plan.travellers.push(planned);
     }
     plan.travellers.sort_by(|a, b| a.arrived.total_cmp(&b.arrived));
+    plan.documents = plan
+        .travellers
+        .iter()
+        .filter_map(|p| match p.traveller.papers {
+            khil_sim_point::Papers::Population(id) => Some(population.documents.document(id)),
+            khil_sim_point::Papers::Specimen { .. } => None,
+        })
+        .collect();
     Ok(plan)
 }
 
@@ -299,11 +311,7 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
 /// gate's captures are 0 to 2).
 fn watchlist(scenario: &Scenario, watch: &[(u64, String)]) -> Result<BruteForceWatchlist, RunError> {
     let mut list = BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6));
-    let quality =
-        khil_sim_population::quality_named(&scenario.population.finger_quality).ok_or_else(|| RunError::Scenario {
-            scenario: scenario.name.clone(),
-            problem: format!("finger quality {:?}: expected good or mixed", scenario.population.finger_quality),
-        })?;
+    let quality = finger_quality(scenario)?;
     let fingers = khil_sim_population::Fingers::shared(scenario.seed, quality);
     let sensor = khil_sim_fingerprint::Profile::R307.sensor();
     for (n, (id, class)) in watch.iter().enumerate() {
@@ -311,6 +319,13 @@ fn watchlist(scenario: &Scenario, watch: &[(u64, String)]) -> Result<BruteForceW
         list.add(format!("{class}-{n}"), class.clone(), &khil_biometrics::extract::extract(&impression.image, 500));
     }
     Ok(list)
+}
+
+fn finger_quality(scenario: &Scenario) -> Result<khil_biometrics::synth::Quality, RunError> {
+    khil_sim_population::quality_named(&scenario.population.finger_quality).ok_or_else(|| RunError::Scenario {
+        scenario: scenario.name.clone(),
+        problem: format!("finger quality {:?}: expected good or mixed", scenario.population.finger_quality),
+    })
 }
 
 /// The lost/stolen list: the numbers of the stolen blanks among the day's specimens.
@@ -342,7 +357,11 @@ async fn stand_up_all(
     let mut gates = Vec::new();
     for (i, spec) in scenario.gates.iter().enumerate() {
         let mut config = FlowConfig::new(spec.name.clone(), today, pki.trust_store());
-        config.terminal = Some(pki.eac.terminal.clone());
+        // Without terminal certificates the chip keeps DG3 to itself (EAC): the registry is the reference.
+        config.terminal = match scenario.point.finger_reference {
+            FingerReference::Dg3 => Some(pki.eac.terminal.clone()),
+            FingerReference::Registry => None,
+        };
         config.stop_list = stop_list.clone();
         config.seed = scenario.seed ^ ((i as u64) << 32);
         gates.push(stand_up(scenario, i, config, services.clone()).await?);

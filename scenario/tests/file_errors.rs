@@ -335,6 +335,20 @@ fn unknown_names_are_refused_with_the_allowed_ones() {
         "ulaanbaatar",
         &["`airport`, `zamiin-uud`, `altanbulag`", "`ulaanbaatar`"],
     );
+    check(
+        &with("direction = \"entry\"", "direction = \"entry\"\nfinger_reference = \"dg2\""),
+        "point.finger_reference",
+        ErrorKind::InvalidValue,
+        "\"dg2\"",
+        &["`dg3`", "`registry`"],
+    );
+    check(
+        &with("direction = \"entry\"", "direction = \"entry\"\nupload_every_minutes = 0"),
+        "point.upload_every_minutes",
+        ErrorKind::InvalidValue,
+        "0",
+        &["above 0"],
+    );
     // Without a profile, the point's name must be one.
     let unnamed = with("profile = \"zamiin-uud\"\n", "").replacen("name = \"zamiin-uud\"", "name = \"sukhbaatar\"", 1);
     check(&unnamed, "arrivals.profile", ErrorKind::MissingField, "[arrivals]", &["`sukhbaatar`", "`altanbulag`"]);

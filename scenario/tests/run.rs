@@ -11,8 +11,8 @@ use khil_clearance::rules::Direction;
 use khil_clearance::traffic;
 use khil_scenario::run::{RunOptions, run_blocking};
 use khil_scenario::{
-    ArrivalSpec, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, GateSpec, Needs, Papers, PointSpec,
-    PopulationSpec, Scenario, TravellerExpectation,
+    ArrivalSpec, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, FingerReference, GateSpec, Needs,
+    Papers, PointSpec, PopulationSpec, Scenario, TravellerExpectation,
 };
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::Behaviour;
@@ -50,7 +50,12 @@ fn small_point() -> Scenario {
         file: "(test)".into(),
         seed: 3,
         rules,
-        point: PointSpec { name: "zamiin-uud".into(), direction: Direction::Exit, upload_every_minutes: 5.0 },
+        point: PointSpec {
+            name: "zamiin-uud".into(),
+            direction: Direction::Exit,
+            upload_every_minutes: 5.0,
+            finger_reference: FingerReference::Dg3,
+        },
         gates: vec![
             GateSpec { name: "gate-1".into(), ..GateSpec::default() },
             GateSpec { name: "gate-2".into(), ..GateSpec::default() },
@@ -271,4 +276,61 @@ fn a_power_cut_at_the_gates_loses_nobody_and_the_gate_comes_back() {
     assert_eq!(result.records.verified, Some(true));
     let released_with_records = t.iter().filter(|t| t.decision == DecisionWord::Release && t.record.is_some()).count();
     assert_eq!(released_with_records, 2);
+}
+
+/// A point that reads no DG3 verifies citizens against the national registry's enrolment: a citizen with their
+/// own finger is released (the finger step says which reference), an impostor is referred for the mismatch, a
+/// foreigner (no enrolment in the registry, DG3 unread) is referred, verification not possible; and the chip read,
+/// without DG3's 70-odd kB, is shorter than at a point that reads DG3.
+#[test]
+fn with_the_registry_as_reference_citizens_are_verified_without_dg3() {
+    let mut scenario = small_point();
+    scenario.point.finger_reference = FingerReference::Registry;
+    scenario.arrivals.limit = Some(0);
+    let from = scenario.arrivals.from;
+    scenario.crafted = vec![
+        crafted("citizen", from + 5.0, Papers::First(Needs::AdultCitizen), Finger::Own, DecisionWord::Release, &[]),
+        crafted(
+            "impostor",
+            from + 40.0,
+            Papers::First(Needs::AdultCitizen),
+            Finger::Other(900_002),
+            DecisionWord::Refer,
+            &["biometric.no_match"],
+        ),
+        crafted(
+            "foreigner",
+            from + 80.0,
+            Papers::First(Needs::AdultForeigner),
+            Finger::Own,
+            DecisionWord::Refer,
+            &["biometric.not_possible"],
+        ),
+    ];
+    scenario.gates.truncate(1);
+    let dir = khil_test_support::temp_dir("scenario-registry");
+    let (result, _) = run_blocking(&scenario, &options(&dir.path().join("registry"))).unwrap();
+    let by = |label: &str| result.travellers.iter().find(|t| t.label.as_deref() == Some(label)).unwrap().clone();
+    let step = |t: &khil_scenario::TravellerOutcome, name: &str| {
+        t.timeline.iter().find(|s| s.step == name).unwrap_or_else(|| panic!("no {name} step: {:?}", t.timeline)).clone()
+    };
+    let citizen = by("citizen");
+    assert_eq!(citizen.decision, DecisionWord::Release, "{:?}", citizen.reasons);
+    assert!(step(&citizen, "finger").outcome.contains("national registry"), "{:?}", step(&citizen, "finger"));
+    let impostor = by("impostor");
+    assert_eq!(impostor.decision, DecisionWord::Refer);
+    assert!(impostor.reasons.iter().any(|r| r.starts_with("biometric.no_match")), "{:?}", impostor.reasons);
+    let foreigner = by("foreigner");
+    assert_eq!(foreigner.decision, DecisionWord::Refer);
+    assert!(foreigner.reasons.iter().any(|r| r.starts_with("biometric.not_possible")), "{:?}", foreigner.reasons);
+
+    // The same citizen at a point that reads DG3: verified against DG3, and the chip read takes longer.
+    scenario.point.finger_reference = FingerReference::Dg3;
+    scenario.crafted.truncate(1);
+    let (dg3, _) = run_blocking(&scenario, &options(&dir.path().join("dg3"))).unwrap();
+    let with_dg3 = dg3.travellers[0].clone();
+    assert_eq!(with_dg3.decision, DecisionWord::Release, "{:?}", with_dg3.reasons);
+    assert!(step(&with_dg3, "finger").outcome.contains("Dg3"), "{:?}", step(&with_dg3, "finger"));
+    let (short, long) = (step(&citizen, "chip").took, step(&with_dg3, "chip").took);
+    assert!(short + 2.0 < long, "chip read {short} s without DG3, {long} s with it");
 }

@@ -43,7 +43,8 @@ pub fn chip_data(inspection: &Inspection) -> Result<ChipData, String> {
 /// and active authentication, DG1 against the page): one failed is a forgery's mark. A chip that once did not
 /// answer (a read of EF.CardAccess or of a data group, PACE given up for BAC) proves nothing either way: with the
 /// authenticity checks passed, the inspection is incomplete, not failed. Judged by the whole inspection's outcome, a
-/// genuine passport whose chip hiccuped in the field was called forged.
+/// genuine passport whose chip hiccuped in the field was called forged. EAC access left undone (no terminal
+/// certificates the chip trusts: DG3 and DG4 unread) does not make the inspection incomplete.
 fn authentication(inspection: &Inspection) -> Authentication {
     let authenticity = |name: &str| {
         name.starts_with("passive authentication")
@@ -54,8 +55,28 @@ fn authentication(inspection: &Inspection) -> Authentication {
     if inspection.checks.iter().any(|c| authenticity(&c.name) && c.status.failed()) {
         return Authentication::Failed;
     }
+    // Terminal authentication is access control, not authenticity: a gate without terminal certificates the chip
+    // trusts (a foreign passport; a point that verifies against the registry) leaves DG3 and DG4 unread (and
+    // their hashes unchecked) and the chip is still proven genuine by the rest. A failed terminal authentication
+    // is still a failure below.
+    let eac_access = |c: &khil_mrtd::inspect::InspectCheck| {
+        matches!(c.status, khil_mrtd::pa::Status::NotChecked(_))
+            && matches!(
+                c.name.as_str(),
+                "terminal authentication"
+                    | "reading DG3"
+                    | "reading DG4"
+                    | "passive authentication: DG3 hash"
+                    | "passive authentication: DG4 hash"
+            )
+    };
+    let judged: Vec<_> = inspection.checks.iter().filter(|c| !eac_access(c)).collect();
+    if judged.iter().any(|c| c.status.failed()) {
+        return Authentication::NotPerformed;
+    }
     match inspection.outcome() {
         Outcome::Passed => Authentication::Passed,
+        Outcome::Incomplete if judged.iter().all(|c| c.status.passed()) => Authentication::Passed,
         Outcome::Failed | Outcome::Incomplete => Authentication::NotPerformed,
     }
 }
@@ -99,4 +120,54 @@ pub fn decode_jpeg_grey(bytes: &[u8]) -> Result<GrayImage, String> {
         return Err(format!("{} grey bytes for {width} x {height}", pixels.len()));
     }
     Ok(GrayImage { width, height, pixels })
+}
+
+#[cfg(test)]
+mod tests {
+    use khil_mrtd::inspect::{InspectCheck, Inspection};
+    use khil_mrtd::pa::Status;
+
+    use super::*;
+
+    fn inspection(checks: &[(&str, Status)]) -> Inspection {
+        let mut out = Inspection::default();
+        out.checks = checks.iter().map(|(n, s)| InspectCheck { name: (*n).to_owned(), status: s.clone() }).collect();
+        out
+    }
+
+    fn passed() -> Status {
+        Status::Passed(String::new())
+    }
+
+    fn not_checked() -> Status {
+        Status::NotChecked("no terminal certificates given".into())
+    }
+
+    #[test]
+    fn eac_access_left_undone_does_not_make_a_genuine_chip_incomplete() {
+        let without_ta = [
+            ("passive authentication: signature", passed()),
+            ("passive authentication: DG1 hash", passed()),
+            ("passive authentication: DG3 hash", not_checked()),
+            ("chip authentication", passed()),
+            ("terminal authentication", not_checked()),
+            ("reading DG3", not_checked()),
+            ("MRZ on the page = DG1", passed()),
+        ];
+        assert_eq!(authentication(&inspection(&without_ta)), Authentication::Passed);
+    }
+
+    #[test]
+    fn anything_else_undone_is_not_performed_and_any_authenticity_failure_fails() {
+        let no_ca = [("passive authentication: signature", passed()), ("chip authentication", not_checked())];
+        assert_eq!(authentication(&inspection(&no_ca)), Authentication::NotPerformed);
+        let ta_failed = [
+            ("passive authentication: signature", passed()),
+            ("terminal authentication", Status::Failed("6982".into())),
+        ];
+        assert_eq!(authentication(&inspection(&ta_failed)), Authentication::NotPerformed);
+        let cloned =
+            [("passive authentication: signature", passed()), ("chip authentication", Status::Failed("x".into()))];
+        assert_eq!(authentication(&inspection(&cloned)), Authentication::Failed);
+    }
 }

@@ -9,7 +9,9 @@ use clap::Args;
 use khil_clearance::rules::Direction;
 use khil_clearance::traffic::{self, ArrivalProfile};
 use khil_scenario::run::{RunOptions, run_blocking};
-use khil_scenario::{ArrivalSpec, DecisionWord, DeskSpec, Expectations, GateSpec, PointSpec, PopulationSpec, Scenario};
+use khil_scenario::{
+    ArrivalSpec, DecisionWord, DeskSpec, Expectations, FingerReference, GateSpec, PointSpec, PopulationSpec, Scenario,
+};
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 
 use super::{round, write_json};
@@ -150,7 +152,12 @@ fn day_scenario(args: &BorderDayArgs, profile_point: traffic::Point, rules: Path
         file: "(khil bench border-day)".into(),
         seed: args.seed,
         rules,
-        point: PointSpec { name: args.point.clone(), direction: Direction::Exit, upload_every_minutes: 5.0 },
+        point: PointSpec {
+            name: args.point.clone(),
+            direction: Direction::Exit,
+            upload_every_minutes: 5.0,
+            finger_reference: FingerReference::Dg3,
+        },
         gates: (1..=args.gates).map(|i| GateSpec { name: format!("gate-{i:02}"), ..GateSpec::default() }).collect(),
         desk: DeskSpec { officers: 4, median_minutes: 4.0, p90_minutes: 10.0 },
         arrivals: ArrivalSpec {

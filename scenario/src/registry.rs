@@ -1,0 +1,72 @@
+//! The national registry's fingerprint enrolments, as a scenario's border point looks them up: the reference a
+//! citizen's finger is verified against when DG3 is not read (the point reads no DG3, or the chip would not give
+//! it).
+//!
+//! The registry holds one enrolment per citizen of the population: an impression of their own finger taken at
+//! enrolment (index [`ENROLMENT_IMPRESSION`], one the gates' scanners never produce), extracted by khil's
+//! extractor as the registry's template. It is looked up by the document the gate read (issuing state and
+//! number), so a forged page naming another number finds that number's holder, or nobody.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use khil_biometrics::minutia::Minutiae;
+use khil_biometrics::synth::Quality;
+use khil_clearance::flow::{DocumentIdentity, ReferenceSource};
+use khil_sim_population::documents::{State, TravelDocument};
+
+/// The impression index of an enrolment (a gate's captures are 0 to 2; a watchlist entry is 7).
+pub const ENROLMENT_IMPRESSION: u32 = 6;
+
+/// Citizens' enrolments, made when first asked for (a real registry returns a stored template; making it here
+/// is the simulation's cost, accounted as "national registry").
+pub struct NationalRegistry {
+    fingers: Arc<khil_sim_population::Fingers>,
+    /// (issuing state, document number) -> whose finger (population id).
+    enrolled: HashMap<(String, String), u64>,
+}
+
+impl std::fmt::Debug for NationalRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NationalRegistry").field("enrolled", &self.enrolled.len()).finish_non_exhaustive()
+    }
+}
+
+impl NationalRegistry {
+    /// A registry of the population of `seed` with fingers of `quality`, knowing the citizens among `documents`.
+    pub fn new<'a>(
+        seed: u64,
+        quality: Quality,
+        documents: impl IntoIterator<Item = &'a TravelDocument>,
+    ) -> NationalRegistry {
+        let enrolled = documents
+            .into_iter()
+            .filter(|d| d.nationality == State::Mongolia)
+            .map(|d| ((d.issuing_state.code().to_owned(), d.document_number.clone()), d.id))
+            .collect();
+        NationalRegistry { fingers: khil_sim_population::Fingers::shared(seed, quality), enrolled }
+    }
+
+    pub fn len(&self) -> usize {
+        self.enrolled.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.enrolled.is_empty()
+    }
+}
+
+impl ReferenceSource for NationalRegistry {
+    fn name(&self) -> &'static str {
+        "national registry"
+    }
+
+    fn reference(&self, who: &DocumentIdentity) -> Option<Minutiae> {
+        let id = *self.enrolled.get(&(who.issuing_state.clone(), who.document_number.clone()))?;
+        Some(khil_sim_host::account::measure("national registry", || {
+            let sensor = khil_sim_fingerprint::Profile::R307.sensor();
+            let impression = self.fingers.impression(id, ENROLMENT_IMPRESSION, sensor);
+            impression.extracted(|image| khil_biometrics::extract::extract(image, 500))
+        }))
+    }
+}
