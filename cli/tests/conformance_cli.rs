@@ -590,7 +590,7 @@ fn an_operator_who_cannot_makes_the_purpose_inconclusive() {
 /// under `CI=true`, where ci/test installs both and a missing one fails the test.
 #[test]
 fn the_report_prints_to_pdf_with_the_sign_off() {
-    let Some(browser) = khil_test_support::program_any(&["chromium", "chromium-browser", "google-chrome"]) else {
+    let Some(browser) = khil_test_support::browser::chromium() else {
         return;
     };
     let (Some(pdftotext), Some(pdfinfo)) =

@@ -55,19 +55,8 @@ impl Browser {
             // The DevTools pipe is fds 3 (commands in) and 4 (replies out): our stdin and stdout pipes, moved there.
             .arg(r#"exec "$0" "$@" 3<&0 4>&1 </dev/null >/dev/null"#)
             .arg(program)
-            .args([
-                "--headless",
-                // Chromium's sandbox refuses to start as root (CI containers); the page is the test's own.
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-pipe",
-                "--window-size=1400,1000",
-            ])
-            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .args(khil_test_support::browser::headless_args(&dir.join("profile")))
+            .args(["--remote-debugging-pipe", "--window-size=1400,1000"])
             .arg("about:blank")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -220,7 +209,7 @@ fn look_under_every_light_and_zoom(browser: &mut Browser, index: u64) {
 
 #[test]
 fn a_trainee_session_in_chromium_is_scored_as_the_report_says() {
-    let Some(chromium) = khil_test_support::program_any(&["chromium", "chromium-browser", "google-chrome"]) else {
+    let Some(chromium) = khil_test_support::browser::chromium() else {
         return;
     };
     let dir = khil_test_support::temp_dir("train-chromium");

@@ -593,27 +593,14 @@ if p.stack: sys.exit(f"unclosed: {p.stack}")
 /// where ci/test installs Debian's `chromium` and a missing browser fails the test.
 #[tokio::test]
 async fn html_renders_in_a_browser() {
-    let Some(browser) = khil_test_support::program_any(&["chromium", "chromium-browser", "google-chrome"]) else {
-        return;
-    };
+    let Some(browser) = khil_test_support::browser::chromium() else { return };
     let (report, dir, _) = written("browser").await;
     assert!(!report.summary.passed(), "the echo run fails, so the banner is red");
     let png = dir.join("report.png");
-    // A fresh profile in the report's temporary folder (removed with it), nothing fetched in the background, and
-    // no sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+    // A fresh profile in the report's temporary folder (removed with it).
     let out = Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1280,2000",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("browser-profile").display()))
+        .args(khil_test_support::browser::headless_args(&dir.join("browser-profile")))
+        .args(["--hide-scrollbars", "--window-size=1280,2000"])
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", dir.join("report.html").display()))
         .output()

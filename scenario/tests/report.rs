@@ -124,9 +124,7 @@ fn an_empty_run_still_renders() {
 /// under `CI=true`.
 #[test]
 fn the_plots_are_laid_out_in_a_browser() {
-    let Some(browser) = khil_test_support::program_any(&["chromium", "chromium-browser", "google-chrome"]) else {
-        return;
-    };
+    let Some(browser) = khil_test_support::browser::chromium() else { return };
     let dir = khil_test_support::temp_dir("scenario-report");
     let page = html(&sample(), None);
     let measured = page.replace("</body>", MEASURE);
@@ -134,20 +132,8 @@ fn the_plots_are_laid_out_in_a_browser() {
     let file = dir.join("report.html");
     std::fs::write(&file, measured).unwrap();
     let out = Command::new(&browser)
-        .args([
-            "--headless",
-            // Chromium's sandbox refuses to start as root (CI containers); the page is the test's own.
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1280,2000",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .args(khil_test_support::browser::headless_args(&dir.join("profile")))
+        .args(["--window-size=1280,2000", "--virtual-time-budget=5000", "--dump-dom"])
         .arg(format!("file://{}", file.display()))
         .env("TMPDIR", dir.path())
         .output()

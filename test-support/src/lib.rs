@@ -6,6 +6,7 @@
 //! Only ever a dev-dependency. It depends on no khil crate, so every crate of the workspace (even `khil-sim-host`,
 //! at the bottom) can use it in its unit tests without a cycle.
 
+pub mod browser;
 #[cfg(feature = "central")]
 pub mod central;
 pub mod peer;
