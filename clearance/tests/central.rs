@@ -5,7 +5,6 @@
 #[path = "records_support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -172,26 +171,8 @@ struct Uploader {
 
 impl Uploader {
     fn start(db: &Path, url: &str) -> Uploader {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["central_upload_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-            .env(CHILD_DB, db)
-            .env(CHILD_URL, url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, acked) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(n) = line.strip_prefix("acked ").and_then(|s| s.parse().ok())
-                    && tx.send(n).is_err()
-                {
-                    break;
-                }
-            }
-        });
+        let env = [(CHILD_DB, db.as_os_str()), (CHILD_URL, std::ffi::OsStr::new(url))];
+        let (child, acked) = khil_test_support::rerun_child("central_upload_child", &env, "acked");
         Uploader { child, acked }
     }
 

@@ -10,9 +10,7 @@
 #[path = "records_support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use khil_clearance::records::{RecordStore, verify};
@@ -47,7 +45,6 @@ fn records_kill_child() {
 #[test]
 fn kill_9_loses_no_committed_record() {
     let (_dir, path) = temp_file("records-kill", "point.db");
-    let exe = std::env::current_exe().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
     let started = Instant::now();
     let mut printed: Vec<u64> = Vec::new();
@@ -58,29 +55,15 @@ fn kill_9_loses_no_committed_record() {
     let mut rounds_with_commits = 0;
     let mut stored_before = 0u64;
     for round in 0..kills {
-        let mut child = Command::new(&exe)
-            .args(["records_kill_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .filter_map(|l| l.strip_prefix("committed ").and_then(|s| s.parse::<u64>().ok()))
-                .collect::<Vec<u64>>()
-        });
+        let (mut child, seen) =
+            khil_test_support::rerun_child("records_kill_child", &[(CHILD_ENV, path.as_os_str())], "committed");
         // Start-up (exec, libtest, open) takes some milliseconds; the kill lands before, during or between
         // commits, anywhere in a transaction.
         std::thread::sleep(Duration::from_micros(rng.random_range(5_000..80_000)));
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         assert!(!status.success(), "round {round}: the child exited by itself ({status})");
-        let seen = reader.join().unwrap();
+        let seen: Vec<u64> = seen.iter().collect();
         let seen_any = !seen.is_empty();
         let seen_last = seen.last().copied();
         // Each round resumes after the last record actually in the store, so the seqs it prints continue.

@@ -14,5 +14,5 @@ pub mod process;
 pub mod temp;
 
 pub use peer::{data, missing, pcscd_with_vpcd, program, program_any, python, python_with};
-pub use process::{Ready, pipe_lines, start_ready, terminate, wait_exit};
+pub use process::{Ready, pipe_lines, rerun_child, start_ready, terminate, wait_exit};
 pub use temp::{TempDir, temp_dir, temp_file};

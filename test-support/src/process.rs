@@ -121,6 +121,38 @@ pub fn pipe_lines(mut command: Command, input: &str) -> Vec<String> {
     stdout.lines().map(str::to_owned).collect()
 }
 
+/// This test binary run again as a child that runs only its ignored test `test` (the child half of a test that
+/// kills processes), with `env` set, stdin closed, stderr dropped and stdout piped, and the numbers of its stdout
+/// lines `<prefix> <n>` sent to the returned receiver as they come (from a thread of their own). The channel ends
+/// when the child's stdout does.
+pub fn rerun_child(test: &str, env: &[(&str, &std::ffi::OsStr)], prefix: &str) -> (Child, mpsc::Receiver<u64>) {
+    let exe = std::env::current_exe().expect("the test binary's own path");
+    let mut command = Command::new(exe);
+    command.args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot re-run the test binary for {test}: {e}"));
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    let prefix = format!("{prefix} ");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(n) = line.strip_prefix(prefix.as_str()).and_then(|s| s.trim().parse().ok())
+                && tx.send(n).is_err()
+            {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
