@@ -20,7 +20,7 @@ use khil_link::TcpRelay;
 /// Records per central transaction.
 const BATCH: usize = 100;
 
-/// What one upload round found.
+/// What one upload round found (all zero, with the error, when the point's store could not be read).
 #[derive(Debug, Clone)]
 pub struct Round {
     /// Records committed at the point.
@@ -85,8 +85,7 @@ impl CentralLink {
                             return;
                         }
                     };
-                    let mut via = config.clone();
-                    via_relay(&mut via, relay.addr());
+                    let via = via_relay(&config, relay.addr());
                     let mut worker = Worker { via, url: worker_url, central: None, centre_id: None };
                     if let Err(e) = worker.connected().await {
                         let _ = ready_tx.send(Err(e.to_string()));
@@ -182,12 +181,16 @@ impl Worker {
     }
 
     async fn round(&mut self, store: &mut RecordStore) -> Round {
-        let committed = store.count().unwrap_or(0);
         let result = async {
             let central = self.connected().await?;
             upload_pass(store, central, BATCH).await
         }
         .await;
+        // Counted after the pass (nothing commits meanwhile: the day waits for the round).
+        let committed = match store.count() {
+            Ok(n) => n,
+            Err(e) => return Round { committed: 0, acked: 0, inserted: 0, error: Some(e.to_string()) },
+        };
         match result {
             Ok(r) => Round { committed, acked: r.acked, inserted: r.inserted, error: None },
             Err(e) => {
@@ -221,8 +224,8 @@ fn upstream(config: &tokio_postgres::Config) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{host}:{port} resolves to no address"))
 }
 
-/// `config` pointed at the relay instead of the server.
-fn via_relay(config: &mut tokio_postgres::Config, relay: SocketAddr) {
+/// `config`'s user, password and database, at the relay instead of the server.
+fn via_relay(config: &tokio_postgres::Config, relay: SocketAddr) -> tokio_postgres::Config {
     let mut via = tokio_postgres::Config::new();
     if let Some(user) = config.get_user() {
         via.user(user);
@@ -235,5 +238,5 @@ fn via_relay(config: &mut tokio_postgres::Config, relay: SocketAddr) {
     }
     via.application_name("khil-scenario");
     via.host(relay.ip().to_string()).port(relay.port()).connect_timeout(Duration::from_secs(5));
-    *config = via;
+    via
 }

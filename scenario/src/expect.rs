@@ -108,10 +108,9 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
 /// `records_verify` and `central_uploaded`, when expected.
 fn records(e: &Expectations, records: &RecordsSummary, checked: &mut Vec<ExpectationResult>) {
     if e.records_verify {
-        let r = records;
-        let (actual, passed) = match r.verified {
-            Some(true) => (format!("{} records, audit chain verified", r.committed), true),
-            Some(false) => (format!("verification failed: {}", r.verify_detail), false),
+        let (actual, passed) = match records.verified {
+            Some(true) => (format!("{} records, audit chain verified", records.committed), true),
+            Some(false) => (format!("verification failed: {}", records.verify_detail), false),
             None => ("not verified (the run did not check the store)".to_owned(), false),
         };
         checked.push(ExpectationResult {

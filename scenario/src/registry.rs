@@ -15,8 +15,17 @@ use khil_biometrics::synth::Quality;
 use khil_clearance::flow::{DocumentIdentity, ReferenceSource};
 use khil_sim_population::documents::{State, TravelDocument};
 
-/// The impression index of an enrolment (a gate's captures are 0 to 2; a watchlist entry is 7).
+/// The impression index of an enrolment (a gate's captures are 0 to 2).
 pub const ENROLMENT_IMPRESSION: u32 = 6;
+/// The impression index of a watchlist entry.
+pub const WATCHLIST_IMPRESSION: u32 = 7;
+
+/// The template of finger `id`'s impression `index` on the gates' sensor (an R307), as khil's extractor makes it
+/// (kept with the impression: made once). What the registry and the watchlists hold.
+pub fn template(fingers: &khil_sim_population::Fingers, id: u64, index: u32) -> Minutiae {
+    let sensor = khil_sim_fingerprint::Profile::R307.sensor();
+    fingers.impression(id, index, sensor).extracted(|image| khil_biometrics::extract::extract(image, 500))
+}
 
 /// Citizens' enrolments, made when first asked for (a real registry returns a stored template; making it here
 /// is the simulation's cost, accounted as "national registry").
@@ -46,14 +55,6 @@ impl NationalRegistry {
             .collect();
         NationalRegistry { fingers: khil_sim_population::Fingers::shared(seed, quality), enrolled }
     }
-
-    pub fn len(&self) -> usize {
-        self.enrolled.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.enrolled.is_empty()
-    }
 }
 
 impl ReferenceSource for NationalRegistry {
@@ -63,10 +64,6 @@ impl ReferenceSource for NationalRegistry {
 
     fn reference(&self, who: &DocumentIdentity) -> Option<Minutiae> {
         let id = *self.enrolled.get(&(who.issuing_state.clone(), who.document_number.clone()))?;
-        Some(khil_sim_host::account::measure("national registry", || {
-            let sensor = khil_sim_fingerprint::Profile::R307.sensor();
-            let impression = self.fingers.impression(id, ENROLMENT_IMPRESSION, sensor);
-            impression.extracted(|image| khil_biometrics::extract::extract(image, 500))
-        }))
+        Some(khil_sim_host::account::measure("national registry", || template(&self.fingers, id, ENROLMENT_IMPRESSION)))
     }
 }

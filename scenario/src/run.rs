@@ -38,7 +38,7 @@ use crate::model::{
     CentralSummary, CraftedTraveller, DecisionWord, Finger, GateSummary, Incident, IncidentLog, Needs, Papers,
     QueueSample, RecordsSummary, RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
 };
-use crate::registry::NationalRegistry;
+use crate::registry::{self, NationalRegistry, WATCHLIST_IMPRESSION};
 
 /// How a run is done.
 pub struct RunOptions {
@@ -173,7 +173,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
         }),
     });
     let summaries = the_day(scenario, gates, &shared, options.progress.as_deref()).await;
-    let mut central = last_upload(&shared);
+    let central = last_upload(&shared);
     let shared = Arc::try_unwrap(shared).map_err(|_| RunError::Runtime("the day's tasks outlived it".into()))?;
     // The upload thread ends, closing its connection to the store, before the store is verified.
     drop(shared.central);
@@ -190,7 +190,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let committed = into_inner_ref(&store).count().map_err(|e| store_error(&e))?;
     drop(store);
     let mut records = summarise(&db, committed);
-    if let Some(c) = central.take() {
+    if let Some(c) = central {
         records.pending_upload = c.backlog.last().map_or(committed, |b| b.length as u64);
         records.central = Some(c);
     }
@@ -236,24 +236,14 @@ fn last_upload(shared: &Shared) -> Option<CentralSummary> {
     Some(summary)
 }
 
-/// The store as `khil records verify` finds it (no central in a scenario run: every record waits for upload).
+/// The store as `khil records verify` finds it, every record still waiting for upload (the caller puts in what a
+/// centre took).
 fn summarise(db: &Path, committed: u64) -> RecordsSummary {
-    match records::verify(db) {
-        Ok(report) => RecordsSummary {
-            committed,
-            verified: Some(report.records == committed),
-            verify_detail: format!("{} records, chain intact", report.records),
-            pending_upload: committed,
-            central: None,
-        },
-        Err(e) => RecordsSummary {
-            committed,
-            verified: Some(false),
-            verify_detail: e.to_string(),
-            pending_upload: committed,
-            central: None,
-        },
-    }
+    let (verified, verify_detail) = match records::verify(db) {
+        Ok(report) => (report.records == committed, format!("{} records, chain intact", report.records)),
+        Err(e) => (false, e.to_string()),
+    };
+    RecordsSummary { committed, verified: Some(verified), verify_detail, pending_upload: committed, central: None }
 }
 
 fn into_inner<T>(m: Mutex<T>) -> T {
@@ -307,16 +297,14 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
     Ok(plan)
 }
 
-/// The point's watchlist: each listed finger enrolled from an impression the gates never see (index 7: a
-/// gate's captures are 0 to 2).
+/// The point's watchlist: each listed finger enrolled from an impression the gates never see
+/// ([`WATCHLIST_IMPRESSION`]; a gate's captures are 0 to 2).
 fn watchlist(scenario: &Scenario, watch: &[(u64, String)]) -> Result<BruteForceWatchlist, RunError> {
     let mut list = BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6));
     let quality = finger_quality(scenario)?;
     let fingers = khil_sim_population::Fingers::shared(scenario.seed, quality);
-    let sensor = khil_sim_fingerprint::Profile::R307.sensor();
     for (n, (id, class)) in watch.iter().enumerate() {
-        let impression = fingers.impression(*id, 7, sensor);
-        list.add(format!("{class}-{n}"), class.clone(), &khil_biometrics::extract::extract(&impression.image, 500));
+        list.add(format!("{class}-{n}"), class.clone(), &registry::template(&fingers, *id, WATCHLIST_IMPRESSION));
     }
     Ok(list)
 }
@@ -484,35 +472,33 @@ async fn incidents(scenario: &Scenario, shared: &Shared, powered: Vec<khil_sim_g
 
 async fn play(incident: Incident, shared: &Shared, powered: &[khil_sim_gate::GateHandle]) {
     tokio::time::sleep_until(shared.day.at(incident_at(&incident))).await;
-    {
-        match incident {
-            Incident::PowerCut { seconds, .. } => {
-                // The gates lose power (their flaps go to their fail mode); the point's server, the devices' own
-                // supplies and the record store are on the UPS.
-                shared.incident(format!("power cut to the gates for {seconds} s"));
-                for gate in powered {
-                    gate.power(false);
-                }
-                tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
-                for gate in powered {
-                    gate.power(true);
-                }
-                shared.incident("power back at the gates".into());
+    match incident {
+        Incident::PowerCut { seconds, .. } => {
+            // The gates lose power (their flaps go to their fail mode); the point's server, the devices' own
+            // supplies and the record store are on the UPS.
+            shared.incident(format!("power cut to the gates for {seconds} s"));
+            for gate in powered {
+                gate.power(false);
             }
-            Incident::CentralDown { until, .. } => {
-                // The gates never wait for the centre: records queue at the point and go up once it is back.
-                if shared.central_link(false) {
-                    shared.incident(format!("link to the central database down until {}", clock_time(until)));
-                    tokio::time::sleep_until(shared.day.at(until)).await;
-                    shared.central_link(true);
-                    shared.incident("link to the central database back".into());
-                } else {
-                    shared.incident(format!(
-                        "link to the central database down until {} (no central database in this run: every \
-                         record waits at the point anyway)",
-                        clock_time(until)
-                    ));
-                }
+            tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
+            for gate in powered {
+                gate.power(true);
+            }
+            shared.incident("power back at the gates".into());
+        }
+        Incident::CentralDown { until, .. } => {
+            // The gates never wait for the centre: records queue at the point and go up once it is back.
+            if shared.central_link(false) {
+                shared.incident(format!("link to the central database down until {}", clock_time(until)));
+                tokio::time::sleep_until(shared.day.at(until)).await;
+                shared.central_link(true);
+                shared.incident("link to the central database back".into());
+            } else {
+                shared.incident(format!(
+                    "link to the central database down until {} (no central database in this run: every \
+                     record waits at the point anyway)",
+                    clock_time(until)
+                ));
             }
         }
     }

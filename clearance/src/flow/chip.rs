@@ -7,7 +7,6 @@ use khil_biometrics::minutia::Minutiae;
 use khil_examine::{Authentication, ChipData};
 use khil_mrtd::inspect::Inspection;
 use khil_mrtd::lds::{BiometricGroup, Dg1, FaceRecord, FileId, FingerRecord};
-use khil_mrtd::pa::Outcome;
 
 /// DG1's MRZ and DG2's portrait (decoded to grey) from an inspection, and whether passive authentication held.
 /// A chip that did not open is [`Authentication::NotOpened`].
@@ -70,14 +69,10 @@ fn authentication(inspection: &Inspection) -> Authentication {
                     | "passive authentication: DG4 hash"
             )
     };
-    let judged: Vec<_> = inspection.checks.iter().filter(|c| !eac_access(c)).collect();
-    if judged.iter().any(|c| c.status.failed()) {
-        return Authentication::NotPerformed;
-    }
-    match inspection.outcome() {
-        Outcome::Passed => Authentication::Passed,
-        Outcome::Incomplete if judged.iter().all(|c| c.status.passed()) => Authentication::Passed,
-        Outcome::Failed | Outcome::Incomplete => Authentication::NotPerformed,
+    if inspection.checks.iter().filter(|c| !eac_access(c)).all(|c| c.status.passed()) {
+        Authentication::Passed
+    } else {
+        Authentication::NotPerformed
     }
 }
 
