@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use khil_clearance::flow::{
     BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FlowConfig, GateFlow,
-    NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, Services, Step,
-    StoreSink, Verdict,
+    NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, SensorLink, Services,
+    Step, StoreSink, Verdict,
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
@@ -21,7 +21,7 @@ use khil_mrtd::mrz::CivilDate;
 use khil_osdp::cp::CpConfig;
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::{Flap, GateHandle};
-use khil_sim_point::{Papers, Point, PointConfig, Traveller, Walk, WalkEnd};
+use khil_sim_point::{Papers, Point, PointConfig, SensorKind, SensorLinks, Traveller, Walk, WalkEnd};
 use khil_sim_population::documents::{Documents, Kind, State};
 
 const SEED: u64 = 0;
@@ -169,14 +169,18 @@ async fn rig_deciding(
 ) -> Rig {
     let (point, links) = Point::start(point).await.unwrap();
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
-    setup.cp = CpConfig { seed: Some(7), ..CpConfig::default() };
+    // A bio reader answers BUSY for as long as a scan takes (0.8 s): the CP keeps asking, every 50 ms.
+    setup.cp = CpConfig { seed: Some(7), busy_retries: 40, ..CpConfig::default() };
     // An R307: no ReadProdInfo, so its geometry is configured.
     setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
     let links = DeviceLinks {
         gate_io: links.gate_io,
         reader: links.reader,
         chip: Box::new(links.chip),
-        scanner: links.scanner,
+        finger: match links.sensor {
+            SensorLinks::Zfm(line) => SensorLink::Zfm(line),
+            SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
+        },
     };
     let devices = Devices::connect(links, setup).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), devices.gate.wait_for(|s| s == GateState::Idle))
@@ -277,6 +281,31 @@ async fn a_genuine_citizen_passes_end_to_end() {
     let total = evidence.transaction_time();
     assert!((Duration::from_secs(5)..Duration::from_secs(30)).contains(&total), "{total:?}");
     assert!(records[0].at <= tokio::time::Instant::now() - at(Step::Release).took, "record before the release step");
+}
+
+/// The same citizen with a biometric reader on the gate's OSDP line instead of the ZFM scanner: BIOREAD brings the
+/// reader's ANSI/INCITS 378 template over the secure channel (BUSY while it scans), the host verifies it against
+/// DG3 as before; someone else's finger is tried three times and not verified.
+#[tokio::test(start_paused = true)]
+async fn an_osdp_bio_reader_takes_the_finger_instead_of_the_scanner() {
+    let mut rig = rig(PointConfig { sensor: SensorKind::OSDP_BIO, ..PointConfig::default() }, false).await;
+    let (walk, outcome) = rig.pass(&Traveller::holder(citizen())).await;
+    let Outcome::Released { evidence, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    println!("{}", timeline(&evidence));
+    assert_eq!(walk.end, WalkEnd::Exited);
+    let finger = evidence.finger.as_ref().unwrap();
+    assert_eq!((finger.reference.clone(), finger.verified), (ReferenceKind::Dg3, Some(true)), "{:?}", finger.attempts);
+    assert!(finger.attempts[0].minutiae >= 12, "{:?}", finger.attempts);
+    assert!(evidence.faults.is_empty(), "{:?}", evidence.faults);
+    let SensorKind::OsdpBio { scan } = SensorKind::OSDP_BIO else { unreachable!() };
+    assert!(evidence.step(Step::Finger).unwrap().took >= scan, "a scan takes the reader's time");
+
+    let (walk, outcome) = rig.pass(&Traveller::holder(citizen()).with_finger(Some(900_002))).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
+    assert_eq!(walk.end, WalkEnd::TurnedBack);
+    let finger = referral.evidence.finger.as_ref().unwrap();
+    assert_eq!((finger.verified, finger.attempts.len()), (Some(false), 3), "{:?}", finger.attempts);
+    assert!(referral.reasons.iter().any(|r| r == "finger not verified"), "{:?}", referral.reasons);
 }
 
 /// The shipped Mongolian rules behind the flow: a citizen with a genuine passport and their own finger leaves with

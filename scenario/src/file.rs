@@ -20,7 +20,7 @@ use toml::Spanned;
 
 use crate::model::{
     ArrivalSpec, Bounds, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, FingerReference, GateSpec,
-    Incident, Needs, Papers, PointSpec, PopulationSpec, Scenario, TravellerExpectation,
+    Incident, Needs, Papers, PointSpec, PopulationSpec, Scenario, SensorKind, TravellerExpectation,
 };
 
 /// What is wrong with a scenario file.
@@ -154,6 +154,7 @@ struct RawPoint {
 #[serde(deny_unknown_fields)]
 struct RawGate {
     name: Option<Text>,
+    fingerprint: Option<Text>,
     #[serde(default)]
     reader_faults: Vec<Text>,
     #[serde(default)]
@@ -430,7 +431,33 @@ impl Validator<'_> {
                     let gate_io_faults = self.faults(&field, "gate_io_faults", &g.gate_io_faults, |s| {
                         s.parse::<khil_link::fault::Fault>().map(drop).map_err(|e| e.to_string())
                     })?;
-                    gates.push(GateSpec { name, reader_faults, scanner_faults, gate_io_faults });
+                    let sensor = match &g.fingerprint {
+                        None => SensorKind::Zfm,
+                        Some(v) => match v.get_ref().as_str() {
+                            "zfm" => SensorKind::Zfm,
+                            "osdp-bio" => SensorKind::OSDP_BIO,
+                            _ => {
+                                return Err(self.invalid(
+                                    &v.span(),
+                                    &format!("{field}.fingerprint"),
+                                    "`zfm` (a ZFM scanner on its own UART, the default) or `osdp-bio` (a biometric \
+                                     reader on the gate's OSDP line)",
+                                ));
+                            }
+                        },
+                    };
+                    if sensor != SensorKind::Zfm
+                        && let Some(first) = g.scanner_faults.first()
+                    {
+                        return Err(self.error(
+                            &first.span(),
+                            format!("{field}.scanner_faults"),
+                            ErrorKind::Conflict,
+                            "scanner faults are a ZFM scanner's; an `osdp-bio` reader sits on the gate's OSDP line: \
+                             use gate_io_faults",
+                        ));
+                    }
+                    gates.push(GateSpec { name, sensor, reader_faults, scanner_faults, gate_io_faults });
                 }
                 Ok(gates)
             }

@@ -8,6 +8,7 @@ use khil_clearance::rules::Direction;
 use khil_clearance::traffic;
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::Behaviour;
+pub use khil_sim_point::SensorKind;
 use serde::Serialize;
 
 /// A validated scenario: everything the runner needs, nothing left to check.
@@ -71,6 +72,8 @@ impl FingerReference {
 #[derive(Debug, Clone, Default)]
 pub struct GateSpec {
     pub name: String,
+    /// The gate's fingerprint sensor (`fingerprint = "zfm" | "osdp-bio"`).
+    pub sensor: SensorKind,
     /// `khil sim docreader --fault` specs.
     pub reader_faults: Vec<String>,
     /// `khil sim fingerprint --fault` specs (line and module faults).

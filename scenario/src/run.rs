@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use khil_clearance::flow::{
     BruteForceWatchlist, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome, PointContext,
-    RulesDecision, Services, StoreSink,
+    RulesDecision, SensorLink, Services, StoreSink,
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
@@ -25,7 +25,7 @@ use khil_osdp::cp::CpConfig;
 use khil_sim_docreader::{Catalogue, FraudClass};
 use khil_sim_gate::Behaviour;
 use khil_sim_host::account::accounted;
-use khil_sim_point::{Point, PointConfig, Traveller, WalkEnd};
+use khil_sim_point::{Point, PointConfig, SensorKind, SensorLinks, Traveller, WalkEnd};
 use khil_sim_population::documents::{Documents, Kind, State, TravelDocument};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -366,6 +366,7 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         reader_faults: spec.reader_faults.clone(),
         scanner_faults: spec.scanner_faults.clone(),
         gate_io_faults: spec.gate_io_faults.clone(),
+        sensor: spec.sensor,
         gate_address: 1,
         gate_key: gate_key(i),
         // A tailgater stays close enough to be in the doorway when the entry flap would close (at arm's length
@@ -377,13 +378,22 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
     let (point, links) = Point::start(point).await.map_err(gate_error)?;
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
     setup.cp = CpConfig { seed: Some(scenario.seed ^ i as u64), ..CpConfig::default() };
+    if let SensorKind::OsdpBio { scan } = spec.sensor {
+        // The bio reader answers BUSY while it scans: the CP sends the same BIOREAD again every `busy_delay` for
+        // as long as a scan takes, and a little more.
+        let busy = setup.cp.busy_delay.as_millis().max(1);
+        setup.cp.busy_retries = u32::try_from(2 * scan.as_millis() / busy + 10).unwrap_or(u32::MAX);
+    }
     // The scanner is an R307: no ReadProdInfo, so its geometry is configured.
     setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
     let links = DeviceLinks {
         gate_io: links.gate_io,
         reader: links.reader,
         chip: Box::new(links.chip),
-        scanner: links.scanner,
+        finger: match links.sensor {
+            SensorLinks::Zfm(line) => SensorLink::Zfm(line),
+            SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
+        },
     };
     let devices = Devices::connect(links, setup).await.map_err(gate_error)?;
     tokio::time::timeout(Duration::from_secs(30), devices.gate.wait_for(|s| s == GateState::Idle))

@@ -117,6 +117,18 @@ fn a_scenario_has_gates_with_unique_names() {
 }
 
 #[test]
+fn a_gates_fingerprint_sensor_is_a_zfm_scanner_or_an_osdp_bio_reader() {
+    let sensor = |value: &str| with("gates = 2\n", &format!("[[gate]]\nfingerprint = \"{value}\"\n"));
+    check(&sensor("iris"), "gate[0].fingerprint", ErrorKind::InvalidValue, "\"iris\"", &["`zfm`", "`osdp-bio`"]);
+    let conflict = with("gates = 2\n", "[[gate]]\nfingerprint = \"osdp-bio\"\nscanner_faults = [\"hang:at=3\"]\n");
+    check(&conflict, "gate[0].scanner_faults", ErrorKind::Conflict, "\"hang:at=3\"", &["gate_io_faults"]);
+    let s = parse("ok.toml", &scenarios_dir(), &sensor("osdp-bio")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.gates[0].sensor, khil_scenario::SensorKind::OSDP_BIO);
+    let s = parse("ok.toml", &scenarios_dir(), &sensor("zfm")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.gates[0].sensor, khil_scenario::SensorKind::Zfm);
+}
+
+#[test]
 fn fault_specs_are_checked_with_the_simulators_own_grammar() {
     let gate = |key: &str, spec: &str| with("gates = 2\n", &format!("[[gate]]\n{key} = [\"ok\", \"{spec}\"]\n"));
     // The first spec of each list is fine; the second is broken.

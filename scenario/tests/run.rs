@@ -12,7 +12,7 @@ use khil_clearance::traffic;
 use khil_scenario::run::{RunOptions, run_blocking};
 use khil_scenario::{
     ArrivalSpec, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, FingerReference, GateSpec, Needs,
-    Papers, PointSpec, PopulationSpec, Scenario, TravellerExpectation,
+    Papers, PointSpec, PopulationSpec, Scenario, SensorKind, TravellerExpectation,
 };
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::Behaviour;
@@ -107,10 +107,17 @@ fn options(dir: &Path) -> RunOptions {
     RunOptions { out: dir.to_path_buf(), today: today(), progress: None, central: None }
 }
 
+/// Gate 1 has the ZFM scanner, gate 2 a biometric reader on its OSDP line: both clear travellers alike.
+fn mixed_sensors() -> Scenario {
+    let mut scenario = small_point();
+    scenario.gates[1].sensor = SensorKind::OSDP_BIO;
+    scenario
+}
+
 #[test]
 fn a_small_point_releases_genuine_citizens_and_refers_the_crafted_cases_the_same_every_run() {
     let dir = khil_test_support::temp_dir("scenario-run");
-    let (result, timing) = run_blocking(&small_point(), &options(&dir.path().join("a"))).unwrap();
+    let (result, timing) = run_blocking(&mixed_sensors(), &options(&dir.path().join("a"))).unwrap();
     let t = &result.travellers;
     assert_eq!(t.len(), 6, "4 generated and 2 crafted");
     assert!(t.windows(2).all(|w| w[0].arrived <= w[1].arrived), "in order of arrival");
@@ -147,7 +154,7 @@ fn a_small_point_releases_genuine_citizens_and_refers_the_crafted_cases_the_same
             assert!(seen > left, "{who}: seen at the desk at {seen}, after leaving the gate at {left}");
         }
     }
-    // Both gates worked; the queue and the desk emptied.
+    // Both gates worked, the scanner's and the bio reader's; the queue and the desk emptied.
     assert!(result.gates.iter().all(|g| g.travellers > 0), "{:?}", result.gates);
     assert_eq!(result.queue.last().map(|s| s.length), Some(0));
     assert_eq!(result.desk_queue.last().map(|s| s.length), Some(0));
@@ -156,7 +163,7 @@ fn a_small_point_releases_genuine_citizens_and_refers_the_crafted_cases_the_same
     assert!(timing.decision_cpu_ms.iter().all(|ms| *ms > 0.0));
 
     // Same seed, same outcomes, byte for byte.
-    let (again, _) = run_blocking(&small_point(), &options(&dir.path().join("b"))).unwrap();
+    let (again, _) = run_blocking(&mixed_sensors(), &options(&dir.path().join("b"))).unwrap();
     assert_eq!(serde_json::to_string(&result).unwrap(), serde_json::to_string(&again).unwrap());
 }
 

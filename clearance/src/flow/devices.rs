@@ -10,6 +10,7 @@ use khil_link::BoxLink;
 use khil_osdp::cp::{CpConfig, OsdpBus, PdSetup};
 use tokio::task::JoinHandle;
 
+use super::sensor::{FingerSensor, OsdpBioReader};
 use crate::gate::{Gate, GateSetup};
 
 /// The driver-side ends of a gate's devices.
@@ -20,8 +21,28 @@ pub struct DeviceLinks {
     pub reader: BoxLink,
     /// The reader's RF chip reader.
     pub chip: BoxApdu,
-    /// The ZFM fingerprint scanner's serial line.
-    pub scanner: BoxLink,
+    /// The fingerprint sensor.
+    pub finger: SensorLink,
+}
+
+/// How the fingerprint sensor is reached.
+pub enum SensorLink {
+    /// A ZFM module's serial line.
+    Zfm(BoxLink),
+    /// A biometric reader PD on the gate I/O board's OSDP bus: its address and secure-channel key (`None`: plain).
+    OsdpBio { address: u8, key: Option<[u8; 16]> },
+}
+
+impl std::fmt::Debug for SensorLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SensorLink::Zfm(_) => f.write_str("SensorLink::Zfm"),
+            // Never the key.
+            SensorLink::OsdpBio { address, key } => {
+                write!(f, "SensorLink::OsdpBio {{ address: {address}, secure: {} }}", key.is_some())
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for DeviceLinks {
@@ -64,8 +85,9 @@ pub struct Devices {
     pub reader: DocReader<BoxLink>,
     pub reader_info: DeviceInfo,
     pub chip: BoxApdu,
-    /// `None` once the scanner's line broke (the flow goes on without fingers: every traveller is referred).
-    pub scanner: Option<Zfm<BoxLink>>,
+    /// `None` once the sensor is gone (a ZFM line broke): the flow goes on without fingers, every traveller is
+    /// referred.
+    pub scanner: Option<FingerSensor>,
     pub reader_timeout: Duration,
 }
 
@@ -74,14 +96,15 @@ impl std::fmt::Debug for Devices {
         f.debug_struct("Devices")
             .field("gate", &self.gate.state())
             .field("reader", &self.reader_info.model)
-            .field("scanner", &self.scanner.is_some())
+            .field("scanner", &self.scanner)
             .finish_non_exhaustive()
     }
 }
 
 impl Devices {
-    /// Starts the OSDP bus and the gate controller, says Hello to the reader and connects to the scanner. Errors
-    /// name the device.
+    /// Starts the OSDP bus and the gate controller, says Hello to the reader and connects to the fingerprint
+    /// sensor (a bio reader on the bus must come online within [`DeviceSetup::reader_timeout`]). Errors name the
+    /// device.
     pub async fn connect(links: DeviceLinks, setup: DeviceSetup) -> Result<Devices, String> {
         let mut bus = OsdpBus::new(links.gate_io, setup.cp.clone());
         let pd = match setup.gate_key {
@@ -89,6 +112,11 @@ impl Devices {
             None => PdSetup::plain(setup.gate_address),
         };
         bus.add_pd(pd).map_err(|e| format!("gate I/O board: {e}"))?;
+        if let SensorLink::OsdpBio { address, key } = &links.finger {
+            let pd = key.map_or_else(|| PdSetup::plain(*address), |key| PdSetup::secure(*address, key));
+            bus.add_pd(pd).map_err(|e| format!("OSDP bio reader: {e}"))?;
+        }
+        let handle = bus.handle();
         let events = bus.take_events().ok_or("gate I/O board: the bus's events were taken")?;
         let gate = Gate::spawn(bus.handle(), events, setup.gate.clone());
         let bus = tokio::spawn(async move {
@@ -99,9 +127,24 @@ impl Devices {
         let mut reader = DocReader::new(links.reader);
         let reader_info =
             reader.hello(setup.reader_timeout).await.map_err(|e| format!("document reader: Hello: {e}"))?;
-        let scanner = Zfm::connect(links.scanner, setup.scanner.clone())
-            .await
-            .map_err(|e| format!("fingerprint scanner: {e}"))?;
+        let scanner = match links.finger {
+            SensorLink::Zfm(line) => FingerSensor::Zfm(Box::new(
+                Zfm::connect(line, setup.scanner.clone()).await.map_err(|e| format!("fingerprint scanner: {e}"))?,
+            )),
+            SensorLink::OsdpBio { address, .. } => {
+                match tokio::time::timeout(setup.reader_timeout, handle.wait_online(address)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Err(format!("OSDP bio reader: {e}")),
+                    Err(_) => {
+                        return Err(format!(
+                            "OSDP bio reader: PD {address} not online within {} s",
+                            setup.reader_timeout.as_secs()
+                        ));
+                    }
+                }
+                FingerSensor::Osdp(OsdpBioReader { bus: handle, address, reader: 0 })
+            }
+        };
         Ok(Devices {
             gate,
             bus,

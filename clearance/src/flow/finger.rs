@@ -1,17 +1,14 @@
-//! The finger step over the ZFM driver: wait for a finger (GenImg), upload the image (UpImage), extract minutiae
-//! on the host (khil's extractor), check their quality, and compare them 1:1 with the reference (khil's matcher,
-//! calibrated scores). The module's own matching is not used: the reference (DG3, an enrolment) is the host's.
+//! The finger step over the gate's sensor ([`FingerSensor`]: a ZFM module or an OSDP bio reader): captures,
+//! their quality check, and 1:1 comparison with the reference (khil's matcher, calibrated scores). The sensor's
+//! own matching (ZFM Match, OSDP BIOMATCH) is not used: the reference (DG3, an enrolment) is the host's.
 
 use std::time::Duration;
 
-use khil_biometrics::image::GrayImage;
 use khil_biometrics::matcher::{self, MatchTemplate};
 use khil_biometrics::minutia::Minutiae;
-use khil_fingerprint::driver::Zfm;
-use khil_fingerprint::error::ZfmError;
-use khil_link::Link;
 
 use super::evidence::{FingerAttempt, FingerEvidence, ReferenceKind};
+use super::sensor::FingerSensor;
 
 /// How fingers are taken and judged.
 #[derive(Debug, Clone)]
@@ -20,7 +17,7 @@ pub struct FingerConfig {
     pub attempts: usize,
     /// How long to wait for a finger on the sensor, per capture.
     pub wait: Duration,
-    /// GenImg polling interval while waiting.
+    /// Polling interval while waiting (ZFM GenImg; OSDP BIOREAD after a scan window without a finger).
     pub poll: Duration,
     /// The quality check: at least this many minutiae and this finger quality (0-100).
     pub min_minutiae: usize,
@@ -55,32 +52,6 @@ pub enum FingerStop {
     Scanner(String),
 }
 
-/// One capture: waits for a finger, images it, uploads the image and extracts its minutiae.
-///
-/// `compute` gathers the wall time extraction takes.
-pub async fn capture<L: Link>(
-    scanner: &mut Zfm<L>,
-    config: &FingerConfig,
-    compute: &mut Duration,
-) -> Result<Minutiae, FingerStop> {
-    match scanner.wait_for_finger(config.poll, config.wait).await {
-        Ok(()) => {}
-        Err(ZfmError::NoFinger { waited }) => return Err(FingerStop::NoFinger(waited)),
-        Err(e) => return Err(FingerStop::Scanner(e.to_string())),
-    }
-    let pixels = scanner.upload_image_pixels().await.map_err(|e| FingerStop::Scanner(e.to_string()))?;
-    let (width, height) = scanner.image_geometry().map_or((0, 0), |(w, h)| (usize::from(w), usize::from(h)));
-    if width * height != pixels.len() || width == 0 {
-        return Err(FingerStop::Scanner(format!(
-            "UpImage: {} pixels, which the scanner's geometry ({width} x {height}) does not explain: give the driver \
-             the module's geometry",
-            pixels.len()
-        )));
-    }
-    let image = GrayImage { width, height, pixels };
-    Ok(super::compute::timed(compute, || khil_biometrics::extract::extract(&image, config.dpi)))
-}
-
 /// The finger evidence being gathered: captures first (before the reference may be known), then verification.
 #[derive(Debug)]
 pub struct FingerSession {
@@ -104,11 +75,11 @@ impl FingerSession {
 
     /// One more capture, quality-checked. `false` when the session cannot go on (attempts used up, no finger,
     /// scanner failed).
-    async fn one<L: Link>(&mut self, scanner: &mut Zfm<L>) -> bool {
+    async fn one(&mut self, sensor: &mut FingerSensor) -> bool {
         if !self.attempts_left() {
             return false;
         }
-        match capture(scanner, &self.config, &mut self.compute).await {
+        match sensor.capture(&self.config, &mut self.compute).await {
             Ok(minutiae) => {
                 let usable =
                     minutiae.points.len() >= self.config.min_minutiae && minutiae.quality >= self.config.min_quality;
@@ -132,13 +103,13 @@ impl FingerSession {
     }
 
     /// Captures until one passes the quality check (or attempts run out).
-    pub async fn first_usable<L: Link>(&mut self, scanner: &mut Zfm<L>) {
-        while self.usable.is_empty() && self.one(scanner).await {}
+    pub async fn first_usable(&mut self, sensor: &mut FingerSensor) {
+        while self.usable.is_empty() && self.one(sensor).await {}
     }
 
     /// Scores the usable captures against `reference`; while none verifies and attempts remain, captures again
-    /// (`scanner`: `None` when it is gone).
-    pub async fn verify<L: Link>(&mut self, mut scanner: Option<&mut Zfm<L>>, reference: Option<&Minutiae>) {
+    /// (`sensor`: `None` when it is gone).
+    pub async fn verify(&mut self, mut sensor: Option<&mut FingerSensor>, reference: Option<&Minutiae>) {
         let Some(reference) = reference.map(|r| super::compute::timed(&mut self.compute, || MatchTemplate::new(r)))
         else {
             return;
@@ -154,8 +125,8 @@ impl FingerSession {
             if self.verified_by(&reference) {
                 return;
             }
-            let Some(scanner) = scanner.as_deref_mut() else { return };
-            if !self.one(scanner).await {
+            let Some(sensor) = sensor.as_deref_mut() else { return };
+            if !self.one(sensor).await {
                 return;
             }
         }

@@ -256,7 +256,7 @@ impl GateFlow {
         })
     }
 
-    /// The finger step's outcome in words; a scanner failure becomes a device fault (a broken line puts the
+    /// The finger step's outcome in words; a sensor failure becomes a device fault (a broken line puts a ZFM
     /// scanner out of use).
     fn finger_outcome(&mut self, session: &FingerSession, finger: &FingerEvidence, evidence: &mut Evidence) -> String {
         let fault = |error: String| DeviceFault { device: Device::FingerprintScanner, step: Step::Finger, error };
@@ -264,7 +264,7 @@ impl GateFlow {
             (Some(FingerStop::Scanner(e)), _) => {
                 evidence.faults.push(fault(e.clone()));
                 // A broken line does not come back by itself: the flow stops using the scanner.
-                if e.contains("line broke") {
+                if self.devices.scanner.as_ref().is_some_and(|s| s.gone_after(e)) {
                     self.devices.scanner = None;
                 }
                 format!("scanner failed after {} captures", finger.attempts.len())

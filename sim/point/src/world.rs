@@ -13,6 +13,7 @@ use khil_sim_gate::{TravellerId, Zone};
 use khil_sim_host::config::{Params, Surface};
 use khil_sim_host::{Build, Console, Line};
 use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
+use khil_sim_population::Presence;
 use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
@@ -45,7 +46,30 @@ pub struct PointConfig {
     pub gate_address: u8,
     pub gate_key: [u8; 16],
     pub chip: ChipTiming,
+    /// The gate's fingerprint sensor.
+    pub sensor: SensorKind,
 }
+
+/// Which fingerprint sensor the gate has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SensorKind {
+    /// A ZFM module (an R307) on its own UART: the host uploads the image and extracts.
+    #[default]
+    Zfm,
+    /// A biometric reader PD on the gate I/O board's OSDP line (multidrop, address `gate_address + 1`, its own
+    /// secure-channel key) that images, extracts and sends ANSI/INCITS 378 templates; a scan takes `scan`.
+    OsdpBio { scan: Duration },
+}
+
+impl SensorKind {
+    /// An OSDP bio reader with the scan time assumed for one: imaging and on-board extraction. Vendors of
+    /// single-finger OSDP readers quote roughly half a second to a second per capture (*unverified*: no
+    /// measured figure here); 0.8 s is taken.
+    pub const OSDP_BIO: SensorKind = SensorKind::OsdpBio { scan: Duration::from_millis(800) };
+}
+
+/// The bio reader's secure-channel key (each PD on a line has its own).
+const BIO_KEY: [u8; 16] = *b"khil-point-bio01";
 
 impl Default for PointConfig {
     fn default() -> PointConfig {
@@ -62,6 +86,7 @@ impl Default for PointConfig {
             gate_address: 1,
             gate_key: *b"khil-point-gate1",
             chip: ChipTiming::default(),
+            sensor: SensorKind::Zfm,
         }
     }
 }
@@ -76,8 +101,24 @@ pub struct PointLinks {
     pub reader: BoxLink,
     /// The reader's RF chip reader.
     pub chip: TimedReader,
+    pub sensor: SensorLinks,
+}
+
+/// How the driver reaches the fingerprint sensor.
+pub enum SensorLinks {
     /// The ZFM scanner's serial line (an R307: 256 x 288 pixels, no ReadProdInfo).
-    pub scanner: BoxLink,
+    Zfm(BoxLink),
+    /// The bio reader on the gate I/O line: its address and key.
+    OsdpBio { address: u8, key: [u8; 16] },
+}
+
+impl std::fmt::Debug for SensorLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SensorLinks::Zfm(_) => f.write_str("SensorLinks::Zfm"),
+            SensorLinks::OsdpBio { address, .. } => write!(f, "SensorLinks::OsdpBio {{ address: {address} }}"),
+        }
+    }
 }
 
 impl std::fmt::Debug for PointLinks {
@@ -115,7 +156,7 @@ pub struct Point {
     _bridge: GateBridge,
     desk: Arc<Desk>,
     field: Field,
-    scanner: Arc<dyn Console>,
+    sensor: SensorConsole,
     events: Mutex<Vec<Logged>>,
     rte: JoinHandle<()>,
 }
@@ -129,6 +170,22 @@ impl std::fmt::Debug for Point {
 impl Drop for Point {
     fn drop(&mut self) {
         self.rte.abort();
+    }
+}
+
+/// Where fingers are put on and taken off the gate's sensor.
+enum SensorConsole {
+    Zfm(Arc<dyn Console>),
+    OsdpBio(Arc<khil_sim_osdp::BioReader>),
+}
+
+impl SensorConsole {
+    /// `auto <id>`, `lift`: the console line either simulator takes.
+    fn command(&self, line: &str) -> Result<String, String> {
+        match self {
+            SensorConsole::Zfm(console) => console.command(line),
+            SensorConsole::OsdpBio(bio) => khil_sim_population::move_finger(&bio.finger(), line),
+        }
     }
 }
 
@@ -156,7 +213,7 @@ impl Point {
             .iter()
             .map(|f| f.parse().map_err(|e| format!("gate I/O line fault {f:?}: {e}")))
             .collect::<Result<Vec<_>, String>>()?;
-        let gate_io = khil_sim_host::in_process(pd, &Line { faults, seed: config.seed, ..Line::default() });
+        let line = Line { faults, seed: config.seed, ..Line::default() };
 
         // The reader, as `sim:docreader?...` builds it.
         let mut pairs = vec![("dpi".to_owned(), config.dpi.to_string()), ("seed".to_owned(), seed.clone())];
@@ -172,28 +229,60 @@ impl Point {
             while let Ok(1..) = rte.read(&mut buf).await {}
         });
 
-        // The scanner, as `sim:fingerprint?...` builds it.
-        let sim = &khil_sim_fingerprint::SIMULATOR;
-        let mut pairs =
-            vec![("profile", "r307".to_owned()), ("seed", seed.clone()), ("quality", config.finger_quality.to_owned())];
-        if let Some(baud) = config.scanner_baud {
-            pairs.push(("pace", baud.to_string()));
-        }
-        pairs.extend(config.scanner_faults.iter().map(|f| ("fault", f.clone())));
-        let Build::Stream(build) = sim.build else { return Err("fingerprint: not a stream simulator".into()) };
-        let built = build(&params(sim, &pairs)?).map_err(|e| format!("fingerprint: {e}"))?;
-        let scanner_console = built.console.clone().ok_or("fingerprint: no console")?;
-        let scanner = built.in_process();
+        // The fingerprint sensor: a ZFM module as `sim:fingerprint?...` builds it, or a bio reader PD on the gate's
+        // line.
+        let (gate_io, sensor_links, sensor) = match config.sensor {
+            SensorKind::Zfm => {
+                let sim = &khil_sim_fingerprint::SIMULATOR;
+                let mut pairs = vec![
+                    ("profile", "r307".to_owned()),
+                    ("seed", seed.clone()),
+                    ("quality", config.finger_quality.to_owned()),
+                ];
+                if let Some(baud) = config.scanner_baud {
+                    pairs.push(("pace", baud.to_string()));
+                }
+                pairs.extend(config.scanner_faults.iter().map(|f| ("fault", f.clone())));
+                let Build::Stream(build) = sim.build else { return Err("fingerprint: not a stream simulator".into()) };
+                let built = build(&params(sim, &pairs)?).map_err(|e| format!("fingerprint: {e}"))?;
+                let console = built.console.clone().ok_or("fingerprint: no console")?;
+                let gate_io = khil_sim_host::in_process(pd, &line);
+                (gate_io, SensorLinks::Zfm(built.in_process()), SensorConsole::Zfm(console))
+            }
+            SensorKind::OsdpBio { scan } => {
+                let quality = khil_sim_population::quality_named(config.finger_quality)
+                    .ok_or_else(|| format!("finger quality {:?}: good or mixed", config.finger_quality))?;
+                let fingers = khil_sim_population::Fingers::shared(config.seed, quality);
+                let bio = khil_sim_osdp::BioReader::new(fingers, Presence::Lifted, 0.0, 0, config.seed);
+                let bio = Arc::new(bio.with_scan_time(scan));
+                let address = config.gate_address + 1;
+                let bio_pd = Arc::new(OsdpPd::new(PdConfig {
+                    scbk: Some(BIO_KEY),
+                    seed: config.seed,
+                    bio: Some(Arc::clone(&bio)),
+                    ..PdConfig::new(PdProfile::BIO_READER, address)
+                }));
+                let bus = Arc::new(khil_sim_osdp::Multidrop { pds: vec![pd, bio_pd] });
+                let gate_io = khil_sim_host::in_process(bus, &line);
+                (gate_io, SensorLinks::OsdpBio { address, key: BIO_KEY }, SensorConsole::OsdpBio(bio))
+            }
+        };
 
         let (field, chip) = Field::new(config.chip);
-        let links =
-            PointLinks { gate_io, gate_address: config.gate_address, gate_key: config.gate_key, reader, chip, scanner };
+        let links = PointLinks {
+            gate_io,
+            gate_address: config.gate_address,
+            gate_key: config.gate_key,
+            reader,
+            chip,
+            sensor: sensor_links,
+        };
         let point = Point {
             gate: bridge.handle(),
             _bridge: bridge,
             desk,
             field,
-            scanner: scanner_console,
+            sensor,
             events: Mutex::new(Vec::new()),
             rte,
             config,
@@ -270,7 +359,7 @@ impl Point {
         }
         if let Some(finger) = traveller.finger {
             sleep(traveller.finger_after).await;
-            self.scanner.command(&format!("auto {finger}")).map_err(|e| format!("scanner: {e}"))?;
+            self.sensor.command(&format!("auto {finger}")).map_err(|e| format!("fingerprint sensor: {e}"))?;
         }
         // Out of the mantrap, whichever way: the document and the finger go with them.
         self.until(Duration::from_mins(5), |g| {
@@ -280,7 +369,7 @@ impl Point {
         .ok_or_else(|| format!("traveller {id:?} still in the mantrap after 5 min"))?;
         let _ = self.desk.command("remove");
         self.field.take_away();
-        let _ = self.scanner.command("lift");
+        let _ = self.sensor.command("lift");
         self.until(Duration::from_mins(2), |g| g.model().traveller(id).is_none().then_some(()))
             .await
             .ok_or_else(|| format!("traveller {id:?} still at the gate after 2 min"))?;
