@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use khil_clearance::flow::{
-    BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FlowConfig, GateFlow,
-    NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, SensorLink, Services,
-    Step, StoreSink, Verdict,
+    BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FingerSensor, FlowConfig,
+    GateFlow, NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, SensorLink,
+    Services, Step, StoreSink, Verdict,
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
@@ -177,10 +177,14 @@ async fn rig_deciding(
         gate_io: links.gate_io,
         reader: links.reader,
         chip: Box::new(links.chip),
-        finger: match links.sensor {
-            SensorLinks::Zfm(line) => SensorLink::Zfm(line),
-            SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
-        },
+        sensors: links
+            .sensors
+            .into_iter()
+            .map(|link| match link {
+                SensorLinks::Zfm(line) => SensorLink::Zfm(line),
+                SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
+            })
+            .collect(),
     };
     let devices = Devices::connect(links, setup).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), devices.gate.wait_for(|s| s == GateState::Idle))
@@ -288,7 +292,7 @@ async fn a_genuine_citizen_passes_end_to_end() {
 /// DG3 as before; someone else's finger is tried three times and not verified.
 #[tokio::test(start_paused = true)]
 async fn an_osdp_bio_reader_takes_the_finger_instead_of_the_scanner() {
-    let mut rig = rig(PointConfig { sensor: SensorKind::OSDP_BIO, ..PointConfig::default() }, false).await;
+    let mut rig = rig(PointConfig { sensors: vec![SensorKind::OSDP_BIO], ..PointConfig::default() }, false).await;
     let (walk, outcome) = rig.pass(&Traveller::holder(citizen())).await;
     let Outcome::Released { evidence, .. } = outcome else { panic!("not released: {outcome:#?}") };
     println!("{}", timeline(&evidence));
@@ -429,7 +433,48 @@ async fn a_scanner_unplugged_mid_flow_is_a_degraded_referral_with_the_evidence_k
     assert_eq!(doc.report.decision, Decision::Genuine);
     assert!(doc.document.captures.white.is_some());
     assert_eq!(referral.record.as_deref(), Some("crossing-1"));
-    assert!(rig.flow.devices.scanner.is_none(), "the flow stops using a scanner whose line broke");
+    assert!(rig.flow.devices.sensors.is_empty(), "the flow stops using a scanner whose line broke");
+}
+
+/// The same unplugged scanner at a gate that also has a bio reader on its OSDP line: the capture goes on on the
+/// reader, the traveller is verified and released under the shipped rules (which allow a fallback), the fault
+/// stays in the evidence marked as one the fallback stood in for, and the next traveller goes straight to the
+/// reader.
+#[tokio::test(start_paused = true)]
+async fn a_gate_falls_back_to_its_bio_reader_when_the_scanner_is_unplugged() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
+    let decide = RulesDecision {
+        rules: khil_clearance::rules::Rules::load(&path).unwrap(),
+        direction: khil_clearance::rules::Direction::Exit,
+        state: "MNG".into(),
+        watchlist_version: "test-list-1".into(),
+        context: NothingKnown,
+    };
+    let config = PointConfig {
+        sensors: vec![SensorKind::Zfm, SensorKind::OSDP_BIO],
+        scanner_faults: vec!["close:at=20000,dir=tx".into()],
+        ..PointConfig::default()
+    };
+    let mut rig = rig_deciding(config, false, Arc::new(decide), None).await;
+    let (walk, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, verdict, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    println!("{}\n{:#?}", timeline(&evidence), verdict.reasons);
+    assert_eq!(walk.end, WalkEnd::Exited);
+    let [fault] = evidence.faults.as_slice() else { panic!("{:?}", evidence.faults) };
+    assert_eq!((fault.device, fault.fallback), (Device::FingerprintScanner, true), "{fault:?}");
+    assert!(fault.error.contains("line broke"), "{fault:?}");
+    let finger = evidence.finger.as_ref().unwrap();
+    assert_eq!(finger.verified, Some(true), "{:?}", finger.attempts);
+    assert!(
+        verdict.reasons.iter().any(|r| r.starts_with("degraded.fingerprint_scanner") && r.contains("falls back")),
+        "{:#?}",
+        verdict.reasons
+    );
+    assert!(matches!(rig.flow.devices.sensors.as_slice(), [FingerSensor::Osdp(_)]), "{:?}", rig.flow.devices);
+
+    let (_, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    assert!(evidence.faults.is_empty(), "the reader is now the gate's sensor: {:?}", evidence.faults);
 }
 
 #[tokio::test(start_paused = true)]

@@ -155,6 +155,7 @@ struct RawPoint {
 struct RawGate {
     name: Option<Text>,
     fingerprint: Option<Text>,
+    fingerprint_fallback: Option<Text>,
     #[serde(default)]
     reader_faults: Vec<Text>,
     #[serde(default)]
@@ -431,33 +432,44 @@ impl Validator<'_> {
                     let gate_io_faults = self.faults(&field, "gate_io_faults", &g.gate_io_faults, |s| {
                         s.parse::<khil_link::fault::Fault>().map(drop).map_err(|e| e.to_string())
                     })?;
-                    let sensor = match &g.fingerprint {
-                        None => SensorKind::Zfm,
-                        Some(v) => match v.get_ref().as_str() {
-                            "zfm" => SensorKind::Zfm,
-                            "osdp-bio" => SensorKind::OSDP_BIO,
-                            _ => {
-                                return Err(self.invalid(
-                                    &v.span(),
-                                    &format!("{field}.fingerprint"),
-                                    "`zfm` (a ZFM scanner on its own UART, the default) or `osdp-bio` (a biometric \
-                                     reader on the gate's OSDP line)",
-                                ));
-                            }
-                        },
+                    let sensor = |key: &str, value: &Text| match value.get_ref().as_str() {
+                        "zfm" => Ok(SensorKind::Zfm),
+                        "osdp-bio" => Ok(SensorKind::OSDP_BIO),
+                        _ => Err(self.invalid(
+                            &value.span(),
+                            &format!("{field}.{key}"),
+                            "`zfm` (a ZFM scanner on its own UART, the default) or `osdp-bio` (a biometric reader \
+                             on the gate's OSDP line)",
+                        )),
                     };
-                    if sensor != SensorKind::Zfm
+                    let mut sensors = vec![match &g.fingerprint {
+                        None => SensorKind::Zfm,
+                        Some(v) => sensor("fingerprint", v)?,
+                    }];
+                    if let Some(v) = &g.fingerprint_fallback {
+                        let fallback = sensor("fingerprint_fallback", v)?;
+                        if fallback == sensors[0] {
+                            return Err(self.error(
+                                &v.span(),
+                                format!("{field}.fingerprint_fallback"),
+                                ErrorKind::Conflict,
+                                "the fallback is the other kind of sensor than `fingerprint`",
+                            ));
+                        }
+                        sensors.push(fallback);
+                    }
+                    if !sensors.contains(&SensorKind::Zfm)
                         && let Some(first) = g.scanner_faults.first()
                     {
                         return Err(self.error(
                             &first.span(),
                             format!("{field}.scanner_faults"),
                             ErrorKind::Conflict,
-                            "scanner faults are a ZFM scanner's; an `osdp-bio` reader sits on the gate's OSDP line: \
-                             use gate_io_faults",
+                            "scanner faults are a ZFM scanner's and this gate has none; an `osdp-bio` reader sits \
+                             on the gate's OSDP line: use gate_io_faults",
                         ));
                     }
-                    gates.push(GateSpec { name, sensor, reader_faults, scanner_faults, gate_io_faults });
+                    gates.push(GateSpec { name, sensors, reader_faults, scanner_faults, gate_io_faults });
                 }
                 Ok(gates)
             }

@@ -72,8 +72,9 @@ impl FingerReference {
 #[derive(Debug, Clone, Default)]
 pub struct GateSpec {
     pub name: String,
-    /// The gate's fingerprint sensor (`fingerprint = "zfm" | "osdp-bio"`).
-    pub sensor: SensorKind,
+    /// The gate's fingerprint sensors, the one in use first (`fingerprint = "zfm" | "osdp-bio"`), then its
+    /// fallback (`fingerprint_fallback`). Empty (the default): a ZFM scanner.
+    pub sensors: Vec<SensorKind>,
     /// `khil sim docreader --fault` specs.
     pub reader_faults: Vec<String>,
     /// `khil sim fingerprint --fault` specs (line and module faults).

@@ -366,7 +366,7 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         reader_faults: spec.reader_faults.clone(),
         scanner_faults: spec.scanner_faults.clone(),
         gate_io_faults: spec.gate_io_faults.clone(),
-        sensor: spec.sensor,
+        sensors: if spec.sensors.is_empty() { vec![SensorKind::Zfm] } else { spec.sensors.clone() },
         gate_address: 1,
         gate_key: gate_key(i),
         // A tailgater stays close enough to be in the doorway when the entry flap would close (at arm's length
@@ -378,7 +378,9 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
     let (point, links) = Point::start(point).await.map_err(gate_error)?;
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
     setup.cp = CpConfig { seed: Some(scenario.seed ^ i as u64), ..CpConfig::default() };
-    if let SensorKind::OsdpBio { scan } = spec.sensor {
+    if let Some(scan) =
+        spec.sensors.iter().filter_map(|s| if let SensorKind::OsdpBio { scan } = s { Some(*scan) } else { None }).max()
+    {
         // The bio reader answers BUSY while it scans: the CP sends the same BIOREAD again every `busy_delay` for
         // as long as a scan takes, and a little more.
         let busy = setup.cp.busy_delay.as_millis().max(1);
@@ -390,10 +392,14 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         gate_io: links.gate_io,
         reader: links.reader,
         chip: Box::new(links.chip),
-        finger: match links.sensor {
-            SensorLinks::Zfm(line) => SensorLink::Zfm(line),
-            SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
-        },
+        sensors: links
+            .sensors
+            .into_iter()
+            .map(|link| match link {
+                SensorLinks::Zfm(line) => SensorLink::Zfm(line),
+                SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
+            })
+            .collect(),
     };
     let devices = Devices::connect(links, setup).await.map_err(gate_error)?;
     tokio::time::timeout(Duration::from_secs(30), devices.gate.wait_for(|s| s == GateState::Idle))
@@ -835,7 +841,12 @@ fn record_outcome(out: &mut TravellerOutcome, outcome: Outcome) {
         step: f.step.name().to_owned(),
         started: 0.0,
         took: 0.0,
-        outcome: format!("degraded: {} failed: {}", f.device.name(), f.error),
+        outcome: format!(
+            "degraded: {} failed: {}{}",
+            f.device.name(),
+            f.error,
+            if f.fallback { " (the gate's fallback stood in)" } else { "" }
+        ),
     }));
     match outcome {
         Outcome::Released { verdict, record, .. } => {

@@ -117,15 +117,25 @@ fn a_scenario_has_gates_with_unique_names() {
 }
 
 #[test]
-fn a_gates_fingerprint_sensor_is_a_zfm_scanner_or_an_osdp_bio_reader() {
+fn a_gates_fingerprint_sensors_are_a_zfm_scanner_or_an_osdp_bio_reader_and_the_fallback_the_other() {
     let sensor = |value: &str| with("gates = 2\n", &format!("[[gate]]\nfingerprint = \"{value}\"\n"));
     check(&sensor("iris"), "gate[0].fingerprint", ErrorKind::InvalidValue, "\"iris\"", &["`zfm`", "`osdp-bio`"]);
     let conflict = with("gates = 2\n", "[[gate]]\nfingerprint = \"osdp-bio\"\nscanner_faults = [\"hang:at=3\"]\n");
     check(&conflict, "gate[0].scanner_faults", ErrorKind::Conflict, "\"hang:at=3\"", &["gate_io_faults"]);
+    let same = with("gates = 2\n", "[[gate]]\nfingerprint = \"zfm\"\nfingerprint_fallback = \"zfm\" # same\n");
+    check(&same, "gate[0].fingerprint_fallback", ErrorKind::Conflict, "# same", &["the other kind"]);
+    let wrong = with("gates = 2\n", "[[gate]]\nfingerprint_fallback = \"iris\"\n");
+    check(&wrong, "gate[0].fingerprint_fallback", ErrorKind::InvalidValue, "\"iris\"", &["`osdp-bio`"]);
+    use khil_scenario::SensorKind;
+    const OSDP_BIO: SensorKind = SensorKind::OSDP_BIO;
+    const ZFM: SensorKind = SensorKind::Zfm;
     let s = parse("ok.toml", &scenarios_dir(), &sensor("osdp-bio")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.gates[0].sensor, khil_scenario::SensorKind::OSDP_BIO);
+    assert_eq!(s.gates[0].sensors, [OSDP_BIO]);
     let s = parse("ok.toml", &scenarios_dir(), &sensor("zfm")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.gates[0].sensor, khil_scenario::SensorKind::Zfm);
+    assert_eq!(s.gates[0].sensors, [ZFM]);
+    let both = with("gates = 2\n", "[[gate]]\nfingerprint_fallback = \"osdp-bio\"\nscanner_faults = [\"hang:at=3\"]\n");
+    let s = parse("ok.toml", &scenarios_dir(), &both).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.gates[0].sensors, [ZFM, OSDP_BIO]);
 }
 
 #[test]

@@ -110,7 +110,7 @@ fn options(dir: &Path) -> RunOptions {
 /// Gate 1 has the ZFM scanner, gate 2 a biometric reader on its OSDP line: both clear travellers alike.
 fn mixed_sensors() -> Scenario {
     let mut scenario = small_point();
-    scenario.gates[1].sensor = SensorKind::OSDP_BIO;
+    scenario.gates[1].sensors = vec![SensorKind::OSDP_BIO];
     scenario
 }
 

@@ -166,7 +166,7 @@ impl<C: PointContext> RulesDecision<C> {
                     Device::FingerprintScanner => DeviceClass::FingerprintScanner,
                     Device::Gate | Device::RecordStore => return None,
                 };
-                Some(DeviceStatus { class, up: false, fallback_available: false })
+                Some(DeviceStatus { class, up: false, fallback_available: f.fallback })
             })
             .collect();
         let known = mrz.is_some();

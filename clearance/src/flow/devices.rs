@@ -7,7 +7,7 @@ use khil_apdu::BoxApdu;
 use khil_docreader::{DeviceInfo, DocReader};
 use khil_fingerprint::driver::{Options as ZfmOptions, Zfm};
 use khil_link::BoxLink;
-use khil_osdp::cp::{CpConfig, OsdpBus, PdSetup};
+use khil_osdp::cp::{BusHandle, CpConfig, OsdpBus, PdSetup};
 use tokio::task::JoinHandle;
 
 use super::sensor::{FingerSensor, OsdpBioReader};
@@ -21,8 +21,8 @@ pub struct DeviceLinks {
     pub reader: BoxLink,
     /// The reader's RF chip reader.
     pub chip: BoxApdu,
-    /// The fingerprint sensor.
-    pub finger: SensorLink,
+    /// The fingerprint sensors: the first is used, the others are its fallbacks, in order.
+    pub sensors: Vec<SensorLink>,
 }
 
 /// How the fingerprint sensor is reached.
@@ -85,9 +85,10 @@ pub struct Devices {
     pub reader: DocReader<BoxLink>,
     pub reader_info: DeviceInfo,
     pub chip: BoxApdu,
-    /// `None` once the sensor is gone (a ZFM line broke): the flow goes on without fingers, every traveller is
+    /// The fingerprint sensors, the one in use first; a sensor that fails hands over to the next, and one gone for
+    /// good (a ZFM line broke) leaves the list. Empty: the flow goes on without fingers, every traveller is
     /// referred.
-    pub scanner: Option<FingerSensor>,
+    pub sensors: Vec<FingerSensor>,
     pub reader_timeout: Duration,
 }
 
@@ -96,7 +97,7 @@ impl std::fmt::Debug for Devices {
         f.debug_struct("Devices")
             .field("gate", &self.gate.state())
             .field("reader", &self.reader_info.model)
-            .field("scanner", &self.scanner)
+            .field("sensors", &self.sensors)
             .finish_non_exhaustive()
     }
 }
@@ -112,9 +113,11 @@ impl Devices {
             None => PdSetup::plain(setup.gate_address),
         };
         bus.add_pd(pd).map_err(|e| format!("gate I/O board: {e}"))?;
-        if let SensorLink::OsdpBio { address, key } = &links.finger {
-            let pd = key.map_or_else(|| PdSetup::plain(*address), |key| PdSetup::secure(*address, key));
-            bus.add_pd(pd).map_err(|e| format!("OSDP bio reader: {e}"))?;
+        for link in &links.sensors {
+            if let SensorLink::OsdpBio { address, key } = link {
+                let pd = key.map_or_else(|| PdSetup::plain(*address), |key| PdSetup::secure(*address, key));
+                bus.add_pd(pd).map_err(|e| format!("OSDP bio reader: {e}"))?;
+            }
         }
         let handle = bus.handle();
         let events = bus.take_events().ok_or("gate I/O board: the bus's events were taken")?;
@@ -127,33 +130,30 @@ impl Devices {
         let mut reader = DocReader::new(links.reader);
         let reader_info =
             reader.hello(setup.reader_timeout).await.map_err(|e| format!("document reader: Hello: {e}"))?;
-        let scanner = match links.finger {
-            SensorLink::Zfm(line) => FingerSensor::Zfm(Box::new(
-                Zfm::connect(line, setup.scanner.clone()).await.map_err(|e| format!("fingerprint scanner: {e}"))?,
-            )),
-            SensorLink::OsdpBio { address, .. } => {
-                match tokio::time::timeout(setup.reader_timeout, handle.wait_online(address)).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Err(format!("OSDP bio reader: {e}")),
-                    Err(_) => {
-                        return Err(format!(
-                            "OSDP bio reader: PD {address} not online within {} s",
-                            setup.reader_timeout.as_secs()
-                        ));
-                    }
+        let mut sensors = Vec::with_capacity(links.sensors.len());
+        for link in links.sensors {
+            sensors.push(connect_sensor(link, &setup, &handle).await?);
+        }
+        Ok(Devices { gate, bus, reader, reader_info, chip: links.chip, sensors, reader_timeout: setup.reader_timeout })
+    }
+}
+
+/// Connects one fingerprint sensor: a ZFM module on its line, or a bio reader PD on the running bus (online
+/// within the reader timeout).
+async fn connect_sensor(link: SensorLink, setup: &DeviceSetup, bus: &BusHandle) -> Result<FingerSensor, String> {
+    match link {
+        SensorLink::Zfm(line) => Ok(FingerSensor::Zfm(Box::new(
+            Zfm::connect(line, setup.scanner.clone()).await.map_err(|e| format!("fingerprint scanner: {e}"))?,
+        ))),
+        SensorLink::OsdpBio { address, .. } => {
+            match tokio::time::timeout(setup.reader_timeout, bus.wait_online(address)).await {
+                Ok(Ok(_)) => Ok(FingerSensor::Osdp(OsdpBioReader { bus: bus.clone(), address, reader: 0 })),
+                Ok(Err(e)) => Err(format!("OSDP bio reader: {e}")),
+                Err(_) => {
+                    Err(format!("OSDP bio reader: PD {address} not online within {} s", setup.reader_timeout.as_secs()))
                 }
-                FingerSensor::Osdp(OsdpBioReader { bus: handle, address, reader: 0 })
             }
-        };
-        Ok(Devices {
-            gate,
-            bus,
-            reader,
-            reader_info,
-            chip: links.chip,
-            scanner: Some(scanner),
-            reader_timeout: setup.reader_timeout,
-        })
+        }
     }
 }
 

@@ -90,6 +90,8 @@ pub struct DeviceFault {
     pub step: Step,
     /// The driver's error (drivers never put document or biometric data in errors).
     pub error: String,
+    /// The flow went on with the gate's other device of the class (a fallback sensor).
+    pub fallback: bool,
 }
 
 /// The document: what the reader and the chip gave, and the examiner's report.

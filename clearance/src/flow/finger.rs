@@ -60,26 +60,54 @@ pub struct FingerSession {
     /// Usable captures (index into `attempts`, minutiae, template).
     usable: Vec<(usize, Minutiae, MatchTemplate)>,
     pub stopped: Option<FingerStop>,
+    /// Sensor failures the gate's other sensor stood in for (the driver's errors).
+    pub failovers: Vec<String>,
     /// Wall time spent extracting and matching (see [`super::Evidence::compute`]).
     pub compute: Duration,
 }
 
 impl FingerSession {
     pub fn new(config: FingerConfig) -> FingerSession {
-        FingerSession { config, attempts: Vec::new(), usable: Vec::new(), stopped: None, compute: Duration::ZERO }
+        FingerSession {
+            config,
+            attempts: Vec::new(),
+            usable: Vec::new(),
+            stopped: None,
+            failovers: Vec::new(),
+            compute: Duration::ZERO,
+        }
     }
 
     fn attempts_left(&self) -> bool {
         self.stopped.is_none() && self.attempts.len() < self.config.attempts
     }
 
-    /// One more capture, quality-checked. `false` when the session cannot go on (attempts used up, no finger,
-    /// scanner failed).
-    async fn one(&mut self, sensor: &mut FingerSensor) -> bool {
+    /// One more capture, quality-checked, on the first of `sensors` (the one in use; the others are fallbacks).
+    /// A sensor that fails hands over to the next one, which takes the capture: a sensor gone for good is dropped,
+    /// one that failed goes to the back. `false` when the session cannot go on (attempts used up, no finger, no
+    /// sensor left working).
+    async fn one(&mut self, sensors: &mut Vec<FingerSensor>) -> bool {
         if !self.attempts_left() {
             return false;
         }
-        match sensor.capture(&self.config, &mut self.compute).await {
+        // Each sensor gets one go per capture: two failing sensors do not hand over to each other for ever.
+        let mut goes = sensors.len();
+        let captured = loop {
+            let Some(sensor) = sensors.first_mut() else { return false };
+            goes -= 1;
+            match sensor.capture(&self.config, &mut self.compute).await {
+                Err(FingerStop::Scanner(error)) if goes > 0 && sensors.len() > 1 => {
+                    if sensors[0].gone_after(&error) {
+                        sensors.remove(0);
+                    } else {
+                        sensors.rotate_left(1);
+                    }
+                    self.failovers.push(error);
+                }
+                other => break other,
+            }
+        };
+        match captured {
             Ok(minutiae) => {
                 let usable =
                     minutiae.points.len() >= self.config.min_minutiae && minutiae.quality >= self.config.min_quality;
@@ -103,13 +131,13 @@ impl FingerSession {
     }
 
     /// Captures until one passes the quality check (or attempts run out).
-    pub async fn first_usable(&mut self, sensor: &mut FingerSensor) {
-        while self.usable.is_empty() && self.one(sensor).await {}
+    pub async fn first_usable(&mut self, sensors: &mut Vec<FingerSensor>) {
+        while self.usable.is_empty() && self.one(sensors).await {}
     }
 
     /// Scores the usable captures against `reference`; while none verifies and attempts remain, captures again
-    /// (`sensor`: `None` when it is gone).
-    pub async fn verify(&mut self, mut sensor: Option<&mut FingerSensor>, reference: Option<&Minutiae>) {
+    /// on `sensors` (none left: it stops).
+    pub async fn verify(&mut self, sensors: &mut Vec<FingerSensor>, reference: Option<&Minutiae>) {
         let Some(reference) = reference.map(|r| super::compute::timed(&mut self.compute, || MatchTemplate::new(r)))
         else {
             return;
@@ -125,8 +153,7 @@ impl FingerSession {
             if self.verified_by(&reference) {
                 return;
             }
-            let Some(sensor) = sensor.as_deref_mut() else { return };
-            if !self.one(sensor).await {
+            if !self.one(sensors).await {
                 return;
             }
         }

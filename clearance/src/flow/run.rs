@@ -183,11 +183,7 @@ impl GateFlow {
                 &self.examiner,
                 &clock,
             );
-            let fingering = async {
-                if let Some(scanner) = devices.scanner.as_mut() {
-                    session.first_usable(scanner).await;
-                }
-            };
+            let fingering = session.first_usable(&mut devices.sensors);
             tokio::join!(reading, fingering)
         };
         let DocumentRead { evidence: doc, steps, faults, dg3, identity, compute } = document;
@@ -205,7 +201,7 @@ impl GateFlow {
             },
             (None, None) => (None, ReferenceKind::None),
         };
-        session.verify(self.devices.scanner.as_mut(), reference.as_ref()).await;
+        session.verify(&mut self.devices.sensors, reference.as_ref()).await;
         let finger = session.evidence(kind);
         evidence.compute += session.compute;
         let outcome = self.finger_outcome(&session, &finger, &mut evidence);
@@ -256,26 +252,35 @@ impl GateFlow {
         })
     }
 
-    /// The finger step's outcome in words; a sensor failure becomes a device fault (a broken line puts a ZFM
-    /// scanner out of use).
+    /// The finger step's outcome in words; sensor failures become device faults (one the gate's other sensor
+    /// stood in for is marked as a fallback; a broken ZFM line puts that scanner out of use).
     fn finger_outcome(&mut self, session: &FingerSession, finger: &FingerEvidence, evidence: &mut Evidence) -> String {
-        let fault = |error: String| DeviceFault { device: Device::FingerprintScanner, step: Step::Finger, error };
+        let fault = |error: String, fallback: bool| DeviceFault {
+            device: Device::FingerprintScanner,
+            step: Step::Finger,
+            error,
+            fallback,
+        };
+        evidence.faults.extend(session.failovers.iter().map(|e| fault(e.clone(), true)));
+        let fell_back = if session.failovers.is_empty() { "" } else { " (on the fallback sensor)" };
         match (&session.stopped, finger.verified) {
             (Some(FingerStop::Scanner(e)), _) => {
-                evidence.faults.push(fault(e.clone()));
+                evidence.faults.push(fault(e.clone(), false));
                 // A broken line does not come back by itself: the flow stops using the scanner.
-                if self.devices.scanner.as_ref().is_some_and(|s| s.gone_after(e)) {
-                    self.devices.scanner = None;
+                if self.devices.sensors.first().is_some_and(|s| s.gone_after(e)) {
+                    self.devices.sensors.remove(0);
                 }
                 format!("scanner failed after {} captures", finger.attempts.len())
             }
             (Some(FingerStop::NoFinger(waited)), _) if finger.probe.is_none() => {
                 format!("no finger within {} s", waited.as_secs())
             }
-            (_, Some(true)) => format!("{} captures, verified ({:?})", finger.attempts.len(), finger.reference),
-            (_, Some(false)) => format!("{} captures, not verified", finger.attempts.len()),
-            (_, None) if self.devices.scanner.is_none() && finger.attempts.is_empty() => {
-                evidence.faults.push(fault("the scanner is out of use since its line broke".into()));
+            (_, Some(true)) => {
+                format!("{} captures, verified ({:?}){fell_back}", finger.attempts.len(), finger.reference)
+            }
+            (_, Some(false)) => format!("{} captures, not verified{fell_back}", finger.attempts.len()),
+            (_, None) if self.devices.sensors.is_empty() && finger.attempts.is_empty() => {
+                evidence.faults.push(fault("the scanner is out of use since its line broke".into(), false));
                 "no scanner".into()
             }
             (_, None) => format!("{} captures, nothing to verify against", finger.attempts.len()),
@@ -298,7 +303,8 @@ impl GateFlow {
         let left = match end {
             Ok(Ok(GateState::Idle)) => "gate idle again".to_owned(),
             Ok(Ok(state)) => {
-                evidence.faults.push(DeviceFault { device: Device::Gate, step, error: format!("the gate is {state}") });
+                let error = format!("the gate is {state}");
+                evidence.faults.push(DeviceFault { device: Device::Gate, step, error, fallback: false });
                 format!("the gate is {state}")
             }
             Ok(Err(_)) => return Err(FlowError::GateStopped),
@@ -308,6 +314,7 @@ impl GateFlow {
                     device: Device::Gate,
                     step,
                     error: format!("still {state} after {} s", self.config.exit_wait.as_secs()),
+                    fallback: false,
                 });
                 format!("still {state}")
             }
@@ -355,7 +362,12 @@ async fn read_document(
         Err(e) => {
             let nobody = e.contains("no document placed");
             if !nobody {
-                out.faults.push(DeviceFault { device: Device::DocumentReader, step: Step::Page, error: e.clone() });
+                out.faults.push(DeviceFault {
+                    device: Device::DocumentReader,
+                    step: Step::Page,
+                    error: e.clone(),
+                    fallback: false,
+                });
             }
             out.steps.push(clock.step(Step::Page, start, e));
             return out;
@@ -399,7 +411,12 @@ async fn read_document(
                 out.steps.push(clock.step(Step::Chip, start, said));
             }
             Err(e) => {
-                out.faults.push(DeviceFault { device: Device::Chip, step: Step::Chip, error: e.to_string() });
+                out.faults.push(DeviceFault {
+                    device: Device::Chip,
+                    step: Step::Chip,
+                    error: e.to_string(),
+                    fallback: false,
+                });
                 out.steps.push(clock.step(Step::Chip, start, "chip reader failed"));
             }
         }

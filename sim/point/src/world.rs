@@ -46,8 +46,8 @@ pub struct PointConfig {
     pub gate_address: u8,
     pub gate_key: [u8; 16],
     pub chip: ChipTiming,
-    /// The gate's fingerprint sensor.
-    pub sensor: SensorKind,
+    /// The gate's fingerprint sensors: the one in use first, then its fallbacks (at most one of each kind).
+    pub sensors: Vec<SensorKind>,
 }
 
 /// Which fingerprint sensor the gate has.
@@ -86,7 +86,7 @@ impl Default for PointConfig {
             gate_address: 1,
             gate_key: *b"khil-point-gate1",
             chip: ChipTiming::default(),
-            sensor: SensorKind::Zfm,
+            sensors: vec![SensorKind::Zfm],
         }
     }
 }
@@ -101,7 +101,8 @@ pub struct PointLinks {
     pub reader: BoxLink,
     /// The reader's RF chip reader.
     pub chip: TimedReader,
-    pub sensor: SensorLinks,
+    /// The fingerprint sensors, in [`PointConfig::sensors`]' order.
+    pub sensors: Vec<SensorLinks>,
 }
 
 /// How the driver reaches the fingerprint sensor.
@@ -156,7 +157,7 @@ pub struct Point {
     _bridge: GateBridge,
     desk: Arc<Desk>,
     field: Field,
-    sensor: SensorConsole,
+    sensors: Vec<SensorConsole>,
     events: Mutex<Vec<Logged>>,
     rte: JoinHandle<()>,
 }
@@ -187,6 +188,21 @@ impl SensorConsole {
             SensorConsole::OsdpBio(bio) => khil_sim_population::move_finger(&bio.finger(), line),
         }
     }
+}
+
+/// The gate's ZFM scanner as `sim:fingerprint?...` builds it: the driver's line and the finger console.
+fn zfm(config: &PointConfig, seed: &str) -> Result<(BoxLink, Arc<dyn Console>), String> {
+    let sim = &khil_sim_fingerprint::SIMULATOR;
+    let mut pairs =
+        vec![("profile", "r307".to_owned()), ("seed", seed.to_owned()), ("quality", config.finger_quality.to_owned())];
+    if let Some(baud) = config.scanner_baud {
+        pairs.push(("pace", baud.to_string()));
+    }
+    pairs.extend(config.scanner_faults.iter().map(|f| ("fault", f.clone())));
+    let Build::Stream(build) = sim.build else { return Err("fingerprint: not a stream simulator".into()) };
+    let built = build(&params(sim, &pairs)?).map_err(|e| format!("fingerprint: {e}"))?;
+    let console = built.console.clone().ok_or("fingerprint: no console")?;
+    Ok((built.in_process(), console))
 }
 
 /// Builds simulator `sim` from `pairs`, as `sim:<name>?<pairs>` would.
@@ -229,43 +245,38 @@ impl Point {
             while let Ok(1..) = rte.read(&mut buf).await {}
         });
 
-        // The fingerprint sensor: a ZFM module as `sim:fingerprint?...` builds it, or a bio reader PD on the gate's
+        // The fingerprint sensors: a ZFM module as `sim:fingerprint?...` builds it, a bio reader PD on the gate's
         // line.
-        let (gate_io, sensor_links, sensor) = match config.sensor {
-            SensorKind::Zfm => {
-                let sim = &khil_sim_fingerprint::SIMULATOR;
-                let mut pairs = vec![
-                    ("profile", "r307".to_owned()),
-                    ("seed", seed.clone()),
-                    ("quality", config.finger_quality.to_owned()),
-                ];
-                if let Some(baud) = config.scanner_baud {
-                    pairs.push(("pace", baud.to_string()));
+        let mut pds = vec![pd];
+        let (mut sensor_links, mut sensors) = (Vec::new(), Vec::new());
+        for kind in &config.sensors {
+            let (link, console) = match *kind {
+                SensorKind::Zfm => {
+                    let (line, console) = zfm(&config, &seed)?;
+                    (SensorLinks::Zfm(line), SensorConsole::Zfm(console))
                 }
-                pairs.extend(config.scanner_faults.iter().map(|f| ("fault", f.clone())));
-                let Build::Stream(build) = sim.build else { return Err("fingerprint: not a stream simulator".into()) };
-                let built = build(&params(sim, &pairs)?).map_err(|e| format!("fingerprint: {e}"))?;
-                let console = built.console.clone().ok_or("fingerprint: no console")?;
-                let gate_io = khil_sim_host::in_process(pd, &line);
-                (gate_io, SensorLinks::Zfm(built.in_process()), SensorConsole::Zfm(console))
-            }
-            SensorKind::OsdpBio { scan } => {
-                let quality = khil_sim_population::quality_named(config.finger_quality)
-                    .ok_or_else(|| format!("finger quality {:?}: good or mixed", config.finger_quality))?;
-                let fingers = khil_sim_population::Fingers::shared(config.seed, quality);
-                let bio = khil_sim_osdp::BioReader::new(fingers, Presence::Lifted, 0.0, 0, config.seed);
-                let bio = Arc::new(bio.with_scan_time(scan));
-                let address = config.gate_address + 1;
-                let bio_pd = Arc::new(OsdpPd::new(PdConfig {
-                    scbk: Some(BIO_KEY),
-                    seed: config.seed,
-                    bio: Some(Arc::clone(&bio)),
-                    ..PdConfig::new(PdProfile::BIO_READER, address)
-                }));
-                let bus = Arc::new(khil_sim_osdp::Multidrop { pds: vec![pd, bio_pd] });
-                let gate_io = khil_sim_host::in_process(bus, &line);
-                (gate_io, SensorLinks::OsdpBio { address, key: BIO_KEY }, SensorConsole::OsdpBio(bio))
-            }
+                SensorKind::OsdpBio { scan } => {
+                    let quality = khil_sim_population::quality_named(config.finger_quality)
+                        .ok_or_else(|| format!("finger quality {:?}: good or mixed", config.finger_quality))?;
+                    let fingers = khil_sim_population::Fingers::shared(config.seed, quality);
+                    let bio = khil_sim_osdp::BioReader::new(fingers, Presence::Lifted, 0.0, 0, config.seed);
+                    let bio = Arc::new(bio.with_scan_time(scan));
+                    let address = config.gate_address + u8::try_from(pds.len()).map_err(|_| "too many PDs")?;
+                    pds.push(Arc::new(OsdpPd::new(PdConfig {
+                        scbk: Some(BIO_KEY),
+                        seed: config.seed,
+                        bio: Some(Arc::clone(&bio)),
+                        ..PdConfig::new(PdProfile::BIO_READER, address)
+                    })));
+                    (SensorLinks::OsdpBio { address, key: BIO_KEY }, SensorConsole::OsdpBio(bio))
+                }
+            };
+            sensor_links.push(link);
+            sensors.push(console);
+        }
+        let gate_io = match <[_; 1]>::try_from(pds) {
+            Ok([pd]) => khil_sim_host::in_process(pd, &line),
+            Err(pds) => khil_sim_host::in_process(Arc::new(khil_sim_osdp::Multidrop { pds }), &line),
         };
 
         let (field, chip) = Field::new(config.chip);
@@ -275,14 +286,14 @@ impl Point {
             gate_key: config.gate_key,
             reader,
             chip,
-            sensor: sensor_links,
+            sensors: sensor_links,
         };
         let point = Point {
             gate: bridge.handle(),
             _bridge: bridge,
             desk,
             field,
-            sensor,
+            sensors,
             events: Mutex::new(Vec::new()),
             rte,
             config,
@@ -359,7 +370,10 @@ impl Point {
         }
         if let Some(finger) = traveller.finger {
             sleep(traveller.finger_after).await;
-            self.sensor.command(&format!("auto {finger}")).map_err(|e| format!("fingerprint sensor: {e}"))?;
+            // Whichever sensor the gate asks for: the finger goes on each (a fallback is there for when it asks).
+            for sensor in &self.sensors {
+                sensor.command(&format!("auto {finger}")).map_err(|e| format!("fingerprint sensor: {e}"))?;
+            }
         }
         // Out of the mantrap, whichever way: the document and the finger go with them.
         self.until(Duration::from_mins(5), |g| {
@@ -369,7 +383,9 @@ impl Point {
         .ok_or_else(|| format!("traveller {id:?} still in the mantrap after 5 min"))?;
         let _ = self.desk.command("remove");
         self.field.take_away();
-        let _ = self.sensor.command("lift");
+        for sensor in &self.sensors {
+            let _ = sensor.command("lift");
+        }
         self.until(Duration::from_mins(2), |g| g.model().traveller(id).is_none().then_some(()))
             .await
             .ok_or_else(|| format!("traveller {id:?} still at the gate after 2 min"))?;
