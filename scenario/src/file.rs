@@ -193,6 +193,8 @@ struct RawPopulation {
     #[serde(default)]
     watchlist: BTreeMap<Text, Number>,
     impostors: Option<Number>,
+    foreigners: Option<Number>,
+    first_entry: Option<Number>,
 }
 
 #[derive(Deserialize)]
@@ -591,6 +593,8 @@ impl Validator<'_> {
                 fraud_space: ParameterSpace::HeldOut,
                 watchlist: Vec::new(),
                 impostors: 0.0,
+                foreigners: 0.0,
+                first_entry: 0.0,
             });
         };
         let finger_quality = match &r.finger_quality {
@@ -669,7 +673,10 @@ impl Validator<'_> {
                 ),
             ));
         }
-        Ok(PopulationSpec { finger_quality, fraud, fraud_space, watchlist, impostors })
+        // Foreigners are drawn apart from the mix (a foreigner is not a kind of fraud), so their share stands alone.
+        let foreigners = r.foreigners.as_ref().map_or(Ok(0.0), |s| self.share(s, "population.foreigners"))?;
+        let first_entry = r.first_entry.as_ref().map_or(Ok(0.0), |s| self.share(s, "population.first_entry"))?;
+        Ok(PopulationSpec { finger_quality, fraud, fraud_space, watchlist, impostors, foreigners, first_entry })
     }
 
     fn traveller(

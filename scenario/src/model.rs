@@ -122,6 +122,12 @@ pub struct PopulationSpec {
     pub watchlist: Vec<(String, f64)>,
     /// Share who put someone else's finger on the scanner.
     pub impostors: f64,
+    /// Share of generated travellers who are foreigners (adult passport holders of visa-exempt states), drawn
+    /// apart from the mix above: they carry genuine papers and their own finger.
+    pub foreigners: f64,
+    /// Share of those foreigners crossing for the first time: no enrolment to verify them against, so the gate
+    /// refers them for enrolment at the desk. The others were enrolled at an earlier entry.
+    pub first_entry: f64,
 }
 
 /// A traveller written out in the scenario.
@@ -156,7 +162,7 @@ pub enum Papers {
 }
 
 /// What a crafted traveller's population document must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Needs {
     /// An adult Mongolian with a passport valid on the scenario's day.
     AdultCitizen,

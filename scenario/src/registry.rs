@@ -1,18 +1,20 @@
-//! The national registry's fingerprint enrolments, as a scenario's border point looks them up: the reference a
-//! citizen's finger is verified against when DG3 is not read (the point reads no DG3, or the chip would not give
-//! it).
+//! The fingerprint enrolments a scenario's border point looks up when DG3 is not read (the point reads no DG3, or
+//! the chip would not give it): the national registry's, for citizens, and the border system's entry enrolments,
+//! for foreigners who were enrolled when they first entered (first-entry enrolment, as the EU's Entry/Exit System
+//! does it). A foreigner crossing for the first time has none: the gate cannot verify them and refers them to
+//! the desk, where an officer enrols them.
 //!
-//! The registry holds one enrolment per citizen of the population: an impression of their own finger taken at
-//! enrolment (index [`ENROLMENT_IMPRESSION`], one the gates' scanners never produce), extracted by khil's
-//! extractor as the registry's template. It is looked up by the document the gate read (issuing state and
-//! number), so a forged page naming another number finds that number's holder, or nobody.
+//! Either register holds one enrolment per person: an impression of their own finger taken at enrolment (index
+//! [`ENROLMENT_IMPRESSION`], one the gates' scanners never produce), extracted by khil's extractor as the
+//! register's template. It is looked up by the document the gate read (issuing state and number), so a forged
+//! page naming another number finds that number's holder, or nobody.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use khil_biometrics::minutia::Minutiae;
 use khil_biometrics::synth::Quality;
-use khil_clearance::flow::{DocumentIdentity, ReferenceSource};
+use khil_clearance::flow::{DocumentIdentity, Enrolment, ReferenceSource};
 use khil_sim_population::documents::{State, TravelDocument};
 
 /// The impression index of an enrolment (a gate's captures are 0 to 2).
@@ -33,11 +35,16 @@ pub struct NationalRegistry {
     fingers: Arc<khil_sim_population::Fingers>,
     /// (issuing state, document number) -> whose finger (population id).
     enrolled: HashMap<(String, String), u64>,
+    /// The same for foreigners enrolled at an earlier entry.
+    entries: HashMap<(String, String), u64>,
 }
 
 impl std::fmt::Debug for NationalRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NationalRegistry").field("enrolled", &self.enrolled.len()).finish_non_exhaustive()
+        f.debug_struct("NationalRegistry")
+            .field("enrolled", &self.enrolled.len())
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,17 +60,40 @@ impl NationalRegistry {
             .filter(|d| d.nationality == State::Mongolia)
             .map(|d| ((d.issuing_state.code().to_owned(), d.document_number.clone()), d.id))
             .collect();
-        NationalRegistry { fingers: khil_sim_population::Fingers::shared(seed, quality), enrolled }
+        NationalRegistry {
+            fingers: khil_sim_population::Fingers::shared(seed, quality),
+            enrolled,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Foreigners enrolled at an earlier entry (their passports).
+    #[must_use]
+    pub fn with_entry_enrolments<'a>(mut self, documents: impl IntoIterator<Item = &'a TravelDocument>) -> Self {
+        self.entries.extend(
+            documents
+                .into_iter()
+                .filter(|d| d.nationality != State::Mongolia)
+                .map(|d| ((d.issuing_state.code().to_owned(), d.document_number.clone()), d.id)),
+        );
+        self
     }
 }
 
 impl ReferenceSource for NationalRegistry {
     fn name(&self) -> &'static str {
-        "national registry"
+        "national registry and entry enrolments"
     }
 
-    fn reference(&self, who: &DocumentIdentity) -> Option<Minutiae> {
-        let id = *self.enrolled.get(&(who.issuing_state.clone(), who.document_number.clone()))?;
-        Some(khil_sim_host::account::measure("national registry", || template(&self.fingers, id, ENROLMENT_IMPRESSION)))
+    fn reference(&self, who: &DocumentIdentity) -> Option<Enrolment> {
+        let key = (who.issuing_state.clone(), who.document_number.clone());
+        let (source, id) = match (self.enrolled.get(&key), self.entries.get(&key)) {
+            (Some(id), _) => ("national registry", *id),
+            (None, Some(id)) => ("entry enrolment", *id),
+            (None, None) => return None,
+        };
+        let minutiae =
+            khil_sim_host::account::measure("national registry", || template(&self.fingers, id, ENROLMENT_IMPRESSION));
+        Some(Enrolment { source: source.to_owned(), minutiae })
     }
 }

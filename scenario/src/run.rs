@@ -100,6 +100,8 @@ struct Planned {
     nationality: String,
     arrived: f64,
     traveller: Traveller,
+    /// A foreigner the border system enrolled at an earlier entry.
+    entry_enrolled: bool,
 }
 
 /// What the point's systems know beyond the gates: the stays of travellers leaving.
@@ -121,7 +123,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let rules = Rules::load(&scenario.rules)?;
     let rules_version = rules.version().to_owned();
     let watchlist_version = format!("{}-watchlist-{}", scenario.name, scenario.seed);
-    let Plan { travellers: planned, documents, watch, known } = plan(scenario, options.today)?;
+    let Plan { travellers: planned, documents, entry_enrolled, watch, known } = plan(scenario, options.today)?;
     let total = planned.len();
 
     // The point's shared services.
@@ -150,7 +152,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
             context: known,
         }),
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
-        references: Arc::new(NationalRegistry::new(scenario.seed, finger_quality(scenario)?, &documents)),
+        references: Arc::new(
+            NationalRegistry::new(scenario.seed, finger_quality(scenario)?, &documents)
+                .with_entry_enrolments(&entry_enrolled),
+        ),
         watchlist: Arc::new(watchlist(scenario, &watch)?),
     };
     let gates = stand_up_all(scenario, options.today, &planned, &services).await?;
@@ -260,6 +265,8 @@ struct Plan {
     travellers: Vec<Planned>,
     /// The population documents carried (genuine ones): the national registry knows their citizens.
     documents: Vec<TravelDocument>,
+    /// The foreigners' among them enrolled at an earlier entry.
+    entry_enrolled: Vec<TravelDocument>,
     /// Population ids of fingers on a watchlist, and the class of each.
     watch: Vec<(u64, String)>,
     known: Known,
@@ -268,7 +275,13 @@ struct Plan {
 fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
     let fail = |problem: String| RunError::Scenario { scenario: scenario.name.clone(), problem };
     let mut population = PopulationCursor::new(scenario.seed, today);
-    let mut plan = Plan { travellers: Vec::new(), documents: Vec::new(), watch: Vec::new(), known: Known::default() };
+    let mut plan = Plan {
+        travellers: Vec::new(),
+        documents: Vec::new(),
+        entry_enrolled: Vec::new(),
+        watch: Vec::new(),
+        known: Known::default(),
+    };
     for (planned, listed) in generated(scenario, &mut population)? {
         if let (Some(class), Some(id)) = (listed, planned.traveller.finger) {
             plan.watch.push((id, class));
@@ -286,14 +299,12 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
         plan.travellers.push(planned);
     }
     plan.travellers.sort_by(|a, b| a.arrived.total_cmp(&b.arrived));
-    plan.documents = plan
-        .travellers
-        .iter()
-        .filter_map(|p| match p.traveller.papers {
-            khil_sim_point::Papers::Population(id) => Some(population.documents.document(id)),
-            khil_sim_point::Papers::Specimen { .. } => None,
-        })
-        .collect();
+    let carried = |p: &Planned| match p.traveller.papers {
+        khil_sim_point::Papers::Population(id) => Some(population.documents.document(id)),
+        khil_sim_point::Papers::Specimen { .. } => None,
+    };
+    plan.documents = plan.travellers.iter().filter_map(carried).collect();
+    plan.entry_enrolled = plan.travellers.iter().filter(|p| p.entry_enrolled).filter_map(carried).collect();
     Ok(plan)
 }
 
@@ -951,7 +962,8 @@ fn static_quality(name: &str) -> &'static str {
 struct PopulationCursor {
     documents: Documents,
     today: CivilDate,
-    next: u64,
+    /// Where each kind of document's search got to.
+    next: HashMap<Needs, u64>,
     used: HashSet<u64>,
 }
 
@@ -959,13 +971,13 @@ impl PopulationCursor {
     fn new(seed: u64, today: CivilDate) -> PopulationCursor {
         let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
         let documents = Documents::new(seed, CivilDate::new(y, m, d).expect("the reference day"));
-        PopulationCursor { documents, today, next: 0, used: HashSet::new() }
+        PopulationCursor { documents, today, next: HashMap::new(), used: HashSet::new() }
     }
 
     /// The next unused document that fits `needs` (searched from the start for crafted cases, from where the
     /// generated travellers got to for theirs).
     fn take(&mut self, needs: Needs, from_start: bool) -> Option<TravelDocument> {
-        let start = if from_start { 0 } else { self.next };
+        let start = if from_start { 0 } else { self.next.get(&needs).copied().unwrap_or(0) };
         for id in start..start + 200_000 {
             if self.used.contains(&id) {
                 continue;
@@ -974,7 +986,7 @@ impl PopulationCursor {
             if fits(&doc, needs, self.today) {
                 self.used.insert(id);
                 if !from_start {
-                    self.next = id + 1;
+                    self.next.insert(needs, id + 1);
                 }
                 return Some(doc);
             }
@@ -1003,8 +1015,9 @@ fn describe(doc: &TravelDocument) -> (String, String) {
 }
 
 /// The generated travellers: arrivals of the profile in the window, each drawn genuine or one of the mix's
-/// classes. The e-gates serve Mongolian e-passport holders (as the airport's have since 2023); foreigners use the
-/// staffed desks and are not simulated, except as crafted cases.
+/// classes. The e-gates serve Mongolian e-passport holders (as the airport's have since 2023); a scenario may
+/// send foreigners through them too (`population.foreigners`: visa-exempt adults, enrolled at an earlier entry
+/// unless drawn `first_entry`).
 #[allow(clippy::type_complexity)]
 fn generated(
     scenario: &Scenario,
@@ -1029,13 +1042,18 @@ fn generated(
         .take(spec.limit.unwrap_or(usize::MAX))
         .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x706f_7075_6c61);
+    // Foreigners are drawn from a stream of their own, so that a scenario without them draws what it always drew.
+    let mut foreign_rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x0066_6f72_6569_676e);
     let mix = &scenario.population;
     let mut specimen_index: HashMap<FraudClass, u64> = HashMap::new();
     let mut out = Vec::with_capacity(times.len());
     for (n, t) in times.into_iter().enumerate() {
-        let doc = population.take(Needs::AdultCitizen, false).ok_or_else(|| RunError::Scenario {
+        let foreign = mix.foreigners > 0.0 && foreign_rng.random::<f64>() < mix.foreigners;
+        let first_entry = foreign && foreign_rng.random::<f64>() < mix.first_entry;
+        let needs = if foreign { Needs::AdultForeigner } else { Needs::AdultCitizen };
+        let doc = population.take(needs, false).ok_or_else(|| RunError::Scenario {
             scenario: scenario.name.clone(),
-            problem: "the population ran out of valid adult Mongolian passports".into(),
+            problem: format!("the population ran out of documents for {needs:?}"),
         })?;
         let (papers, nationality) = describe(&doc);
         let mut planned = Planned {
@@ -1045,7 +1063,11 @@ fn generated(
             nationality,
             arrived: t,
             traveller: Traveller::holder(doc.id),
+            entry_enrolled: foreign && !first_entry,
         };
+        if first_entry {
+            "first-entry".clone_into(&mut planned.truth);
+        }
         // How long they take to lay the document down and to give the finger: log-normal, medians 1.5 s and 1 s,
         // 90th percentiles 4 s and 3 s (assumed: no published figure was found; travellers with documents in hand
         // as the gate's signs ask, and some who search their pockets).
@@ -1053,7 +1075,8 @@ fn generated(
         planned.traveller.finger_after = handling(&mut rng, 1.0, 3.0);
         let mut listed = None;
         let mut draw: f64 = rng.random();
-        let mut chosen = false;
+        // A foreigner carries their own genuine papers and finger (the mix is the citizens').
+        let mut chosen = foreign;
         for &(class, share) in &mix.fraud {
             if !chosen && draw < share {
                 let index = specimen_index.entry(class).or_insert(0);
@@ -1140,8 +1163,15 @@ fn crafted(
         }
         _ => None,
     };
-    let planned =
-        Planned { label: Some(case.label.clone()), truth, papers: described, nationality, arrived: case.at, traveller };
+    let planned = Planned {
+        label: Some(case.label.clone()),
+        truth,
+        papers: described,
+        nationality,
+        arrived: case.at,
+        traveller,
+        entry_enrolled: false,
+    };
     Ok((planned, finger, stay))
 }
 

@@ -89,6 +89,20 @@ fn shares_are_from_0_to_1_and_add_up_to_at_most_1() {
         "impostors",
         &["adding up to at most 1", "1.03"],
     );
+    check(
+        &with("impostors = 0.01", "impostors = 0.01\nforeigners = 1.2"),
+        "population.foreigners",
+        ErrorKind::InvalidValue,
+        "foreigners",
+        &["from 0 to 1", "1.2"],
+    );
+    check(
+        &with("impostors = 0.01", "impostors = 0.01\nfirst_entry = -1"),
+        "population.first_entry",
+        ErrorKind::InvalidValue,
+        "first_entry",
+        &["from 0 to 1"],
+    );
 }
 
 #[test]

@@ -75,6 +75,8 @@ fn small_point() -> Scenario {
             fraud_space: ParameterSpace::Development,
             watchlist: vec![],
             impostors: 0.0,
+            foreigners: 0.0,
+            first_entry: 0.0,
         },
         crafted: vec![
             crafted(
@@ -283,6 +285,51 @@ fn a_power_cut_at_the_gates_loses_nobody_and_the_gate_comes_back() {
     assert_eq!(result.records.verified, Some(true));
     let released_with_records = t.iter().filter(|t| t.decision == DecisionWord::Release && t.record.is_some()).count();
     assert_eq!(released_with_records, 2);
+}
+
+/// Foreigners among the generated travellers, at an entry point that reads no DG3: those enrolled at an earlier
+/// entry are verified against that enrolment and released; those crossing for the first time have none, and go
+/// to the desk (verification not possible) to be enrolled. Citizens go on being verified against the registry.
+#[test]
+fn foreigners_are_verified_against_their_entry_enrolment_and_first_timers_go_to_the_desk() {
+    let mut scenario = small_point();
+    scenario.point.finger_reference = FingerReference::Registry;
+    scenario.point.direction = Direction::Entry;
+    scenario.population.foreigners = 0.6;
+    scenario.population.first_entry = 0.4;
+    scenario.arrivals.limit = Some(10);
+    scenario.crafted.clear();
+    let dir = khil_test_support::temp_dir("scenario-foreigners");
+    let (result, _) = run_blocking(&scenario, &options(dir.path())).unwrap();
+    let finger = |t: &khil_scenario::TravellerOutcome| {
+        t.timeline.iter().find(|s| s.step == "finger").map(|s| s.outcome.clone()).unwrap_or_default()
+    };
+    let (mut enrolled, mut first, mut citizens) = (0, 0, 0);
+    for t in &result.travellers {
+        let who = format!("traveller {} ({}, {}): {:?} {}", t.number, t.nationality, t.truth, t.reasons, finger(t));
+        match (t.nationality.as_str(), t.truth.as_str()) {
+            ("MNG", "genuine") => {
+                citizens += 1;
+                assert_eq!(t.decision, DecisionWord::Release, "{who}");
+                assert!(finger(t).contains("national registry"), "{who}");
+            }
+            (_, "genuine") => {
+                enrolled += 1;
+                assert_eq!(t.decision, DecisionWord::Release, "{who}");
+                assert!(finger(t).contains("entry enrolment"), "{who}");
+            }
+            (_, "first-entry") => {
+                first += 1;
+                assert_eq!(t.decision, DecisionWord::Refer, "{who}");
+                assert!(t.reasons.iter().any(|r| r.starts_with("biometric.not_possible")), "{who}");
+            }
+            _ => panic!("unexpected {who}"),
+        }
+    }
+    assert!(
+        enrolled > 0 && first > 0 && citizens > 0,
+        "{enrolled} enrolled, {first} first entries, {citizens} citizens"
+    );
 }
 
 /// A point that reads no DG3 verifies citizens against the national registry's enrolment: a citizen with their

@@ -44,6 +44,7 @@ pub use finger::FingerConfig;
 pub use record::StoreSink;
 pub use run::{FlowConfig, FlowError, GateFlow, Services};
 pub use seams::{
-    BruteForceWatchlist, Decide, DocumentIdentity, NoEnrolments, RecordFuture, RecordSink, ReferenceSource, Watchlist,
+    BruteForceWatchlist, Decide, DocumentIdentity, Enrolment, NoEnrolments, RecordFuture, RecordSink, ReferenceSource,
+    Watchlist,
 };
 pub use sensor::{FingerSensor, OsdpBioReader};

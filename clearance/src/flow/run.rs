@@ -196,7 +196,7 @@ impl GateFlow {
         let (reference, kind) = match (dg3, &identity) {
             (Some(m), _) => (Some(m), ReferenceKind::Dg3),
             (None, Some(who)) => match self.services.references.reference(who) {
-                Some(m) => (Some(m), ReferenceKind::Enrolment(self.services.references.name().to_owned())),
+                Some(e) => (Some(e.minutiae), ReferenceKind::Enrolment(e.source)),
                 None => (None, ReferenceKind::None),
             },
             (None, None) => (None, ReferenceKind::None),

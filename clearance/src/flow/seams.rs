@@ -43,9 +43,24 @@ impl std::fmt::Debug for DocumentIdentity {
 /// Reference templates for 1:1 verification when the chip gives none (national registry enrolment for citizens;
 /// visa or first-entry enrolment for foreigners).
 pub trait ReferenceSource: Send + Sync {
-    /// The source's name, for the evidence ("national registry").
+    /// The source's name, for logs ("national registry and entry enrolments").
     fn name(&self) -> &str;
-    fn reference(&self, who: &DocumentIdentity) -> Option<Minutiae>;
+    fn reference(&self, who: &DocumentIdentity) -> Option<Enrolment>;
+}
+
+/// An enrolment found for a traveller: which register it came from (for the evidence: "national registry",
+/// "entry enrolment") and its template.
+#[derive(Clone)]
+pub struct Enrolment {
+    pub source: String,
+    pub minutiae: Minutiae,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the template.
+        f.debug_struct("Enrolment").field("source", &self.source).finish_non_exhaustive()
+    }
 }
 
 /// No enrolments anywhere: DG3 or nothing.
@@ -56,7 +71,7 @@ impl ReferenceSource for NoEnrolments {
     fn name(&self) -> &'static str {
         "none"
     }
-    fn reference(&self, _: &DocumentIdentity) -> Option<Minutiae> {
+    fn reference(&self, _: &DocumentIdentity) -> Option<Enrolment> {
         None
     }
 }

@@ -175,6 +175,8 @@ fn day_scenario(args: &BorderDayArgs, profile_point: traffic::Point, rules: Path
             fraud_space: ParameterSpace::Development,
             watchlist: vec![("wanted".into(), 0.001), ("trafficking-suspect".into(), 0.001)],
             impostors: 0.005,
+            foreigners: 0.0,
+            first_entry: 0.0,
         },
         crafted: Vec::new(),
         incidents: Vec::new(),
