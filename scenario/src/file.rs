@@ -183,7 +183,7 @@ struct RawArrivals {
     limit: Option<Int>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPopulation {
     finger_quality: Option<Text>,
@@ -195,6 +195,7 @@ struct RawPopulation {
     impostors: Option<Number>,
     foreigners: Option<Number>,
     first_entry: Option<Number>,
+    visa_required: Option<Number>,
 }
 
 #[derive(Deserialize)]
@@ -586,17 +587,9 @@ impl Validator<'_> {
     }
 
     fn population(&self, raw: Option<&RawPopulation>) -> Result<PopulationSpec, ScenarioError> {
-        let Some(r) = raw else {
-            return Ok(PopulationSpec {
-                finger_quality: "good".to_owned(),
-                fraud: Vec::new(),
-                fraud_space: ParameterSpace::HeldOut,
-                watchlist: Vec::new(),
-                impostors: 0.0,
-                foreigners: 0.0,
-                first_entry: 0.0,
-            });
-        };
+        // No table: every key's default.
+        let default = RawPopulation::default();
+        let r = raw.unwrap_or(&default);
         let finger_quality = match &r.finger_quality {
             None => "good".to_owned(),
             Some(q) if matches!(q.get_ref().as_str(), "good" | "mixed") => q.get_ref().clone(),
@@ -673,10 +666,24 @@ impl Validator<'_> {
                 ),
             ));
         }
-        // Foreigners are drawn apart from the mix (a foreigner is not a kind of fraud), so their share stands alone.
-        let foreigners = r.foreigners.as_ref().map_or(Ok(0.0), |s| self.share(s, "population.foreigners"))?;
-        let first_entry = r.first_entry.as_ref().map_or(Ok(0.0), |s| self.share(s, "population.first_entry"))?;
-        Ok(PopulationSpec { finger_quality, fraud, fraud_space, watchlist, impostors, foreigners, first_entry })
+        // Foreigners are drawn apart from the mix (a foreigner is not a kind of fraud), so their shares stand alone.
+        let [foreigners, first_entry, visa_required] = [
+            (&r.foreigners, "population.foreigners"),
+            (&r.first_entry, "population.first_entry"),
+            (&r.visa_required, "population.visa_required"),
+        ]
+        .map(|(raw, field)| raw.as_ref().map_or(Ok(0.0), |s| self.share(s, field)));
+        let (foreigners, first_entry, visa_required) = (foreigners?, first_entry?, visa_required?);
+        Ok(PopulationSpec {
+            finger_quality,
+            fraud,
+            fraud_space,
+            watchlist,
+            impostors,
+            foreigners,
+            first_entry,
+            visa_required,
+        })
     }
 
     fn traveller(

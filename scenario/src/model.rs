@@ -128,6 +128,9 @@ pub struct PopulationSpec {
     /// Share of those foreigners crossing for the first time: no enrolment to verify them against, so the gate
     /// refers them for enrolment at the desk. The others were enrolled at an earlier entry.
     pub first_entry: f64,
+    /// Share of the foreigners whose nationality needs a visa (Chinese, Korean): they hold a valid e-visa, and
+    /// their fingers were enrolled when they applied for it (so a first entry does not apply to them).
+    pub visa_required: f64,
 }
 
 /// A traveller written out in the scenario.
@@ -170,6 +173,8 @@ pub enum Needs {
     ChildCitizen,
     /// An adult foreign passport holder whose nationality needs no visa under the shipped rules.
     AdultForeigner,
+    /// An adult foreign passport holder whose nationality needs a visa under the shipped rules.
+    AdultVisaNational,
 }
 
 /// Whose finger goes on the scanner.

@@ -16,7 +16,7 @@ use khil_clearance::flow::{
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
-use khil_clearance::rules::{self, Rules, Stay};
+use khil_clearance::rules::{self, Rules, Stay, Visa, VisaKind};
 use khil_clearance::traffic::{self, ArrivalProfile};
 use khil_examine::StopList;
 use khil_fingerprint::driver::Options as ZfmOptions;
@@ -100,17 +100,31 @@ struct Planned {
     nationality: String,
     arrived: f64,
     traveller: Traveller,
-    /// A foreigner the border system enrolled at an earlier entry.
-    entry_enrolled: bool,
+    /// A generated foreigner's register of enrolment ([`registry::ENTRY_ENROLMENT`], [`registry::VISA_ENROLMENT`]),
+    /// visa and stay, as the point's systems know them.
+    foreigner: Option<ForeignerKnown>,
 }
 
-/// What the point's systems know beyond the gates: the stays of travellers leaving.
+/// What the border systems know of a generated foreigner.
+#[derive(Debug, Clone)]
+struct ForeignerKnown {
+    register: Option<&'static str>,
+    visa: Option<Visa>,
+    stay: Option<Stay>,
+}
+
+/// What the point's systems know beyond the gates: the visas foreigners hold, the stays of travellers leaving.
 #[derive(Debug, Default)]
 struct Known {
+    visas: HashMap<(String, String), Visa>,
     stays: HashMap<(String, String), Stay>,
 }
 
 impl PointContext for Known {
+    fn visa(&self, issuing_state: &str, document_number: &str) -> Option<Visa> {
+        self.visas.get(&(issuing_state.to_owned(), document_number.to_owned())).cloned()
+    }
+
     fn stay(&self, issuing_state: &str, document_number: &str) -> Option<Stay> {
         self.stays.get(&(issuing_state.to_owned(), document_number.to_owned())).cloned()
     }
@@ -123,7 +137,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let rules = Rules::load(&scenario.rules)?;
     let rules_version = rules.version().to_owned();
     let watchlist_version = format!("{}-watchlist-{}", scenario.name, scenario.seed);
-    let Plan { travellers: planned, documents, entry_enrolled, watch, known } = plan(scenario, options.today)?;
+    let Plan { travellers: planned, documents, enrolled, watch, known } = plan(scenario, options.today)?;
     let total = planned.len();
 
     // The point's shared services.
@@ -152,10 +166,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
             context: known,
         }),
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
-        references: Arc::new(
-            NationalRegistry::new(scenario.seed, finger_quality(scenario)?, &documents)
-                .with_entry_enrolments(&entry_enrolled),
-        ),
+        references: Arc::new(references(scenario, &documents, &enrolled)?),
         watchlist: Arc::new(watchlist(scenario, &watch)?),
     };
     let gates = stand_up_all(scenario, options.today, &planned, &services).await?;
@@ -265,8 +276,8 @@ struct Plan {
     travellers: Vec<Planned>,
     /// The population documents carried (genuine ones): the national registry knows their citizens.
     documents: Vec<TravelDocument>,
-    /// The foreigners' among them enrolled at an earlier entry.
-    entry_enrolled: Vec<TravelDocument>,
+    /// The generated foreigners' among them, by the register they are enrolled in.
+    enrolled: HashMap<&'static str, Vec<TravelDocument>>,
     /// Population ids of fingers on a watchlist, and the class of each.
     watch: Vec<(u64, String)>,
     known: Known,
@@ -278,7 +289,7 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
     let mut plan = Plan {
         travellers: Vec::new(),
         documents: Vec::new(),
-        entry_enrolled: Vec::new(),
+        enrolled: HashMap::new(),
         watch: Vec::new(),
         known: Known::default(),
     };
@@ -304,8 +315,34 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
         khil_sim_point::Papers::Specimen { .. } => None,
     };
     plan.documents = plan.travellers.iter().filter_map(carried).collect();
-    plan.entry_enrolled = plan.travellers.iter().filter(|p| p.entry_enrolled).filter_map(carried).collect();
+    for p in &plan.travellers {
+        let (Some(known), Some(doc)) = (&p.foreigner, carried(p)) else { continue };
+        let key = (doc.issuing_state.code().to_owned(), doc.document_number.clone());
+        if let Some(visa) = &known.visa {
+            plan.known.visas.insert(key.clone(), visa.clone());
+        }
+        if let Some(stay) = &known.stay {
+            plan.known.stays.insert(key, stay.clone());
+        }
+        if let Some(register) = known.register {
+            plan.enrolled.entry(register).or_default().push(doc);
+        }
+    }
     Ok(plan)
+}
+
+/// The registers the gates verify fingers against when DG3 is not read: the national registry knows the citizens
+/// among the day's documents, the border system the generated foreigners it enrolled.
+fn references(
+    scenario: &Scenario,
+    documents: &[TravelDocument],
+    enrolled: &HashMap<&'static str, Vec<TravelDocument>>,
+) -> Result<NationalRegistry, RunError> {
+    let mut registry = NationalRegistry::new(scenario.seed, finger_quality(scenario)?, documents);
+    for (register, documents) in enrolled {
+        registry = registry.with_enrolments(register, documents);
+    }
+    Ok(registry)
 }
 
 /// The point's watchlist: each listed finger enrolled from an impression the gates never see
@@ -1007,6 +1044,7 @@ fn fits(doc: &TravelDocument, needs: Needs, today: CivilDate) -> bool {
             Needs::AdultForeigner => {
                 matches!(doc.nationality, State::Russia | State::Kazakhstan | State::Germany) && adult
             }
+            Needs::AdultVisaNational => matches!(doc.nationality, State::China | State::Korea) && adult,
         }
 }
 
@@ -1016,8 +1054,9 @@ fn describe(doc: &TravelDocument) -> (String, String) {
 
 /// The generated travellers: arrivals of the profile in the window, each drawn genuine or one of the mix's
 /// classes. The e-gates serve Mongolian e-passport holders (as the airport's have since 2023); a scenario may
-/// send foreigners through them too (`population.foreigners`: visa-exempt adults, enrolled at an earlier entry
-/// unless drawn `first_entry`).
+/// send foreigners through them too (`population.foreigners`: adults of visa-exempt states, enrolled at an
+/// earlier entry unless drawn `first_entry`, and by `visa_required` of states that need a visa, holding a valid
+/// e-visa and enrolled when they applied for it; leaving, they entered five days ago).
 #[allow(clippy::type_complexity)]
 fn generated(
     scenario: &Scenario,
@@ -1049,8 +1088,13 @@ fn generated(
     let mut out = Vec::with_capacity(times.len());
     for (n, t) in times.into_iter().enumerate() {
         let foreign = mix.foreigners > 0.0 && foreign_rng.random::<f64>() < mix.foreigners;
-        let first_entry = foreign && foreign_rng.random::<f64>() < mix.first_entry;
-        let needs = if foreign { Needs::AdultForeigner } else { Needs::AdultCitizen };
+        let visa_national = foreign && foreign_rng.random::<f64>() < mix.visa_required;
+        let first_entry = foreign && !visa_national && foreign_rng.random::<f64>() < mix.first_entry;
+        let needs = match (foreign, visa_national) {
+            (false, _) => Needs::AdultCitizen,
+            (true, false) => Needs::AdultForeigner,
+            (true, true) => Needs::AdultVisaNational,
+        };
         let doc = population.take(needs, false).ok_or_else(|| RunError::Scenario {
             scenario: scenario.name.clone(),
             problem: format!("the population ran out of documents for {needs:?}"),
@@ -1063,7 +1107,7 @@ fn generated(
             nationality,
             arrived: t,
             traveller: Traveller::holder(doc.id),
-            entry_enrolled: foreign && !first_entry,
+            foreigner: foreign.then(|| foreigner_known(scenario, population.today, visa_national, first_entry)),
         };
         if first_entry {
             "first-entry".clone_into(&mut planned.truth);
@@ -1107,6 +1151,28 @@ fn generated(
         out.push((planned, listed));
     }
     Ok(out)
+}
+
+/// A generated foreigner as the border systems know them: enrolled when they applied for their visa, or at an
+/// earlier entry (unless this is their first); a visa-national holds an e-visa valid a month either side of
+/// `today`; leaving, they entered five days ago (inside any exemption's and e-visa's stay).
+fn foreigner_known(scenario: &Scenario, today: CivilDate, visa_national: bool, first_entry: bool) -> ForeignerKnown {
+    let leaving = scenario.point.direction == rules::Direction::Exit;
+    let day = |days: i64| today.add_days(days).unwrap_or(today);
+    ForeignerKnown {
+        register: match (visa_national, first_entry) {
+            (true, _) => Some(registry::VISA_ENROLMENT),
+            (false, false) => Some(registry::ENTRY_ENROLMENT),
+            (false, true) => None,
+        },
+        visa: visa_national.then(|| Visa {
+            kind: VisaKind::EVisa,
+            valid_from: day(-30),
+            valid_to: day(30),
+            entries_used: u32::from(leaving),
+        }),
+        stay: leaving.then(|| Stay { entry_date: day(-5), registered: false }),
+    }
 }
 
 /// A crafted traveller, the population id of their finger (for a watchlist entry) and their stay (leaving).
@@ -1170,7 +1236,7 @@ fn crafted(
         nationality,
         arrived: case.at,
         traveller,
-        entry_enrolled: false,
+        foreigner: None,
     };
     Ok((planned, finger, stay))
 }

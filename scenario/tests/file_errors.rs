@@ -103,6 +103,13 @@ fn shares_are_from_0_to_1_and_add_up_to_at_most_1() {
         "first_entry",
         &["from 0 to 1"],
     );
+    check(
+        &with("impostors = 0.01", "impostors = 0.01\nvisa_required = 2"),
+        "population.visa_required",
+        ErrorKind::InvalidValue,
+        "visa_required",
+        &["from 0 to 1"],
+    );
 }
 
 #[test]

@@ -77,6 +77,7 @@ fn small_point() -> Scenario {
             impostors: 0.0,
             foreigners: 0.0,
             first_entry: 0.0,
+            visa_required: 0.0,
         },
         crafted: vec![
             crafted(
@@ -287,49 +288,59 @@ fn a_power_cut_at_the_gates_loses_nobody_and_the_gate_comes_back() {
     assert_eq!(released_with_records, 2);
 }
 
-/// Foreigners among the generated travellers, at an entry point that reads no DG3: those enrolled at an earlier
-/// entry are verified against that enrolment and released; those crossing for the first time have none, and go
-/// to the desk (verification not possible) to be enrolled. Citizens go on being verified against the registry.
+/// Foreigners among the generated travellers, at an entry point that reads no DG3: visa-exempt ones enrolled at
+/// an earlier entry are verified against that enrolment and released; those crossing for the first time have
+/// none, and go to the desk (verification not possible) to be enrolled; visa nationals hold an e-visa the point's
+/// systems know and are verified against their visa enrolment. Citizens go on being verified against the
+/// registry. Leaving (no first entries), every one of them is released: their stay is known and inside the rules.
 #[test]
-fn foreigners_are_verified_against_their_entry_enrolment_and_first_timers_go_to_the_desk() {
+fn foreigners_are_verified_against_their_entry_or_visa_enrolment_and_first_timers_go_to_the_desk() {
     let mut scenario = small_point();
     scenario.point.finger_reference = FingerReference::Registry;
     scenario.point.direction = Direction::Entry;
-    scenario.population.foreigners = 0.6;
+    scenario.population.foreigners = 0.7;
     scenario.population.first_entry = 0.4;
-    scenario.arrivals.limit = Some(10);
+    scenario.population.visa_required = 0.4;
+    scenario.arrivals.limit = Some(12);
     scenario.crafted.clear();
     let dir = khil_test_support::temp_dir("scenario-foreigners");
-    let (result, _) = run_blocking(&scenario, &options(dir.path())).unwrap();
     let finger = |t: &khil_scenario::TravellerOutcome| {
         t.timeline.iter().find(|s| s.step == "finger").map(|s| s.outcome.clone()).unwrap_or_default()
     };
-    let (mut enrolled, mut first, mut citizens) = (0, 0, 0);
+    let (result, _) = run_blocking(&scenario, &options(&dir.path().join("entry"))).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
     for t in &result.travellers {
         let who = format!("traveller {} ({}, {}): {:?} {}", t.number, t.nationality, t.truth, t.reasons, finger(t));
-        match (t.nationality.as_str(), t.truth.as_str()) {
-            ("MNG", "genuine") => {
-                citizens += 1;
-                assert_eq!(t.decision, DecisionWord::Release, "{who}");
-                assert!(finger(t).contains("national registry"), "{who}");
-            }
-            (_, "genuine") => {
-                enrolled += 1;
-                assert_eq!(t.decision, DecisionWord::Release, "{who}");
-                assert!(finger(t).contains("entry enrolment"), "{who}");
-            }
-            (_, "first-entry") => {
-                first += 1;
-                assert_eq!(t.decision, DecisionWord::Refer, "{who}");
-                assert!(t.reasons.iter().any(|r| r.starts_with("biometric.not_possible")), "{who}");
-            }
+        let (decision, register) = match (t.nationality.as_str(), t.truth.as_str()) {
+            ("MNG", "genuine") => (DecisionWord::Release, Some("national registry")),
+            ("CHN" | "KOR", "genuine") => (DecisionWord::Release, Some("visa enrolment")),
+            (_, "genuine") => (DecisionWord::Release, Some("entry enrolment")),
+            (_, "first-entry") => (DecisionWord::Refer, None),
             _ => panic!("unexpected {who}"),
+        };
+        *seen.entry(register).or_insert(0) += 1;
+        assert_eq!(t.decision, decision, "{who}");
+        match register {
+            Some(register) => assert!(finger(t).contains(register), "{who}"),
+            None => assert!(t.reasons.iter().any(|r| r.starts_with("biometric.not_possible")), "{who}"),
         }
     }
-    assert!(
-        enrolled > 0 && first > 0 && citizens > 0,
-        "{enrolled} enrolled, {first} first entries, {citizens} citizens"
-    );
+    assert_eq!(seen.len(), 4, "citizens, visa nationals, enrolled foreigners and first entries: {seen:?}");
+
+    scenario.point.direction = Direction::Exit;
+    scenario.population.first_entry = 0.0;
+    let (result, _) = run_blocking(&scenario, &options(&dir.path().join("exit"))).unwrap();
+    assert!(result.travellers.iter().any(|t| t.nationality != "MNG"), "{:?}", result.travellers);
+    for t in &result.travellers {
+        assert_eq!(
+            t.decision,
+            DecisionWord::Release,
+            "leaving: traveller {} ({}): {:?}",
+            t.number,
+            t.nationality,
+            t.reasons
+        );
+    }
 }
 
 /// A point that reads no DG3 verifies citizens against the national registry's enrolment: a citizen with their

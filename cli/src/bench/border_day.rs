@@ -177,6 +177,7 @@ fn day_scenario(args: &BorderDayArgs, profile_point: traffic::Point, rules: Path
             impostors: 0.005,
             foreigners: 0.0,
             first_entry: 0.0,
+            visa_required: 0.0,
         },
         crafted: Vec::new(),
         incidents: Vec::new(),
