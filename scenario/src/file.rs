@@ -228,6 +228,7 @@ struct RawIncident {
     minutes: Option<Number>,
     from: Option<TimeOfDay>,
     until: Option<TimeOfDay>,
+    rules: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -282,7 +283,7 @@ impl Validator<'_> {
             }
             None => 0,
         };
-        let (rules_path, rule_ids) = self.rules(&raw.rules, folder)?;
+        let (rules_path, rule_ids) = self.rules(&raw.rules, folder, "rules")?;
         let point_name = raw.point.name.get_ref().trim();
         if point_name.is_empty() {
             return Err(self.invalid(
@@ -335,7 +336,7 @@ impl Validator<'_> {
             .iter()
             .flatten()
             .enumerate()
-            .map(|(i, incident)| self.incident(i, incident, &arrivals))
+            .map(|(i, incident)| self.incident(i, incident, &arrivals, folder))
             .collect::<Result<Vec<_>, _>>()?;
         let expect = self.expectations(raw.expect.as_ref())?;
         Ok(Scenario {
@@ -356,23 +357,23 @@ impl Validator<'_> {
     }
 
     /// Loads the rule file (refused with its own error) and returns its path and its rules' ids.
-    fn rules(&self, raw: &Text, folder: &Path) -> Result<(std::path::PathBuf, Vec<String>), ScenarioError> {
+    fn rules(
+        &self,
+        raw: &Text,
+        folder: &Path,
+        field: &str,
+    ) -> Result<(std::path::PathBuf, Vec<String>), ScenarioError> {
         let path = folder.join(raw.get_ref());
         if !path.is_file() {
             return Err(self.invalid(
                 &raw.span(),
-                "rules",
+                field,
                 &format!("a rule file; `{}` is not one (the path starts from the scenario's folder)", path.display()),
             ));
         }
         Rules::load(&path).map_err(|e| ScenarioError {
             rules: Some(Box::new(e)),
-            ..self.error(
-                &raw.span(),
-                "rules",
-                ErrorKind::Rules,
-                format!("the rule file `{}` is refused", raw.get_ref()),
-            )
+            ..self.error(&raw.span(), field, ErrorKind::Rules, format!("the rule file `{}` is refused", raw.get_ref()))
         })?;
         // A rule's id is its key path in the rule file (`document.expired`): every table with an `action`.
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -945,7 +946,13 @@ impl Validator<'_> {
         Ok(Some(TravellerExpectation { decision, reasons }))
     }
 
-    fn incident(&self, i: usize, raw: &Spanned<RawIncident>, window: &ArrivalSpec) -> Result<Incident, ScenarioError> {
+    fn incident(
+        &self,
+        i: usize,
+        raw: &Spanned<RawIncident>,
+        window: &ArrivalSpec,
+        folder: &Path,
+    ) -> Result<Incident, ScenarioError> {
         let r = raw.get_ref();
         let field = |key: &str| format!("incident[{i}].{key}");
         // Which keys each kind takes; any other given is named.
@@ -955,15 +962,20 @@ impl Validator<'_> {
             ("minutes", r.minutes.as_ref().map(Spanned::span)),
             ("from", r.from.as_ref().map(Spanned::span)),
             ("until", r.until.as_ref().map(Spanned::span)),
+            ("rules", r.rules.as_ref().map(Spanned::span)),
         ];
         let takes: &[&str] = match r.kind.get_ref().as_str() {
             "power-cut" => &["at", "seconds", "minutes"],
             "central-down" => &["from", "until"],
+            "rules-update" => &["at", "rules"],
             other => {
                 return Err(self.invalid(
                     &r.kind.span(),
                     &field("kind"),
-                    &format!("`power-cut` (at, seconds or minutes) or `central-down` (from, until); got `{other}`"),
+                    &format!(
+                        "`power-cut` (at, seconds or minutes), `central-down` (from, until) or `rules-update` (at, \
+                         rules); got `{other}`"
+                    ),
                 ));
             }
         };
@@ -977,7 +989,7 @@ impl Validator<'_> {
         }
         let missing =
             |key: &str| self.error(&raw.span(), field(key), ErrorKind::MissingField, format!("missing field `{key}`"));
-        if r.kind.get_ref() == "power-cut" {
+        let at = || {
             let at_raw = r.at.as_ref().ok_or_else(|| missing("at"))?;
             let at = self.time(at_raw, &field("at"))?;
             if !(window.from <= at && at < window.until) {
@@ -987,6 +999,16 @@ impl Validator<'_> {
                     &format!("a time inside the arrivals window ({} to {})", clock(window.from), clock(window.until)),
                 ));
             }
+            Ok(at)
+        };
+        if r.kind.get_ref() == "rules-update" {
+            let at = at()?;
+            let rules = r.rules.as_ref().ok_or_else(|| missing("rules"))?;
+            let (path, _) = self.rules(rules, folder, &field("rules"))?;
+            return Ok(Incident::RulesUpdate { at, rules: path });
+        }
+        if r.kind.get_ref() == "power-cut" {
+            let at = at()?;
             let (value, factor, key) = match (&r.seconds, &r.minutes) {
                 (Some(s), None) => (s, 1.0, "seconds"),
                 (None, Some(m)) => (m, 60.0, "minutes"),

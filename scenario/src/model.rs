@@ -226,6 +226,9 @@ pub enum Incident {
     PowerCut { at: f64, seconds: f64 },
     /// The link to the central database is down from `from` to `until` (uploads queue at the point).
     CentralDown { from: f64, until: f64 },
+    /// At `at` the centre publishes the rule file `rules` (a new version); the point pulls it with its next upload
+    /// round and decides by it from then on (the run needs a central database: `--central`).
+    RulesUpdate { at: f64, rules: PathBuf },
 }
 
 /// Figures the run must land within.

@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use khil_clearance::flow::{
-    BruteForceWatchlist, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome, PointContext,
-    RulesDecision, SensorLink, Services, StoreSink,
+    BruteForceWatchlist, DecisionInForce, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome,
+    PointContext, RulesDecision, SensorLink, Services, StoreSink,
 };
 use khil_clearance::gate::GateState;
-use khil_clearance::records::{self, RecordStore};
+use khil_clearance::records::{self, RecordStore, Version, VersionKind};
 use khil_clearance::rules::{self, Rules, Stay, Visa, VisaKind};
 use khil_clearance::traffic::{self, ArrivalProfile};
 use khil_examine::StopList;
@@ -113,6 +113,60 @@ struct ForeignerKnown {
     stay: Option<Stay>,
 }
 
+/// The rules the point decides by: the scenario's at the start, a newer version when one arrives from the centre.
+/// Every decision is stamped with the version it was made by (`Verdict::rules_version`, in each record).
+struct RulesInForce {
+    decision: Arc<DecisionInForce>,
+    direction: rules::Direction,
+    watchlist_version: String,
+    context: Arc<Known>,
+}
+
+impl RulesInForce {
+    fn new(rules: Rules, direction: rules::Direction, watchlist_version: String, known: Known) -> RulesInForce {
+        let context = Arc::new(known);
+        let decision = Arc::new(DecisionInForce::new(Arc::new(RulesDecision {
+            rules,
+            direction,
+            state: "MNG".into(),
+            watchlist_version: watchlist_version.clone(),
+            context: Arc::clone(&context),
+        })));
+        RulesInForce { decision, direction, watchlist_version, context }
+    }
+
+    /// Puts a version pulled from the centre in force if it is a rule file that parses (a broken one is refused
+    /// whole and the rules in force stay); says what happened, for the incident log.
+    fn pulled(&self, version: &Version) -> String {
+        if version.kind != VersionKind::Rules {
+            return format!(
+                "{} version {} pulled from the centre and kept at the point (khil defines no watchlist body yet: the \
+                 gates keep searching the lists they have)",
+                version.kind.name(),
+                version.version
+            );
+        }
+        let file = format!("rules {} from the centre", version.version);
+        let parsed = std::str::from_utf8(&version.body)
+            .map_err(|e| format!("not UTF-8 text: {e}"))
+            .and_then(|text| Rules::parse(&file, text).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(rules) => {
+                let in_force = rules.version().to_owned();
+                self.decision.replace(Arc::new(RulesDecision {
+                    rules,
+                    direction: self.direction,
+                    state: "MNG".into(),
+                    watchlist_version: self.watchlist_version.clone(),
+                    context: Arc::clone(&self.context),
+                }));
+                format!("rules {in_force} from the centre in force")
+            }
+            Err(e) => format!("{file} refused, the rules in force stay: {e}"),
+        }
+    }
+}
+
 /// What the point's systems know beyond the gates: the visas foreigners hold, the stays of travellers leaving.
 #[derive(Debug, Default)]
 struct Known {
@@ -157,14 +211,9 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     };
     let midnight_ms = options.today.days_since_epoch() * 86_400_000;
     let epoch_ms = midnight_ms + (scenario.arrivals.from * 1000.0) as i64;
+    let in_force = RulesInForce::new(rules, scenario.point.direction, watchlist_version.clone(), known);
     let services = Services {
-        decide: Arc::new(RulesDecision {
-            rules,
-            direction: scenario.point.direction,
-            state: "MNG".into(),
-            watchlist_version: watchlist_version.clone(),
-            context: known,
-        }),
+        decide: Arc::clone(&in_force.decision) as Arc<dyn khil_clearance::flow::Decide>,
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
         references: Arc::new(references(scenario, &documents, &enrolled)?),
         watchlist: Arc::new(watchlist(scenario, &watch)?),
@@ -174,6 +223,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     // The day: it starts once the gates are up (that took model time).
     let shared = Arc::new(Shared {
         day: Day { t0: Instant::now(), from: scenario.arrivals.from },
+        midnight_ms,
+        in_force,
         planned,
         queue: Mutex::new(Vec::new()),
         desk_queue: Mutex::new(Vec::new()),
@@ -550,6 +601,26 @@ async fn play(incident: Incident, shared: &Shared, powered: &[khil_sim_gate::Gat
             }
             shared.incident("power back at the gates".into());
         }
+        Incident::RulesUpdate { rules, .. } => {
+            let said = match (&shared.central, std::fs::read(&rules)) {
+                (None, _) => {
+                    "rules update: no central database in this run to publish it (the point keeps its rules)".to_owned()
+                }
+                (_, Err(e)) => format!("rules update: {} cannot be read: {e}", rules.display()),
+                (Some((link, _)), Ok(body)) => {
+                    let version = std::str::from_utf8(&body)
+                        .ok()
+                        .and_then(|text| Rules::parse(&rules.display().to_string(), text).ok())
+                        .map_or_else(|| "unparsed".to_owned(), |r| r.version().to_owned());
+                    let published = Version { kind: VersionKind::Rules, version: version.clone(), body };
+                    match khil_sim_host::account::measure("central upload", || link.publish(published)) {
+                        Ok(()) => format!("rules {version} published at the centre"),
+                        Err(e) => format!("rules update: {version} could not be published at the centre: {e}"),
+                    }
+                }
+            };
+            shared.incident(said);
+        }
         Incident::CentralDown { until, .. } => {
             // The gates never wait for the centre: records queue at the point and go up once it is back.
             if shared.central_link(false) {
@@ -592,7 +663,7 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
 
 fn incident_at(incident: &Incident) -> f64 {
     match incident {
-        Incident::PowerCut { at, .. } => *at,
+        Incident::PowerCut { at, .. } | Incident::RulesUpdate { at, .. } => *at,
         Incident::CentralDown { from, .. } => *from,
     }
 }
@@ -623,6 +694,10 @@ impl Day {
 /// What the gates, the desk and the arrivals share.
 struct Shared {
     day: Day,
+    /// The day's midnight, ms since the epoch (what the store's times count from).
+    midnight_ms: i64,
+    /// The rules the gates decide by, replaced when the centre's update arrives.
+    in_force: RulesInForce,
     planned: Vec<Planned>,
     queue: Mutex<Vec<QueueSample>>,
     desk_queue: Mutex<Vec<QueueSample>>,
@@ -641,7 +716,12 @@ impl Shared {
     /// takes no modelled time (see [`crate::central`]).
     fn upload_round(&self) {
         let Some((link, summary)) = &self.central else { return };
-        let round = khil_sim_host::account::measure("central upload", || link.round());
+        let at_ms = self.midnight_ms + (self.day.now() * 1000.0) as i64;
+        let round = khil_sim_host::account::measure("central upload", || link.round(at_ms));
+        for version in &round.pulled {
+            let said = self.in_force.pulled(version);
+            self.incident(said);
+        }
         let mut s = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         s.rounds += 1;
         s.uploaded += round.inserted;

@@ -359,6 +359,35 @@ fn incidents_take_their_own_keys() {
         "09:52",
         &["after `from`"],
     );
+    check(
+        &power("kind = \"rules-update\"\nat = \"09:10\""),
+        "incident[0].rules",
+        ErrorKind::MissingField,
+        "[[incident]]",
+        &["rules"],
+    );
+    check(
+        &power("kind = \"rules-update\"\nat = \"09:10\"\nrules = \"rules/none.toml\""),
+        "incident[0].rules",
+        ErrorKind::InvalidValue,
+        "rules/none.toml",
+        &["a rule file", "scenario's folder"],
+    );
+    check(
+        &power("kind = \"rules-update\"\nat = \"09:10\"\nrules = \"rules/mongolia.toml\"\nseconds = 5"),
+        "incident[0].seconds",
+        ErrorKind::Conflict,
+        "seconds = 5",
+        &["not a key of a `rules-update`", "at, rules"],
+    );
+    let update = with(
+        "[expect]",
+        "[[incident]]\nkind = \"rules-update\"\nat = \"09:10\"\nrules = \"rules/mongolia.toml\"\n\n[expect]",
+    );
+    let s = parse("ok.toml", &scenarios_dir(), &update).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&s.incidents[..], [khil_scenario::Incident::RulesUpdate { rules, .. }] if rules.ends_with("rules/mongolia.toml"))
+    );
 }
 
 #[test]

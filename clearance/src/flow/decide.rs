@@ -33,6 +33,49 @@ pub struct NothingKnown;
 
 impl PointContext for NothingKnown {}
 
+/// One context shared by the decisions of several rule versions.
+impl<C: PointContext + ?Sized> PointContext for std::sync::Arc<C> {
+    fn visa(&self, issuing_state: &str, document_number: &str) -> Option<Visa> {
+        (**self).visa(issuing_state, document_number)
+    }
+    fn stay(&self, issuing_state: &str, document_number: &str) -> Option<Stay> {
+        (**self).stay(issuing_state, document_number)
+    }
+    fn bans(&self, issuing_state: &str, document_number: &str) -> Vec<Ban> {
+        (**self).bans(issuing_state, document_number)
+    }
+}
+
+/// The decision step in force at a point, replaced while the gates use it (rules pulled from the centre): each
+/// decision is made whole by the step in force when it starts, never by half of two.
+pub struct DecisionInForce {
+    current: std::sync::RwLock<std::sync::Arc<dyn Decide>>,
+}
+
+impl std::fmt::Debug for DecisionInForce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecisionInForce").finish_non_exhaustive()
+    }
+}
+
+impl DecisionInForce {
+    pub fn new(first: std::sync::Arc<dyn Decide>) -> DecisionInForce {
+        DecisionInForce { current: std::sync::RwLock::new(first) }
+    }
+
+    /// Puts `next` in force for every decision that starts from now on.
+    pub fn replace(&self, next: std::sync::Arc<dyn Decide>) {
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+    }
+}
+
+impl Decide for DecisionInForce {
+    fn decide(&self, evidence: &Evidence, today: CivilDate) -> Verdict {
+        let current = std::sync::Arc::clone(&self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner));
+        current.decide(evidence, today)
+    }
+}
+
 /// [`Rules::decide`] as the flow's decision step at one gate.
 pub struct RulesDecision<C = NothingKnown> {
     pub rules: Rules,

@@ -34,7 +34,7 @@ pub mod run;
 pub mod seams;
 pub mod sensor;
 
-pub use decide::{NothingKnown, PointContext, RulesDecision};
+pub use decide::{DecisionInForce, NothingKnown, PointContext, RulesDecision};
 pub use devices::{DeviceLinks, DeviceSetup, Devices, SensorLink};
 pub use evidence::{
     Device, DeviceFault, DocumentEvidence, Evidence, FingerAttempt, FingerEvidence, Outcome, ReferenceKind, Referral,
