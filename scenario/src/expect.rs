@@ -74,6 +74,11 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
                 format!("played: {} published at the centre", rules.display()),
                 at,
             ),
+            Incident::WatchlistUpdate { at, ref add } => (
+                format!("watchlist update at {}", clock(at)),
+                format!("played: a watchlist listing {} published at the centre", add.join(", ")),
+                at,
+            ),
         };
         let logged: Vec<&str> =
             result.incidents.iter().filter(|i| (i.at - at).abs() <= 1.0).map(|i| i.what.as_str()).collect();

@@ -229,6 +229,7 @@ struct RawIncident {
     from: Option<TimeOfDay>,
     until: Option<TimeOfDay>,
     rules: Option<Text>,
+    add: Option<Vec<Text>>,
 }
 
 #[derive(Deserialize)]
@@ -336,7 +337,7 @@ impl Validator<'_> {
             .iter()
             .flatten()
             .enumerate()
-            .map(|(i, incident)| self.incident(i, incident, &arrivals, folder))
+            .map(|(i, incident)| self.incident(i, incident, &arrivals, folder, &crafted))
             .collect::<Result<Vec<_>, _>>()?;
         let expect = self.expectations(raw.expect.as_ref())?;
         Ok(Scenario {
@@ -952,6 +953,7 @@ impl Validator<'_> {
         raw: &Spanned<RawIncident>,
         window: &ArrivalSpec,
         folder: &Path,
+        crafted: &[CraftedTraveller],
     ) -> Result<Incident, ScenarioError> {
         let r = raw.get_ref();
         let field = |key: &str| format!("incident[{i}].{key}");
@@ -963,18 +965,20 @@ impl Validator<'_> {
             ("from", r.from.as_ref().map(Spanned::span)),
             ("until", r.until.as_ref().map(Spanned::span)),
             ("rules", r.rules.as_ref().map(Spanned::span)),
+            ("add", r.add.as_ref().and_then(|a| a.first()).map(Spanned::span)),
         ];
         let takes: &[&str] = match r.kind.get_ref().as_str() {
             "power-cut" => &["at", "seconds", "minutes"],
             "central-down" => &["from", "until"],
             "rules-update" => &["at", "rules"],
+            "watchlist-update" => &["at", "add"],
             other => {
                 return Err(self.invalid(
                     &r.kind.span(),
                     &field("kind"),
                     &format!(
-                        "`power-cut` (at, seconds or minutes), `central-down` (from, until) or `rules-update` (at, \
-                         rules); got `{other}`"
+                        "`power-cut` (at, seconds or minutes), `central-down` (from, until), `rules-update` (at, \
+                         rules) or `watchlist-update` (at, add); got `{other}`"
                     ),
                 ));
             }
@@ -1006,6 +1010,12 @@ impl Validator<'_> {
             let rules = r.rules.as_ref().ok_or_else(|| missing("rules"))?;
             let (path, _) = self.rules(rules, folder, &field("rules"))?;
             return Ok(Incident::RulesUpdate { at, rules: path });
+        }
+        if r.kind.get_ref() == "watchlist-update" {
+            let at = at()?;
+            let add = r.add.as_ref().filter(|a| !a.is_empty()).ok_or_else(|| missing("add"))?;
+            let add = self.listed_later(&field("add"), add, crafted)?;
+            return Ok(Incident::WatchlistUpdate { at, add });
         }
         if r.kind.get_ref() == "power-cut" {
             let at = at()?;
@@ -1039,6 +1049,32 @@ impl Validator<'_> {
             }
             Ok(Incident::CentralDown { from, until })
         }
+    }
+
+    /// A watchlist update's `add`: labels of crafted travellers with `watchlisted`.
+    fn listed_later(
+        &self,
+        field: &str,
+        add: &[Text],
+        crafted: &[CraftedTraveller],
+    ) -> Result<Vec<String>, ScenarioError> {
+        add.iter()
+            .enumerate()
+            .map(|(j, label)| {
+                let listed = crafted.iter().find(|t| t.label == *label.get_ref()).map(|t| t.watchlisted.is_some());
+                if listed == Some(true) {
+                    return Ok(label.get_ref().clone());
+                }
+                Err(self.invalid(
+                    &label.span(),
+                    &format!("{field}[{j}]"),
+                    &format!(
+                        "the label of a crafted traveller with `watchlisted` (the class their entry gets); got `{}`",
+                        label.get_ref()
+                    ),
+                ))
+            })
+            .collect()
     }
 
     fn expectations(&self, raw: Option<&RawExpect>) -> Result<Expectations, ScenarioError> {

@@ -229,6 +229,10 @@ pub enum Incident {
     /// At `at` the centre publishes the rule file `rules` (a new version); the point pulls it with its next upload
     /// round and decides by it from then on (the run needs a central database: `--central`).
     RulesUpdate { at: f64, rules: PathBuf },
+    /// At `at` the centre publishes a new version of the point's watchlist with the fingers of the crafted
+    /// travellers `add` (labels; each has `watchlisted`, its class, and is on no list before); the point pulls it
+    /// with its next upload round and searches it from then on (needs `--central`).
+    WatchlistUpdate { at: f64, add: Vec<String> },
 }
 
 /// Figures the run must land within.

@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use khil_clearance::flow::{
-    BruteForceWatchlist, DecisionInForce, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome,
-    PointContext, RulesDecision, SensorLink, Services, StoreSink,
+    DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome, PointContext, SensorLink, Services,
+    StoreSink,
 };
 use khil_clearance::gate::GateState;
-use khil_clearance::records::{self, RecordStore, Version, VersionKind};
+use khil_clearance::records::{self, RecordStore};
 use khil_clearance::rules::{self, Rules, Stay, Visa, VisaKind};
 use khil_clearance::traffic::{self, ArrivalProfile};
+use khil_clearance::watchlist::{WatchlistEntry, WatchlistFile};
 use khil_examine::StopList;
 use khil_fingerprint::driver::Options as ZfmOptions;
 use khil_mrtd::mrz::CivilDate;
@@ -39,6 +40,7 @@ use crate::model::{
     QueueSample, RecordsSummary, RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
 };
 use crate::registry::{self, NationalRegistry, WATCHLIST_IMPRESSION};
+use crate::updates::InForce;
 
 /// How a run is done.
 pub struct RunOptions {
@@ -113,60 +115,6 @@ struct ForeignerKnown {
     stay: Option<Stay>,
 }
 
-/// The rules the point decides by: the scenario's at the start, a newer version when one arrives from the centre.
-/// Every decision is stamped with the version it was made by (`Verdict::rules_version`, in each record).
-struct RulesInForce {
-    decision: Arc<DecisionInForce>,
-    direction: rules::Direction,
-    watchlist_version: String,
-    context: Arc<Known>,
-}
-
-impl RulesInForce {
-    fn new(rules: Rules, direction: rules::Direction, watchlist_version: String, known: Known) -> RulesInForce {
-        let context = Arc::new(known);
-        let decision = Arc::new(DecisionInForce::new(Arc::new(RulesDecision {
-            rules,
-            direction,
-            state: "MNG".into(),
-            watchlist_version: watchlist_version.clone(),
-            context: Arc::clone(&context),
-        })));
-        RulesInForce { decision, direction, watchlist_version, context }
-    }
-
-    /// Puts a version pulled from the centre in force if it is a rule file that parses (a broken one is refused
-    /// whole and the rules in force stay); says what happened, for the incident log.
-    fn pulled(&self, version: &Version) -> String {
-        if version.kind != VersionKind::Rules {
-            return format!(
-                "{} version {} pulled from the centre and kept at the point (khil defines no watchlist body yet: the \
-                 gates keep searching the lists they have)",
-                version.kind.name(),
-                version.version
-            );
-        }
-        let file = format!("rules {} from the centre", version.version);
-        let parsed = std::str::from_utf8(&version.body)
-            .map_err(|e| format!("not UTF-8 text: {e}"))
-            .and_then(|text| Rules::parse(&file, text).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(rules) => {
-                let in_force = rules.version().to_owned();
-                self.decision.replace(Arc::new(RulesDecision {
-                    rules,
-                    direction: self.direction,
-                    state: "MNG".into(),
-                    watchlist_version: self.watchlist_version.clone(),
-                    context: Arc::clone(&self.context),
-                }));
-                format!("rules {in_force} from the centre in force")
-            }
-            Err(e) => format!("{file} refused, the rules in force stay: {e}"),
-        }
-    }
-}
-
 /// What the point's systems know beyond the gates: the visas foreigners hold, the stays of travellers leaving.
 #[derive(Debug, Default)]
 struct Known {
@@ -191,7 +139,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let rules = Rules::load(&scenario.rules)?;
     let rules_version = rules.version().to_owned();
     let watchlist_version = format!("{}-watchlist-{}", scenario.name, scenario.seed);
-    let Plan { travellers: planned, documents, enrolled, watch, known } = plan(scenario, options.today)?;
+    let Plan { travellers: planned, documents, enrolled, watch, later, known } = plan(scenario, options.today)?;
     let total = planned.len();
 
     // The point's shared services.
@@ -211,12 +159,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     };
     let midnight_ms = options.today.days_since_epoch() * 86_400_000;
     let epoch_ms = midnight_ms + (scenario.arrivals.from * 1000.0) as i64;
-    let in_force = RulesInForce::new(rules, scenario.point.direction, watchlist_version.clone(), known);
+    let fingers = khil_sim_population::Fingers::shared(scenario.seed, finger_quality(scenario)?);
+    let list = watchlist(&fingers, &watch, &watchlist_version);
+    let in_force = InForce::new(rules, scenario.point.direction, list, known, later, fingers);
     let services = Services {
         decide: Arc::clone(&in_force.decision) as Arc<dyn khil_clearance::flow::Decide>,
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
         references: Arc::new(references(scenario, &documents, &enrolled)?),
-        watchlist: Arc::new(watchlist(scenario, &watch)?),
+        watchlist: Arc::clone(&in_force.watchlist) as Arc<dyn khil_clearance::flow::Watchlist>,
     };
     let gates = stand_up_all(scenario, options.today, &planned, &services).await?;
 
@@ -329,8 +279,10 @@ struct Plan {
     documents: Vec<TravelDocument>,
     /// The generated foreigners' among them, by the register they are enrolled in.
     enrolled: HashMap<&'static str, Vec<TravelDocument>>,
-    /// Population ids of fingers on a watchlist, and the class of each.
+    /// Population ids of fingers on the watchlist at the start, and the class of each.
     watch: Vec<(u64, String)>,
+    /// Fingers a watchlist update lists later: crafted travellers' labels -> (finger id, class).
+    later: HashMap<String, (u64, String)>,
     known: Known,
 }
 
@@ -342,8 +294,17 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
         documents: Vec::new(),
         enrolled: HashMap::new(),
         watch: Vec::new(),
+        later: HashMap::new(),
         known: Known::default(),
     };
+    let listed_later: HashSet<&str> = scenario
+        .incidents
+        .iter()
+        .flat_map(|i| match i {
+            Incident::WatchlistUpdate { add, .. } => add.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
     for (planned, listed) in generated(scenario, &mut population)? {
         if let (Some(class), Some(id)) = (listed, planned.traveller.finger) {
             plan.watch.push((id, class));
@@ -353,7 +314,11 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
     for case in &scenario.crafted {
         let (planned, finger, stay) = crafted(case, &mut population, today).map_err(fail)?;
         if let (Some(class), Some(id)) = (&case.watchlisted, finger) {
-            plan.watch.push((id, class.clone()));
+            if listed_later.contains(case.label.as_str()) {
+                plan.later.insert(case.label.clone(), (id, class.clone()));
+            } else {
+                plan.watch.push((id, class.clone()));
+            }
         }
         if let Some((key, s)) = stay {
             plan.known.stays.insert(key, s);
@@ -398,14 +363,17 @@ fn references(
 
 /// The point's watchlist: each listed finger enrolled from an impression the gates never see
 /// ([`WATCHLIST_IMPRESSION`]; a gate's captures are 0 to 2).
-fn watchlist(scenario: &Scenario, watch: &[(u64, String)]) -> Result<BruteForceWatchlist, RunError> {
-    let mut list = BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6));
-    let quality = finger_quality(scenario)?;
-    let fingers = khil_sim_population::Fingers::shared(scenario.seed, quality);
-    for (n, (id, class)) in watch.iter().enumerate() {
-        list.add(format!("{class}-{n}"), class.clone(), &registry::template(&fingers, *id, WATCHLIST_IMPRESSION));
-    }
-    Ok(list)
+fn watchlist(fingers: &khil_sim_population::Fingers, watch: &[(u64, String)], version: &str) -> WatchlistFile {
+    let entries = watch
+        .iter()
+        .enumerate()
+        .map(|(n, (id, class))| WatchlistEntry {
+            id: format!("{class}-{n}"),
+            class: class.clone(),
+            template: registry::template(fingers, *id, WATCHLIST_IMPRESSION),
+        })
+        .collect();
+    WatchlistFile { version: version.to_owned(), entries }
 }
 
 fn finger_quality(scenario: &Scenario) -> Result<khil_biometrics::synth::Quality, RunError> {
@@ -602,24 +570,10 @@ async fn play(incident: Incident, shared: &Shared, powered: &[khil_sim_gate::Gat
             shared.incident("power back at the gates".into());
         }
         Incident::RulesUpdate { rules, .. } => {
-            let said = match (&shared.central, std::fs::read(&rules)) {
-                (None, _) => {
-                    "rules update: no central database in this run to publish it (the point keeps its rules)".to_owned()
-                }
-                (_, Err(e)) => format!("rules update: {} cannot be read: {e}", rules.display()),
-                (Some((link, _)), Ok(body)) => {
-                    let version = std::str::from_utf8(&body)
-                        .ok()
-                        .and_then(|text| Rules::parse(&rules.display().to_string(), text).ok())
-                        .map_or_else(|| "unparsed".to_owned(), |r| r.version().to_owned());
-                    let published = Version { kind: VersionKind::Rules, version: version.clone(), body };
-                    match khil_sim_host::account::measure("central upload", || link.publish(published)) {
-                        Ok(()) => format!("rules {version} published at the centre"),
-                        Err(e) => format!("rules update: {version} could not be published at the centre: {e}"),
-                    }
-                }
-            };
-            shared.incident(said);
+            shared.incident(shared.in_force.publish_rules(shared.central.as_ref().map(|(link, _)| link), &rules));
+        }
+        Incident::WatchlistUpdate { add, .. } => {
+            shared.incident(shared.in_force.publish_watchlist(shared.central.as_ref().map(|(link, _)| link), &add));
         }
         Incident::CentralDown { until, .. } => {
             // The gates never wait for the centre: records queue at the point and go up once it is back.
@@ -663,7 +617,7 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
 
 fn incident_at(incident: &Incident) -> f64 {
     match incident {
-        Incident::PowerCut { at, .. } | Incident::RulesUpdate { at, .. } => *at,
+        Incident::PowerCut { at, .. } | Incident::RulesUpdate { at, .. } | Incident::WatchlistUpdate { at, .. } => *at,
         Incident::CentralDown { from, .. } => *from,
     }
 }
@@ -697,7 +651,7 @@ struct Shared {
     /// The day's midnight, ms since the epoch (what the store's times count from).
     midnight_ms: i64,
     /// The rules the gates decide by, replaced when the centre's update arrives.
-    in_force: RulesInForce,
+    in_force: InForce<Known>,
     planned: Vec<Planned>,
     queue: Mutex<Vec<QueueSample>>,
     desk_queue: Mutex<Vec<QueueSample>>,

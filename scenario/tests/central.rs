@@ -134,12 +134,13 @@ fn without_a_centre_the_expectation_fails_saying_so() {
     assert!(!e.passed && e.actual.contains("--central"), "{e:?}");
 }
 
-/// The centre publishes a new rule file in the middle of the day (a `rules-update` incident): the point pulls it
-/// with its next upload round and decides by it from then on, every record stamped with the version it was decided
-/// by. A broken rule file published at the centre before the day is pulled first and refused whole: the point
-/// keeps deciding by its own rules.
+/// The centre publishes a new rule file and a new watchlist in the middle of the day (`rules-update` and
+/// `watchlist-update` incidents): the point pulls them with its next upload round and decides by them from then
+/// on, every record stamped with the versions it was decided by; a person the new list names is released before
+/// it arrives and referred after. A broken rule file published at the centre before the day is pulled first and
+/// refused whole: the point keeps deciding by its own rules.
 #[test]
-fn a_rules_update_from_the_centre_is_in_force_from_the_next_round_and_a_broken_one_is_refused() {
+fn updates_from_the_centre_are_in_force_from_the_next_round_and_a_broken_one_is_refused() {
     let Some(admin) = central_url() else { return };
     let db = TestDb::create(&admin);
     let dir = khil_test_support::temp_dir("scenario-rules-update");
@@ -191,6 +192,26 @@ kind = "rules-update"
 at = "09:07"
 rules = "{}"
 
+[[incident]]
+kind = "watchlist-update"
+at = "09:07"
+add = ["early-wanted", "late-wanted"]
+
+[[traveller]]
+label = "early-wanted"
+at = "09:01"
+papers = "adult-citizen"
+watchlisted = "wanted"
+expect = "release"
+
+[[traveller]]
+label = "late-wanted"
+at = "09:25"
+papers = "adult-citizen"
+watchlisted = "wanted"
+expect = "refer"
+reasons = ["watchlist.wanted"]
+
 [expect]
 records_verify = true
 central_uploaded = true
@@ -220,4 +241,19 @@ central_uploaded = true
         versions[..switch].iter().all(|v| *v == old) && versions[switch..].iter().all(|v| *v == new),
         "{versions:?}"
     );
+
+    // The watchlist: the same switch, the update's version on every record after it.
+    let list = "rules-update-watchlist-5";
+    let listed = format!("{list}-update-1");
+    assert!(when(&format!("watchlist {listed} from the centre in force (2 entries)")) <= in_force + 1.0, "{said:#?}");
+    // (A traveller whose finger could not be searched has no list version: nothing was searched.)
+    let lists: Vec<String> = store
+        .records_after(0, usize::MAX >> 1)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.record.decision.watchlist_version)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let switch = lists.iter().position(|v| *v == listed).unwrap_or_else(|| panic!("{lists:?}"));
+    assert!(lists[..switch].iter().all(|v| v == list) && lists[switch..].iter().all(|v| *v == listed), "{lists:?}");
 }

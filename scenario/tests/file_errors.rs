@@ -380,6 +380,20 @@ fn incidents_take_their_own_keys() {
         "seconds = 5",
         &["not a key of a `rules-update`", "at, rules"],
     );
+    check(
+        &power("kind = \"watchlist-update\"\nat = \"09:10\"\nadd = [\"nobody\"]"),
+        "incident[0].add[0]",
+        ErrorKind::InvalidValue,
+        "nobody",
+        &["crafted traveller with `watchlisted`"],
+    );
+    check(
+        &power("kind = \"watchlist-update\"\nat = \"09:10\"\nadd = []"),
+        "incident[0].add",
+        ErrorKind::MissingField,
+        "[[incident]]",
+        &["add"],
+    );
     let update = with(
         "[expect]",
         "[[incident]]\nkind = \"rules-update\"\nat = \"09:10\"\nrules = \"rules/mongolia.toml\"\n\n[expect]",

@@ -183,8 +183,10 @@ impl<C: PointContext> RulesDecision<C> {
                 None => Biometric::NotPossible,
             },
         };
+        // The version of the list the flow searched; a list without one is the configured list's.
+        let list_version = evidence.watchlist_version.as_ref().unwrap_or(&self.watchlist_version);
         let mut watchlist = evidence.watchlist.as_ref().map(|hits| WatchlistSearch {
-            list_version: self.watchlist_version.clone(),
+            list_version: list_version.clone(),
             hits: hits.iter().filter_map(|h| hit_class(&h.class)).collect(),
         });
         // The examiner's lost/stolen check is a search of the lost and stolen documents list by number: its hit is
@@ -193,10 +195,8 @@ impl<C: PointContext> RulesDecision<C> {
         let stolen =
             read.and_then(|d| d.report.check(CheckId::LostStolen)).is_some_and(|c| c.state == CheckState::Fail);
         if stolen {
-            let search = watchlist.get_or_insert_with(|| WatchlistSearch {
-                list_version: self.watchlist_version.clone(),
-                hits: Vec::new(),
-            });
+            let search = watchlist
+                .get_or_insert_with(|| WatchlistSearch { list_version: list_version.clone(), hits: Vec::new() });
             search.hits.push(HitClass::LostStolenDocument);
         }
         let devices = evidence

@@ -197,6 +197,8 @@ pub struct Evidence {
     pub finger: Option<FingerEvidence>,
     /// `None`: the search did not run (no usable capture).
     pub watchlist: Option<Vec<WatchlistHit>>,
+    /// The version of the list searched, when the list has one (the decision is stamped with it).
+    pub watchlist_version: Option<String>,
     pub faults: Vec<DeviceFault>,
     pub timeline: Vec<StepTime>,
     /// Wall time of the flow's own computing on its thread: extraction, 1:1 and 1:N matching, examination,

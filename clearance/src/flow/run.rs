@@ -210,9 +210,10 @@ impl GateFlow {
         // 1:N.
         let start = Instant::now();
         if let Some(probe) = &finger.probe {
-            let hits = super::compute::timed(&mut evidence.compute, || {
-                self.services.watchlist.search(&khil_biometrics::matcher::MatchTemplate::new(probe))
+            let (version, hits) = super::compute::timed(&mut evidence.compute, || {
+                self.services.watchlist.search_versioned(&khil_biometrics::matcher::MatchTemplate::new(probe))
             });
+            evidence.watchlist_version = version;
             evidence.timeline.push(clock.step(Step::Watchlist, start, format!("{} hits", hits.len())));
             evidence.watchlist = Some(hits);
         }

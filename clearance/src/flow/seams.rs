@@ -79,6 +79,12 @@ impl ReferenceSource for NoEnrolments {
 /// The 1:N search of a probe against the watchlists.
 pub trait Watchlist: Send + Sync {
     fn search(&self, probe: &MatchTemplate) -> Vec<WatchlistHit>;
+
+    /// The search and the version of the list that made it (`None`: a list without a version), taken together so
+    /// that a list replaced meanwhile cannot give one's hits under the other's version.
+    fn search_versioned(&self, probe: &MatchTemplate) -> (Option<String>, Vec<WatchlistHit>) {
+        (None, self.search(probe))
+    }
 }
 
 /// Every entry compared with the probe (khil's matcher); hits at or above the threshold, best first. Fine for the
@@ -86,6 +92,7 @@ pub trait Watchlist: Send + Sync {
 pub struct BruteForceWatchlist {
     entries: Vec<(String, String, MatchTemplate)>,
     threshold: f32,
+    version: Option<String>,
 }
 
 impl std::fmt::Debug for BruteForceWatchlist {
@@ -93,6 +100,7 @@ impl std::fmt::Debug for BruteForceWatchlist {
         f.debug_struct("BruteForceWatchlist")
             .field("entries", &self.entries.len())
             .field("threshold", &self.threshold)
+            .field("version", &self.version)
             .finish()
     }
 }
@@ -101,7 +109,14 @@ impl BruteForceWatchlist {
     /// A list hitting at calibrated score `threshold` ([`matcher::threshold_for`] of the false match rate wanted
     /// per comparison).
     pub fn new(threshold: f32) -> BruteForceWatchlist {
-        BruteForceWatchlist { entries: Vec::new(), threshold }
+        BruteForceWatchlist { entries: Vec::new(), threshold, version: None }
+    }
+
+    /// The list's version, as searches report it.
+    #[must_use]
+    pub fn with_version(mut self, version: impl Into<String>) -> BruteForceWatchlist {
+        self.version = Some(version.into());
+        self
     }
 
     /// Adds entry `id` of `class` ("wanted", "trafficking-suspect", ...).
@@ -130,5 +145,9 @@ impl Watchlist for BruteForceWatchlist {
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         hits
+    }
+
+    fn search_versioned(&self, probe: &MatchTemplate) -> (Option<String>, Vec<WatchlistHit>) {
+        (self.version.clone(), self.search(probe))
     }
 }
