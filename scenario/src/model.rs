@@ -317,6 +317,8 @@ pub struct GateSummary {
     pub busy_seconds: f64,
     /// Device faults seen at this gate (device: error), in order.
     pub faults: Vec<String>,
+    /// Its fingerprint sensors, the one in use first (`zfm`, `osdp-bio`).
+    pub sensors: Vec<String>,
 }
 
 /// One traveller's passage. No MRZ, name or biometric data: ids, classes and decisions.

@@ -474,7 +474,8 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         .map_err(|_| gate_error("not in service within 30 s".into()))?
         .map_err(|_| gate_error("the gate controller stopped".into()))?;
     let flow = GateFlow::new(devices, config, services).map_err(gate_error)?;
-    Ok(Gate { name: spec.name.clone(), point, flow })
+    let sensors = if spec.sensors.is_empty() { vec![SensorKind::Zfm] } else { spec.sensors.clone() };
+    Ok(Gate { name: spec.name.clone(), sensors: sensors.iter().map(|s| s.name().to_owned()).collect(), point, flow })
 }
 
 /// The day itself: arrivals into the queue, the gates taking travellers from it, the officers taking referrals,
@@ -716,6 +717,7 @@ impl Shared {
 /// One gate: its world and its flow.
 struct Gate {
     name: String,
+    sensors: Vec<String>,
     point: Point,
     flow: GateFlow,
 }
@@ -746,6 +748,7 @@ impl Gate {
             referred: 0,
             busy_seconds: 0.0,
             faults: Vec::new(),
+            sensors: self.sensors.clone(),
         };
         loop {
             let next = queue.lock().await.recv().await;

@@ -62,6 +62,14 @@ pub enum SensorKind {
 }
 
 impl SensorKind {
+    /// The name a scenario file gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SensorKind::Zfm => "zfm",
+            SensorKind::OsdpBio { .. } => "osdp-bio",
+        }
+    }
+
     /// An OSDP bio reader with the scan time assumed for one: imaging and on-board extraction. Vendors of
     /// single-finger OSDP readers quote roughly half a second to a second per capture (*unverified*: no
     /// measured figure here); 0.8 s is taken.
