@@ -175,7 +175,7 @@ async fn rig_deciding(
     setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
     let links = DeviceLinks {
         gate_io: links.gate_io,
-        reader: links.reader,
+        readers: links.readers,
         chip: Box::new(links.chip),
         sensors: links
             .sensors
@@ -434,6 +434,46 @@ async fn a_scanner_unplugged_mid_flow_is_a_degraded_referral_with_the_evidence_k
     assert!(doc.document.captures.white.is_some());
     assert_eq!(referral.record.as_deref(), Some("crossing-1"));
     assert!(rig.flow.devices.sensors.is_empty(), "the flow stops using a scanner whose line broke");
+}
+
+/// A document reader whose line breaks in the middle of the first page at a gate with a second reader: the page
+/// is read off the second (the document is shown to it), the traveller released under the shipped rules with the
+/// fault marked as one the fallback stood in for, and the next traveller's page read off the second straight away.
+#[tokio::test(start_paused = true)]
+async fn a_gate_falls_back_to_its_second_document_reader_when_the_first_breaks() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
+    let decide = RulesDecision {
+        rules: khil_clearance::rules::Rules::load(&path).unwrap(),
+        direction: khil_clearance::rules::Direction::Exit,
+        state: "MNG".into(),
+        watchlist_version: "test-list-1".into(),
+        context: NothingKnown,
+    };
+    // 300,000 bytes into what the reader sends: inside the first (white) capture of the first page.
+    let config = PointConfig {
+        fallback_reader: true,
+        reader_faults: vec!["close:at=300000,dir=tx".into()],
+        ..PointConfig::default()
+    };
+    let mut rig = rig_deciding(config, false, Arc::new(decide), None).await;
+    assert_eq!(rig.flow.devices.readers.len(), 2);
+    let (walk, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, verdict, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    println!("{}\n{:#?}", timeline(&evidence), verdict.reasons);
+    assert_eq!(walk.end, WalkEnd::Exited);
+    let [fault] = evidence.faults.as_slice() else { panic!("{:?}", evidence.faults) };
+    assert_eq!((fault.device, fault.step, fault.fallback), (Device::DocumentReader, Step::Page, true), "{fault:?}");
+    assert_eq!(evidence.document.as_ref().unwrap().report.decision, Decision::Genuine);
+    assert!(
+        verdict.reasons.iter().any(|r| r.starts_with("degraded.document_reader") && r.contains("falls back")),
+        "{:#?}",
+        verdict.reasons
+    );
+    assert_eq!(rig.flow.devices.readers.len(), 1, "the broken reader is out of use");
+
+    let (_, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    assert!(evidence.faults.is_empty(), "{:?}", evidence.faults);
 }
 
 /// The same unplugged scanner at a gate that also has a bio reader on its OSDP line: the capture goes on on the

@@ -154,6 +154,7 @@ struct RawPoint {
 #[serde(deny_unknown_fields)]
 struct RawGate {
     name: Option<Text>,
+    reader_fallback: Option<bool>,
     fingerprint: Option<Text>,
     fingerprint_fallback: Option<Text>,
     #[serde(default)]
@@ -474,7 +475,14 @@ impl Validator<'_> {
                              on the gate's OSDP line: use gate_io_faults",
                         ));
                     }
-                    gates.push(GateSpec { name, sensors, reader_faults, scanner_faults, gate_io_faults });
+                    gates.push(GateSpec {
+                        name,
+                        sensors,
+                        reader_faults,
+                        fallback_reader: g.reader_fallback.unwrap_or(false),
+                        scanner_faults,
+                        gate_io_faults,
+                    });
                 }
                 Ok(gates)
             }

@@ -75,8 +75,10 @@ pub struct GateSpec {
     /// The gate's fingerprint sensors, the one in use first (`fingerprint = "zfm" | "osdp-bio"`), then its
     /// fallback (`fingerprint_fallback`). Empty (the default): a ZFM scanner.
     pub sensors: Vec<SensorKind>,
-    /// `khil sim docreader --fault` specs.
+    /// `khil sim docreader --fault` specs (the gate's reader's; a fallback reader has none).
     pub reader_faults: Vec<String>,
+    /// A second document reader the gate falls back to (`reader_fallback = true`).
+    pub fallback_reader: bool,
     /// `khil sim fingerprint --fault` specs (line and module faults).
     pub scanner_faults: Vec<String>,
     /// Link faults on the gate I/O board's OSDP line (khil-link fault grammar: `close:at=N,dir=rx`).

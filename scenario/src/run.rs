@@ -431,6 +431,7 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         seed: scenario.seed,
         finger_quality: static_quality(&scenario.population.finger_quality),
         reader_faults: spec.reader_faults.clone(),
+        fallback_reader: spec.fallback_reader,
         scanner_faults: spec.scanner_faults.clone(),
         gate_io_faults: spec.gate_io_faults.clone(),
         sensors: if spec.sensors.is_empty() { vec![SensorKind::Zfm] } else { spec.sensors.clone() },
@@ -457,7 +458,7 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
     setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
     let links = DeviceLinks {
         gate_io: links.gate_io,
-        reader: links.reader,
+        readers: links.readers,
         chip: Box::new(links.chip),
         sensors: links
             .sensors

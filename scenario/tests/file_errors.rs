@@ -157,6 +157,11 @@ fn a_gates_fingerprint_sensors_are_a_zfm_scanner_or_an_osdp_bio_reader_and_the_f
     let both = with("gates = 2\n", "[[gate]]\nfingerprint_fallback = \"osdp-bio\"\nscanner_faults = [\"hang:at=3\"]\n");
     let s = parse("ok.toml", &scenarios_dir(), &both).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.gates[0].sensors, [ZFM, OSDP_BIO]);
+    assert!(!s.gates[0].fallback_reader);
+    let reader = with("gates = 2\n", "[[gate]]\nreader_fallback = true\n");
+    assert!(parse("ok.toml", &scenarios_dir(), &reader).unwrap_or_else(|e| panic!("{e}")).gates[0].fallback_reader);
+    let wrong = with("gates = 2\n", "[[gate]]\nreader_fallback = \"yes\"\n");
+    check(&wrong, "gate[0].reader_fallback", ErrorKind::WrongType, "\"yes\"", &["bool"]);
 }
 
 #[test]

@@ -17,8 +17,8 @@ use crate::gate::{Gate, GateSetup};
 pub struct DeviceLinks {
     /// The line to the gate's OSDP I/O board.
     pub gate_io: BoxLink,
-    /// The document reader's khil channel.
-    pub reader: BoxLink,
+    /// The document readers' khil channels: the first is used, the others are its fallbacks, in order.
+    pub readers: Vec<BoxLink>,
     /// The reader's RF chip reader.
     pub chip: BoxApdu,
     /// The fingerprint sensors: the first is used, the others are its fallbacks, in order.
@@ -78,12 +78,25 @@ impl DeviceSetup {
     }
 }
 
+/// A document reader, connected: its driver and what it said of itself.
+pub struct PageReader {
+    pub driver: DocReader<BoxLink>,
+    pub info: DeviceInfo,
+}
+
+impl std::fmt::Debug for PageReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageReader").field("model", &self.info.model).finish_non_exhaustive()
+    }
+}
+
 /// The gate's devices, connected.
 pub struct Devices {
     pub gate: Gate,
     bus: JoinHandle<()>,
-    pub reader: DocReader<BoxLink>,
-    pub reader_info: DeviceInfo,
+    /// The document readers, the one in use first; one that fails hands the page over to the next, and one gone
+    /// for good (its line broke) leaves the list.
+    pub readers: Vec<PageReader>,
     pub chip: BoxApdu,
     /// The fingerprint sensors, the one in use first; a sensor that fails hands over to the next, and one gone for
     /// good (a ZFM line broke) leaves the list. Empty: the flow goes on without fingers, every traveller is
@@ -96,7 +109,7 @@ impl std::fmt::Debug for Devices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Devices")
             .field("gate", &self.gate.state())
-            .field("reader", &self.reader_info.model)
+            .field("readers", &self.readers.iter().map(|r| r.info.model.as_str()).collect::<Vec<_>>())
             .field("sensors", &self.sensors)
             .finish_non_exhaustive()
     }
@@ -127,14 +140,20 @@ impl Devices {
                 tracing::warn!(error = %e, "the gate's OSDP bus stopped");
             }
         });
-        let mut reader = DocReader::new(links.reader);
-        let reader_info =
-            reader.hello(setup.reader_timeout).await.map_err(|e| format!("document reader: Hello: {e}"))?;
+        let mut readers = Vec::with_capacity(links.readers.len());
+        for (n, link) in links.readers.into_iter().enumerate() {
+            let mut driver = DocReader::new(link);
+            let info = driver
+                .hello(setup.reader_timeout)
+                .await
+                .map_err(|e| format!("document reader {}: Hello: {e}", n + 1))?;
+            readers.push(PageReader { driver, info });
+        }
         let mut sensors = Vec::with_capacity(links.sensors.len());
         for link in links.sensors {
             sensors.push(connect_sensor(link, &setup, &handle).await?);
         }
-        Ok(Devices { gate, bus, reader, reader_info, chip: links.chip, sensors, reader_timeout: setup.reader_timeout })
+        Ok(Devices { gate, bus, readers, chip: links.chip, sensors, reader_timeout: setup.reader_timeout })
     }
 }
 

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use tokio::time::Instant;
 
 use super::chip::{chip_data, dg3_reference};
-use super::devices::Devices;
+use super::devices::{Devices, PageReader};
 use super::evidence::{
     Device, DeviceFault, DocumentEvidence, Evidence, FingerEvidence, Outcome, ReferenceKind, Referral, Step, StepTime,
 };
@@ -173,8 +173,7 @@ impl GateFlow {
         let (document, ()) = {
             let devices = &mut self.devices;
             let reading = read_document(
-                &mut devices.reader,
-                &devices.reader_info,
+                &mut devices.readers,
                 devices.reader_timeout,
                 devices.chip.as_mut(),
                 &self.config,
@@ -339,8 +338,7 @@ struct DocumentRead {
 /// Page, chip, examination.
 #[allow(clippy::too_many_arguments, reason = "the split borrows of one gate's devices and settings")]
 async fn read_document(
-    reader: &mut khil_docreader::DocReader<khil_link::BoxLink>,
-    info: &khil_docreader::DeviceInfo,
+    readers: &mut Vec<PageReader>,
     reader_timeout: Duration,
     chip: &mut dyn khil_apdu::ApduTransport,
     config: &FlowConfig,
@@ -358,18 +356,9 @@ async fn read_document(
         compute: Duration::ZERO,
     };
     let start = Instant::now();
-    let page = match read_page(reader, info, "document reader", config.document_wait, reader_timeout).await {
+    let page = match page_with_fallback(readers, config.document_wait, reader_timeout, &mut out.faults).await {
         Ok(page) => page,
         Err(e) => {
-            let nobody = e.contains("no document placed");
-            if !nobody {
-                out.faults.push(DeviceFault {
-                    device: Device::DocumentReader,
-                    step: Step::Page,
-                    error: e.clone(),
-                    fallback: false,
-                });
-            }
             out.steps.push(clock.step(Step::Page, start, e));
             return out;
         }
@@ -429,6 +418,49 @@ async fn read_document(
     out.steps.push(clock.step(Step::Examine, start, report.decision.name()));
     out.evidence = Some(DocumentEvidence { reader_number: number, document, report, chip_access, chip_checks, notes });
     out
+}
+
+/// The page off the first reader; a reader that fails hands over to the next (the traveller is shown to it; the
+/// document is on it), the failure kept as a fault the fallback stood in for; a reader whose line broke leaves
+/// the list, one that failed otherwise goes to the back. The error says why no page was read (no document is
+/// not a device fault; a reader's last failure is).
+async fn page_with_fallback(
+    readers: &mut Vec<PageReader>,
+    wait: Duration,
+    request_timeout: Duration,
+    faults: &mut Vec<DeviceFault>,
+) -> Result<super::page::PageRead, String> {
+    // Each reader gets one go: two failing readers do not hand over to each other for ever.
+    let mut goes = readers.len();
+    loop {
+        let Some(reader) = readers.first_mut() else {
+            let error = "no document reader left in use".to_owned();
+            faults.push(DeviceFault {
+                device: Device::DocumentReader,
+                step: Step::Page,
+                error: error.clone(),
+                fallback: false,
+            });
+            return Err(error);
+        };
+        goes -= 1;
+        let e = match read_page(&mut reader.driver, &reader.info, "document reader", wait, request_timeout).await {
+            Ok(page) => return Ok(page),
+            Err(e) if e.contains("no document placed") => return Err(e),
+            Err(e) => e,
+        };
+        let fallback = goes > 0 && readers.len() > 1;
+        // A broken or closed line does not come back by itself.
+        if e.contains("line broke") || e.contains("closed the link") {
+            readers.remove(0);
+        } else if fallback {
+            readers.rotate_left(1);
+        }
+        faults.push(DeviceFault { device: Device::DocumentReader, step: Step::Page, error: e.clone(), fallback });
+        if !fallback {
+            return Err(e);
+        }
+    }
 }
 
 fn outcome_word(inspection: &khil_mrtd::inspect::Inspection) -> &'static str {

@@ -30,8 +30,10 @@ pub struct PointConfig {
     pub dpi: u16,
     /// The reader's line (`None`: memory speed). Page readers sit on USB or Ethernet: ~100 Mbit/s.
     pub reader_baud: Option<u32>,
-    /// The reader's own faults (`khil sim docreader --fault`).
+    /// The reader's own faults (`khil sim docreader --fault`); the fallback reader has none.
     pub reader_faults: Vec<String>,
+    /// A second document reader the gate can fall back to.
+    pub fallback_reader: bool,
     /// The scanner's UART (an R307 runs at 57600 by default, up to 115200) (`None`: memory speed).
     pub scanner_baud: Option<u32>,
     /// Line and module faults of the scanner in `khil sim fingerprint --fault` grammar (`close:at=20000,dir=tx`:
@@ -86,6 +88,7 @@ impl Default for PointConfig {
             dpi: 300,
             reader_baud: Some(100_000_000),
             reader_faults: Vec::new(),
+            fallback_reader: false,
             scanner_baud: Some(115_200),
             scanner_faults: Vec::new(),
             finger_quality: "good",
@@ -106,7 +109,8 @@ pub struct PointLinks {
     pub gate_address: u8,
     pub gate_key: [u8; 16],
     /// The document reader's khil channel.
-    pub reader: BoxLink,
+    /// The document readers' khil channels: the gate's reader, then its fallback if it has one.
+    pub readers: Vec<BoxLink>,
     /// The reader's RF chip reader.
     pub chip: TimedReader,
     /// The fingerprint sensors, in [`PointConfig::sensors`]' order.
@@ -163,11 +167,12 @@ pub struct Point {
     config: PointConfig,
     gate: GateHandle,
     _bridge: GateBridge,
-    desk: Arc<Desk>,
+    /// Each reader's glass, in [`PointLinks::readers`]' order.
+    desks: Vec<Arc<Desk>>,
     field: Field,
     sensors: Vec<SensorConsole>,
     events: Mutex<Vec<Logged>>,
-    rte: JoinHandle<()>,
+    rte: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Point {
@@ -178,7 +183,9 @@ impl std::fmt::Debug for Point {
 
 impl Drop for Point {
     fn drop(&mut self) {
-        self.rte.abort();
+        for rte in &self.rte {
+            rte.abort();
+        }
     }
 }
 
@@ -239,19 +246,26 @@ impl Point {
             .collect::<Result<Vec<_>, String>>()?;
         let line = Line { faults, seed: config.seed, ..Line::default() };
 
-        // The reader, as `sim:docreader?...` builds it.
-        let mut pairs = vec![("dpi".to_owned(), config.dpi.to_string()), ("seed".to_owned(), seed.clone())];
-        if let Some(baud) = config.reader_baud {
-            pairs.push(("pace".into(), baud.to_string()));
+        // The readers, as `sim:docreader?...` builds them (the faults are the first one's).
+        let (mut readers, mut rtes, mut desks) = (Vec::new(), Vec::new(), Vec::new());
+        for n in 0..if config.fallback_reader { 2 } else { 1 } {
+            let mut pairs = vec![("dpi".to_owned(), config.dpi.to_string()), ("seed".to_owned(), seed.clone())];
+            if let Some(baud) = config.reader_baud {
+                pairs.push(("pace".into(), baud.to_string()));
+            }
+            if n == 0 {
+                pairs.extend(config.reader_faults.iter().map(|f| ("fault".to_owned(), f.clone())));
+            }
+            let (reader, rte, desk) = khil_sim_docreader::sim::in_process(pairs).await?;
+            // Nobody here listens to the RTE channel: read it away so that it never fills.
+            rtes.push(tokio::spawn(async move {
+                let mut rte = rte;
+                let mut buf = [0u8; 512];
+                while let Ok(1..) = rte.read(&mut buf).await {}
+            }));
+            readers.push(reader);
+            desks.push(desk);
         }
-        pairs.extend(config.reader_faults.iter().map(|f| ("fault".to_owned(), f.clone())));
-        let (reader, rte, desk) = khil_sim_docreader::sim::in_process(pairs).await?;
-        // Nobody here listens to the RTE channel: read it away so that it never fills.
-        let rte = tokio::spawn(async move {
-            let mut rte = rte;
-            let mut buf = [0u8; 512];
-            while let Ok(1..) = rte.read(&mut buf).await {}
-        });
 
         // The fingerprint sensors: a ZFM module as `sim:fingerprint?...` builds it, a bio reader PD on the gate's
         // line.
@@ -292,18 +306,18 @@ impl Point {
             gate_io,
             gate_address: config.gate_address,
             gate_key: config.gate_key,
-            reader,
+            readers,
             chip,
             sensors: sensor_links,
         };
         let point = Point {
             gate: bridge.handle(),
             _bridge: bridge,
-            desk,
+            desks,
             field,
             sensors,
             events: Mutex::new(Vec::new()),
-            rte,
+            rte: rtes,
             config,
         };
         Ok((point, links))
@@ -372,7 +386,10 @@ impl Point {
         }
         let in_mantrap = t0.elapsed();
         sleep(traveller.document_after).await;
-        self.desk.command(&place).map_err(|e| format!("reader desk: {place}: {e}"))?;
+        // On the gate's reader; a gate with a fallback shows the traveller whichever it reads with.
+        for desk in &self.desks {
+            desk.command(&place).map_err(|e| format!("reader desk: {place}: {e}"))?;
+        }
         if let Some(chip) = chip {
             self.field.present(chip);
         }
@@ -389,7 +406,9 @@ impl Point {
         })
         .await
         .ok_or_else(|| format!("traveller {id:?} still in the mantrap after 5 min"))?;
-        let _ = self.desk.command("remove");
+        for desk in &self.desks {
+            let _ = desk.command("remove");
+        }
         self.field.take_away();
         for sensor in &self.sensors {
             let _ = sensor.command("lift");
