@@ -1,12 +1,14 @@
 //! `khil bench <what>`: performance figures, each against a reference measured in the same run.
 
 mod border_day;
+mod dataset;
 mod document;
 mod examine;
 mod fingerprint;
 mod link;
 mod matching;
 mod osdp;
+mod real;
 
 use clap::{Args, Subcommand};
 
