@@ -152,6 +152,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any bytes, and a good scan with bytes flipped or cut: an image or an error naming the file, never a
+        /// panic.
+        #[test]
+        fn any_bytes_decode_or_are_refused_by_name(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+            cut in 0usize..4096,
+        ) {
+            if let Err(e) = decode("x.png", &junk) {
+                proptest::prop_assert!(e.starts_with("x.png: "), "{}", e);
+            }
+            let mut good = png(100, 100, image::ExtendedColorType::L8);
+            for (at, byte) in flips {
+                let n = good.len();
+                good[at % n] = byte;
+            }
+            good.truncate(cut.max(8));
+            if let Err(e) = decode("y.png", &good) {
+                proptest::prop_assert!(e.starts_with("y.png: "), "{}", e);
+            }
+        }
+    }
+
     #[test]
     fn folder_loads_in_finger_and_impression_order_and_refuses_strays() {
         let dir = std::env::temp_dir().join(format!("khil-dataset-{}", std::process::id()));

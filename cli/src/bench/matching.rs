@@ -195,8 +195,6 @@ pub(super) fn run_nbis(
     _: &[(&GrayImage, &[khil_biometrics::Minutia])],
     _: &(Pairs, Pairs),
     _: u16,
-    _: &[(&GrayImage, &[khil_biometrics::Minutia])],
-    _: &(Pairs, Pairs),
 ) -> Result<Option<Measured>, String> {
     Err("this khil was built without the NBIS reference: rebuild with `--features nbis` \
          (cargo run --release -p khil --features nbis -- bench match), or pass --no-nbis"
