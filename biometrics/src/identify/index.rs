@@ -26,7 +26,7 @@ pub const NEIGHBOURS: usize = 4;
 const LEN_MIN: f32 = 12.0;
 pub const LEN_BIN: f32 = 10.0;
 const LEN_BINS: usize = 16;
-const ANGLE_BINS: usize = 6;
+const ANGLE_BINS: usize = 8;
 /// Query-side tolerance: a feature this close to a bin boundary also probes the neighbouring bin.
 const LEN_MARGIN: f32 = 3.0;
 const ANGLE_MARGIN: f32 = 12.0 * PI / 180.0;
@@ -35,6 +35,8 @@ const ORIENT_BITS: u32 = 5;
 const ORIENT_BINS: u32 = 1 << ORIENT_BITS;
 /// Rotation bins votes are counted in (two orientation bins each: 22.5 degrees).
 const ROTATION_BINS: usize = 16;
+/// A vote under a key of average frequency weighs about this much (integer counters, so a scale).
+const VOTE_SCALE: f32 = 16.0;
 /// Largest probe-vs-gallery rotation that is counted.
 pub const MAX_ROTATION: f32 = PI / 2.0;
 /// Slots are numbered in the 27 bits above the orientation.
@@ -207,12 +209,14 @@ pub(crate) fn probe_keys(points: &[(f32, f32, f32)]) -> Vec<(u32, u32)> {
 /// Posting lists, one per key: `slot << 5 | orientation bin`.
 pub(crate) struct Index {
     buckets: Vec<Vec<u32>>,
+    /// Postings of each slot: a template with more triangles draws more chance hits.
+    sizes: Vec<u16>,
     postings: usize,
 }
 
 impl Index {
     pub(crate) fn new() -> Self {
-        Self { buckets: vec![Vec::new(); KEYS], postings: 0 }
+        Self { buckets: vec![Vec::new(); KEYS], sizes: Vec::new(), postings: 0 }
     }
 
     pub(crate) fn insert(&mut self, slot: u32, keys: &[(u32, u32)]) {
@@ -220,6 +224,10 @@ impl Index {
             self.buckets[k as usize].push(slot << ORIENT_BITS | o);
         }
         self.postings += keys.len();
+        if self.sizes.len() <= slot as usize {
+            self.sizes.resize(slot as usize + 1, 0);
+        }
+        self.sizes[slot as usize] = keys.len().min(usize::from(u16::MAX)) as u16;
     }
 
     /// Removes every posting of `slot` under `keys` (the keys it was inserted with).
@@ -230,6 +238,7 @@ impl Index {
             bucket.retain(|p| p >> ORIENT_BITS != slot);
             self.postings -= before - bucket.len();
         }
+        self.sizes[slot as usize] = 0;
     }
 
     pub(crate) fn postings(&self) -> usize {
@@ -239,6 +248,7 @@ impl Index {
     /// Heap bytes: the bucket table and every list's capacity.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.buckets.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.sizes.capacity() * 2
             + self.buckets.iter().map(|b| b.capacity() * 4).sum::<usize>()
     }
 
@@ -247,6 +257,7 @@ impl Index {
         for b in &mut self.buckets {
             b.shrink_to_fit();
         }
+        self.sizes.shrink_to_fit();
     }
 }
 
@@ -270,8 +281,12 @@ impl Votes {
             self.counts.resize(slots, [0; ROTATION_BINS]);
         }
         let allowed: [bool; ROTATION_BINS] = std::array::from_fn(rotation_allowed);
+        let mean = (index.postings as f32 / KEYS as f32).max(1e-3);
         for &(key, q) in probes {
-            for &p in &index.buckets[key as usize] {
+            let bucket = &index.buckets[key as usize];
+            // A hit under a common key is weaker evidence than one under a rare key (inverse frequency).
+            let weight = (VOTE_SCALE / (1.0 + bucket.len() as f32 / mean).sqrt()).round().max(1.0) as u16;
+            for &p in bucket {
                 let rot = ((q + ORIENT_BINS - (p & (ORIENT_BINS - 1))) % ORIENT_BINS) as usize >> 1;
                 if !allowed[rot] {
                     continue;
@@ -280,7 +295,7 @@ impl Votes {
                 if c.iter().all(|&v| v == 0) {
                     self.touched.push(p >> ORIENT_BITS);
                 }
-                c[rot] = c[rot].saturating_add(1);
+                c[rot] = c[rot].saturating_add(weight);
             }
         }
         let mut scored: Vec<(u32, u32)> = self
@@ -290,7 +305,8 @@ impl Votes {
                 let c = &mut self.counts[s as usize];
                 let best = (0..ROTATION_BINS).map(|b| u32::from(c[b]) + u32::from(c[(b + 1) % ROTATION_BINS])).max();
                 *c = [0; ROTATION_BINS];
-                (s, best.unwrap_or(0))
+                let size = f32::from(index.sizes[s as usize].max(1));
+                (s, (best.unwrap_or(0) as f32 * 16.0 / size.sqrt()) as u32)
             })
             .collect();
         self.touched.clear();

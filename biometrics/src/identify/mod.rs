@@ -82,14 +82,24 @@ struct Inner {
     slots: Vec<Option<Entry>>,
     free: Vec<u32>,
     by_id: HashMap<u64, u32>,
-    index: index::Index,
+    /// Slot `s` is indexed in shard `s % shards.len()` as its local slot `s / shards.len()`; stage 1 votes in
+    /// every shard at once, one thread each (the posting scan is most of a search at a million templates).
+    shards: Vec<index::Index>,
+}
+
+impl Inner {
+    fn shard(&mut self, slot: u32) -> (&mut index::Index, u32) {
+        let n = self.shards.len() as u32;
+        (&mut self.shards[(slot % n) as usize], slot / n)
+    }
 }
 
 /// The gallery: enrol, remove and search concurrently (`&self` everywhere; share it in an `Arc`).
 pub struct Gallery {
     inner: RwLock<Inner>,
-    /// Vote counters of finished searches, reused so a search does not allocate and zero a counter per slot.
-    scratch: Mutex<Vec<index::Votes>>,
+    /// Vote counters of finished searches (one per shard), reused so a search does not allocate and zero a
+    /// counter per slot.
+    scratch: Mutex<Vec<Vec<index::Votes>>>,
 }
 
 impl std::fmt::Debug for Gallery {
@@ -135,8 +145,15 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Gallery {
+    /// A gallery with one index shard per available core (at most 8).
     pub fn new() -> Self {
-        let inner = Inner { slots: Vec::new(), free: Vec::new(), by_id: HashMap::new(), index: index::Index::new() };
+        Self::with_shards(std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8))
+    }
+
+    /// A gallery whose stage 1 runs on `shards` threads.
+    pub fn with_shards(shards: usize) -> Self {
+        let shards = (0..shards.clamp(1, 64)).map(|_| index::Index::new()).collect();
+        let inner = Inner { slots: Vec::new(), free: Vec::new(), by_id: HashMap::new(), shards };
         Self { inner: RwLock::new(inner), scratch: Mutex::new(Vec::new()) }
     }
 
@@ -173,7 +190,8 @@ impl Gallery {
             }
             None => return Err(GalleryError::Full),
         };
-        g.index.insert(slot, &keys);
+        let (shard, local) = g.shard(slot);
+        shard.insert(local, &keys);
         g.slots[slot as usize] = Some(Entry { id, template });
         g.by_id.insert(id, slot);
         Ok(())
@@ -185,7 +203,8 @@ impl Gallery {
         let slot = g.by_id.remove(&id).ok_or(GalleryError::Unknown(id))?;
         let entry = g.slots[slot as usize].take().expect("by_id names live slots only");
         let points: Vec<(f32, f32, f32)> = entry.template.points().collect();
-        g.index.remove(slot, &index::enrol_keys(&points));
+        let (shard, local) = g.shard(slot);
+        shard.remove(local, &index::enrol_keys(&points));
         g.free.push(slot);
         Ok(())
     }
@@ -193,7 +212,7 @@ impl Gallery {
     /// Gives back spare capacity after a bulk enrolment.
     pub fn shrink(&self) {
         let mut g = write(&self.inner);
-        g.index.shrink();
+        g.shards.iter_mut().for_each(index::Index::shrink);
         g.slots.shrink_to_fit();
         g.by_id.shrink_to_fit();
     }
@@ -211,7 +230,9 @@ impl Gallery {
             + g.free.capacity() * 4;
         // hashbrown: one (key, value) and one control byte per bucket; buckets are capacity * 8 / 7.
         let ids = (g.by_id.capacity() * 8 / 7) * (std::mem::size_of::<(u64, u32)>() + 1);
-        MemoryUse { templates, postings: g.index.postings(), index: g.index.heap_bytes(), ids, live: g.by_id.len() }
+        let postings = g.shards.iter().map(index::Index::postings).sum();
+        let index = g.shards.iter().map(index::Index::heap_bytes).sum();
+        MemoryUse { templates, postings, index, ids, live: g.by_id.len() }
     }
 
     /// Stage 1 only: the best `k` templates by votes, as (id, votes).
@@ -224,10 +245,29 @@ impl Gallery {
     fn stage1(&self, probe: &CompactTemplate, k: usize) -> (Vec<(u64, u32, CompactTemplate)>, usize) {
         let points: Vec<(f32, f32, f32)> = probe.points().collect();
         let keys = index::probe_keys(&points);
-        let mut votes =
-            self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default();
+        let mut votes = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default();
         let g = read(&self.inner);
-        let top = votes.top(&g.index, g.slots.len(), &keys, k);
+        let n = g.shards.len();
+        votes.resize_with(n, index::Votes::default);
+        let local_slots = g.slots.len().div_ceil(n);
+        let keys = &keys;
+        let mut top: Vec<(u32, u32)> = std::thread::scope(|s| {
+            let handles: Vec<_> = g
+                .shards
+                .iter()
+                .zip(votes.iter_mut())
+                .enumerate()
+                .map(|(i, (shard, v))| {
+                    s.spawn(move || {
+                        let top = v.top(shard, local_slots, keys, k);
+                        top.into_iter().map(|(local, votes)| (local * n as u32 + i as u32, votes)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("voting does not panic")).collect()
+        });
+        top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top.truncate(k);
         let out = top
             .into_iter()
             .filter_map(|(slot, v)| g.slots[slot as usize].as_ref().map(|e| (e.id, v, e.template.clone())))

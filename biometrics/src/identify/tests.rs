@@ -11,7 +11,10 @@ use super::*;
 const SEED: u64 = 424_242;
 
 fn gallery(n: u64) -> Gallery {
-    let g = Gallery::new();
+    gallery_in(n, Gallery::new())
+}
+
+fn gallery_in(n: u64, g: Gallery) -> Gallery {
     for f in 0..n {
         g.enrol(f, &ModelFinger::generate(SEED, f).impression(0)).unwrap();
     }
@@ -58,7 +61,8 @@ fn index_agrees_with_brute_force_on_the_best_mate() {
 
 #[test]
 fn enrol_remove_and_reuse() {
-    let g = gallery(50);
+    // Three shards: slots map to shards and back through the same arithmetic in enrol, remove and search.
+    let g = gallery_in(50, Gallery::with_shards(3));
     let probe = ModelFinger::generate(SEED, 7).impression(1);
     assert_eq!(g.enrol(7, &probe), Err(GalleryError::Duplicate(7)));
     let postings = g.memory().postings;
