@@ -245,7 +245,8 @@ impl Gallery {
     fn stage1(&self, probe: &CompactTemplate, k: usize) -> (Vec<(u64, u32, CompactTemplate)>, usize) {
         let points: Vec<(f32, f32, f32)> = probe.points().collect();
         let keys = index::probe_keys(&points);
-        let mut votes = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default();
+        let mut votes =
+            self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default();
         let g = read(&self.inner);
         let n = g.shards.len();
         votes.resize_with(n, index::Votes::default);

@@ -287,7 +287,12 @@ fn mated_fingers(n: usize, count: usize) -> Vec<u64> {
     (0..count.min(n)).map(|i| (i * n / count.min(n).max(1)) as u64).collect()
 }
 
-fn searches(args: &IdentifyBenchArgs, gallery: &Gallery, params: SearchParams, row: &mut SizeRow) -> Result<(), String> {
+fn searches(
+    args: &IdentifyBenchArgs,
+    gallery: &Gallery,
+    params: SearchParams,
+    row: &mut SizeRow,
+) -> Result<(), String> {
     let n = gallery.len();
     let mated = mated_fingers(n, args.searches);
     eprintln!("gallery of {n}: {} mated and {} non-mated searches ...", mated.len(), args.non_mated);
@@ -408,7 +413,9 @@ fn distribution(pairs: &[[MatchTemplate; 2]], minutiae: f64) -> Distribution {
             }
         }
     }
-    let share = |v: &[f32], f: &dyn Fn(f32) -> bool| v.iter().filter(|&&s| f(matcher::calibrated(s))).count() as f64 / v.len().max(1) as f64;
+    let share = |v: &[f32], f: &dyn Fn(f32) -> bool| {
+        v.iter().filter(|&&s| f(matcher::calibrated(s))).count() as f64 / v.len().max(1) as f64
+    };
     let (t3, t4) = (matcher::threshold_for(1e-3), matcher::threshold_for(1e-4));
     Distribution {
         minutiae_per_impression: minutiae,
@@ -448,7 +455,9 @@ fn calibrate(fingers: u64, threads: usize) -> Calibration {
 
 fn print_calibration(c: &Calibration) {
     println!("model vs rendered ({} fingers x 2 impressions each; raw matcher similarity):", c.fingers);
-    println!("| set | minutiae | genuine p5 / p50 / p95 | impostor p50 / p99 | genuine < FMR 1e-4 thr | impostor >= FMR 1e-3 thr |");
+    println!(
+        "| set | minutiae | genuine p5 / p50 / p95 | impostor p50 / p99 | genuine < FMR 1e-4 thr | impostor >= FMR 1e-3 thr |"
+    );
     println!("|---|---|---|---|---|---|");
     for (name, d) in [("rendered", &c.rendered), ("model", &c.model)] {
         println!(
@@ -491,7 +500,8 @@ fn print_table(rows: &[SizeRow]) {
                 if b.extrapolated { " (extrapolated)" } else { "" }
             )
         });
-        let brute_rank1 = r.brute.as_ref().and_then(|b| b.rank1).map_or("-".to_string(), |x| format!("{:.1} %", 100.0 * x));
+        let brute_rank1 =
+            r.brute.as_ref().and_then(|b| b.rank1).map_or("-".to_string(), |x| format!("{:.1} %", 100.0 * x));
         println!(
             "| {} | {:.1} | {:.0} | {:.0} ({:.0}) | {} ({:.4} %) | {:.2} % | {:.2} % ({:.2}) | {:.2} % | {:.1} / {:.1} | {} | {} |",
             r.gallery,
