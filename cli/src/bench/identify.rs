@@ -372,7 +372,7 @@ fn brute(args: &IdentifyBenchArgs, gallery: &Gallery, params: SearchParams) -> R
             let scores = parallel(prepared.len(), threads, |i| (matcher::score(probe, &prepared[i].1), prepared[i].0));
             elapsed[k] += t.elapsed();
             for (s, id) in scores {
-                if s > best[k].0 || (s == best[k].0 && id < best[k].1) {
+                if s.total_cmp(&best[k].0).then_with(|| best[k].1.cmp(&id)).is_gt() {
                     best[k] = (s, id);
                 }
             }
@@ -507,8 +507,8 @@ fn print_table(rows: &[SizeRow]) {
             r.gallery,
             r.build_seconds,
             r.bytes_per_template,
-            r.gallery_bytes as f64 / 1048576.0,
-            r.process_rss_bytes as f64 / 1048576.0,
+            r.gallery_bytes as f64 / 1_048_576.0,
+            r.process_rss_bytes as f64 / 1_048_576.0,
             r.shortlist,
             100.0 * r.penetration_rate,
             100.0 * r.mate_in_shortlist,
