@@ -3,7 +3,7 @@
 //! Every template is cut into small triangles: each minutia with each two of its [`NEIGHBOURS`] nearest
 //! neighbours (deduplicated). A triangle's key is what survives rotation and translation: its three side
 //! lengths (sorted, in [`LEN_BIN`] px bins), each vertex's minutia direction relative to the longest side (in
-//! 60 degree bins) and its handedness. The gallery stores one posting per triangle under its key: the template's
+//! 45 degree bins) and its handedness. The gallery stores one posting per triangle under its key: the template's
 //! slot and the triangle's absolute orientation (32 bins), packed in a `u32`.
 //!
 //! A search looks its own triangles up, probing the neighbouring bin of every feature that lies near a bin
@@ -12,7 +12,12 @@
 //! rotation bin, and a template's score is its best pair of adjacent rotation bins. Chance hits scatter over
 //! rotations, a mate's pile up at one: this is what makes the vote count discriminating at a million
 //! templates. Rotations beyond [`MAX_ROTATION`] are not counted (flat captures are upright within tens of
-//! degrees), which removes over half of the chance hits.
+//! degrees), which removes over half of the chance hits. A hit weighs less the longer its key's posting list
+//! (common shapes, e.g. small triangles of parallel minutiae, say little; dropping them outright lost most
+//! mates, so they are down-weighted, not skipped), and the vote score is divided by the square root of the
+//! template's triangle count (larger templates draw more chance hits). On 10k model fingers (200 mated
+//! probes) the mate's stage-1 rank-1 rate went from 82 % to 90 % with the weighting, 92.5 % with 45 instead of
+//! 60 degree direction bins and 93 % with the normalisation; 6 neighbours instead of 4 made it worse (76 %).
 
 use std::f32::consts::{PI, TAU};
 use std::sync::OnceLock;
