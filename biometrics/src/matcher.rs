@@ -184,11 +184,23 @@ impl MatchTemplate {
         let half = f32::midpoint(NS as f32, 1.0);
         for (index, m) in points.iter().enumerate() {
             let (s, c) = m.angle.sin_cos();
-            let neighbours: Vec<&Point> = points
+            // Each neighbour's directional contributions depend on its direction alone, not on the cell: worked
+            // out once here (12 erf each) instead of in every cell it reaches (measured: a quarter of
+            // extraction time on 100-minutia prints went to erf).
+            let neighbours: Vec<(f32, f32, [f32; ND])> = points
                 .iter()
                 .enumerate()
                 .filter(|&(j, t)| j != index && (t.x - m.x).hypot(t.y - m.y) <= RADIUS + 3.0 * SIGMA_S)
-                .map(|(_, t)| t)
+                .map(|(_, t)| {
+                    let dtheta = dphi(m.angle, t.angle);
+                    let mut cd = [0f32; ND];
+                    for (k, c) in cd.iter_mut().enumerate() {
+                        let phi_k = -PI + (k as f32 + 0.5) * SECTION;
+                        let a = dphi(phi_k, dtheta);
+                        *c = 0.5 * (erf((a + SECTION / 2.0) / sd) - erf((a - SECTION / 2.0) / sd));
+                    }
+                    (t.x, t.y, cd)
+                })
                 .collect();
             if neighbours.len() < MIN_M {
                 continue;
@@ -215,18 +227,14 @@ impl MatchTemplate {
                     }
                     valid_cells += 1;
                     let mut sums = [0f32; ND];
-                    for t in &neighbours {
-                        let d2 = (t.x - px).powi(2) + (t.y - py).powi(2);
+                    for (tx, ty, cd) in &neighbours {
+                        let d2 = (tx - px).powi(2) + (ty - py).powi(2);
                         if d2 > 9.0 * SIGMA_S * SIGMA_S {
                             continue;
                         }
                         let cs = gs_norm * (-d2 / (2.0 * SIGMA_S * SIGMA_S)).exp();
-                        let dtheta = dphi(m.angle, t.angle);
-                        for (k, sum) in sums.iter_mut().enumerate() {
-                            let phi_k = -PI + (k as f32 + 0.5) * SECTION;
-                            let a = dphi(phi_k, dtheta);
-                            let cd = 0.5 * (erf((a + SECTION / 2.0) / sd) - erf((a - SECTION / 2.0) / sd));
-                            *sum += cs * cd;
+                        for (sum, c) in sums.iter_mut().zip(cd) {
+                            *sum += cs * c;
                         }
                     }
                     let base = (i * NS + j) * ND;
@@ -364,13 +372,30 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     if pairs.is_empty() {
         return 0.0;
     }
-    // n_R candidate pairs, one-to-one, best first.
-    pairs.sort_unstable_by(|x, y| y.cmp(x));
+    // n_R candidate pairs, one-to-one, best first. Only the best few times n_R are sorted (a selection puts
+    // them first): the one-to-one pick rarely needs more, and sorting every pair was a sixth of a comparison.
+    // When it does need more, the rest is sorted and the pick goes on, so the result is the full sort's.
     let n_r = na.min(nb).min(MAX_RELAXED);
+    let best_first = |x: &u64, y: &u64| y.cmp(x);
+    let mut sorted = (n_r * 4).min(pairs.len());
+    if sorted < pairs.len() {
+        pairs.select_nth_unstable_by(sorted, best_first);
+    }
+    pairs[..sorted].sort_unstable_by(best_first);
     let (mut used_a, mut used_b) = (vec![false; na], vec![false; nb]);
     // (similarity, minutia index in a, minutia index in b)
     let mut chosen: Vec<(f32, usize, usize)> = Vec::with_capacity(n_r);
-    for k in pairs {
+    let mut next_pair = 0;
+    while chosen.len() < n_r {
+        if next_pair == sorted {
+            if sorted == pairs.len() {
+                break;
+            }
+            pairs[sorted..].sort_unstable_by(best_first);
+            sorted = pairs.len();
+        }
+        let k = pairs[next_pair];
+        next_pair += 1;
         let (i, j) = ((0xFFFF - ((k >> 16) & 0xFFFF)) as usize, (0xFFFF - (k & 0xFFFF)) as usize);
         if used_a[i] || used_b[j] {
             continue;
@@ -382,9 +407,6 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
             a.cylinders[i].minutia as usize,
             b.cylinders[j].minutia as usize,
         ));
-        if chosen.len() == n_r {
-            break;
-        }
     }
     let n = chosen.len();
     let n_p = MIN_NP + (sigmoid(na.min(nb) as f32, MU_P, TAU_P) * (MAX_NP - MIN_NP) as f32).round() as usize;

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use khil_clearance::flow::{
-    BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FlowConfig, GateFlow,
-    NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, Services, Step,
-    StoreSink, Verdict,
+    BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FingerSensor, FlowConfig,
+    GateFlow, NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, SensorLink,
+    Services, Step, StoreSink, Verdict,
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
@@ -21,7 +21,7 @@ use khil_mrtd::mrz::CivilDate;
 use khil_osdp::cp::CpConfig;
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::{Flap, GateHandle};
-use khil_sim_point::{Papers, Point, PointConfig, Traveller, Walk, WalkEnd};
+use khil_sim_point::{Papers, Point, PointConfig, SensorKind, SensorLinks, Traveller, Walk, WalkEnd};
 use khil_sim_population::documents::{Documents, Kind, State};
 
 const SEED: u64 = 0;
@@ -169,14 +169,22 @@ async fn rig_deciding(
 ) -> Rig {
     let (point, links) = Point::start(point).await.unwrap();
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
-    setup.cp = CpConfig { seed: Some(7), ..CpConfig::default() };
+    // A bio reader answers BUSY for as long as a scan takes (0.8 s): the CP keeps asking, every 50 ms.
+    setup.cp = CpConfig { seed: Some(7), busy_retries: 40, ..CpConfig::default() };
     // An R307: no ReadProdInfo, so its geometry is configured.
     setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
     let links = DeviceLinks {
         gate_io: links.gate_io,
-        reader: links.reader,
+        readers: links.readers,
         chip: Box::new(links.chip),
-        scanner: links.scanner,
+        sensors: links
+            .sensors
+            .into_iter()
+            .map(|link| match link {
+                SensorLinks::Zfm(line) => SensorLink::Zfm(line),
+                SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
+            })
+            .collect(),
     };
     let devices = Devices::connect(links, setup).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), devices.gate.wait_for(|s| s == GateState::Idle))
@@ -277,6 +285,31 @@ async fn a_genuine_citizen_passes_end_to_end() {
     let total = evidence.transaction_time();
     assert!((Duration::from_secs(5)..Duration::from_secs(30)).contains(&total), "{total:?}");
     assert!(records[0].at <= tokio::time::Instant::now() - at(Step::Release).took, "record before the release step");
+}
+
+/// The same citizen with a biometric reader on the gate's OSDP line instead of the ZFM scanner: BIOREAD brings the
+/// reader's ANSI/INCITS 378 template over the secure channel (BUSY while it scans), the host verifies it against
+/// DG3 as before; someone else's finger is tried three times and not verified.
+#[tokio::test(start_paused = true)]
+async fn an_osdp_bio_reader_takes_the_finger_instead_of_the_scanner() {
+    let mut rig = rig(PointConfig { sensors: vec![SensorKind::OSDP_BIO], ..PointConfig::default() }, false).await;
+    let (walk, outcome) = rig.pass(&Traveller::holder(citizen())).await;
+    let Outcome::Released { evidence, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    println!("{}", timeline(&evidence));
+    assert_eq!(walk.end, WalkEnd::Exited);
+    let finger = evidence.finger.as_ref().unwrap();
+    assert_eq!((finger.reference.clone(), finger.verified), (ReferenceKind::Dg3, Some(true)), "{:?}", finger.attempts);
+    assert!(finger.attempts[0].minutiae >= 12, "{:?}", finger.attempts);
+    assert!(evidence.faults.is_empty(), "{:?}", evidence.faults);
+    let SensorKind::OsdpBio { scan } = SensorKind::OSDP_BIO else { unreachable!() };
+    assert!(evidence.step(Step::Finger).unwrap().took >= scan, "a scan takes the reader's time");
+
+    let (walk, outcome) = rig.pass(&Traveller::holder(citizen()).with_finger(Some(900_002))).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
+    assert_eq!(walk.end, WalkEnd::TurnedBack);
+    let finger = referral.evidence.finger.as_ref().unwrap();
+    assert_eq!((finger.verified, finger.attempts.len()), (Some(false), 3), "{:?}", finger.attempts);
+    assert!(referral.reasons.iter().any(|r| r == "finger not verified"), "{:?}", referral.reasons);
 }
 
 /// The shipped Mongolian rules behind the flow: a citizen with a genuine passport and their own finger leaves with
@@ -400,7 +433,88 @@ async fn a_scanner_unplugged_mid_flow_is_a_degraded_referral_with_the_evidence_k
     assert_eq!(doc.report.decision, Decision::Genuine);
     assert!(doc.document.captures.white.is_some());
     assert_eq!(referral.record.as_deref(), Some("crossing-1"));
-    assert!(rig.flow.devices.scanner.is_none(), "the flow stops using a scanner whose line broke");
+    assert!(rig.flow.devices.sensors.is_empty(), "the flow stops using a scanner whose line broke");
+}
+
+/// A document reader whose line breaks in the middle of the first page at a gate with a second reader: the page
+/// is read off the second (the document is shown to it), the traveller released under the shipped rules with the
+/// fault marked as one the fallback stood in for, and the next traveller's page read off the second straight away.
+#[tokio::test(start_paused = true)]
+async fn a_gate_falls_back_to_its_second_document_reader_when_the_first_breaks() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
+    let decide = RulesDecision {
+        rules: khil_clearance::rules::Rules::load(&path).unwrap(),
+        direction: khil_clearance::rules::Direction::Exit,
+        state: "MNG".into(),
+        watchlist_version: "test-list-1".into(),
+        context: NothingKnown,
+    };
+    // 300,000 bytes into what the reader sends: inside the first (white) capture of the first page.
+    let config = PointConfig {
+        fallback_reader: true,
+        reader_faults: vec!["close:at=300000,dir=tx".into()],
+        ..PointConfig::default()
+    };
+    let mut rig = rig_deciding(config, false, Arc::new(decide), None).await;
+    assert_eq!(rig.flow.devices.readers.len(), 2);
+    let (walk, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, verdict, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    println!("{}\n{:#?}", timeline(&evidence), verdict.reasons);
+    assert_eq!(walk.end, WalkEnd::Exited);
+    let [fault] = evidence.faults.as_slice() else { panic!("{:?}", evidence.faults) };
+    assert_eq!((fault.device, fault.step, fault.fallback), (Device::DocumentReader, Step::Page, true), "{fault:?}");
+    assert_eq!(evidence.document.as_ref().unwrap().report.decision, Decision::Genuine);
+    assert!(
+        verdict.reasons.iter().any(|r| r.starts_with("degraded.document_reader") && r.contains("falls back")),
+        "{:#?}",
+        verdict.reasons
+    );
+    assert_eq!(rig.flow.devices.readers.len(), 1, "the broken reader is out of use");
+
+    let (_, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    assert!(evidence.faults.is_empty(), "{:?}", evidence.faults);
+}
+
+/// The same unplugged scanner at a gate that also has a bio reader on its OSDP line: the capture goes on on the
+/// reader, the traveller is verified and released under the shipped rules (which allow a fallback), the fault
+/// stays in the evidence marked as one the fallback stood in for, and the next traveller goes straight to the
+/// reader.
+#[tokio::test(start_paused = true)]
+async fn a_gate_falls_back_to_its_bio_reader_when_the_scanner_is_unplugged() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
+    let decide = RulesDecision {
+        rules: khil_clearance::rules::Rules::load(&path).unwrap(),
+        direction: khil_clearance::rules::Direction::Exit,
+        state: "MNG".into(),
+        watchlist_version: "test-list-1".into(),
+        context: NothingKnown,
+    };
+    let config = PointConfig {
+        sensors: vec![SensorKind::Zfm, SensorKind::OSDP_BIO],
+        scanner_faults: vec!["close:at=20000,dir=tx".into()],
+        ..PointConfig::default()
+    };
+    let mut rig = rig_deciding(config, false, Arc::new(decide), None).await;
+    let (walk, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, verdict, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    println!("{}\n{:#?}", timeline(&evidence), verdict.reasons);
+    assert_eq!(walk.end, WalkEnd::Exited);
+    let [fault] = evidence.faults.as_slice() else { panic!("{:?}", evidence.faults) };
+    assert_eq!((fault.device, fault.fallback), (Device::FingerprintScanner, true), "{fault:?}");
+    assert!(fault.error.contains("line broke"), "{fault:?}");
+    let finger = evidence.finger.as_ref().unwrap();
+    assert_eq!(finger.verified, Some(true), "{:?}", finger.attempts);
+    assert!(
+        verdict.reasons.iter().any(|r| r.starts_with("degraded.fingerprint_scanner") && r.contains("falls back")),
+        "{:#?}",
+        verdict.reasons
+    );
+    assert!(matches!(rig.flow.devices.sensors.as_slice(), [FingerSensor::Osdp(_)]), "{:?}", rig.flow.devices);
+
+    let (_, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Released { evidence, .. } = outcome else { panic!("not released: {outcome:#?}") };
+    assert!(evidence.faults.is_empty(), "the reader is now the gate's sensor: {:?}", evidence.faults);
 }
 
 #[tokio::test(start_paused = true)]

@@ -281,6 +281,8 @@ fn bad_input_is_named() {
             &["sim", "osdp-pd", "--profile", "bio-reader", "--no-finger", "2"],
             "--no-finger \"2\": expected a probability",
         ),
+        (&["sim", "osdp-pd", "--scan-ms", "800"], "--scan-ms: profile \"gate-io\" has no fingerprint sensor"),
+        (&["sim", "osdp-pd", "--profile", "bio-reader", "--scan-ms", "soon"], "--scan-ms \"soon\""),
         (&["sim", "osdp-pd", "--quirk", "fly"], "--quirk \"fly\""),
         (&["sim", "osdp-pd", "--scbk", "00"], "--scbk: expected 32 hex digits (16 bytes), got 2 characters"),
         (&["sim", "osdp-pd", "--address", "127"], "--address \"127\": expected 0-126"),

@@ -7,14 +7,19 @@
 //! the day runs on tokio's paused clock, which would jump ahead to the next timer while a PostgreSQL answer is
 //! on its way (time would pass at random inside a round, and the run would not repeat). A round therefore
 //! takes no modelled time; its wall time is in the run's accounting ("central upload").
+//!
+//! Updates flow the other way in the same round: after the upload the point pulls the latest rule file and
+//! watchlist versions published at the centre into its store (audited there), and the run puts new rules in
+//! force. [`CentralLink::publish`] is the centre's side: it publishes on a connection of its own, not through
+//! the point's relay (the centre publishes whether or not the point's link is up).
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use khil_clearance::central::{Central, CentralError, redact, upload_pass};
-use khil_clearance::records::RecordStore;
+use khil_clearance::central::{Central, CentralError, pull_versions, redact, upload_pass};
+use khil_clearance::records::{RecordStore, Version};
 use khil_link::TcpRelay;
 
 /// Records per central transaction.
@@ -31,6 +36,8 @@ pub struct Round {
     pub inserted: u64,
     /// Why the round failed (the link down, the centre refusing), if it did.
     pub error: Option<String>,
+    /// Rule-file and watchlist versions new to the point, pulled from the centre after the upload.
+    pub pulled: Vec<Version>,
 }
 
 /// What the centre holds for the point after the day.
@@ -42,7 +49,9 @@ pub struct CentreState {
 }
 
 enum Request {
-    Round(mpsc::SyncSender<Round>),
+    /// A round; its pulls are audited at this time (ms since the epoch, the day's modelled clock).
+    Round(i64, mpsc::SyncSender<Round>),
+    Publish(Version, mpsc::SyncSender<Result<(), String>>),
     Link(bool),
     State(mpsc::SyncSender<Result<CentreState, String>>),
 }
@@ -87,6 +96,7 @@ impl CentralLink {
                     };
                     let via = via_relay(&config, relay.addr());
                     let mut worker = Worker { via, url: worker_url, central: None, centre_id: None };
+                    let direct = config;
                     if let Err(e) = worker.connected().await {
                         let _ = ready_tx.send(Err(e.to_string()));
                         return;
@@ -94,8 +104,15 @@ impl CentralLink {
                     let _ = ready_tx.send(Ok(()));
                     while let Ok(request) = inbox.recv() {
                         match request {
-                            Request::Round(reply) => {
-                                let _ = reply.send(worker.round(&mut store).await);
+                            Request::Round(at_ms, reply) => {
+                                let _ = reply.send(worker.round(&mut store, at_ms).await);
+                            }
+                            Request::Publish(version, reply) => {
+                                let published = async {
+                                    let centre = Central::connect_config(&direct, &worker.url).await?;
+                                    centre.publish(&version).await
+                                };
+                                let _ = reply.send(published.await.map_err(|e| e.to_string()));
                             }
                             Request::Link(up) => {
                                 relay.set_up(up);
@@ -127,11 +144,27 @@ impl CentralLink {
         &self.url
     }
 
-    /// Uploads what the point has and the centre has not acknowledged; blocks this thread until done.
-    pub fn round(&self) -> Round {
+    /// Uploads what the point has and the centre has not acknowledged, then pulls new versions (audited at
+    /// `at_ms`); blocks this thread until done.
+    pub fn round(&self, at_ms: i64) -> Round {
         let (tx, rx) = mpsc::sync_channel(1);
-        let gone = || Round { committed: 0, acked: 0, inserted: 0, error: Some("the upload thread has ended".into()) };
-        if self.send(Request::Round(tx)) { rx.recv().unwrap_or_else(|_| gone()) } else { gone() }
+        let gone = || Round {
+            committed: 0,
+            acked: 0,
+            inserted: 0,
+            error: Some("the upload thread has ended".into()),
+            pulled: Vec::new(),
+        };
+        if self.send(Request::Round(at_ms, tx)) { rx.recv().unwrap_or_else(|_| gone()) } else { gone() }
+    }
+
+    /// The centre publishes `version` (on its own connection); blocks this thread until done.
+    pub fn publish(&self, version: Version) -> Result<(), String> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        if !self.send(Request::Publish(version, tx)) {
+            return Err("the upload thread has ended".into());
+        }
+        rx.recv().map_err(|_| "the upload thread has ended".to_owned())?
     }
 
     /// Takes the link down or brings it back.
@@ -180,24 +213,28 @@ impl Worker {
         Ok(self.central.as_mut().expect("connected just now"))
     }
 
-    async fn round(&mut self, store: &mut RecordStore) -> Round {
+    async fn round(&mut self, store: &mut RecordStore, at_ms: i64) -> Round {
         let result = async {
             let central = self.connected().await?;
-            upload_pass(store, central, BATCH).await
+            let report = upload_pass(store, central, BATCH).await?;
+            let pulled = pull_versions(store, central, at_ms).await?;
+            Ok::<_, CentralError>((report, pulled))
         }
         .await;
         // Counted after the pass (nothing commits meanwhile: the day waits for the round).
         let committed = match store.count() {
             Ok(n) => n,
-            Err(e) => return Round { committed: 0, acked: 0, inserted: 0, error: Some(e.to_string()) },
+            Err(e) => {
+                return Round { committed: 0, acked: 0, inserted: 0, error: Some(e.to_string()), pulled: Vec::new() };
+            }
         };
         match result {
-            Ok(r) => Round { committed, acked: r.acked, inserted: r.inserted, error: None },
+            Ok((r, pulled)) => Round { committed, acked: r.acked, inserted: r.inserted, error: None, pulled },
             Err(e) => {
                 // A session that failed is not trusted again: the next round reconnects.
                 self.central = None;
                 let acked = self.acked(store);
-                Round { committed, acked, inserted: 0, error: Some(e.to_string()) }
+                Round { committed, acked, inserted: 0, error: Some(e.to_string()), pulled: Vec::new() }
             }
         }
     }

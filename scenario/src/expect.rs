@@ -69,6 +69,16 @@ pub fn check(scenario: &Scenario, result: &mut RunResult) {
                 format!("played: the central link down until {}", clock(until)),
                 from,
             ),
+            Incident::RulesUpdate { at, ref rules } => (
+                format!("rules update at {}", clock(at)),
+                format!("played: {} published at the centre", rules.display()),
+                at,
+            ),
+            Incident::WatchlistUpdate { at, ref add } => (
+                format!("watchlist update at {}", clock(at)),
+                format!("played: a watchlist listing {} published at the centre", add.join(", ")),
+                at,
+            ),
         };
         let logged: Vec<&str> =
             result.incidents.iter().filter(|i| (i.at - at).abs() <= 1.0).map(|i| i.what.as_str()).collect();

@@ -20,7 +20,7 @@ use toml::Spanned;
 
 use crate::model::{
     ArrivalSpec, Bounds, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, FingerReference, GateSpec,
-    Incident, Needs, Papers, PointSpec, PopulationSpec, Scenario, TravellerExpectation,
+    Incident, Needs, Papers, PointSpec, PopulationSpec, Scenario, SensorKind, TravellerExpectation,
 };
 
 /// What is wrong with a scenario file.
@@ -154,6 +154,9 @@ struct RawPoint {
 #[serde(deny_unknown_fields)]
 struct RawGate {
     name: Option<Text>,
+    reader_fallback: Option<bool>,
+    fingerprint: Option<Text>,
+    fingerprint_fallback: Option<Text>,
     #[serde(default)]
     reader_faults: Vec<Text>,
     #[serde(default)]
@@ -181,7 +184,7 @@ struct RawArrivals {
     limit: Option<Int>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPopulation {
     finger_quality: Option<Text>,
@@ -191,6 +194,9 @@ struct RawPopulation {
     #[serde(default)]
     watchlist: BTreeMap<Text, Number>,
     impostors: Option<Number>,
+    foreigners: Option<Number>,
+    first_entry: Option<Number>,
+    visa_required: Option<Number>,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +229,8 @@ struct RawIncident {
     minutes: Option<Number>,
     from: Option<TimeOfDay>,
     until: Option<TimeOfDay>,
+    rules: Option<Text>,
+    add: Option<Vec<Text>>,
 }
 
 #[derive(Deserialize)]
@@ -277,7 +285,7 @@ impl Validator<'_> {
             }
             None => 0,
         };
-        let (rules_path, rule_ids) = self.rules(&raw.rules, folder)?;
+        let (rules_path, rule_ids) = self.rules(&raw.rules, folder, "rules")?;
         let point_name = raw.point.name.get_ref().trim();
         if point_name.is_empty() {
             return Err(self.invalid(
@@ -330,7 +338,7 @@ impl Validator<'_> {
             .iter()
             .flatten()
             .enumerate()
-            .map(|(i, incident)| self.incident(i, incident, &arrivals))
+            .map(|(i, incident)| self.incident(i, incident, &arrivals, folder, &crafted))
             .collect::<Result<Vec<_>, _>>()?;
         let expect = self.expectations(raw.expect.as_ref())?;
         Ok(Scenario {
@@ -351,23 +359,23 @@ impl Validator<'_> {
     }
 
     /// Loads the rule file (refused with its own error) and returns its path and its rules' ids.
-    fn rules(&self, raw: &Text, folder: &Path) -> Result<(std::path::PathBuf, Vec<String>), ScenarioError> {
+    fn rules(
+        &self,
+        raw: &Text,
+        folder: &Path,
+        field: &str,
+    ) -> Result<(std::path::PathBuf, Vec<String>), ScenarioError> {
         let path = folder.join(raw.get_ref());
         if !path.is_file() {
             return Err(self.invalid(
                 &raw.span(),
-                "rules",
+                field,
                 &format!("a rule file; `{}` is not one (the path starts from the scenario's folder)", path.display()),
             ));
         }
         Rules::load(&path).map_err(|e| ScenarioError {
             rules: Some(Box::new(e)),
-            ..self.error(
-                &raw.span(),
-                "rules",
-                ErrorKind::Rules,
-                format!("the rule file `{}` is refused", raw.get_ref()),
-            )
+            ..self.error(&raw.span(), field, ErrorKind::Rules, format!("the rule file `{}` is refused", raw.get_ref()))
         })?;
         // A rule's id is its key path in the rule file (`document.expired`): every table with an `action`.
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -430,7 +438,51 @@ impl Validator<'_> {
                     let gate_io_faults = self.faults(&field, "gate_io_faults", &g.gate_io_faults, |s| {
                         s.parse::<khil_link::fault::Fault>().map(drop).map_err(|e| e.to_string())
                     })?;
-                    gates.push(GateSpec { name, reader_faults, scanner_faults, gate_io_faults });
+                    let sensor = |key: &str, value: &Text| match value.get_ref().as_str() {
+                        "zfm" => Ok(SensorKind::Zfm),
+                        "osdp-bio" => Ok(SensorKind::OSDP_BIO),
+                        _ => Err(self.invalid(
+                            &value.span(),
+                            &format!("{field}.{key}"),
+                            "`zfm` (a ZFM scanner on its own UART, the default) or `osdp-bio` (a biometric reader \
+                             on the gate's OSDP line)",
+                        )),
+                    };
+                    let mut sensors = vec![match &g.fingerprint {
+                        None => SensorKind::Zfm,
+                        Some(v) => sensor("fingerprint", v)?,
+                    }];
+                    if let Some(v) = &g.fingerprint_fallback {
+                        let fallback = sensor("fingerprint_fallback", v)?;
+                        if fallback == sensors[0] {
+                            return Err(self.error(
+                                &v.span(),
+                                format!("{field}.fingerprint_fallback"),
+                                ErrorKind::Conflict,
+                                "the fallback is the other kind of sensor than `fingerprint`",
+                            ));
+                        }
+                        sensors.push(fallback);
+                    }
+                    if !sensors.contains(&SensorKind::Zfm)
+                        && let Some(first) = g.scanner_faults.first()
+                    {
+                        return Err(self.error(
+                            &first.span(),
+                            format!("{field}.scanner_faults"),
+                            ErrorKind::Conflict,
+                            "scanner faults are a ZFM scanner's and this gate has none; an `osdp-bio` reader sits \
+                             on the gate's OSDP line: use gate_io_faults",
+                        ));
+                    }
+                    gates.push(GateSpec {
+                        name,
+                        sensors,
+                        reader_faults,
+                        fallback_reader: g.reader_fallback.unwrap_or(false),
+                        scanner_faults,
+                        gate_io_faults,
+                    });
                 }
                 Ok(gates)
             }
@@ -545,15 +597,9 @@ impl Validator<'_> {
     }
 
     fn population(&self, raw: Option<&RawPopulation>) -> Result<PopulationSpec, ScenarioError> {
-        let Some(r) = raw else {
-            return Ok(PopulationSpec {
-                finger_quality: "good".to_owned(),
-                fraud: Vec::new(),
-                fraud_space: ParameterSpace::HeldOut,
-                watchlist: Vec::new(),
-                impostors: 0.0,
-            });
-        };
+        // No table: every key's default.
+        let default = RawPopulation::default();
+        let r = raw.unwrap_or(&default);
         let finger_quality = match &r.finger_quality {
             None => "good".to_owned(),
             Some(q) if matches!(q.get_ref().as_str(), "good" | "mixed") => q.get_ref().clone(),
@@ -630,7 +676,24 @@ impl Validator<'_> {
                 ),
             ));
         }
-        Ok(PopulationSpec { finger_quality, fraud, fraud_space, watchlist, impostors })
+        // Foreigners are drawn apart from the mix (a foreigner is not a kind of fraud), so their shares stand alone.
+        let [foreigners, first_entry, visa_required] = [
+            (&r.foreigners, "population.foreigners"),
+            (&r.first_entry, "population.first_entry"),
+            (&r.visa_required, "population.visa_required"),
+        ]
+        .map(|(raw, field)| raw.as_ref().map_or(Ok(0.0), |s| self.share(s, field)));
+        let (foreigners, first_entry, visa_required) = (foreigners?, first_entry?, visa_required?);
+        Ok(PopulationSpec {
+            finger_quality,
+            fraud,
+            fraud_space,
+            watchlist,
+            impostors,
+            foreigners,
+            first_entry,
+            visa_required,
+        })
     }
 
     fn traveller(
@@ -892,7 +955,14 @@ impl Validator<'_> {
         Ok(Some(TravellerExpectation { decision, reasons }))
     }
 
-    fn incident(&self, i: usize, raw: &Spanned<RawIncident>, window: &ArrivalSpec) -> Result<Incident, ScenarioError> {
+    fn incident(
+        &self,
+        i: usize,
+        raw: &Spanned<RawIncident>,
+        window: &ArrivalSpec,
+        folder: &Path,
+        crafted: &[CraftedTraveller],
+    ) -> Result<Incident, ScenarioError> {
         let r = raw.get_ref();
         let field = |key: &str| format!("incident[{i}].{key}");
         // Which keys each kind takes; any other given is named.
@@ -902,15 +972,22 @@ impl Validator<'_> {
             ("minutes", r.minutes.as_ref().map(Spanned::span)),
             ("from", r.from.as_ref().map(Spanned::span)),
             ("until", r.until.as_ref().map(Spanned::span)),
+            ("rules", r.rules.as_ref().map(Spanned::span)),
+            ("add", r.add.as_ref().and_then(|a| a.first()).map(Spanned::span)),
         ];
         let takes: &[&str] = match r.kind.get_ref().as_str() {
             "power-cut" => &["at", "seconds", "minutes"],
             "central-down" => &["from", "until"],
+            "rules-update" => &["at", "rules"],
+            "watchlist-update" => &["at", "add"],
             other => {
                 return Err(self.invalid(
                     &r.kind.span(),
                     &field("kind"),
-                    &format!("`power-cut` (at, seconds or minutes) or `central-down` (from, until); got `{other}`"),
+                    &format!(
+                        "`power-cut` (at, seconds or minutes), `central-down` (from, until), `rules-update` (at, \
+                         rules) or `watchlist-update` (at, add); got `{other}`"
+                    ),
                 ));
             }
         };
@@ -924,7 +1001,7 @@ impl Validator<'_> {
         }
         let missing =
             |key: &str| self.error(&raw.span(), field(key), ErrorKind::MissingField, format!("missing field `{key}`"));
-        if r.kind.get_ref() == "power-cut" {
+        let at = || {
             let at_raw = r.at.as_ref().ok_or_else(|| missing("at"))?;
             let at = self.time(at_raw, &field("at"))?;
             if !(window.from <= at && at < window.until) {
@@ -934,6 +1011,22 @@ impl Validator<'_> {
                     &format!("a time inside the arrivals window ({} to {})", clock(window.from), clock(window.until)),
                 ));
             }
+            Ok(at)
+        };
+        if r.kind.get_ref() == "rules-update" {
+            let at = at()?;
+            let rules = r.rules.as_ref().ok_or_else(|| missing("rules"))?;
+            let (path, _) = self.rules(rules, folder, &field("rules"))?;
+            return Ok(Incident::RulesUpdate { at, rules: path });
+        }
+        if r.kind.get_ref() == "watchlist-update" {
+            let at = at()?;
+            let add = r.add.as_ref().filter(|a| !a.is_empty()).ok_or_else(|| missing("add"))?;
+            let add = self.listed_later(&field("add"), add, crafted)?;
+            return Ok(Incident::WatchlistUpdate { at, add });
+        }
+        if r.kind.get_ref() == "power-cut" {
+            let at = at()?;
             let (value, factor, key) = match (&r.seconds, &r.minutes) {
                 (Some(s), None) => (s, 1.0, "seconds"),
                 (None, Some(m)) => (m, 60.0, "minutes"),
@@ -964,6 +1057,32 @@ impl Validator<'_> {
             }
             Ok(Incident::CentralDown { from, until })
         }
+    }
+
+    /// A watchlist update's `add`: labels of crafted travellers with `watchlisted`.
+    fn listed_later(
+        &self,
+        field: &str,
+        add: &[Text],
+        crafted: &[CraftedTraveller],
+    ) -> Result<Vec<String>, ScenarioError> {
+        add.iter()
+            .enumerate()
+            .map(|(j, label)| {
+                let listed = crafted.iter().find(|t| t.label == *label.get_ref()).map(|t| t.watchlisted.is_some());
+                if listed == Some(true) {
+                    return Ok(label.get_ref().clone());
+                }
+                Err(self.invalid(
+                    &label.span(),
+                    &format!("{field}[{j}]"),
+                    &format!(
+                        "the label of a crafted traveller with `watchlisted` (the class their entry gets); got `{}`",
+                        label.get_ref()
+                    ),
+                ))
+            })
+            .collect()
     }
 
     fn expectations(&self, raw: Option<&RawExpect>) -> Result<Expectations, ScenarioError> {

@@ -6,7 +6,9 @@
 //! - [`file`]: `scenarios/*.toml` read and validated (errors name file, line, column and field);
 //! - [`run`]: the border point of N gates and an officers' desk, travellers arriving and queueing;
 //! - [`registry`]: the national registry's fingerprint enrolments of citizens (the reference without DG3);
+//! - [`registry`] also holds foreigners' entry and visa enrolments;
 //! - [`central`]: the point's uploads to the central database during a run, through a link that incidents cut;
+//! - [`updates`]: rule files and watchlists the centre publishes during a run, put in force at the point;
 //! - [`expect`]: a run's results held against the scenario's expectations;
 //! - [`report`]: the self-contained HTML report.
 //!
@@ -20,5 +22,6 @@ pub mod model;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod updates;
 
 pub use model::*;

@@ -8,6 +8,7 @@ use khil_clearance::rules::Direction;
 use khil_clearance::traffic;
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::Behaviour;
+pub use khil_sim_point::SensorKind;
 use serde::Serialize;
 
 /// A validated scenario: everything the runner needs, nothing left to check.
@@ -71,8 +72,13 @@ impl FingerReference {
 #[derive(Debug, Clone, Default)]
 pub struct GateSpec {
     pub name: String,
-    /// `khil sim docreader --fault` specs.
+    /// The gate's fingerprint sensors, the one in use first (`fingerprint = "zfm" | "osdp-bio"`), then its
+    /// fallback (`fingerprint_fallback`). Empty (the default): a ZFM scanner.
+    pub sensors: Vec<SensorKind>,
+    /// `khil sim docreader --fault` specs (the gate's reader's; a fallback reader has none).
     pub reader_faults: Vec<String>,
+    /// A second document reader the gate falls back to (`reader_fallback = true`).
+    pub fallback_reader: bool,
     /// `khil sim fingerprint --fault` specs (line and module faults).
     pub scanner_faults: Vec<String>,
     /// Link faults on the gate I/O board's OSDP line (khil-link fault grammar: `close:at=N,dir=rx`).
@@ -118,6 +124,15 @@ pub struct PopulationSpec {
     pub watchlist: Vec<(String, f64)>,
     /// Share who put someone else's finger on the scanner.
     pub impostors: f64,
+    /// Share of generated travellers who are foreigners (adult passport holders of visa-exempt states), drawn
+    /// apart from the mix above: they carry genuine papers and their own finger.
+    pub foreigners: f64,
+    /// Share of those foreigners crossing for the first time: no enrolment to verify them against, so the gate
+    /// refers them for enrolment at the desk. The others were enrolled at an earlier entry.
+    pub first_entry: f64,
+    /// Share of the foreigners whose nationality needs a visa (Chinese, Korean): they hold a valid e-visa, and
+    /// their fingers were enrolled when they applied for it (so a first entry does not apply to them).
+    pub visa_required: f64,
 }
 
 /// A traveller written out in the scenario.
@@ -152,7 +167,7 @@ pub enum Papers {
 }
 
 /// What a crafted traveller's population document must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Needs {
     /// An adult Mongolian with a passport valid on the scenario's day.
     AdultCitizen,
@@ -160,6 +175,8 @@ pub enum Needs {
     ChildCitizen,
     /// An adult foreign passport holder whose nationality needs no visa under the shipped rules.
     AdultForeigner,
+    /// An adult foreign passport holder whose nationality needs a visa under the shipped rules.
+    AdultVisaNational,
 }
 
 /// Whose finger goes on the scanner.
@@ -211,6 +228,13 @@ pub enum Incident {
     PowerCut { at: f64, seconds: f64 },
     /// The link to the central database is down from `from` to `until` (uploads queue at the point).
     CentralDown { from: f64, until: f64 },
+    /// At `at` the centre publishes the rule file `rules` (a new version); the point pulls it with its next upload
+    /// round and decides by it from then on (the run needs a central database: `--central`).
+    RulesUpdate { at: f64, rules: PathBuf },
+    /// At `at` the centre publishes a new version of the point's watchlist with the fingers of the crafted
+    /// travellers `add` (labels; each has `watchlisted`, its class, and is on no list before); the point pulls it
+    /// with its next upload round and searches it from then on (needs `--central`).
+    WatchlistUpdate { at: f64, add: Vec<String> },
 }
 
 /// Figures the run must land within.
@@ -295,6 +319,8 @@ pub struct GateSummary {
     pub busy_seconds: f64,
     /// Device faults seen at this gate (device: error), in order.
     pub faults: Vec<String>,
+    /// Its fingerprint sensors, the one in use first (`zfm`, `osdp-bio`).
+    pub sensors: Vec<String>,
 }
 
 /// One traveller's passage. No MRZ, name or biometric data: ids, classes and decisions.

@@ -577,16 +577,17 @@ fn transactions(out: &mut String, r: &RunResult) {
 
 fn gates(out: &mut String, r: &RunResult) {
     out.push_str(
-        "<h2>Gates</h2>\n<table>\n<tr><th>gate</th><th>travellers</th><th>released</th><th>referred</th>\
-                  <th>busy</th><th>device faults</th></tr>\n",
+        "<h2>Gates</h2>\n<table>\n<tr><th>gate</th><th>fingerprint sensors</th><th>travellers</th><th>released</th>\
+                  <th>referred</th><th>busy</th><th>device faults</th></tr>\n",
     );
     for g in &r.gates {
         let faults = if g.faults.is_empty() { "none".to_owned() } else { g.faults.join("; ") };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{:.0} s</td><td>{}</td></tr>",
             esc(&g.name),
+            esc(&g.sensors.join(", then ")),
             g.travellers,
             g.released,
             g.referred,

@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use khil_clearance::flow::{
-    BruteForceWatchlist, DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome, PointContext,
-    RulesDecision, Services, StoreSink,
+    DeviceLinks, DeviceSetup, Devices, FlowConfig, FlowError, GateFlow, Outcome, PointContext, SensorLink, Services,
+    StoreSink,
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
-use khil_clearance::rules::{self, Rules, Stay};
+use khil_clearance::rules::{self, Rules, Stay, Visa, VisaKind};
 use khil_clearance::traffic::{self, ArrivalProfile};
+use khil_clearance::watchlist::{WatchlistEntry, WatchlistFile};
 use khil_examine::StopList;
 use khil_fingerprint::driver::Options as ZfmOptions;
 use khil_mrtd::mrz::CivilDate;
@@ -25,7 +26,7 @@ use khil_osdp::cp::CpConfig;
 use khil_sim_docreader::{Catalogue, FraudClass};
 use khil_sim_gate::Behaviour;
 use khil_sim_host::account::accounted;
-use khil_sim_point::{Point, PointConfig, Traveller, WalkEnd};
+use khil_sim_point::{Point, PointConfig, SensorKind, SensorLinks, Traveller, WalkEnd};
 use khil_sim_population::documents::{Documents, Kind, State, TravelDocument};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -39,6 +40,7 @@ use crate::model::{
     QueueSample, RecordsSummary, RunResult, RunTiming, Scenario, StepOutcome, TravellerOutcome,
 };
 use crate::registry::{self, NationalRegistry, WATCHLIST_IMPRESSION};
+use crate::updates::InForce;
 
 /// How a run is done.
 pub struct RunOptions {
@@ -100,15 +102,31 @@ struct Planned {
     nationality: String,
     arrived: f64,
     traveller: Traveller,
+    /// A generated foreigner's register of enrolment ([`registry::ENTRY_ENROLMENT`], [`registry::VISA_ENROLMENT`]),
+    /// visa and stay, as the point's systems know them.
+    foreigner: Option<ForeignerKnown>,
 }
 
-/// What the point's systems know beyond the gates: the stays of travellers leaving.
+/// What the border systems know of a generated foreigner.
+#[derive(Debug, Clone)]
+struct ForeignerKnown {
+    register: Option<&'static str>,
+    visa: Option<Visa>,
+    stay: Option<Stay>,
+}
+
+/// What the point's systems know beyond the gates: the visas foreigners hold, the stays of travellers leaving.
 #[derive(Debug, Default)]
 struct Known {
+    visas: HashMap<(String, String), Visa>,
     stays: HashMap<(String, String), Stay>,
 }
 
 impl PointContext for Known {
+    fn visa(&self, issuing_state: &str, document_number: &str) -> Option<Visa> {
+        self.visas.get(&(issuing_state.to_owned(), document_number.to_owned())).cloned()
+    }
+
     fn stay(&self, issuing_state: &str, document_number: &str) -> Option<Stay> {
         self.stays.get(&(issuing_state.to_owned(), document_number.to_owned())).cloned()
     }
@@ -121,7 +139,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let rules = Rules::load(&scenario.rules)?;
     let rules_version = rules.version().to_owned();
     let watchlist_version = format!("{}-watchlist-{}", scenario.name, scenario.seed);
-    let Plan { travellers: planned, documents, watch, known } = plan(scenario, options.today)?;
+    let Plan { travellers: planned, documents, enrolled, watch, later, known } = plan(scenario, options.today)?;
     let total = planned.len();
 
     // The point's shared services.
@@ -141,23 +159,22 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     };
     let midnight_ms = options.today.days_since_epoch() * 86_400_000;
     let epoch_ms = midnight_ms + (scenario.arrivals.from * 1000.0) as i64;
+    let fingers = khil_sim_population::Fingers::shared(scenario.seed, finger_quality(scenario)?);
+    let list = watchlist(&fingers, &watch, &watchlist_version);
+    let in_force = InForce::new(rules, scenario.point.direction, list, known, later, fingers);
     let services = Services {
-        decide: Arc::new(RulesDecision {
-            rules,
-            direction: scenario.point.direction,
-            state: "MNG".into(),
-            watchlist_version: watchlist_version.clone(),
-            context: known,
-        }),
+        decide: Arc::clone(&in_force.decision) as Arc<dyn khil_clearance::flow::Decide>,
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
-        references: Arc::new(NationalRegistry::new(scenario.seed, finger_quality(scenario)?, &documents)),
-        watchlist: Arc::new(watchlist(scenario, &watch)?),
+        references: Arc::new(references(scenario, &documents, &enrolled)?),
+        watchlist: Arc::clone(&in_force.watchlist) as Arc<dyn khil_clearance::flow::Watchlist>,
     };
     let gates = stand_up_all(scenario, options.today, &planned, &services).await?;
 
     // The day: it starts once the gates are up (that took model time).
     let shared = Arc::new(Shared {
         day: Day { t0: Instant::now(), from: scenario.arrivals.from },
+        midnight_ms,
+        in_force,
         planned,
         queue: Mutex::new(Vec::new()),
         desk_queue: Mutex::new(Vec::new()),
@@ -260,15 +277,34 @@ struct Plan {
     travellers: Vec<Planned>,
     /// The population documents carried (genuine ones): the national registry knows their citizens.
     documents: Vec<TravelDocument>,
-    /// Population ids of fingers on a watchlist, and the class of each.
+    /// The generated foreigners' among them, by the register they are enrolled in.
+    enrolled: HashMap<&'static str, Vec<TravelDocument>>,
+    /// Population ids of fingers on the watchlist at the start, and the class of each.
     watch: Vec<(u64, String)>,
+    /// Fingers a watchlist update lists later: crafted travellers' labels -> (finger id, class).
+    later: HashMap<String, (u64, String)>,
     known: Known,
 }
 
 fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
     let fail = |problem: String| RunError::Scenario { scenario: scenario.name.clone(), problem };
     let mut population = PopulationCursor::new(scenario.seed, today);
-    let mut plan = Plan { travellers: Vec::new(), documents: Vec::new(), watch: Vec::new(), known: Known::default() };
+    let mut plan = Plan {
+        travellers: Vec::new(),
+        documents: Vec::new(),
+        enrolled: HashMap::new(),
+        watch: Vec::new(),
+        later: HashMap::new(),
+        known: Known::default(),
+    };
+    let listed_later: HashSet<&str> = scenario
+        .incidents
+        .iter()
+        .flat_map(|i| match i {
+            Incident::WatchlistUpdate { add, .. } => add.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
     for (planned, listed) in generated(scenario, &mut population)? {
         if let (Some(class), Some(id)) = (listed, planned.traveller.finger) {
             plan.watch.push((id, class));
@@ -278,7 +314,11 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
     for case in &scenario.crafted {
         let (planned, finger, stay) = crafted(case, &mut population, today).map_err(fail)?;
         if let (Some(class), Some(id)) = (&case.watchlisted, finger) {
-            plan.watch.push((id, class.clone()));
+            if listed_later.contains(case.label.as_str()) {
+                plan.later.insert(case.label.clone(), (id, class.clone()));
+            } else {
+                plan.watch.push((id, class.clone()));
+            }
         }
         if let Some((key, s)) = stay {
             plan.known.stays.insert(key, s);
@@ -286,27 +326,54 @@ fn plan(scenario: &Scenario, today: CivilDate) -> Result<Plan, RunError> {
         plan.travellers.push(planned);
     }
     plan.travellers.sort_by(|a, b| a.arrived.total_cmp(&b.arrived));
-    plan.documents = plan
-        .travellers
-        .iter()
-        .filter_map(|p| match p.traveller.papers {
-            khil_sim_point::Papers::Population(id) => Some(population.documents.document(id)),
-            khil_sim_point::Papers::Specimen { .. } => None,
-        })
-        .collect();
+    let carried = |p: &Planned| match p.traveller.papers {
+        khil_sim_point::Papers::Population(id) => Some(population.documents.document(id)),
+        khil_sim_point::Papers::Specimen { .. } => None,
+    };
+    plan.documents = plan.travellers.iter().filter_map(carried).collect();
+    for p in &plan.travellers {
+        let (Some(known), Some(doc)) = (&p.foreigner, carried(p)) else { continue };
+        let key = (doc.issuing_state.code().to_owned(), doc.document_number.clone());
+        if let Some(visa) = &known.visa {
+            plan.known.visas.insert(key.clone(), visa.clone());
+        }
+        if let Some(stay) = &known.stay {
+            plan.known.stays.insert(key, stay.clone());
+        }
+        if let Some(register) = known.register {
+            plan.enrolled.entry(register).or_default().push(doc);
+        }
+    }
     Ok(plan)
+}
+
+/// The registers the gates verify fingers against when DG3 is not read: the national registry knows the citizens
+/// among the day's documents, the border system the generated foreigners it enrolled.
+fn references(
+    scenario: &Scenario,
+    documents: &[TravelDocument],
+    enrolled: &HashMap<&'static str, Vec<TravelDocument>>,
+) -> Result<NationalRegistry, RunError> {
+    let mut registry = NationalRegistry::new(scenario.seed, finger_quality(scenario)?, documents);
+    for (register, documents) in enrolled {
+        registry = registry.with_enrolments(register, documents);
+    }
+    Ok(registry)
 }
 
 /// The point's watchlist: each listed finger enrolled from an impression the gates never see
 /// ([`WATCHLIST_IMPRESSION`]; a gate's captures are 0 to 2).
-fn watchlist(scenario: &Scenario, watch: &[(u64, String)]) -> Result<BruteForceWatchlist, RunError> {
-    let mut list = BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6));
-    let quality = finger_quality(scenario)?;
-    let fingers = khil_sim_population::Fingers::shared(scenario.seed, quality);
-    for (n, (id, class)) in watch.iter().enumerate() {
-        list.add(format!("{class}-{n}"), class.clone(), &registry::template(&fingers, *id, WATCHLIST_IMPRESSION));
-    }
-    Ok(list)
+fn watchlist(fingers: &khil_sim_population::Fingers, watch: &[(u64, String)], version: &str) -> WatchlistFile {
+    let entries = watch
+        .iter()
+        .enumerate()
+        .map(|(n, (id, class))| WatchlistEntry {
+            id: format!("{class}-{n}"),
+            class: class.clone(),
+            template: registry::template(fingers, *id, WATCHLIST_IMPRESSION),
+        })
+        .collect();
+    WatchlistFile { version: version.to_owned(), entries }
 }
 
 fn finger_quality(scenario: &Scenario) -> Result<khil_biometrics::synth::Quality, RunError> {
@@ -364,8 +431,10 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         seed: scenario.seed,
         finger_quality: static_quality(&scenario.population.finger_quality),
         reader_faults: spec.reader_faults.clone(),
+        fallback_reader: spec.fallback_reader,
         scanner_faults: spec.scanner_faults.clone(),
         gate_io_faults: spec.gate_io_faults.clone(),
+        sensors: if spec.sensors.is_empty() { vec![SensorKind::Zfm] } else { spec.sensors.clone() },
         gate_address: 1,
         gate_key: gate_key(i),
         // A tailgater stays close enough to be in the doorway when the entry flap would close (at arm's length
@@ -377,13 +446,28 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
     let (point, links) = Point::start(point).await.map_err(gate_error)?;
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
     setup.cp = CpConfig { seed: Some(scenario.seed ^ i as u64), ..CpConfig::default() };
+    if let Some(scan) =
+        spec.sensors.iter().filter_map(|s| if let SensorKind::OsdpBio { scan } = s { Some(*scan) } else { None }).max()
+    {
+        // The bio reader answers BUSY while it scans: the CP sends the same BIOREAD again every `busy_delay` for
+        // as long as a scan takes, and a little more.
+        let busy = setup.cp.busy_delay.as_millis().max(1);
+        setup.cp.busy_retries = u32::try_from(2 * scan.as_millis() / busy + 10).unwrap_or(u32::MAX);
+    }
     // The scanner is an R307: no ReadProdInfo, so its geometry is configured.
     setup.scanner = ZfmOptions { geometry: Some((256, 288)), read_product_info: false, ..ZfmOptions::default() };
     let links = DeviceLinks {
         gate_io: links.gate_io,
-        reader: links.reader,
+        readers: links.readers,
         chip: Box::new(links.chip),
-        scanner: links.scanner,
+        sensors: links
+            .sensors
+            .into_iter()
+            .map(|link| match link {
+                SensorLinks::Zfm(line) => SensorLink::Zfm(line),
+                SensorLinks::OsdpBio { address, key } => SensorLink::OsdpBio { address, key: Some(key) },
+            })
+            .collect(),
     };
     let devices = Devices::connect(links, setup).await.map_err(gate_error)?;
     tokio::time::timeout(Duration::from_secs(30), devices.gate.wait_for(|s| s == GateState::Idle))
@@ -391,7 +475,8 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         .map_err(|_| gate_error("not in service within 30 s".into()))?
         .map_err(|_| gate_error("the gate controller stopped".into()))?;
     let flow = GateFlow::new(devices, config, services).map_err(gate_error)?;
-    Ok(Gate { name: spec.name.clone(), point, flow })
+    let sensors = if spec.sensors.is_empty() { vec![SensorKind::Zfm] } else { spec.sensors.clone() };
+    Ok(Gate { name: spec.name.clone(), sensors: sensors.iter().map(|s| s.name().to_owned()).collect(), point, flow })
 }
 
 /// The day itself: arrivals into the queue, the gates taking travellers from it, the officers taking referrals,
@@ -486,6 +571,12 @@ async fn play(incident: Incident, shared: &Shared, powered: &[khil_sim_gate::Gat
             }
             shared.incident("power back at the gates".into());
         }
+        Incident::RulesUpdate { rules, .. } => {
+            shared.incident(shared.in_force.publish_rules(shared.central.as_ref().map(|(link, _)| link), &rules));
+        }
+        Incident::WatchlistUpdate { add, .. } => {
+            shared.incident(shared.in_force.publish_watchlist(shared.central.as_ref().map(|(link, _)| link), &add));
+        }
         Incident::CentralDown { until, .. } => {
             // The gates never wait for the centre: records queue at the point and go up once it is back.
             if shared.central_link(false) {
@@ -528,7 +619,7 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
 
 fn incident_at(incident: &Incident) -> f64 {
     match incident {
-        Incident::PowerCut { at, .. } => *at,
+        Incident::PowerCut { at, .. } | Incident::RulesUpdate { at, .. } | Incident::WatchlistUpdate { at, .. } => *at,
         Incident::CentralDown { from, .. } => *from,
     }
 }
@@ -559,6 +650,10 @@ impl Day {
 /// What the gates, the desk and the arrivals share.
 struct Shared {
     day: Day,
+    /// The day's midnight, ms since the epoch (what the store's times count from).
+    midnight_ms: i64,
+    /// The rules the gates decide by, replaced when the centre's update arrives.
+    in_force: InForce<Known>,
     planned: Vec<Planned>,
     queue: Mutex<Vec<QueueSample>>,
     desk_queue: Mutex<Vec<QueueSample>>,
@@ -577,7 +672,12 @@ impl Shared {
     /// takes no modelled time (see [`crate::central`]).
     fn upload_round(&self) {
         let Some((link, summary)) = &self.central else { return };
-        let round = khil_sim_host::account::measure("central upload", || link.round());
+        let at_ms = self.midnight_ms + (self.day.now() * 1000.0) as i64;
+        let round = khil_sim_host::account::measure("central upload", || link.round(at_ms));
+        for version in &round.pulled {
+            let said = self.in_force.pulled(version);
+            self.incident(said);
+        }
         let mut s = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         s.rounds += 1;
         s.uploaded += round.inserted;
@@ -618,6 +718,7 @@ impl Shared {
 /// One gate: its world and its flow.
 struct Gate {
     name: String,
+    sensors: Vec<String>,
     point: Point,
     flow: GateFlow,
 }
@@ -648,6 +749,7 @@ impl Gate {
             referred: 0,
             busy_seconds: 0.0,
             faults: Vec::new(),
+            sensors: self.sensors.clone(),
         };
         loop {
             let next = queue.lock().await.recv().await;
@@ -825,7 +927,12 @@ fn record_outcome(out: &mut TravellerOutcome, outcome: Outcome) {
         step: f.step.name().to_owned(),
         started: 0.0,
         took: 0.0,
-        outcome: format!("degraded: {} failed: {}", f.device.name(), f.error),
+        outcome: format!(
+            "degraded: {} failed: {}{}",
+            f.device.name(),
+            f.error,
+            if f.fallback { " (the gate's fallback stood in)" } else { "" }
+        ),
     }));
     match outcome {
         Outcome::Released { verdict, record, .. } => {
@@ -930,7 +1037,8 @@ fn static_quality(name: &str) -> &'static str {
 struct PopulationCursor {
     documents: Documents,
     today: CivilDate,
-    next: u64,
+    /// Where each kind of document's search got to.
+    next: HashMap<Needs, u64>,
     used: HashSet<u64>,
 }
 
@@ -938,13 +1046,13 @@ impl PopulationCursor {
     fn new(seed: u64, today: CivilDate) -> PopulationCursor {
         let (y, m, d) = khil_sim_mrtd::sim::REFERENCE_DAY;
         let documents = Documents::new(seed, CivilDate::new(y, m, d).expect("the reference day"));
-        PopulationCursor { documents, today, next: 0, used: HashSet::new() }
+        PopulationCursor { documents, today, next: HashMap::new(), used: HashSet::new() }
     }
 
     /// The next unused document that fits `needs` (searched from the start for crafted cases, from where the
     /// generated travellers got to for theirs).
     fn take(&mut self, needs: Needs, from_start: bool) -> Option<TravelDocument> {
-        let start = if from_start { 0 } else { self.next };
+        let start = if from_start { 0 } else { self.next.get(&needs).copied().unwrap_or(0) };
         for id in start..start + 200_000 {
             if self.used.contains(&id) {
                 continue;
@@ -953,7 +1061,7 @@ impl PopulationCursor {
             if fits(&doc, needs, self.today) {
                 self.used.insert(id);
                 if !from_start {
-                    self.next = id + 1;
+                    self.next.insert(needs, id + 1);
                 }
                 return Some(doc);
             }
@@ -974,6 +1082,7 @@ fn fits(doc: &TravelDocument, needs: Needs, today: CivilDate) -> bool {
             Needs::AdultForeigner => {
                 matches!(doc.nationality, State::Russia | State::Kazakhstan | State::Germany) && adult
             }
+            Needs::AdultVisaNational => matches!(doc.nationality, State::China | State::Korea) && adult,
         }
 }
 
@@ -982,8 +1091,10 @@ fn describe(doc: &TravelDocument) -> (String, String) {
 }
 
 /// The generated travellers: arrivals of the profile in the window, each drawn genuine or one of the mix's
-/// classes. The e-gates serve Mongolian e-passport holders (as the airport's have since 2023); foreigners use the
-/// staffed desks and are not simulated, except as crafted cases.
+/// classes. The e-gates serve Mongolian e-passport holders (as the airport's have since 2023); a scenario may
+/// send foreigners through them too (`population.foreigners`: adults of visa-exempt states, enrolled at an
+/// earlier entry unless drawn `first_entry`, and by `visa_required` of states that need a visa, holding a valid
+/// e-visa and enrolled when they applied for it; leaving, they entered five days ago).
 #[allow(clippy::type_complexity)]
 fn generated(
     scenario: &Scenario,
@@ -1008,13 +1119,23 @@ fn generated(
         .take(spec.limit.unwrap_or(usize::MAX))
         .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x706f_7075_6c61);
+    // Foreigners are drawn from a stream of their own, so that a scenario without them draws what it always drew.
+    let mut foreign_rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x0066_6f72_6569_676e);
     let mix = &scenario.population;
     let mut specimen_index: HashMap<FraudClass, u64> = HashMap::new();
     let mut out = Vec::with_capacity(times.len());
     for (n, t) in times.into_iter().enumerate() {
-        let doc = population.take(Needs::AdultCitizen, false).ok_or_else(|| RunError::Scenario {
+        let foreign = mix.foreigners > 0.0 && foreign_rng.random::<f64>() < mix.foreigners;
+        let visa_national = foreign && foreign_rng.random::<f64>() < mix.visa_required;
+        let first_entry = foreign && !visa_national && foreign_rng.random::<f64>() < mix.first_entry;
+        let needs = match (foreign, visa_national) {
+            (false, _) => Needs::AdultCitizen,
+            (true, false) => Needs::AdultForeigner,
+            (true, true) => Needs::AdultVisaNational,
+        };
+        let doc = population.take(needs, false).ok_or_else(|| RunError::Scenario {
             scenario: scenario.name.clone(),
-            problem: "the population ran out of valid adult Mongolian passports".into(),
+            problem: format!("the population ran out of documents for {needs:?}"),
         })?;
         let (papers, nationality) = describe(&doc);
         let mut planned = Planned {
@@ -1024,7 +1145,11 @@ fn generated(
             nationality,
             arrived: t,
             traveller: Traveller::holder(doc.id),
+            foreigner: foreign.then(|| foreigner_known(scenario, population.today, visa_national, first_entry)),
         };
+        if first_entry {
+            "first-entry".clone_into(&mut planned.truth);
+        }
         // How long they take to lay the document down and to give the finger: log-normal, medians 1.5 s and 1 s,
         // 90th percentiles 4 s and 3 s (assumed: no published figure was found; travellers with documents in hand
         // as the gate's signs ask, and some who search their pockets).
@@ -1032,7 +1157,8 @@ fn generated(
         planned.traveller.finger_after = handling(&mut rng, 1.0, 3.0);
         let mut listed = None;
         let mut draw: f64 = rng.random();
-        let mut chosen = false;
+        // A foreigner carries their own genuine papers and finger (the mix is the citizens').
+        let mut chosen = foreign;
         for &(class, share) in &mix.fraud {
             if !chosen && draw < share {
                 let index = specimen_index.entry(class).or_insert(0);
@@ -1063,6 +1189,28 @@ fn generated(
         out.push((planned, listed));
     }
     Ok(out)
+}
+
+/// A generated foreigner as the border systems know them: enrolled when they applied for their visa, or at an
+/// earlier entry (unless this is their first); a visa-national holds an e-visa valid a month either side of
+/// `today`; leaving, they entered five days ago (inside any exemption's and e-visa's stay).
+fn foreigner_known(scenario: &Scenario, today: CivilDate, visa_national: bool, first_entry: bool) -> ForeignerKnown {
+    let leaving = scenario.point.direction == rules::Direction::Exit;
+    let day = |days: i64| today.add_days(days).unwrap_or(today);
+    ForeignerKnown {
+        register: match (visa_national, first_entry) {
+            (true, _) => Some(registry::VISA_ENROLMENT),
+            (false, false) => Some(registry::ENTRY_ENROLMENT),
+            (false, true) => None,
+        },
+        visa: visa_national.then(|| Visa {
+            kind: VisaKind::EVisa,
+            valid_from: day(-30),
+            valid_to: day(30),
+            entries_used: u32::from(leaving),
+        }),
+        stay: leaving.then(|| Stay { entry_date: day(-5), registered: false }),
+    }
 }
 
 /// A crafted traveller, the population id of their finger (for a watchlist entry) and their stay (leaving).
@@ -1119,8 +1267,15 @@ fn crafted(
         }
         _ => None,
     };
-    let planned =
-        Planned { label: Some(case.label.clone()), truth, papers: described, nationality, arrived: case.at, traveller };
+    let planned = Planned {
+        label: Some(case.label.clone()),
+        truth,
+        papers: described,
+        nationality,
+        arrived: case.at,
+        traveller,
+        foreigner: None,
+    };
     Ok((planned, finger, stay))
 }
 

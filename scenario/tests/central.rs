@@ -133,3 +133,127 @@ fn without_a_centre_the_expectation_fails_saying_so() {
     let e = result.expectations.iter().find(|e| e.what == "central_uploaded").unwrap();
     assert!(!e.passed && e.actual.contains("--central"), "{e:?}");
 }
+
+/// The centre publishes a new rule file and a new watchlist in the middle of the day (`rules-update` and
+/// `watchlist-update` incidents): the point pulls them with its next upload round and decides by them from then
+/// on, every record stamped with the versions it was decided by; a person the new list names is released before
+/// it arrives and referred after. A broken rule file published at the centre before the day is pulled first and
+/// refused whole: the point keeps deciding by its own rules.
+#[test]
+fn updates_from_the_centre_are_in_force_from_the_next_round_and_a_broken_one_is_refused() {
+    let Some(admin) = central_url() else { return };
+    let db = TestDb::create(&admin);
+    let dir = khil_test_support::temp_dir("scenario-rules-update");
+    let shipped = std::fs::read_to_string(scenarios_dir().join("rules/mongolia.toml")).unwrap();
+    let old = khil_clearance::rules::Rules::parse("shipped", &shipped).unwrap().version().to_owned();
+    let new = format!("{old}-update");
+    let updated = dir.path().join("updated.toml");
+    std::fs::write(&updated, shipped.replacen(&format!("\"{old}\""), &format!("\"{new}\""), 1)).unwrap();
+    assert_ne!(std::fs::read_to_string(&updated).unwrap(), shipped, "the version line was found");
+
+    // A broken version already at the centre.
+    let broken = khil_clearance::records::Version {
+        kind: khil_clearance::records::VersionKind::Rules,
+        version: "broken-1".into(),
+        body: b"version = \"broken-1\"\n[visa\n".to_vec(),
+    };
+    let url = db.url.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let centre = khil_clearance::central::Central::connect(&url).await.unwrap();
+            centre.publish(&broken).await.unwrap();
+        });
+    })
+    .join()
+    .unwrap();
+
+    let text = format!(
+        r#"name = "rules-update"
+description = "new rules from the centre in the middle of the day"
+seed = 5
+rules = "rules/mongolia.toml"
+gates = 1
+
+[point]
+name = "airport"
+direction = "entry"
+upload_every_minutes = 5
+
+[arrivals]
+profile = "airport"
+share = 0.3
+from = "09:00"
+until = "10:00"
+limit = 24
+
+[[incident]]
+kind = "rules-update"
+at = "09:07"
+rules = "{}"
+
+[[incident]]
+kind = "watchlist-update"
+at = "09:07"
+add = ["early-wanted", "late-wanted"]
+
+[[traveller]]
+label = "early-wanted"
+at = "09:01"
+papers = "adult-citizen"
+watchlisted = "wanted"
+expect = "release"
+
+[[traveller]]
+label = "late-wanted"
+at = "09:25"
+papers = "adult-citizen"
+watchlisted = "wanted"
+expect = "refer"
+reasons = ["watchlist.wanted"]
+
+[expect]
+records_verify = true
+central_uploaded = true
+"#,
+        updated.display()
+    );
+    let scenario = khil_scenario::file::parse("rules-update.toml (test)", &scenarios_dir(), &text).unwrap();
+    let result = run(&scenario, &dir.path().join("run"), &db.url);
+    let failures = khil_scenario::expect::failures(&result);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let said: Vec<(f64, &str)> = result.incidents.iter().map(|i| (i.at, i.what.as_str())).collect();
+    let when = |what: &str| {
+        said.iter().find(|(_, w)| w.contains(what)).unwrap_or_else(|| panic!("no {what:?} in {said:#?}")).0
+    };
+    assert!(when("rules broken-1 from the centre refused, the rules in force stay") < 9.0 * 3600.0 + 6.0 * 60.0);
+    let published = when(&format!("rules {new} published at the centre"));
+    let in_force = when(&format!("rules {new} from the centre in force"));
+    assert!(published <= in_force && in_force <= published + 5.0 * 60.0 + 1.0, "{said:#?}");
+
+    // Every record carries the version it was decided by: the shipped rules', then the update's.
+    let store = RecordStore::open_existing(&dir.path().join("run").join(STORE_FILE)).unwrap();
+    let versions: Vec<String> =
+        store.records_after(0, usize::MAX >> 1).unwrap().into_iter().map(|r| r.record.decision.rules_version).collect();
+    let switch = versions.iter().position(|v| *v == new).unwrap_or_else(|| panic!("{versions:?} {said:?}"));
+    assert!(switch > 0, "decided by the shipped rules first: {versions:?}");
+    assert!(
+        versions[..switch].iter().all(|v| *v == old) && versions[switch..].iter().all(|v| *v == new),
+        "{versions:?}"
+    );
+
+    // The watchlist: the same switch, the update's version on every record after it.
+    let list = "rules-update-watchlist-5";
+    let listed = format!("{list}-update-1");
+    assert!(when(&format!("watchlist {listed} from the centre in force (2 entries)")) <= in_force + 1.0, "{said:#?}");
+    // (A traveller whose finger could not be searched has no list version: nothing was searched.)
+    let lists: Vec<String> = store
+        .records_after(0, usize::MAX >> 1)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.record.decision.watchlist_version)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let switch = lists.iter().position(|v| *v == listed).unwrap_or_else(|| panic!("{lists:?}"));
+    assert!(lists[..switch].iter().all(|v| v == list) && lists[switch..].iter().all(|v| *v == listed), "{lists:?}");
+}

@@ -89,6 +89,27 @@ fn shares_are_from_0_to_1_and_add_up_to_at_most_1() {
         "impostors",
         &["adding up to at most 1", "1.03"],
     );
+    check(
+        &with("impostors = 0.01", "impostors = 0.01\nforeigners = 1.2"),
+        "population.foreigners",
+        ErrorKind::InvalidValue,
+        "foreigners",
+        &["from 0 to 1", "1.2"],
+    );
+    check(
+        &with("impostors = 0.01", "impostors = 0.01\nfirst_entry = -1"),
+        "population.first_entry",
+        ErrorKind::InvalidValue,
+        "first_entry",
+        &["from 0 to 1"],
+    );
+    check(
+        &with("impostors = 0.01", "impostors = 0.01\nvisa_required = 2"),
+        "population.visa_required",
+        ErrorKind::InvalidValue,
+        "visa_required",
+        &["from 0 to 1"],
+    );
 }
 
 #[test]
@@ -114,6 +135,33 @@ fn a_scenario_has_gates_with_unique_names() {
     check(&tables, "gate[1].name", ErrorKind::Conflict, "# again", &["unique", "`g`"]);
     let both = with("gates = 2\n", "gates = 2\n[[gate]]\nname = \"g\"\n");
     check(&both, "gates", ErrorKind::Conflict, "gates = 2", &["not both"]);
+}
+
+#[test]
+fn a_gates_fingerprint_sensors_are_a_zfm_scanner_or_an_osdp_bio_reader_and_the_fallback_the_other() {
+    let sensor = |value: &str| with("gates = 2\n", &format!("[[gate]]\nfingerprint = \"{value}\"\n"));
+    check(&sensor("iris"), "gate[0].fingerprint", ErrorKind::InvalidValue, "\"iris\"", &["`zfm`", "`osdp-bio`"]);
+    let conflict = with("gates = 2\n", "[[gate]]\nfingerprint = \"osdp-bio\"\nscanner_faults = [\"hang:at=3\"]\n");
+    check(&conflict, "gate[0].scanner_faults", ErrorKind::Conflict, "\"hang:at=3\"", &["gate_io_faults"]);
+    let same = with("gates = 2\n", "[[gate]]\nfingerprint = \"zfm\"\nfingerprint_fallback = \"zfm\" # same\n");
+    check(&same, "gate[0].fingerprint_fallback", ErrorKind::Conflict, "# same", &["the other kind"]);
+    let wrong = with("gates = 2\n", "[[gate]]\nfingerprint_fallback = \"iris\"\n");
+    check(&wrong, "gate[0].fingerprint_fallback", ErrorKind::InvalidValue, "\"iris\"", &["`osdp-bio`"]);
+    use khil_scenario::SensorKind;
+    const OSDP_BIO: SensorKind = SensorKind::OSDP_BIO;
+    const ZFM: SensorKind = SensorKind::Zfm;
+    let s = parse("ok.toml", &scenarios_dir(), &sensor("osdp-bio")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.gates[0].sensors, [OSDP_BIO]);
+    let s = parse("ok.toml", &scenarios_dir(), &sensor("zfm")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.gates[0].sensors, [ZFM]);
+    let both = with("gates = 2\n", "[[gate]]\nfingerprint_fallback = \"osdp-bio\"\nscanner_faults = [\"hang:at=3\"]\n");
+    let s = parse("ok.toml", &scenarios_dir(), &both).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.gates[0].sensors, [ZFM, OSDP_BIO]);
+    assert!(!s.gates[0].fallback_reader);
+    let reader = with("gates = 2\n", "[[gate]]\nreader_fallback = true\n");
+    assert!(parse("ok.toml", &scenarios_dir(), &reader).unwrap_or_else(|e| panic!("{e}")).gates[0].fallback_reader);
+    let wrong = with("gates = 2\n", "[[gate]]\nreader_fallback = \"yes\"\n");
+    check(&wrong, "gate[0].reader_fallback", ErrorKind::WrongType, "\"yes\"", &["bool"]);
 }
 
 #[test]
@@ -315,6 +363,49 @@ fn incidents_take_their_own_keys() {
         ErrorKind::InvalidValue,
         "09:52",
         &["after `from`"],
+    );
+    check(
+        &power("kind = \"rules-update\"\nat = \"09:10\""),
+        "incident[0].rules",
+        ErrorKind::MissingField,
+        "[[incident]]",
+        &["rules"],
+    );
+    check(
+        &power("kind = \"rules-update\"\nat = \"09:10\"\nrules = \"rules/none.toml\""),
+        "incident[0].rules",
+        ErrorKind::InvalidValue,
+        "rules/none.toml",
+        &["a rule file", "scenario's folder"],
+    );
+    check(
+        &power("kind = \"rules-update\"\nat = \"09:10\"\nrules = \"rules/mongolia.toml\"\nseconds = 5"),
+        "incident[0].seconds",
+        ErrorKind::Conflict,
+        "seconds = 5",
+        &["not a key of a `rules-update`", "at, rules"],
+    );
+    check(
+        &power("kind = \"watchlist-update\"\nat = \"09:10\"\nadd = [\"nobody\"]"),
+        "incident[0].add[0]",
+        ErrorKind::InvalidValue,
+        "nobody",
+        &["crafted traveller with `watchlisted`"],
+    );
+    check(
+        &power("kind = \"watchlist-update\"\nat = \"09:10\"\nadd = []"),
+        "incident[0].add",
+        ErrorKind::MissingField,
+        "[[incident]]",
+        &["add"],
+    );
+    let update = with(
+        "[expect]",
+        "[[incident]]\nkind = \"rules-update\"\nat = \"09:10\"\nrules = \"rules/mongolia.toml\"\n\n[expect]",
+    );
+    let s = parse("ok.toml", &scenarios_dir(), &update).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&s.incidents[..], [khil_scenario::Incident::RulesUpdate { rules, .. }] if rules.ends_with("rules/mongolia.toml"))
     );
 }
 

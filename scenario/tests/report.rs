@@ -28,6 +28,7 @@ fn sample() -> RunResult {
             referred: 1,
             busy_seconds: 36.0,
             faults: vec![],
+            sensors: vec!["zfm".to_owned(), "osdp-bio".to_owned()],
         })
         .collect();
     r.incidents = vec![IncidentLog { at: 9.2 * 3600.0, what: "power cut for 90 s".to_owned() }];
@@ -94,6 +95,7 @@ fn the_report_is_self_contained_with_every_section_and_plot() {
         "Wall time",
         "<details>",
         "watchlist:wanted",
+        "<td>zfm, then osdp-bio</td>",
     ] {
         assert!(page.contains(section), "no {section}");
     }

@@ -12,7 +12,7 @@ use khil_clearance::traffic;
 use khil_scenario::run::{RunOptions, run_blocking};
 use khil_scenario::{
     ArrivalSpec, CraftedTraveller, DecisionWord, DeskSpec, Expectations, Finger, FingerReference, GateSpec, Needs,
-    Papers, PointSpec, PopulationSpec, Scenario, TravellerExpectation,
+    Papers, PointSpec, PopulationSpec, Scenario, SensorKind, TravellerExpectation,
 };
 use khil_sim_docreader::{FraudClass, ParameterSpace};
 use khil_sim_gate::Behaviour;
@@ -75,6 +75,9 @@ fn small_point() -> Scenario {
             fraud_space: ParameterSpace::Development,
             watchlist: vec![],
             impostors: 0.0,
+            foreigners: 0.0,
+            first_entry: 0.0,
+            visa_required: 0.0,
         },
         crafted: vec![
             crafted(
@@ -107,10 +110,17 @@ fn options(dir: &Path) -> RunOptions {
     RunOptions { out: dir.to_path_buf(), today: today(), progress: None, central: None }
 }
 
+/// Gate 1 has the ZFM scanner, gate 2 a biometric reader on its OSDP line: both clear travellers alike.
+fn mixed_sensors() -> Scenario {
+    let mut scenario = small_point();
+    scenario.gates[1].sensors = vec![SensorKind::OSDP_BIO];
+    scenario
+}
+
 #[test]
 fn a_small_point_releases_genuine_citizens_and_refers_the_crafted_cases_the_same_every_run() {
     let dir = khil_test_support::temp_dir("scenario-run");
-    let (result, timing) = run_blocking(&small_point(), &options(&dir.path().join("a"))).unwrap();
+    let (result, timing) = run_blocking(&mixed_sensors(), &options(&dir.path().join("a"))).unwrap();
     let t = &result.travellers;
     assert_eq!(t.len(), 6, "4 generated and 2 crafted");
     assert!(t.windows(2).all(|w| w[0].arrived <= w[1].arrived), "in order of arrival");
@@ -147,7 +157,7 @@ fn a_small_point_releases_genuine_citizens_and_refers_the_crafted_cases_the_same
             assert!(seen > left, "{who}: seen at the desk at {seen}, after leaving the gate at {left}");
         }
     }
-    // Both gates worked; the queue and the desk emptied.
+    // Both gates worked, the scanner's and the bio reader's; the queue and the desk emptied.
     assert!(result.gates.iter().all(|g| g.travellers > 0), "{:?}", result.gates);
     assert_eq!(result.queue.last().map(|s| s.length), Some(0));
     assert_eq!(result.desk_queue.last().map(|s| s.length), Some(0));
@@ -156,7 +166,7 @@ fn a_small_point_releases_genuine_citizens_and_refers_the_crafted_cases_the_same
     assert!(timing.decision_cpu_ms.iter().all(|ms| *ms > 0.0));
 
     // Same seed, same outcomes, byte for byte.
-    let (again, _) = run_blocking(&small_point(), &options(&dir.path().join("b"))).unwrap();
+    let (again, _) = run_blocking(&mixed_sensors(), &options(&dir.path().join("b"))).unwrap();
     assert_eq!(serde_json::to_string(&result).unwrap(), serde_json::to_string(&again).unwrap());
 }
 
@@ -276,6 +286,61 @@ fn a_power_cut_at_the_gates_loses_nobody_and_the_gate_comes_back() {
     assert_eq!(result.records.verified, Some(true));
     let released_with_records = t.iter().filter(|t| t.decision == DecisionWord::Release && t.record.is_some()).count();
     assert_eq!(released_with_records, 2);
+}
+
+/// Foreigners among the generated travellers, at an entry point that reads no DG3: visa-exempt ones enrolled at
+/// an earlier entry are verified against that enrolment and released; those crossing for the first time have
+/// none, and go to the desk (verification not possible) to be enrolled; visa nationals hold an e-visa the point's
+/// systems know and are verified against their visa enrolment. Citizens go on being verified against the
+/// registry. Leaving (no first entries), every one of them is released: their stay is known and inside the rules.
+#[test]
+fn foreigners_are_verified_against_their_entry_or_visa_enrolment_and_first_timers_go_to_the_desk() {
+    let mut scenario = small_point();
+    scenario.point.finger_reference = FingerReference::Registry;
+    scenario.point.direction = Direction::Entry;
+    scenario.population.foreigners = 0.7;
+    scenario.population.first_entry = 0.4;
+    scenario.population.visa_required = 0.4;
+    scenario.arrivals.limit = Some(12);
+    scenario.crafted.clear();
+    let dir = khil_test_support::temp_dir("scenario-foreigners");
+    let finger = |t: &khil_scenario::TravellerOutcome| {
+        t.timeline.iter().find(|s| s.step == "finger").map(|s| s.outcome.clone()).unwrap_or_default()
+    };
+    let (result, _) = run_blocking(&scenario, &options(&dir.path().join("entry"))).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for t in &result.travellers {
+        let who = format!("traveller {} ({}, {}): {:?} {}", t.number, t.nationality, t.truth, t.reasons, finger(t));
+        let (decision, register) = match (t.nationality.as_str(), t.truth.as_str()) {
+            ("MNG", "genuine") => (DecisionWord::Release, Some("national registry")),
+            ("CHN" | "KOR", "genuine") => (DecisionWord::Release, Some("visa enrolment")),
+            (_, "genuine") => (DecisionWord::Release, Some("entry enrolment")),
+            (_, "first-entry") => (DecisionWord::Refer, None),
+            _ => panic!("unexpected {who}"),
+        };
+        *seen.entry(register).or_insert(0) += 1;
+        assert_eq!(t.decision, decision, "{who}");
+        match register {
+            Some(register) => assert!(finger(t).contains(register), "{who}"),
+            None => assert!(t.reasons.iter().any(|r| r.starts_with("biometric.not_possible")), "{who}"),
+        }
+    }
+    assert_eq!(seen.len(), 4, "citizens, visa nationals, enrolled foreigners and first entries: {seen:?}");
+
+    scenario.point.direction = Direction::Exit;
+    scenario.population.first_entry = 0.0;
+    let (result, _) = run_blocking(&scenario, &options(&dir.path().join("exit"))).unwrap();
+    assert!(result.travellers.iter().any(|t| t.nationality != "MNG"), "{:?}", result.travellers);
+    for t in &result.travellers {
+        assert_eq!(
+            t.decision,
+            DecisionWord::Release,
+            "leaving: traveller {} ({}): {:?}",
+            t.number,
+            t.nationality,
+            t.reasons
+        );
+    }
 }
 
 /// A point that reads no DG3 verifies citizens against the national registry's enrolment: a citizen with their

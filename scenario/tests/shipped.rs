@@ -49,6 +49,8 @@ fn every_shipped_scenario_parses_and_says_what_it_exercises() {
         "child-alone.toml",
         "overstay-exit.toml",
         "scanner-disconnect.toml",
+        "scanner-fallback.toml",
+        "reader-fallback.toml",
         "osdp-link-loss.toml",
         "tailgating.toml",
         "chip-not-opening.toml",
@@ -128,7 +130,15 @@ fn fraud_classes_has_one_specimen_of_each_class_expected_referred() {
 fn the_crafted_case_scenarios_meet_their_expectations() {
     let today = common::today();
     let dir = khil_test_support::temp_dir("shipped-runs");
-    for name in ["fraud-classes", "chip-not-opening", "child-alone", "overstay-exit", "tailgating"] {
+    for name in [
+        "fraud-classes",
+        "chip-not-opening",
+        "child-alone",
+        "overstay-exit",
+        "tailgating",
+        "scanner-fallback",
+        "reader-fallback",
+    ] {
         let scenario = khil_scenario::file::load(&scenarios_dir().join(format!("{name}.toml"))).unwrap();
         let options =
             khil_scenario::run::RunOptions { out: dir.path().join(name), today, progress: None, central: None };

@@ -33,6 +33,49 @@ pub struct NothingKnown;
 
 impl PointContext for NothingKnown {}
 
+/// One context shared by the decisions of several rule versions.
+impl<C: PointContext + ?Sized> PointContext for std::sync::Arc<C> {
+    fn visa(&self, issuing_state: &str, document_number: &str) -> Option<Visa> {
+        (**self).visa(issuing_state, document_number)
+    }
+    fn stay(&self, issuing_state: &str, document_number: &str) -> Option<Stay> {
+        (**self).stay(issuing_state, document_number)
+    }
+    fn bans(&self, issuing_state: &str, document_number: &str) -> Vec<Ban> {
+        (**self).bans(issuing_state, document_number)
+    }
+}
+
+/// The decision step in force at a point, replaced while the gates use it (rules pulled from the centre): each
+/// decision is made whole by the step in force when it starts, never by half of two.
+pub struct DecisionInForce {
+    current: std::sync::RwLock<std::sync::Arc<dyn Decide>>,
+}
+
+impl std::fmt::Debug for DecisionInForce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecisionInForce").finish_non_exhaustive()
+    }
+}
+
+impl DecisionInForce {
+    pub fn new(first: std::sync::Arc<dyn Decide>) -> DecisionInForce {
+        DecisionInForce { current: std::sync::RwLock::new(first) }
+    }
+
+    /// Puts `next` in force for every decision that starts from now on.
+    pub fn replace(&self, next: std::sync::Arc<dyn Decide>) {
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+    }
+}
+
+impl Decide for DecisionInForce {
+    fn decide(&self, evidence: &Evidence, today: CivilDate) -> Verdict {
+        let current = std::sync::Arc::clone(&self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner));
+        current.decide(evidence, today)
+    }
+}
+
 /// [`Rules::decide`] as the flow's decision step at one gate.
 pub struct RulesDecision<C = NothingKnown> {
     pub rules: Rules,
@@ -140,8 +183,10 @@ impl<C: PointContext> RulesDecision<C> {
                 None => Biometric::NotPossible,
             },
         };
+        // The version of the list the flow searched; a list without one is the configured list's.
+        let list_version = evidence.watchlist_version.as_ref().unwrap_or(&self.watchlist_version);
         let mut watchlist = evidence.watchlist.as_ref().map(|hits| WatchlistSearch {
-            list_version: self.watchlist_version.clone(),
+            list_version: list_version.clone(),
             hits: hits.iter().filter_map(|h| hit_class(&h.class)).collect(),
         });
         // The examiner's lost/stolen check is a search of the lost and stolen documents list by number: its hit is
@@ -150,10 +195,8 @@ impl<C: PointContext> RulesDecision<C> {
         let stolen =
             read.and_then(|d| d.report.check(CheckId::LostStolen)).is_some_and(|c| c.state == CheckState::Fail);
         if stolen {
-            let search = watchlist.get_or_insert_with(|| WatchlistSearch {
-                list_version: self.watchlist_version.clone(),
-                hits: Vec::new(),
-            });
+            let search = watchlist
+                .get_or_insert_with(|| WatchlistSearch { list_version: list_version.clone(), hits: Vec::new() });
             search.hits.push(HitClass::LostStolenDocument);
         }
         let devices = evidence
@@ -166,7 +209,7 @@ impl<C: PointContext> RulesDecision<C> {
                     Device::FingerprintScanner => DeviceClass::FingerprintScanner,
                     Device::Gate | Device::RecordStore => return None,
                 };
-                Some(DeviceStatus { class, up: false, fallback_available: false })
+                Some(DeviceStatus { class, up: false, fallback_available: f.fallback })
             })
             .collect();
         let known = mrz.is_some();

@@ -90,6 +90,8 @@ pub struct DeviceFault {
     pub step: Step,
     /// The driver's error (drivers never put document or biometric data in errors).
     pub error: String,
+    /// The flow went on with the gate's other device of the class (a fallback sensor).
+    pub fallback: bool,
 }
 
 /// The document: what the reader and the chip gave, and the examiner's report.
@@ -195,6 +197,8 @@ pub struct Evidence {
     pub finger: Option<FingerEvidence>,
     /// `None`: the search did not run (no usable capture).
     pub watchlist: Option<Vec<WatchlistHit>>,
+    /// The version of the list searched, when the list has one (the decision is stamped with it).
+    pub watchlist_version: Option<String>,
     pub faults: Vec<DeviceFault>,
     pub timeline: Vec<StepTime>,
     /// Wall time of the flow's own computing on its thread: extraction, 1:1 and 1:N matching, examination,

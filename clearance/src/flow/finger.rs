@@ -1,17 +1,14 @@
-//! The finger step over the ZFM driver: wait for a finger (GenImg), upload the image (UpImage), extract minutiae
-//! on the host (khil's extractor), check their quality, and compare them 1:1 with the reference (khil's matcher,
-//! calibrated scores). The module's own matching is not used: the reference (DG3, an enrolment) is the host's.
+//! The finger step over the gate's sensor ([`FingerSensor`]: a ZFM module or an OSDP bio reader): captures,
+//! their quality check, and 1:1 comparison with the reference (khil's matcher, calibrated scores). The sensor's
+//! own matching (ZFM Match, OSDP BIOMATCH) is not used: the reference (DG3, an enrolment) is the host's.
 
 use std::time::Duration;
 
-use khil_biometrics::image::GrayImage;
 use khil_biometrics::matcher::{self, MatchTemplate};
 use khil_biometrics::minutia::Minutiae;
-use khil_fingerprint::driver::Zfm;
-use khil_fingerprint::error::ZfmError;
-use khil_link::Link;
 
 use super::evidence::{FingerAttempt, FingerEvidence, ReferenceKind};
+use super::sensor::FingerSensor;
 
 /// How fingers are taken and judged.
 #[derive(Debug, Clone)]
@@ -20,7 +17,7 @@ pub struct FingerConfig {
     pub attempts: usize,
     /// How long to wait for a finger on the sensor, per capture.
     pub wait: Duration,
-    /// GenImg polling interval while waiting.
+    /// Polling interval while waiting (ZFM GenImg; OSDP BIOREAD after a scan window without a finger).
     pub poll: Duration,
     /// The quality check: at least this many minutiae and this finger quality (0-100).
     pub min_minutiae: usize,
@@ -55,32 +52,6 @@ pub enum FingerStop {
     Scanner(String),
 }
 
-/// One capture: waits for a finger, images it, uploads the image and extracts its minutiae.
-///
-/// `compute` gathers the wall time extraction takes.
-pub async fn capture<L: Link>(
-    scanner: &mut Zfm<L>,
-    config: &FingerConfig,
-    compute: &mut Duration,
-) -> Result<Minutiae, FingerStop> {
-    match scanner.wait_for_finger(config.poll, config.wait).await {
-        Ok(()) => {}
-        Err(ZfmError::NoFinger { waited }) => return Err(FingerStop::NoFinger(waited)),
-        Err(e) => return Err(FingerStop::Scanner(e.to_string())),
-    }
-    let pixels = scanner.upload_image_pixels().await.map_err(|e| FingerStop::Scanner(e.to_string()))?;
-    let (width, height) = scanner.image_geometry().map_or((0, 0), |(w, h)| (usize::from(w), usize::from(h)));
-    if width * height != pixels.len() || width == 0 {
-        return Err(FingerStop::Scanner(format!(
-            "UpImage: {} pixels, which the scanner's geometry ({width} x {height}) does not explain: give the driver \
-             the module's geometry",
-            pixels.len()
-        )));
-    }
-    let image = GrayImage { width, height, pixels };
-    Ok(super::compute::timed(compute, || khil_biometrics::extract::extract(&image, config.dpi)))
-}
-
 /// The finger evidence being gathered: captures first (before the reference may be known), then verification.
 #[derive(Debug)]
 pub struct FingerSession {
@@ -89,26 +60,54 @@ pub struct FingerSession {
     /// Usable captures (index into `attempts`, minutiae, template).
     usable: Vec<(usize, Minutiae, MatchTemplate)>,
     pub stopped: Option<FingerStop>,
+    /// Sensor failures the gate's other sensor stood in for (the driver's errors).
+    pub failovers: Vec<String>,
     /// Wall time spent extracting and matching (see [`super::Evidence::compute`]).
     pub compute: Duration,
 }
 
 impl FingerSession {
     pub fn new(config: FingerConfig) -> FingerSession {
-        FingerSession { config, attempts: Vec::new(), usable: Vec::new(), stopped: None, compute: Duration::ZERO }
+        FingerSession {
+            config,
+            attempts: Vec::new(),
+            usable: Vec::new(),
+            stopped: None,
+            failovers: Vec::new(),
+            compute: Duration::ZERO,
+        }
     }
 
     fn attempts_left(&self) -> bool {
         self.stopped.is_none() && self.attempts.len() < self.config.attempts
     }
 
-    /// One more capture, quality-checked. `false` when the session cannot go on (attempts used up, no finger,
-    /// scanner failed).
-    async fn one<L: Link>(&mut self, scanner: &mut Zfm<L>) -> bool {
+    /// One more capture, quality-checked, on the first of `sensors` (the one in use; the others are fallbacks).
+    /// A sensor that fails hands over to the next one, which takes the capture: a sensor gone for good is dropped,
+    /// one that failed goes to the back. `false` when the session cannot go on (attempts used up, no finger, no
+    /// sensor left working).
+    async fn one(&mut self, sensors: &mut Vec<FingerSensor>) -> bool {
         if !self.attempts_left() {
             return false;
         }
-        match capture(scanner, &self.config, &mut self.compute).await {
+        // Each sensor gets one go per capture: two failing sensors do not hand over to each other for ever.
+        let mut goes = sensors.len();
+        let captured = loop {
+            let Some(sensor) = sensors.first_mut() else { return false };
+            goes -= 1;
+            match sensor.capture(&self.config, &mut self.compute).await {
+                Err(FingerStop::Scanner(error)) if goes > 0 && sensors.len() > 1 => {
+                    if sensors[0].gone_after(&error) {
+                        sensors.remove(0);
+                    } else {
+                        sensors.rotate_left(1);
+                    }
+                    self.failovers.push(error);
+                }
+                other => break other,
+            }
+        };
+        match captured {
             Ok(minutiae) => {
                 let usable =
                     minutiae.points.len() >= self.config.min_minutiae && minutiae.quality >= self.config.min_quality;
@@ -132,13 +131,13 @@ impl FingerSession {
     }
 
     /// Captures until one passes the quality check (or attempts run out).
-    pub async fn first_usable<L: Link>(&mut self, scanner: &mut Zfm<L>) {
-        while self.usable.is_empty() && self.one(scanner).await {}
+    pub async fn first_usable(&mut self, sensors: &mut Vec<FingerSensor>) {
+        while self.usable.is_empty() && self.one(sensors).await {}
     }
 
     /// Scores the usable captures against `reference`; while none verifies and attempts remain, captures again
-    /// (`scanner`: `None` when it is gone).
-    pub async fn verify<L: Link>(&mut self, mut scanner: Option<&mut Zfm<L>>, reference: Option<&Minutiae>) {
+    /// on `sensors` (none left: it stops).
+    pub async fn verify(&mut self, sensors: &mut Vec<FingerSensor>, reference: Option<&Minutiae>) {
         let Some(reference) = reference.map(|r| super::compute::timed(&mut self.compute, || MatchTemplate::new(r)))
         else {
             return;
@@ -154,8 +153,7 @@ impl FingerSession {
             if self.verified_by(&reference) {
                 return;
             }
-            let Some(scanner) = scanner.as_deref_mut() else { return };
-            if !self.one(scanner).await {
+            if !self.one(sensors).await {
                 return;
             }
         }

@@ -1,5 +1,5 @@
 //! The clearance flow at one gate (issue #15, item 1): a state machine over the devices' drivers only (OSDP gate,
-//! document reader, chip over an APDU transport, ZFM scanner), never a simulator's state.
+//! document reader, chip over an APDU transport, ZFM scanner or OSDP bio reader), never a simulator's state.
 //!
 //! ```text
 //!  admit (OSDP gate: entry flap, presence) -> [ page -> chip -> examine ]  ||  [ finger captures, quality ]
@@ -9,7 +9,8 @@
 //!
 //! - [`page`], [`chip`]: reading a page and turning an inspection into the examiner's chip data (shared with
 //!   `khil document examine`);
-//! - [`finger`]: captures over the ZFM driver, quality check, retries, 1:1 verification;
+//! - [`sensor`]: the fingerprint sensor, a ZFM module or a biometric reader PD on the gate's OSDP bus;
+//! - [`finger`]: captures, quality check, retries, 1:1 verification;
 //! - [`decide`]: [`RulesDecision`], the rules engine (`crate::rules`) behind [`Decide`];
 //! - [`record`]: [`StoreSink`], the border point's record store (`crate::records`) behind [`RecordSink`];
 //! - [`seams`]: what the flow calls and does not own: [`Decide`] (the rules engine), [`RecordSink`] (the record
@@ -31,9 +32,10 @@ pub mod page;
 pub mod record;
 pub mod run;
 pub mod seams;
+pub mod sensor;
 
-pub use decide::{NothingKnown, PointContext, RulesDecision};
-pub use devices::{DeviceLinks, DeviceSetup, Devices};
+pub use decide::{DecisionInForce, NothingKnown, PointContext, RulesDecision};
+pub use devices::{DeviceLinks, DeviceSetup, Devices, SensorLink};
 pub use evidence::{
     Device, DeviceFault, DocumentEvidence, Evidence, FingerAttempt, FingerEvidence, Outcome, ReferenceKind, Referral,
     Step, StepTime, Verdict, WatchlistHit,
@@ -42,5 +44,7 @@ pub use finger::FingerConfig;
 pub use record::StoreSink;
 pub use run::{FlowConfig, FlowError, GateFlow, Services};
 pub use seams::{
-    BruteForceWatchlist, Decide, DocumentIdentity, NoEnrolments, RecordFuture, RecordSink, ReferenceSource, Watchlist,
+    BruteForceWatchlist, Decide, DocumentIdentity, Enrolment, NoEnrolments, RecordFuture, RecordSink, ReferenceSource,
+    Watchlist,
 };
+pub use sensor::{FingerSensor, OsdpBioReader};

@@ -21,8 +21,9 @@ pub struct PageRead {
     pub notes: Vec<String>,
 }
 
-/// Waits up to `wait` for the reader to report a document, then asks for every light `info` declares and for the
-/// VIZ. `name` names the reader in errors (a URL, or `--device URL`). `request_timeout` bounds each request (a
+/// Takes the document on the glass now (the last placement among the events already waiting that no removal
+/// followed: a reader that was not in use has a backlog of earlier travellers' placements and removals), or waits
+/// up to `wait` for the reader to report one; then asks for every light `info` declares and for the VIZ. `name` names the reader in errors (a URL, or `--device URL`). `request_timeout` bounds each request (a
 /// 400 dpi page is ~2.8 MB: seconds on a slow line). Errors: no document in time, the reader reporting a fault, the
 /// document removed during the read, a broken line.
 pub async fn read_page<L: Link>(
@@ -32,14 +33,26 @@ pub async fn read_page<L: Link>(
     wait: Duration,
     request_timeout: Duration,
 ) -> Result<PageRead, String> {
+    let mut on_glass = None;
+    while let Some(event) = reader.next_event(Duration::ZERO).await.map_err(|e| format!("{name}: {e}"))? {
+        match event {
+            Event::DocumentPlaced { document, mrz } => on_glass = Some((document, mrz)),
+            Event::DocumentRemoved { .. } => on_glass = None,
+            Event::Fault { code, text } => return Err(format!("{name}: the reader reports {code}: {text}")),
+        }
+    }
     let deadline = tokio::time::Instant::now() + wait;
-    let (number, mrz_lines) = loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match reader.next_event(left).await.map_err(|e| format!("{name}: {e}"))? {
-            Some(Event::DocumentPlaced { document, mrz }) => break (document, mrz),
-            Some(Event::DocumentRemoved { .. }) => {}
-            Some(Event::Fault { code, text }) => return Err(format!("{name}: the reader reports {code}: {text}")),
-            None => return Err(format!("{name}: no document placed within {} s", wait.as_secs())),
+    let (number, mrz_lines) = if let Some(placed) = on_glass {
+        placed
+    } else {
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match reader.next_event(left).await.map_err(|e| format!("{name}: {e}"))? {
+                Some(Event::DocumentPlaced { document, mrz }) => break (document, mrz),
+                Some(Event::DocumentRemoved { .. }) => {}
+                Some(Event::Fault { code, text }) => return Err(format!("{name}: the reader reports {code}: {text}")),
+                None => return Err(format!("{name}: no document placed within {} s", wait.as_secs())),
+            }
         }
     };
     let mut notes = Vec::new();

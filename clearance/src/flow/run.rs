@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use tokio::time::Instant;
 
 use super::chip::{chip_data, dg3_reference};
-use super::devices::Devices;
+use super::devices::{Devices, PageReader};
 use super::evidence::{
     Device, DeviceFault, DocumentEvidence, Evidence, FingerEvidence, Outcome, ReferenceKind, Referral, Step, StepTime,
 };
@@ -173,8 +173,7 @@ impl GateFlow {
         let (document, ()) = {
             let devices = &mut self.devices;
             let reading = read_document(
-                &mut devices.reader,
-                &devices.reader_info,
+                &mut devices.readers,
                 devices.reader_timeout,
                 devices.chip.as_mut(),
                 &self.config,
@@ -183,11 +182,7 @@ impl GateFlow {
                 &self.examiner,
                 &clock,
             );
-            let fingering = async {
-                if let Some(scanner) = devices.scanner.as_mut() {
-                    session.first_usable(scanner).await;
-                }
-            };
+            let fingering = session.first_usable(&mut devices.sensors);
             tokio::join!(reading, fingering)
         };
         let DocumentRead { evidence: doc, steps, faults, dg3, identity, compute } = document;
@@ -200,12 +195,12 @@ impl GateFlow {
         let (reference, kind) = match (dg3, &identity) {
             (Some(m), _) => (Some(m), ReferenceKind::Dg3),
             (None, Some(who)) => match self.services.references.reference(who) {
-                Some(m) => (Some(m), ReferenceKind::Enrolment(self.services.references.name().to_owned())),
+                Some(e) => (Some(e.minutiae), ReferenceKind::Enrolment(e.source)),
                 None => (None, ReferenceKind::None),
             },
             (None, None) => (None, ReferenceKind::None),
         };
-        session.verify(self.devices.scanner.as_mut(), reference.as_ref()).await;
+        session.verify(&mut self.devices.sensors, reference.as_ref()).await;
         let finger = session.evidence(kind);
         evidence.compute += session.compute;
         let outcome = self.finger_outcome(&session, &finger, &mut evidence);
@@ -214,9 +209,10 @@ impl GateFlow {
         // 1:N.
         let start = Instant::now();
         if let Some(probe) = &finger.probe {
-            let hits = super::compute::timed(&mut evidence.compute, || {
-                self.services.watchlist.search(&khil_biometrics::matcher::MatchTemplate::new(probe))
+            let (version, hits) = super::compute::timed(&mut evidence.compute, || {
+                self.services.watchlist.search_versioned(&khil_biometrics::matcher::MatchTemplate::new(probe))
             });
+            evidence.watchlist_version = version;
             evidence.timeline.push(clock.step(Step::Watchlist, start, format!("{} hits", hits.len())));
             evidence.watchlist = Some(hits);
         }
@@ -256,26 +252,35 @@ impl GateFlow {
         })
     }
 
-    /// The finger step's outcome in words; a scanner failure becomes a device fault (a broken line puts the
-    /// scanner out of use).
+    /// The finger step's outcome in words; sensor failures become device faults (one the gate's other sensor
+    /// stood in for is marked as a fallback; a broken ZFM line puts that scanner out of use).
     fn finger_outcome(&mut self, session: &FingerSession, finger: &FingerEvidence, evidence: &mut Evidence) -> String {
-        let fault = |error: String| DeviceFault { device: Device::FingerprintScanner, step: Step::Finger, error };
+        let fault = |error: String, fallback: bool| DeviceFault {
+            device: Device::FingerprintScanner,
+            step: Step::Finger,
+            error,
+            fallback,
+        };
+        evidence.faults.extend(session.failovers.iter().map(|e| fault(e.clone(), true)));
+        let fell_back = if session.failovers.is_empty() { "" } else { " (on the fallback sensor)" };
         match (&session.stopped, finger.verified) {
             (Some(FingerStop::Scanner(e)), _) => {
-                evidence.faults.push(fault(e.clone()));
+                evidence.faults.push(fault(e.clone(), false));
                 // A broken line does not come back by itself: the flow stops using the scanner.
-                if e.contains("line broke") {
-                    self.devices.scanner = None;
+                if self.devices.sensors.first().is_some_and(|s| s.gone_after(e)) {
+                    self.devices.sensors.remove(0);
                 }
                 format!("scanner failed after {} captures", finger.attempts.len())
             }
             (Some(FingerStop::NoFinger(waited)), _) if finger.probe.is_none() => {
                 format!("no finger within {} s", waited.as_secs())
             }
-            (_, Some(true)) => format!("{} captures, verified ({:?})", finger.attempts.len(), finger.reference),
-            (_, Some(false)) => format!("{} captures, not verified", finger.attempts.len()),
-            (_, None) if self.devices.scanner.is_none() && finger.attempts.is_empty() => {
-                evidence.faults.push(fault("the scanner is out of use since its line broke".into()));
+            (_, Some(true)) => {
+                format!("{} captures, verified ({:?}){fell_back}", finger.attempts.len(), finger.reference)
+            }
+            (_, Some(false)) => format!("{} captures, not verified{fell_back}", finger.attempts.len()),
+            (_, None) if self.devices.sensors.is_empty() && finger.attempts.is_empty() => {
+                evidence.faults.push(fault("the scanner is out of use since its line broke".into(), false));
                 "no scanner".into()
             }
             (_, None) => format!("{} captures, nothing to verify against", finger.attempts.len()),
@@ -298,7 +303,8 @@ impl GateFlow {
         let left = match end {
             Ok(Ok(GateState::Idle)) => "gate idle again".to_owned(),
             Ok(Ok(state)) => {
-                evidence.faults.push(DeviceFault { device: Device::Gate, step, error: format!("the gate is {state}") });
+                let error = format!("the gate is {state}");
+                evidence.faults.push(DeviceFault { device: Device::Gate, step, error, fallback: false });
                 format!("the gate is {state}")
             }
             Ok(Err(_)) => return Err(FlowError::GateStopped),
@@ -308,6 +314,7 @@ impl GateFlow {
                     device: Device::Gate,
                     step,
                     error: format!("still {state} after {} s", self.config.exit_wait.as_secs()),
+                    fallback: false,
                 });
                 format!("still {state}")
             }
@@ -331,8 +338,7 @@ struct DocumentRead {
 /// Page, chip, examination.
 #[allow(clippy::too_many_arguments, reason = "the split borrows of one gate's devices and settings")]
 async fn read_document(
-    reader: &mut khil_docreader::DocReader<khil_link::BoxLink>,
-    info: &khil_docreader::DeviceInfo,
+    readers: &mut Vec<PageReader>,
     reader_timeout: Duration,
     chip: &mut dyn khil_apdu::ApduTransport,
     config: &FlowConfig,
@@ -350,13 +356,9 @@ async fn read_document(
         compute: Duration::ZERO,
     };
     let start = Instant::now();
-    let page = match read_page(reader, info, "document reader", config.document_wait, reader_timeout).await {
+    let page = match page_with_fallback(readers, config.document_wait, reader_timeout, &mut out.faults).await {
         Ok(page) => page,
         Err(e) => {
-            let nobody = e.contains("no document placed");
-            if !nobody {
-                out.faults.push(DeviceFault { device: Device::DocumentReader, step: Step::Page, error: e.clone() });
-            }
             out.steps.push(clock.step(Step::Page, start, e));
             return out;
         }
@@ -399,7 +401,12 @@ async fn read_document(
                 out.steps.push(clock.step(Step::Chip, start, said));
             }
             Err(e) => {
-                out.faults.push(DeviceFault { device: Device::Chip, step: Step::Chip, error: e.to_string() });
+                out.faults.push(DeviceFault {
+                    device: Device::Chip,
+                    step: Step::Chip,
+                    error: e.to_string(),
+                    fallback: false,
+                });
                 out.steps.push(clock.step(Step::Chip, start, "chip reader failed"));
             }
         }
@@ -411,6 +418,49 @@ async fn read_document(
     out.steps.push(clock.step(Step::Examine, start, report.decision.name()));
     out.evidence = Some(DocumentEvidence { reader_number: number, document, report, chip_access, chip_checks, notes });
     out
+}
+
+/// The page off the first reader; a reader that fails hands over to the next (the traveller is shown to it; the
+/// document is on it), the failure kept as a fault the fallback stood in for; a reader whose line broke leaves
+/// the list, one that failed otherwise goes to the back. The error says why no page was read (no document is
+/// not a device fault; a reader's last failure is).
+async fn page_with_fallback(
+    readers: &mut Vec<PageReader>,
+    wait: Duration,
+    request_timeout: Duration,
+    faults: &mut Vec<DeviceFault>,
+) -> Result<super::page::PageRead, String> {
+    // Each reader gets one go: two failing readers do not hand over to each other for ever.
+    let mut goes = readers.len();
+    loop {
+        let Some(reader) = readers.first_mut() else {
+            let error = "no document reader left in use".to_owned();
+            faults.push(DeviceFault {
+                device: Device::DocumentReader,
+                step: Step::Page,
+                error: error.clone(),
+                fallback: false,
+            });
+            return Err(error);
+        };
+        goes -= 1;
+        let e = match read_page(&mut reader.driver, &reader.info, "document reader", wait, request_timeout).await {
+            Ok(page) => return Ok(page),
+            Err(e) if e.contains("no document placed") => return Err(e),
+            Err(e) => e,
+        };
+        let fallback = goes > 0 && readers.len() > 1;
+        // A broken or closed line does not come back by itself.
+        if e.contains("line broke") || e.contains("closed the link") {
+            readers.remove(0);
+        } else if fallback {
+            readers.rotate_left(1);
+        }
+        faults.push(DeviceFault { device: Device::DocumentReader, step: Step::Page, error: e.clone(), fallback });
+        if !fallback {
+            return Err(e);
+        }
+    }
 }
 
 fn outcome_word(inspection: &khil_mrtd::inspect::Inspection) -> &'static str {

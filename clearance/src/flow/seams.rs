@@ -43,9 +43,24 @@ impl std::fmt::Debug for DocumentIdentity {
 /// Reference templates for 1:1 verification when the chip gives none (national registry enrolment for citizens;
 /// visa or first-entry enrolment for foreigners).
 pub trait ReferenceSource: Send + Sync {
-    /// The source's name, for the evidence ("national registry").
+    /// The source's name, for logs ("national registry and entry enrolments").
     fn name(&self) -> &str;
-    fn reference(&self, who: &DocumentIdentity) -> Option<Minutiae>;
+    fn reference(&self, who: &DocumentIdentity) -> Option<Enrolment>;
+}
+
+/// An enrolment found for a traveller: which register it came from (for the evidence: "national registry",
+/// "entry enrolment") and its template.
+#[derive(Clone)]
+pub struct Enrolment {
+    pub source: String,
+    pub minutiae: Minutiae,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the template.
+        f.debug_struct("Enrolment").field("source", &self.source).finish_non_exhaustive()
+    }
 }
 
 /// No enrolments anywhere: DG3 or nothing.
@@ -56,7 +71,7 @@ impl ReferenceSource for NoEnrolments {
     fn name(&self) -> &'static str {
         "none"
     }
-    fn reference(&self, _: &DocumentIdentity) -> Option<Minutiae> {
+    fn reference(&self, _: &DocumentIdentity) -> Option<Enrolment> {
         None
     }
 }
@@ -64,6 +79,12 @@ impl ReferenceSource for NoEnrolments {
 /// The 1:N search of a probe against the watchlists.
 pub trait Watchlist: Send + Sync {
     fn search(&self, probe: &MatchTemplate) -> Vec<WatchlistHit>;
+
+    /// The search and the version of the list that made it (`None`: a list without a version), taken together so
+    /// that a list replaced meanwhile cannot give one's hits under the other's version.
+    fn search_versioned(&self, probe: &MatchTemplate) -> (Option<String>, Vec<WatchlistHit>) {
+        (None, self.search(probe))
+    }
 }
 
 /// Every entry compared with the probe (khil's matcher); hits at or above the threshold, best first. Fine for the
@@ -71,6 +92,7 @@ pub trait Watchlist: Send + Sync {
 pub struct BruteForceWatchlist {
     entries: Vec<(String, String, MatchTemplate)>,
     threshold: f32,
+    version: Option<String>,
 }
 
 impl std::fmt::Debug for BruteForceWatchlist {
@@ -78,6 +100,7 @@ impl std::fmt::Debug for BruteForceWatchlist {
         f.debug_struct("BruteForceWatchlist")
             .field("entries", &self.entries.len())
             .field("threshold", &self.threshold)
+            .field("version", &self.version)
             .finish()
     }
 }
@@ -86,7 +109,14 @@ impl BruteForceWatchlist {
     /// A list hitting at calibrated score `threshold` ([`matcher::threshold_for`] of the false match rate wanted
     /// per comparison).
     pub fn new(threshold: f32) -> BruteForceWatchlist {
-        BruteForceWatchlist { entries: Vec::new(), threshold }
+        BruteForceWatchlist { entries: Vec::new(), threshold, version: None }
+    }
+
+    /// The list's version, as searches report it.
+    #[must_use]
+    pub fn with_version(mut self, version: impl Into<String>) -> BruteForceWatchlist {
+        self.version = Some(version.into());
+        self
     }
 
     /// Adds entry `id` of `class` ("wanted", "trafficking-suspect", ...).
@@ -115,5 +145,9 @@ impl Watchlist for BruteForceWatchlist {
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         hits
+    }
+
+    fn search_versioned(&self, probe: &MatchTemplate) -> (Option<String>, Vec<WatchlistHit>) {
+        (self.version.clone(), self.search(probe))
     }
 }

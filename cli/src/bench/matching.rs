@@ -13,11 +13,13 @@ use serde::Serialize;
 
 #[derive(Debug, Args)]
 #[command(
-    about = "FVC-protocol matching benchmark on synthetic prints: khil vs NIST NBIS, same images, same run",
-    after_help = "Example:\n  khil bench match --out bench-match/   # 100 fingers x 8 impressions; writes JSON and SVGs"
+    about = "FVC-protocol matching benchmark, khil vs NIST NBIS on the same images in the same run: synthetic \
+             prints, or your own scans with --dataset",
+    after_help = "Examples:\n  khil bench match --out bench-match/   # synthetic, 100 fingers x 8 impressions; JSON and SVGs\n  \
+                  khil bench match --dataset scans/ --dpi 500 --out bench-scans/   # scans/101_1.tif ..."
 )]
 pub(crate) struct MatchBenchArgs {
-    /// Fingers in the set
+    /// Fingers in the synthetic set
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..=10_000))]
     fingers: u32,
     /// Impressions per finger
@@ -34,13 +36,19 @@ pub(crate) struct MatchBenchArgs {
     truth_fingers: u32,
     /// Skip the NBIS reference (its figures are then missing from the report)
     #[arg(long)]
-    no_nbis: bool,
+    pub(super) no_nbis: bool,
     /// Directory for report.json, det.svg, the score histograms and a few sample impressions (PNG)
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub(super) out: Option<PathBuf>,
     /// Also write the JSON report to FILE
     #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    pub(super) json: Option<PathBuf>,
+    /// Your own scans instead of the synthetic set: a folder of <finger>_<impression>.tif|png|bmp, 8-bit grey
+    #[arg(long, value_name = "DIR")]
+    pub(super) dataset: Option<PathBuf>,
+    /// Resolution of the --dataset scans, in dots per inch (both systems are told it)
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(250..=1000))]
+    pub(super) dpi: u16,
 }
 
 /// One system's figures.
@@ -93,7 +101,7 @@ struct Ratios {
 }
 
 /// Indices of two images to compare.
-type Pairs = Vec<(usize, usize)>;
+pub(super) type Pairs = Vec<(usize, usize)>;
 
 /// The FVC pairs: genuine = every impression against every later one of the same finger; impostor = the
 /// first impression of each finger against the first of every later finger.
@@ -126,20 +134,21 @@ fn sensor(name: &str) -> Result<SensorProfile, String> {
 }
 
 /// Extraction and comparison for one system, timed on one thread.
-trait System {
+pub(super) trait System {
     type Template;
     const NAME: &'static str;
     fn extract(&self, image: &GrayImage) -> Result<(Self::Template, Minutiae), String>;
     fn compare(&self, a: &Self::Template, b: &Self::Template) -> f64;
 }
 
-struct Khil;
+/// khil, told the scans' resolution.
+pub(super) struct Khil(pub(super) u16);
 
 impl System for Khil {
     type Template = MatchTemplate;
     const NAME: &'static str = "khil";
     fn extract(&self, image: &GrayImage) -> Result<(MatchTemplate, Minutiae), String> {
-        let m = extract::extract(image, 500);
+        let m = extract::extract(image, self.0);
         Ok((MatchTemplate::new(&m), m))
     }
     /// The raw similarity: error rates are the same on the calibrated scale (a monotone map), but the raw
@@ -149,15 +158,16 @@ impl System for Khil {
     }
 }
 
+/// NBIS, told the scans' resolution.
 #[cfg(feature = "nbis")]
-struct Nbis;
+pub(super) struct Nbis(pub(super) u16);
 
 #[cfg(feature = "nbis")]
 impl System for Nbis {
     type Template = khil_nbis::NbisTemplate;
     const NAME: &'static str = NBIS_NAME;
     fn extract(&self, image: &GrayImage) -> Result<(Self::Template, Minutiae), String> {
-        let t = khil_nbis::extract(image, 500).map_err(|e| e.to_string())?;
+        let t = khil_nbis::extract(image, self.0).map_err(|e| e.to_string())?;
         let m = t.to_minutiae(image.width as u16, image.height as u16);
         Ok((t, m))
     }
@@ -166,40 +176,42 @@ impl System for Nbis {
     }
 }
 
-const NBIS_NAME: &str = "NBIS (mindtct + bozorth3)";
+pub(super) const NBIS_NAME: &str = "NBIS (mindtct + bozorth3)";
 
 #[cfg(feature = "nbis")]
-fn run_nbis(
+pub(super) fn run_nbis(
     images: &[&GrayImage],
     truth_set: &[(&GrayImage, &[khil_biometrics::Minutia])],
     pairs: &(Pairs, Pairs),
+    dpi: u16,
 ) -> Result<Option<Measured>, String> {
     eprintln!("NBIS: extracting and comparing ...");
-    run_system(&Nbis, images, truth_set, pairs).map(Some)
+    run_system(&Nbis(dpi), images, truth_set, pairs).map(Some)
 }
 
 #[cfg(not(feature = "nbis"))]
-fn run_nbis(
+pub(super) fn run_nbis(
     _: &[&GrayImage],
     _: &[(&GrayImage, &[khil_biometrics::Minutia])],
     _: &(Pairs, Pairs),
+    _: u16,
 ) -> Result<Option<Measured>, String> {
     Err("this khil was built without the NBIS reference: rebuild with `--features nbis` \
          (cargo run --release -p khil --features nbis -- bench match), or pass --no-nbis"
         .into())
 }
 
-struct Measured {
-    rates: ErrorRates,
-    genuine: Vec<f64>,
-    impostor: Vec<f64>,
-    extraction: Duration,
-    comparison: Duration,
-    minutiae: f64,
+pub(super) struct Measured {
+    pub(super) rates: ErrorRates,
+    pub(super) genuine: Vec<f64>,
+    pub(super) impostor: Vec<f64>,
+    pub(super) extraction: Duration,
+    pub(super) comparison: Duration,
+    pub(super) minutiae: f64,
     accuracy: Accuracy,
 }
 
-fn run_system<S: System>(
+pub(super) fn run_system<S: System>(
     system: &S,
     images: &[&GrayImage],
     truth_set: &[(&GrayImage, &[khil_biometrics::Minutia])],
@@ -252,6 +264,9 @@ fn row(name: &'static str, m: &Measured) -> SystemRow {
 }
 
 pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
+    if let Some(dir) = &args.dataset {
+        return super::real::run(dir, args);
+    }
     let sensor = sensor(&args.sensor)?;
     let (fingers, impressions) = (args.fingers as usize, args.impressions as usize);
     eprintln!("generating {fingers} fingers x {impressions} impressions ({}, seed {}) ...", sensor.name, args.seed);
@@ -266,7 +281,7 @@ pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
     let pairs = fvc_pairs(fingers, impressions);
 
     eprintln!("khil: extracting and comparing ...");
-    let khil = run_system(&Khil, &images, &truth_set, &pairs)?;
+    let khil = run_system(&Khil(500), &images, &truth_set, &pairs)?;
     let mut khil_row = row("khil", &khil);
     let curve = eval::det_curve(&khil.genuine, &khil.impostor);
     for fmr in [0.0005, 0.0001, 0.000_01] {
@@ -281,7 +296,7 @@ pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
             measured_fnmr: fnm,
         });
     }
-    let nbis = if args.no_nbis { None } else { run_nbis(&images, &truth_set, &pairs)? };
+    let nbis = if args.no_nbis { None } else { run_nbis(&images, &truth_set, &pairs, 500)? };
 
     let mut systems = vec![khil_row];
     let mut ratios = None;

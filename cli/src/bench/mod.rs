@@ -1,6 +1,7 @@
 //! `khil bench <what>`: performance figures, each against a reference measured in the same run.
 
 mod border_day;
+mod dataset;
 mod document;
 mod examine;
 mod fingerprint;
@@ -8,6 +9,7 @@ mod identify;
 mod link;
 mod matching;
 mod osdp;
+mod real;
 
 use clap::{Args, Subcommand};
 

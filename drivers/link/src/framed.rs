@@ -162,12 +162,18 @@ impl<P: FrameFormat> FrameCodec<P> {
         }
         let expected = self.format.len_hint(src).unwrap_or(src.len() + 1);
         let reason = self.format.truncated(expected, src.len());
+        // The truncated frame's first byte goes, then everything up to the next place a whole frame starts. Where
+        // the format says bytes cannot start a frame (skipped, filler) they go in one step: trying every single
+        // position would cost the length of what is left each time, quadratic in a truncated 300 kB page.
         let mut dropped = BytesMut::new();
+        dropped.extend_from_slice(&src.split_to(1));
         while !src.is_empty() {
-            dropped.extend_from_slice(&src.split_to(1));
-            if matches!(self.format.find(src), Found::Frame { .. }) {
-                break;
-            }
+            let step = match self.format.find(src) {
+                Found::Frame { .. } => break,
+                Found::Skipped { count, .. } | Found::Filler { count } => count.max(1),
+                Found::NeedMore => 1,
+            };
+            dropped.extend_from_slice(&src.split_to(step.min(src.len())));
         }
         self.skipped.record(dropped.len(), reason.clone());
         Some(Received::Skipped { raw: dropped.freeze(), reason })

@@ -2,6 +2,7 @@
 //! secure channel's cryptography and a tokio-util codec (all pure: no I/O, no clocks), and [`cp`], the async
 //! control-panel driver on top of them (the only module that does I/O, on tokio's clock).
 
+pub mod bio;
 pub mod codec;
 pub mod command;
 pub mod cp;

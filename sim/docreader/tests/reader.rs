@@ -252,3 +252,22 @@ async fn a_hello_byte_by_byte() {
     let answer = wire.recv(Instant::now() + WAIT).await.unwrap().expect("DeviceInfo");
     assert_eq!((answer.seq, answer.kind), (9, khil_docreader::message::kind::DEVICE_INFO));
 }
+
+/// The reader's line cut in the middle of a page capture (300,000 bytes into what it sends): the driver's request
+/// ends with the link's error; the truncated page is dropped in one pass (it once took hours of CPU, trying every
+/// byte of what was left of the page as a frame start).
+#[tokio::test(start_paused = true)]
+async fn a_line_cut_in_the_middle_of_a_page_is_an_error_at_once() {
+    use khil_sim_host::Console as _;
+    let pairs = [("dpi", "300"), ("seed", "0"), ("fault", "close:at=300000,dir=tx")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec();
+    let (link, _rte, desk) = khil_sim_docreader::sim::in_process(pairs).await.unwrap();
+    let mut reader = DocReader::new(link);
+    reader.hello(Duration::from_secs(30)).await.unwrap();
+    desk.command("place 3").unwrap();
+    assert!(matches!(reader.next_event(Duration::from_secs(5)).await, Ok(Some(Event::DocumentPlaced { .. }))));
+    // (Before the fix this call never came back: nextest's timeout is what a regression meets.)
+    let error = reader.capture(Light::White, Duration::from_secs(30)).await.expect_err("the line was cut");
+    assert!(error.to_string().contains("closed"), "{error}");
+}

@@ -34,32 +34,8 @@ use khil_biometrics::synth::SensorProfile;
 use khil_biometrics::template::ansi_from_minutiae;
 use khil_sim_population::{FingerModel, Fingers, Presence, Sight};
 
-/// Biometric types.
-pub mod kind {
-    /// Not specified: whichever finger is presented.
-    pub const NOT_SPECIFIED: u8 = 0x00;
-    /// The first and last finger codes (right thumb .. left little finger).
-    pub const FINGERS: std::ops::RangeInclusive<u8> = 0x01..=0x0A;
-}
-
-/// Biometric formats.
-pub mod format {
-    /// The reader's default (ANSI/INCITS 378 here).
-    pub const NOT_SPECIFIED: u8 = 0x00;
-    /// A raw image as PGM: a 256 x 288 image does not fit one OSDP packet (LEN is at most 1440), so this reader
-    /// does not offer it.
-    pub const RAW_PGM: u8 = 0x01;
-    /// ANSI/INCITS 378-2004 finger minutiae record.
-    pub const ANSI_378: u8 = 0x02;
-}
-
-/// BIOREADR/BIOMATCHR status codes.
-pub mod status {
-    pub const SUCCESS: u8 = 0x00;
-    /// No finger within the scan window.
-    pub const TIMEOUT: u8 = 0x01;
-    pub const UNKNOWN_ERROR: u8 = 0xFF;
-}
+/// The field codes, shared with the CP's driver.
+pub use khil_osdp::bio::{format, kind, status};
 
 /// OSDP score units per decade of false match rate.
 ///
@@ -126,6 +102,7 @@ pub struct BioReader {
     impressions: u32,
     sensor: SensorProfile,
     captures: Mutex<HashMap<(u64, u32), Arc<Capture>>>,
+    scan_time: std::time::Duration,
 }
 
 impl fmt::Debug for BioReader {
@@ -160,7 +137,23 @@ impl BioReader {
             // An optical single-finger sensor of the R307's size at 500 dpi: templates of a few dozen minutiae.
             sensor: SensorProfile::R307,
             captures: Mutex::new(HashMap::new()),
+            scan_time: std::time::Duration::ZERO,
         }
+    }
+
+    /// A sensor whose scan (imaging and extraction on the reader) takes `scan_time` on tokio's clock: the PD
+    /// answers BUSY to BIOREAD and BIOMATCH until the scan is done, as OSDP 2.2 lets a PD do for a command it
+    /// cannot answer within the reply window (the CP sends the same packet again). Zero (the default): a scan
+    /// answers at once.
+    #[must_use]
+    pub fn with_scan_time(mut self, scan_time: std::time::Duration) -> BioReader {
+        self.scan_time = scan_time;
+        self
+    }
+
+    /// How long one scan takes ([`BioReader::with_scan_time`]).
+    pub fn scan_time(&self) -> std::time::Duration {
+        self.scan_time
     }
 
     /// The finger on the sensor, for the console (`place`, `lift`, `auto`): prepare a new finger with

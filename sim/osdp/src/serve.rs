@@ -16,6 +16,8 @@ use crate::pd::{Pd, PdConfig, PdEvent, PdQuirk};
 pub struct OsdpPd {
     pd: Mutex<Pd>,
     faults: Mutex<PdFaults>,
+    /// When the scan under way ends (a sensor with a scan time; see [`crate::BioReader::with_scan_time`]).
+    scan_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl OsdpPd {
@@ -26,7 +28,11 @@ impl OsdpPd {
     /// A PD that misbehaves as `faults` say.
     pub fn with_faults(config: PdConfig, faults: Vec<PdFault>) -> OsdpPd {
         let seed = config.seed;
-        OsdpPd { pd: Mutex::new(Pd::new(config)), faults: Mutex::new(PdFaults::new(faults, seed)) }
+        OsdpPd {
+            pd: Mutex::new(Pd::new(config)),
+            faults: Mutex::new(PdFaults::new(faults, seed)),
+            scan_until: Mutex::new(None),
+        }
     }
 
     /// The PD, for the console and tests.
@@ -67,6 +73,31 @@ impl OsdpPd {
 }
 
 impl OsdpPd {
+    /// Whether a scan command (`code`) finds the sensor still scanning: the first one starts the scan, repeats
+    /// get BUSY until it is done, then the command runs.
+    fn scanning(&self, code: u8) -> bool {
+        use khil_osdp::command::opcode;
+        if !matches!(code, opcode::BIOREAD | opcode::BIOMATCH) {
+            return false;
+        }
+        let Some(scan_time) = self.bio().map(|b| b.scan_time()).filter(|t| !t.is_zero()) else { return false };
+        let now = tokio::time::Instant::now();
+        let mut until = self.scan_until.lock().unwrap_or_else(PoisonError::into_inner);
+        // A scan whose result nobody came for (the CP gave up on BUSY) is stale: the next command scans anew.
+        const STALE: std::time::Duration = std::time::Duration::from_secs(1);
+        match *until {
+            Some(t) if now < t => true,
+            Some(t) if now < t + STALE => {
+                *until = None;
+                false
+            }
+            _ => {
+                *until = Some(now + scan_time);
+                true
+            }
+        }
+    }
+
     /// Answers one packet if it is addressed to this PD (or broadcast).
     async fn answer(
         &self,
@@ -82,7 +113,8 @@ impl OsdpPd {
         if ignored {
             return Ok(());
         }
-        let mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
+        let mut mishaps = self.faults.lock().unwrap_or_else(PoisonError::into_inner).for_next_command();
+        mishaps.busy |= self.scanning(f.code);
         let answer = self.handle(decoded, mishaps);
         if let Some(ms) = mishaps.delay_ms {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

@@ -61,6 +61,12 @@ pub const PARAMS: &[ParamSpec] = &[
         "bio-reader: impression quality, good or mixed (mixed lowers genuine BIOMATCH scores)",
     )
     .default("good"),
+    ParamSpec::new(
+        "scan-ms",
+        "MS",
+        "bio-reader: how long a scan takes; the PD answers BUSY to BIOREAD/BIOMATCH until it is done (0: at once)",
+    )
+    .default("0"),
 ];
 
 pub const SIMULATOR: Simulator = Simulator {
@@ -146,7 +152,7 @@ fn build(params: &Params) -> Result<Built, ParamError> {
 /// The fingerprint sensor of a bio-reader PD, or an error naming a finger parameter given to a PD without one.
 fn bio_reader(params: &Params, profile: PdProfile, seed: u64) -> Result<Option<Arc<BioReader>>, ParamError> {
     if !profile.biometrics {
-        for key in ["finger", "no-finger", "impressions", "quality"] {
+        for key in ["finger", "no-finger", "impressions", "quality", "scan-ms"] {
             if params.given(key) {
                 return Err(params.error(
                     key,
@@ -160,8 +166,9 @@ fn bio_reader(params: &Params, profile: PdProfile, seed: u64) -> Result<Option<A
     let no_finger = params.value("no-finger").probability()?;
     let impressions = params.value("impressions").range(0, 1000)? as u32;
     let quality = params.value("quality").one_of(khil_sim_population::QUALITIES, khil_sim_population::quality_named)?;
+    let scan = std::time::Duration::from_millis(params.value("scan-ms").range(0, 60_000)?);
     let fingers = Fingers::shared(seed, quality);
-    Ok(Some(Arc::new(BioReader::new(fingers, presence, no_finger, impressions, seed))))
+    Ok(Some(Arc::new(BioReader::new(fingers, presence, no_finger, impressions, seed).with_scan_time(scan))))
 }
 
 /// `input <n> on|off`, `tamper on|off`, `card <hex>`, and on a bio reader `place <id>`, `lift`, `auto <id>`.

@@ -103,3 +103,40 @@ async fn bioread_biomatch_and_a_file_through_the_cp_driver() {
     assert!(e.to_string().contains("status -2"), "{e}");
     assert_eq!(handle.status(3).unwrap().retransmissions, 0);
 }
+
+/// A reader whose scan takes 0.8 s (tokio's paused clock) answers BIOREAD with BUSY until the scan is done, and
+/// the CP's same packet then gets the template: the reply comes 0.8 s after the first BIOREAD, never sooner, and
+/// every later scan takes its 0.8 s again. A CP that tolerates fewer BUSY replies than the scan needs gives up
+/// with the error that says so.
+#[tokio::test(start_paused = true)]
+async fn a_scan_that_takes_time_is_busy_until_done() {
+    let scan = Duration::from_millis(800);
+    let fingers = Arc::new(Fingers::new(21, Quality::Good));
+    let bus_with = |busy_retries: u32| {
+        let bio = BioReader::new(Arc::clone(&fingers), Presence::Auto(7), 0.0, 0, 1).with_scan_time(scan);
+        let config = PdConfig { scbk: Some(KEY), bio: Some(Arc::new(bio)), ..PdConfig::new(PdProfile::BIO_READER, 3) };
+        let link = in_process(Arc::new(OsdpPd::new(config)), &Line::default());
+        let mut bus = OsdpBus::new(link, CpConfig { seed: Some(9), busy_retries, ..CpConfig::default() });
+        bus.add_pd(PdSetup::secure(3, KEY)).unwrap();
+        let handle = bus.handle();
+        tokio::spawn(async move { bus.run().await });
+        handle
+    };
+    let read = Command::BioRead(BioRead { reader: 0, kind: 0, format: 2, quality: 0 });
+
+    let patient = bus_with(40);
+    patient.wait_online(3).await.unwrap();
+    for _ in 0..2 {
+        let start = tokio::time::Instant::now();
+        let reply = patient.command(3, read.clone()).await.unwrap();
+        let took = start.elapsed();
+        assert!(matches!(reply, Reply::BioReadR(BioReadR { status: 0, .. })), "{reply:?}");
+        assert!((scan..scan + Duration::from_millis(200)).contains(&took), "{took:?}");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+
+    let hasty = bus_with(5);
+    hasty.wait_online(3).await.unwrap();
+    let error = hasty.command(3, read).await.unwrap_err();
+    assert!(error.to_string().contains("still BUSY after 6 attempts of BIOREAD"), "{error}");
+}

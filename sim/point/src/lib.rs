@@ -18,4 +18,4 @@ pub mod world;
 
 pub use field::{ChipTiming, Field, TimedReader};
 pub use traveller::{Papers, Traveller};
-pub use world::{Point, PointConfig, PointLinks, Walk, WalkEnd};
+pub use world::{Point, PointConfig, PointLinks, SensorKind, SensorLinks, Walk, WalkEnd};

@@ -13,6 +13,7 @@ use khil_sim_gate::{TravellerId, Zone};
 use khil_sim_host::config::{Params, Surface};
 use khil_sim_host::{Build, Console, Line};
 use khil_sim_osdp::{OsdpPd, PdConfig, PdProfile};
+use khil_sim_population::Presence;
 use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
@@ -29,8 +30,10 @@ pub struct PointConfig {
     pub dpi: u16,
     /// The reader's line (`None`: memory speed). Page readers sit on USB or Ethernet: ~100 Mbit/s.
     pub reader_baud: Option<u32>,
-    /// The reader's own faults (`khil sim docreader --fault`).
+    /// The reader's own faults (`khil sim docreader --fault`); the fallback reader has none.
     pub reader_faults: Vec<String>,
+    /// A second document reader the gate can fall back to.
+    pub fallback_reader: bool,
     /// The scanner's UART (an R307 runs at 57600 by default, up to 115200) (`None`: memory speed).
     pub scanner_baud: Option<u32>,
     /// Line and module faults of the scanner in `khil sim fingerprint --fault` grammar (`close:at=20000,dir=tx`:
@@ -45,7 +48,38 @@ pub struct PointConfig {
     pub gate_address: u8,
     pub gate_key: [u8; 16],
     pub chip: ChipTiming,
+    /// The gate's fingerprint sensors: the one in use first, then its fallbacks (at most one of each kind).
+    pub sensors: Vec<SensorKind>,
 }
+
+/// Which fingerprint sensor the gate has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SensorKind {
+    /// A ZFM module (an R307) on its own UART: the host uploads the image and extracts.
+    #[default]
+    Zfm,
+    /// A biometric reader PD on the gate I/O board's OSDP line (multidrop, address `gate_address + 1`, its own
+    /// secure-channel key) that images, extracts and sends ANSI/INCITS 378 templates; a scan takes `scan`.
+    OsdpBio { scan: Duration },
+}
+
+impl SensorKind {
+    /// The name a scenario file gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SensorKind::Zfm => "zfm",
+            SensorKind::OsdpBio { .. } => "osdp-bio",
+        }
+    }
+
+    /// An OSDP bio reader with the scan time assumed for one: imaging and on-board extraction. Vendors of
+    /// single-finger OSDP readers quote roughly half a second to a second per capture (*unverified*: no
+    /// measured figure here); 0.8 s is taken.
+    pub const OSDP_BIO: SensorKind = SensorKind::OsdpBio { scan: Duration::from_millis(800) };
+}
+
+/// The bio reader's secure-channel key (each PD on a line has its own).
+const BIO_KEY: [u8; 16] = *b"khil-point-bio01";
 
 impl Default for PointConfig {
     fn default() -> PointConfig {
@@ -54,6 +88,7 @@ impl Default for PointConfig {
             dpi: 300,
             reader_baud: Some(100_000_000),
             reader_faults: Vec::new(),
+            fallback_reader: false,
             scanner_baud: Some(115_200),
             scanner_faults: Vec::new(),
             finger_quality: "good",
@@ -62,6 +97,7 @@ impl Default for PointConfig {
             gate_address: 1,
             gate_key: *b"khil-point-gate1",
             chip: ChipTiming::default(),
+            sensors: vec![SensorKind::Zfm],
         }
     }
 }
@@ -73,11 +109,29 @@ pub struct PointLinks {
     pub gate_address: u8,
     pub gate_key: [u8; 16],
     /// The document reader's khil channel.
-    pub reader: BoxLink,
+    /// The document readers' khil channels: the gate's reader, then its fallback if it has one.
+    pub readers: Vec<BoxLink>,
     /// The reader's RF chip reader.
     pub chip: TimedReader,
+    /// The fingerprint sensors, in [`PointConfig::sensors`]' order.
+    pub sensors: Vec<SensorLinks>,
+}
+
+/// How the driver reaches the fingerprint sensor.
+pub enum SensorLinks {
     /// The ZFM scanner's serial line (an R307: 256 x 288 pixels, no ReadProdInfo).
-    pub scanner: BoxLink,
+    Zfm(BoxLink),
+    /// The bio reader on the gate I/O line: its address and key.
+    OsdpBio { address: u8, key: [u8; 16] },
+}
+
+impl std::fmt::Debug for SensorLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SensorLinks::Zfm(_) => f.write_str("SensorLinks::Zfm"),
+            SensorLinks::OsdpBio { address, .. } => write!(f, "SensorLinks::OsdpBio {{ address: {address} }}"),
+        }
+    }
 }
 
 impl std::fmt::Debug for PointLinks {
@@ -113,11 +167,12 @@ pub struct Point {
     config: PointConfig,
     gate: GateHandle,
     _bridge: GateBridge,
-    desk: Arc<Desk>,
+    /// Each reader's glass, in [`PointLinks::readers`]' order.
+    desks: Vec<Arc<Desk>>,
     field: Field,
-    scanner: Arc<dyn Console>,
+    sensors: Vec<SensorConsole>,
     events: Mutex<Vec<Logged>>,
-    rte: JoinHandle<()>,
+    rte: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Point {
@@ -128,8 +183,41 @@ impl std::fmt::Debug for Point {
 
 impl Drop for Point {
     fn drop(&mut self) {
-        self.rte.abort();
+        for rte in &self.rte {
+            rte.abort();
+        }
     }
+}
+
+/// Where fingers are put on and taken off the gate's sensor.
+enum SensorConsole {
+    Zfm(Arc<dyn Console>),
+    OsdpBio(Arc<khil_sim_osdp::BioReader>),
+}
+
+impl SensorConsole {
+    /// `auto <id>`, `lift`: the console line either simulator takes.
+    fn command(&self, line: &str) -> Result<String, String> {
+        match self {
+            SensorConsole::Zfm(console) => console.command(line),
+            SensorConsole::OsdpBio(bio) => khil_sim_population::move_finger(&bio.finger(), line),
+        }
+    }
+}
+
+/// The gate's ZFM scanner as `sim:fingerprint?...` builds it: the driver's line and the finger console.
+fn zfm(config: &PointConfig, seed: &str) -> Result<(BoxLink, Arc<dyn Console>), String> {
+    let sim = &khil_sim_fingerprint::SIMULATOR;
+    let mut pairs =
+        vec![("profile", "r307".to_owned()), ("seed", seed.to_owned()), ("quality", config.finger_quality.to_owned())];
+    if let Some(baud) = config.scanner_baud {
+        pairs.push(("pace", baud.to_string()));
+    }
+    pairs.extend(config.scanner_faults.iter().map(|f| ("fault", f.clone())));
+    let Build::Stream(build) = sim.build else { return Err("fingerprint: not a stream simulator".into()) };
+    let built = build(&params(sim, &pairs)?).map_err(|e| format!("fingerprint: {e}"))?;
+    let console = built.console.clone().ok_or("fingerprint: no console")?;
+    Ok((built.in_process(), console))
 }
 
 /// Builds simulator `sim` from `pairs`, as `sim:<name>?<pairs>` would.
@@ -156,46 +244,80 @@ impl Point {
             .iter()
             .map(|f| f.parse().map_err(|e| format!("gate I/O line fault {f:?}: {e}")))
             .collect::<Result<Vec<_>, String>>()?;
-        let gate_io = khil_sim_host::in_process(pd, &Line { faults, seed: config.seed, ..Line::default() });
+        let line = Line { faults, seed: config.seed, ..Line::default() };
 
-        // The reader, as `sim:docreader?...` builds it.
-        let mut pairs = vec![("dpi".to_owned(), config.dpi.to_string()), ("seed".to_owned(), seed.clone())];
-        if let Some(baud) = config.reader_baud {
-            pairs.push(("pace".into(), baud.to_string()));
+        // The readers, as `sim:docreader?...` builds them (the faults are the first one's).
+        let (mut readers, mut rtes, mut desks) = (Vec::new(), Vec::new(), Vec::new());
+        for n in 0..if config.fallback_reader { 2 } else { 1 } {
+            let mut pairs = vec![("dpi".to_owned(), config.dpi.to_string()), ("seed".to_owned(), seed.clone())];
+            if let Some(baud) = config.reader_baud {
+                pairs.push(("pace".into(), baud.to_string()));
+            }
+            if n == 0 {
+                pairs.extend(config.reader_faults.iter().map(|f| ("fault".to_owned(), f.clone())));
+            }
+            let (reader, rte, desk) = khil_sim_docreader::sim::in_process(pairs).await?;
+            // Nobody here listens to the RTE channel: read it away so that it never fills.
+            rtes.push(tokio::spawn(async move {
+                let mut rte = rte;
+                let mut buf = [0u8; 512];
+                while let Ok(1..) = rte.read(&mut buf).await {}
+            }));
+            readers.push(reader);
+            desks.push(desk);
         }
-        pairs.extend(config.reader_faults.iter().map(|f| ("fault".to_owned(), f.clone())));
-        let (reader, rte, desk) = khil_sim_docreader::sim::in_process(pairs).await?;
-        // Nobody here listens to the RTE channel: read it away so that it never fills.
-        let rte = tokio::spawn(async move {
-            let mut rte = rte;
-            let mut buf = [0u8; 512];
-            while let Ok(1..) = rte.read(&mut buf).await {}
-        });
 
-        // The scanner, as `sim:fingerprint?...` builds it.
-        let sim = &khil_sim_fingerprint::SIMULATOR;
-        let mut pairs =
-            vec![("profile", "r307".to_owned()), ("seed", seed.clone()), ("quality", config.finger_quality.to_owned())];
-        if let Some(baud) = config.scanner_baud {
-            pairs.push(("pace", baud.to_string()));
+        // The fingerprint sensors: a ZFM module as `sim:fingerprint?...` builds it, a bio reader PD on the gate's
+        // line.
+        let mut pds = vec![pd];
+        let (mut sensor_links, mut sensors) = (Vec::new(), Vec::new());
+        for kind in &config.sensors {
+            let (link, console) = match *kind {
+                SensorKind::Zfm => {
+                    let (line, console) = zfm(&config, &seed)?;
+                    (SensorLinks::Zfm(line), SensorConsole::Zfm(console))
+                }
+                SensorKind::OsdpBio { scan } => {
+                    let quality = khil_sim_population::quality_named(config.finger_quality)
+                        .ok_or_else(|| format!("finger quality {:?}: good or mixed", config.finger_quality))?;
+                    let fingers = khil_sim_population::Fingers::shared(config.seed, quality);
+                    let bio = khil_sim_osdp::BioReader::new(fingers, Presence::Lifted, 0.0, 0, config.seed);
+                    let bio = Arc::new(bio.with_scan_time(scan));
+                    let address = config.gate_address + u8::try_from(pds.len()).map_err(|_| "too many PDs")?;
+                    pds.push(Arc::new(OsdpPd::new(PdConfig {
+                        scbk: Some(BIO_KEY),
+                        seed: config.seed,
+                        bio: Some(Arc::clone(&bio)),
+                        ..PdConfig::new(PdProfile::BIO_READER, address)
+                    })));
+                    (SensorLinks::OsdpBio { address, key: BIO_KEY }, SensorConsole::OsdpBio(bio))
+                }
+            };
+            sensor_links.push(link);
+            sensors.push(console);
         }
-        pairs.extend(config.scanner_faults.iter().map(|f| ("fault", f.clone())));
-        let Build::Stream(build) = sim.build else { return Err("fingerprint: not a stream simulator".into()) };
-        let built = build(&params(sim, &pairs)?).map_err(|e| format!("fingerprint: {e}"))?;
-        let scanner_console = built.console.clone().ok_or("fingerprint: no console")?;
-        let scanner = built.in_process();
+        let gate_io = match <[_; 1]>::try_from(pds) {
+            Ok([pd]) => khil_sim_host::in_process(pd, &line),
+            Err(pds) => khil_sim_host::in_process(Arc::new(khil_sim_osdp::Multidrop { pds }), &line),
+        };
 
         let (field, chip) = Field::new(config.chip);
-        let links =
-            PointLinks { gate_io, gate_address: config.gate_address, gate_key: config.gate_key, reader, chip, scanner };
+        let links = PointLinks {
+            gate_io,
+            gate_address: config.gate_address,
+            gate_key: config.gate_key,
+            readers,
+            chip,
+            sensors: sensor_links,
+        };
         let point = Point {
             gate: bridge.handle(),
             _bridge: bridge,
-            desk,
+            desks,
             field,
-            scanner: scanner_console,
+            sensors,
             events: Mutex::new(Vec::new()),
-            rte,
+            rte: rtes,
             config,
         };
         Ok((point, links))
@@ -264,13 +386,19 @@ impl Point {
         }
         let in_mantrap = t0.elapsed();
         sleep(traveller.document_after).await;
-        self.desk.command(&place).map_err(|e| format!("reader desk: {place}: {e}"))?;
+        // On the gate's reader; a gate with a fallback shows the traveller whichever it reads with.
+        for desk in &self.desks {
+            desk.command(&place).map_err(|e| format!("reader desk: {place}: {e}"))?;
+        }
         if let Some(chip) = chip {
             self.field.present(chip);
         }
         if let Some(finger) = traveller.finger {
             sleep(traveller.finger_after).await;
-            self.scanner.command(&format!("auto {finger}")).map_err(|e| format!("scanner: {e}"))?;
+            // Whichever sensor the gate asks for: the finger goes on each (a fallback is there for when it asks).
+            for sensor in &self.sensors {
+                sensor.command(&format!("auto {finger}")).map_err(|e| format!("fingerprint sensor: {e}"))?;
+            }
         }
         // Out of the mantrap, whichever way: the document and the finger go with them.
         self.until(Duration::from_mins(5), |g| {
@@ -278,9 +406,13 @@ impl Point {
         })
         .await
         .ok_or_else(|| format!("traveller {id:?} still in the mantrap after 5 min"))?;
-        let _ = self.desk.command("remove");
+        for desk in &self.desks {
+            let _ = desk.command("remove");
+        }
         self.field.take_away();
-        let _ = self.scanner.command("lift");
+        for sensor in &self.sensors {
+            let _ = sensor.command("lift");
+        }
         self.until(Duration::from_mins(2), |g| g.model().traveller(id).is_none().then_some(()))
             .await
             .ok_or_else(|| format!("traveller {id:?} still at the gate after 2 min"))?;
