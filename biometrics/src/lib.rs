@@ -3,6 +3,7 @@
 
 pub mod eval;
 pub mod extract;
+pub mod identify;
 pub mod image;
 pub mod matcher;
 pub mod minutia;

@@ -5,6 +5,7 @@ mod dataset;
 mod document;
 mod examine;
 mod fingerprint;
+mod identify;
 mod link;
 mod matching;
 mod osdp;
@@ -27,6 +28,7 @@ enum BenchWhat {
     Link(link::LinkBenchArgs),
     Match(matching::MatchBenchArgs),
     Calibrate(matching::CalibrateArgs),
+    Identify(identify::IdentifyBenchArgs),
     Fingerprint(fingerprint::FingerprintBenchArgs),
     Osdp(osdp::OsdpBenchArgs),
     Document(document::DocumentBenchArgs),
@@ -51,6 +53,10 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
         // A runtime of its own (one thread, the clock paused), off this one.
         BenchWhat::BorderDay(a) => {
             tokio::task::spawn_blocking(move || border_day::run(&a)).await.map_err(|e| e.to_string())?
+        }
+        // CPU-bound: worker threads of its own, off the async runtime.
+        BenchWhat::Identify(a) => {
+            tokio::task::spawn_blocking(move || identify::run(&a)).await.map_err(|e| e.to_string())?
         }
         BenchWhat::Calibrate(a) => {
             tokio::task::spawn_blocking(move || matching::calibrate(&a)).await.map_err(|e| e.to_string())

@@ -1,0 +1,338 @@
+//! 1:N identification: a gallery of compact templates with a geometric-hashing index, searched in two
+//! stages: the index votes for a shortlist ([`index`]), khil's matcher re-ranks it ([`crate::matcher::score`]).
+//!
+//! Invariants:
+//! - the index holds exactly the postings of the live templates: enrol inserts a template's triangles, remove
+//!   takes the same triangles out (recomputed from the template, which is kept), both under the write lock;
+//! - a search holds the read lock only for stage 1 and for copying its shortlist out; the matcher runs
+//!   unlocked, so enrolment and removal wait at most one stage 1 (milliseconds);
+//! - candidate scores are the matcher's calibrated scores (decades of false match rate per comparison);
+//!   across a shortlist of S impostors the chance that any reaches a threshold grows about S-fold, so a
+//!   search's threshold comes from measured non-mated searches, not from [`crate::matcher::threshold_for`];
+//! - a gallery file holds templates only; the index is rebuilt on load, so a file can never carry an index
+//!   that disagrees with its templates ([`file`]).
+
+pub mod compact;
+pub mod file;
+pub mod index;
+pub mod model;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use crate::matcher::{self, MatchTemplate};
+use crate::minutia::Minutiae;
+pub use compact::{CompactTemplate, TemplateError};
+
+/// Why an enrolment or removal was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GalleryError {
+    #[error("id {0} is already enrolled (remove it first to replace it)")]
+    Duplicate(u64),
+    #[error("id {0} is not enrolled")]
+    Unknown(u64),
+    #[error("the gallery is full ({} templates)", index::MAX_SLOTS)]
+    Full,
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// One ranked candidate of a search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// The id it was enrolled under.
+    pub id: u64,
+    /// khil's calibrated matcher score (see [`crate::matcher::score`]).
+    pub score: f32,
+    /// Its stage-1 vote count.
+    pub votes: u32,
+}
+
+/// How a search runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchParams {
+    /// Templates the index passes to the matcher (the penetration rate is this over the gallery size).
+    pub shortlist: usize,
+    /// Threads for stage 2 (1 = the caller's thread only).
+    pub threads: usize,
+}
+
+impl SearchParams {
+    /// A shortlist of `penetration` x `gallery` templates, at least `min`.
+    pub fn for_gallery(gallery: usize, penetration: f64, min: usize, threads: usize) -> Self {
+        Self { shortlist: ((gallery as f64 * penetration).ceil() as usize).max(min), threads: threads.max(1) }
+    }
+}
+
+/// A search's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    /// Shortlisted templates, best matcher score first (ties: more votes, then lower id).
+    pub candidates: Vec<Candidate>,
+    /// Live templates when the search ran.
+    pub gallery: usize,
+}
+
+struct Entry {
+    id: u64,
+    template: CompactTemplate,
+}
+
+struct Inner {
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    by_id: HashMap<u64, u32>,
+    /// Slot `s` is indexed in shard `s % shards.len()` as its local slot `s / shards.len()`; stage 1 votes in
+    /// every shard at once, one thread each (the posting scan is most of a search at a million templates).
+    shards: Vec<index::Index>,
+}
+
+impl Inner {
+    fn shard(&mut self, slot: u32) -> (&mut index::Index, u32) {
+        let n = self.shards.len() as u32;
+        (&mut self.shards[(slot % n) as usize], slot / n)
+    }
+}
+
+/// The gallery: enrol, remove and search concurrently (`&self` everywhere; share it in an `Arc`).
+pub struct Gallery {
+    inner: RwLock<Inner>,
+    /// Vote counters of finished searches (one per shard), reused so a search does not allocate and zero a
+    /// counter per slot.
+    scratch: Mutex<Vec<Vec<index::Votes>>>,
+}
+
+impl std::fmt::Debug for Gallery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Gallery({} templates)", self.len())
+    }
+}
+
+impl Default for Gallery {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Memory held, in bytes (heap allocations by capacity, plus the tables' own size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUse {
+    pub templates: usize,
+    pub postings: usize,
+    pub index: usize,
+    pub ids: usize,
+    pub live: usize,
+}
+
+impl MemoryUse {
+    pub fn total(&self) -> usize {
+        self.templates + self.index + self.ids
+    }
+
+    pub fn per_template(&self) -> f64 {
+        self.total() as f64 / self.live.max(1) as f64
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    // A panic elsewhere while the write lock was held cannot leave a half-made entry (each update is
+    // applied after everything that can fail), so the data behind a poisoned lock is still whole.
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Gallery {
+    /// A gallery with one index shard per available core (at most 8).
+    pub fn new() -> Self {
+        Self::with_shards(std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8))
+    }
+
+    /// A gallery whose stage 1 runs on `shards` threads.
+    pub fn with_shards(shards: usize) -> Self {
+        let shards = (0..shards.clamp(1, 64)).map(|_| index::Index::new()).collect();
+        let inner = Inner { slots: Vec::new(), free: Vec::new(), by_id: HashMap::new(), shards };
+        Self { inner: RwLock::new(inner), scratch: Mutex::new(Vec::new()) }
+    }
+
+    pub fn len(&self) -> usize {
+        read(&self.inner).by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, id: u64) -> bool {
+        read(&self.inner).by_id.contains_key(&id)
+    }
+
+    /// Enrols `minutiae` under `id`.
+    pub fn enrol(&self, id: u64, minutiae: &Minutiae) -> Result<(), GalleryError> {
+        self.enrol_compact(id, CompactTemplate::new(minutiae)?)
+    }
+
+    /// Enrols an already quantised template (its triangles are computed before the lock is taken).
+    pub fn enrol_compact(&self, id: u64, template: CompactTemplate) -> Result<(), GalleryError> {
+        let points: Vec<(f32, f32, f32)> = template.points().collect();
+        let keys = index::enrol_keys(&points);
+        let mut g = write(&self.inner);
+        if g.by_id.contains_key(&id) {
+            return Err(GalleryError::Duplicate(id));
+        }
+        let slot = match g.free.pop() {
+            Some(s) => s,
+            None if g.slots.len() < index::MAX_SLOTS => {
+                g.slots.push(None);
+                (g.slots.len() - 1) as u32
+            }
+            None => return Err(GalleryError::Full),
+        };
+        let (shard, local) = g.shard(slot);
+        shard.insert(local, &keys);
+        g.slots[slot as usize] = Some(Entry { id, template });
+        g.by_id.insert(id, slot);
+        Ok(())
+    }
+
+    /// Removes `id`: its postings leave the index before the call returns.
+    pub fn remove(&self, id: u64) -> Result<(), GalleryError> {
+        let mut g = write(&self.inner);
+        let slot = g.by_id.remove(&id).ok_or(GalleryError::Unknown(id))?;
+        let entry = g.slots[slot as usize].take().expect("by_id names live slots only");
+        let points: Vec<(f32, f32, f32)> = entry.template.points().collect();
+        let (shard, local) = g.shard(slot);
+        shard.remove(local, &index::enrol_keys(&points));
+        g.free.push(slot);
+        Ok(())
+    }
+
+    /// Gives back spare capacity after a bulk enrolment.
+    pub fn shrink(&self) {
+        let mut g = write(&self.inner);
+        g.shards.iter_mut().for_each(index::Index::shrink);
+        g.slots.shrink_to_fit();
+        g.by_id.shrink_to_fit();
+    }
+
+    /// Every live (id, template), in slot order: what a file stores.
+    pub fn templates(&self) -> Vec<(u64, CompactTemplate)> {
+        read(&self.inner).slots.iter().flatten().map(|e| (e.id, e.template.clone())).collect()
+    }
+
+    pub fn memory(&self) -> MemoryUse {
+        let g = read(&self.inner);
+        let entry = std::mem::size_of::<Option<Entry>>();
+        let templates = g.slots.capacity() * entry
+            + g.slots.iter().flatten().map(|e| e.template.heap_bytes()).sum::<usize>()
+            + g.free.capacity() * 4;
+        // hashbrown: one (key, value) and one control byte per bucket; buckets are capacity * 8 / 7.
+        let ids = (g.by_id.capacity() * 8 / 7) * (std::mem::size_of::<(u64, u32)>() + 1);
+        let postings = g.shards.iter().map(index::Index::postings).sum();
+        let index = g.shards.iter().map(index::Index::heap_bytes).sum();
+        MemoryUse { templates, postings, index, ids, live: g.by_id.len() }
+    }
+
+    /// Stage 1 only: the best `k` templates by votes, as (id, votes).
+    pub fn prefilter(&self, probe: &Minutiae, k: usize) -> Result<Vec<(u64, u32)>, TemplateError> {
+        let probe = CompactTemplate::new(probe)?;
+        let (ranked, _) = self.stage1(&probe, k);
+        Ok(ranked.into_iter().map(|(id, votes, _)| (id, votes)).collect())
+    }
+
+    fn stage1(&self, probe: &CompactTemplate, k: usize) -> (Vec<(u64, u32, CompactTemplate)>, usize) {
+        let points: Vec<(f32, f32, f32)> = probe.points().collect();
+        let keys = index::probe_keys(&points);
+        let mut votes =
+            self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default();
+        let g = read(&self.inner);
+        let n = g.shards.len();
+        votes.resize_with(n, index::Votes::default);
+        let local_slots = g.slots.len().div_ceil(n);
+        let keys = &keys;
+        let mut top: Vec<(u32, u32)> = std::thread::scope(|s| {
+            let handles: Vec<_> = g
+                .shards
+                .iter()
+                .zip(votes.iter_mut())
+                .enumerate()
+                .map(|(i, (shard, v))| {
+                    s.spawn(move || {
+                        let top = v.top(shard, local_slots, keys, k);
+                        top.into_iter().map(|(local, votes)| (local * n as u32 + i as u32, votes)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("voting does not panic")).collect()
+        });
+        top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top.truncate(k);
+        let out = top
+            .into_iter()
+            .filter_map(|(slot, v)| g.slots[slot as usize].as_ref().map(|e| (e.id, v, e.template.clone())))
+            .collect();
+        let live = g.by_id.len();
+        drop(g);
+        self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(votes);
+        (out, live)
+    }
+
+    /// Two-stage search: the index's shortlist, re-ranked by the matcher. Refuses a probe that cannot be a
+    /// template (too few minutiae, coordinates out of range).
+    pub fn search(&self, probe: &Minutiae, params: SearchParams) -> Result<SearchResult, TemplateError> {
+        let compact = CompactTemplate::new(probe)?;
+        // The probe's matcher template from the same rounded minutiae the gallery holds: both sides alike.
+        let probe_template = MatchTemplate::new(&compact.minutiae());
+        let (shortlist, gallery) = self.stage1(&compact, params.shortlist);
+        let score = |(id, votes, t): &(u64, u32, CompactTemplate)| Candidate {
+            id: *id,
+            score: matcher::score(&probe_template, &MatchTemplate::new(&t.minutiae())),
+            votes: *votes,
+        };
+        let threads = params.threads.clamp(1, shortlist.len().max(1));
+        let mut candidates: Vec<Candidate> = if threads == 1 {
+            shortlist.iter().map(score).collect()
+        } else {
+            let chunk = shortlist.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> =
+                    shortlist.chunks(chunk).map(|c| s.spawn(move || c.iter().map(score).collect::<Vec<_>>())).collect();
+                handles.into_iter().flat_map(|h| h.join().expect("scoring does not panic")).collect()
+            })
+        };
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.votes.cmp(&a.votes)).then(a.id.cmp(&b.id)));
+        Ok(SearchResult { candidates, gallery })
+    }
+
+    /// Brute force: every live template through the matcher (the reference the index is measured against).
+    pub fn search_exhaustive(&self, probe: &Minutiae, threads: usize) -> Result<SearchResult, TemplateError> {
+        let n = self.len();
+        self.search_all(probe, n.max(1), threads)
+    }
+
+    fn search_all(&self, probe: &Minutiae, k: usize, threads: usize) -> Result<SearchResult, TemplateError> {
+        let compact = CompactTemplate::new(probe)?;
+        let probe_template = MatchTemplate::new(&compact.minutiae());
+        let all: Vec<(u64, CompactTemplate)> = self.templates();
+        let gallery = all.len();
+        let score = |(id, t): &(u64, CompactTemplate)| Candidate {
+            id: *id,
+            score: matcher::score(&probe_template, &MatchTemplate::new(&t.minutiae())),
+            votes: 0,
+        };
+        let chunk = all.len().div_ceil(threads.max(1)).max(1);
+        let mut candidates: Vec<Candidate> = std::thread::scope(|s| {
+            let handles: Vec<_> =
+                all.chunks(chunk).map(|c| s.spawn(move || c.iter().map(score).collect::<Vec<_>>())).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("scoring does not panic")).collect()
+        });
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        candidates.truncate(k);
+        Ok(SearchResult { candidates, gallery })
+    }
+}
+
+#[cfg(test)]
+mod tests;

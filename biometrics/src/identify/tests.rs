@@ -1,0 +1,236 @@
+//! Gallery behaviour on small model galleries (hundreds of fingers: seconds, not minutes).
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use super::file::{self, GalleryFileError};
+use super::model::ModelFinger;
+use super::*;
+
+const SEED: u64 = 424_242;
+
+fn gallery(n: u64) -> Gallery {
+    gallery_in(n, Gallery::new())
+}
+
+fn gallery_in(n: u64, g: Gallery) -> Gallery {
+    for f in 0..n {
+        g.enrol(f, &ModelFinger::generate(SEED, f).impression(0)).unwrap();
+    }
+    g
+}
+
+fn params() -> SearchParams {
+    SearchParams { shortlist: 10, threads: 2 }
+}
+
+#[test]
+fn mates_come_first_and_impostors_score_low() {
+    let g = gallery(300);
+    let threshold = matcher::threshold_for(1e-5);
+    let mut rank1 = 0;
+    for f in 0..20 {
+        let r = g.search(&ModelFinger::generate(SEED, f).impression(1), params()).unwrap();
+        assert_eq!(r.gallery, 300);
+        assert!(r.candidates.len() <= 10);
+        assert!(r.candidates.windows(2).all(|w| w[0].score >= w[1].score));
+        if r.candidates.first().is_some_and(|c| c.id == f && c.score >= threshold) {
+            rank1 += 1;
+        }
+    }
+    assert!(rank1 >= 18, "{rank1} of 20 mates at rank 1");
+    // Fingers never enrolled: nothing should reach a one-in-100,000 comparison threshold.
+    for f in 1000..1010 {
+        let r = g.search(&ModelFinger::generate(SEED, f).impression(1), params()).unwrap();
+        assert!(r.candidates.iter().all(|c| c.score < threshold), "{:?}", r.candidates.first());
+    }
+}
+
+#[test]
+fn index_agrees_with_brute_force_on_the_best_mate() {
+    let g = gallery(120);
+    for f in [3, 50, 111] {
+        let probe = ModelFinger::generate(SEED, f).impression(2);
+        let fast = g.search(&probe, params()).unwrap();
+        let slow = g.search_exhaustive(&probe, 2).unwrap();
+        assert_eq!(slow.candidates.len(), 120);
+        assert_eq!(fast.candidates[0], Candidate { votes: fast.candidates[0].votes, ..slow.candidates[0] });
+    }
+}
+
+#[test]
+fn enrol_remove_and_reuse() {
+    // Three shards: slots map to shards and back through the same arithmetic in enrol, remove and search.
+    let g = gallery_in(50, Gallery::with_shards(3));
+    let probe = ModelFinger::generate(SEED, 7).impression(1);
+    assert_eq!(g.enrol(7, &probe), Err(GalleryError::Duplicate(7)));
+    let postings = g.memory().postings;
+    g.remove(7).unwrap();
+    assert_eq!(g.remove(7), Err(GalleryError::Unknown(7)));
+    assert!(g.memory().postings < postings);
+    assert!(!g.contains(7) && g.len() == 49);
+    let r = g.search(&probe, params()).unwrap();
+    assert!(r.candidates.iter().all(|c| c.id != 7));
+    // The freed slot is reused under a new id, and the index finds the new entry there.
+    g.enrol(9_000, &ModelFinger::generate(SEED, 7).impression(0)).unwrap();
+    assert_eq!(g.memory().postings, postings);
+    assert_eq!(g.search(&probe, params()).unwrap().candidates[0].id, 9_000);
+}
+
+#[test]
+fn searches_run_while_enrolling() {
+    let g = Arc::new(gallery(100));
+    let writer = {
+        let g = Arc::clone(&g);
+        std::thread::spawn(move || {
+            for f in 100..200 {
+                g.enrol(f, &ModelFinger::generate(SEED, f).impression(0)).unwrap();
+                if f % 3 == 0 {
+                    g.remove(f - 100).unwrap();
+                }
+            }
+        })
+    };
+    for f in 0..10 {
+        let r = g.search(&ModelFinger::generate(SEED, 150 + f).impression(1), params()).unwrap();
+        assert!((100..=200).contains(&r.gallery));
+    }
+    writer.join().unwrap();
+    let removed = (100..200).filter(|f| f % 3 == 0).count();
+    assert_eq!(g.len(), 200 - removed);
+    let r = g.search(&ModelFinger::generate(SEED, 199).impression(1), params()).unwrap();
+    assert_eq!(r.candidates[0].id, 199);
+}
+
+#[test]
+fn bad_probe_is_an_error() {
+    let g = gallery(5);
+    let mut probe = ModelFinger::generate(SEED, 1).impression(1);
+    probe.points.truncate(2);
+    assert_eq!(g.search(&probe, params()), Err(TemplateError::TooFew(2)));
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("khil-identify-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("gallery.khg")
+}
+
+#[test]
+fn file_round_trip() {
+    let g = gallery(40);
+    g.remove(5).unwrap();
+    let path = temp_path("roundtrip");
+    file::save(&g, &path).unwrap();
+    let back = file::load(&path).unwrap();
+    assert_eq!(back.templates(), g.templates());
+    assert_eq!(back.memory().postings, g.memory().postings);
+    let probe = ModelFinger::generate(SEED, 11).impression(1);
+    assert_eq!(back.search(&probe, params()).unwrap(), g.search(&probe, params()).unwrap());
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+fn refusal(bytes: &[u8], name: &str) -> String {
+    let path = temp_path(name);
+    std::fs::write(&path, bytes).unwrap();
+    let err = file::load(&path).unwrap_err();
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    let GalleryFileError::Corrupt { .. } = &err else { panic!("{err}") };
+    let text = err.to_string();
+    assert!(text.contains("gallery.khg"), "{text}");
+    text
+}
+
+#[test]
+fn corrupt_files_are_refused_whole() {
+    let good = file::encode(&gallery(20).templates());
+    assert!(refusal(&good[..good.len() - 1], "trunc").contains("truncated"));
+    assert!(refusal(&good[..20], "short").contains("header"));
+    let mut longer = good.clone();
+    longer.push(0);
+    assert!(refusal(&longer, "long").contains("trailing"));
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x10;
+    assert!(refusal(&flipped, "flip").contains("checksum"));
+    let mut count = good.clone();
+    count[12] ^= 1;
+    assert!(refusal(&count, "count").contains("checksum"));
+    let mut version = good.clone();
+    version[8] = 2;
+    assert!(refusal(&version, "version").contains("version 2"));
+    let mut magic = good;
+    magic[0] = b'X';
+    assert!(refusal(&magic, "magic").contains("magic"));
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = file::load(std::path::Path::new("/nonexistent/khil/g.khg")).unwrap_err();
+    assert!(matches!(err, GalleryFileError::Io { .. }) && err.to_string().contains("/nonexistent/khil/g.khg"));
+}
+
+/// A well-formed file whose payload breaks a rule the checksum cannot catch (its writer was wrong).
+fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
+    let crc = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+    let mut d = crc.digest();
+    d.update(&bytes[..28]);
+    d.update(&bytes[36..]);
+    let sum = d.finalize();
+    bytes[28..36].copy_from_slice(&sum.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn checksummed_but_malformed_payload_is_refused() {
+    let t = gallery(2).templates();
+    let dup = vec![t[0].clone(), (t[0].0, t[1].1.clone())];
+    assert!(file::decode(&file::encode(&dup)).unwrap_err().contains("twice"));
+    let mut bytes = file::encode(&t);
+    bytes[12] = 3; // count 3, payload 2
+    assert!(file::decode(&resealed(bytes)).unwrap_err().contains("3 templates"));
+    let mut bytes = file::encode(&t);
+    bytes[36 + 9] |= 3; // kind bits 3: no kind
+    assert!(file::decode(&resealed(bytes)).unwrap_err().contains("malformed"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = file::decode(&bytes);
+    }
+
+    #[test]
+    fn decoder_never_panics_on_resealed_headers(
+        count in 0u64..5, body in proptest::collection::vec(any::<u8>(), 0..300)
+    ) {
+        let mut bytes = file::MAGIC.to_vec();
+        bytes.extend_from_slice(&file::VERSION.to_le_bytes());
+        bytes.extend_from_slice(&count.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&[0; 8]);
+        bytes.extend_from_slice(&body);
+        let _ = file::decode(&resealed(bytes));
+    }
+
+    #[test]
+    fn round_trip(
+        entries in proptest::collection::vec(
+            (any::<u64>(), proptest::collection::vec((0u32..2048, 0u32..2048, 0u32..256, 0u32..3), 4..40)),
+            0..8,
+        )
+    ) {
+        let mut seen = std::collections::HashSet::new();
+        let templates: Vec<(u64, CompactTemplate)> = entries
+            .into_iter()
+            .filter(|(id, _)| seen.insert(*id))
+            .map(|(id, pts)| {
+                let words = pts.into_iter().map(|(x, y, a, k)| x << 21 | y << 10 | a << 2 | k).collect();
+                (id, CompactTemplate::from_words(words).unwrap())
+            })
+            .collect();
+        prop_assert_eq!(file::decode(&file::encode(&templates)).unwrap(), templates);
+    }
+}
