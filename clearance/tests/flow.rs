@@ -214,6 +214,18 @@ impl Rig {
     }
 }
 
+/// The shipped Mongolian rules behind the flow, at an exit point that knows nothing beyond its devices.
+fn shipped_rules() -> RulesDecision {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
+    RulesDecision {
+        rules: khil_clearance::rules::Rules::load(&path).unwrap(),
+        direction: khil_clearance::rules::Direction::Exit,
+        state: "MNG".into(),
+        watchlist_version: "test-list-1".into(),
+        context: NothingKnown,
+    }
+}
+
 fn timeline(e: &Evidence) -> String {
     e.timeline
         .iter()
@@ -317,15 +329,7 @@ async fn an_osdp_bio_reader_takes_the_finger_instead_of_the_scanner() {
 /// the rules' version in what the officer sees.
 #[tokio::test(start_paused = true)]
 async fn the_shipped_rules_release_a_genuine_citizen_and_refer_a_counterfeit_page() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
-    let rules = khil_clearance::rules::Rules::load(&path).unwrap();
-    let decide = RulesDecision {
-        rules,
-        direction: khil_clearance::rules::Direction::Exit,
-        state: "MNG".into(),
-        watchlist_version: "test-list-1".into(),
-        context: NothingKnown,
-    };
+    let decide = shipped_rules();
     let dir = khil_test_support::temp_dir("flow-records");
     let db = dir.path().join("point.sqlite");
     let store = RecordStore::open(&db, "zamiin-uud").unwrap();
@@ -441,14 +445,7 @@ async fn a_scanner_unplugged_mid_flow_is_a_degraded_referral_with_the_evidence_k
 /// fault marked as one the fallback stood in for, and the next traveller's page read off the second straight away.
 #[tokio::test(start_paused = true)]
 async fn a_gate_falls_back_to_its_second_document_reader_when_the_first_breaks() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
-    let decide = RulesDecision {
-        rules: khil_clearance::rules::Rules::load(&path).unwrap(),
-        direction: khil_clearance::rules::Direction::Exit,
-        state: "MNG".into(),
-        watchlist_version: "test-list-1".into(),
-        context: NothingKnown,
-    };
+    let decide = shipped_rules();
     // 300,000 bytes into what the reader sends: inside the first (white) capture of the first page.
     let config = PointConfig {
         fallback_reader: true,
@@ -482,14 +479,7 @@ async fn a_gate_falls_back_to_its_second_document_reader_when_the_first_breaks()
 /// reader.
 #[tokio::test(start_paused = true)]
 async fn a_gate_falls_back_to_its_bio_reader_when_the_scanner_is_unplugged() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/mongolia.toml");
-    let decide = RulesDecision {
-        rules: khil_clearance::rules::Rules::load(&path).unwrap(),
-        direction: khil_clearance::rules::Direction::Exit,
-        state: "MNG".into(),
-        watchlist_version: "test-list-1".into(),
-        context: NothingKnown,
-    };
+    let decide = shipped_rules();
     let config = PointConfig {
         sensors: vec![SensorKind::Zfm, SensorKind::OSDP_BIO],
         scanner_faults: vec!["close:at=20000,dir=tx".into()],

@@ -18,12 +18,12 @@
 
 use std::f32::consts::{PI, TAU};
 
-use rand::{Rng, RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{Rng, RngExt};
 
 use crate::minutia::{Minutia, MinutiaKind, Minutiae};
 use crate::synth::impression::{ContactArea, Distortion, ImpressionParams};
-use crate::synth::{FingerPattern, MASTER_HEIGHT, MASTER_WIDTH, Quality, SensorProfile};
+// The synthetic prints' seeded streams (`rng_for`), with tags of this model's own.
+use crate::synth::{FingerPattern, MASTER_HEIGHT, MASTER_WIDTH, Quality, SensorProfile, rng_for};
 
 /// Closest two master minutiae may be (px): about one ridge period.
 pub const MIN_SPACING: f32 = 10.0;
@@ -79,15 +79,6 @@ impl std::fmt::Debug for ModelFinger {
 /// Domain tags keeping this model's random streams apart from each other and from `synth`'s.
 const TAG_MASTER: u64 = 0x6b68_696c_6d6f_646d; // "khilmodm"
 const TAG_IMPRESSION: u64 = 0x6b68_696c_6d6f_6469; // "khilmodi"
-
-fn rng_for(seed: u64, finger_id: u64, tag: u64, index: u64) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&finger_id.to_le_bytes());
-    key[16..24].copy_from_slice(&tag.to_le_bytes());
-    key[24..].copy_from_slice(&index.to_le_bytes());
-    ChaCha8Rng::from_seed(key)
-}
 
 /// Standard normal (Box-Muller): one function is not worth a distributions crate.
 fn normal<R: Rng + ?Sized>(rng: &mut R) -> f32 {
