@@ -69,11 +69,11 @@ impl FingerReference {
 }
 
 /// One e-gate and its devices' faults (simulated devices; the fault grammars are the simulators' own).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GateSpec {
     pub name: String,
-    /// The gate's fingerprint sensors, the one in use first (`fingerprint = "zfm" | "osdp-bio"`), then its
-    /// fallback (`fingerprint_fallback`). Empty (the default): a ZFM scanner.
+    /// The gate's fingerprint sensors, the one in use first (`fingerprint = "zfm" | "osdp-bio"`, default a ZFM
+    /// scanner), then its fallback (`fingerprint_fallback`).
     pub sensors: Vec<SensorKind>,
     /// `khil sim docreader --fault` specs (the gate's reader's; a fallback reader has none).
     pub reader_faults: Vec<String>,
@@ -83,6 +83,19 @@ pub struct GateSpec {
     pub scanner_faults: Vec<String>,
     /// Link faults on the gate I/O board's OSDP line (khil-link fault grammar: `close:at=N,dir=rx`).
     pub gate_io_faults: Vec<String>,
+}
+
+impl Default for GateSpec {
+    fn default() -> GateSpec {
+        GateSpec {
+            name: String::new(),
+            sensors: vec![SensorKind::Zfm],
+            reader_faults: Vec::new(),
+            fallback_reader: false,
+            scanner_faults: Vec::new(),
+            gate_io_faults: Vec::new(),
+        }
+    }
 }
 
 /// The officers' referral desk.

@@ -434,7 +434,7 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         fallback_reader: spec.fallback_reader,
         scanner_faults: spec.scanner_faults.clone(),
         gate_io_faults: spec.gate_io_faults.clone(),
-        sensors: if spec.sensors.is_empty() { vec![SensorKind::Zfm] } else { spec.sensors.clone() },
+        sensors: spec.sensors.clone(),
         gate_address: 1,
         gate_key: gate_key(i),
         // A tailgater stays close enough to be in the doorway when the entry flap would close (at arm's length
@@ -475,8 +475,8 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
         .map_err(|_| gate_error("not in service within 30 s".into()))?
         .map_err(|_| gate_error("the gate controller stopped".into()))?;
     let flow = GateFlow::new(devices, config, services).map_err(gate_error)?;
-    let sensors = if spec.sensors.is_empty() { vec![SensorKind::Zfm] } else { spec.sensors.clone() };
-    Ok(Gate { name: spec.name.clone(), sensors: sensors.iter().map(|s| s.name().to_owned()).collect(), point, flow })
+    let sensors = spec.sensors.iter().map(|s| s.name().to_owned()).collect();
+    Ok(Gate { name: spec.name.clone(), sensors, point, flow })
 }
 
 /// The day itself: arrivals into the queue, the gates taking travellers from it, the officers taking referrals,

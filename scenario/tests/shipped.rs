@@ -44,6 +44,7 @@ fn every_shipped_scenario_parses_and_says_what_it_exercises() {
         "airport-day.toml",
         "altanbulag-day.toml",
         "demo.toml",
+        "demo-bio-reader.toml",
         "fraud-classes.toml",
         "watchlist-hits.toml",
         "child-alone.toml",

@@ -78,6 +78,13 @@ impl DeviceSetup {
     }
 }
 
+/// Whether a device's error (in words: the flow keeps drivers' errors as text in evidence) says its line is gone
+/// for good: the ZFM driver's "the line broke", or the link's own peer-closed error that every driver passes on.
+/// A device whose line is gone does not come back by itself; the flow stops using it.
+pub(crate) fn line_gone(error: &str) -> bool {
+    error.contains("the line broke") || error.contains(&khil_link::LinkError::PeerClosed.to_string())
+}
+
 /// A document reader, connected: its driver and what it said of itself.
 pub struct PageReader {
     pub driver: DocReader<BoxLink>,

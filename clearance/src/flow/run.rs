@@ -450,8 +450,7 @@ async fn page_with_fallback(
             Err(e) => e,
         };
         let fallback = goes > 0 && readers.len() > 1;
-        // A broken or closed line does not come back by itself.
-        if e.contains("line broke") || e.contains("closed the link") {
+        if super::devices::line_gone(&e) {
             readers.remove(0);
         } else if fallback {
             readers.rotate_left(1);

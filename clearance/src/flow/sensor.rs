@@ -55,7 +55,7 @@ impl FingerSensor {
     /// Whether an error from this sensor means it is gone for good (its line broke) rather than one failed
     /// capture: the flow stops using it. An OSDP PD that went offline is probed again by the bus, so it is not.
     pub fn gone_after(&self, error: &str) -> bool {
-        matches!(self, FingerSensor::Zfm(_)) && error.contains("line broke")
+        matches!(self, FingerSensor::Zfm(_)) && super::devices::line_gone(error)
     }
 }
 
