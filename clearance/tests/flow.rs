@@ -11,7 +11,7 @@ use std::time::Duration;
 use khil_clearance::flow::{
     BruteForceWatchlist, Decide, Device, DeviceLinks, DeviceSetup, Devices, Evidence, FingerSensor, FlowConfig,
     GateFlow, NoEnrolments, NothingKnown, Outcome, RecordFuture, RecordSink, ReferenceKind, RulesDecision, SensorLink,
-    Services, Step, StoreSink, Verdict,
+    Services, Step, StoreSink, Verdict, Watchlist, WatchlistHit,
 };
 use khil_clearance::gate::GateState;
 use khil_clearance::records::{self, RecordStore};
@@ -167,6 +167,17 @@ async fn rig_deciding(
     decide: Arc<dyn Decide>,
     store: Option<StoreSink>,
 ) -> Rig {
+    let watchlist = Arc::new(BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6)));
+    rig_searching(point, fail_records, decide, store, watchlist).await
+}
+
+async fn rig_searching(
+    point: PointConfig,
+    fail_records: bool,
+    decide: Arc<dyn Decide>,
+    store: Option<StoreSink>,
+    watchlist: Arc<dyn Watchlist>,
+) -> Rig {
     let (point, links) = Point::start(point).await.unwrap();
     let mut setup = DeviceSetup::new(links.gate_address, Some(links.gate_key));
     // A bio reader answers BUSY for as long as a scan takes (0.8 s): the CP keeps asking, every 50 ms.
@@ -200,7 +211,7 @@ async fn rig_deciding(
         decide,
         records: Arc::clone(&sink) as Arc<dyn RecordSink>,
         references: Arc::new(NoEnrolments),
-        watchlist: Arc::new(BruteForceWatchlist::new(khil_biometrics::matcher::threshold_for(1e-6))),
+        watchlist,
     };
     let flow = GateFlow::new(devices, config, services).unwrap();
     Rig { point, flow, sink }
@@ -371,6 +382,29 @@ async fn the_shipped_rules_release_a_genuine_citizen_and_refer_a_counterfeit_pag
     drop(store);
     let report = records::verify(&db).unwrap();
     assert_eq!(report.records, 2, "{report:?}");
+}
+
+/// A watchlist whose search cannot be made (an index that refuses the probe, a list service down).
+struct Unsearchable;
+
+impl Watchlist for Unsearchable {
+    fn search(&self, _: &khil_biometrics::minutia::Minutiae) -> Result<Vec<WatchlistHit>, String> {
+        Err("the list's index is being rebuilt".into())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_search_that_cannot_be_made_is_the_rules_not_searched_never_an_empty_hit_list() {
+    let mut rig =
+        rig_searching(PointConfig::default(), false, Arc::new(shipped_rules()), None, Arc::new(Unsearchable)).await;
+    let (walk, outcome) = rig.pass(&Traveller::holder(adult_citizen())).await;
+    let Outcome::Referred(referral) = outcome else { panic!("released: {outcome:#?}") };
+    assert_eq!(walk.end, WalkEnd::TurnedBack);
+    assert!(referral.reasons.iter().any(|r| r.starts_with("watchlist.not_searched")), "{:#?}", referral.reasons);
+    let evidence = &referral.evidence;
+    assert!(evidence.watchlist.is_none());
+    let step = evidence.timeline.iter().find(|s| s.step == Step::Watchlist).expect("a watchlist step");
+    assert_eq!(step.outcome, "not searched: the list's index is being rebuilt", "{}", timeline(evidence));
 }
 
 #[tokio::test(start_paused = true)]

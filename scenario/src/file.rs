@@ -193,6 +193,7 @@ struct RawPopulation {
     fraud_space: Option<Text>,
     #[serde(default)]
     watchlist: BTreeMap<Text, Number>,
+    watchlist_others: Option<Int>,
     impostors: Option<Number>,
     foreigners: Option<Number>,
     first_entry: Option<Number>,
@@ -267,6 +268,8 @@ const DAY: f64 = 86_400.0;
 const NEEDS: &str = "`adult-citizen`, `child-citizen` or `adult-foreigner`";
 const BEHAVIOURS: &str = "`normal`, `tailgater`, `turn-back`, `slow`, `obstructs-entry` or `obstructs-exit`";
 const HIT_CLASSES: [&str; 2] = ["wanted", "trafficking-suspect"];
+/// `population.watchlist_others` at most: a national list, made in seconds by the minutiae model.
+const MAX_WATCHLIST_OTHERS: usize = 1_000_000;
 const DECISIONS: &str = "`release`, `refer` or `not-processed`";
 
 struct Validator<'a> {
@@ -596,6 +599,17 @@ impl Validator<'_> {
         Ok(ArrivalSpec { profile, surge, share, from, until, limit })
     }
 
+    fn watchlist_others(&self, n: &Int) -> Result<usize, ScenarioError> {
+        match usize::try_from(*n.get_ref()) {
+            Ok(v) if v <= MAX_WATCHLIST_OTHERS => Ok(v),
+            _ => Err(self.invalid(
+                &n.span(),
+                "population.watchlist_others",
+                &format!("0 to {MAX_WATCHLIST_OTHERS} listed people; got {}", n.get_ref()),
+            )),
+        }
+    }
+
     fn population(&self, raw: Option<&RawPopulation>) -> Result<PopulationSpec, ScenarioError> {
         // No table: every key's default.
         let default = RawPopulation::default();
@@ -655,6 +669,7 @@ impl Validator<'_> {
             last = Some((share.span(), field));
             watchlist.push((name.get_ref().clone(), share_value));
         }
+        let watchlist_others = r.watchlist_others.as_ref().map_or(Ok(0), |n| self.watchlist_others(n))?;
         let impostors = match &r.impostors {
             Some(s) => {
                 let v = self.share(s, "population.impostors")?;
@@ -689,6 +704,7 @@ impl Validator<'_> {
             fraud,
             fraud_space,
             watchlist,
+            watchlist_others,
             impostors,
             foreigners,
             first_entry,

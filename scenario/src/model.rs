@@ -135,6 +135,10 @@ pub struct PopulationSpec {
     pub fraud_space: ParameterSpace,
     /// Share whose finger is on a watchlist, per hit class (`wanted`, `trafficking-suspect`).
     pub watchlist: Vec<(String, f64)>,
+    /// People on the point's watchlist who do not come that day, besides the listed travellers: a real point's list
+    /// holds thousands, and a list of 1,000 or more is searched through the index
+    /// ([`khil_clearance::watchlist::INDEXED_FROM`]).
+    pub watchlist_others: usize,
     /// Share who put someone else's finger on the scanner.
     pub impostors: f64,
     /// Share of generated travellers who are foreigners (adult passport holders of visa-exempt states), drawn

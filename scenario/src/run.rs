@@ -160,7 +160,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let midnight_ms = options.today.days_since_epoch() * 86_400_000;
     let epoch_ms = midnight_ms + (scenario.arrivals.from * 1000.0) as i64;
     let fingers = khil_sim_population::Fingers::shared(scenario.seed, finger_quality(scenario)?);
-    let list = watchlist(&fingers, &watch, &watchlist_version);
+    let list = watchlist(&fingers, &watch, scenario.population.watchlist_others, scenario.seed, &watchlist_version);
     let in_force = InForce::new(rules, scenario.point.direction, list, known, later, fingers);
     let services = Services {
         decide: Arc::clone(&in_force.decision) as Arc<dyn khil_clearance::flow::Decide>,
@@ -362,9 +362,20 @@ fn references(
 }
 
 /// The point's watchlist: each listed finger enrolled from an impression the gates never see
-/// ([`WATCHLIST_IMPRESSION`]; a gate's captures are 0 to 2).
-fn watchlist(fingers: &khil_sim_population::Fingers, watch: &[(u64, String)], version: &str) -> WatchlistFile {
-    let entries = watch
+/// ([`WATCHLIST_IMPRESSION`]; a gate's captures are 0 to 2); then `others` people who never come, fingers of the
+/// synthetic minutiae model (rendering thousands of fingers would take minutes; they are only ever impostors
+/// here, and the model's impostor scores are measured against rendered ones: `khil bench identify --calibrate`).
+/// Keeps the listed others' fingers apart from the population's ("listed" in ASCII).
+const LISTED_SEED: u64 = 0x6c69_7374_6564;
+
+fn watchlist(
+    fingers: &khil_sim_population::Fingers,
+    watch: &[(u64, String)],
+    others: usize,
+    seed: u64,
+    version: &str,
+) -> WatchlistFile {
+    let mut entries: Vec<WatchlistEntry> = watch
         .iter()
         .enumerate()
         .map(|(n, (id, class))| WatchlistEntry {
@@ -373,6 +384,13 @@ fn watchlist(fingers: &khil_sim_population::Fingers, watch: &[(u64, String)], ve
             template: registry::template(fingers, *id, WATCHLIST_IMPRESSION),
         })
         .collect();
+    entries.extend((0..others as u64).map(|n| {
+        let class = if n % 2 == 0 { "wanted" } else { "trafficking-suspect" };
+        // Impression 0 of model finger n, of a seed of its own: under the scenario's seed finger n would share
+        // the population's finger n's design (area, orientation field).
+        let template = khil_biometrics::identify::model::ModelFinger::generate(seed ^ LISTED_SEED, n).impression(0);
+        WatchlistEntry { id: format!("listed-{n}"), class: class.into(), template }
+    }));
     WatchlistFile { version: version.to_owned(), entries }
 }
 

@@ -64,7 +64,7 @@ impl<C: PointContext + 'static> InForce<C> {
             watchlist_version: first_watchlist_version.clone(),
             context: Arc::clone(&context),
         })));
-        let watchlist = Arc::new(WatchlistInForce::new(Arc::new(list.searchable(watchlist_threshold()))));
+        let watchlist = Arc::new(WatchlistInForce::new(list.searchable(watchlist_threshold())));
         InForce {
             decision,
             watchlist,
@@ -105,7 +105,7 @@ impl<C: PointContext + 'static> InForce<C> {
                 Ok(list) => {
                     let said =
                         format!("watchlist {} from the centre in force ({} entries)", list.version, list.entries.len());
-                    self.watchlist.replace(Arc::new(list.searchable(watchlist_threshold())));
+                    self.watchlist.replace(list.searchable(watchlist_threshold()));
                     said
                 }
                 Err(e) => format!("{what} refused, the watchlist in force stays: {e}"),

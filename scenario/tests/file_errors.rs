@@ -113,6 +113,19 @@ fn shares_are_from_0_to_1_and_add_up_to_at_most_1() {
 }
 
 #[test]
+fn the_listed_others_are_a_count_within_a_national_list() {
+    for bad in ["-1", "1000001"] {
+        check(
+            &with("impostors = 0.01", &format!("impostors = 0.01\nwatchlist_others = {bad}")),
+            "population.watchlist_others",
+            ErrorKind::InvalidValue,
+            "watchlist_others",
+            &["0 to 1000000 listed people", bad],
+        );
+    }
+}
+
+#[test]
 fn the_window_runs_forwards() {
     check(
         &with("until = \"10:00\"", "until = \"08:00\""),

@@ -74,6 +74,7 @@ fn small_point() -> Scenario {
             fraud: vec![],
             fraud_space: ParameterSpace::Development,
             watchlist: vec![],
+            watchlist_others: 0,
             impostors: 0.0,
             foreigners: 0.0,
             first_entry: 0.0,

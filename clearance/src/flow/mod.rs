@@ -44,7 +44,8 @@ pub use finger::FingerConfig;
 pub use record::StoreSink;
 pub use run::{FlowConfig, FlowError, GateFlow, Services};
 pub use seams::{
-    BruteForceWatchlist, Decide, DocumentIdentity, Enrolment, NoEnrolments, RecordFuture, RecordSink, ReferenceSource,
-    Watchlist,
+    Decide, DocumentIdentity, Enrolment, NoEnrolments, RecordFuture, RecordSink, ReferenceSource, Watchlist,
 };
+// The searchers live with the watchlist file they are made from; the flow's users know them from here too.
+pub use crate::watchlist::{BruteForceWatchlist, IndexedWatchlist};
 pub use sensor::{FingerSensor, OsdpBioReader};

@@ -209,12 +209,17 @@ impl GateFlow {
         // 1:N.
         let start = Instant::now();
         if let Some(probe) = &finger.probe {
-            let (version, hits) = super::compute::timed(&mut evidence.compute, || {
-                self.services.watchlist.search_versioned(&khil_biometrics::matcher::MatchTemplate::new(probe))
-            });
+            let (version, search) =
+                super::compute::timed(&mut evidence.compute, || self.services.watchlist.search_versioned(probe));
             evidence.watchlist_version = version;
-            evidence.timeline.push(clock.step(Step::Watchlist, start, format!("{} hits", hits.len())));
-            evidence.watchlist = Some(hits);
+            match search {
+                Ok(hits) => {
+                    evidence.timeline.push(clock.step(Step::Watchlist, start, format!("{} hits", hits.len())));
+                    evidence.watchlist = Some(hits);
+                }
+                // Left unsearched: the rules' `watchlist.not_searched` decides, as when there is no probe.
+                Err(why) => evidence.timeline.push(clock.step(Step::Watchlist, start, format!("not searched: {why}"))),
+            }
         }
         evidence.finger = Some(finger);
 

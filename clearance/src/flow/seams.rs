@@ -1,11 +1,10 @@
 //! What the flow needs from outside and does not own: the decision ([`Decide`]; the rules engine is wired in
 //! behind it), the record store ([`RecordSink`]), reference templates for 1:1 verification
-//! ([`ReferenceSource`]) and the 1:N watchlist search ([`Watchlist`], with [`BruteForceWatchlist`]).
+//! ([`ReferenceSource`]) and the 1:N watchlist search ([`Watchlist`]).
 
 use std::future::Future;
 use std::pin::Pin;
 
-use khil_biometrics::matcher::{self, MatchTemplate};
 use khil_biometrics::minutia::Minutiae;
 use khil_mrtd::mrz::CivilDate;
 
@@ -76,78 +75,15 @@ impl ReferenceSource for NoEnrolments {
     }
 }
 
-/// The 1:N search of a probe against the watchlists.
+/// The 1:N search of a probe against the watchlists ([`crate::watchlist`] has the searchers).
 pub trait Watchlist: Send + Sync {
-    fn search(&self, probe: &MatchTemplate) -> Vec<WatchlistHit>;
+    /// Hits at or above the list's threshold, best first; `Err` says why this probe cannot be searched (the
+    /// rules' `watchlist.not_searched` decides what follows, never an empty hit list).
+    fn search(&self, probe: &Minutiae) -> Result<Vec<WatchlistHit>, String>;
 
     /// The search and the version of the list that made it (`None`: a list without a version), taken together so
     /// that a list replaced meanwhile cannot give one's hits under the other's version.
-    fn search_versioned(&self, probe: &MatchTemplate) -> (Option<String>, Vec<WatchlistHit>) {
+    fn search_versioned(&self, probe: &Minutiae) -> (Option<String>, Result<Vec<WatchlistHit>, String>) {
         (None, self.search(probe))
-    }
-}
-
-/// Every entry compared with the probe (khil's matcher); hits at or above the threshold, best first. Fine for the
-/// watchlists of a border point (thousands); an indexed search replaces it for millions.
-pub struct BruteForceWatchlist {
-    entries: Vec<(String, String, MatchTemplate)>,
-    threshold: f32,
-    version: Option<String>,
-}
-
-impl std::fmt::Debug for BruteForceWatchlist {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BruteForceWatchlist")
-            .field("entries", &self.entries.len())
-            .field("threshold", &self.threshold)
-            .field("version", &self.version)
-            .finish()
-    }
-}
-
-impl BruteForceWatchlist {
-    /// A list hitting at calibrated score `threshold` ([`matcher::threshold_for`] of the false match rate wanted
-    /// per comparison).
-    pub fn new(threshold: f32) -> BruteForceWatchlist {
-        BruteForceWatchlist { entries: Vec::new(), threshold, version: None }
-    }
-
-    /// The list's version, as searches report it.
-    #[must_use]
-    pub fn with_version(mut self, version: impl Into<String>) -> BruteForceWatchlist {
-        self.version = Some(version.into());
-        self
-    }
-
-    /// Adds entry `id` of `class` ("wanted", "trafficking-suspect", ...).
-    pub fn add(&mut self, id: impl Into<String>, class: impl Into<String>, minutiae: &Minutiae) {
-        self.entries.push((id.into(), class.into(), MatchTemplate::new(minutiae)));
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
-impl Watchlist for BruteForceWatchlist {
-    fn search(&self, probe: &MatchTemplate) -> Vec<WatchlistHit> {
-        let mut hits: Vec<WatchlistHit> = self
-            .entries
-            .iter()
-            .filter_map(|(id, class, t)| {
-                let score = matcher::score(probe, t);
-                (score >= self.threshold).then(|| WatchlistHit { entry: id.clone(), class: class.clone(), score })
-            })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits
-    }
-
-    fn search_versioned(&self, probe: &MatchTemplate) -> (Option<String>, Vec<WatchlistHit>) {
-        (self.version.clone(), self.search(probe))
     }
 }

@@ -174,6 +174,7 @@ fn day_scenario(args: &BorderDayArgs, profile_point: traffic::Point, rules: Path
             fraud: FraudClass::ALL.into_iter().filter(|c| *c != FraudClass::Genuine).map(|c| (c, 0.01 / 9.0)).collect(),
             fraud_space: ParameterSpace::Development,
             watchlist: vec![("wanted".into(), 0.001), ("trafficking-suspect".into(), 0.001)],
+            watchlist_others: 0,
             impostors: 0.005,
             foreigners: 0.0,
             first_entry: 0.0,
