@@ -35,6 +35,10 @@ pub(crate) struct BorderDayArgs {
     point: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// People on the point's watchlist besides the day's listed travellers (an assumed size: a point's list holds
+    /// thousands; from 1,000 it is searched through the 1:N index, below by brute force).
+    #[arg(long, default_value_t = 10_000)]
+    watchlist: usize,
     /// Keep the point's record store here (default: a temporary folder, removed afterwards).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -174,7 +178,7 @@ fn day_scenario(args: &BorderDayArgs, profile_point: traffic::Point, rules: Path
             fraud: FraudClass::ALL.into_iter().filter(|c| *c != FraudClass::Genuine).map(|c| (c, 0.01 / 9.0)).collect(),
             fraud_space: ParameterSpace::Development,
             watchlist: vec![("wanted".into(), 0.001), ("trafficking-suspect".into(), 0.001)],
-            watchlist_others: 0,
+            watchlist_others: args.watchlist,
             impostors: 0.005,
             foreigners: 0.0,
             first_entry: 0.0,
