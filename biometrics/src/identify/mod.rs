@@ -63,11 +63,14 @@ pub struct SearchParams {
     pub threads: usize,
 }
 
-/// The pool's default share of the gallery and its smallest size: on the model's 100k gallery a pool of 1 %
-/// held 99.3 % of the mates (the votes' top 20, the old shortlist, held 95 %), and the pre-score ranked all
-/// of those in its top 10. A pre-score costs ~1/30 of a matcher comparison (with building the matcher form).
+/// The pool's default share of the gallery and its smallest size. On the model's galleries (300 mated
+/// searches; 150 at 1M) the votes' top 0.02 % held 95 % of the mates at 100k and 1M; a pool of 1 % held
+/// 99.3 % (100k) and 99.3-100 % (1M: 8,000 and 16,000), and the pre-score ranked those mates within its top
+/// 10 (100k) and top 200 (1M). At 10k, pools of 100 and 200 held the same mates. A pre-score costs ~15 us,
+/// ~1/30 of a matcher comparison with building its matcher form, so a pool 50 times the shortlist costs
+/// about as much as the matcher does.
 pub const POOL_SHARE: f64 = 0.01;
-pub const POOL_MIN: usize = 200;
+pub const POOL_MIN: usize = 100;
 
 impl SearchParams {
     /// A shortlist of `penetration` x `gallery` templates, at least `min`, from a pool of [`POOL_SHARE`] x

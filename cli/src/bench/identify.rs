@@ -33,8 +33,8 @@ pub(crate) struct IdentifyBenchArgs {
     /// Shortlist as a share of the gallery (stage 2's penetration rate)
     #[arg(long, default_value_t = 0.0002)]
     penetration: f64,
-    /// Smallest shortlist
-    #[arg(long, default_value_t = 8)]
+    /// Smallest shortlist (the pre-score ranks a 10k gallery's mates within its top 4)
+    #[arg(long, default_value_t = 4)]
     shortlist_min: usize,
     /// Pool as a share of the gallery: the index's best templates by votes that the geometric pre-score
     /// picks the shortlist from (a pool no larger than the shortlist skips the pre-score)
