@@ -67,8 +67,8 @@ pub struct SearchParams {
 /// searches; 150 at 1M) the votes' top 0.02 % held 95 % of the mates at 100k and 1M; a pool of 1 % held
 /// 99.3 % (100k) and 99.3-100 % (1M: 8,000 and 16,000), and the pre-score ranked those mates within its top
 /// 10 (100k) and top 200 (1M). At 10k, pools of 100 and 200 held the same mates. A pre-score costs ~15 us,
-/// ~1/30 of a matcher comparison with building its matcher form, so a pool 50 times the shortlist costs
-/// about as much as the matcher does.
+/// ~1/30 of a matcher comparison with building its matcher form, so a 1 % pool costs what a 0.03 % matcher
+/// shortlist would.
 pub const POOL_SHARE: f64 = 0.01;
 pub const POOL_MIN: usize = 100;
 
