@@ -280,8 +280,8 @@ fn rotation_allowed(bin: usize) -> bool {
 }
 
 impl Votes {
-    /// Counts the hits of `probes` in `index` and returns the best `k` slots with their vote scores, best first.
-    pub(crate) fn top(&mut self, index: &Index, slots: usize, probes: &[(u32, u32)], k: usize) -> Vec<(u32, u32)> {
+    /// Counts the hits of `probes` in `index` and returns the best `k` slots, best first.
+    pub(crate) fn top(&mut self, index: &Index, slots: usize, probes: &[(u32, u32)], k: usize) -> Vec<Hit> {
         if self.counts.len() < slots {
             self.counts.resize(slots, [0; ROTATION_BINS]);
         }
@@ -303,19 +303,22 @@ impl Votes {
                 c[rot] = c[rot].saturating_add(weight);
             }
         }
-        let mut scored: Vec<(u32, u32)> = self
+        let mut scored: Vec<Hit> = self
             .touched
             .iter()
             .map(|&s| {
                 let c = &mut self.counts[s as usize];
-                let best = (0..ROTATION_BINS).map(|b| u32::from(c[b]) + u32::from(c[(b + 1) % ROTATION_BINS])).max();
+                let (best, bin) = (0..ROTATION_BINS)
+                    .map(|b| (u32::from(c[b]) + u32::from(c[(b + 1) % ROTATION_BINS]), b))
+                    .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+                    .unwrap_or((0, 0));
                 *c = [0; ROTATION_BINS];
                 let size = f32::from(index.sizes[s as usize].max(1));
-                (s, (best.unwrap_or(0) as f32 * 16.0 / size.sqrt()) as u32)
+                Hit { slot: s, votes: (best as f32 * 16.0 / size.sqrt()) as u32, rotation: rotation_of(bin) }
             })
             .collect();
         self.touched.clear();
-        let order = |a: &(u32, u32), b: &(u32, u32)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        let order = |a: &Hit, b: &Hit| b.votes.cmp(&a.votes).then(a.slot.cmp(&b.slot));
         if scored.len() > k && k > 0 {
             scored.select_nth_unstable_by(k - 1, order);
             scored.truncate(k);
@@ -324,6 +327,23 @@ impl Votes {
         scored.truncate(k);
         scored
     }
+}
+
+/// One voted template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub(crate) slot: u32,
+    pub(crate) votes: u32,
+    /// The probe's rotation against the template that the votes piled up at, in 256ths of a turn (probe
+    /// direction minus template direction).
+    pub(crate) rotation: u8,
+}
+
+/// The middle of the adjacent rotation bins `bin` and `bin + 1` in 256ths of a turn. Orientations are rounded
+/// to 32 bins, so bin r holds orientation differences 2r and 2r + 1 (each +-0.5) and the pair holds 2 bin .. 2
+/// bin + 3: centre 2 bin + 1.5 orientation bins of 8 256ths.
+fn rotation_of(bin: usize) -> u8 {
+    ((bin * 16 + 12) % 256) as u8
 }
 
 #[cfg(test)]
@@ -346,6 +366,29 @@ mod tests {
         assert!(stored.len() > 50);
         let found = stored.iter().filter(|k| probed.contains(&k.0)).count();
         assert!(found * 10 >= stored.len() * 9, "{found} of {}", stored.len());
+    }
+
+    #[test]
+    fn votes_name_the_rotation() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let pts: Vec<(f32, f32, f32)> = (0..40)
+            .map(|_| (rng.random_range(50.0..350.0), rng.random_range(50.0..450.0), rng.random_range(0.0..TAU)))
+            .collect();
+        let mut index = Index::new();
+        index.insert(0, &enrol_keys(&pts));
+        for turns in [-40i32, -12, 0, 25, 50] {
+            let r = turns as f32 * TAU / 256.0;
+            let (c, s) = (r.cos(), r.sin());
+            let moved: Vec<(f32, f32, f32)> = pts
+                .iter()
+                .map(|&(x, y, a)| (x * c + y * s + 40.0, -x * s + y * c + 90.0, (a + r).rem_euclid(TAU)))
+                .collect();
+            let hits = Votes::default().top(&index, 1, &probe_keys(&moved), 1);
+            let off = i32::from(hits[0].rotation.wrapping_sub(turns.rem_euclid(256) as u8) as i8);
+            // Two adjacent 22.5 degree bins: the middle is within 16 256ths of the truth.
+            assert!(off.abs() <= 16, "rotated {turns}: voted {}", hits[0].rotation);
+        }
     }
 
     #[test]

@@ -21,8 +21,14 @@ fn gallery_in(n: u64, g: Gallery) -> Gallery {
     g
 }
 
+/// Votes choose the shortlist (pool = shortlist: no pre-score).
 fn params() -> SearchParams {
-    SearchParams { shortlist: 10, threads: 2 }
+    SearchParams { shortlist: 10, pool: 10, threads: 2 }
+}
+
+/// The pre-score picks a shortlist of 2 from the votes' best 60.
+fn pooled() -> SearchParams {
+    SearchParams { shortlist: 2, pool: 60, threads: 2 }
 }
 
 #[test]
@@ -45,6 +51,22 @@ fn mates_come_first_and_impostors_score_low() {
         let r = g.search(&ModelFinger::generate(SEED, f).impression(1), params()).unwrap();
         assert!(r.candidates.iter().all(|c| c.score < threshold), "{:?}", r.candidates.first());
     }
+}
+
+#[test]
+fn pre_score_keeps_mates_in_a_small_shortlist() {
+    let g = gallery(300);
+    let mut rank1 = 0;
+    for f in 0..20 {
+        let r = g.search(&ModelFinger::generate(SEED, f).impression(1), pooled()).unwrap();
+        assert!(r.candidates.len() <= 2);
+        rank1 += usize::from(r.candidates.first().is_some_and(|c| c.id == f));
+    }
+    assert!(rank1 >= 19, "{rank1} of 20 mates at rank 1 from a shortlist of 2");
+    // One thread and two give the same answer (the pre-score's order does not depend on the split).
+    let probe = ModelFinger::generate(SEED, 4).impression(1);
+    let one = g.search(&probe, SearchParams { threads: 1, ..pooled() }).unwrap();
+    assert_eq!(one, g.search(&probe, pooled()).unwrap());
 }
 
 #[test]
@@ -72,10 +94,12 @@ fn enrol_remove_and_reuse() {
     assert!(!g.contains(7) && g.len() == 49);
     let r = g.search(&probe, params()).unwrap();
     assert!(r.candidates.iter().all(|c| c.id != 7));
+    assert!(g.search(&probe, pooled()).unwrap().candidates.iter().all(|c| c.id != 7));
     // The freed slot is reused under a new id, and the index finds the new entry there.
     g.enrol(9_000, &ModelFinger::generate(SEED, 7).impression(0)).unwrap();
     assert_eq!(g.memory().postings, postings);
     assert_eq!(g.search(&probe, params()).unwrap().candidates[0].id, 9_000);
+    assert_eq!(g.search(&probe, pooled()).unwrap().candidates[0].id, 9_000);
 }
 
 #[test]
@@ -128,6 +152,7 @@ fn file_round_trip() {
     assert_eq!(back.memory().postings, g.memory().postings);
     let probe = ModelFinger::generate(SEED, 11).impression(1);
     assert_eq!(back.search(&probe, params()).unwrap(), g.search(&probe, params()).unwrap());
+    assert_eq!(back.search(&probe, pooled()).unwrap(), g.search(&probe, pooled()).unwrap());
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
 
