@@ -49,7 +49,9 @@ async fn genuine_scores_spread_and_mixed_quality_lowers_them() {
     let mut good = enrolled(Quality::Good, 1).await;
     let mut mixed = enrolled(Quality::Mixed, 1).await;
     let good: Vec<u16> = searches(&mut good, 8).await.into_iter().map(|s| s.expect("level 1 finds it")).collect();
-    let mixed: Vec<u16> = searches(&mut mixed, 12).await.into_iter().map(|s| s.expect("level 1 finds it")).collect();
+    // Level 5 turns away about a sixth of mixed captures (14 of 80 with this seed): 30 make a capture under it
+    // all but certain, where 12 held none once the extractor improved on poor prints.
+    let mixed: Vec<u16> = searches(&mut mixed, 30).await.into_iter().map(|s| s.expect("level 1 finds it")).collect();
     let spread = |s: &[u16]| s.iter().max().unwrap() - s.iter().min().unwrap();
     assert!(spread(&good) >= 20, "good captures all score alike: {good:?}");
     assert!(spread(&mixed) >= 25, "mixed captures all score alike: {mixed:?}");
@@ -61,7 +63,7 @@ async fn genuine_scores_spread_and_mixed_quality_lowers_them() {
 #[tokio::test(start_paused = true)]
 async fn level_5_turns_some_mixed_captures_away_and_reports_only_passing_scores() {
     let mut host = enrolled(Quality::Mixed, 5).await;
-    let results = searches(&mut host, 12).await;
+    let results = searches(&mut host, 30).await;
     let found: Vec<u16> = results.iter().flatten().copied().collect();
     assert!(found.len() < results.len(), "every mixed capture passed level 5: {results:?}");
     assert!(!found.is_empty(), "no mixed capture passed level 5: {results:?}");
