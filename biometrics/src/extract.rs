@@ -316,15 +316,16 @@ fn block_periods(
             found.push(p);
         }
     }
-    let fallback = if found.is_empty() {
-        DEFAULT_PERIOD
-    } else {
-        found.sort_by(f32::total_cmp);
-        found[found.len() / 2]
-    };
+    let fallback = median(&mut found).unwrap_or(DEFAULT_PERIOD);
     let sv = smooth_blocks(&value, bw, bh, 2.0);
     let sw = smooth_blocks(&weight, bw, bh, 2.0);
     (0..bw * bh).map(|b| if sw[b] > 0.1 { sv[b] / sw[b] } else { fallback }).collect()
+}
+
+/// The upper median (sorts `values`); `None` for none.
+fn median(values: &mut [f32]) -> Option<f32> {
+    values.sort_by(f32::total_cmp);
+    values.get(values.len() / 2).copied()
 }
 
 /// Integer tap offsets of a 1-D filter along a direction, per orientation bin.
@@ -565,9 +566,8 @@ pub fn analyse(image: &GrayImage) -> Analysis {
     // the synthetic set as well or better off (0.4 and above began to cut good minutiae on DB2).
     let response = block_energy(&band, w, h, bw, bh);
     let mut foreground: Vec<f32> = (0..bw * bh).filter(|&b| mask[b]).map(|b| response[b]).collect();
-    if !foreground.is_empty() {
-        foreground.sort_by(f32::total_cmp);
-        let floor = MIN_RESPONSE * MIN_RESPONSE * foreground[foreground.len() / 2];
+    if let Some(typical) = median(&mut foreground) {
+        let floor = MIN_RESPONSE * MIN_RESPONSE * typical;
         for (m, r) in mask.iter_mut().zip(&response) {
             *m = *m && *r >= floor;
         }

@@ -243,8 +243,8 @@ impl Watchlist for BruteForceWatchlist {
         Ok(self.hits(&MatchTemplate::new(probe)))
     }
 
-    fn search_versioned(&self, probe: &Minutiae) -> (Option<String>, Result<Vec<WatchlistHit>, String>) {
-        (self.version.clone(), self.search(probe))
+    fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 }
 
@@ -338,8 +338,8 @@ impl Watchlist for IndexedWatchlist {
         Ok(hits)
     }
 
-    fn search_versioned(&self, probe: &Minutiae) -> (Option<String>, Result<Vec<WatchlistHit>, String>) {
-        (self.version.clone(), self.search(probe))
+    fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 }
 

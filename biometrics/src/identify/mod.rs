@@ -76,10 +76,20 @@ impl SearchParams {
     /// A shortlist of `penetration` x `gallery` templates, at least `min`, from a pool of [`POOL_SHARE`] x
     /// `gallery`, at least [`POOL_MIN`].
     pub fn for_gallery(gallery: usize, penetration: f64, min: usize, threads: usize) -> Self {
-        let shortlist = ((gallery as f64 * penetration).ceil() as usize).max(min);
-        let pool = ((gallery as f64 * POOL_SHARE).ceil() as usize).max(POOL_MIN);
-        Self { shortlist, pool, threads: threads.max(1) }
+        let shortlist = share_of(gallery, penetration, min);
+        Self { shortlist, pool: 0, threads: threads.max(1) }.with_pool(gallery, POOL_SHARE, POOL_MIN)
     }
+
+    /// The same with a pool of `share` x `gallery` templates, at least `min`.
+    #[must_use]
+    pub fn with_pool(self, gallery: usize, share: f64, min: usize) -> Self {
+        Self { pool: share_of(gallery, share, min), ..self }
+    }
+}
+
+/// `share` of `gallery` templates, rounded up, at least `min`.
+fn share_of(gallery: usize, share: f64, min: usize) -> usize {
+    ((gallery as f64 * share).ceil() as usize).max(min)
 }
 
 /// A search's answer.
@@ -131,19 +141,24 @@ pub struct Gallery {
     aligners: Mutex<Vec<align::Aligner>>,
 }
 
-/// `f` over `items` on up to `threads` threads, results in order.
-fn parallel_map<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+/// `f` over contiguous chunks of `items`, one chunk a thread on up to `threads` threads, results in order.
+/// (A chunk, not an item, so a worker can take per-thread scratch once.)
+fn parallel_chunks<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
     let threads = threads.clamp(1, items.len().max(1));
     if threads == 1 {
-        return items.iter().map(f).collect();
+        return f(items);
     }
     let chunk = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<_>>())).collect();
+        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(move || f(c))).collect();
         handles.into_iter().flat_map(|h| h.join().expect("workers do not panic")).collect()
     })
+}
+
+/// `f` over `items` on up to `threads` threads, results in order.
+fn parallel_map<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    parallel_chunks(items, threads, |c| c.iter().map(&f).collect())
 }
 
 impl std::fmt::Debug for Gallery {
@@ -378,16 +393,7 @@ impl Gallery {
             lock().push(aligner);
             out
         };
-        let threads = threads.clamp(1, pool.len().max(1));
-        let chunk = pool.len().div_ceil(threads).max(1);
-        let scores: Vec<f32> = if threads == 1 {
-            score(&pool)
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = pool.chunks(chunk).map(|c| s.spawn(move || score(c))).collect();
-                handles.into_iter().flat_map(|h| h.join().expect("pre-scoring does not panic")).collect()
-            })
-        };
+        let scores = parallel_chunks(&pool, threads, score);
         let mut ranked: Vec<(f32, Shortlisted)> = scores.into_iter().zip(pool).collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.votes.cmp(&a.1.votes)).then(a.1.id.cmp(&b.1.id)));
         ranked.truncate(keep);
@@ -396,11 +402,6 @@ impl Gallery {
 
     /// Brute force: every live template through the matcher (the reference the index is measured against).
     pub fn search_exhaustive(&self, probe: &Minutiae, threads: usize) -> Result<SearchResult, TemplateError> {
-        let n = self.len();
-        self.search_all(probe, n.max(1), threads)
-    }
-
-    fn search_all(&self, probe: &Minutiae, k: usize, threads: usize) -> Result<SearchResult, TemplateError> {
         let compact = CompactTemplate::new(probe)?;
         let probe_template = MatchTemplate::new(&compact.minutiae());
         let all: Vec<(u64, CompactTemplate)> = self.templates();
@@ -410,14 +411,8 @@ impl Gallery {
             score: matcher::score(&probe_template, &MatchTemplate::new(&t.minutiae())),
             votes: 0,
         };
-        let chunk = all.len().div_ceil(threads.max(1)).max(1);
-        let mut candidates: Vec<Candidate> = std::thread::scope(|s| {
-            let handles: Vec<_> =
-                all.chunks(chunk).map(|c| s.spawn(move || c.iter().map(score).collect::<Vec<_>>())).collect();
-            handles.into_iter().flat_map(|h| h.join().expect("scoring does not panic")).collect()
-        });
+        let mut candidates = parallel_map(&all, threads, score);
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-        candidates.truncate(k);
         Ok(SearchResult { candidates, gallery })
     }
 }

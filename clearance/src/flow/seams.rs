@@ -84,6 +84,12 @@ pub trait Watchlist: Send + Sync {
     /// The search and the version of the list that made it (`None`: a list without a version), taken together so
     /// that a list replaced meanwhile cannot give one's hits under the other's version.
     fn search_versioned(&self, probe: &Minutiae) -> (Option<String>, Result<Vec<WatchlistHit>, String>) {
-        (None, self.search(probe))
+        (self.version().map(str::to_owned), self.search(probe))
+    }
+
+    /// The list's version (`None`: a list without one). A list that can be replaced between the two calls
+    /// overrides [`Watchlist::search_versioned`] instead.
+    fn version(&self) -> Option<&str> {
+        None
     }
 }

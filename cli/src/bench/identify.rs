@@ -286,8 +286,11 @@ fn run_size(args: &IdentifyBenchArgs, n: usize) -> Result<SizeRow, String> {
             }
         }
     }
-    let mut params = SearchParams::for_gallery(n, args.penetration, args.shortlist_min, threads);
-    params.pool = ((n as f64 * args.pool_share).ceil() as usize).max(args.pool_min);
+    let params = SearchParams::for_gallery(n, args.penetration, args.shortlist_min, threads).with_pool(
+        n,
+        args.pool_share,
+        args.pool_min,
+    );
     row.pool = params.pool.max(params.shortlist).min(n);
     row.shortlist = params.shortlist.min(n);
     row.penetration_rate = row.shortlist as f64 / n as f64;
