@@ -15,6 +15,13 @@
 //! 50 candidate pairs through relaxation (the paper takes all; 28 was as good on synthetic prints, but real
 //! prints carry more minutiae, more of them false, and on FVC2000 DB1-3_B 28 cost up to 0.4 points of EER).
 //!
+//! How a comparison stays cheap without changing what it computes: cylinders are kept in order of direction, so
+//! the candidates for one are a run of the other template's (no per-pair angle test); the candidate pairs are
+//! bucketed by similarity and only the buckets the one-to-one pick reaches are sorted; the relaxation's geometry
+//! is quantised when the template is built (1/16 px, 1/65,536 turn) and its sigmoids are tables. Measured with
+//! FVC2000 DB1-3_B all-pairs comparisons: 43 / 42 / 96 us a comparison before, 24 / 23 / 50 us after, the same
+//! EER on DB1 and DB2 and 4.70 % instead of 4.91 % on DB3 (the quantisation).
+//!
 //! Scores: [`compare`] returns the raw LSS-R similarity in [0, 1]; [`score`] maps it onto a scale calibrated to
 //! the false match rate measured on synthetic impostors: a score of `s` means "impostors reach this with
 //! probability about 10^-s". Thresholds for a target FMR are therefore `-log10(fmr)`: see [`threshold_for`].
@@ -57,12 +64,14 @@ struct Cylinder {
     valid: [u64; WORDS],
     /// Index of its minutia in the template's point list.
     minutia: u16,
-    /// Its minutia's direction, copied here for the cheap pre-check.
+    /// Its minutia's direction in [-pi, pi), for the pre-check.
     angle: f32,
     /// Every cell within the radius is valid: comparisons between two such cylinders skip the masks.
     full: bool,
     /// Set bits (valid cells only).
     ones: u32,
+    /// Valid cells times sections: set bits of `valid`.
+    valid_ones: u32,
 }
 
 /// A minutia in math orientation (y up), as the geometry below is written.
@@ -79,11 +88,36 @@ struct Point {
 #[derive(Clone)]
 pub struct MatchTemplate {
     points: Vec<Point>,
+    /// In order of their minutiae's directions, so that the cylinders a comparison pairs with one of another
+    /// template's (directions within `DELTA_THETA`) are one or two runs.
     cylinders: Vec<Cylinder>,
-    /// Distance between minutiae i and j, at `i * points.len() + j`.
-    distance: Vec<f32>,
-    /// Angle of minutia i relative to the direction from j to i: `dphi(theta_i, atan2(y_i - y_j, x_i - x_j))`.
-    radial: Vec<f32>,
+    /// The cylinders' angles, in their order.
+    angles: Vec<f32>,
+    /// Minutiae i and j, at `i * points.len() + j`.
+    geometry: Vec<PairGeometry>,
+}
+
+/// What the relaxation compares of minutiae i and j, quantised: a comparison takes differences of integers and
+/// looks their compatibility up without a float conversion (thousands a comparison; the float version's
+/// conversions and wrapped angle differences were a fifth of its time).
+#[derive(Clone, Copy, Default)]
+struct PairGeometry {
+    /// Distance in 1/16 px: 16 bits hold 4,096 px, beyond any print's diagonal at 500 dpi.
+    distance: u16,
+    /// Direction of i relative to j's, `theta_i - theta_j`, in 1/65,536 of a turn.
+    relative: u16,
+    /// Angle of i relative to the direction from j to i, `theta_i - atan2(y_i - y_j, x_i - x_j)`, likewise.
+    radial: u16,
+}
+
+/// An angle in 1/65,536 of a turn (wrapping, as angles do).
+fn turns(angle: f32) -> u16 {
+    ((angle / TAU).rem_euclid(1.0) * 65_536.0).round() as u32 as u16
+}
+
+/// Absolute difference of two angles in turns, in 1/2,048 of a turn: 0 to 1,024 (half a turn).
+fn turn_gap(a: u16, b: u16) -> usize {
+    usize::from((a.wrapping_sub(b).cast_signed()).unsigned_abs() >> 5)
 }
 
 impl std::fmt::Debug for MatchTemplate {
@@ -212,9 +246,10 @@ impl MatchTemplate {
                 bits: [0; WORDS],
                 valid: [0; WORDS],
                 minutia: index as u16,
-                angle: m.angle,
+                angle: dphi(m.angle, 0.0),
                 full: false,
                 ones: 0,
+                valid_ones: 0,
             };
             let (mut in_circle, mut valid_cells) = (0usize, 0usize);
             for i in 0..NS {
@@ -253,19 +288,24 @@ impl MatchTemplate {
             if valid_cells as f32 >= MIN_VC * in_circle as f32 {
                 cyl.full = valid_cells == in_circle;
                 cyl.ones = cyl.bits.iter().map(|w| w.count_ones()).sum();
+                cyl.valid_ones = cyl.valid.iter().map(|w| w.count_ones()).sum();
                 cylinders.push(cyl);
             }
         }
         let n = points.len();
-        let mut distance = vec![0f32; n * n];
-        let mut radial = vec![0f32; n * n];
+        let mut geometry = vec![PairGeometry::default(); n * n];
         for (i, a) in points.iter().enumerate() {
             for (j, b) in points.iter().enumerate() {
-                distance[i * n + j] = (a.x - b.x).hypot(a.y - b.y);
-                radial[i * n + j] = dphi(a.angle, (a.y - b.y).atan2(a.x - b.x));
+                geometry[i * n + j] = PairGeometry {
+                    distance: ((a.x - b.x).hypot(a.y - b.y) * 16.0).round().min(65_535.0) as u16,
+                    relative: turns(a.angle - b.angle),
+                    radial: turns(a.angle - (a.y - b.y).atan2(a.x - b.x)),
+                };
             }
         }
-        Self { points, cylinders, distance, radial }
+        cylinders.sort_by(|x, y| x.angle.total_cmp(&y.angle).then(x.minutia.cmp(&y.minutia)));
+        let angles = cylinders.iter().map(|c| c.angle).collect();
+        Self { points, cylinders, angles, geometry }
     }
 
     /// Number of minutiae with a usable cylinder.
@@ -276,6 +316,11 @@ impl MatchTemplate {
 
 /// Cells inside the radius, times the angular sections: the denominator of the matchable-cells rule.
 fn cells_in_circle() -> u32 {
+    static CELLS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *CELLS.get_or_init(count_cells_in_circle)
+}
+
+fn count_cells_in_circle() -> u32 {
     let half = f32::midpoint(NS as f32, 1.0);
     let mut n = 0;
     for i in 0..NS {
@@ -289,64 +334,103 @@ fn cells_in_circle() -> u32 {
 }
 
 /// Local similarity of two cylinders (0 when their minutiae point too differently or overlap too little).
-fn local_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
+fn local_similarity(a: &Cylinder, b: &Cylinder, min_common: u32, sqrt: &[f32; BITS + 1]) -> f32 {
     let (na, nb, nx) = if a.full && b.full {
         // Both masks are the whole disc: one popcount a word.
         let nx: u32 = a.bits.iter().zip(&b.bits).map(|(x, y)| (x ^ y).count_ones()).sum();
         (a.ones, b.ones, nx)
     } else {
-        let (mut common, mut na, mut nb, mut nx) = (0u32, 0u32, 0u32, 0u32);
+        // Both masks lie inside the disc, so they share at least this many cells; only when that bound falls
+        // short of the rule are the shared cells counted (rarely: most cylinders cover most of the disc).
+        if a.valid_ones + b.valid_ones < min_common + cells_in_circle() {
+            let common: u32 = a.valid.iter().zip(&b.valid).map(|(x, y)| (x & y).count_ones()).sum();
+            if common < min_common {
+                return 0.0;
+            }
+        }
+        // A cylinder's bits lie inside its own mask, so masking each with the other's is masking with both.
+        let (mut na, mut nb, mut nx) = (0u32, 0u32, 0u32);
         for ((xa, xb), (va, vb)) in a.bits.iter().zip(&b.bits).zip(a.valid.iter().zip(&b.valid)) {
-            let m = va & vb;
-            common += m.count_ones();
-            let (x, y) = (xa & m, xb & m);
+            let (x, y) = (xa & vb, xb & va);
             na += x.count_ones();
             nb += y.count_ones();
             nx += (x ^ y).count_ones();
-        }
-        if common < min_common {
-            return 0.0;
         }
         (na, nb, nx)
     };
     if na + nb == 0 {
         return 0.0;
     }
-    1.0 - (nx as f32).sqrt() / ((na as f32).sqrt() + (nb as f32).sqrt())
+    // Counts are at most BITS: square roots from the table (three `sqrtss` a pair were a sixth of the time).
+    1.0 - sqrt[nx as usize] / (sqrt[na as usize] + sqrt[nb as usize])
 }
 
-/// The relaxation's sigmoid compatibility terms, tabulated: a comparison evaluates thousands of them.
+/// The relaxation's sigmoid compatibility terms and the square roots of bit counts, tabulated: a comparison
+/// evaluates thousands of each.
 struct CompatibilityTables {
-    distance: [f32; 1024],
-    angle: [f32; 1024],
+    /// By distance difference in 1/16 px; the last entry, zero, stands for `LUT_MAX_DISTANCE` and beyond
+    /// (the sigmoid is ~1e-8 there).
+    distance: [f32; DISTANCE_STEPS + 1],
+    /// By [`turn_gap`].
+    angle: [f32; 1025],
+    sqrt: [f32; BITS + 1],
 }
 
-/// Distance differences beyond this many pixels are incompatible (the sigmoid is ~1e-8 there).
 const LUT_MAX_DISTANCE: f32 = 16.0;
-
-impl CompatibilityTables {
-    fn distance(&self, d: f32) -> f32 {
-        let i = (d * (1023.0 / LUT_MAX_DISTANCE)) as usize;
-        if i < 1024 { self.distance[i] } else { 0.0 }
-    }
-
-    /// For angle differences in [0, pi].
-    fn angle(&self, d: f32) -> f32 {
-        self.angle[((d * (1023.0 / PI)) as usize).min(1023)]
-    }
-}
+const DISTANCE_STEPS: usize = 16 * 16;
 
 fn compatibility_tables() -> &'static CompatibilityTables {
     static TABLES: std::sync::OnceLock<CompatibilityTables> = std::sync::OnceLock::new();
     TABLES.get_or_init(|| {
-        let mut t = CompatibilityTables { distance: [0.0; 1024], angle: [0.0; 1024] };
-        for i in 0..1024 {
-            let x = i as f32 + 0.5;
-            t.distance[i] = sigmoid(x * LUT_MAX_DISTANCE / 1023.0, 5.0, -8.0 / 5.0);
-            t.angle[i] = sigmoid(x * PI / 1023.0, PI / 12.0, -30.0);
+        let mut t =
+            CompatibilityTables { distance: [0.0; DISTANCE_STEPS + 1], angle: [0.0; 1025], sqrt: [0.0; BITS + 1] };
+        for (n, r) in t.sqrt.iter_mut().enumerate() {
+            *r = (n as f32).sqrt();
+        }
+        for (k, d) in t.distance.iter_mut().enumerate().take(DISTANCE_STEPS) {
+            *d = sigmoid(k as f32 * LUT_MAX_DISTANCE / DISTANCE_STEPS as f32, 5.0, -8.0 / 5.0);
+        }
+        for (k, a) in t.angle.iter_mut().enumerate() {
+            // The middle of the gaps that land on this entry.
+            *a = sigmoid((k as f32 + 0.5).min(1024.0) * PI / 1024.0, PI / 12.0, -30.0);
         }
         t
     })
+}
+
+/// Dot product in eight lanes, which the compiler keeps in vector registers (a plain `sum` must add in order,
+/// one scalar at a time).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// Ranges of `sorted` (angles in [-pi, pi), ascending) within `DELTA_THETA` of `angle`, wrapping around.
+fn angle_window(sorted: &[f32], angle: f32) -> [std::ops::Range<usize>; 2] {
+    let (lo, hi) = (angle - DELTA_THETA, angle + DELTA_THETA);
+    let from = |x: f32| sorted.partition_point(|&v| v < x);
+    let to = |x: f32| sorted.partition_point(|&v| v <= x);
+    if lo < -PI {
+        [from(lo + TAU)..sorted.len(), 0..to(hi)]
+    } else if hi >= PI {
+        [from(lo)..sorted.len(), 0..to(hi - TAU)]
+    } else {
+        [from(lo)..to(hi), 0..0]
+    }
+}
+
+/// Similarity levels of the histogram that finds the candidate pairs worth sorting.
+const LEVELS: usize = 64;
+
+fn level_of(similarity: f32) -> usize {
+    ((similarity * LEVELS as f32) as usize).min(LEVELS - 1)
 }
 
 /// Raw LSS-R similarity in [0, 1]; 0 when either template has no usable cylinder.
@@ -357,59 +441,65 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     }
     static MIN_COMMON: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let min_common = *MIN_COMMON.get_or_init(|| (MIN_ME * cells_in_circle() as f32) as u32);
-    // Local similarity matrix, kept sparse: only pairs with similar directions and a positive value.
+    // Local similarity matrix, kept sparse: only pairs with similar directions and a positive value. Cylinders
+    // are kept in order of direction, so the pairs with similar directions are one or two runs of `b`'s.
     // Sort keys: similarity bits (non-negative floats order like their bits), then the indices, so one
     // integer sort orders the pairs best first with a deterministic tie-break.
+    let lut = compatibility_tables();
     let mut pairs: Vec<u64> = Vec::with_capacity(na * nb / 2);
+    let mut histogram = [0u32; LEVELS];
     for (i, ca) in a.cylinders.iter().enumerate() {
-        for (j, cb) in b.cylinders.iter().enumerate() {
-            if dphi(ca.angle, cb.angle).abs() > DELTA_THETA {
-                continue;
-            }
-            let l = local_similarity(ca, cb, min_common);
-            if l > 0.0 {
-                pairs.push((u64::from(l.to_bits()) << 32) | ((0xFFFF - i as u64) << 16) | (0xFFFF - j as u64));
+        for range in angle_window(&b.angles, ca.angle) {
+            for (j, cb) in b.cylinders[range.clone()].iter().enumerate() {
+                let l = local_similarity(ca, cb, min_common, &lut.sqrt);
+                if l > 0.0 {
+                    histogram[level_of(l)] += 1;
+                    let j = range.start + j;
+                    pairs.push((u64::from(l.to_bits()) << 32) | ((0xFFFF - i as u64) << 16) | (0xFFFF - j as u64));
+                }
             }
         }
     }
     if pairs.is_empty() {
         return 0.0;
     }
-    // n_R candidate pairs, one-to-one, best first. Only the best few times n_R are sorted (a selection puts
-    // them first): the one-to-one pick rarely needs more, and sorting every pair was a sixth of a comparison.
-    // When it does need more, the rest is sorted and the pick goes on, so the result is the full sort's.
+    // n_R candidate pairs, one-to-one, best first. The pairs are bucketed by similarity level (a counting
+    // sort, in one pass) and each level is sorted only when the one-to-one pick reaches it, which is rarely
+    // far: sorting every pair took a third of a comparison. The pick sees the pairs in the full sort's order.
     let n_r = na.min(nb).min(MAX_RELAXED);
-    let best_first = |x: &u64, y: &u64| y.cmp(x);
-    let mut sorted = (n_r * 4).min(pairs.len());
-    if sorted < pairs.len() {
-        pairs.select_nth_unstable_by(sorted, best_first);
+    let mut offsets = [0usize; LEVELS + 1];
+    for level in (0..LEVELS).rev() {
+        offsets[LEVELS - level] = offsets[LEVELS - 1 - level] + histogram[level] as usize;
     }
-    pairs[..sorted].sort_unstable_by(best_first);
+    let mut fill = offsets;
+    let mut by_level = vec![0u64; pairs.len()];
+    for &key in &pairs {
+        let slot = &mut fill[LEVELS - 1 - level_of(f32::from_bits((key >> 32) as u32))];
+        by_level[*slot] = key;
+        *slot += 1;
+    }
     let (mut used_a, mut used_b) = (vec![false; na], vec![false; nb]);
     // (similarity, minutia index in a, minutia index in b)
     let mut chosen: Vec<(f32, usize, usize)> = Vec::with_capacity(n_r);
-    let mut next_pair = 0;
-    while chosen.len() < n_r {
-        if next_pair == sorted {
-            if sorted == pairs.len() {
-                break;
+    'levels: for bucket in 0..LEVELS {
+        let keys = &mut by_level[offsets[bucket]..offsets[bucket + 1]];
+        keys.sort_unstable_by(|x, y| y.cmp(x));
+        for &k in keys.iter() {
+            let (i, j) = ((0xFFFF - ((k >> 16) & 0xFFFF)) as usize, (0xFFFF - (k & 0xFFFF)) as usize);
+            if used_a[i] || used_b[j] {
+                continue;
             }
-            pairs[sorted..].sort_unstable_by(best_first);
-            sorted = pairs.len();
+            used_a[i] = true;
+            used_b[j] = true;
+            chosen.push((
+                f32::from_bits((k >> 32) as u32),
+                a.cylinders[i].minutia as usize,
+                b.cylinders[j].minutia as usize,
+            ));
+            if chosen.len() == n_r {
+                break 'levels;
+            }
         }
-        let k = pairs[next_pair];
-        next_pair += 1;
-        let (i, j) = ((0xFFFF - ((k >> 16) & 0xFFFF)) as usize, (0xFFFF - (k & 0xFFFF)) as usize);
-        if used_a[i] || used_b[j] {
-            continue;
-        }
-        used_a[i] = true;
-        used_b[j] = true;
-        chosen.push((
-            f32::from_bits((k >> 32) as u32),
-            a.cylinders[i].minutia as usize,
-            b.cylinders[j].minutia as usize,
-        ));
     }
     let n = chosen.len();
     let n_p = MIN_NP + (sigmoid(na.min(nb) as f32, MU_P, TAU_P) * (MAX_NP - MIN_NP) as f32).round() as usize;
@@ -418,17 +508,17 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     }
     // Compatibility of each two chosen pairs: do distances, relative directions and radial angles agree?
     let (pa, pb) = (a.points.len(), b.points.len());
-    let lut = compatibility_tables();
     let mut rho = vec![0f32; n * n];
     for t in 0..n {
         let (_, at, bt) = chosen[t];
+        let (ra, rb) = (&a.geometry[at * pa..][..pa], &b.geometry[bt * pb..][..pb]);
         for k in (t + 1)..n {
             let (_, ak, bk) = chosen[k];
-            let d1 = (a.distance[at * pa + ak] - b.distance[bt * pb + bk]).abs();
-            let d2 =
-                dphi(dphi(a.points[at].angle, a.points[ak].angle), dphi(b.points[bt].angle, b.points[bk].angle)).abs();
-            let d3 = dphi(a.radial[at * pa + ak], b.radial[bt * pb + bk]).abs();
-            let r = lut.distance(d1) * lut.angle(d2) * lut.angle(d3);
+            let (ga, gb) = (ra[ak], rb[bk]);
+            let d1 = usize::from(ga.distance.abs_diff(gb.distance)).min(DISTANCE_STEPS);
+            let r = lut.distance[d1]
+                * lut.angle[turn_gap(ga.relative, gb.relative)]
+                * lut.angle[turn_gap(ga.radial, gb.radial)];
             rho[t * n + k] = r;
             rho[k * n + t] = r;
         }
@@ -439,7 +529,7 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     for _ in 0..N_REL {
         for t in 0..n {
             // rho's diagonal is zero, so the full dot product is the sum over k != t.
-            let support: f32 = rho[t * n..(t + 1) * n].iter().zip(&lambda).map(|(r, l)| r * l).sum();
+            let support = dot(&rho[t * n..(t + 1) * n], &lambda);
             next[t] = W_R * lambda[t] + (1.0 - W_R) * support / (n - 1) as f32;
         }
         std::mem::swap(&mut lambda, &mut next);
@@ -512,4 +602,49 @@ pub fn score(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
 /// The calibrated score threshold for a target false match rate (0.0005 for 0.05 %).
 pub fn threshold_for(fmr: f64) -> f32 {
     (-fmr.clamp(1e-12, 1.0).log10()) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The runs `angle_window` gives are exactly the directions within `DELTA_THETA`, across the wrap.
+        #[test]
+        fn angle_window_is_the_wrapped_difference_rule(
+            mut angles in proptest::collection::vec(-PI..PI, 0..60),
+            probe in -PI..PI,
+        ) {
+            angles.sort_by(f32::total_cmp);
+            let mut found: Vec<usize> = angle_window(&angles, probe).into_iter().flatten().collect();
+            found.sort_unstable();
+            let expected: Vec<usize> =
+                (0..angles.len()).filter(|&j| dphi(probe, angles[j]).abs() <= DELTA_THETA).collect();
+            // Float rounding at the window's two edges may differ between the two forms of the rule.
+            let edge = |j: usize| (dphi(probe, angles[j]).abs() - DELTA_THETA).abs() < 1e-5;
+            let differ: Vec<usize> =
+                found.iter().chain(&expected).copied().filter(|j| found.contains(j) != expected.contains(j)).collect();
+            prop_assert!(differ.iter().all(|&j| edge(j)), "found {found:?}, expected {expected:?}");
+        }
+
+        /// The quantised angle gap is the wrapped absolute difference, to within one step of 1/2,048 turn.
+        #[test]
+        fn turn_gap_is_the_wrapped_absolute_difference(a in -10.0f32..10.0, b in -10.0f32..10.0) {
+            let d = (a - b).rem_euclid(TAU);
+            let exact = d.min(TAU - d);
+            let gap = turn_gap(turns(a), turns(b)) as f32 * TAU / 2048.0;
+            prop_assert!((gap - exact).abs() <= TAU / 2048.0 + 1e-4, "{a} {b}: {gap} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn dot_is_the_plain_sum_for_every_length() {
+        for n in 0..40 {
+            let a: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
+            let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - plain).abs() < 1e-4, "n = {n}");
+        }
+    }
 }
