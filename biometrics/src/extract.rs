@@ -93,26 +93,6 @@ impl Analysis {
     }
 }
 
-/// Sum over a box of a summed-area table `sat` of size (w+1) x (h+1).
-fn box_sum(sat: &[f64], w: usize, x0: usize, y0: usize, x1: usize, y1: usize) -> f64 {
-    let s = w + 1;
-    sat[y1 * s + x1] - sat[y0 * s + x1] - sat[y1 * s + x0] + sat[y0 * s + x0]
-}
-
-fn summed_area(values: impl Iterator<Item = f64>, w: usize, h: usize) -> Vec<f64> {
-    let s = w + 1;
-    let mut sat = vec![0f64; s * (h + 1)];
-    let mut it = values;
-    for y in 0..h {
-        let mut row = 0f64;
-        for x in 0..w {
-            row += it.next().unwrap_or(0.0);
-            sat[(y + 1) * s + x + 1] = sat[y * s + x + 1] + row;
-        }
-    }
-    sat
-}
-
 /// Gaussian smoothing of a block field (separable, clamped edges).
 fn smooth_blocks(field: &[f32], bw: usize, bh: usize, sigma: f32) -> Vec<f32> {
     let r = (2.5 * sigma).ceil() as isize;
@@ -390,9 +370,20 @@ fn normalise(taps: &mut [(isize, isize, f32)], low_pass: bool) {
 
 /// Applies oriented 1-D taps, block by block: within a block every pixel uses its block's orientation bin, so
 /// each tap is one multiply-add over a row segment of eight contiguous pixels (which the compiler vectorises).
-/// Blocks within the taps' reach of the image border clamp coordinates pixel by pixel instead.
+/// The source is first copied into a frame `reach` pixels wider on every side, repeating the edge pixels: the
+/// same as clamping coordinates, without a per-pixel slow path for the blocks along the image border.
 fn oriented_pass(src: &[f32], w: usize, h: usize, grid: &BlockGrid, taps: &[Vec<(isize, isize, f32)>]) -> Vec<f32> {
     let reach = taps.iter().flatten().map(|t| t.0.unsigned_abs().max(t.1.unsigned_abs())).max().unwrap_or(0);
+    let pw = w + 2 * reach;
+    let mut padded = vec![0f32; pw * (h + 2 * reach)];
+    for (py, dst) in padded.chunks_exact_mut(pw).enumerate() {
+        let row = &src[(py.saturating_sub(reach)).min(h - 1) * w..][..w];
+        let (left, rest) = dst.split_at_mut(reach);
+        let (mid, right) = rest.split_at_mut(w);
+        left.fill(row[0]);
+        mid.copy_from_slice(row);
+        right.fill(row[w - 1]);
+    }
     let mut out = vec![0f32; src.len()];
     for by in 0..grid.bh {
         for bx in 0..grid.bw {
@@ -403,24 +394,13 @@ fn oriented_pass(src: &[f32], w: usize, h: usize, grid: &BlockGrid, taps: &[Vec<
             let bin = &taps[grid.bins[b] as usize];
             let (x0, x1) = (bx * BLOCK, ((bx + 1) * BLOCK).min(w));
             let (y0, y1) = (by * BLOCK, ((by + 1) * BLOCK).min(h));
-            let interior = x0 >= reach && x1 + reach <= w && y0 >= reach && y1 + reach <= h;
             for y in y0..y1 {
                 let row = &mut out[y * w + x0..y * w + x1];
-                if interior {
-                    for &(dx, dy, wt) in bin {
-                        let start = (y.cast_signed() + dy) as usize * w + (x0.cast_signed() + dx) as usize;
-                        for (o, v) in row.iter_mut().zip(&src[start..start + (x1 - x0)]) {
-                            *o += wt * v;
-                        }
-                    }
-                } else {
-                    for (k, o) in row.iter_mut().enumerate() {
-                        let x = x0 + k;
-                        for &(dx, dy, wt) in bin {
-                            let xx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
-                            let yy = (y as isize + dy).clamp(0, h as isize - 1) as usize;
-                            *o += wt * src[yy * w + xx];
-                        }
+                for &(dx, dy, wt) in bin {
+                    let start =
+                        ((y + reach).cast_signed() + dy) as usize * pw + ((x0 + reach).cast_signed() + dx) as usize;
+                    for (o, v) in row.iter_mut().zip(&padded[start..start + (x1 - x0)]) {
+                        *o += wt * v;
                     }
                 }
             }
@@ -459,9 +439,17 @@ pub fn analyse(image: &GrayImage) -> Analysis {
     let (bw, bh) = (w.div_ceil(BLOCK).max(1), h.div_ceil(BLOCK).max(1));
     let px: Vec<f32> = image.pixels.iter().map(|&p| f32::from(p)).collect();
 
-    // Local mean and standard deviation over 24 x 24 windows around each block.
-    let sat = summed_area(px.iter().map(|&v| f64::from(v)), w, h);
-    let sat2 = summed_area(px.iter().map(|&v| f64::from(v) * f64::from(v)), w, h);
+    // Local mean and standard deviation over 24 x 24 windows around each block: the block and its eight
+    // neighbours (clipped at the image edge), from per-block sums of the grey levels and their squares
+    // (exact in integers; no image-sized summed-area tables to allocate).
+    let (mut block_sum, mut block_sum2) = (vec![0u32; bw * bh], vec![0u32; bw * bh]);
+    for (y, row) in image.pixels.chunks_exact(w).enumerate() {
+        let (sums, sums2) = (&mut block_sum[(y / BLOCK) * bw..][..bw], &mut block_sum2[(y / BLOCK) * bw..][..bw]);
+        for (b, chunk) in row.chunks(BLOCK).enumerate() {
+            sums[b] += chunk.iter().map(|&p| u32::from(p)).sum::<u32>();
+            sums2[b] += chunk.iter().map(|&p| u32::from(p) * u32::from(p)).sum::<u32>();
+        }
+    }
     let mut mean = vec![0f32; bw * bh];
     let mut std = vec![0f32; bw * bh];
     for by in 0..bh {
@@ -470,8 +458,13 @@ pub fn analyse(image: &GrayImage) -> Analysis {
             let (x0, y0) = (cx.saturating_sub(12), cy.saturating_sub(12));
             let (x1, y1) = ((cx + 12).min(w), (cy + 12).min(h));
             let n = ((x1 - x0) * (y1 - y0)).max(1) as f64;
-            let s = box_sum(&sat, w, x0, y0, x1, y1);
-            let s2 = box_sum(&sat2, w, x0, y0, x1, y1);
+            let (mut s, mut s2) = (0f64, 0f64);
+            for yy in by.saturating_sub(1)..=(by + 1).min(bh - 1) {
+                for xx in bx.saturating_sub(1)..=(bx + 1).min(bw - 1) {
+                    s += f64::from(block_sum[yy * bw + xx]);
+                    s2 += f64::from(block_sum2[yy * bw + xx]);
+                }
+            }
             let m = s / n;
             mean[by * bw + bx] = m as f32;
             std[by * bw + bx] = ((s2 / n - m * m).max(0.0)).sqrt() as f32;
@@ -692,8 +685,6 @@ pub fn extract(image: &GrayImage, dpi: u16) -> Minutiae {
     for m in &mut points {
         m.quality = minutia_quality(&analysis, m);
     }
-    let q: u8 = std::env::var("KHIL_Q").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    points.retain(|m| m.quality >= q);
     Minutiae {
         width: u16::try_from(w).unwrap_or(u16::MAX),
         height: u16::try_from(h).unwrap_or(u16::MAX),
