@@ -7,7 +7,7 @@
 //! 3. [`remove_spurs`] (short side branches and short fragments),
 //! 4. [`detect_minutiae`]: crossing number 1 is a ridge ending, 3 a bifurcation; the direction is traced along
 //!    the skeleton and follows the ISO convention of [`Minutia::angle`],
-//! 5. [`remove_close_pairs`] and [`remove_near_border`].
+//! 5. [`remove_close_pairs`] (or [`remove_close_forks`]) and [`remove_near_border`].
 //!
 //! Neighbours are numbered clockwise from north, as in Zhang–Suen and Guo–Hall:
 //! bit 0 = N, 1 = NE, 2 = E, 3 = SE, 4 = S, 5 = SW, 6 = W, 7 = NW (image coordinates, y down).
@@ -723,6 +723,30 @@ pub fn remove_close_pairs(minutiae: &mut Vec<Minutia>, min_dist: f32) {
     });
 }
 
+/// Removes every pair of minutiae closer than `min_dist` px of which at least one is a bifurcation (a bridge's
+/// two forks, a spur's fork and end, a little loop's two forks). Two close endings are both kept: they are as
+/// often the ends of neighbouring ridges as the two sides of a gap, and on FVC2000 DB1-3_B dropping them cost
+/// more genuine matches than it saved (the figures are with the extractor's constants).
+pub fn remove_close_forks(minutiae: &mut Vec<Minutia>, min_dist: f32) {
+    let n = minutiae.len();
+    let mut drop = vec![false; n];
+    for i in 0..n {
+        for j in i + 1..n {
+            let (a, b) = (&minutiae[i], &minutiae[j]);
+            let fork = a.kind == MinutiaKind::Bifurcation || b.kind == MinutiaKind::Bifurcation;
+            if fork && (a.x - b.x).hypot(a.y - b.y) < min_dist {
+                drop[i] = true;
+                drop[j] = true;
+            }
+        }
+    }
+    let mut k = 0;
+    minutiae.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
+}
+
 /// Distance (px) from each pixel to the nearest unset pixel or the image border (chamfer 1/√2, within 8% of
 /// Euclidean). Unset pixels are 0; a set pixel on the image edge is 1.
 pub fn distance_to_background(mask: &BinaryImage) -> Vec<f32> {
@@ -941,6 +965,11 @@ mod tests {
         remove_near_border(&mut v, &mask, 5.0);
         assert_eq!(v, vec![m(40.0, 40.0)]);
         let d = distance_to_background(&mask);
+        // Forks go with whatever is close to them; two close endings stay.
+        let f = |x, y| Minutia::new(x, y, 0.0, MinutiaKind::Bifurcation, 0);
+        let mut w = vec![m(10.0, 10.0), m(14.0, 10.0), f(30.0, 30.0), m(33.0, 30.0), f(50.0, 50.0), f(52.0, 52.0)];
+        remove_close_forks(&mut w, 5.0);
+        assert_eq!(w, vec![m(10.0, 10.0), m(14.0, 10.0)]);
         assert!((d[30 * 60 + 45] - 5.0).abs() < 0.01);
         assert!((d[30 * 60] - 1.0).abs() < 0.01);
     }
