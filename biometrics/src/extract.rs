@@ -97,30 +97,31 @@ impl Analysis {
 fn smooth_blocks(field: &[f32], bw: usize, bh: usize, sigma: f32) -> Vec<f32> {
     let r = (2.5 * sigma).ceil() as isize;
     let weights: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    // Only the taps that fall inside the field (the edges renormalised by their own weight sum), found once per
+    // position instead of tested per tap: `weights[lo..hi]` for position `i` of `n`, tap `j` reading `i + j - r`.
+    let r = r as usize;
+    let range = |i: usize, n: usize| (r.saturating_sub(i), (n - i + r).min(2 * r + 1));
     let mut tmp = vec![0f32; field.len()];
     for y in 0..bh {
+        let row = &field[y * bw..][..bw];
         for x in 0..bw {
+            let (lo, hi) = range(x, bw);
             let (mut s, mut wsum) = (0f32, 0f32);
-            for (k, w) in (-r..=r).zip(&weights) {
-                let xx = x as isize + k;
-                if xx >= 0 && (xx as usize) < bw {
-                    s += w * field[y * bw + xx as usize];
-                    wsum += w;
-                }
+            for (w, v) in weights[lo..hi].iter().zip(&row[x + lo - r..]) {
+                s += w * v;
+                wsum += w;
             }
             tmp[y * bw + x] = s / wsum;
         }
     }
     let mut out = vec![0f32; field.len()];
     for y in 0..bh {
+        let (lo, hi) = range(y, bh);
         for x in 0..bw {
             let (mut s, mut wsum) = (0f32, 0f32);
-            for (k, w) in (-r..=r).zip(&weights) {
-                let yy = y as isize + k;
-                if yy >= 0 && (yy as usize) < bh {
-                    s += w * tmp[yy as usize * bw + x];
-                    wsum += w;
-                }
+            for (k, w) in weights.iter().enumerate().take(hi).skip(lo) {
+                s += w * tmp[(y + k - r) * bw + x];
+                wsum += w;
             }
             out[y * bw + x] = s / wsum;
         }
@@ -233,8 +234,10 @@ fn block_energy(band: &[f32], w: usize, h: usize, bw: usize, bh: usize) -> Vec<f
     let mut energy = vec![0f32; bw * bh];
     for (y, row) in band.chunks_exact(w).enumerate().take(h) {
         let blocks = &mut energy[(y / BLOCK) * bw..][..bw];
-        for (x, v) in row.iter().enumerate() {
-            blocks[x / BLOCK] += v * v;
+        for (e, chunk) in blocks.iter_mut().zip(row.chunks(BLOCK)) {
+            for v in chunk {
+                *e += v * v;
+            }
         }
     }
     smooth_blocks(&energy, bw, bh, 1.0)

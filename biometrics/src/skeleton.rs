@@ -244,8 +244,8 @@ impl BitPlane {
         let words = img.width.div_ceil(64).max(1);
         let mut data = vec![0u64; words * img.height];
         for (y, src) in img.pixels.chunks_exact(img.width.max(1)).enumerate().take(img.height) {
-            for (x, &v) in src.iter().enumerate() {
-                data[y * words + x / 64] |= u64::from(v) << (x % 64);
+            for (word, bits) in data[y * words..][..words].iter_mut().zip(src.chunks(64)) {
+                *word = bits.iter().enumerate().fold(0, |acc, (i, &v)| acc | u64::from(v) << i);
             }
         }
         Self { width: img.width, height: img.height, words, data }
@@ -588,11 +588,9 @@ pub fn branch_directions(skel: &BinaryImage, x: usize, y: usize, trace_len: f32)
 /// (unknown); isolated pixels (CN 0) and crossings (CN 4) are skipped.
 pub fn detect_minutiae(skel: &BinaryImage, trace_len: f32) -> Vec<Minutia> {
     let mut out: Vec<Minutia> = Vec::new();
-    for y in 0..skel.height {
-        for x in 0..skel.width {
-            if !skel.get(x, y) {
-                continue;
-            }
+    for (y, row) in skel.pixels.chunks_exact(skel.width.max(1)).enumerate() {
+        // Row slices: most pixels are unset, and skipping them should cost no bounds checks.
+        for x in row.iter().enumerate().filter(|&(_, &p)| p).map(|(x, _)| x) {
             let cn = crossing_number(skel, x, y);
             if cn != 1 && cn != 3 {
                 continue;
@@ -637,8 +635,10 @@ fn bifurcation_angle(dirs: &[(f32, f32)]) -> f32 {
 pub fn remove_spurs(skel: &mut BinaryImage, max_len: usize) -> usize {
     let mut removed = 0;
     // Only skeleton pixels matter; scanning their list instead of the image each round is most of the speed.
-    let mut live: Vec<(usize, usize)> =
-        (0..skel.height).flat_map(|y| (0..skel.width).map(move |x| (x, y))).filter(|&(x, y)| skel.get(x, y)).collect();
+    let mut live: Vec<(usize, usize)> = Vec::new();
+    for (y, row) in skel.pixels.chunks_exact(skel.width.max(1)).enumerate() {
+        live.extend(row.iter().enumerate().filter(|&(_, &p)| p).map(|(x, _)| (x, y)));
+    }
     for _ in 0..4 {
         let mut cut: Vec<(isize, isize)> = Vec::new();
         let mut pieces = 0;
