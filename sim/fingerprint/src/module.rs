@@ -31,8 +31,9 @@ const MIN_MINUTIAE: usize = 8;
 /// 10^-(s/25) (measured); above it a score says how much of two prints agree, so genuine pairs spread from about
 /// 125 (poor captures) to 265 (good ones) and identical templates score 300. Security level L accepts scores from
 /// 25 (L + 1): level 1 is a false match rate of 1 %, the default level 3 is 0.01 %, level 4 0.001 %; level 5
-/// (150) lies beyond the measured range and turns away about a sixth of `mixed` genuine captures (14 of 80 on an
-/// R307, seed 21, after the real-print extractor changes of issue #16; a fifth to a third before them).
+/// (150) lies beyond the measured range and turns away about a fifth of `mixed` genuine captures (17 of 80 on an
+/// R307, seed 21, after issue #16's second round of extractor and matcher changes; 14 after its first round, a
+/// fifth to a third before it).
 pub const SCORE_PER_DECADE: f32 = 25.0;
 
 /// The score a comparison must reach at security level `level` (1-5).

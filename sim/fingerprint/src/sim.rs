@@ -27,7 +27,7 @@ pub const PARAMS: &[ParamSpec] = &[
         "quality",
         "NAME",
         "Impression quality: good, or mixed (FVC-like: rotation, partial contact, dry/wet skin; genuine match scores \
-         drop, about a sixth under security level 5)",
+         drop, about a fifth under security level 5)",
     )
     .default("good"),
     ParamSpec::new(
