@@ -192,11 +192,14 @@ fn blur5(src: &[f32], w: usize, h: usize) -> Vec<f32> {
 /// Image-sized `f32` working buffers kept per thread between extractions. Each stage of the analysis needs a
 /// few hundred kilobytes; freshly allocated, the allocator hands most of them back to the system after every
 /// print and the next print pays a page fault for every 4 KiB it touches again (about a fifth of the
-/// extraction time on FVC2000 DB1_B). A thread keeps at most `KEEP` buffers (under 4 MB for a 500 x 500 scan).
+/// extraction time on FVC2000 DB1_B). A thread keeps at most `KEEP` buffers (under 4 MB for a 500 x 500 scan),
+/// none larger than `KEEP_LEN` floats, so a thread that once extracted a very large scan does not hold on to it.
 mod scratch {
     use std::cell::RefCell;
 
     const KEEP: usize = 8;
+    /// 4 MB a buffer: a 1,000 x 1,000 scan, several times FVC2000's largest (448 x 478) or any sensor khil models.
+    pub(super) const KEEP_LEN: usize = 1 << 20;
 
     thread_local! {
         static POOL: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
@@ -218,7 +221,7 @@ mod scratch {
     pub(super) fn recycle(v: Vec<f32>) {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
-            if pool.len() < KEEP {
+            if pool.len() < KEEP && v.capacity() <= KEEP_LEN {
                 pool.push(v);
             }
         });
@@ -817,6 +820,23 @@ mod tests {
         let at = |bx: usize| p[(bh / 2) * bw + bx];
         assert!((at(2) - 7.0).abs() < 0.6, "left {}", at(2));
         assert!((at(bw - 3) - 12.0).abs() < 0.8, "right {}", at(bw - 3));
+    }
+
+    #[test]
+    fn the_buffer_pool_reuses_small_buffers_and_lets_large_ones_go() {
+        // Its own thread: the pool is per thread, and other tests' extractions must not interfere.
+        std::thread::spawn(|| {
+            let small = scratch::zeroed(1000);
+            let kept = small.as_ptr();
+            scratch::recycle(small);
+            let again = scratch::zeroed(500);
+            assert_eq!(again.as_ptr(), kept, "a small buffer is handed out again");
+            assert!(again.iter().all(|&v| v == 0.0) && again.len() == 500);
+            scratch::recycle(vec![1.0; scratch::KEEP_LEN + 1]);
+            assert!(scratch::zeroed(10).capacity() <= scratch::KEEP_LEN, "a large buffer was kept");
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
