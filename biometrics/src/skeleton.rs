@@ -705,22 +705,7 @@ fn prune_around(skel: &mut BinaryImage, cut: &[(isize, isize)]) {
 /// Removes every minutia that has another within `min_dist` px (both of a pair go: a broken ridge's two ends,
 /// a bridge's two forks, a spur's end and fork are all artefacts).
 pub fn remove_close_pairs(minutiae: &mut Vec<Minutia>, min_dist: f32) {
-    let n = minutiae.len();
-    let mut drop = vec![false; n];
-    for i in 0..n {
-        for j in i + 1..n {
-            let (a, b) = (&minutiae[i], &minutiae[j]);
-            if (a.x - b.x).hypot(a.y - b.y) < min_dist {
-                drop[i] = true;
-                drop[j] = true;
-            }
-        }
-    }
-    let mut k = 0;
-    minutiae.retain(|_| {
-        k += 1;
-        !drop[k - 1]
-    });
+    remove_close(minutiae, min_dist, |_, _| true);
 }
 
 /// Removes every pair of minutiae closer than `min_dist` px of which at least one is a bifurcation (a bridge's
@@ -728,13 +713,17 @@ pub fn remove_close_pairs(minutiae: &mut Vec<Minutia>, min_dist: f32) {
 /// often the ends of neighbouring ridges as the two sides of a gap, and on FVC2000 DB1-3_B dropping them cost
 /// more genuine matches than it saved (the figures are with the extractor's constants).
 pub fn remove_close_forks(minutiae: &mut Vec<Minutia>, min_dist: f32) {
+    remove_close(minutiae, min_dist, |a, b| a.kind == MinutiaKind::Bifurcation || b.kind == MinutiaKind::Bifurcation);
+}
+
+/// Removes both minutiae of every pair closer than `min_dist` px for which `counts` holds.
+fn remove_close(minutiae: &mut Vec<Minutia>, min_dist: f32, counts: impl Fn(&Minutia, &Minutia) -> bool) {
     let n = minutiae.len();
     let mut drop = vec![false; n];
     for i in 0..n {
         for j in i + 1..n {
             let (a, b) = (&minutiae[i], &minutiae[j]);
-            let fork = a.kind == MinutiaKind::Bifurcation || b.kind == MinutiaKind::Bifurcation;
-            if fork && (a.x - b.x).hypot(a.y - b.y) < min_dist {
+            if (a.x - b.x).hypot(a.y - b.y) < min_dist && counts(a, b) {
                 drop[i] = true;
                 drop[j] = true;
             }
