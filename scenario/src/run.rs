@@ -361,13 +361,13 @@ fn references(
     Ok(registry)
 }
 
+/// Keeps the listed others' fingers apart from the population's ("listed" in ASCII).
+const LISTED_SEED: u64 = 0x6c69_7374_6564;
+
 /// The point's watchlist: each listed finger enrolled from an impression the gates never see
 /// ([`WATCHLIST_IMPRESSION`]; a gate's captures are 0 to 2); then `others` people who never come, fingers of the
 /// synthetic minutiae model (rendering thousands of fingers would take minutes; they are only ever impostors
 /// here, and the model's impostor scores are measured against rendered ones: `khil bench identify --calibrate`).
-/// Keeps the listed others' fingers apart from the population's ("listed" in ASCII).
-const LISTED_SEED: u64 = 0x6c69_7374_6564;
-
 fn watchlist(
     fingers: &khil_sim_population::Fingers,
     watch: &[(u64, String)],
