@@ -279,14 +279,25 @@ pub fn ridge_period(signature: &[f32]) -> Option<f32> {
         return None;
     }
     let mean = signature.iter().sum::<f32>() / n as f32;
-    let s: Vec<f32> = signature.iter().map(|v| v - mean).collect();
+    // Centred on the stack for a block's signature (every block of every print calls this), else on the heap.
+    let (mut stack, mut heap) = ([0f32; 64], Vec::new());
+    let s: &mut [f32] = if n <= stack.len() {
+        &mut stack[..n]
+    } else {
+        heap.resize(n, 0.0);
+        &mut heap
+    };
+    for (c, v) in s.iter_mut().zip(signature) {
+        *c = v - mean;
+    }
+    let s = &*s;
     let r0 = s.iter().map(|v| v * v).sum::<f32>() / n as f32;
     if r0 <= 1e-6 {
         return None;
     }
     // Normalised autocorrelation, each lag averaged over its own overlap so long lags are not penalised.
     let r = |lag: usize| s.iter().zip(&s[lag..]).map(|(a, b)| a * b).sum::<f32>() / (n - lag) as f32 / r0;
-    let lags: Vec<f32> = (MIN_PERIOD - 1..=MAX_PERIOD + 1).map(r).collect();
+    let lags: [f32; MAX_PERIOD - MIN_PERIOD + 3] = std::array::from_fn(|k| r(MIN_PERIOD - 1 + k));
     let at = |lag: usize| lags[lag + 1 - MIN_PERIOD];
     let best = (MIN_PERIOD..=MAX_PERIOD).map(at).fold(f32::MIN, f32::max);
     if best < 0.25 {
@@ -324,15 +335,23 @@ fn block_periods(
         let (cx, cy) = (((b % bw) * BLOCK + BLOCK / 2) as f32, ((b / bw) * BLOCK + BLOCK / 2) as f32);
         // Ridge direction (cos, -sin) in image coordinates; the normal is (sin, cos).
         let (sn, cs) = orientation[b].sin_cos();
+        // The 96 pixel positions first, each line's in a loop of its own that the compiler vectorises, then the
+        // reads. Clamped first, then rounded by adding a half and truncating: the same pixel as rounding then
+        // clamping, without a call to `roundf` a sample. (To i32: non-negative by the clamp, and a conversion
+        // to usize costs several instructions more a sample.)
+        let mut lines = [[0usize; LEN as usize]; 3];
+        for (line, a) in lines.iter_mut().zip([-4.0f32, 0.0, 4.0]) {
+            for (at, k) in line.iter_mut().zip(0..LEN) {
+                let t = (k - LEN / 2) as f32;
+                let x = ((cx + t * sn + a * cs).clamp(0.0, (w - 1) as f32) + 0.5) as i32;
+                let y = ((cy + t * cs - a * sn).clamp(0.0, (h - 1) as f32) + 0.5) as i32;
+                *at = y.cast_unsigned() as usize * w + x.cast_unsigned() as usize;
+            }
+        }
         for (k, v) in signature.iter_mut().enumerate() {
-            let t = (k as isize - LEN / 2) as f32;
             let mut sum = 0.0;
-            for a in [-4.0f32, 0.0, 4.0] {
-                // Clamped first, then rounded by adding a half and truncating: the same pixel as rounding
-                // then clamping, without a call to `roundf` for each of the 96 samples of every block.
-                let x = ((cx + t * sn + a * cs).clamp(0.0, (w - 1) as f32) + 0.5) as usize;
-                let y = ((cy + t * cs - a * sn).clamp(0.0, (h - 1) as f32) + 0.5) as usize;
-                sum += img[y * w + x];
+            for line in &lines {
+                sum += img[line[k]];
             }
             *v = sum;
         }
@@ -442,11 +461,27 @@ fn oriented_pass(src: &[f32], w: usize, h: usize, grid: &BlockGrid, taps: &[Vec<
             let (y0, y1) = (by * BLOCK, ((by + 1) * BLOCK).min(h));
             for y in y0..y1 {
                 let row = &mut out[y * w + x0..y * w + x1];
-                for &(dx, dy, wt) in bin {
-                    let start =
-                        ((y + reach).cast_signed() + dy) as usize * pw + ((x0 + reach).cast_signed() + dx) as usize;
-                    for (o, v) in row.iter_mut().zip(&padded[start..start + (x1 - x0)]) {
-                        *o += wt * v;
+                let at = |dx: isize, dy: isize| {
+                    ((y + reach).cast_signed() + dy) as usize * pw + ((x0 + reach).cast_signed() + dx) as usize
+                };
+                if let Ok(row) = <&mut [f32; BLOCK]>::try_from(&mut *row) {
+                    // A whole block row, summed in a local array: a fixed length in registers that cannot alias
+                    // the source, which the compiler turns into vector multiply-adds (in place, it did one pixel
+                    // at a time with a store after each).
+                    let mut sum = *row;
+                    for &(dx, dy, wt) in bin {
+                        let src: &[f32; BLOCK] = padded[at(dx, dy)..][..BLOCK].try_into().expect("BLOCK pixels");
+                        for (o, v) in sum.iter_mut().zip(src) {
+                            *o += wt * v;
+                        }
+                    }
+                    *row = sum;
+                } else {
+                    for &(dx, dy, wt) in bin {
+                        let start = at(dx, dy);
+                        for (o, v) in row.iter_mut().zip(&padded[start..start + (x1 - x0)]) {
+                            *o += wt * v;
+                        }
                     }
                 }
             }
