@@ -191,7 +191,6 @@ impl Padded {
 /// Thins set regions to a one-pixel wide, 8-connected skeleton: Guo–Hall parallel thinning, then removal of the
 /// redundant corner pixels of staircases, so that a ridge pixel has crossing number 2 and the crossing number
 /// marks ends (1) and forks (3) reliably. 8-connected components are preserved (tested) and ridge ends are kept.
-/// About 4 ms for a 300 x 400 print in a release build.
 pub fn thin(img: &BinaryImage) -> BinaryImage {
     let tables = guo_hall_tables();
     let (w, h) = (img.width, img.height);
