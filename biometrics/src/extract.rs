@@ -335,10 +335,10 @@ fn block_periods(
         let (cx, cy) = (((b % bw) * BLOCK + BLOCK / 2) as f32, ((b / bw) * BLOCK + BLOCK / 2) as f32);
         // Ridge direction (cos, -sin) in image coordinates; the normal is (sin, cos).
         let (sn, cs) = orientation[b].sin_cos();
-        // The 96 pixel positions first, each line's in a loop of its own that the compiler vectorises, then the
-        // reads. Clamped first, then rounded by adding a half and truncating: the same pixel as rounding then
-        // clamping, without a call to `roundf` a sample. (To i32: non-negative by the clamp, and a conversion
-        // to usize costs several instructions more a sample.)
+        // The 96 pixel positions first, then the reads, so no read waits on its own position's conversion.
+        // Clamped first, then rounded by adding a half and truncating: the same pixel as rounding then clamping,
+        // without a call to `roundf` a sample. (Through i32: non-negative by the clamp, and a conversion to usize
+        // costs several instructions more a sample.)
         let mut lines = [[0usize; LEN as usize]; 3];
         for (line, a) in lines.iter_mut().zip([-4.0f32, 0.0, 4.0]) {
             for (at, k) in line.iter_mut().zip(0..LEN) {

@@ -342,14 +342,15 @@ fn cells_in_circle() -> u32 {
 
 /// What one neighbour contributes to a cylinder's cells, worked out once per cylinder instead of once per cell.
 /// The spatial Gaussian of a cell is separable in the minutia's frame, exp(-(du^2 + dv^2) / 2 sigma^2) =
-/// exp(-du^2 / 2 sigma^2) exp(-dv^2 / 2 sigma^2), and the cells lie on a grid there: 24 exponentials a
-/// neighbour instead of one per cell it reaches (about 80). The directional terms depend on its direction alone.
+/// exp(-du^2 / 2 sigma^2) exp(-dv^2 / 2 sigma^2), and the cells lie on a grid there: one exponential per cell
+/// row and per cell column within reach (about 5 of each) instead of one per cell within reach (about 18). The
+/// directional terms depend on its direction alone.
 struct Neighbour {
-    /// Squared distance from the neighbour to each cell column's centre line, and its Gaussian factor (with
-    /// the normalisation).
+    /// Squared distance along the frame's first axis (u) from the neighbour to the centre of cell row i, and
+    /// its Gaussian factor (with the normalisation; 0 beyond 3 sigma).
     dx2: [f32; NS],
     gx: [f32; NS],
-    /// The same for cell rows.
+    /// The same along the second axis (v), for cell column j.
     dy2: [f32; NS],
     gy: [f32; NS],
     /// The cell rows and columns within 3 sigma of it (a row or column further away holds no cell that is).
