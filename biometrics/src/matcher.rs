@@ -48,7 +48,8 @@ const MU_P: f32 = 20.0;
 const TAU_P: f32 = 0.4;
 const N_REL: usize = 5;
 /// At most this many candidate pairs go through relaxation (the best by local similarity). Measured on FVC2000
-/// DB1-3_B and the synthetic set: 28 gave EER 2.59 / 5.35 / 5.35 % and 0.104 %, 40 gave 2.45 / 5.35 / 5.35 %,
+/// DB1-3_B and the synthetic set after issue #16's first round (code changes since reverted, so no command
+/// reproduces these): 28 gave EER 2.59 / 5.35 / 5.35 % and 0.104 %, 40 gave 2.45 / 5.35 / 5.35 %,
 /// 50 gives 2.15 / 5.35 / 5.35 % and 0.076 %, all (the paper) 2.15 / 5.44 / 5.35 % at a third more time on DB3.
 const MAX_RELAXED: usize = 50;
 const W_R: f32 = 0.5;
@@ -58,7 +59,7 @@ const SECTION: f32 = TAU / ND as f32;
 const BITS: usize = NS * NS * ND;
 const WORDS: usize = BITS.div_ceil(64);
 
-/// One minutia's neighbourhood descriptor: 1,536 bits plus the mask of cells that lie inside the print.
+/// One minutia's neighbourhood descriptor: 864 bits plus the mask of cells that lie over the print.
 #[derive(Clone)]
 struct Cylinder {
     bits: [u64; WORDS],
@@ -154,6 +155,16 @@ fn sigmoid(v: f32, mu: f32, tau: f32) -> f32 {
     1.0 / (1.0 + (-tau * (v - mu)).exp())
 }
 
+/// Twice the signed area of the triangle (o, a, b): positive when `b` lies left of the line from `o` through `a`.
+fn cross(o: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+    (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+}
+
+/// The edges of a polygon: each vertex to the next, the last back to the first.
+fn edges(polygon: &[(f32, f32)]) -> impl Iterator<Item = ((f32, f32), (f32, f32))> + '_ {
+    (0..polygon.len()).map(|i| (polygon[i], polygon[(i + 1) % polygon.len()]))
+}
+
 /// Convex hull (monotone chain), counter-clockwise.
 fn convex_hull(points: &[Point]) -> Vec<(f32, f32)> {
     let mut p: Vec<(f32, f32)> = points.iter().map(|m| (m.x, m.y)).collect();
@@ -162,7 +173,6 @@ fn convex_hull(points: &[Point]) -> Vec<(f32, f32)> {
     if p.len() < 3 {
         return p;
     }
-    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
     let mut hull: Vec<(f32, f32)> = Vec::with_capacity(2 * p.len());
     for pass in 0..2 {
         let start = hull.len();
@@ -182,25 +192,19 @@ fn convex_hull(points: &[Point]) -> Vec<(f32, f32)> {
 /// Whether the disc of `radius` around `centre` lies inside a convex polygon (counter-clockwise): at least
 /// `radius` to the left of every edge's line.
 fn disc_inside_hull(hull: &[(f32, f32)], centre: (f32, f32), radius: f32) -> bool {
-    hull.len() >= 3
-        && (0..hull.len()).all(|i| {
-            let (a, b) = (hull[i], hull[(i + 1) % hull.len()]);
-            let (ex, ey) = (b.0 - a.0, b.1 - a.1);
-            ex * (centre.1 - a.1) - ey * (centre.0 - a.0) >= radius * ex.hypot(ey)
-        })
+    hull.len() >= 3 && edges(hull).all(|(a, b)| cross(a, b, centre) >= radius * (b.0 - a.0).hypot(b.1 - a.1))
 }
 
 /// Whether `q` lies inside a convex polygon (counter-clockwise) or within `reach` of it. The inside test comes
 /// first and needs no distances: most cells of most cylinders are inside.
 fn near_hull(hull: &[(f32, f32)], q: (f32, f32), reach: f32) -> bool {
-    let edges = || (0..hull.len()).map(|i| (hull[i], hull[(i + 1) % hull.len()]));
-    if hull.len() >= 3 && edges().all(|(a, b)| (b.0 - a.0) * (q.1 - a.1) - (b.1 - a.1) * (q.0 - a.0) >= 0.0) {
+    if hull.len() >= 3 && edges(hull).all(|(a, b)| cross(a, b, q) >= 0.0) {
         return true;
     }
     if let [p] = hull {
         return (q.0 - p.0).powi(2) + (q.1 - p.1).powi(2) <= reach * reach;
     }
-    edges().any(|(a, b)| {
+    edges(hull).any(|(a, b)| {
         let (ex, ey) = (b.0 - a.0, b.1 - a.1);
         let (wx, wy) = (q.0 - a.0, q.1 - a.1);
         let len2 = ex * ex + ey * ey;
@@ -636,7 +640,8 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
 /// Re-measured after issue #16's second round of real-print changes (extractor: shorter spurs, the close-pair
 /// rule only for forks; matcher: quantised relaxation geometry). Real impostors score lower on this scale than
 /// synthetic ones: of FVC2000 DB1-3_B's 3 x 2,880 all-pairs impostor comparisons, 38 (0.44 %) reach 1.0 and one
-/// reaches 2.0 (expected: 10 % and 1 %), so on those scans the synthetic calibration errs on the safe side.
+/// reaches 2.0 (expected: 10 % and 1 %; `khil bench match --dataset` prints these checks), so on those scans the
+/// synthetic calibration errs on the safe side.
 /// Re-run the command and replace the table whenever the extractor or the matcher changes.
 const CALIBRATION: &[(f32, f32)] = &[
     (0.0, 0.0),
@@ -726,6 +731,7 @@ mod tests {
     /// The rule as the paper states it: a cell is over the print when its centre lies within `reach` of the
     /// minutiae's convex hull (distance 0 inside).
     fn distance_to_polygon(hull: &[(f32, f32)], q: (f32, f32)) -> f32 {
+        // Written out on its own (not with `edges` and `cross`): the reference shares no code with what it checks.
         let inside = hull.len() >= 3
             && (0..hull.len()).all(|i| {
                 let (a, b) = (hull[i], hull[(i + 1) % hull.len()]);

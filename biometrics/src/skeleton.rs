@@ -78,6 +78,15 @@ impl BinaryImage {
         x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height && self.get(x as usize, y as usize)
     }
 
+    /// The set pixels as (x, y), in raster order. Row by row over slices: most pixels of a skeleton are unset,
+    /// and skipping them should cost no bounds checks.
+    pub fn set_pixels(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.pixels
+            .chunks_exact(self.width.max(1))
+            .enumerate()
+            .flat_map(|(y, row)| row.iter().enumerate().filter(|&(_, &p)| p).map(move |(x, _)| (x, y)))
+    }
+
     /// Number of set pixels.
     pub fn count(&self) -> usize {
         self.pixels.iter().filter(|&&p| p).count()
@@ -600,29 +609,26 @@ pub fn branch_directions(skel: &BinaryImage, x: usize, y: usize, trace_len: f32)
 /// (unknown); isolated pixels (CN 0) and crossings (CN 4) are skipped.
 pub fn detect_minutiae(skel: &BinaryImage, trace_len: f32) -> Vec<Minutia> {
     let mut out: Vec<Minutia> = Vec::new();
-    for (y, row) in skel.pixels.chunks_exact(skel.width.max(1)).enumerate() {
-        // Row slices: most pixels are unset, and skipping them should cost no bounds checks.
-        for x in row.iter().enumerate().filter(|&(_, &p)| p).map(|(x, _)| x) {
-            let cn = crossing_number(skel, x, y);
-            if cn != 1 && cn != 3 {
-                continue;
-            }
-            let dirs = branch_directions(skel, x, y, trace_len);
-            let (fx, fy) = (x as f32, y as f32);
-            if cn == 1 {
-                if let [d] = dirs[..] {
-                    out.push(Minutia::new(fx, fy, Minutia::angle_of(d.0, d.1), MinutiaKind::Ending, 0));
-                }
-                continue;
-            }
-            if dirs.len() != 3 {
-                continue;
-            }
-            if out.iter().any(|m| m.kind == MinutiaKind::Bifurcation && (m.x - fx).hypot(m.y - fy) < 3.0) {
-                continue;
-            }
-            out.push(Minutia::new(fx, fy, bifurcation_angle(&dirs), MinutiaKind::Bifurcation, 0));
+    for (x, y) in skel.set_pixels() {
+        let cn = crossing_number(skel, x, y);
+        if cn != 1 && cn != 3 {
+            continue;
         }
+        let dirs = branch_directions(skel, x, y, trace_len);
+        let (fx, fy) = (x as f32, y as f32);
+        if cn == 1 {
+            if let [d] = dirs[..] {
+                out.push(Minutia::new(fx, fy, Minutia::angle_of(d.0, d.1), MinutiaKind::Ending, 0));
+            }
+            continue;
+        }
+        if dirs.len() != 3 {
+            continue;
+        }
+        if out.iter().any(|m| m.kind == MinutiaKind::Bifurcation && (m.x - fx).hypot(m.y - fy) < 3.0) {
+            continue;
+        }
+        out.push(Minutia::new(fx, fy, bifurcation_angle(&dirs), MinutiaKind::Bifurcation, 0));
     }
     out
 }
@@ -647,10 +653,7 @@ fn bifurcation_angle(dirs: &[(f32, f32)]) -> f32 {
 pub fn remove_spurs(skel: &mut BinaryImage, max_len: usize) -> usize {
     let mut removed = 0;
     // Only skeleton pixels matter; scanning their list instead of the image each round is most of the speed.
-    let mut live: Vec<(usize, usize)> = Vec::new();
-    for (y, row) in skel.pixels.chunks_exact(skel.width.max(1)).enumerate() {
-        live.extend(row.iter().enumerate().filter(|&(_, &p)| p).map(|(x, _)| (x, y)));
-    }
+    let mut live: Vec<(usize, usize)> = skel.set_pixels().collect();
     for _ in 0..4 {
         let mut cut: Vec<(isize, isize)> = Vec::new();
         let mut pieces = 0;
@@ -954,13 +957,13 @@ mod tests {
         remove_near_border(&mut v, &mask, 5.0);
         assert_eq!(v, vec![m(40.0, 40.0)]);
         let d = distance_to_background(&mask);
+        assert!((d[30 * 60 + 45] - 5.0).abs() < 0.01);
+        assert!((d[30 * 60] - 1.0).abs() < 0.01);
         // Forks go with whatever is close to them; two close endings stay.
         let f = |x, y| Minutia::new(x, y, 0.0, MinutiaKind::Bifurcation, 0);
         let mut w = vec![m(10.0, 10.0), m(14.0, 10.0), f(30.0, 30.0), m(33.0, 30.0), f(50.0, 50.0), f(52.0, 52.0)];
         remove_close_forks(&mut w, 5.0);
         assert_eq!(w, vec![m(10.0, 10.0), m(14.0, 10.0)]);
-        assert!((d[30 * 60 + 45] - 5.0).abs() < 0.01);
-        assert!((d[30 * 60] - 1.0).abs() < 0.01);
     }
 
     #[test]

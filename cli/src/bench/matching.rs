@@ -71,11 +71,46 @@ struct SystemRow {
 }
 
 #[derive(Debug, Serialize)]
-struct CalibrationCheck {
+pub(super) struct CalibrationCheck {
     target_fmr: f64,
     score_threshold: f32,
     measured_fmr: f64,
     measured_fnmr: f64,
+}
+
+impl CalibrationCheck {
+    /// khil's calibrated threshold for each false match rate in `targets`, and the rates it gives on the
+    /// measured comparisons (raw similarities): does the scale, measured on synthetic impostors, hold here?
+    pub(super) fn measure(khil: &Measured, targets: &[f64]) -> Vec<Self> {
+        let share = |scores: &[f64], pass: bool, threshold: f32| {
+            let n = scores.iter().filter(|&&s| (matcher::calibrated(s as f32) >= threshold) == pass).count();
+            n as f64 / scores.len().max(1) as f64
+        };
+        targets
+            .iter()
+            .map(|&fmr| {
+                let threshold = matcher::threshold_for(fmr);
+                Self {
+                    target_fmr: fmr,
+                    score_threshold: threshold,
+                    measured_fmr: share(&khil.impostor, true, threshold),
+                    measured_fnmr: share(&khil.genuine, false, threshold),
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn print(checks: &[Self]) {
+        for c in checks {
+            println!(
+                "khil calibrated threshold for FMR {:.3} %: score {:.2} -> measured FMR {:.3} %, FNMR {:.3} %",
+                c.target_fmr * 100.0,
+                c.score_threshold,
+                c.measured_fmr * 100.0,
+                c.measured_fnmr * 100.0
+            );
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -297,18 +332,7 @@ pub(crate) fn run(args: &MatchBenchArgs) -> Result<(), String> {
     let khil = run_system(&Khil(500), &images, &truth_set, &pairs)?;
     let mut khil_row = row("khil", &khil);
     let curve = eval::det_curve(&khil.genuine, &khil.impostor);
-    for fmr in [0.0005, 0.0001, 0.000_01] {
-        let threshold = matcher::threshold_for(fmr);
-        let passes = |raw: f64| matcher::calibrated(raw as f32) >= threshold;
-        let fm = khil.impostor.iter().filter(|&&s| passes(s)).count() as f64 / khil.impostor.len().max(1) as f64;
-        let fnm = khil.genuine.iter().filter(|&&s| !passes(s)).count() as f64 / khil.genuine.len().max(1) as f64;
-        khil_row.calibrated_thresholds.push(CalibrationCheck {
-            target_fmr: fmr,
-            score_threshold: threshold,
-            measured_fmr: fm,
-            measured_fnmr: fnm,
-        });
-    }
+    khil_row.calibrated_thresholds = CalibrationCheck::measure(&khil, &[0.0005, 0.0001, 0.000_01]);
     let nbis = if args.no_nbis { None } else { run_nbis(&images, &truth_set, &pairs, 500)? };
 
     let mut systems = vec![khil_row];
@@ -409,15 +433,7 @@ fn print_report(r: &Report) {
         );
     }
     if let Some(k) = r.systems.first() {
-        for c in &k.calibrated_thresholds {
-            println!(
-                "khil calibrated threshold for FMR {:.3} %: score {:.2} -> measured FMR {:.3} %, FNMR {:.3} %",
-                c.target_fmr * 100.0,
-                c.score_threshold,
-                c.measured_fmr * 100.0,
-                c.measured_fnmr * 100.0
-            );
-        }
+        CalibrationCheck::print(&k.calibrated_thresholds);
     }
     if let Some(x) = &r.ratios {
         println!(
