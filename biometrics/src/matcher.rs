@@ -4,13 +4,13 @@
 //! Why MCC: each minutia gets a fixed-length descriptor (a "cylinder") of its neighbourhood, expressed in the
 //! minutia's own frame, so it is invariant to translation and rotation by construction; the Gaussian cell
 //! contributions and the relaxation step tolerate the few-pixel displacements of plastic distortion. In the
-//! bit form a local comparison is a few popcounts over 14 words, so a full comparison costs tens of
+//! bit form a local comparison is a few popcounts over 11 words, so a full comparison costs tens of
 //! microseconds, and cylinders are built once per template, not per comparison.
 //!
 //! Parameters are the paper's (R = 70 px, 6 angular sections, sigma_S = 28/3, sigma_D = 2pi/9, mu_psi = 0.01,
 //! min_VC = 0.75, min_M = 2, min_ME = 0.6, n_P from 4 to 12, relaxation 5 iterations with w_R = 0.5, all at
 //! 500 dpi) with three changes for speed, each measured on the synthetic sets to leave the error rates as they
-//! were: 12 x 12 spatial cells instead of 16 x 16 (864 bits), pairs only between minutiae whose directions
+//! were: 12 x 12 spatial cells instead of 16 x 16 (672 bits: the disc's 112 cells x 6), pairs only between minutiae whose directions
 //! differ by at most 60 degrees instead of 90 (impressions rotate by up to 30; the rest is noise), and at most
 //! 50 candidate pairs through relaxation (the paper takes all; 28 was as good on synthetic prints, but real
 //! prints carry more minutiae, more of them false, and on FVC2000 DB1-3_B 28 cost up to 0.4 points of EER).
@@ -56,22 +56,106 @@ const W_R: f32 = 0.5;
 
 const CELL: f32 = 2.0 * RADIUS / NS as f32;
 const SECTION: f32 = TAU / ND as f32;
-const BITS: usize = NS * NS * ND;
+
+/// Whether cell (row i, column j) of the grid has its centre within the radius. In half-cells from the grid's
+/// centre the rule is (2i + 1 - NS)^2 + (2j + 1 - NS)^2 <= NS^2, exact in integers (the radius is NS / 2 cells,
+/// and no centre lies on the circle).
+const fn in_disc(i: usize, j: usize) -> bool {
+    let (u, v) = ((2 * i + 1).abs_diff(NS), (2 * j + 1).abs_diff(NS));
+    u * u + v * v <= NS * NS
+}
+
+/// Cells of the grid within the radius: 112 of 144.
+const DISC_CELLS: usize = {
+    let (mut n, mut i) = (0, 0);
+    while i < NS * NS {
+        n += in_disc(i / NS, i % NS) as usize;
+        i += 1;
+    }
+    n
+};
+
+/// Those cells as (row, column), row by row.
+const DISC: [(usize, usize); DISC_CELLS] = {
+    let (mut cells, mut n, mut i) = ([(0, 0); DISC_CELLS], 0, 0);
+    while i < NS * NS {
+        if in_disc(i / NS, i % NS) {
+            cells[n] = (i / NS, i % NS);
+            n += 1;
+        }
+        i += 1;
+    }
+    cells
+};
+
+/// A cylinder's bits: section k of the disc's cell d is bit `d * ND + k`. The grid's corners, outside the
+/// radius, are never set, so they are not stored: 11 words a cylinder instead of 14, and each comparison
+/// popcounts that many fewer.
+const BITS: usize = DISC_CELLS * ND;
 const WORDS: usize = BITS.div_ceil(64);
 
-/// One minutia's neighbourhood descriptor: 864 bits plus the mask of cells that lie over the print.
+/// Cells inside the radius, times the angular sections: the denominator of the matchable-cells rule.
+const CELLS_IN_CIRCLE: u32 = BITS as u32;
+
+/// One minutia's neighbourhood descriptor: 672 bits, and which of them lie off the print.
 #[derive(Clone)]
 struct Cylinder {
+    /// Set only in cells over the print.
     bits: [u64; WORDS],
-    valid: [u64; WORDS],
+    /// The bits of the cells that lie off the print: the complement of the paper's validity mask. Most
+    /// cylinders cover most of the disc, so this is mostly zeros and a comparison visits only its non-zero
+    /// words.
+    gaps: [u64; WORDS],
+    /// The non-zero words of `gaps`, one bit each (0: the whole disc lies over the print).
+    gap_words: u16,
     /// Index of its minutia in the template's point list.
     minutia: u16,
-    /// Every cell within the radius is valid: comparisons between two such cylinders skip the masks.
-    full: bool,
-    /// Set bits (valid cells only).
+    /// Set bits.
     ones: u32,
-    /// Valid cells times sections: set bits of `valid`.
+    /// Valid cells times sections: `BITS` less the set bits of `gaps`.
     valid_ones: u32,
+}
+
+/// Counts only: the bits describe a finger.
+impl std::fmt::Debug for Cylinder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cylinder({} of {} bits set)", self.ones, self.valid_ones)
+    }
+}
+
+impl Cylinder {
+    /// The cylinder of minutia `minutia` with these bits, over the print where `valid` is set (`bits` lies
+    /// inside `valid`).
+    fn new(minutia: usize, bits: [u64; WORDS], valid: &[u64; WORDS]) -> Self {
+        let mut gaps = [0u64; WORDS];
+        let mut gap_words = 0u16;
+        for (w, (gap, valid)) in gaps.iter_mut().zip(valid).enumerate() {
+            // The last word holds fewer than 64 bits.
+            let stored = if (w + 1) * 64 <= BITS { u64::MAX } else { (1 << (BITS % 64)) - 1 };
+            *gap = stored & !valid;
+            gap_words |= u16::from(*gap != 0) << w;
+        }
+        Self {
+            bits,
+            gaps,
+            gap_words,
+            minutia: minutia as u16,
+            ones: bits.iter().map(|w| w.count_ones()).sum(),
+            valid_ones: CELLS_IN_CIRCLE - gaps.iter().map(|w| w.count_ones()).sum::<u32>(),
+        }
+    }
+}
+
+/// Indices of the set bits of `mask`, lowest first.
+fn set_bits(mask: u16) -> impl Iterator<Item = usize> {
+    let mut rest = mask;
+    std::iter::from_fn(move || {
+        (rest != 0).then(|| {
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            bit
+        })
+    })
 }
 
 /// A minutia in math orientation (y up), as the geometry below is written.
@@ -221,10 +305,11 @@ impl MatchTemplate {
         let points: Vec<Point> =
             minutiae.points.iter().map(|m| Point { x: m.x * scale, y: -m.y * scale, angle: m.angle }).collect();
         let hull = convex_hull(&points);
-        let disc = disc_cells();
+        let disc = &DISC;
         let mut cylinders = Vec::with_capacity(points.len());
         let mut neighbours: Vec<Neighbour> = Vec::new();
-        let mut over_print: Vec<(usize, usize)> = Vec::with_capacity(disc.len());
+        // Indices into `DISC`.
+        let mut over_print: Vec<usize> = Vec::with_capacity(DISC_CELLS);
         let reach = (RADIUS + 3.0 * SIGMA_S).powi(2);
         for (index, m) in points.iter().enumerate() {
             let (s, c) = m.angle.sin_cos();
@@ -242,24 +327,16 @@ impl MatchTemplate {
             over_print.clear();
             if disc_inside_hull(&hull, (m.x, m.y), RADIUS) {
                 // Every cell centre lies within the radius, so inside the hull: no cell needs testing.
-                over_print.extend_from_slice(disc);
+                over_print.extend(0..DISC_CELLS);
             } else {
-                over_print.extend(disc.iter().copied().filter(|&(i, j)| {
-                    let (u, v) = (CELL_OFFSETS[i], CELL_OFFSETS[j]);
+                over_print.extend((0..DISC_CELLS).filter(|&d| {
+                    let (u, v) = (CELL_OFFSETS[disc[d].0], CELL_OFFSETS[disc[d].1]);
                     near_hull(&hull, (m.x + c * u - s * v, m.y + s * u + c * v), OMEGA)
                 }));
             }
-            if (over_print.len() as f32) < MIN_VC * disc.len() as f32 {
+            if (over_print.len() as f32) < MIN_VC * DISC_CELLS as f32 {
                 continue;
             }
-            let mut cyl = Cylinder {
-                bits: [0; WORDS],
-                valid: [0; WORDS],
-                minutia: index as u16,
-                full: over_print.len() == disc.len(),
-                ones: 0,
-                valid_ones: 0,
-            };
             // Each neighbour reaches the few cells within 3 sigma of it (the paper's N_p), about 18 of the disc's
             // 112: visiting those per neighbour, rather than testing every neighbour in every cell, adds the same
             // terms in the same order.
@@ -277,19 +354,18 @@ impl MatchTemplate {
                     }
                 }
             }
-            for &(i, j) in &over_print {
-                let base = (i * NS + j) * ND;
+            let (mut bits, mut valid) = ([0u64; WORDS], [0u64; WORDS]);
+            for &d in &over_print {
+                let (i, j) = disc[d];
                 for (k, sum) in sums[i * NS + j].iter().enumerate() {
-                    let bit = base + k;
-                    cyl.valid[bit / 64] |= 1 << (bit % 64);
+                    let bit = d * ND + k;
+                    valid[bit / 64] |= 1 << (bit % 64);
                     if *sum >= MU_PSI {
-                        cyl.bits[bit / 64] |= 1 << (bit % 64);
+                        bits[bit / 64] |= 1 << (bit % 64);
                     }
                 }
             }
-            cyl.ones = cyl.bits.iter().map(|w| w.count_ones()).sum();
-            cyl.valid_ones = cyl.valid.iter().map(|w| w.count_ones()).sum();
-            cylinders.push(cyl);
+            cylinders.push(Cylinder::new(index, bits, &valid));
         }
         let n = points.len();
         let mut geometry = vec![PairGeometry::default(); n * n];
@@ -327,22 +403,6 @@ const CELL_OFFSETS: [f32; NS] = {
     }
     o
 };
-
-/// The cells whose centres lie within the radius, as (row, column) in the minutia's frame.
-fn disc_cells() -> &'static [(usize, usize)] {
-    static DISC: std::sync::OnceLock<Vec<(usize, usize)>> = std::sync::OnceLock::new();
-    DISC.get_or_init(|| {
-        (0..NS)
-            .flat_map(|i| (0..NS).map(move |j| (i, j)))
-            .filter(|&(i, j)| CELL_OFFSETS[i].hypot(CELL_OFFSETS[j]) <= RADIUS)
-            .collect()
-    })
-}
-
-/// Cells inside the radius, times the angular sections: the denominator of the matchable-cells rule.
-fn cells_in_circle() -> u32 {
-    (disc_cells().len() * ND) as u32
-}
 
 /// What one neighbour contributes to a cylinder's cells, worked out once per cylinder instead of once per cell.
 /// The spatial Gaussian of a cell is separable in the minutia's frame, exp(-(du^2 + dv^2) / 2 sigma^2) =
@@ -421,33 +481,31 @@ fn directional_table() -> &'static [f32; DIRECTIONAL_STEPS + 1] {
 }
 
 /// Local similarity of two cylinders (0 when their minutiae point too differently or overlap too little).
+///
+/// The paper masks each cylinder with both validity masks and counts the set bits of either and of their
+/// exclusive or. Counted another way, with the same result: a cylinder's bits lie inside its own mask, so the
+/// bits two cylinders share are `a & b` whatever the masks, and exclusive or is `n_a + n_b - 2 shared`; masking
+/// `a` with `b`'s mask removes `a`'s bits in `b`'s gaps, which are few words. Most pairs take one popcount a
+/// word instead of three.
 fn local_similarity(a: &Cylinder, b: &Cylinder, min_common: u32, sqrt: &[f32; BITS + 1]) -> f32 {
-    let (na, nb, nx) = if a.full && b.full {
-        // Both masks are the whole disc: one popcount a word.
-        let nx: u32 = a.bits.iter().zip(&b.bits).map(|(x, y)| (x ^ y).count_ones()).sum();
-        (a.ones, b.ones, nx)
-    } else {
+    let shared: u32 = a.bits.iter().zip(&b.bits).map(|(x, y)| (x & y).count_ones()).sum();
+    let (mut na, mut nb) = (a.ones, b.ones);
+    if a.gap_words | b.gap_words != 0 {
         // Both masks lie inside the disc, so they share at least this many cells; only when that bound falls
         // short of the rule are the shared cells counted (rarely: most cylinders cover most of the disc).
-        if a.valid_ones + b.valid_ones < min_common + cells_in_circle() {
-            let common: u32 = a.valid.iter().zip(&b.valid).map(|(x, y)| (x & y).count_ones()).sum();
-            if common < min_common {
+        if a.valid_ones + b.valid_ones < min_common + CELLS_IN_CIRCLE {
+            let off: u32 = set_bits(a.gap_words | b.gap_words).map(|w| (a.gaps[w] | b.gaps[w]).count_ones()).sum();
+            if CELLS_IN_CIRCLE - off < min_common {
                 return 0.0;
             }
         }
-        // A cylinder's bits lie inside its own mask, so masking each with the other's is masking with both.
-        let (mut na, mut nb, mut nx) = (0u32, 0u32, 0u32);
-        for ((xa, xb), (va, vb)) in a.bits.iter().zip(&b.bits).zip(a.valid.iter().zip(&b.valid)) {
-            let (x, y) = (xa & vb, xb & va);
-            na += x.count_ones();
-            nb += y.count_ones();
-            nx += (x ^ y).count_ones();
-        }
-        (na, nb, nx)
-    };
+        na -= set_bits(b.gap_words).map(|w| (a.bits[w] & b.gaps[w]).count_ones()).sum::<u32>();
+        nb -= set_bits(a.gap_words).map(|w| (b.bits[w] & a.gaps[w]).count_ones()).sum::<u32>();
+    }
     if na + nb == 0 {
         return 0.0;
     }
+    let nx = na + nb - 2 * shared;
     // Counts are at most BITS: square roots from the table (three `sqrtss` a pair were a sixth of the time).
     1.0 - sqrt[nx as usize] / (sqrt[na as usize] + sqrt[nb as usize])
 }
@@ -499,6 +557,53 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
+/// The products of the n x n row-major `matrix` with `v`, each row's exactly as [`dot`] adds it. Four rows at a
+/// time: one row's eight lanes are two vector registers whose additions wait on each other, four rows' are
+/// eight independent ones.
+fn mat_vec(matrix: &[f32], v: &[f32], out: &mut [f32]) {
+    let n = v.len();
+    if n == 0 {
+        return;
+    }
+    let whole = n / 8 * 8;
+    let mut blocks = matrix.chunks_exact(4 * n);
+    let mut done = 0;
+    for block in blocks.by_ref() {
+        let (r0, rest) = block.split_at(n);
+        let (r1, rest) = rest.split_at(n);
+        let (r2, r3) = rest.split_at(n);
+        let (mut l0, mut l1, mut l2, mut l3) = ([0f32; 8], [0f32; 8], [0f32; 8], [0f32; 8]);
+        for ((((x, y0), y1), y2), y3) in v[..whole]
+            .chunks_exact(8)
+            .zip(r0.chunks_exact(8))
+            .zip(r1.chunks_exact(8))
+            .zip(r2.chunks_exact(8))
+            .zip(r3.chunks_exact(8))
+        {
+            for k in 0..8 {
+                l0[k] += y0[k] * x[k];
+            }
+            for k in 0..8 {
+                l1[k] += y1[k] * x[k];
+            }
+            for k in 0..8 {
+                l2[k] += y2[k] * x[k];
+            }
+            for k in 0..8 {
+                l3[k] += y3[k] * x[k];
+            }
+        }
+        for (r, (lane, row)) in [l0, l1, l2, l3].iter().zip([r0, r1, r2, r3]).enumerate() {
+            let tail: f32 = row[whole..].iter().zip(&v[whole..]).map(|(y, x)| y * x).sum();
+            out[done + r] = lane.iter().sum::<f32>() + tail;
+        }
+        done += 4;
+    }
+    for (row, o) in blocks.remainder().chunks_exact(n).zip(&mut out[done..]) {
+        *o = dot(row, v);
+    }
+}
+
 /// Ranges of `sorted` (angles in [-pi, pi), ascending) within `DELTA_THETA` of `angle`, wrapping around.
 fn angle_window(sorted: &[f32], angle: f32) -> [std::ops::Range<usize>; 2] {
     let (lo, hi) = (angle - DELTA_THETA, angle + DELTA_THETA);
@@ -513,13 +618,17 @@ fn angle_window(sorted: &[f32], angle: f32) -> [std::ops::Range<usize>; 2] {
     }
 }
 
-/// Similarity levels of the histogram that finds the candidate pairs worth sorting.
-const LEVELS: usize = 64;
+/// The counting sort that orders the candidate pairs buckets them by their similarity's float bits: exponent and
+/// top six mantissa bits, 1/64 of an octave a bucket. That is monotonic in the similarity and takes no float
+/// arithmetic; buckets hold a few pairs each, so sorting within one is next to free. Similarities below 2^-7
+/// share the lowest bucket; 1.0 (identical cylinders), the highest, has its own.
+const BUCKET_SHIFT: u32 = 17;
+const LOWEST_BUCKET: u32 = (1.0f32 / 128.0).to_bits() >> BUCKET_SHIFT;
+const BUCKETS: usize = ((1.0f32.to_bits() >> BUCKET_SHIFT) - LOWEST_BUCKET + 1) as usize;
 
-fn level_of(similarity: f32) -> usize {
-    // Through i32: a float's conversion to usize takes a branchy sequence on x86-64 (measured: 7 % of a
-    // comparison), to i32 a single instruction and a check. Similarities lie in (0, 1], so the result is too.
-    ((similarity * LEVELS as f32) as i32).clamp(0, LEVELS as i32 - 1).cast_unsigned() as usize
+/// Bucket of a similarity in [0, 1], from its bits.
+fn bucket_of(similarity_bits: u32) -> usize {
+    ((similarity_bits >> BUCKET_SHIFT).saturating_sub(LOWEST_BUCKET) as usize).min(BUCKETS - 1)
 }
 
 /// Raw LSS-R similarity in [0, 1]; 0 when either template has no usable cylinder.
@@ -528,51 +637,77 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     if na == 0 || nb == 0 {
         return 0.0;
     }
-    static MIN_COMMON: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let min_common = *MIN_COMMON.get_or_init(|| (MIN_ME * cells_in_circle() as f32) as u32);
-    // Local similarity matrix, kept sparse: only pairs with similar directions and a positive value. Cylinders
-    // are kept in order of direction, so the pairs with similar directions are one or two runs of `b`'s.
-    // Sort keys: similarity bits (non-negative floats order like their bits), then the indices, so one
-    // integer sort orders the pairs best first with a deterministic tie-break.
     let lut = compatibility_tables();
-    let mut pairs: Vec<u64> = Vec::with_capacity(na * nb / 2);
-    let mut histogram = [0u32; LEVELS];
+    let (pairs, histogram) = candidate_pairs(a, b, &lut.sqrt);
+    let chosen = pick(a, b, &pairs, &histogram);
+    let n_p = MIN_NP + (sigmoid(na.min(nb) as f32, MU_P, TAU_P) * (MAX_NP - MIN_NP) as f32).round() as usize;
+    if chosen.len() < 2 {
+        return chosen.first().map_or(0.0, |c| c.0) / n_p as f32;
+    }
+    let lambda = relax(a, b, &chosen, lut);
+    // The n_P pairs whose similarity held up best under relaxation.
+    let n = chosen.len();
+    // Sort keys: how well each held up (a positive ratio, whose bits order like it), then the index, lowest
+    // first, as the tie-break.
+    let mut order: Vec<u64> = (0..n)
+        .map(|t| (u64::from((lambda[t] / chosen[t].0).to_bits()) << 32) | (u64::from(u32::MAX) - t as u64))
+        .collect();
+    order.sort_unstable_by(|x, y| y.cmp(x));
+    let take = n_p.min(n);
+    let sum: f32 = order[..take].iter().map(|&k| lambda[(u64::from(u32::MAX) - (k & 0xFFFF_FFFF)) as usize]).sum();
+    // Fewer pairs than n_P count as zeros: two minutiae in common is weak evidence.
+    (sum / n_p as f32).clamp(0.0, 1.0)
+}
+
+/// The local similarity matrix, kept sparse: only pairs with similar directions and a positive value, as sort
+/// keys (similarity bits, which order like the non-negative floats, then the indices complemented, so that
+/// one integer order ranks the pairs best first with a deterministic tie-break), and how many fall in each
+/// bucket. Cylinders are kept in order of direction, so the pairs with similar directions are one or two
+/// runs of `b`'s.
+fn candidate_pairs(a: &MatchTemplate, b: &MatchTemplate, sqrt: &[f32; BITS + 1]) -> (Vec<u64>, [u32; BUCKETS]) {
+    static MIN_COMMON: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let min_common = *MIN_COMMON.get_or_init(|| (MIN_ME * CELLS_IN_CIRCLE as f32) as u32);
+    let mut pairs: Vec<u64> = Vec::with_capacity(a.cylinders.len() * b.cylinders.len() / 2);
+    let mut histogram = [0u32; BUCKETS];
     for (i, ca) in a.cylinders.iter().enumerate() {
         for range in angle_window(&b.angles, a.angles[i]) {
             for (j, cb) in b.cylinders[range.clone()].iter().enumerate() {
-                let l = local_similarity(ca, cb, min_common, &lut.sqrt);
+                let l = local_similarity(ca, cb, min_common, sqrt);
                 if l > 0.0 {
-                    histogram[level_of(l)] += 1;
+                    histogram[bucket_of(l.to_bits())] += 1;
                     let j = range.start + j;
                     pairs.push((u64::from(l.to_bits()) << 32) | ((0xFFFF - i as u64) << 16) | (0xFFFF - j as u64));
                 }
             }
         }
     }
-    if pairs.is_empty() {
-        return 0.0;
-    }
-    // n_R candidate pairs, one-to-one, best first. The pairs are bucketed by similarity level (a counting
-    // sort, in one pass) and each level is sorted only when the one-to-one pick reaches it, which is rarely
-    // far: sorting every pair took a third of a comparison. The pick sees the pairs in the full sort's order.
+    (pairs, histogram)
+}
+
+/// Up to n_R candidate pairs, one-to-one, best first, as (similarity, minutia in `a`, minutia in `b`).
+///
+/// The pairs are bucketed by similarity (a counting sort, in one pass) and each bucket is sorted only when
+/// the pick reaches it: the pick sees the pairs in the full sort's order.
+fn pick(a: &MatchTemplate, b: &MatchTemplate, pairs: &[u64], histogram: &[u32; BUCKETS]) -> Vec<(f32, usize, usize)> {
+    let (na, nb) = (a.cylinders.len(), b.cylinders.len());
     let n_r = na.min(nb).min(MAX_RELAXED);
-    let mut offsets = [0usize; LEVELS + 1];
-    for level in (0..LEVELS).rev() {
-        offsets[LEVELS - level] = offsets[LEVELS - 1 - level] + histogram[level] as usize;
+    // Bucket b's pairs go to offsets[BUCKETS - 1 - b].., best bucket first.
+    let mut offsets = [0usize; BUCKETS + 1];
+    for (slot, count) in histogram.iter().rev().enumerate() {
+        offsets[slot + 1] = offsets[slot] + *count as usize;
     }
     let mut fill = offsets;
-    let mut by_level = vec![0u64; pairs.len()];
-    for &key in &pairs {
-        let slot = &mut fill[LEVELS - 1 - level_of(f32::from_bits((key >> 32) as u32))];
-        by_level[*slot] = key;
+    let mut ranked = vec![0u64; pairs.len()];
+    for &key in pairs {
+        let slot = &mut fill[BUCKETS - 1 - bucket_of((key >> 32) as u32)];
+        ranked[*slot] = key;
         *slot += 1;
     }
     let (mut used_a, mut used_b) = (vec![false; na], vec![false; nb]);
-    // (similarity, minutia index in a, minutia index in b)
     let mut chosen: Vec<(f32, usize, usize)> = Vec::with_capacity(n_r);
-    'levels: for bucket in 0..LEVELS {
-        let keys = &mut by_level[offsets[bucket]..offsets[bucket + 1]];
-        keys.sort_unstable_by(|x, y| y.cmp(x));
+    for bucket in offsets.windows(2) {
+        let keys = &mut ranked[bucket[0]..bucket[1]];
+        sort_descending(keys);
         for &k in keys.iter() {
             let (i, j) = ((0xFFFF - ((k >> 16) & 0xFFFF)) as usize, (0xFFFF - (k & 0xFFFF)) as usize);
             if used_a[i] || used_b[j] {
@@ -586,15 +721,35 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
                 b.cylinders[j].minutia as usize,
             ));
             if chosen.len() == n_r {
-                break 'levels;
+                return chosen;
             }
         }
     }
-    let n = chosen.len();
-    let n_p = MIN_NP + (sigmoid(na.min(nb) as f32, MU_P, TAU_P) * (MAX_NP - MIN_NP) as f32).round() as usize;
-    if n < 2 {
-        return chosen.first().map_or(0.0, |c| c.0) / n_p as f32;
+    chosen
+}
+
+/// Sorts a bucket's keys, best first. Buckets hold a few keys each: insertion sort, inline, is cheaper than a
+/// call into the library's sort for each (a tenth of a comparison, measured).
+fn sort_descending(keys: &mut [u64]) {
+    if keys.len() > 16 {
+        keys.sort_unstable_by(|x, y| y.cmp(x));
+        return;
     }
+    for k in 1..keys.len() {
+        let key = keys[k];
+        let mut at = k;
+        while at > 0 && keys[at - 1] < key {
+            keys[at] = keys[at - 1];
+            at -= 1;
+        }
+        keys[at] = key;
+    }
+}
+
+/// Relaxation of the chosen pairs' similarities by how well each agrees with the others (at least two):
+/// their similarities after `N_REL` rounds.
+fn relax(a: &MatchTemplate, b: &MatchTemplate, chosen: &[(f32, usize, usize)], lut: &CompatibilityTables) -> Vec<f32> {
+    let n = chosen.len();
     // Compatibility of each two chosen pairs: do distances, relative directions and radial angles agree?
     let (pa, pb) = (a.points.len(), b.points.len());
     let mut rho = vec![0f32; n * n];
@@ -612,24 +767,18 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
             rho[k * n + t] = r;
         }
     }
-    let initial: Vec<f32> = chosen.iter().map(|c| c.0).collect();
-    let mut lambda = initial.clone();
+    let mut lambda: Vec<f32> = chosen.iter().map(|c| c.0).collect();
     let mut next = vec![0f32; n];
+    let mut support = vec![0f32; n];
     for _ in 0..N_REL {
+        // rho's diagonal is zero, so each full dot product is the sum over k != t.
+        mat_vec(&rho, &lambda, &mut support);
         for t in 0..n {
-            // rho's diagonal is zero, so the full dot product is the sum over k != t.
-            let support = dot(&rho[t * n..(t + 1) * n], &lambda);
-            next[t] = W_R * lambda[t] + (1.0 - W_R) * support / (n - 1) as f32;
+            next[t] = W_R * lambda[t] + (1.0 - W_R) * support[t] / (n - 1) as f32;
         }
         std::mem::swap(&mut lambda, &mut next);
     }
-    // The n_P pairs whose similarity held up best under relaxation.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&x, &y| (lambda[y] / initial[y]).total_cmp(&(lambda[x] / initial[x])).then(x.cmp(&y)));
-    let take = n_p.min(n);
-    let sum: f32 = order[..take].iter().map(|&t| lambda[t]).sum();
-    // Fewer pairs than n_P count as zeros: two minutiae in common is weak evidence.
-    (sum / n_p as f32).clamp(0.0, 1.0)
+    lambda
 }
 
 /// Calibration of the raw score: `(raw, -log10 FMR)`, the raw score that impostors reach with probability
@@ -770,7 +919,7 @@ mod tests {
             let hull = convex_hull(&minutiae);
             let (s, c) = angle.sin_cos();
             let whole_disc = disc_inside_hull(&hull, centre, RADIUS);
-            for &(i, j) in disc_cells() {
+            for &(i, j) in &DISC {
                 let (u, v) = (CELL_OFFSETS[i], CELL_OFFSETS[j]);
                 let q = (centre.0 + c * u - s * v, centre.1 + s * u + c * v);
                 let distance = distance_to_polygon(&hull, q);
@@ -823,6 +972,100 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
             let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert!((dot(&a, &b) - plain).abs() < 1e-4, "n = {n}");
+        }
+    }
+
+    /// Cylinders over random parts of the disc (whole cells valid or not, as `MatchTemplate::new` makes them)
+    /// with random bits inside them.
+    fn cylinders() -> impl Strategy<Value = Cylinder> {
+        (
+            proptest::collection::vec(0.0f64..1.0, DISC_CELLS),
+            0.0f64..0.4,
+            proptest::collection::vec(any::<bool>(), BITS),
+        )
+            .prop_map(|(cell_draws, off_print, bit_draws)| {
+                let (mut bits, mut valid) = ([0u64; WORDS], [0u64; WORDS]);
+                for (d, draw) in cell_draws.iter().enumerate() {
+                    if *draw < off_print {
+                        continue;
+                    }
+                    for k in 0..ND {
+                        let bit = d * ND + k;
+                        valid[bit / 64] |= 1 << (bit % 64);
+                        if bit_draws[bit] {
+                            bits[bit / 64] |= 1 << (bit % 64);
+                        }
+                    }
+                }
+                Cylinder::new(0, bits, &valid)
+            })
+    }
+
+    proptest! {
+        /// The local similarity is the paper's: both cylinders masked with both validity masks, the counts of
+        /// either and of their exclusive or, and 0 when the masks share too few cells. Bit for bit.
+        #[test]
+        fn local_similarity_is_the_masked_formula(a in cylinders(), b in cylinders(), min_common in 300u32..600) {
+            let words = |c: &Cylinder| -> Vec<u64> {
+                let stored = |w: usize| if (w + 1) * 64 <= BITS { u64::MAX } else { (1 << (BITS % 64)) - 1 };
+                (0..WORDS).map(|w| stored(w) & !c.gaps[w]).collect()
+            };
+            let (va, vb) = (words(&a), words(&b));
+            let count = |f: &dyn Fn(usize) -> u64| (0..WORDS).map(|w| f(w).count_ones()).sum::<u32>();
+            let common = count(&|w| va[w] & vb[w]);
+            let na = count(&|w| a.bits[w] & vb[w]);
+            let nb = count(&|w| b.bits[w] & va[w]);
+            let nx = count(&|w| (a.bits[w] & vb[w]) ^ (b.bits[w] & va[w]));
+            let expected = if common < min_common || na + nb == 0 {
+                0.0
+            } else {
+                1.0 - (nx as f32).sqrt() / ((na as f32).sqrt() + (nb as f32).sqrt())
+            };
+            let got = local_similarity(&a, &b, min_common, &compatibility_tables().sqrt);
+            prop_assert_eq!(got.to_bits(), expected.to_bits(), "{} vs {}", got, expected);
+        }
+
+        /// Buckets rise with the similarity, so visiting them best first and sorting within each is the
+        /// full sort.
+        #[test]
+        fn buckets_follow_the_similarity(x in 0.0f32..=1.0, y in 0.0f32..=1.0) {
+            let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+            prop_assert!(bucket_of(lo.to_bits()) <= bucket_of(hi.to_bits()));
+            prop_assert!(bucket_of(hi.to_bits()) < BUCKETS);
+        }
+
+        /// The bucket sort is the library's, descending, for the small buckets it sorts itself and the large
+        /// ones it hands on.
+        #[test]
+        fn sort_descending_is_a_sort(mut keys in proptest::collection::vec(any::<u64>(), 0..40)) {
+            let mut expected = keys.clone();
+            expected.sort_unstable_by(|x, y| y.cmp(x));
+            sort_descending(&mut keys);
+            prop_assert_eq!(keys, expected);
+        }
+    }
+
+    #[test]
+    fn the_disc_is_the_cells_within_the_radius() {
+        let by_distance: Vec<(usize, usize)> = (0..NS)
+            .flat_map(|i| (0..NS).map(move |j| (i, j)))
+            .filter(|&(i, j)| CELL_OFFSETS[i].hypot(CELL_OFFSETS[j]) <= RADIUS)
+            .collect();
+        assert_eq!(DISC.to_vec(), by_distance);
+        assert_eq!(DISC_CELLS, 112);
+        assert_eq!(WORDS, 11);
+    }
+
+    #[test]
+    fn mat_vec_is_dot_row_by_row_bit_for_bit() {
+        for n in 0..40 {
+            let m: Vec<f32> = (0..n * n).map(|i| ((i * 37 % 101) as f32).sin()).collect();
+            let v: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
+            let mut out = vec![f32::NAN; n];
+            mat_vec(&m, &v, &mut out);
+            for (t, o) in out.iter().enumerate() {
+                assert_eq!(o.to_bits(), dot(&m[t * n..(t + 1) * n], &v).to_bits(), "n = {n}, row {t}");
+            }
         }
     }
 }
