@@ -557,53 +557,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// The products of the n x n row-major `matrix` with `v`, each row's exactly as [`dot`] adds it. Four rows at a
-/// time: one row's eight lanes are two vector registers whose additions wait on each other, four rows' are
-/// eight independent ones.
-fn mat_vec(matrix: &[f32], v: &[f32], out: &mut [f32]) {
-    let n = v.len();
-    if n == 0 {
-        return;
-    }
-    let whole = n / 8 * 8;
-    let mut blocks = matrix.chunks_exact(4 * n);
-    let mut done = 0;
-    for block in blocks.by_ref() {
-        let (r0, rest) = block.split_at(n);
-        let (r1, rest) = rest.split_at(n);
-        let (r2, r3) = rest.split_at(n);
-        let (mut l0, mut l1, mut l2, mut l3) = ([0f32; 8], [0f32; 8], [0f32; 8], [0f32; 8]);
-        for ((((x, y0), y1), y2), y3) in v[..whole]
-            .chunks_exact(8)
-            .zip(r0.chunks_exact(8))
-            .zip(r1.chunks_exact(8))
-            .zip(r2.chunks_exact(8))
-            .zip(r3.chunks_exact(8))
-        {
-            for k in 0..8 {
-                l0[k] += y0[k] * x[k];
-            }
-            for k in 0..8 {
-                l1[k] += y1[k] * x[k];
-            }
-            for k in 0..8 {
-                l2[k] += y2[k] * x[k];
-            }
-            for k in 0..8 {
-                l3[k] += y3[k] * x[k];
-            }
-        }
-        for (r, (lane, row)) in [l0, l1, l2, l3].iter().zip([r0, r1, r2, r3]).enumerate() {
-            let tail: f32 = row[whole..].iter().zip(&v[whole..]).map(|(y, x)| y * x).sum();
-            out[done + r] = lane.iter().sum::<f32>() + tail;
-        }
-        done += 4;
-    }
-    for (row, o) in blocks.remainder().chunks_exact(n).zip(&mut out[done..]) {
-        *o = dot(row, v);
-    }
-}
-
 /// Ranges of `sorted` (angles in [-pi, pi), ascending) within `DELTA_THETA` of `angle`, wrapping around.
 fn angle_window(sorted: &[f32], angle: f32) -> [std::ops::Range<usize>; 2] {
     let (lo, hi) = (angle - DELTA_THETA, angle + DELTA_THETA);
@@ -769,12 +722,11 @@ fn relax(a: &MatchTemplate, b: &MatchTemplate, chosen: &[(f32, usize, usize)], l
     }
     let mut lambda: Vec<f32> = chosen.iter().map(|c| c.0).collect();
     let mut next = vec![0f32; n];
-    let mut support = vec![0f32; n];
     for _ in 0..N_REL {
         // rho's diagonal is zero, so each full dot product is the sum over k != t.
-        mat_vec(&rho, &lambda, &mut support);
         for t in 0..n {
-            next[t] = W_R * lambda[t] + (1.0 - W_R) * support[t] / (n - 1) as f32;
+            let support = dot(&rho[t * n..(t + 1) * n], &lambda);
+            next[t] = W_R * lambda[t] + (1.0 - W_R) * support / (n - 1) as f32;
         }
         std::mem::swap(&mut lambda, &mut next);
     }
@@ -1054,18 +1006,5 @@ mod tests {
         assert_eq!(DISC.to_vec(), by_distance);
         assert_eq!(DISC_CELLS, 112);
         assert_eq!(WORDS, 11);
-    }
-
-    #[test]
-    fn mat_vec_is_dot_row_by_row_bit_for_bit() {
-        for n in 0..40 {
-            let m: Vec<f32> = (0..n * n).map(|i| ((i * 37 % 101) as f32).sin()).collect();
-            let v: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
-            let mut out = vec![f32::NAN; n];
-            mat_vec(&m, &v, &mut out);
-            for (t, o) in out.iter().enumerate() {
-                assert_eq!(o.to_bits(), dot(&m[t * n..(t + 1) * n], &v).to_bits(), "n = {n}, row {t}");
-            }
-        }
     }
 }
