@@ -102,12 +102,10 @@ const CELLS_IN_CIRCLE: u32 = BITS as u32;
 struct Cylinder {
     /// Set only in cells over the print.
     bits: [u64; WORDS],
-    /// The bits of the cells that lie off the print: the complement of the paper's validity mask. Most
-    /// cylinders cover most of the disc, so this is mostly zeros and a comparison visits only its non-zero
-    /// words.
+    /// The bits of the cells that lie off the print: the complement of the paper's validity mask.
     gaps: [u64; WORDS],
-    /// The non-zero words of `gaps`, one bit each (0: the whole disc lies over the print).
-    gap_words: u16,
+    /// No gaps: the whole disc lies over the print (about half the cylinders of FVC2000's prints).
+    full: bool,
     /// Index of its minutia in the template's point list.
     minutia: u16,
     /// Set bits.
@@ -127,35 +125,20 @@ impl Cylinder {
     /// The cylinder of minutia `minutia` with these bits, over the print where `valid` is set (`bits` lies
     /// inside `valid`).
     fn new(minutia: usize, bits: [u64; WORDS], valid: &[u64; WORDS]) -> Self {
-        let mut gaps = [0u64; WORDS];
-        let mut gap_words = 0u16;
-        for (w, (gap, valid)) in gaps.iter_mut().zip(valid).enumerate() {
+        let gaps: [u64; WORDS] = std::array::from_fn(|w| {
             // The last word holds fewer than 64 bits.
             let stored = if (w + 1) * 64 <= BITS { u64::MAX } else { (1 << (BITS % 64)) - 1 };
-            *gap = stored & !valid;
-            gap_words |= u16::from(*gap != 0) << w;
-        }
+            stored & !valid[w]
+        });
         Self {
             bits,
             gaps,
-            gap_words,
+            full: gaps.iter().all(|&g| g == 0),
             minutia: minutia as u16,
             ones: bits.iter().map(|w| w.count_ones()).sum(),
             valid_ones: CELLS_IN_CIRCLE - gaps.iter().map(|w| w.count_ones()).sum::<u32>(),
         }
     }
-}
-
-/// Indices of the set bits of `mask`, lowest first.
-fn set_bits(mask: u16) -> impl Iterator<Item = usize> {
-    let mut rest = mask;
-    std::iter::from_fn(move || {
-        (rest != 0).then(|| {
-            let bit = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            bit
-        })
-    })
 }
 
 /// A minutia in math orientation (y up), as the geometry below is written.
@@ -485,22 +468,24 @@ fn directional_table() -> &'static [f32; DIRECTIONAL_STEPS + 1] {
 /// The paper masks each cylinder with both validity masks and counts the set bits of either and of their
 /// exclusive or. Counted another way, with the same result: a cylinder's bits lie inside its own mask, so the
 /// bits two cylinders share are `a & b` whatever the masks, and exclusive or is `n_a + n_b - 2 shared`; masking
-/// `a` with `b`'s mask removes `a`'s bits in `b`'s gaps, which are few words. Most pairs take one popcount a
-/// word instead of three.
+/// `a` with `b`'s mask removes `a`'s bits in `b`'s gaps. Pairs of cylinders without gaps, about half, take one
+/// popcount a word instead of three.
 fn local_similarity(a: &Cylinder, b: &Cylinder, min_common: u32, sqrt: &[f32; BITS + 1]) -> f32 {
     let shared: u32 = a.bits.iter().zip(&b.bits).map(|(x, y)| (x & y).count_ones()).sum();
     let (mut na, mut nb) = (a.ones, b.ones);
-    if a.gap_words | b.gap_words != 0 {
+    if !(a.full & b.full) {
         // Both masks lie inside the disc, so they share at least this many cells; only when that bound falls
         // short of the rule are the shared cells counted (rarely: most cylinders cover most of the disc).
         if a.valid_ones + b.valid_ones < min_common + CELLS_IN_CIRCLE {
-            let off: u32 = set_bits(a.gap_words | b.gap_words).map(|w| (a.gaps[w] | b.gaps[w]).count_ones()).sum();
+            let off: u32 = a.gaps.iter().zip(&b.gaps).map(|(x, y)| (x | y).count_ones()).sum();
             if CELLS_IN_CIRCLE - off < min_common {
                 return 0.0;
             }
         }
-        na -= set_bits(b.gap_words).map(|w| (a.bits[w] & b.gaps[w]).count_ones()).sum::<u32>();
-        nb -= set_bits(a.gap_words).map(|w| (b.bits[w] & a.gaps[w]).count_ones()).sum::<u32>();
+        // Every word, though most gaps are a few words: a loop over only those mispredicts its exit, which cost
+        // more than the popcounts it skips (measured: 6 % of a comparison on DB1_B).
+        na -= a.bits.iter().zip(&b.gaps).map(|(x, g)| (x & g).count_ones()).sum::<u32>();
+        nb -= b.bits.iter().zip(&a.gaps).map(|(x, g)| (x & g).count_ones()).sum::<u32>();
     }
     if na + nb == 0 {
         return 0.0;
