@@ -70,6 +70,36 @@ fn pre_score_keeps_mates_in_a_small_shortlist() {
 }
 
 #[test]
+fn bulk_enrolment_is_one_by_one_in_order() {
+    let templates: Vec<(u64, CompactTemplate)> =
+        (0..150).map(|f| (f, CompactTemplate::new(&ModelFinger::generate(SEED, f).impression(0)).unwrap())).collect();
+    let (bulk, batched, single) = (Gallery::with_shards(3), Gallery::with_shards(3), Gallery::with_shards(3));
+    bulk.enrol_many(templates.clone(), 2).unwrap();
+    batched.enrol_in_batches(templates.clone(), 2, 7).unwrap();
+    for (id, t) in templates.clone() {
+        single.enrol_compact(id, t).unwrap();
+    }
+    assert_eq!(bulk.templates(), single.templates());
+    assert_eq!(batched.templates(), single.templates());
+    for f in [0, 77, 149, 400] {
+        let probe = ModelFinger::generate(SEED, f).impression(1);
+        let expected = (single.search(&probe, pooled()).unwrap(), single.prefilter(&probe, 20).unwrap());
+        for g in [&bulk, &batched] {
+            assert_eq!((g.search(&probe, pooled()).unwrap(), g.prefilter(&probe, 20).unwrap()), expected, "probe {f}");
+        }
+    }
+    // All or nothing: a duplicate, in the gallery or within the batch, enrols none of the batch.
+    let more: Vec<(u64, CompactTemplate)> = [(500, 1), (501, 2), (7, 3)]
+        .map(|(id, f)| (id, CompactTemplate::new(&ModelFinger::generate(SEED, f).impression(1)).unwrap()))
+        .into();
+    assert!(matches!(bulk.enrol_many(more.clone(), 2), Err(GalleryError::Duplicate(7))));
+    let twice = vec![more[0].clone(), more[1].clone(), more[0].clone()];
+    assert!(matches!(bulk.enrol_many(twice, 2), Err(GalleryError::Duplicate(500))));
+    assert_eq!(bulk.len(), 150);
+    assert!(!bulk.contains(500) && !bulk.contains(501));
+}
+
+#[test]
 fn index_agrees_with_brute_force_on_the_best_mate() {
     let g = gallery(120);
     for f in [3, 50, 111] {

@@ -246,20 +246,13 @@ fn run_size(args: &IdentifyBenchArgs, n: usize) -> Result<SizeRow, String> {
     eprintln!("gallery of {n}: building ...");
     let gallery = Gallery::new();
     let t = Instant::now();
-    let per = n.div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        for (c, chunk) in templates.chunks(per).enumerate() {
-            let g = &gallery;
-            s.spawn(move || {
-                for (i, t) in chunk.iter().enumerate() {
-                    g.enrol_compact((c * per + i) as u64, t.clone()).expect("ids are unique");
-                }
-            });
-        }
-    });
+    // In id order, so that every run builds the same gallery (enrolling from several threads at once made the
+    // thresholds differ from run to run).
+    gallery
+        .enrol_many(templates.into_iter().enumerate().map(|(f, t)| (f as u64, t)).collect(), threads)
+        .map_err(|e| e.to_string())?;
     gallery.shrink();
     let build_seconds = t.elapsed().as_secs_f64();
-    drop(templates);
     let memory = gallery.memory();
     let mut row = SizeRow {
         gallery: n,
