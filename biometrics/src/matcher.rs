@@ -12,8 +12,9 @@
 //! 500 dpi) with three changes for speed, each measured on the synthetic sets to leave the error rates as they
 //! were: 12 x 12 spatial cells instead of 16 x 16 (a cylinder is then 672 bits, the 112 cells within the
 //! radius times 6 sections), pairs only between minutiae whose directions differ by at most 60 degrees instead
-//! of 90 (impressions rotate by up to 30; the rest is noise), and at most 50 candidate pairs through relaxation (the paper takes all; 28 was as good on synthetic prints, but real
-//! prints carry more minutiae, more of them false, and on FVC2000 DB1-3_B 28 cost up to 0.4 points of EER).
+//! of 90 (impressions rotate by up to 30; the rest is noise), and at most 50 candidate pairs through relaxation
+//! (the paper takes all; 28 was as good on synthetic prints, but real prints carry more minutiae, more of them
+//! false, and on FVC2000 DB1-3_B 28 cost up to 0.4 points of EER).
 //!
 //! How a comparison stays cheap without changing what it computes: cylinders are kept in order of direction, so
 //! the candidates for one are a run of the other template's (no per-pair angle test); the candidate pairs are
