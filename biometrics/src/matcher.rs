@@ -671,7 +671,8 @@ fn pick(a: &MatchTemplate, b: &MatchTemplate, pairs: &[u64], histogram: &[u32; B
 }
 
 /// Sorts a bucket's keys, best first. Buckets hold a few keys each: insertion sort, inline, is cheaper than a
-/// call into the library's sort for each (a tenth of a comparison, measured).
+/// call into the library's sort for each (the library's sort routines were 8 % of a comparison's `perf` samples
+/// on DB1_B; this and the integer keys of the final pick made a comparison ~4 % faster).
 fn sort_descending(keys: &mut [u64]) {
     if keys.len() > 16 {
         keys.sort_unstable_by(|x, y| y.cmp(x));
