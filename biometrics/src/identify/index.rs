@@ -279,18 +279,39 @@ fn rotation_allowed(bin: usize) -> bool {
     centre.min(TAU - centre) <= MAX_ROTATION + PI / ROTATION_BINS as f32
 }
 
+/// The vote weight of each of `probes`' keys: a hit under a common key is weaker evidence than one under a rare
+/// key (inverse frequency). Counted over every shard, not each shard's own postings, so that a template's votes
+/// do not depend on which shard holds it, nor on how many shards there are (one a core: the answers would
+/// differ between machines).
+pub(crate) fn vote_weights(shards: &[Index], probes: &[(u32, u32)]) -> Vec<u16> {
+    let postings: usize = shards.iter().map(|s| s.postings).sum();
+    let mean = (postings as f32 / KEYS as f32).max(1e-3);
+    probes
+        .iter()
+        .map(|&(key, _)| {
+            let len: usize = shards.iter().map(|s| s.buckets[key as usize].len()).sum();
+            (VOTE_SCALE / (1.0 + len as f32 / mean).sqrt()).round().max(1.0) as u16
+        })
+        .collect()
+}
+
 impl Votes {
-    /// Counts the hits of `probes` in `index` and returns the best `k` slots, best first.
-    pub(crate) fn top(&mut self, index: &Index, slots: usize, probes: &[(u32, u32)], k: usize) -> Vec<Hit> {
+    /// Counts the hits of `probes` in `index`, each worth its entry of `weights` ([`vote_weights`]), and returns
+    /// the best `k` slots, best first.
+    pub(crate) fn top(
+        &mut self,
+        index: &Index,
+        slots: usize,
+        probes: &[(u32, u32)],
+        weights: &[u16],
+        k: usize,
+    ) -> Vec<Hit> {
         if self.counts.len() < slots {
             self.counts.resize(slots, [0; ROTATION_BINS]);
         }
         let allowed: [bool; ROTATION_BINS] = std::array::from_fn(rotation_allowed);
-        let mean = (index.postings as f32 / KEYS as f32).max(1e-3);
-        for &(key, q) in probes {
+        for (&(key, q), &weight) in probes.iter().zip(weights) {
             let bucket = &index.buckets[key as usize];
-            // A hit under a common key is weaker evidence than one under a rare key (inverse frequency).
-            let weight = (VOTE_SCALE / (1.0 + bucket.len() as f32 / mean).sqrt()).round().max(1.0) as u16;
             for &p in bucket {
                 let rot = ((q + ORIENT_BINS - (p & (ORIENT_BINS - 1))) % ORIENT_BINS) as usize >> 1;
                 if !allowed[rot] {
@@ -384,7 +405,9 @@ mod tests {
                 .iter()
                 .map(|&(x, y, a)| (x * c + y * s + 40.0, -x * s + y * c + 90.0, (a + r).rem_euclid(TAU)))
                 .collect();
-            let hits = Votes::default().top(&index, 1, &probe_keys(&moved), 1);
+            let keys = probe_keys(&moved);
+            let weights = vote_weights(std::slice::from_ref(&index), &keys);
+            let hits = Votes::default().top(&index, 1, &keys, &weights, 1);
             let off = i32::from(hits[0].rotation.wrapping_sub(turns.rem_euclid(256) as u8) as i8);
             // Two adjacent 22.5 degree bins: the middle is within 16 256ths of the truth.
             assert!(off.abs() <= 16, "rotated {turns}: voted {}", hits[0].rotation);

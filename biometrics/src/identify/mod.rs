@@ -360,6 +360,7 @@ impl Gallery {
         votes.resize_with(n, index::Votes::default);
         let local_slots = g.slots.len().div_ceil(n);
         let keys = &keys;
+        let weights = &index::vote_weights(&g.shards, keys);
         let mut top: Vec<index::Hit> = std::thread::scope(|s| {
             let handles: Vec<_> = g
                 .shards
@@ -368,7 +369,7 @@ impl Gallery {
                 .enumerate()
                 .map(|(i, (shard, v))| {
                     s.spawn(move || {
-                        let top = v.top(shard, local_slots, keys, k);
+                        let top = v.top(shard, local_slots, keys, weights, k);
                         top.into_iter()
                             .map(|h| index::Hit { slot: h.slot * n as u32 + i as u32, ..h })
                             .collect::<Vec<_>>()

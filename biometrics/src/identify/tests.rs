@@ -70,6 +70,16 @@ fn pre_score_keeps_mates_in_a_small_shortlist() {
 }
 
 #[test]
+fn answers_do_not_depend_on_the_shard_count() {
+    let (one, three) = (gallery_in(200, Gallery::with_shards(1)), gallery_in(200, Gallery::with_shards(3)));
+    for f in [0, 99, 199, 321] {
+        let probe = ModelFinger::generate(SEED, f).impression(1);
+        assert_eq!(one.prefilter(&probe, 30).unwrap(), three.prefilter(&probe, 30).unwrap(), "probe {f}");
+        assert_eq!(one.search(&probe, pooled()).unwrap(), three.search(&probe, pooled()).unwrap(), "probe {f}");
+    }
+}
+
+#[test]
 fn bulk_enrolment_is_one_by_one_in_order() {
     let templates: Vec<(u64, CompactTemplate)> =
         (0..150).map(|f| (f, CompactTemplate::new(&ModelFinger::generate(SEED, f).impression(0)).unwrap())).collect();
