@@ -297,7 +297,8 @@ pub(crate) fn vote_weights(shards: &[Index], probes: &[(u32, u32)]) -> Vec<u16> 
 
 impl Votes {
     /// Counts the hits of `probes` in `index`, each worth its entry of `weights` ([`vote_weights`]), and returns
-    /// the best `k` slots, best first.
+    /// the best `k` slots, best first; equal votes in the order of the templates' ids (`id_of` a slot), so that
+    /// which of them make the cut does not depend on the slots enrolment happened to give them.
     pub(crate) fn top(
         &mut self,
         index: &Index,
@@ -305,6 +306,7 @@ impl Votes {
         probes: &[(u32, u32)],
         weights: &[u16],
         k: usize,
+        id_of: impl Fn(u32) -> u64,
     ) -> Vec<Hit> {
         if self.counts.len() < slots {
             self.counts.resize(slots, [0; ROTATION_BINS]);
@@ -335,25 +337,48 @@ impl Votes {
                     .unwrap_or((0, 0));
                 *c = [0; ROTATION_BINS];
                 let size = f32::from(index.sizes[s as usize].max(1));
-                Hit { slot: s, votes: (best as f32 * 16.0 / size.sqrt()) as u32, rotation: rotation_of(bin) }
+                Hit { slot: s, id: 0, votes: (best as f32 * 16.0 / size.sqrt()) as u32, rotation: rotation_of(bin) }
             })
             .collect();
         self.touched.clear();
-        let order = |a: &Hit, b: &Hit| b.votes.cmp(&a.votes).then(a.slot.cmp(&b.slot));
-        if scored.len() > k && k > 0 {
-            scored.select_nth_unstable_by(k - 1, order);
-            scored.truncate(k);
+        if k == 0 {
+            return Vec::new();
         }
-        scored.sort_unstable_by(order);
-        scored.truncate(k);
+        // Votes are small integers: many templates tie, so the cut is made in two steps. The selection by votes
+        // alone finds the k-th best count; the templates tied at it are then taken by id. Ids are looked up
+        // only for those and for the k kept (each lookup is a cache miss into the gallery).
+        if scored.len() > k {
+            scored.select_nth_unstable_by(k - 1, |a, b| b.votes.cmp(&a.votes));
+            let cut = scored[k - 1].votes;
+            let mut tied: Vec<Hit> =
+                scored.iter().filter(|h| h.votes == cut).map(|h| Hit { id: id_of(h.slot), ..*h }).collect();
+            scored.retain(|h| h.votes > cut);
+            let room = k - scored.len();
+            if tied.len() > room {
+                tied.select_nth_unstable_by_key(room, |h| h.id);
+                tied.truncate(room);
+            }
+            scored.extend(tied);
+        }
+        for h in &mut scored {
+            h.id = id_of(h.slot);
+        }
+        scored.sort_unstable_by(by_votes_then_id);
         scored
     }
+}
+
+/// Best first: more votes, then the lower id.
+pub(crate) fn by_votes_then_id(a: &Hit, b: &Hit) -> std::cmp::Ordering {
+    b.votes.cmp(&a.votes).then(a.id.cmp(&b.id))
 }
 
 /// One voted template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Hit {
     pub(crate) slot: u32,
+    /// The template's id (what ties are broken by).
+    pub(crate) id: u64,
     pub(crate) votes: u32,
     /// The probe's rotation against the template that the votes piled up at, in 256ths of a turn (probe
     /// direction minus template direction).
@@ -407,7 +432,7 @@ mod tests {
                 .collect();
             let keys = probe_keys(&moved);
             let weights = vote_weights(std::slice::from_ref(&index), &keys);
-            let hits = Votes::default().top(&index, 1, &keys, &weights, 1);
+            let hits = Votes::default().top(&index, 1, &keys, &weights, 1, u64::from);
             let off = i32::from(hits[0].rotation.wrapping_sub(turns.rem_euclid(256) as u8) as i8);
             // Two adjacent 22.5 degree bins: the middle is within 16 256ths of the truth.
             assert!(off.abs() <= 16, "rotated {turns}: voted {}", hits[0].rotation);

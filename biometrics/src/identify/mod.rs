@@ -266,12 +266,10 @@ impl Gallery {
     }
 
     /// Enrols `templates` in their order, their triangles computed on up to `threads` threads: the same gallery
-    /// as enrolling them one by one in that order. Enrolling from several threads at once is not: slots
-    /// follow arrival order, and a slot decides the template's index shard, whose key counts weight the votes,
-    /// so searches could rank ties and near-ties differently from run to run. All or nothing: a duplicate id
-    /// (in the gallery or among `templates`) or a full gallery is refused before anything is enrolled. It holds
-    /// the write lock throughout, so searches wait for it (a million templates: about half a minute on 2
-    /// cores): it is for building a gallery before it serves; [`Gallery::enrol`] keeps a serving one serving.
+    /// as enrolling them one by one in that order. All or nothing: a duplicate id (in the gallery or among
+    /// `templates`) or a full gallery is refused before anything is enrolled. It holds the write lock
+    /// throughout, so searches wait for it (a million templates: about half a minute on 2 cores): it is for
+    /// building a gallery before it serves; [`Gallery::enrol`] keeps a serving one serving.
     pub fn enrol_many(&self, templates: Vec<(u64, CompactTemplate)>, threads: usize) -> Result<(), GalleryError> {
         // Keys a batch at a time: a million templates' keys at once held 1.4 GB more at the peak (measured).
         self.enrol_in_batches(templates, threads, 8192)
@@ -361,6 +359,7 @@ impl Gallery {
         let local_slots = g.slots.len().div_ceil(n);
         let keys = &keys;
         let weights = &index::vote_weights(&g.shards, keys);
+        let slots = &g.slots;
         let mut top: Vec<index::Hit> = std::thread::scope(|s| {
             let handles: Vec<_> = g
                 .shards
@@ -369,16 +368,16 @@ impl Gallery {
                 .enumerate()
                 .map(|(i, (shard, v))| {
                     s.spawn(move || {
-                        let top = v.top(shard, local_slots, keys, weights, k);
-                        top.into_iter()
-                            .map(|h| index::Hit { slot: h.slot * n as u32 + i as u32, ..h })
-                            .collect::<Vec<_>>()
+                        let global = |local: u32| local * n as u32 + i as u32;
+                        let id_of = |local: u32| slots[global(local) as usize].as_ref().map_or(u64::MAX, |e| e.id);
+                        let top = v.top(shard, local_slots, keys, weights, k, id_of);
+                        top.into_iter().map(|h| index::Hit { slot: global(h.slot), ..h }).collect::<Vec<_>>()
                     })
                 })
                 .collect();
             handles.into_iter().flat_map(|h| h.join().expect("voting does not panic")).collect()
         });
-        top.sort_unstable_by(|a, b| b.votes.cmp(&a.votes).then(a.slot.cmp(&b.slot)));
+        top.sort_unstable_by(index::by_votes_then_id);
         top.truncate(k);
         let out = top
             .into_iter()

@@ -79,6 +79,34 @@ fn answers_do_not_depend_on_the_shard_count() {
     }
 }
 
+/// The same fingers enrolled in another order, some removed and enrolled again (freed slots are reused): the
+/// answers, ties included, depend on the enrolled (id, template) pairs only.
+#[test]
+fn answers_do_not_depend_on_the_enrolment_history() {
+    let enrol = |g: &Gallery, f: u64| g.enrol(f, &ModelFinger::generate(SEED, f).impression(0)).unwrap();
+    let forward = gallery_in(200, Gallery::with_shards(2));
+    let churned = Gallery::with_shards(2);
+    for f in (0..200).rev() {
+        enrol(&churned, f);
+    }
+    for f in (0..200).step_by(7) {
+        churned.remove(f).unwrap();
+    }
+    for f in (0..200u64).rev().filter(|f| f % 7 == 0) {
+        enrol(&churned, f);
+    }
+    let mut ties = 0;
+    for f in [0, 42, 99, 150, 199, 321, 777] {
+        let probe = ModelFinger::generate(SEED, f).impression(1);
+        let (a, b) = (forward.prefilter(&probe, 60).unwrap(), churned.prefilter(&probe, 60).unwrap());
+        ties += a.windows(2).filter(|w| w[0].1 == w[1].1).count();
+        assert_eq!(a, b, "probe {f}");
+        assert_eq!(forward.search(&probe, pooled()).unwrap(), churned.search(&probe, pooled()).unwrap(), "probe {f}");
+    }
+    // Without equal votes the test would not test the tie-break.
+    assert!(ties > 0, "no tied votes in any pool");
+}
+
 #[test]
 fn bulk_enrolment_is_one_by_one_in_order() {
     let templates: Vec<(u64, CompactTemplate)> =
