@@ -232,11 +232,16 @@ fn get_or_make<K: std::hash::Hash + Eq + Clone, V>(
     Arc::clone(cell.get_or_init(|| Arc::new(make())))
 }
 
+/// Grown masters by finger id. A master does not depend on the impression quality, so the populations of one
+/// seed and different qualities share one (a scenario of mixed quality grew each traveller's finger twice: once
+/// for the sensor, once for the chip's DG3, which is always of good quality).
+type Masters = Arc<Mutex<Cache<u64, Finger>>>;
+
 /// The population of synthetic fingers of one seed, shared by every sensor of a process.
 pub struct Fingers {
     seed: u64,
     quality: Quality,
-    masters: Mutex<Cache<u64, Finger>>,
+    masters: Masters,
     impressions: Mutex<Cache<(u64, u32, usize, usize), Impression>>,
 }
 
@@ -251,17 +256,30 @@ impl Fingers {
     /// (at most 74 kB of pixels each, plus the characteristics extracted from them): about 200 MB at most, by
     /// that arithmetic (not measured).
     pub fn new(seed: u64, quality: Quality) -> Fingers {
-        Fingers { seed, quality, masters: Mutex::new(Cache::new(64)), impressions: Mutex::new(Cache::new(1024)) }
+        Fingers::with_masters(seed, quality, Arc::new(Mutex::new(Cache::new(64))))
+    }
+
+    fn with_masters(seed: u64, quality: Quality, masters: Masters) -> Fingers {
+        Fingers { seed, quality, masters, impressions: Mutex::new(Cache::new(1024)) }
     }
 
     /// The population of `seed` and `quality` shared by every simulator of this process: a conformance run opens
-    /// a fresh simulator per test purpose, and a finger is synthesised once, not once per purpose.
+    /// a fresh simulator per test purpose, and a finger is synthesised once, not once per purpose (nor once per
+    /// quality: the shared populations of a seed share its masters).
     pub fn shared(seed: u64, quality: Quality) -> Arc<Fingers> {
-        type Shared = Mutex<HashMap<(u64, Quality), Arc<Fingers>>>;
-        static POPULATIONS: OnceLock<Shared> = OnceLock::new();
-        let mut map =
-            POPULATIONS.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(map.entry((seed, quality)).or_insert_with(|| Arc::new(Fingers::new(seed, quality))))
+        #[derive(Default)]
+        struct Shared {
+            populations: HashMap<(u64, Quality), Arc<Fingers>>,
+            masters: HashMap<u64, Masters>,
+        }
+        static SHARED: OnceLock<Mutex<Shared>> = OnceLock::new();
+        let mut shared = SHARED.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Shared { populations, masters } = &mut *shared;
+        let population = populations.entry((seed, quality)).or_insert_with(|| {
+            let masters = masters.entry(seed).or_insert_with(|| Arc::new(Mutex::new(Cache::new(64))));
+            Arc::new(Fingers::with_masters(seed, quality, Arc::clone(masters)))
+        });
+        Arc::clone(population)
     }
 
     /// Impression `index` of finger `id` on `sensor`.
@@ -290,6 +308,19 @@ mod tests {
         for p in [Presence::Lifted, Presence::Auto(3), Presence::Placed(9)] {
             assert_eq!(p.to_string().parse(), Ok(p));
         }
+    }
+
+    #[test]
+    fn shared_populations_of_a_seed_share_its_masters() {
+        let (good, mixed) = (Fingers::shared(77, Quality::Good), Fingers::shared(77, Quality::Mixed));
+        assert!(Arc::ptr_eq(&good.masters, &mixed.masters));
+        assert!(!Arc::ptr_eq(&good.masters, &Fingers::shared(78, Quality::Good).masters));
+        assert!(Arc::ptr_eq(&good, &Fingers::shared(77, Quality::Good)));
+        // The shared master renders each quality's impression as a population of its own would.
+        let sensor = SensorProfile::R307;
+        let _ = good.impression(5, 0, sensor);
+        let own = Fingers::new(77, Quality::Mixed);
+        assert_eq!(mixed.impression(5, 1, sensor).image, own.impression(5, 1, sensor).image);
     }
 
     #[test]
