@@ -161,7 +161,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
     let epoch_ms = midnight_ms + (scenario.arrivals.from * 1000.0) as i64;
     let fingers = khil_sim_population::Fingers::shared(scenario.seed, finger_quality(scenario)?);
     let list = watchlist(&fingers, &watch, scenario.population.watchlist_others, scenario.seed, &watchlist_version);
-    let in_force = InForce::new(rules, scenario.point.direction, list, known, later, fingers);
+    let in_force = InForce::new(rules, scenario.point.direction, list, known, later, Arc::clone(&fingers));
     let services = Services {
         decide: Arc::clone(&in_force.decision) as Arc<dyn khil_clearance::flow::Decide>,
         records: Arc::new(StoreSink::new(Arc::clone(&store), direction, epoch_ms)),
@@ -189,7 +189,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<(RunResult
             (link, Mutex::new(summary))
         }),
     });
-    let summaries = the_day(scenario, gates, &shared, options.progress.as_deref()).await;
+    let summaries = the_day(scenario, gates, &shared, &fingers, options.progress.as_deref()).await;
     let central = last_upload(&shared);
     let shared = Arc::try_unwrap(shared).map_err(|_| RunError::Runtime("the day's tasks outlived it".into()))?;
     // The upload thread ends, closing its connection to the store, before the store is verified.
@@ -497,12 +497,17 @@ async fn stand_up(scenario: &Scenario, i: usize, config: FlowConfig, services: S
     Ok(Gate { name: spec.name.clone(), sensors, point, flow })
 }
 
+/// How many travellers ahead of the arrivals their fingers are grown: enough to keep the other core busy, few
+/// enough for the population's cache of 64 masters (each traveller takes one or two).
+const GROW_AHEAD: usize = 8;
+
 /// The day itself: arrivals into the queue, the gates taking travellers from it, the officers taking referrals,
 /// incidents at their times. Returns each gate's summary once the queue is empty and everyone has left.
 async fn the_day(
     scenario: &Scenario,
     gates: Vec<Gate>,
     shared: &Arc<Shared>,
+    fingers: &khil_sim_population::Fingers,
     progress: Option<&(dyn Fn(usize, usize) + Send + Sync)>,
 ) -> Vec<GateSummary> {
     let total = shared.planned.len();
@@ -512,7 +517,21 @@ async fn the_day(
     let from_gates = tokio::sync::Mutex::new(from_gates);
 
     let arrivals = async move {
+        // The next travellers' fingers grow on the other core while this one is served (the same masters either
+        // way): their holder's, for the chip's DG3, and whoever's goes on the scanner.
+        let ahead = |p: &Planned| {
+            if let khil_sim_point::Papers::Population(id) = p.traveller.papers {
+                fingers.grow_ahead(id);
+            }
+            if let Some(id) = p.traveller.finger {
+                fingers.grow_ahead(id);
+            }
+        };
+        shared.planned.iter().take(GROW_AHEAD).for_each(ahead);
         for (n, p) in shared.planned.iter().enumerate() {
+            if let Some(later) = shared.planned.get(n + GROW_AHEAD) {
+                ahead(later);
+            }
             tokio::time::sleep_until(shared.day.at(p.arrived)).await;
             let len = shared.waiting.fetch_add(1, Ordering::SeqCst) + 1;
             shared.sample(&shared.queue, len);

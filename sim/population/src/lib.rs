@@ -243,6 +243,8 @@ pub struct Fingers {
     quality: Quality,
     masters: Masters,
     impressions: Mutex<Cache<(u64, u32, usize, usize), Impression>>,
+    /// The line to the thread that grows masters ahead of need ([`Fingers::grow_ahead`]), once started.
+    ahead: Mutex<Option<std::sync::mpsc::Sender<u64>>>,
 }
 
 impl fmt::Debug for Fingers {
@@ -260,7 +262,32 @@ impl Fingers {
     }
 
     fn with_masters(seed: u64, quality: Quality, masters: Masters) -> Fingers {
-        Fingers { seed, quality, masters, impressions: Mutex::new(Cache::new(1024)) }
+        Fingers { seed, quality, masters, impressions: Mutex::new(Cache::new(1024)), ahead: Mutex::new(None) }
+    }
+
+    /// Grows finger `id`'s master on a thread of this population's, so that it is ready when a sensor or a chip
+    /// first asks for it. A simulated border point runs on one thread and tokio's paused clock; a master takes
+    /// about a tenth of a second there, and the second core is otherwise idle. Whoever asks for a master while
+    /// it grows waits for that growth: the master is the same whichever thread grew it, so outcomes do not
+    /// change, only how long a run takes. Masters grown ahead go into the same bounded cache (64): ask a few
+    /// travellers ahead, not a day. If the thread cannot be started, nothing is grown ahead.
+    pub fn grow_ahead(&self, id: u64) {
+        let mut ahead = self.ahead.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ahead.is_none() {
+            let (to_thread, ids) = std::sync::mpsc::channel::<u64>();
+            // Weak: the thread must not keep a dropped population's cache alive (it ends when `ahead` drops).
+            let (masters, seed) = (Arc::downgrade(&self.masters), self.seed);
+            let grower = move || {
+                for id in ids {
+                    let Some(masters) = masters.upgrade() else { break };
+                    get_or_make(&masters, &id, || Finger::generate(seed, id));
+                }
+            };
+            *ahead = std::thread::Builder::new().name("fingers-ahead".into()).spawn(grower).ok().map(|_| to_thread);
+        }
+        if let Some(to_thread) = ahead.as_ref() {
+            let _ = to_thread.send(id);
+        }
     }
 
     /// The population of `seed` and `quality` shared by every simulator of this process: a conformance run opens
@@ -321,6 +348,27 @@ mod tests {
         let _ = good.impression(5, 0, sensor);
         let own = Fingers::new(77, Quality::Mixed);
         assert_eq!(mixed.impression(5, 1, sensor).image, own.impression(5, 1, sensor).image);
+    }
+
+    #[test]
+    fn masters_grown_ahead_are_the_masters() {
+        let ahead = Fingers::new(31, Quality::Mixed);
+        ahead.grow_ahead(4);
+        // Wait for the thread (a liveness bound, not a speed check): the master appears in the cache unasked.
+        let grown = || {
+            let cell = ahead.masters.lock().unwrap().map.get(&4).cloned();
+            cell.is_some_and(|c| c.get().is_some())
+        };
+        let since = std::time::Instant::now();
+        while !grown() {
+            assert!(since.elapsed() < std::time::Duration::from_mins(2), "finger 4 was not grown ahead");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let own = Fingers::new(31, Quality::Mixed);
+        for index in 0..2 {
+            let sensor = SensorProfile::R307;
+            assert_eq!(ahead.impression(4, index, sensor).image, own.impression(4, index, sensor).image);
+        }
     }
 
     #[test]
