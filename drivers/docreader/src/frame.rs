@@ -22,7 +22,7 @@
 
 use std::fmt;
 
-use crc::{CRC_32_ISO_HDLC, Crc};
+use crc::{CRC_32_ISO_HDLC, Crc, Table};
 
 /// The magic, "KD".
 pub const MAGIC: [u8; 2] = *b"KD";
@@ -37,7 +37,10 @@ pub const CRC_LEN: usize = 4;
 /// The largest payload: 16 MiB, room for a 600 dpi grey capture of a whole TD3 page (about 6 MB).
 pub const MAX_PAYLOAD: usize = 16 << 20;
 
-const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+/// Sixteen tables of 256 (16 KiB) rather than one: the same CRC four to eight times faster a byte, and a page's
+/// captures under three lights are hundreds of kilobytes that both ends check (the one-table CRC and the frame
+/// copy were ~4 % of a simulated border day's samples).
+const CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// Why bytes are not a frame. Offsets count from the frame's first byte.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
