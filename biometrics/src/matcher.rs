@@ -101,6 +101,18 @@ const WORDS: usize = BITS.div_ceil(64);
 /// Cells inside the radius, times the angular sections: the denominator of the matchable-cells rule.
 const CELLS_IN_CIRCLE: u32 = BITS as u32;
 
+/// The rule itself: two cylinders are compared only if their masks share at least this many bits.
+const MIN_COMMON: u32 = (MIN_ME * CELLS_IN_CIRCLE as f32) as u32;
+
+/// The bits each word stores: all of them but in the last word, which holds `BITS % 64`.
+const STORED: [u64; WORDS] = {
+    let mut words = [u64::MAX; WORDS];
+    if !BITS.is_multiple_of(64) {
+        words[WORDS - 1] = (1 << (BITS % 64)) - 1;
+    }
+    words
+};
+
 /// One minutia's neighbourhood descriptor: 672 bits, and which of them lie off the print.
 #[derive(Clone)]
 struct Cylinder {
@@ -129,11 +141,7 @@ impl Cylinder {
     /// The cylinder of minutia `minutia` with these bits, over the print where `valid` is set (`bits` lies
     /// inside `valid`).
     fn new(minutia: usize, bits: [u64; WORDS], valid: &[u64; WORDS]) -> Self {
-        let gaps: [u64; WORDS] = std::array::from_fn(|w| {
-            // The last word holds fewer than 64 bits.
-            let stored = if (w + 1) * 64 <= BITS { u64::MAX } else { (1 << (BITS % 64)) - 1 };
-            stored & !valid[w]
-        });
+        let gaps: [u64; WORDS] = std::array::from_fn(|w| STORED[w] & !valid[w]);
         Self {
             bits,
             gaps,
@@ -607,14 +615,12 @@ pub fn compare(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
 /// bucket. Cylinders are kept in order of direction, so the pairs with similar directions are one or two
 /// runs of `b`'s.
 fn candidate_pairs(a: &MatchTemplate, b: &MatchTemplate, sqrt: &[f32; BITS + 1]) -> (Vec<u64>, [u32; BUCKETS]) {
-    static MIN_COMMON: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let min_common = *MIN_COMMON.get_or_init(|| (MIN_ME * CELLS_IN_CIRCLE as f32) as u32);
     let mut pairs: Vec<u64> = Vec::with_capacity(a.cylinders.len() * b.cylinders.len() / 2);
     let mut histogram = [0u32; BUCKETS];
     for (i, ca) in a.cylinders.iter().enumerate() {
         for range in angle_window(&b.angles, a.angles[i]) {
             for (j, cb) in b.cylinders[range.clone()].iter().enumerate() {
-                let l = local_similarity(ca, cb, min_common, sqrt);
+                let l = local_similarity(ca, cb, MIN_COMMON, sqrt);
                 if l > 0.0 {
                     histogram[bucket_of(l.to_bits())] += 1;
                     let j = range.start + j;
@@ -948,10 +954,7 @@ mod tests {
         /// either and of their exclusive or, and 0 when the masks share too few cells. Bit for bit.
         #[test]
         fn local_similarity_is_the_masked_formula(a in cylinders(), b in cylinders(), min_common in 300u32..600) {
-            let words = |c: &Cylinder| -> Vec<u64> {
-                let stored = |w: usize| if (w + 1) * 64 <= BITS { u64::MAX } else { (1 << (BITS % 64)) - 1 };
-                (0..WORDS).map(|w| stored(w) & !c.gaps[w]).collect()
-            };
+            let words = |c: &Cylinder| -> Vec<u64> { (0..WORDS).map(|w| STORED[w] & !c.gaps[w]).collect() };
             let (va, vb) = (words(&a), words(&b));
             let count = |f: &dyn Fn(usize) -> u64| (0..WORDS).map(|w| f(w).count_ones()).sum::<u32>();
             let common = count(&|w| va[w] & vb[w]);

@@ -136,9 +136,8 @@ pub fn load(path: &Path) -> Result<Gallery, GalleryFileError> {
     let bytes = std::fs::read(path).map_err(|source| GalleryFileError::Io { path: path.to_owned(), source })?;
     let templates = decode(&bytes).map_err(|what| GalleryFileError::Corrupt { path: path.to_owned(), what })?;
     let gallery = Gallery::new();
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     gallery
-        .enrol_many(templates, threads)
+        .enrol_many(templates, super::cores())
         .map_err(|e| GalleryFileError::Corrupt { path: path.to_owned(), what: e.to_string() })?;
     gallery.shrink();
     Ok(gallery)

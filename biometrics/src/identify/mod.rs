@@ -223,6 +223,11 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The cores this process may use (1 when that cannot be told).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// The index keys of a template's triangles.
 fn enrol_keys(template: &CompactTemplate) -> Vec<(u32, u32)> {
     let points: Vec<(f32, f32, f32)> = template.points().collect();
@@ -232,7 +237,7 @@ fn enrol_keys(template: &CompactTemplate) -> Vec<(u32, u32)> {
 impl Gallery {
     /// A gallery with one index shard per available core (at most 8).
     pub fn new() -> Self {
-        Self::with_shards(std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8))
+        Self::with_shards(cores().min(8))
     }
 
     /// A gallery whose stage 1 runs on `shards` threads.

@@ -237,6 +237,11 @@ fn get_or_make<K: std::hash::Hash + Eq + Clone, V>(
 /// for the sensor, once for the chip's DG3, which is always of good quality).
 type Masters = Arc<Mutex<Cache<u64, Finger>>>;
 
+/// An empty cache of masters, bounded (see [`Fingers::new`]).
+fn new_masters() -> Masters {
+    Arc::new(Mutex::new(Cache::new(64)))
+}
+
 /// The population of synthetic fingers of one seed, shared by every sensor of a process.
 pub struct Fingers {
     seed: u64,
@@ -258,7 +263,7 @@ impl Fingers {
     /// (at most 74 kB of pixels each, plus the characteristics extracted from them): about 200 MB at most, by
     /// that arithmetic (not measured).
     pub fn new(seed: u64, quality: Quality) -> Fingers {
-        Fingers::with_masters(seed, quality, Arc::new(Mutex::new(Cache::new(64))))
+        Fingers::with_masters(seed, quality, new_masters())
     }
 
     fn with_masters(seed: u64, quality: Quality, masters: Masters) -> Fingers {
@@ -303,7 +308,7 @@ impl Fingers {
         let mut shared = SHARED.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Shared { populations, masters } = &mut *shared;
         let population = populations.entry((seed, quality)).or_insert_with(|| {
-            let masters = masters.entry(seed).or_insert_with(|| Arc::new(Mutex::new(Cache::new(64))));
+            let masters = masters.entry(seed).or_insert_with(new_masters);
             Arc::new(Fingers::with_masters(seed, quality, Arc::clone(masters)))
         });
         Arc::clone(population)
